@@ -1,0 +1,92 @@
+//! Python arguments to a Redis command, with redis-py's encoding rules:
+//! `bytes`, `bytearray` and `memoryview` pass as they are, `str` is encoded,
+//! `int` and `float` are written in decimal, and anything else (including
+//! `None` and `bool`) is a `DataError` raised before anything is sent.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString, PyTuple};
+use redis::Cmd;
+
+use crate::encoding::Encoding;
+use crate::errors::bad_argument;
+
+/// Builds the command from a tuple of Python arguments (name first).
+pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Cmd> {
+    let mut cmd = Cmd::new();
+    for (index, arg) in args.iter().enumerate() {
+        push_arg(&mut cmd, &arg, index, encoding)?;
+    }
+    Ok(cmd)
+}
+
+fn push_arg(
+    cmd: &mut Cmd,
+    arg: &Bound<'_, PyAny>,
+    index: usize,
+    encoding: &Encoding,
+) -> PyResult<()> {
+    // Exact-type checks first: they are the common case and the cheapest test.
+    if let Ok(bytes) = arg.cast_exact::<PyBytes>() {
+        cmd.arg(bytes.as_bytes());
+    } else if let Ok(text) = arg.cast_exact::<PyString>() {
+        encoding.encode_str(text, |data| {
+            cmd.arg(data);
+        })?;
+    } else if arg.is_instance_of::<PyBool>() {
+        return Err(invalid_type(arg, index));
+    } else if let Ok(int) = arg.cast::<PyInt>() {
+        match int.extract::<i64>() {
+            Ok(value) => {
+                cmd.arg(itoa(value).as_str());
+            }
+            // Beyond 64 bits: Python's own decimal form is exact.
+            Err(_) => {
+                cmd.arg(int.str()?.to_str()?);
+            }
+        }
+    } else if let Ok(float) = arg.cast::<PyFloat>() {
+        // Python's repr is the shortest form that round-trips, as redis-py sends.
+        cmd.arg(float.repr()?.to_str()?);
+    } else if let Ok(bytes) = arg.cast::<PyBytes>() {
+        cmd.arg(bytes.as_bytes());
+    } else if let Ok(text) = arg.cast::<PyString>() {
+        encoding.encode_str(text, |data| {
+            cmd.arg(data);
+        })?;
+    } else if let Ok(array) = arg.cast::<PyByteArray>() {
+        cmd.arg(array.to_vec().as_slice());
+    } else if arg.hasattr(pyo3::intern!(arg.py(), "tobytes"))? {
+        // memoryview and other buffer objects that redis-py accepts.
+        let bytes = arg.call_method0(pyo3::intern!(arg.py(), "tobytes"))?;
+        cmd.arg(bytes.cast::<PyBytes>()?.as_bytes());
+    } else {
+        return Err(invalid_type(arg, index));
+    }
+    Ok(())
+}
+
+fn itoa(value: i64) -> String {
+    value.to_string()
+}
+
+#[cold]
+fn invalid_type(arg: &Bound<'_, PyAny>, index: usize) -> PyErr {
+    let type_name = arg
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |name| name.to_string());
+    let py = arg.py();
+    // Only the Python caller knows the parameter's name; ask it on this cold path.
+    let name = py
+        .import("babushka._argnames")
+        .and_then(|module| module.call_method1("argument_name", (arg,)))
+        .and_then(|name| name.extract::<Option<String>>())
+        .ok()
+        .flatten();
+    let subject = name.map_or_else(String::new, |name| format!(" for argument '{name}'"));
+    bad_argument(
+        py,
+        index,
+        format!("Invalid input of type: '{type_name}'{subject}. Convert to a bytes, string, int or float first."),
+    )
+}

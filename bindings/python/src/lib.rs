@@ -1,0 +1,33 @@
+//! `babushka._core`: the thin layer between Python and `babushka-core`.
+//!
+//! ## Layout
+//!
+//! - `client`: `Client` (`execute` blocks with the GIL released, `call`
+//!   invokes callbacks: the ffi transport) and `ManagedSender` (`submit`
+//!   completes into a queue: the managed transport for asyncio).
+//! - `completions`: `CompletionQueue`, the managed transport's batch wake-up.
+//! - `args`: Python arguments to command bytes (redis-py's encoding rules).
+//! - `reply`: server replies to Python objects, in the shape each command returns.
+//! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
+//! - `errors`: core errors to `babushka.exceptions` classes, in one function.
+//! - `runtime`: worker-thread configuration and shutdown.
+
+mod args;
+mod client;
+mod completions;
+mod encoding;
+mod errors;
+mod reply;
+mod runtime;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<client::PyClient>()?;
+    module.add_class::<client::ManagedSender>()?;
+    module.add_class::<completions::PyCompletionQueue>()?;
+    runtime::register(module)?;
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! Server replies to Python objects, shaped the way redis-py returns them.
+//!
+//! Each command names a [`Shape`] when it is sent, so the reply is built in
+//! its final form here, once, with no Python-level post-processing for the
+//! common commands (`SET` gives `True`, `HGETALL` a dict, `ZSCORE` a float).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyList, PySet, PyTuple};
+use redis::Value;
+
+use crate::encoding::Encoding;
+use crate::errors::to_py_err;
+
+/// How to shape a reply. The numbers are part of the `_core` interface
+/// (`babushka._shapes` mirrors them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Shape {
+    /// The reply as it is: bulk strings as bytes (or str), arrays as lists.
+    Raw = 0,
+    /// `OK` becomes `True`; anything else stays as it is (`SET ... GET`, nil).
+    Ok = 1,
+    /// An integer becomes a bool (`EXPIRE`, `SISMEMBER`, `HSETNX`).
+    Bool = 2,
+    /// A number sent as a string becomes a float; nil stays `None`.
+    Float = 3,
+    /// A flat `[k, v, k, v]` array (or a RESP3 map) becomes a dict.
+    Pairs = 4,
+    /// A flat `[member, score, ...]` array becomes a list of `(member, float)` tuples.
+    Scored = 5,
+    /// An array becomes a set.
+    Set = 6,
+    /// An array of integers becomes a list of bools.
+    BoolList = 7,
+    /// An array of numbers-as-strings becomes a list of floats (nil stays `None`).
+    FloatList = 8,
+    /// `[cursor, [items]]` becomes `(int, list)`.
+    Scan = 9,
+    /// `[cursor, [k, v, ...]]` becomes `(int, dict)`.
+    ScanPairs = 10,
+    /// `[cursor, [member, score, ...]]` becomes `(int, [(member, float)])`.
+    ScanScored = 11,
+    /// Any integer reply; a string holding an integer becomes an int.
+    Int = 12,
+}
+
+impl Shape {
+    pub fn from_u8(value: u8) -> PyResult<Self> {
+        Ok(match value {
+            0 => Self::Raw,
+            1 => Self::Ok,
+            2 => Self::Bool,
+            3 => Self::Float,
+            4 => Self::Pairs,
+            5 => Self::Scored,
+            6 => Self::Set,
+            7 => Self::BoolList,
+            8 => Self::FloatList,
+            9 => Self::Scan,
+            10 => Self::ScanPairs,
+            11 => Self::ScanScored,
+            12 => Self::Int,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown reply shape {other}"
+                )))
+            }
+        })
+    }
+}
+
+/// Builds the Python object for a reply.
+pub fn to_python<'py>(
+    py: Python<'py>,
+    value: Value,
+    shape: Shape,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyAny>> {
+    match shape {
+        Shape::Raw => raw(py, value, encoding),
+        Shape::Ok => match value {
+            Value::Okay => Ok(true.into_pyobject(py)?.to_owned().into_any()),
+            Value::SimpleString(text) if text == "OK" => {
+                Ok(true.into_pyobject(py)?.to_owned().into_any())
+            }
+            other => raw(py, other, encoding),
+        },
+        Shape::Bool => match value {
+            Value::Int(n) => Ok((n != 0).into_pyobject(py)?.to_owned().into_any()),
+            Value::Okay => Ok(true.into_pyobject(py)?.to_owned().into_any()),
+            other => raw(py, other, encoding),
+        },
+        Shape::Float => float(py, value, encoding),
+        Shape::Int => match value {
+            Value::BulkString(data) => match std::str::from_utf8(&data)
+                .ok()
+                .and_then(|t| t.parse::<i64>().ok())
+            {
+                Some(n) => Ok(n.into_pyobject(py)?.into_any()),
+                None => raw(py, Value::BulkString(data), encoding),
+            },
+            other => raw(py, other, encoding),
+        },
+        Shape::Pairs => pairs(py, value, encoding).map(Bound::into_any),
+        Shape::Scored => scored(py, value, encoding).map(Bound::into_any),
+        Shape::Set => match value {
+            Value::Array(items) | Value::Set(items) => {
+                let set = PySet::empty(py)?;
+                for item in items {
+                    set.add(raw(py, item, encoding)?)?;
+                }
+                Ok(set.into_any())
+            }
+            other => raw(py, other, encoding),
+        },
+        Shape::BoolList => map_list(py, value, encoding, |py, item, encoding| {
+            to_python(py, item, Shape::Bool, encoding)
+        }),
+        Shape::FloatList => map_list(py, value, encoding, float),
+        Shape::Scan | Shape::ScanPairs | Shape::ScanScored => scan(py, value, shape, encoding),
+    }
+}
+
+/// The reply as it is, recursively.
+fn raw<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Nil => py.None().into_bound(py),
+        Value::Int(n) => n.into_pyobject(py)?.into_any(),
+        Value::BulkString(data) => encoding.reply_bytes(py, &data)?,
+        Value::SimpleString(text) | Value::VerbatimString { text, .. } => {
+            encoding.reply_bytes(py, text.as_bytes())?
+        }
+        Value::Okay => encoding.reply_bytes(py, b"OK")?,
+        Value::Array(items) => list(py, items, encoding)?.into_any(),
+        Value::Set(items) => {
+            let set = PySet::empty(py)?;
+            for item in items {
+                set.add(raw(py, item, encoding)?)?;
+            }
+            set.into_any()
+        }
+        Value::Map(entries) => {
+            let dict = PyDict::new(py);
+            for (key, value) in entries {
+                dict.set_item(raw(py, key, encoding)?, raw(py, value, encoding)?)?;
+            }
+            dict.into_any()
+        }
+        Value::Attribute { data, .. } => raw(py, *data, encoding)?,
+        Value::Double(number) => PyFloat::new(py, number).into_any(),
+        Value::Boolean(flag) => flag.into_pyobject(py)?.to_owned().into_any(),
+        Value::BigNumber(number) => py
+            .get_type::<pyo3::types::PyInt>()
+            .call1((String::from_utf8_lossy(&number).into_owned(),))?,
+        Value::Push { data, .. } => list(py, data, encoding)?.into_any(),
+        Value::ServerError(err) => {
+            // An error nested in an array (a transaction's results): returned in
+            // place as an exception object, as redis-py does for pipelines.
+            let err = babushka_core::Error::from(redis::RedisError::from(err));
+            to_py_err(py, &err).into_value(py).into_bound(py).into_any()
+        }
+        // `Value` is non-exhaustive in spirit; a future variant is reported, not dropped.
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unsupported reply type: {other:?}"
+            )))
+        }
+    })
+}
+
+fn list<'py>(
+    py: Python<'py>,
+    items: Vec<Value>,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for item in items {
+        list.append(raw(py, item, encoding)?)?;
+    }
+    Ok(list)
+}
+
+fn map_list<'py>(
+    py: Python<'py>,
+    value: Value,
+    encoding: &Encoding,
+    each: impl Fn(Python<'py>, Value, &Encoding) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match value {
+        Value::Array(items) | Value::Set(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(each(py, item, encoding)?)?;
+            }
+            Ok(list.into_any())
+        }
+        other => raw(py, other, encoding),
+    }
+}
+
+fn float<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyAny>> {
+    let parsed = match &value {
+        Value::BulkString(data) => parse_float(data),
+        Value::SimpleString(text) => parse_float(text.as_bytes()),
+        Value::Double(number) => Some(*number),
+        // Precision loss past 2^53 is what Python's float(int) does too.
+        #[allow(clippy::cast_precision_loss)]
+        Value::Int(n) => Some(*n as f64),
+        _ => None,
+    };
+    match parsed {
+        Some(number) => Ok(PyFloat::new(py, number).into_any()),
+        None => raw(py, value, encoding),
+    }
+}
+
+fn parse_float(data: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(data).ok()?;
+    // Redis writes infinities as "inf"/"-inf", which Rust's parser accepts.
+    text.parse::<f64>().ok()
+}
+
+/// A dict from a flat array or a RESP3 map.
+fn pairs<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    match value {
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                dict.set_item(raw(py, key, encoding)?, raw(py, value, encoding)?)?;
+            }
+        }
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            while let (Some(key), Some(value)) = (items.next(), items.next()) {
+                dict.set_item(raw(py, key, encoding)?, raw(py, value, encoding)?)?;
+            }
+        }
+        Value::Nil => {}
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "expected pairs, got {other:?}"
+            )))
+        }
+    }
+    Ok(dict)
+}
+
+/// `[(member, score), ...]` from a flat array (RESP2) or an array of pairs (RESP3).
+fn scored<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    let Value::Array(items) = value else {
+        return Ok(list);
+    };
+    let push = |member: Value, score: Value| -> PyResult<()> {
+        let pair = PyTuple::new(
+            py,
+            [raw(py, member, encoding)?, float(py, score, encoding)?],
+        )?;
+        list.append(pair)
+    };
+    if items.iter().all(|item| matches!(item, Value::Array(_))) && !items.is_empty() {
+        for item in items {
+            if let Value::Array(pair) = item {
+                let mut pair = pair.into_iter();
+                if let (Some(member), Some(score)) = (pair.next(), pair.next()) {
+                    push(member, score)?;
+                }
+            }
+        }
+    } else {
+        let mut items = items.into_iter();
+        while let (Some(member), Some(score)) = (items.next(), items.next()) {
+            push(member, score)?;
+        }
+    }
+    Ok(list)
+}
+
+fn scan<'py>(
+    py: Python<'py>,
+    value: Value,
+    shape: Shape,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Value::Array(parts) = value else {
+        return raw(py, value, encoding);
+    };
+    let mut parts = parts.into_iter();
+    let (Some(cursor), Some(items)) = (parts.next(), parts.next()) else {
+        return Err(PyValueError::new_err("malformed SCAN reply"));
+    };
+    let cursor = to_python(py, cursor, Shape::Int, encoding)?;
+    let items = match shape {
+        Shape::ScanPairs => pairs(py, items, encoding)?.into_any(),
+        Shape::ScanScored => scored(py, items, encoding)?.into_any(),
+        _ => raw(py, items, encoding)?,
+    };
+    Ok(PyTuple::new(py, [cursor, items])?.into_any())
+}

@@ -1,0 +1,139 @@
+//! The one error type of the core.
+//!
+//! Every failure the core can report (a server error reply, a dropped
+//! connection, a timeout, a bad configuration, a closed client) becomes an
+//! [`Error`] with an [`ErrorKind`]. The Python binding turns it into a Python
+//! exception in exactly one function, so this file is where a newcomer looks to
+//! learn what can go wrong.
+
+use std::fmt;
+
+use redis::RedisError;
+
+/// What kind of failure an [`Error`] is. New kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The server answered with an error reply (`-ERR ...`, `-WRONGTYPE ...`).
+    Response,
+    /// The server refused the credentials.
+    Authentication,
+    /// The connection could not be made, or broke while a request was in flight.
+    Connection,
+    /// No reply came in the time allowed.
+    Timeout,
+    /// The client was closed before or while the request ran.
+    Closed,
+    /// The caller passed something the core cannot use (a bad URL, a bad setting).
+    InvalidInput,
+    /// A reply did not have the shape the command expects.
+    Protocol,
+    /// A bug in Babushka; the message says where.
+    Internal,
+}
+
+/// A failure reported by the core.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    /// For server replies, the first word of the reply (`WRONGTYPE`, `NOSCRIPT`),
+    /// which the binding uses to pick the exact exception class.
+    code: Option<String>,
+    message: String,
+}
+
+impl Error {
+    #[cold]
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    #[cold]
+    pub fn closed() -> Self {
+        Self::new(ErrorKind::Closed, "the client is closed")
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn is_timeout(&self) -> bool {
+        self.kind == ErrorKind::Timeout
+    }
+
+    pub fn is_connection_dropped(&self) -> bool {
+        self.kind == ErrorKind::Connection
+    }
+
+    pub fn is_server_error(&self) -> bool {
+        self.kind == ErrorKind::Response
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<RedisError> for Error {
+    #[cold]
+    fn from(err: RedisError) -> Self {
+        let kind = classify(&err);
+        let (code, message) = match kind {
+            // Keep the server's text as redis-py does: "WRONGTYPE Operation against ...".
+            ErrorKind::Response | ErrorKind::Authentication => {
+                let code = err.code().map(str::to_owned);
+                let message = match (err.code(), err.detail()) {
+                    (Some(code), Some(detail)) => format!("{code} {detail}"),
+                    (Some(code), None) => code.to_owned(),
+                    (None, Some(detail)) => detail.to_owned(),
+                    (None, None) => err.to_string(),
+                };
+                (code, message)
+            }
+            _ => (None, err.to_string()),
+        };
+        Self {
+            kind,
+            code,
+            message,
+        }
+    }
+}
+
+fn classify(err: &RedisError) -> ErrorKind {
+    use redis::ErrorKind as R;
+    if err.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() {
+        return ErrorKind::Connection;
+    }
+    match err.kind() {
+        R::AuthenticationFailed => ErrorKind::Authentication,
+        R::Server(_) | R::Extension => match err.code() {
+            Some("NOAUTH" | "WRONGPASS") => ErrorKind::Authentication,
+            _ => ErrorKind::Response,
+        },
+        R::InvalidClientConfig => ErrorKind::InvalidInput,
+        R::Parse | R::UnexpectedReturnType | R::RESP3NotSupported => ErrorKind::Protocol,
+        _ => ErrorKind::Internal,
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

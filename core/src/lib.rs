@@ -1,0 +1,29 @@
+//! # babushka-core
+//!
+//! The I/O core of Babushka, a Redis / Valkey client for Python. Nothing here
+//! knows about Python: the `babushka-python` crate is a thin layer that turns
+//! Python calls into calls on this crate, so `cargo test` runs without an
+//! interpreter.
+//!
+//! ## Layout
+//!
+//! - [`runtime`]: the one Tokio runtime of the process and its worker count.
+//! - [`config`]: where and how to connect (address, credentials, timeouts).
+//! - [`client`]: a client of one server; every transport drives one of these.
+//! - `connection`: the multiplexed connection that reopens itself after a break.
+//! - [`completion`]: the managed transport's completion queue with its eventfd.
+//! - [`command`]: building a Redis command from raw argument bytes.
+//! - [`error`]: the one error type, with kinds the binding maps to exceptions.
+
+pub mod client;
+pub mod command;
+pub mod completion;
+pub mod config;
+mod connection;
+pub mod error;
+pub mod runtime;
+
+pub use client::Client;
+pub use config::{Address, ConnectionConfig, Protocol};
+pub use error::{Error, ErrorKind, Result};
+pub use redis::{Cmd, Value};

@@ -1,0 +1,84 @@
+"""Babushka: a Redis / Valkey client with redis-py's API and a Rust core.
+
+``babushka.Redis`` is the synchronous client, ``babushka.asyncio.Redis`` the
+asyncio one. Every command runs on a Tokio runtime shared by the process; its
+worker count is set by :func:`configure` (before the first client) or the
+``BABUSHKA_WORKER_THREADS`` environment variable, and defaults to the number
+of CPUs the process may use.
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from babushka import _core
+from babushka._options import TRANSPORTS
+from babushka.client import Redis
+from babushka.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    BusyLoadingError,
+    ClientClosedError,
+    ConnectionError,
+    DataError,
+    ExecAbortError,
+    InvalidResponse,
+    LockError,
+    NoPermissionError,
+    NoScriptError,
+    PubSubError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TimeoutError,
+    WatchError,
+)
+
+__version__: str = _core.__version__
+StrictRedis = Redis
+
+
+def configure(*, worker_threads: int) -> None:
+    """Sets the number of worker threads of the core's runtime.
+
+    Must run before the first client is created; afterwards it raises
+    :class:`DataError`, since a running runtime cannot change its size.
+    """
+    if isinstance(worker_threads, bool) or not isinstance(worker_threads, int):
+        raise DataError(f"worker_threads must be an int, got {type(worker_threads).__name__}")
+    _core.configure(worker_threads)
+
+
+def worker_threads() -> int:
+    """The runtime's worker count (or the one it will start with)."""
+    return _core.worker_threads()
+
+
+# Stop the runtime's threads before the interpreter tears itself down, so no
+# worker calls into a half-finalized Python.
+atexit.register(_core.shutdown)
+
+__all__ = [
+    "TRANSPORTS",
+    "AuthenticationError",
+    "AuthorizationError",
+    "BusyLoadingError",
+    "ClientClosedError",
+    "ConnectionError",
+    "DataError",
+    "ExecAbortError",
+    "InvalidResponse",
+    "LockError",
+    "NoPermissionError",
+    "NoScriptError",
+    "PubSubError",
+    "ReadOnlyError",
+    "Redis",
+    "RedisError",
+    "ResponseError",
+    "StrictRedis",
+    "TimeoutError",
+    "WatchError",
+    "configure",
+    "worker_threads",
+]

@@ -1,0 +1,96 @@
+"""What the sync and async clients share: the constructor's keywords, URL
+parsing and ``execute_command``."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from babushka import _core, _options, _shapes
+from babushka.commands import CoreCommands
+from babushka.commands.base import ResponseT
+
+_Self = TypeVar("_Self", bound="ClientBase")
+
+
+class ClientBase(CoreCommands):
+    """Options and the native client; subclasses choose how to wait for replies."""
+
+    _core: _core.Client
+    transport: str
+
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 6379,
+        db: int = 0,
+        password: str | None = None,
+        socket_timeout: float | None = None,
+        socket_connect_timeout: float | None = None,
+        unix_socket_path: str | None = None,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+        decode_responses: bool = False,
+        ssl: bool = False,
+        username: str | None = None,
+        client_name: str | None = None,
+        protocol: int | str | None = 2,
+        *,
+        transport: str | None = None,
+        max_in_flight: int | None = None,
+        **redis_py_options: Any,
+    ) -> None:
+        self.transport = _options.resolve_transport(transport)
+        self.decode_responses = decode_responses
+        self._core = _options.make_core_client(
+            host=host,
+            port=port,
+            db=db,
+            username=username,
+            password=password,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
+            unix_socket_path=unix_socket_path,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
+            decode_responses=decode_responses,
+            client_name=client_name,
+            protocol=protocol,
+            max_in_flight=max_in_flight,
+            ssl=ssl,
+            extra=redis_py_options,
+        )
+        self.connection_kwargs = {
+            "host": host,
+            "port": port,
+            "db": db,
+            "unix_socket_path": unix_socket_path,
+            "decode_responses": decode_responses,
+            "protocol": protocol,
+        }
+
+    @classmethod
+    def from_url(cls: type[_Self], url: str, **kwargs: Any) -> _Self:
+        """A client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
+        ``rediss://...`` or ``unix:///path/to.sock``; keywords override the URL."""
+        options = _options.parse_url(url)
+        options.update(kwargs)
+        return cls(**options)
+
+    def execute_command(self, *args: Any, **options: Any) -> ResponseT:
+        """Sends any command; the reply has the shape the named method would give."""
+        if not args:
+            raise ValueError("execute_command needs at least the command name")
+        name = args[0]
+        key = (
+            name.upper() if isinstance(name, str) else bytes(name).decode(errors="replace").upper()
+        )
+        shape = _shapes.BY_COMMAND.get(key, _shapes.RAW)
+        if len(args) > 1 and isinstance(args[1], str) and key in ("CONFIG", "CLIENT"):
+            shape = _shapes.BY_COMMAND.get(f"{key} {args[1].upper()}", shape)
+        return self._execute(shape, *args)
+
+    def __repr__(self) -> str:
+        kwargs = self.connection_kwargs
+        where = kwargs["unix_socket_path"] or f"{kwargs['host']}:{kwargs['port']}"
+        name = f"{type(self).__module__}.{type(self).__name__}"
+        return f"<{name}({where}/{kwargs['db']}, transport={self.transport})>"

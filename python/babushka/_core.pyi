@@ -1,0 +1,58 @@
+"""Type stubs for the native module built from ``bindings/python``."""
+
+from typing import Any, Callable
+
+__version__: str
+
+class Client:
+    """One server connection (opened lazily, reopened after a break)."""
+
+    def __init__(
+        self,
+        *,
+        host: str = ...,
+        port: int = ...,
+        unix_path: str | None = ...,
+        db: int = ...,
+        username: str | None = ...,
+        password: str | None = ...,
+        client_name: str | None = ...,
+        protocol: int = ...,
+        connect_timeout: float | None = ...,
+        response_timeout: float | None = ...,
+        max_in_flight: int | None = ...,
+        encoding: str = ...,
+        encoding_errors: str = ...,
+        decode_responses: bool = ...,
+    ) -> None: ...
+    def execute(self, shape: int, /, *args: Any) -> Any:
+        """Sends a command and blocks (GIL released) until its reply."""
+    def call(
+        self,
+        on_success: Callable[[Any], object],
+        on_failure: Callable[[BaseException], object],
+        shape: int,
+        /,
+        *args: Any,
+    ) -> None:
+        """ffi transport: sends a command; a runtime thread calls back."""
+    def managed_sender(
+        self, queue: CompletionQueue, create_future: Callable[[], Any]
+    ) -> ManagedSender: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+
+class ManagedSender:
+    def submit(self, shape: int, /, *args: Any) -> Any:
+        """Sends a command; returns a future resolved at a queue drain."""
+
+class CompletionQueue:
+    def __init__(self) -> None: ...
+    def fd(self) -> int: ...
+    def drain(self) -> int: ...
+
+def configure(worker_threads: int) -> None: ...
+def worker_threads() -> int: ...
+def runtime_started() -> bool: ...
+def shutdown(grace: float = ...) -> None: ...

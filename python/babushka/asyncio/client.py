@@ -1,0 +1,118 @@
+"""The asyncio client, :class:`babushka.asyncio.Redis`."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from types import TracebackType
+from typing import Any, Awaitable, Callable
+
+from babushka import _core
+from babushka._base import ClientBase
+from babushka.commands.base import ResponseT
+
+#: One completion queue per event loop, shared by every managed client on it,
+#: so a loop watches one file descriptor however many clients it has.
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _core.CompletionQueue] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _queue_for(loop: asyncio.AbstractEventLoop) -> _core.CompletionQueue:
+    queue = _queues.get(loop)
+    if queue is None:
+        queue = _core.CompletionQueue()
+        # One wake-up per batch: the fd turns readable when the queue goes from
+        # empty to non-empty, and one drain resolves every finished future.
+        loop.add_reader(queue.fd(), queue.drain)
+        _queues[loop] = queue
+    return queue
+
+
+async def _then(reply: Awaitable[Any], parse: Callable[[Any], Any]) -> Any:
+    return parse(await reply)
+
+
+class Redis(ClientBase):
+    """An asyncio client, with redis-py's constructor and command methods.
+
+    Command methods return awaitables. The client binds to the event loop it
+    is first used on; use it from any task of that loop.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._execute = self._bind_and_execute
+
+    def _bind_and_execute(self, shape: int, *args: Any) -> Any:
+        # The first command binds the client to the running loop and replaces
+        # ``_execute`` with the transport's sender for the rest of its life.
+        loop = asyncio.get_running_loop()
+        if self.transport == "managed":
+            sender = self._core.managed_sender(_queue_for(loop), loop.create_future)
+            self._execute = sender.submit
+        elif self.transport == "ffi":
+            self._execute = _callback_executor(self._core, loop)
+        else:
+            raise NotImplementedError("the uds transport is not available yet")
+        self._loop = loop
+        return self._execute(shape, *args)
+
+    def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
+        return _then(self._execute(shape, *args), parse)
+
+    async def aclose(self) -> None:
+        """Closes the connection; later commands raise ``ClientClosedError``."""
+        self._core.close()
+
+    async def close(self) -> None:
+        """Alias of :meth:`aclose`, as in redis-py."""
+        await self.aclose()
+
+    async def __aenter__(self) -> Redis:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        core = getattr(self, "_core", None)
+        if core is not None:
+            core.close()
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _callback_executor(core: _core.Client, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    """The ffi transport: a runtime thread calls back, and hands the outcome to
+    the loop with ``call_soon_threadsafe`` (one loop wake-up per reply)."""
+    call = core.call
+    create_future = loop.create_future
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def execute(shape: int, *args: Any) -> Any:
+        future = create_future()
+
+        def on_success(value: Any) -> None:
+            call_soon_threadsafe(_resolve, future, value)
+
+        def on_failure(error: BaseException) -> None:
+            call_soon_threadsafe(_reject, future, error)
+
+        call(on_success, on_failure, shape, *args)
+        return future
+
+    return execute

@@ -1,0 +1,22 @@
+"""The command surface, one module per command group.
+
+Each group is a mixin of methods written once for both clients (see
+``base.py``); :class:`CoreCommands` combines them.
+"""
+
+from __future__ import annotations
+
+from babushka.commands.connection import ConnectionCommands
+from babushka.commands.server import ServerCommands
+from babushka.commands.strings import StringCommands
+
+
+class CoreCommands(
+    ConnectionCommands,
+    ServerCommands,
+    StringCommands,
+):
+    """Every command group of a standalone client."""
+
+
+__all__ = ["CoreCommands"]

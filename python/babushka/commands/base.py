@@ -1,0 +1,107 @@
+"""What every command group builds on.
+
+A command method is written once and serves the sync and the async client:
+it returns ``self._execute(shape, *words)``, which is the reply itself on
+:class:`babushka.Redis` and an awaitable of it on
+:class:`babushka.asyncio.Redis`. ``_execute`` is a bound method of the Rust
+core, so the common command costs one Python frame and one native call.
+
+Commands whose reply needs Python-side parsing (``INFO``) use
+``self._execute_then(parse, shape, *words)``, which applies ``parse`` to the
+reply in whichever way suits the client.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Union
+
+from babushka.exceptions import DataError
+
+#: A command's result: the reply on the sync client, an awaitable of it on the async one.
+ResponseT = Union[Awaitable[Any], Any]
+#: What may be sent as a key, a value or a member.
+EncodableT = Union[bytes, bytearray, memoryview, str, int, float]
+KeyT = Union[bytes, str, memoryview]
+ExpiryT = Union[int, float, datetime.timedelta]
+AbsExpiryT = Union[int, datetime.datetime]
+
+
+class CommandsBase:
+    """The two hooks a client provides to the command groups."""
+
+    _execute: Callable[..., Any]
+
+    def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
+        raise NotImplementedError
+
+
+def seconds(value: ExpiryT, name: str) -> int:
+    """A relative expiry in whole seconds; rejects negatives and non-numbers."""
+    if isinstance(value, datetime.timedelta):
+        value = int(value.total_seconds())
+    return _non_negative_int(value, name)
+
+
+def milliseconds(value: ExpiryT, name: str) -> int:
+    """A relative expiry in whole milliseconds."""
+    if isinstance(value, datetime.timedelta):
+        value = int(value.total_seconds() * 1000)
+    return _non_negative_int(value, name)
+
+
+def unix_seconds(value: AbsExpiryT, name: str) -> int:
+    """An absolute expiry as a Unix time in seconds."""
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp())
+    return _non_negative_int(value, name)
+
+
+def unix_milliseconds(value: AbsExpiryT, name: str) -> int:
+    """An absolute expiry as a Unix time in milliseconds."""
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    return _non_negative_int(value, name)
+
+
+def _non_negative_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(f"{name} must be an int or a timedelta, got {type(value).__name__}")
+    if value < 0:
+        raise DataError(f"{name} must not be negative, got {value}")
+    return int(value)
+
+
+def require_int(value: object, name: str) -> int:
+    """An integer argument (rejects bool, float and str)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"{name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def key_list(keys: Iterable[KeyT] | KeyT, args: tuple[KeyT, ...], name: str = "keys") -> list[Any]:
+    """redis-py's ``list_or_args``: one key, a list of keys, or keys as varargs."""
+    if isinstance(keys, (bytes, str, memoryview, bytearray)):
+        result: list[Any] = [keys]
+    else:
+        try:
+            result = list(keys)
+        except TypeError:
+            raise DataError(f"{name} must be a key or an iterable of keys") from None
+    result.extend(args)
+    if not result:
+        raise DataError(f"{name} must name at least one key")
+    return result
+
+
+def pairs_of(mapping: Mapping[Any, Any], name: str) -> list[Any]:
+    """A mapping flattened to ``[k1, v1, k2, v2, ...]``; rejects non-mappings and empties."""
+    if not isinstance(mapping, Mapping):
+        raise DataError(f"{name} must be a mapping, got {type(mapping).__name__}")
+    if not mapping:
+        raise DataError(f"{name} must not be empty")
+    flat: list[Any] = []
+    for key, value in mapping.items():
+        flat.append(key)
+        flat.append(value)
+    return flat

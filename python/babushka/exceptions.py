@@ -1,0 +1,105 @@
+"""Babushka's exceptions: redis-py's names under one root, :class:`RedisError`.
+
+:class:`ConnectionError` and :class:`TimeoutError` also subclass Python's
+builtins of the same name, so ``except TimeoutError`` catches a Babushka
+timeout as a user would expect.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+
+class RedisError(Exception):
+    """The root of every error Babushka raises."""
+
+
+class ConnectionError(RedisError, builtins.ConnectionError):
+    """The server could not be reached, or the connection broke."""
+
+
+class TimeoutError(RedisError, builtins.TimeoutError):
+    """No reply arrived within the client's timeout."""
+
+
+class AuthenticationError(ConnectionError):
+    """The server refused the credentials."""
+
+
+class AuthorizationError(ConnectionError):
+    """The user may not run this command."""
+
+
+class BusyLoadingError(ConnectionError):
+    """The server is loading its dataset and cannot answer yet."""
+
+
+class ClientClosedError(ConnectionError):
+    """The client was closed; open a new one."""
+
+
+class InvalidResponse(RedisError):
+    """A reply did not have the form the command expects."""
+
+
+class ResponseError(RedisError):
+    """The server answered with an error reply; the message is the server's."""
+
+
+class DataError(RedisError):
+    """An argument cannot be sent: wrong type or out of range. Nothing was sent.
+
+    ``arg_index`` is the position of the offending word in the command, when the
+    Rust encoder found it.
+    """
+
+    arg_index: int | None = None
+
+
+class PubSubError(RedisError):
+    """A publish/subscribe operation was used wrongly."""
+
+
+class WatchError(RedisError):
+    """A watched key changed, so the transaction did not run."""
+
+
+class NoScriptError(ResponseError):
+    """EVALSHA named a script the server does not have."""
+
+
+class ExecAbortError(ResponseError):
+    """The transaction was discarded because a queued command was invalid."""
+
+
+class ReadOnlyError(ResponseError):
+    """A write was sent to a read-only replica."""
+
+
+class NoPermissionError(ResponseError):
+    """The ACL user may not run this command or touch these keys."""
+
+
+class LockError(RedisError, ValueError):
+    """A lock could not be acquired or released."""
+
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
+    "BusyLoadingError",
+    "ClientClosedError",
+    "ConnectionError",
+    "DataError",
+    "ExecAbortError",
+    "InvalidResponse",
+    "LockError",
+    "NoPermissionError",
+    "NoScriptError",
+    "PubSubError",
+    "ReadOnlyError",
+    "RedisError",
+    "ResponseError",
+    "TimeoutError",
+    "WatchError",
+]

@@ -1,0 +1,62 @@
+"""String commands on every transport, sync and async."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+import babushka
+
+
+def test_set_get_roundtrip_binary(r: babushka.Redis) -> None:
+    assert r.set("k", b"\x00\xff\r\n") is True
+    assert r.get("k") == b"\x00\xff\r\n"
+    assert r.get("missing") is None
+
+
+def test_set_options(r: babushka.Redis) -> None:
+    assert r.set("k", "v", nx=True) is True
+    assert r.set("k", "w", nx=True) is None
+    assert r.set("k", "w", xx=True) is True
+    assert r.set("k", "x", get=True) == b"w"
+    assert r.set("k", "y", ex=100) is True
+    assert 0 < r.ttl("k") <= 100 if hasattr(r, "ttl") else True
+    assert r.set("k", "z", px=datetime.timedelta(seconds=50)) is True
+    assert r.set("k", "z", keepttl=True) is True
+
+
+def test_set_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="'value'"):
+        r.set("k", None)  # type: ignore[arg-type]
+    with pytest.raises(babushka.DataError, match="ex"):
+        r.set("k", "v", ex=-1)
+    with pytest.raises(babushka.DataError):
+        r.set("k", "v", nx=True, xx=True)
+    with pytest.raises(babushka.DataError, match="'name'"):
+        r.get({"a": 1})  # type: ignore[arg-type]
+    assert r.dbsize() == 0
+
+
+def test_counters(r: babushka.Redis) -> None:
+    assert r.incr("n") == 1
+    assert r.incrby("n", 5) == 6
+    assert r.decr("n") == 5
+    assert r.incrbyfloat("f", 1.5) == 1.5
+    with pytest.raises(babushka.ResponseError, match="not an integer"):
+        r.set("s", "abc")
+        r.incr("s")
+
+
+def test_decode_responses(rd: babushka.Redis) -> None:
+    rd.set("k", "héllo")
+    assert rd.get("k") == "héllo"
+    assert rd.mget(["k", "missing"]) == ["héllo", None]
+
+
+async def test_async_set_get(ar: babushka.asyncio.Redis) -> None:
+    assert await ar.set("k", "v") is True
+    assert await ar.get("k") == b"v"
+    assert await ar.mget("k", "nope") == [b"v", None]
+    with pytest.raises(babushka.DataError):
+        ar.set("k", None)  # type: ignore[arg-type]
