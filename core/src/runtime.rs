@@ -7,7 +7,7 @@
 //! quotas on Linux).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -17,6 +17,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The prefix of every worker thread's name, so they are easy to spot in `top -H`.
 pub const THREAD_NAME: &str = "babushka-worker";
+/// The name of the runtime's blocking-pool threads (DNS lookups and the like),
+/// kept distinct so the worker count can be checked on the live threads.
+pub const BLOCKING_THREAD_NAME: &str = "babushka-block";
 /// The environment variable that sets the worker count when no call does.
 pub const WORKER_THREADS_ENV: &str = "BABUSHKA_WORKER_THREADS";
 
@@ -98,9 +101,20 @@ fn start() -> Result<&'static Handle> {
         return Ok(handle);
     }
     let workers = resolve_workers(state.configured_workers)?;
+    // Tokio names worker and blocking threads alike; the workers are exactly
+    // the threads it spawns while `build` runs, so name them by that.
+    let building = Arc::new(AtomicBool::new(true));
+    let building_flag = Arc::clone(&building);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
-        .thread_name(THREAD_NAME)
+        .thread_name_fn(move || {
+            let name = if building_flag.load(Ordering::Acquire) {
+                THREAD_NAME
+            } else {
+                BLOCKING_THREAD_NAME
+            };
+            name.to_owned()
+        })
         .enable_all()
         .build()
         .map_err(|e| {
@@ -109,6 +123,7 @@ fn start() -> Result<&'static Handle> {
                 format!("cannot start the runtime: {e}"),
             )
         })?;
+    building.store(false, Ordering::Release);
     let handle = HANDLE.get_or_init(|| runtime.handle().clone());
     state.workers = workers;
     state.runtime = Some(runtime);

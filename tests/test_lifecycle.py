@@ -1,0 +1,98 @@
+"""Connecting lazily, reconnecting after the server restarts, and closing
+without leaking file descriptors or threads."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import babushka
+import babushka.asyncio
+from support.servers import RedisServer
+
+
+@pytest.fixture
+def own_server() -> object:
+    server = RedisServer.start()
+    yield server
+    server.stop()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def thread_count() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_reconnects_after_server_restart(own_server: RedisServer, transport: str) -> None:
+    client = babushka.Redis(port=own_server.port, transport=transport)
+    client.set("k", "v")
+    own_server.kill()
+    with pytest.raises(babushka.ConnectionError):
+        client.get("k")
+    own_server.restart()
+    # The broken connection was dropped; the next command opens a new one.
+    assert client.set("k", "again") is True
+    assert client.get("k") == b"again"
+    client.close()
+
+
+def test_client_name_survives_reconnect(own_server: RedisServer, transport: str) -> None:
+    client = babushka.Redis(port=own_server.port, client_name="worker-7", transport=transport)
+    assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
+    own_server.kill()
+    own_server.restart()
+    with pytest.raises(babushka.ConnectionError):
+        client.ping()
+    assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
+    client.close()
+
+
+def test_closing_clients_leaks_no_fd_or_thread(redis_server: RedisServer, transport: str) -> None:
+    warm = babushka.Redis(port=redis_server.port, transport=transport)
+    warm.ping()
+    warm.close()
+    fds, threads = open_fds(), thread_count()
+    for _ in range(30):
+        client = babushka.Redis(port=redis_server.port, transport=transport)
+        client.ping()
+        client.close()
+    import time
+
+    # Sockets close once the runtime has dropped the connection task.
+    deadline = time.monotonic() + 5
+    while open_fds() > fds and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_fds() <= fds
+    assert thread_count() <= threads
+
+
+def test_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
+    with babushka.Redis(port=redis_server.port, transport=transport) as client:
+        assert client.ping() is True
+    with pytest.raises(babushka.ClientClosedError):
+        client.ping()
+
+
+async def test_async_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
+    async with babushka.asyncio.Redis(port=redis_server.port, transport=transport) as client:
+        assert await client.ping() is True
+    with pytest.raises(babushka.ClientClosedError):
+        await client.ping()
+
+
+def test_from_url(redis_server: RedisServer, transport: str) -> None:
+    url = f"redis://{redis_server.host}:{redis_server.port}/2?transport={transport}"
+    client = babushka.Redis.from_url(url)
+    client.set("in-db-2", 1)
+    assert client.transport == transport
+    other = babushka.Redis(port=redis_server.port, db=2, transport=transport)
+    assert other.get("in-db-2") == b"1"
+    unix = babushka.Redis.from_url(f"unix://{redis_server.unix_socket}?db=2&transport={transport}")
+    assert unix.get("in-db-2") == b"1"
+    for c in (client, other, unix):
+        c.flushdb()
+        c.close()
