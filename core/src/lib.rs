@@ -11,6 +11,7 @@
 //! - [`config`]: where and how to connect (address, credentials, timeouts).
 //! - [`client`]: a client of one server; every transport drives one of these.
 //! - `connection`: the multiplexed connection that reopens itself after a break.
+//! - [`dispatch`]: the managed transport's submission queue and per-client dispatcher task.
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - [`command`]: building a Redis command from raw argument bytes.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
@@ -20,6 +21,7 @@ pub mod command;
 pub mod completion;
 pub mod config;
 mod connection;
+pub mod dispatch;
 pub mod error;
 pub mod runtime;
 

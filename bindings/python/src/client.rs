@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use babushka_core::dispatch::Dispatcher;
 use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::args::build_command;
-use crate::completions::PyCompletionQueue;
+use crate::completions::{PyCompletionQueue, Responder};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::reply::{to_python, Shape};
@@ -37,7 +38,7 @@ fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
 /// Sends commands of one client on behalf of one asyncio event loop.
 #[pyclass(frozen, name = "ManagedSender", module = "babushka._core")]
 pub struct ManagedSender {
-    core: Arc<Client>,
+    dispatcher: Dispatcher<Responder>,
     encoding: Arc<Encoding>,
     queue: Py<PyCompletionQueue>,
     create_future: Py<PyAny>,
@@ -56,17 +57,12 @@ impl ManagedSender {
     ) -> PyResult<Bound<'py, PyAny>> {
         let shape = Shape::from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
-        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let future = self.create_future.bind(py).call0()?;
         let responder =
             self.queue
                 .get()
                 .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
-        let core = Arc::clone(&self.core);
-        handle.spawn(async move {
-            let outcome = core.execute(&cmd).await;
-            responder.complete(outcome);
-        });
+        self.dispatcher.submit(cmd, responder);
         Ok(future)
     }
 }
@@ -148,15 +144,17 @@ impl PyClient {
     /// made by `create_future` (the loop's) and resolved through `queue`.
     fn managed_sender(
         &self,
+        py: Python<'_>,
         queue: Py<PyCompletionQueue>,
         create_future: Py<PyAny>,
-    ) -> ManagedSender {
-        ManagedSender {
-            core: Arc::clone(&self.core),
+    ) -> PyResult<ManagedSender> {
+        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        Ok(ManagedSender {
+            dispatcher: Dispatcher::start(Arc::clone(&self.core), handle),
             encoding: Arc::clone(&self.encoding),
             queue,
             create_future,
-        }
+        })
     }
 
     /// Raw FFI transport: sends a command; on completion a runtime thread
