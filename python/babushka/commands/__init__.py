@@ -7,6 +7,7 @@ Each group is a mixin of methods written once for both clients (see
 from __future__ import annotations
 
 from babushka.commands.connection import ConnectionCommands
+from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.strings import StringCommands
@@ -17,6 +18,7 @@ class CoreCommands(
     ServerCommands,
     KeyCommands,
     StringCommands,
+    HashCommands,
 ):
     """Every command group of a standalone client."""
 
