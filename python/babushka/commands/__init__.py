@@ -9,6 +9,7 @@ from __future__ import annotations
 from babushka.commands.connection import ConnectionCommands
 from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
+from babushka.commands.lists import ListCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.strings import StringCommands
 
@@ -19,6 +20,7 @@ class CoreCommands(
     KeyCommands,
     StringCommands,
     HashCommands,
+    ListCommands,
 ):
     """Every command group of a standalone client."""
 
