@@ -11,6 +11,7 @@ from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
 from babushka.commands.server import ServerCommands
+from babushka.commands.sets import SetCommands
 from babushka.commands.strings import StringCommands
 
 
@@ -21,6 +22,7 @@ class CoreCommands(
     StringCommands,
     HashCommands,
     ListCommands,
+    SetCommands,
 ):
     """Every command group of a standalone client."""
 
