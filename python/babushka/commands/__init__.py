@@ -12,6 +12,7 @@ from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
+from babushka.commands.sorted_sets import SortedSetCommands
 from babushka.commands.strings import StringCommands
 
 
@@ -23,6 +24,7 @@ class CoreCommands(
     HashCommands,
     ListCommands,
     SetCommands,
+    SortedSetCommands,
 ):
     """Every command group of a standalone client."""
 
