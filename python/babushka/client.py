@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from babushka import _core
 from babushka._base import ClientBase
-from babushka.commands.base import ResponseT
+from babushka.commands.base import ResponseT, page_items
 
 
 class Redis(ClientBase):
@@ -32,6 +32,14 @@ class Redis(ClientBase):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return parse(self._execute(shape, *args))
+
+    def _iter_cursor(self, page: Callable[[int], Any]) -> Iterator[Any]:
+        cursor = 0
+        while True:
+            cursor, items = page(cursor)
+            yield from page_items(items)
+            if cursor == 0:
+                return
 
     def close(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import weakref
 from types import TracebackType
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from babushka import _core
 from babushka._base import ClientBase
-from babushka.commands.base import ResponseT
+from babushka.commands.base import ResponseT, page_items
 
 #: One completion queue per event loop, shared by every managed client on it,
 #: so a loop watches one file descriptor however many clients it has.
@@ -60,6 +60,15 @@ class Redis(ClientBase):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
+
+    async def _iter_cursor(self, page: Callable[[int], Any]) -> AsyncIterator[Any]:
+        cursor = 0
+        while True:
+            cursor, items = await page(cursor)
+            for item in page_items(items):
+                yield item
+            if cursor == 0:
+                return
 
     async def aclose(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""

@@ -7,14 +7,24 @@ Each group is a mixin of methods written once for both clients (see
 from __future__ import annotations
 
 from babushka.commands.connection import ConnectionCommands
+from babushka.commands.hashes import HashCommands
+from babushka.commands.keys import KeyCommands
+from babushka.commands.lists import ListCommands
 from babushka.commands.server import ServerCommands
+from babushka.commands.sets import SetCommands
+from babushka.commands.sorted_sets import SortedSetCommands
 from babushka.commands.strings import StringCommands
 
 
 class CoreCommands(
     ConnectionCommands,
     ServerCommands,
+    KeyCommands,
     StringCommands,
+    HashCommands,
+    ListCommands,
+    SetCommands,
+    SortedSetCommands,
 ):
     """Every command group of a standalone client."""
 

@@ -9,6 +9,10 @@ core, so the common command costs one Python frame and one native call.
 Commands whose reply needs Python-side parsing (``INFO``) use
 ``self._execute_then(parse, shape, *words)``, which applies ``parse`` to the
 reply in whichever way suits the client.
+
+The ``*scan_iter`` methods build one page request and hand it to
+``self._iter_cursor(page)``, which the sync client turns into a generator and
+the async client into an async generator.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ class CommandsBase:
     _execute: Callable[..., Any]
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
+        raise NotImplementedError
+
+    def _iter_cursor(self, page: Callable[[int], ResponseT]) -> Any:
+        """Iterates a SCAN-family cursor: ``page(cursor)`` gives ``(cursor, items)``
+        (a dict's items are yielded as pairs) until the server returns cursor 0."""
         raise NotImplementedError
 
 
@@ -72,6 +81,11 @@ def _non_negative_int(value: object, name: str) -> int:
     return int(value)
 
 
+def page_items(items: Any) -> Iterable[Any]:
+    """What a ``*scan_iter`` yields from one page: a dict (HSCAN) as pairs."""
+    return items.items() if isinstance(items, dict) else items
+
+
 def require_int(value: object, name: str) -> int:
     """An integer argument (rejects bool, float and str)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -92,6 +106,26 @@ def key_list(keys: Iterable[KeyT] | KeyT, args: tuple[KeyT, ...], name: str = "k
     if not result:
         raise DataError(f"{name} must name at least one key")
     return result
+
+
+def scan_options(match: EncodableT | None, count: int | None) -> list[Any]:
+    """The ``MATCH``/``COUNT`` words shared by the SCAN family."""
+    words: list[Any] = []
+    if match is not None:
+        words += ["MATCH", match]
+    if count is not None:
+        if require_int(count, "count") <= 0:
+            raise DataError(f"count must be positive, got {count}")
+        words += ["COUNT", count]
+    return words
+
+
+def require_cursor(cursor: object) -> int:
+    """A SCAN cursor: a non-negative int."""
+    value = require_int(cursor, "cursor")
+    if value < 0:
+        raise DataError(f"cursor must not be negative, got {value}")
+    return value
 
 
 def pairs_of(mapping: Mapping[Any, Any], name: str) -> list[Any]:

@@ -1,0 +1,209 @@
+"""Generic key commands: DEL, EXISTS, expiry, RENAME, SCAN and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babushka import _shapes as S
+from babushka.commands.base import (
+    AbsExpiryT,
+    CommandsBase,
+    EncodableT,
+    ExpiryT,
+    KeyT,
+    ResponseT,
+    milliseconds,
+    require_cursor,
+    require_int,
+    scan_options,
+    seconds,
+    unix_milliseconds,
+    unix_seconds,
+)
+from babushka.exceptions import DataError
+
+
+def _expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> list[str]:
+    """EXPIRE's condition words; the server rejects these combinations, so we
+    reject them before sending."""
+    if nx and (xx or gt or lt):
+        raise DataError("nx cannot be combined with xx, gt or lt")
+    if gt and lt:
+        raise DataError("gt and lt are mutually exclusive")
+    return [word for word, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt)) if on]
+
+
+def _some(names: tuple[KeyT, ...], command: str) -> tuple[KeyT, ...]:
+    if not names:
+        raise DataError(f"{command} needs at least one key")
+    return names
+
+
+class KeyCommands(CommandsBase):
+    def delete(self, *names: KeyT) -> ResponseT:
+        """Deletes the keys; returns how many existed."""
+        return self._execute(S.RAW, "DEL", *_some(names, "delete"))
+
+    def unlink(self, *names: KeyT) -> ResponseT:
+        """Like :meth:`delete`, with the memory reclaimed in the background."""
+        return self._execute(S.RAW, "UNLINK", *_some(names, "unlink"))
+
+    def exists(self, *names: KeyT) -> ResponseT:
+        """How many of the keys exist (a key named twice counts twice)."""
+        return self._execute(S.RAW, "EXISTS", *_some(names, "exists"))
+
+    def touch(self, *args: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "TOUCH", *_some(args, "touch"))
+
+    def expire(
+        self,
+        name: KeyT,
+        time: ExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> ResponseT:
+        """Sets a timeout in seconds; returns whether it was set."""
+        flags = _expire_flags(nx, xx, gt, lt)
+        return self._execute(S.BOOL, "EXPIRE", name, seconds(time, "time"), *flags)
+
+    def pexpire(
+        self,
+        name: KeyT,
+        time: ExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> ResponseT:
+        flags = _expire_flags(nx, xx, gt, lt)
+        return self._execute(S.BOOL, "PEXPIRE", name, milliseconds(time, "time"), *flags)
+
+    def expireat(
+        self,
+        name: KeyT,
+        when: AbsExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> ResponseT:
+        flags = _expire_flags(nx, xx, gt, lt)
+        return self._execute(S.BOOL, "EXPIREAT", name, unix_seconds(when, "when"), *flags)
+
+    def pexpireat(
+        self,
+        name: KeyT,
+        when: AbsExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> ResponseT:
+        flags = _expire_flags(nx, xx, gt, lt)
+        when_ms = unix_milliseconds(when, "when")
+        return self._execute(S.BOOL, "PEXPIREAT", name, when_ms, *flags)
+
+    def ttl(self, name: KeyT) -> ResponseT:
+        """Seconds to live; -1 without a timeout, -2 when the key is missing."""
+        return self._execute(S.RAW, "TTL", name)
+
+    def pttl(self, name: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "PTTL", name)
+
+    def persist(self, name: KeyT) -> ResponseT:
+        """Removes the timeout; returns whether there was one."""
+        return self._execute(S.BOOL, "PERSIST", name)
+
+    def type(self, name: KeyT) -> ResponseT:
+        """The type's name (``b"string"``, ``b"hash"``, ...; ``b"none"`` when missing)."""
+        return self._execute(S.RAW, "TYPE", name)
+
+    def rename(self, src: KeyT, dst: KeyT) -> ResponseT:
+        return self._execute(S.OK, "RENAME", src, dst)
+
+    def renamenx(self, src: KeyT, dst: KeyT) -> ResponseT:
+        """Renames only when ``dst`` does not exist; returns whether it did."""
+        return self._execute(S.BOOL, "RENAMENX", src, dst)
+
+    def keys(self, pattern: EncodableT = "*", **kwargs: Any) -> ResponseT:
+        return self._execute(S.RAW, "KEYS", pattern)
+
+    def randomkey(self, **kwargs: Any) -> ResponseT:
+        return self._execute(S.RAW, "RANDOMKEY")
+
+    def copy(
+        self,
+        source: KeyT,
+        destination: KeyT,
+        destination_db: int | str | None = None,
+        replace: bool = False,
+    ) -> ResponseT:
+        """Copies ``source`` to ``destination``; returns whether it did."""
+        words: list[Any] = ["COPY", source, destination]
+        if destination_db is not None:
+            words += ["DB", destination_db]
+        if replace:
+            words.append("REPLACE")
+        return self._execute(S.BOOL, *words)
+
+    def move(self, name: KeyT, db: int) -> ResponseT:
+        """Moves the key to database ``db``; returns whether it did."""
+        return self._execute(S.BOOL, "MOVE", name, require_int(db, "db"))
+
+    def dump(self, name: KeyT) -> ResponseT:
+        """The key's value serialized for :meth:`restore`, or ``None``."""
+        return self._execute(S.RAW, "DUMP", name)
+
+    def restore(
+        self,
+        name: KeyT,
+        ttl: float,
+        value: EncodableT,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        frequency: int | None = None,
+    ) -> ResponseT:
+        """Creates ``name`` from a :meth:`dump`; ``ttl`` in milliseconds (0: none)."""
+        words: list[Any] = ["RESTORE", name, milliseconds(ttl, "ttl"), value]
+        if idletime is not None and frequency is not None:
+            raise DataError("idletime and frequency are mutually exclusive")
+        if replace:
+            words.append("REPLACE")
+        if absttl:
+            words.append("ABSTTL")
+        if idletime is not None:
+            words += ["IDLETIME", require_int(idletime, "idletime")]
+        if frequency is not None:
+            words += ["FREQ", require_int(frequency, "frequency")]
+        return self._execute(S.OK, *words)
+
+    def scan(
+        self,
+        cursor: int = 0,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> ResponseT:
+        """One page of the keyspace: ``(next_cursor, [key, ...])``."""
+        words = ["SCAN", require_cursor(cursor), *scan_options(match, count)]
+        if _type is not None:
+            words += ["TYPE", _type]
+        return self._execute(S.SCAN, *words)
+
+    def scan_iter(
+        self,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Every key (matching ``match``, of type ``_type``), page by page:
+        an iterator on the sync client, an async iterator on the async one."""
+        options = scan_options(match, count)
+        if _type is not None:
+            options += ["TYPE", _type]
+        return self._iter_cursor(lambda cursor: self._execute(S.SCAN, "SCAN", cursor, *options))

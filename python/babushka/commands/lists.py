@@ -1,0 +1,110 @@
+"""List commands (the non-blocking ones): LPUSH, LRANGE, LMOVE and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babushka import _shapes as S
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT
+from babushka.exceptions import DataError
+
+
+def _values(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, ...]:
+    if not values:
+        raise DataError(f"{command} needs at least one value")
+    return values
+
+
+def _word(value: str, allowed: tuple[str, ...], name: str) -> str:
+    """A keyword argument such as ``where="before"``, checked and upper-cased,
+    so a typo is a ``DataError`` rather than a server syntax error."""
+    word = value.upper() if isinstance(value, str) else None
+    if word not in allowed:
+        raise DataError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return word
+
+
+class ListCommands(CommandsBase):
+    def lpush(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        """Prepends the values (the last ends up first); returns the new length."""
+        return self._execute(S.RAW, "LPUSH", name, *_values(values, "lpush"))
+
+    def rpush(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        """Appends the values; returns the new length."""
+        return self._execute(S.RAW, "RPUSH", name, *_values(values, "rpush"))
+
+    def lpushx(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        """:meth:`lpush` only when the list exists; returns its length (0 if not)."""
+        return self._execute(S.RAW, "LPUSHX", name, *_values(values, "lpushx"))
+
+    def rpushx(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self._execute(S.RAW, "RPUSHX", name, *_values(values, "rpushx"))
+
+    def lpop(self, name: KeyT, count: int | None = None) -> ResponseT:
+        """The first element (``None`` when empty); with ``count``, a list of up
+        to ``count`` elements (``None`` when the key is missing)."""
+        if count is None:
+            return self._execute(S.RAW, "LPOP", name)
+        return self._execute(S.RAW, "LPOP", name, count)
+
+    def rpop(self, name: KeyT, count: int | None = None) -> ResponseT:
+        if count is None:
+            return self._execute(S.RAW, "RPOP", name)
+        return self._execute(S.RAW, "RPOP", name, count)
+
+    def lrange(self, name: KeyT, start: int, end: int) -> ResponseT:
+        """Elements ``start`` to ``end``, both inclusive (negative from the end)."""
+        return self._execute(S.RAW, "LRANGE", name, start, end)
+
+    def llen(self, name: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "LLEN", name)
+
+    def lindex(self, name: KeyT, index: int) -> ResponseT:
+        return self._execute(S.RAW, "LINDEX", name, index)
+
+    def lset(self, name: KeyT, index: int, value: EncodableT) -> ResponseT:
+        return self._execute(S.OK, "LSET", name, index, value)
+
+    def lrem(self, name: KeyT, count: int, value: EncodableT) -> ResponseT:
+        """Removes ``count`` occurrences of ``value`` (from the tail when
+        negative, all when 0); returns how many it removed."""
+        return self._execute(S.RAW, "LREM", name, count, value)
+
+    def ltrim(self, name: KeyT, start: int, end: int) -> ResponseT:
+        return self._execute(S.OK, "LTRIM", name, start, end)
+
+    def linsert(self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT) -> ResponseT:
+        """Inserts ``value`` before or after ``refvalue``; returns the new length,
+        or -1 when ``refvalue`` is not in the list."""
+        where = _word(where, ("BEFORE", "AFTER"), "where")
+        return self._execute(S.RAW, "LINSERT", name, where, refvalue, value)
+
+    def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> ResponseT:
+        """The index of ``value`` (``None`` if absent); with ``count``, a list of indexes."""
+        words: list[Any] = ["LPOS", name, value]
+        if rank is not None:
+            words += ["RANK", rank]
+        if count is not None:
+            words += ["COUNT", count]
+        if maxlen is not None:
+            words += ["MAXLEN", maxlen]
+        return self._execute(S.RAW, *words)
+
+    def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> ResponseT:
+        """Pops from ``src`` end of one list, pushes onto ``dest`` end of the
+        other; returns the element (``None`` when the source is empty)."""
+        src = _word(src, ("LEFT", "RIGHT"), "src")
+        dest = _word(dest, ("LEFT", "RIGHT"), "dest")
+        return self._execute(S.RAW, "LMOVE", first_list, second_list, src, dest)
+
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "RPOPLPUSH", src, dst)

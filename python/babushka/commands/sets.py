@@ -1,0 +1,110 @@
+"""Set commands: SADD, SMEMBERS, SINTER and friends."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from babushka import _shapes as S
+from babushka.commands.base import (
+    CommandsBase,
+    EncodableT,
+    KeyT,
+    ResponseT,
+    key_list,
+    require_cursor,
+    scan_options,
+)
+from babushka.exceptions import DataError
+
+
+def _members(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, ...]:
+    if not values:
+        raise DataError(f"{command} needs at least one member")
+    return values
+
+
+class SetCommands(CommandsBase):
+    def sadd(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        """Adds the members; returns how many were new."""
+        return self._execute(S.RAW, "SADD", name, *_members(values, "sadd"))
+
+    def srem(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        """Removes the members; returns how many were there."""
+        return self._execute(S.RAW, "SREM", name, *_members(values, "srem"))
+
+    def smembers(self, name: KeyT) -> ResponseT:
+        """Every member, as a set."""
+        return self._execute(S.SET, "SMEMBERS", name)
+
+    def sismember(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self._execute(S.BOOL, "SISMEMBER", name, value)
+
+    def smismember(
+        self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
+    ) -> ResponseT:
+        """Whether each value is a member, as a list of bools."""
+        members = key_list(values, args, "values")  # type: ignore[arg-type]
+        return self._execute(S.BOOL_LIST, "SMISMEMBER", name, *members)
+
+    def scard(self, name: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "SCARD", name)
+
+    def spop(self, name: KeyT, count: int | None = None) -> ResponseT:
+        """Removes and returns a random member (``None`` when empty); with
+        ``count``, a list of up to ``count`` members."""
+        if count is None:
+            return self._execute(S.RAW, "SPOP", name)
+        return self._execute(S.RAW, "SPOP", name, count)
+
+    def srandmember(self, name: KeyT, number: int | None = None) -> ResponseT:
+        """A random member; with ``number``, a list (repeats allowed when negative)."""
+        if number is None:
+            return self._execute(S.RAW, "SRANDMEMBER", name)
+        return self._execute(S.RAW, "SRANDMEMBER", name, number)
+
+    def sinter(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        return self._execute(S.SET, "SINTER", *key_list(keys, args))
+
+    def sunion(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        return self._execute(S.SET, "SUNION", *key_list(keys, args))
+
+    def sdiff(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        """Members of the first set that are in none of the others."""
+        return self._execute(S.SET, "SDIFF", *key_list(keys, args))
+
+    def sinterstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        """Stores :meth:`sinter` in ``dest``; returns its size."""
+        return self._execute(S.RAW, "SINTERSTORE", dest, *key_list(keys, args))
+
+    def sunionstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "SUNIONSTORE", dest, *key_list(keys, args))
+
+    def sdiffstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "SDIFFSTORE", dest, *key_list(keys, args))
+
+    def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> ResponseT:
+        """Moves a member between sets; returns whether it was in ``src``."""
+        return self._execute(S.BOOL, "SMOVE", src, dst, value)
+
+    def sscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: EncodableT | None = None,
+        count: int | None = None,
+    ) -> ResponseT:
+        """One page of members: ``(next_cursor, [member, ...])``."""
+        words = ["SSCAN", name, require_cursor(cursor), *scan_options(match, count)]
+        return self._execute(S.SCAN, *words)
+
+    def sscan_iter(
+        self,
+        name: KeyT,
+        match: EncodableT | None = None,
+        count: int | None = None,
+    ) -> Any:
+        """Every member, page by page."""
+        options = scan_options(match, count)
+        return self._iter_cursor(
+            lambda cursor: self._execute(S.SCAN, "SSCAN", name, cursor, *options)
+        )

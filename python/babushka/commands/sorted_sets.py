@@ -1,0 +1,282 @@
+"""Sorted-set commands: ZADD, ZRANGE, ZSCORE and friends.
+
+Scores come back as floats, built by the core (the ``SCORED`` shapes). A
+``score_cast_func`` other than ``float`` is applied here in Python, to the
+score as the server sent it (``bytes``/``str``), as redis-py does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+from babushka import _shapes as S
+from babushka.commands.base import (
+    CommandsBase,
+    EncodableT,
+    KeyT,
+    ResponseT,
+    key_list,
+    require_cursor,
+    require_int,
+    scan_options,
+)
+from babushka.exceptions import DataError
+
+ScoreCastT = Callable[[Any], Any]
+
+
+def _cast_scored(cast: ScoreCastT) -> Callable[[Any], list[tuple[Any, Any]]]:
+    """Parses a raw WITHSCORES reply into ``[(member, cast(score)), ...]``."""
+
+    def parse(reply: Any) -> list[tuple[Any, Any]]:
+        if not reply:
+            return []
+        if isinstance(reply[0], list):  # RESP3: [[member, score], ...]
+            return [(member, cast(score)) for member, score in reply]
+        items = iter(reply)  # RESP2: [member, score, member, score, ...]
+        return [(member, cast(score)) for member, score in zip(items, items)]
+
+    return parse
+
+
+def _cast_scan(cast: ScoreCastT) -> Callable[[Any], tuple[int, list[tuple[Any, Any]]]]:
+    scored = _cast_scored(cast)
+
+    def parse(reply: Any) -> tuple[int, list[tuple[Any, Any]]]:
+        cursor, items = reply
+        return cursor, scored(items)
+
+    return parse
+
+
+def _cast_rank(cast: ScoreCastT) -> Callable[[Any], Any]:
+    def parse(reply: Any) -> Any:
+        return None if reply is None else [reply[0], cast(reply[1])]
+
+    return parse
+
+
+def _limit(offset: int | None, num: int | None, offset_name: str) -> list[Any]:
+    if (offset is None) != (num is None):
+        raise DataError(f"{offset_name} and num must be given together")
+    if offset is None:
+        return []
+    return ["LIMIT", require_int(offset, offset_name), require_int(num, "num")]
+
+
+class SortedSetCommands(CommandsBase):
+    def _scored_range(self, words: list[Any], withscores: bool, cast: ScoreCastT) -> ResponseT:
+        """A range reply: members, or ``(member, score)`` tuples with ``withscores``."""
+        if not withscores:
+            return self._execute(S.RAW, *words)
+        if cast is float:
+            return self._execute(S.SCORED, *words, "WITHSCORES")
+        return self._execute_then(_cast_scored(cast), S.RAW, *words, "WITHSCORES")
+
+    def zadd(
+        self,
+        name: KeyT,
+        mapping: Mapping[EncodableT, EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+        incr: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> ResponseT:
+        """Adds ``{member: score}``; returns how many were added (changed, with
+        ``ch``). With ``incr``, the member's new score, or ``None`` when a
+        condition prevented the update."""
+        if not isinstance(mapping, Mapping):
+            raise DataError(f"mapping must be a mapping, got {type(mapping).__name__}")
+        if not mapping:
+            raise DataError("zadd needs at least one member and score")
+        if nx and xx:
+            raise DataError("nx and xx are mutually exclusive")
+        if gt and lt:
+            raise DataError("gt and lt are mutually exclusive")
+        if nx and (gt or lt):
+            raise DataError("nx cannot be combined with gt or lt")
+        if incr and len(mapping) != 1:
+            raise DataError("incr takes exactly one member and score")
+        words: list[Any] = ["ZADD", name]
+        for word, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt), ("CH", ch)):
+            if on:
+                words.append(word)
+        if incr:
+            words.append("INCR")
+        for member, score in mapping.items():
+            words += [score, member]
+        return self._execute(S.FLOAT if incr else S.RAW, *words)
+
+    def zincrby(self, name: KeyT, amount: float, value: EncodableT) -> ResponseT:
+        """Adds ``amount`` to the member's score; returns the new score."""
+        return self._execute(S.FLOAT, "ZINCRBY", name, amount, value)
+
+    def zrem(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        if not values:
+            raise DataError("zrem needs at least one member")
+        return self._execute(S.RAW, "ZREM", name, *values)
+
+    def zcard(self, name: KeyT) -> ResponseT:
+        return self._execute(S.RAW, "ZCARD", name)
+
+    def zcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
+        """Members with scores in ``[min, max]`` (``"(1"`` excludes, ``"-inf"`` works)."""
+        return self._execute(S.RAW, "ZCOUNT", name, min, max)
+
+    def zscore(self, name: KeyT, value: EncodableT) -> ResponseT:
+        """The member's score, or ``None``."""
+        return self._execute(S.FLOAT, "ZSCORE", name, value)
+
+    def zmscore(self, key: KeyT, members: Iterable[EncodableT]) -> ResponseT:
+        """The members' scores, ``None`` for each missing one."""
+        words = key_list(members, (), "members")  # type: ignore[arg-type]
+        return self._execute(S.FLOAT_LIST, "ZMSCORE", key, *words)
+
+    def zrank(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        withscore: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> ResponseT:
+        """The member's 0-based rank by ascending score, or ``None``; with
+        ``withscore`` (Redis 7.2+), ``[rank, score]``."""
+        if withscore:
+            return self._execute_then(
+                _cast_rank(score_cast_func), S.RAW, "ZRANK", name, value, "WITHSCORE"
+            )
+        return self._execute(S.RAW, "ZRANK", name, value)
+
+    def zrevrank(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        withscore: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> ResponseT:
+        if withscore:
+            return self._execute_then(
+                _cast_rank(score_cast_func), S.RAW, "ZREVRANK", name, value, "WITHSCORE"
+            )
+        return self._execute(S.RAW, "ZREVRANK", name, value)
+
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> ResponseT:
+        """Members from ``start`` to ``end`` (ranks; scores with ``byscore``;
+        ``"[a"``-style bounds with ``bylex``). With ``desc`` the order is
+        reversed and ``start`` is the upper bound for ``byscore``/``bylex``."""
+        if byscore and bylex:
+            raise DataError("byscore and bylex are mutually exclusive")
+        if bylex and withscores:
+            raise DataError("withscores cannot be used with bylex")
+        limit = _limit(offset, num, "offset")
+        if limit and not (byscore or bylex):
+            raise DataError("offset and num need byscore or bylex")
+        words: list[Any] = ["ZRANGE", name, start, end]
+        if byscore:
+            words.append("BYSCORE")
+        elif bylex:
+            words.append("BYLEX")
+        if desc:
+            words.append("REV")
+        words += limit
+        return self._scored_range(words, withscores, score_cast_func)
+
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> ResponseT:
+        """Members by descending score, ranks ``start`` to ``end``."""
+        return self._scored_range(["ZREVRANGE", name, start, end], withscores, score_cast_func)
+
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> ResponseT:
+        words = ["ZRANGEBYSCORE", name, min, max, *_limit(start, num, "start")]
+        return self._scored_range(words, withscores, score_cast_func)
+
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> ResponseT:
+        words = ["ZREVRANGEBYSCORE", name, max, min, *_limit(start, num, "start")]
+        return self._scored_range(words, withscores, score_cast_func)
+
+    def zpopmin(self, name: KeyT, count: int | None = None) -> ResponseT:
+        """Removes and returns the lowest-scored members as ``[(member, score)]``."""
+        if count is None:
+            return self._execute(S.SCORED, "ZPOPMIN", name)
+        return self._execute(S.SCORED, "ZPOPMIN", name, count)
+
+    def zpopmax(self, name: KeyT, count: int | None = None) -> ResponseT:
+        if count is None:
+            return self._execute(S.SCORED, "ZPOPMAX", name)
+        return self._execute(S.SCORED, "ZPOPMAX", name, count)
+
+    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> ResponseT:
+        return self._execute(S.RAW, "ZREMRANGEBYRANK", name, min, max)
+
+    def zremrangebyscore(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
+        return self._execute(S.RAW, "ZREMRANGEBYSCORE", name, min, max)
+
+    def zscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = float,
+    ) -> ResponseT:
+        """One page: ``(next_cursor, [(member, score), ...])``."""
+        words = ["ZSCAN", name, require_cursor(cursor), *scan_options(match, count)]
+        if score_cast_func is float:
+            return self._execute(S.SCAN_SCORED, *words)
+        return self._execute_then(_cast_scan(score_cast_func), S.SCAN, *words)
+
+    def zscan_iter(
+        self,
+        name: KeyT,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = float,
+    ) -> Any:
+        """Every ``(member, score)``, page by page."""
+        options = scan_options(match, count)
+        if score_cast_func is float:
+            return self._iter_cursor(
+                lambda cursor: self._execute(S.SCAN_SCORED, "ZSCAN", name, cursor, *options)
+            )
+        parse = _cast_scan(score_cast_func)
+        return self._iter_cursor(
+            lambda cursor: self._execute_then(parse, S.SCAN, "ZSCAN", name, cursor, *options)
+        )

@@ -1,0 +1,62 @@
+"""Scripted command sequences that run unchanged on the sync and async clients.
+
+A scenario is a list of steps ``(method, args, kwargs, expected)``. Each reply
+is compared with ``expected`` by value *and* by type, recursively, so ``True``
+does not pass for ``1`` nor ``1`` for ``1.0``. ``expected`` may also be a
+predicate (a :class:`Check`) for replies that are random by nature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import babushka
+import babushka.asyncio
+
+Step = tuple[str, tuple[Any, ...], dict[str, Any], Any]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A predicate standing in for an exact expected value."""
+
+    describe: str
+    test: Callable[[Any], bool]
+
+
+def step(method: str, *args: Any, expect: Any, **kwargs: Any) -> Step:
+    return (method, args, kwargs, expect)
+
+
+def same(got: Any, expected: Any) -> bool:
+    """Equal, with the same types all the way down."""
+    if isinstance(expected, Check):
+        return expected.test(got)
+    if type(got) is not type(expected):
+        return False
+    if isinstance(expected, (list, tuple)):
+        return len(got) == len(expected) and all(map(same, got, expected))
+    if isinstance(expected, dict):
+        return got.keys() == expected.keys() and all(same(got[k], v) for k, v in expected.items())
+    return bool(got == expected)
+
+
+def _where(index: int, entry: Step, got: Any) -> str:
+    method, args, kwargs, expected = entry
+    want = expected.describe if isinstance(expected, Check) else repr(expected)
+    return f"step {index}: {method}{args}{kwargs or ''} returned {got!r}, expected {want}"
+
+
+def run_sync(client: babushka.Redis, steps: list[Step]) -> None:
+    for index, entry in enumerate(steps):
+        method, args, kwargs, expected = entry
+        got = getattr(client, method)(*args, **kwargs)
+        assert same(got, expected), _where(index, entry, got)
+
+
+async def run_async(client: babushka.asyncio.Redis, steps: list[Step]) -> None:
+    for index, entry in enumerate(steps):
+        method, args, kwargs, expected = entry
+        got = await getattr(client, method)(*args, **kwargs)
+        assert same(got, expected), _where(index, entry, got)

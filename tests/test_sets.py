@@ -1,0 +1,100 @@
+"""Set commands on every transport, sync and async."""
+
+from __future__ import annotations
+
+import pytest
+
+import babushka
+import babushka.asyncio
+from support.scenario import Check, run_async, run_sync, step
+
+MEMBERS = {b"a", b"b", b"c"}
+
+SCENARIO = [
+    step("sadd", "s", "a", "b", "c", "a", expect=3),
+    step("sadd", "t", "b", "c", "d", expect=3),
+    step("smembers", "s", expect=Check("{a, b, c}", lambda m: m == MEMBERS)),
+    step("smembers", "missing", expect=Check("empty set", lambda m: m == set())),
+    step("scard", "s", expect=3),
+    step("sismember", "s", "a", expect=True),
+    step("sismember", "s", "z", expect=False),
+    step("smismember", "s", ["a", "z"], expect=[True, False]),
+    step("smismember", "s", "c", "b", expect=[True, True]),
+    step("sinter", ["s", "t"], expect=Check("{b, c}", lambda m: m == {b"b", b"c"})),
+    step("sunion", "s", "t", expect=Check("{a..d}", lambda m: m == {b"a", b"b", b"c", b"d"})),
+    step("sdiff", "s", "t", expect=Check("{a}", lambda m: m == {b"a"})),
+    step("sinterstore", "i", ["s", "t"], expect=2),
+    step("sunionstore", "u", "s", "t", expect=4),
+    step("sdiffstore", "d", ["t", "s"], expect=1),
+    step("smembers", "d", expect=Check("{d}", lambda m: m == {b"d"})),
+    step("smove", "s", "t", "a", expect=True),
+    step("smove", "s", "t", "a", expect=False),
+    step("srem", "t", "a", "z", expect=1),
+    step(
+        "sscan", "u", match="[ab]", expect=Check("(0, a b)", lambda p: sorted(p[1]) == [b"a", b"b"])
+    ),
+    step("srandmember", "s", expect=Check("b or c", lambda m: m in (b"b", b"c"))),
+    step("srandmember", "s", 5, expect=Check("[b, c]", lambda m: sorted(m) == [b"b", b"c"])),
+    step("srandmember", "s", -3, expect=Check("3 picks", lambda m: len(m) == 3)),
+    step("srandmember", "missing", expect=None),
+    step("spop", "s", expect=Check("b or c", lambda m: m in (b"b", b"c"))),
+    step("spop", "u", 10, expect=Check("a..d", lambda m: sorted(m) == [b"a", b"b", b"c", b"d"])),
+    step("spop", "u", expect=None),
+    step("exists", "u", expect=0),
+]
+
+
+def test_scenario(r: babushka.Redis) -> None:
+    run_sync(r, SCENARIO)
+
+
+async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
+    await run_async(ar, SCENARIO)
+
+
+def test_set_replies_are_python_sets(r: babushka.Redis, rd: babushka.Redis) -> None:
+    r.sadd("s", b"\x00", 1, "x")
+    members = r.smembers("s")
+    assert type(members) is set and members == {b"\x00", b"1", b"x"}
+    assert type(r.sinter("missing", "s")) is set
+    rd.sadd("d", "é", "ü")
+    assert rd.smembers("d") == {"é", "ü"}
+    assert rd.sunion("d", "missing") == {"é", "ü"}
+
+
+def test_bad_arguments_are_rejected_before_sending(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="at least one member"):
+        r.sadd("s")
+    with pytest.raises(babushka.DataError, match="at least one member"):
+        r.srem("s")
+    with pytest.raises(babushka.DataError, match="at least one key"):
+        r.sinter([])
+    with pytest.raises(babushka.DataError, match="values"):
+        r.smismember("s", [])
+    with pytest.raises(babushka.DataError, match="'values'"):
+        r.sadd("s", "a", None)  # type: ignore[arg-type]
+    with pytest.raises(babushka.DataError, match="count"):
+        r.sscan_iter("s", count=0)
+    assert r.dbsize() == 0
+
+
+def test_wrong_type_is_the_servers_error(r: babushka.Redis) -> None:
+    r.set("str", "v")
+    with pytest.raises(babushka.ResponseError, match="WRONGTYPE"):
+        r.sadd("str", "a")
+    with pytest.raises(babushka.ResponseError, match="WRONGTYPE"):
+        r.sinter("str", "other")
+
+
+def test_sscan_iter(r: babushka.Redis) -> None:
+    # More members than the listpack/intset encodings hold, so SSCAN pages.
+    r.sadd("s", *(f"m{i}" for i in range(400)))
+    assert sorted(r.sscan_iter("s", count=25)) == sorted(f"m{i}".encode() for i in range(400))
+    assert sorted(r.sscan_iter("s", match="m39?")) == sorted(f"m39{i}".encode() for i in range(10))
+
+
+async def test_sscan_iter_async(ar: babushka.asyncio.Redis) -> None:
+    # Strings, not integers: an intset would be returned in a single page.
+    await ar.sadd("s", *(f"m{i}" for i in range(300)))
+    seen = [m async for m in ar.sscan_iter("s", count=30)]
+    assert sorted(seen) == sorted(f"m{i}".encode() for i in range(300))
