@@ -60,3 +60,19 @@ async def test_async_set_get(ar: babushka.asyncio.Redis) -> None:
     assert await ar.mget("k", "nope") == [b"v", None]
     with pytest.raises(babushka.DataError):
         ar.set("k", None)  # type: ignore[arg-type]
+
+
+def test_float_subclass_is_sent_as_a_plain_float(r: babushka.Redis) -> None:
+    class Price(float):
+        def __repr__(self) -> str:
+            return f"Price({float(self)})"
+
+    r.set("k", Price(1.5))
+    assert r.get("k") == b"1.5"
+
+
+def test_none_inside_a_container_is_named_by_the_container(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="'names'"):
+        r.delete(*["a", None])  # type: ignore[list-item]
+    with pytest.raises(babushka.DataError, match="'mapping'"):
+        r.mset({"a": None})  # type: ignore[dict-item]

@@ -18,17 +18,26 @@ _SKIP = frozenset({"self", "args", "cls", "pieces", "words"})
 
 def argument_name(value: object) -> str | None:
     """The name under which a command method received ``value``, if found."""
-    frame: FrameType | None = sys._getframe(1)
-    depth = 0
-    while frame is not None and depth < 4:
-        for name, local in frame.f_locals.items():
-            if name in _SKIP or name.startswith("_"):
-                continue
-            if local is value or _contains(local, value):
-                return name
-        frame = frame.f_back
-        depth += 1
+    # None and the bools are shared objects: a parameter that merely defaults
+    # to None would match by identity, so look inside containers first.
+    singleton = value is None or isinstance(value, bool)
+    passes = (_contains, _is) if singleton else (_is, _contains)
+    for matches in passes:
+        frame: FrameType | None = sys._getframe(1)
+        depth = 0
+        while frame is not None and depth < 4:
+            for name, local in frame.f_locals.items():
+                if name in _SKIP or name.startswith("_"):
+                    continue
+                if matches(local, value):
+                    return name
+            frame = frame.f_back
+            depth += 1
     return None
+
+
+def _is(local: object, value: object) -> bool:
+    return local is value
 
 
 def _contains(container: object, value: object) -> bool:

@@ -45,8 +45,18 @@ fn push_arg(
             }
         }
     } else if let Ok(float) = arg.cast::<PyFloat>() {
-        // Python's repr is the shortest form that round-trips, as redis-py sends.
-        cmd.arg(float.repr()?.to_str()?);
+        // Python's repr is the shortest form that round-trips, as redis-py
+        // sends; take float's own, not a subclass's (numpy.float64 prints
+        // "np.float64(1.5)").
+        if float.is_exact_instance_of::<PyFloat>() {
+            cmd.arg(float.repr()?.to_str()?);
+        } else {
+            let text = arg
+                .py()
+                .get_type::<PyFloat>()
+                .call_method1(pyo3::intern!(arg.py(), "__repr__"), (arg,))?;
+            cmd.arg(text.cast::<PyString>()?.to_str()?);
+        }
     } else if let Ok(bytes) = arg.cast::<PyBytes>() {
         cmd.arg(bytes.as_bytes());
     } else if let Ok(text) = arg.cast::<PyString>() {
