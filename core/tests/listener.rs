@@ -89,17 +89,10 @@ impl Wrapper {
 
     async fn closing_error(&mut self) -> proto::Error {
         loop {
-            match self
-                .recv()
-                .await
-                .expect("a closing error before the end")
-                .result
-            {
-                Some(response::Result::ClosingError(err)) => {
-                    assert!(self.recv().await.is_none(), "the stream closes after it");
-                    return err;
-                }
-                _ => continue,
+            let response = self.recv().await.expect("a closing error before the end");
+            if let Some(response::Result::ClosingError(err)) = response.result {
+                assert!(self.recv().await.is_none(), "the stream closes after it");
+                return err;
             }
         }
     }
