@@ -234,9 +234,15 @@ fn pipelined_requests_are_answered_by_id() {
                 .send(&request(id, &["SET", &format!("k{id}"), &value]))
                 .await;
         }
+        // Requests in flight together may reach the server in any order (as on
+        // every transport), so the reads wait for the writes' replies.
+        let mut seen = std::collections::HashMap::new();
+        while seen.len() < 100 {
+            let response = wrapper.recv().await.unwrap();
+            seen.insert(response.request_id, response.result.unwrap());
+        }
         wrapper.send(&request(101, &["GET", "k42"])).await;
         wrapper.send(&request(102, &["LPUSH", "k1", "x"])).await;
-        let mut seen = std::collections::HashMap::new();
         while seen.len() < 102 {
             let response = wrapper.recv().await.unwrap();
             seen.insert(response.request_id, response.result.unwrap());

@@ -14,7 +14,8 @@
 //! A wrapper connects and writes a `ConnectionRequest`, then `Request`s. The
 //! stream gets its own [`Client`]; every request is spawned at once, so a
 //! stream's requests are pipelined to the server without waiting for each
-//! other. Replies go through a channel to one writer task, which writes as
+//! other (so, as on every transport, requests in flight at the same time may
+//! reach the server in any order). Replies go through a channel to one writer task, which writes as
 //! many as are ready in one system call. Anything malformed closes that stream
 //! (after a closing-error frame saying why) and nothing else.
 
