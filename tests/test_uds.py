@@ -12,6 +12,8 @@ import os
 import random
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -437,3 +439,41 @@ async def test_async_cancelled_request_does_not_disturb_others(
     await asyncio.sleep(0.4)  # the cancelled request's reply arrives and is skipped
     assert await client.get("k") == b"v"
     await client.aclose()
+
+
+# -- the socket file's lifetime ---------------------------------------------------
+
+
+def _run_python(code: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_socket_is_removed_at_exit_and_stale_dirs_are_cleaned(
+    redis_server: RedisServer,
+) -> None:
+    directory = os.path.dirname(_uds.listener_path())
+    base = os.path.dirname(directory)
+    # A directory left by a process that is gone (pids are below 2^22 on Linux).
+    stale = os.path.join(base, f"babushka-{os.geteuid()}-{2**22 + 12345}")
+    os.makedirs(stale, mode=0o700, exist_ok=True)
+    path = _run_python(
+        "import sys, babushka\n"
+        "r = babushka.Redis(host=sys.argv[1], port=int(sys.argv[2]), transport='uds')\n"
+        "assert r.ping() is True\n"
+        "from babushka import _uds\n"
+        "print(_uds.listener_path())\n",
+        redis_server.host,
+        str(redis_server.port),
+    )
+    assert path != _uds.listener_path()
+    assert not os.path.exists(path), "the exiting process removed its socket"
+    assert not os.path.exists(os.path.dirname(path)), "and its directory"
+    assert not os.path.exists(stale), "the stale directory was cleaned up"
+    assert os.path.exists(_uds.listener_path()), "a live process's socket is left alone"
