@@ -15,7 +15,7 @@ import babushka
 import babushka.asyncio
 from support.servers import RedisServer
 
-ALL_TRANSPORTS = ["managed", "ffi"]  # "uds" joins when its transport lands
+ALL_TRANSPORTS = ["managed", "ffi", "uds"]
 TRANSPORTS = [
     t for t in os.environ.get("BABUSHKA_TEST_TRANSPORTS", ",".join(ALL_TRANSPORTS)).split(",") if t
 ]

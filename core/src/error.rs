@@ -52,6 +52,16 @@ impl Error {
         }
     }
 
+    /// An error with a server error code (`WRONGTYPE`), as rebuilt from a frame.
+    #[cold]
+    pub fn with_code(kind: ErrorKind, code: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
     #[cold]
     pub fn closed() -> Self {
         Self::new(ErrorKind::Closed, "the client is closed")

@@ -15,6 +15,7 @@
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - [`command`]: building a Redis command from raw argument bytes.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
+//! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
 pub mod client;
 pub mod command;
@@ -24,6 +25,7 @@ mod connection;
 pub mod dispatch;
 pub mod error;
 pub mod runtime;
+pub mod socket;
 
 pub use client::Client;
 pub use config::{Address, ConnectionConfig, Protocol};

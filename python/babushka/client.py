@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from types import TracebackType
 from typing import Any, Callable, Iterator
 
 from babushka import _core
 from babushka._base import ClientBase
+from babushka._uds import SyncStream
+from babushka._waiter import Waiter
 from babushka.commands.base import ResponseT, page_items
 
 
@@ -19,6 +20,9 @@ class Redis(ClientBase):
     pipelined connection.
     """
 
+    #: The stream to the socket listener, on the uds transport.
+    _uds: SyncStream | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.transport == "managed":
@@ -28,7 +32,8 @@ class Redis(ClientBase):
         elif self.transport == "ffi":
             self._execute = _callback_executor(self._core)
         else:
-            raise NotImplementedError("the uds transport is not available yet")
+            self._uds = SyncStream(self._core)
+            self._execute = self._uds.execute
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return parse(self._execute(shape, *args))
@@ -44,6 +49,8 @@ class Redis(ClientBase):
     def close(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""
         self._core.close()
+        if self._uds is not None:
+            self._uds.close()
 
     def __enter__(self) -> Redis:
         return self
@@ -60,32 +67,8 @@ class Redis(ClientBase):
         core = getattr(self, "_core", None)
         if core is not None:
             core.close()
-
-
-class _Waiter:
-    """One caller waiting for one callback, on a lock released by the callback."""
-
-    __slots__ = ("_error", "_lock", "_value")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()
-        self._value: Any = None
-        self._error: BaseException | None = None
-
-    def set_result(self, value: Any) -> None:
-        self._value = value
-        self._lock.release()
-
-    def set_exception(self, error: BaseException) -> None:
-        self._error = error
-        self._lock.release()
-
-    def wait(self) -> Any:
-        self._lock.acquire()
-        if self._error is not None:
-            raise self._error
-        return self._value
+        if self._uds is not None:
+            self._uds.close()
 
 
 def _callback_executor(core: _core.Client) -> Callable[..., Any]:
@@ -93,7 +76,7 @@ def _callback_executor(core: _core.Client) -> Callable[..., Any]:
     call = core.call
 
     def execute(shape: int, *args: Any) -> Any:
-        waiter = _Waiter()
+        waiter = Waiter()
         call(waiter.set_result, waiter.set_exception, shape, *args)
         return waiter.wait()
 

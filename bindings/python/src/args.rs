@@ -10,38 +10,66 @@ use redis::Cmd;
 use crate::encoding::Encoding;
 use crate::errors::bad_argument;
 
+/// Where encoded arguments go: a redis-rs command (managed and ffi
+/// transports) or a socket frame's argument list (uds).
+pub trait ArgSink {
+    fn push_arg(&mut self, data: &[u8]);
+}
+
+impl ArgSink for Cmd {
+    fn push_arg(&mut self, data: &[u8]) {
+        self.arg(data);
+    }
+}
+
+impl ArgSink for Vec<bytes::Bytes> {
+    fn push_arg(&mut self, data: &[u8]) {
+        self.push(bytes::Bytes::copy_from_slice(data));
+    }
+}
+
 /// Builds the command from a tuple of Python arguments (name first).
 pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Cmd> {
     let mut cmd = Cmd::new();
-    for (index, arg) in args.iter().enumerate() {
-        push_arg(&mut cmd, &arg, index, encoding)?;
-    }
+    encode_args(args, encoding, &mut cmd)?;
     Ok(cmd)
 }
 
+/// Encodes every argument into `sink`, or raises `DataError` for the first bad one.
+pub fn encode_args(
+    args: &Bound<'_, PyTuple>,
+    encoding: &Encoding,
+    sink: &mut impl ArgSink,
+) -> PyResult<()> {
+    for (index, arg) in args.iter().enumerate() {
+        push_arg(sink, &arg, index, encoding)?;
+    }
+    Ok(())
+}
+
 fn push_arg(
-    cmd: &mut Cmd,
+    cmd: &mut impl ArgSink,
     arg: &Bound<'_, PyAny>,
     index: usize,
     encoding: &Encoding,
 ) -> PyResult<()> {
     // Exact-type checks first: they are the common case and the cheapest test.
     if let Ok(bytes) = arg.cast_exact::<PyBytes>() {
-        cmd.arg(bytes.as_bytes());
+        cmd.push_arg(bytes.as_bytes());
     } else if let Ok(text) = arg.cast_exact::<PyString>() {
         encoding.encode_str(text, |data| {
-            cmd.arg(data);
+            cmd.push_arg(data);
         })?;
     } else if arg.is_instance_of::<PyBool>() {
         return Err(invalid_type(arg, index));
     } else if let Ok(int) = arg.cast::<PyInt>() {
         match int.extract::<i64>() {
             Ok(value) => {
-                cmd.arg(itoa(value).as_str());
+                cmd.push_arg(itoa(value).as_bytes());
             }
             // Beyond 64 bits: Python's own decimal form is exact.
             Err(_) => {
-                cmd.arg(int.str()?.to_str()?);
+                cmd.push_arg(int.str()?.to_str()?.as_bytes());
             }
         }
     } else if let Ok(float) = arg.cast::<PyFloat>() {
@@ -49,26 +77,26 @@ fn push_arg(
         // sends; take float's own, not a subclass's (numpy.float64 prints
         // "np.float64(1.5)").
         if float.is_exact_instance_of::<PyFloat>() {
-            cmd.arg(float.repr()?.to_str()?);
+            cmd.push_arg(float.repr()?.to_str()?.as_bytes());
         } else {
             let text = arg
                 .py()
                 .get_type::<PyFloat>()
                 .call_method1(pyo3::intern!(arg.py(), "__repr__"), (arg,))?;
-            cmd.arg(text.cast::<PyString>()?.to_str()?);
+            cmd.push_arg(text.cast::<PyString>()?.to_str()?.as_bytes());
         }
     } else if let Ok(bytes) = arg.cast::<PyBytes>() {
-        cmd.arg(bytes.as_bytes());
+        cmd.push_arg(bytes.as_bytes());
     } else if let Ok(text) = arg.cast::<PyString>() {
         encoding.encode_str(text, |data| {
-            cmd.arg(data);
+            cmd.push_arg(data);
         })?;
     } else if let Ok(array) = arg.cast::<PyByteArray>() {
-        cmd.arg(array.to_vec().as_slice());
+        cmd.push_arg(array.to_vec().as_slice());
     } else if arg.hasattr(pyo3::intern!(arg.py(), "tobytes"))? {
         // memoryview and other buffer objects that redis-py accepts.
         let bytes = arg.call_method0(pyo3::intern!(arg.py(), "tobytes"))?;
-        cmd.arg(bytes.cast::<PyBytes>()?.as_bytes());
+        cmd.push_arg(bytes.cast::<PyBytes>()?.as_bytes());
     } else {
         return Err(invalid_type(arg, index));
     }

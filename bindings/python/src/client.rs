@@ -16,11 +16,14 @@ use crate::completions::{PyCompletionQueue, Responder};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::reply::{to_python, Shape};
+use crate::uds::UdsCodec;
 
 #[pyclass(frozen, name = "Client", module = "babushka._core")]
 pub struct PyClient {
     core: Arc<Client>,
     encoding: Arc<Encoding>,
+    /// Kept for the uds transport, whose setup frame carries the settings.
+    config: ConnectionConfig,
 }
 
 fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
@@ -115,6 +118,7 @@ impl PyClient {
         let core = Client::new(&config).map_err(|e| to_py_err(py, &e))?;
         Ok(Self {
             core,
+            config,
             encoding: Arc::new(Encoding::new(
                 py,
                 encoding,
@@ -184,6 +188,12 @@ impl PyClient {
             callback.complete(outcome);
         });
         Ok(())
+    }
+
+    /// uds transport: a codec for one stream to the socket listener, with
+    /// this client's settings and encoding.
+    fn uds_codec(&self) -> UdsCodec {
+        UdsCodec::new(Arc::clone(&self.encoding), self.config.clone())
     }
 
     /// Closes the connection. Later commands raise `ClientClosedError`.

@@ -11,6 +11,7 @@
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
+//! - `uds`: `start_socket_listener` and `UdsCodec`, the uds transport's frames.
 
 mod args;
 mod client;
@@ -19,6 +20,7 @@ mod encoding;
 mod errors;
 mod reply;
 mod runtime;
+mod uds;
 
 use pyo3::prelude::*;
 
@@ -29,5 +31,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::ManagedSender>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
     runtime::register(module)?;
+    uds::register(module)?;
     Ok(())
 }

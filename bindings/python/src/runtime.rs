@@ -24,12 +24,16 @@ fn runtime_started() -> bool {
     runtime::is_started()
 }
 
-/// Stops the runtime's threads, giving in-flight work `grace` seconds.
+/// Removes the socket listener's socket, then stops the runtime's threads,
+/// giving in-flight work `grace` seconds.
 #[pyfunction]
 #[pyo3(signature = (grace = 1.0))]
 fn shutdown(py: Python<'_>, grace: f64) {
     let grace = Duration::try_from_secs_f64(grace).unwrap_or(Duration::ZERO);
-    py.detach(|| runtime::shutdown(grace));
+    py.detach(|| {
+        babushka_core::socket::shutdown();
+        runtime::shutdown(grace);
+    });
 }
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from types import TracebackType
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from babushka import _core
 from babushka._base import ClientBase
+from babushka._uds import AsyncStream
 from babushka.commands.base import ResponseT, page_items
 
 #: One completion queue per event loop, shared by every managed client on it,
@@ -40,6 +42,8 @@ class Redis(ClientBase):
     is first used on; use it from any task of that loop.
     """
 
+    _uds: AsyncStream | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._execute = self._bind_and_execute
@@ -54,7 +58,8 @@ class Redis(ClientBase):
         elif self.transport == "ffi":
             self._execute = _callback_executor(self._core, loop)
         else:
-            raise NotImplementedError("the uds transport is not available yet")
+            self._uds = AsyncStream(self._core, loop)
+            self._execute = self._uds.submit
         self._loop = loop
         return self._execute(shape, *args)
 
@@ -73,6 +78,8 @@ class Redis(ClientBase):
     async def aclose(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""
         self._core.close()
+        if self._uds is not None:
+            self._uds.close()
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`, as in redis-py."""
@@ -93,6 +100,9 @@ class Redis(ClientBase):
         core = getattr(self, "_core", None)
         if core is not None:
             core.close()
+        if self._uds is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                self._uds.close()
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:

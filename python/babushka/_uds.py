@@ -1,0 +1,172 @@
+"""The uds transport: one stream per client to the core's socket listener.
+
+The core encodes and decodes every frame (``_core.UdsCodec``), so this module
+only moves bytes between the codec and a Unix socket:
+
+- :class:`SyncStream` serves the sync client, which threads share. Each call
+  submits its request to the codec and waits on its own lock; a reader thread
+  (blocked in ``recv`` with the GIL released) feeds replies to the codec, which
+  resolves each waiter by request id. Writers take every frame encoded so far
+  under one lock, so threads that arrive together share one ``sendall``.
+- :class:`AsyncStream` serves the asyncio client through the loop's own Unix
+  connection: replies are fed from ``data_received``, and requests submitted
+  during one loop iteration go out in one ``transport.write``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from typing import Any
+
+from babushka import _core
+from babushka._waiter import Waiter
+from babushka.exceptions import ConnectionError
+
+_listener_lock = threading.Lock()
+_listener_path: str | None = None
+
+#: How much one ``recv`` may return; replies larger than this arrive in pieces.
+_READ_SIZE = 256 * 1024
+
+
+def listener_path() -> str:
+    """The socket listener's path, starting the listener on first use."""
+    global _listener_path
+    with _listener_lock:
+        if _listener_path is None:
+            outcome: list[str | None] = []
+
+            def init_callback(path: str | None, error: str | None) -> None:
+                outcome.extend((path, error))
+
+            _core.start_socket_listener(init_callback)
+            path, error = outcome
+            if path is None:
+                raise ConnectionError(f"cannot start the socket listener: {error}")
+            _listener_path = path
+        return _listener_path
+
+
+class SyncStream:
+    """The sync client's stream; ``execute`` is safe to call from any thread."""
+
+    def __init__(self, core: _core.Client) -> None:
+        self._codec = codec = core.uds_codec()
+        self._sock = sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(listener_path())
+            sock.sendall(codec.setup_frame())
+        except OSError as error:
+            sock.close()
+            raise ConnectionError(f"cannot reach the socket listener: {error}") from error
+        self._write_lock = threading.Lock()
+        # The reader holds the socket and the codec, never the client, so a
+        # client that is dropped without close() is still collected (and its
+        # __del__ closes the stream, which ends the reader).
+        self._reader = threading.Thread(
+            target=_read_loop, args=(sock, codec), name="babushka-uds-reader", daemon=True
+        )
+        self._reader.start()
+
+    def execute(self, shape: int, *args: Any) -> Any:
+        waiter = Waiter()
+        codec = self._codec
+        codec.submit(waiter, shape, *args)
+        with self._write_lock:
+            # Empty when another thread already sent this request with its own.
+            data = codec.take_output()
+            if data:
+                try:
+                    self._sock.sendall(data)
+                except OSError as error:
+                    codec.connection_lost(f"cannot write to the socket listener: {error}")
+        return waiter.wait()
+
+    def close(self) -> None:
+        self._codec.close()
+        with contextlib.suppress(OSError):  # already disconnected
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
+def _read_loop(sock: socket.socket, codec: _core.UdsCodec) -> None:
+    recv = sock.recv
+    feed = codec.feed
+    try:
+        while True:
+            data = recv(_READ_SIZE)
+            if not data:
+                break
+            feed(data)
+    except OSError:
+        pass
+    codec.connection_lost("the socket listener closed the stream")
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, codec: _core.UdsCodec) -> None:
+        self._codec = codec
+
+    def data_received(self, data: bytes) -> None:
+        self._codec.feed(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = f": {exc}" if exc is not None else ""
+        self._codec.connection_lost(f"the socket listener closed the stream{reason}")
+
+
+class AsyncStream:
+    """The asyncio client's stream on ``loop``; connects in the background.
+
+    Requests submitted before the connection is up wait in the codec's output
+    and go out right after the setup frame.
+    """
+
+    def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
+        self._codec = core.uds_codec()
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._closed = False
+        self._connecting = loop.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        codec = self._codec
+        try:
+            transport, _ = await self._loop.create_unix_connection(
+                lambda: _Protocol(codec), listener_path()
+            )
+        except (OSError, ConnectionError) as error:
+            codec.connection_lost(f"cannot reach the socket listener: {error}")
+            return
+        if self._closed:
+            transport.close()
+            return
+        transport.write(codec.setup_frame())
+        self._transport = transport
+        self._flush()
+
+    def submit(self, shape: int, *args: Any) -> asyncio.Future[Any]:
+        future = self._loop.create_future()
+        if self._codec.submit(future, shape, *args):
+            # The first request since the last write: write once this loop
+            # iteration's other requests have been encoded too.
+            self._loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        transport = self._transport
+        if transport is not None:
+            data = self._codec.take_output()
+            if data:
+                transport.write(data)
+
+    def close(self) -> None:
+        self._closed = True
+        self._codec.close()
+        if self._transport is not None:
+            self._transport.close()
+        elif not self._connecting.done():
+            self._connecting.cancel()
