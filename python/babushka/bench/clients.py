@@ -69,18 +69,23 @@ def _babushka_sync(transport: str) -> Callable[[str, int], SyncHandle]:
 
 # redis-py (uses hiredis for parsing when it is installed)
 
+#: redis-py runs one request per pooled connection, so it needs as many
+#: connections as concurrent callers; its asyncio pool's default cap (100 in
+#: redis-py 6+) would make the 1000-task cells fail with MaxConnectionsError.
+_REDIS_PY_MAX_CONNECTIONS = 4096
+
 
 async def _redis_py_async(host: str, port: int) -> AsyncHandle:
     import redis.asyncio
 
-    r = redis.asyncio.Redis(host=host, port=port)
+    r = redis.asyncio.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
     return AsyncHandle(r.get, r.set, r.aclose)
 
 
 def _redis_py_sync(host: str, port: int) -> SyncHandle:
     import redis
 
-    r = redis.Redis(host=host, port=port)
+    r = redis.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
     return SyncHandle(r.get, r.set, r.close)
 
 
