@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from babushka.bench.results import DATA, MAIN, Cell, Run
 
@@ -110,22 +110,39 @@ def write_csv(run: Run, path: Path) -> None:
 
 
 def write_chart(run: Run, path: Path) -> None:
-    """Throughput against concurrency, log-x, one line per client, one panel
-    per value size of the standard workload. Sync clients are dashed."""
+    plot_throughput(
+        [cell.summary() for cell in run.cells],
+        [(spec.name, spec.kind) for spec in run.clients],
+        path,
+    )
+
+
+def replot(results_json: Path, path: Path) -> None:
+    """Draws ``throughput.png`` again from a ``results.json``."""
+    data = json.loads(results_json.read_text())
+    plot_throughput(data["cells"], [(c["name"], c["kind"]) for c in data["clients"]], path)
+
+
+def plot_throughput(
+    cells: list[dict[str, Any]], clients: list[tuple[str, str]], path: Path
+) -> None:
+    """Throughput against concurrency, log-log, one line per client (sync ones
+    dashed), one panel per value size of the standard workload. Log-y keeps
+    the slow clients readable beside the asyncio ceiling."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = [c for c in run.cells if c.section == MAIN and c.tps is not None]
-    sizes = sorted({c.value_size for c in cells}) or [0]
-    fig, axes = plt.subplots(1, len(sizes), figsize=(6.5 * len(sizes), 5), squeeze=False)
+    cells = [c for c in cells if c["section"] == MAIN and c["tps"]]
+    sizes = sorted({c["value_size"] for c in cells}) or [0]
+    fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes) + 2.5, 5.5), squeeze=False)
     for ax, size in zip(axes[0], sizes):
-        for spec in run.clients:
+        for name, kind in clients:
             points = sorted(
-                (c.concurrency, c.tps or 0.0)
+                (c["concurrency"], c["tps"])
                 for c in cells
-                if c.value_size == size and c.client == spec.name
+                if c["value_size"] == size and c["client"] == name
             )
             if not points:
                 continue
@@ -133,16 +150,19 @@ def write_chart(run: Run, path: Path) -> None:
                 [p[0] for p in points],
                 [p[1] for p in points],
                 marker="o",
-                linestyle="--" if spec.kind == "sync" else "-",
-                label=spec.name,
+                linestyle="--" if kind == "sync" else "-",
+                label=name,
             )
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_title(f"{size_label(size)} values")
         ax.set_xlabel("concurrency (tasks / threads)")
-        ax.set_ylabel("operations per second")
+        ax.set_ylabel("operations per second (log)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
+    # One legend for every panel, beside them, so it never hides a line.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize="small")
     fig.suptitle("Babushka benchmark: 80% GET / 20% SET, one client (median of repetitions)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.82, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
