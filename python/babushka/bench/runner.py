@@ -18,7 +18,7 @@ import gc
 import resource
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from babushka.bench.clients import AsyncHandle, ClientSpec, SyncHandle
@@ -35,7 +35,7 @@ class Sample:
     ops: int
     seconds: float
     cpu_seconds: float
-    latencies_ns: list[int]
+    latencies_ns: list[int] = field(repr=False)
 
     @property
     def tps(self) -> float:
