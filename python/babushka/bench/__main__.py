@@ -1,0 +1,5 @@
+import sys
+
+from babushka.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,204 @@
+"""The clients under test, each behind the same two-callable adapter.
+
+An adapter opens one client object for one cell and exposes that object's own
+bound ``get`` and ``set`` methods, the public API a user calls, so the harness
+adds no frame of its own between the workload and the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional
+
+import babushka
+import babushka.asyncio
+
+
+@dataclass(frozen=True)
+class AsyncHandle:
+    get: Callable[[bytes], Awaitable[Any]]
+    set: Callable[[bytes, bytes], Awaitable[Any]]
+    close: Callable[[], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class SyncHandle:
+    get: Callable[[bytes], Any]
+    set: Callable[[bytes, bytes], Any]
+    close: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """One client (and transport) in the comparison.
+
+    ``family`` groups it (babushka, redis-py, glide, reference, ceiling) and
+    ``kind`` says whether cells run asyncio tasks or threads.
+    """
+
+    name: str
+    family: str
+    kind: str
+    transport: str
+    open_async: Optional[Callable[[str, int], Awaitable[AsyncHandle]]] = None
+    open_sync: Optional[Callable[[str, int], SyncHandle]] = None
+    #: A real client (as opposed to the asyncio ceiling) whose replies are checked.
+    real: bool = True
+
+
+# babushka
+
+
+def _babushka_async(transport: str) -> Callable[[str, int], Awaitable[AsyncHandle]]:
+    async def open_client(host: str, port: int) -> AsyncHandle:
+        r = babushka.asyncio.Redis(host=host, port=port, transport=transport)
+        return AsyncHandle(r.get, r.set, r.aclose)
+
+    return open_client
+
+
+def _babushka_sync(transport: str) -> Callable[[str, int], SyncHandle]:
+    def open_client(host: str, port: int) -> SyncHandle:
+        r = babushka.Redis(host=host, port=port, transport=transport)
+        return SyncHandle(r.get, r.set, r.close)
+
+    return open_client
+
+
+# redis-py (uses hiredis for parsing when it is installed)
+
+#: redis-py runs one request per pooled connection, so it needs as many
+#: connections as concurrent callers; its asyncio pool's default cap (100 in
+#: redis-py 6+) would make the 1000-task cells fail with MaxConnectionsError.
+_REDIS_PY_MAX_CONNECTIONS = 4096
+
+
+async def _redis_py_async(host: str, port: int) -> AsyncHandle:
+    import redis.asyncio
+
+    r = redis.asyncio.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
+    return AsyncHandle(r.get, r.set, r.aclose)
+
+
+def _redis_py_sync(host: str, port: int) -> SyncHandle:
+    import redis
+
+    r = redis.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
+    return SyncHandle(r.get, r.set, r.close)
+
+
+# valkey-glide (optional: the `glide` extra)
+
+#: Generous, so that 1000 concurrent requests or 1 MiB values never hit
+#: GLIDE's default 250 ms request timeout and turn into errors.
+_GLIDE_TIMEOUT_MS = 10_000
+
+
+async def _glide_async(host: str, port: int) -> AsyncHandle:
+    import glide
+
+    config = glide.GlideClientConfiguration(
+        [glide.NodeAddress(host, port)], request_timeout=_GLIDE_TIMEOUT_MS
+    )
+    client = await glide.GlideClient.create(config)
+    return AsyncHandle(client.get, client.set, client.close)
+
+
+def _glide_sync(host: str, port: int) -> SyncHandle:
+    import glide_sync
+
+    config = glide_sync.GlideClientConfiguration(
+        [glide_sync.NodeAddress(host, port)], request_timeout=_GLIDE_TIMEOUT_MS
+    )
+    client = glide_sync.GlideClient.create(config)
+    return SyncHandle(client.get, client.set, client.close)
+
+
+# the yardsticks
+
+
+async def _reference(host: str, port: int) -> AsyncHandle:
+    from babushka.bench.reference import ReferenceClient
+
+    client = await ReferenceClient.connect(host, port)
+    return AsyncHandle(client.get, client.set, client.aclose)
+
+
+async def _ceiling(host: str, port: int) -> AsyncHandle:
+    """Futures the loop resolves on its next iteration, with no I/O at all: the
+    cost of the harness plus one future per operation, which bounds every
+    asyncio client."""
+    loop = asyncio.get_running_loop()
+    create_future = loop.create_future
+    call_soon = loop.call_soon
+
+    def get(key: bytes) -> asyncio.Future[Any]:
+        future = create_future()
+        call_soon(future.set_result, None)
+        return future
+
+    def set_(key: bytes, value: bytes) -> asyncio.Future[Any]:
+        future = create_future()
+        call_soon(future.set_result, True)
+        return future
+
+    async def close() -> None:
+        return None
+
+    return AsyncHandle(get, set_, close)
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def discover() -> tuple[list[ClientSpec], list[str]]:
+    """Every client this environment can run, and notes on the ones it cannot."""
+    specs: list[ClientSpec] = []
+    notes: list[str] = []
+    for transport in babushka.TRANSPORTS:
+        specs.append(
+            ClientSpec(
+                f"babushka-async-{transport}",
+                "babushka",
+                "async",
+                transport,
+                open_async=_babushka_async(transport),
+            )
+        )
+    for transport in babushka.TRANSPORTS:
+        specs.append(
+            ClientSpec(
+                f"babushka-sync-{transport}",
+                "babushka",
+                "sync",
+                transport,
+                open_sync=_babushka_sync(transport),
+            )
+        )
+    if _importable("redis"):
+        if not _importable("hiredis"):
+            notes.append("hiredis is not installed: redis-py runs with its pure-Python parser")
+        specs.append(ClientSpec("redis-py-async", "redis-py", "async", "", _redis_py_async))
+        specs.append(ClientSpec("redis-py-sync", "redis-py", "sync", "", open_sync=_redis_py_sync))
+    else:
+        notes.append("redis-py is not installed: no redis-py rows and no ratios to it")
+    if _importable("glide"):
+        specs.append(ClientSpec("glide-async", "glide", "async", "", _glide_async))
+    else:
+        notes.append("valkey-glide is not installed (the `glide` extra): no glide-async rows")
+    if _importable("glide_sync"):
+        specs.append(ClientSpec("glide-sync", "glide", "sync", "", open_sync=_glide_sync))
+    else:
+        notes.append("valkey-glide-sync is not installed: no glide-sync rows")
+    if _importable("hiredis"):
+        specs.append(ClientSpec("reference-async", "reference", "async", "", _reference))
+    else:
+        notes.append("hiredis is not installed: no reference client row")
+    specs.append(ClientSpec("asyncio-ceiling", "ceiling", "async", "", _ceiling, real=False))
+    return specs, notes

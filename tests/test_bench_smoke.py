@@ -1,0 +1,46 @@
+"""The benchmark runs end to end and writes its files.
+
+A smoke test only: it checks the harness, never a timing (timings belong in
+the benchmark's output, DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib", reason="the bench extra (matplotlib) is not installed")
+
+
+def test_quick_run_writes_its_files(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    completed = subprocess.run(
+        [sys.executable, "-m", "babushka.bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=55,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert "babushka-async-managed" in completed.stdout
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["environment"]["babushka_worker_threads"] >= 1
+    names = {c["name"] for c in results["clients"]}
+    assert {"babushka-async-managed", "babushka-sync-managed"} <= names
+    assert results["cells"], "no cell ran"
+    for cell in results["cells"]:
+        assert not cell["errors"], cell
+        assert cell["tps"] > 0
+    assert {i["client"] for i in results["idle"]} >= {"babushka-async-managed"}
+
+    with (out / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(results["cells"])
+
+    png = (out / "throughput.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
