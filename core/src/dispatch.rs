@@ -29,8 +29,18 @@ pub trait Responder: Send + 'static {
 
 struct Shared<R> {
     pending: Mutex<Vec<(Cmd, R)>>,
-    wake: Notify,
+    wake: Arc<Notify>,
     closed: AtomicBool,
+}
+
+/// Wakes a dispatcher; cheap to clone and hold apart from the dispatcher.
+#[derive(Clone)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
 }
 
 /// Feeds a client's requests to its dispatcher task.
@@ -43,29 +53,38 @@ impl<R: Responder> Dispatcher<R> {
     pub fn start(client: Arc<Client>, runtime: &Handle) -> Self {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::new()),
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             closed: AtomicBool::new(false),
         });
         runtime.spawn(run(client, Arc::clone(&shared)));
         Self { shared }
     }
 
-    /// Queues a request. Never blocks; the outcome goes to `responder`.
+    /// Queues a request and wakes the dispatcher. Never blocks; the outcome
+    /// goes to `responder`.
     pub fn submit(&self, cmd: Cmd, responder: R) {
-        if self.shared.closed.load(Ordering::Acquire) {
-            responder.respond(Err(Error::closed()));
-            return;
-        }
-        let was_empty = {
-            let mut pending = self.shared.pending.lock();
-            let was_empty = pending.is_empty();
-            pending.push((cmd, responder));
-            was_empty
-        };
-        // A non-empty queue means the dispatcher has a wake-up coming already.
-        if was_empty {
+        if self.enqueue(cmd, responder) {
             self.shared.wake.notify_one();
         }
+    }
+
+    /// Queues a request without waking the dispatcher. Returns `true` when the
+    /// queue was empty: the caller then owes one [`Waker::wake`], which it may
+    /// defer (an event loop wakes once per iteration, after every ready task
+    /// has queued its command). A `false` means a wake-up is already owed.
+    pub fn enqueue(&self, cmd: Cmd, responder: R) -> bool {
+        if self.shared.closed.load(Ordering::Acquire) {
+            responder.respond(Err(Error::closed()));
+            return false;
+        }
+        let mut pending = self.shared.pending.lock();
+        let was_empty = pending.is_empty();
+        pending.push((cmd, responder));
+        was_empty
+    }
+
+    pub fn waker(&self) -> Waker {
+        Waker(Arc::clone(&self.shared.wake))
     }
 
     /// Stops the dispatcher once the requests it holds have completed;

@@ -37,7 +37,10 @@ class Client:
     ) -> None:
         """ffi transport: sends a command; a runtime thread calls back."""
     def managed_sender(
-        self, queue: CompletionQueue, create_future: Callable[[], Any]
+        self,
+        queue: CompletionQueue,
+        create_future: Callable[[], Any],
+        call_soon: Callable[..., Any],
     ) -> ManagedSender: ...
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
@@ -48,6 +51,9 @@ class Client:
 class ManagedSender:
     def submit(self, shape: int, /, *args: Any) -> Any:
         """Sends a command; returns a future resolved at a queue drain."""
+
+class DispatcherWake:
+    def __call__(self) -> None: ...
 
 class CompletionQueue:
     def __init__(self) -> None: ...

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use babushka_core::dispatch::Dispatcher;
+use babushka_core::dispatch::{Dispatcher, Waker};
 use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -45,6 +45,21 @@ pub struct ManagedSender {
     encoding: Arc<Encoding>,
     queue: Py<PyCompletionQueue>,
     create_future: Py<PyAny>,
+    /// The loop's `call_soon` and the callable that wakes the dispatcher.
+    call_soon: Py<PyAny>,
+    wake: Py<DispatcherWake>,
+}
+
+/// Wakes a client's dispatcher; scheduled with `loop.call_soon` so it runs
+/// once after every task that was ready has queued its command.
+#[pyclass(frozen, name = "DispatcherWake", module = "babushka._core")]
+pub struct DispatcherWake(Waker);
+
+#[pymethods]
+impl DispatcherWake {
+    fn __call__(&self) {
+        self.0.wake();
+    }
 }
 
 #[pymethods]
@@ -65,7 +80,11 @@ impl ManagedSender {
             self.queue
                 .get()
                 .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
-        self.dispatcher.submit(cmd, responder);
+        if self.dispatcher.enqueue(cmd, responder) {
+            // One wake-up per loop iteration rather than per command: waking
+            // the runtime costs a syscall on this thread whenever a worker sleeps.
+            self.call_soon.bind(py).call1((self.wake.bind(py),))?;
+        }
         Ok(future)
     }
 }
@@ -151,13 +170,18 @@ impl PyClient {
         py: Python<'_>,
         queue: Py<PyCompletionQueue>,
         create_future: Py<PyAny>,
+        call_soon: Py<PyAny>,
     ) -> PyResult<ManagedSender> {
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let dispatcher = Dispatcher::start(Arc::clone(&self.core), handle);
+        let wake = Py::new(py, DispatcherWake(dispatcher.waker()))?;
         Ok(ManagedSender {
-            dispatcher: Dispatcher::start(Arc::clone(&self.core), handle),
+            dispatcher,
             encoding: Arc::clone(&self.encoding),
             queue,
             create_future,
+            call_soon,
+            wake,
         })
     }
 
