@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -31,6 +31,20 @@ struct Shared<R> {
     pending: Mutex<Vec<(Cmd, R)>>,
     wake: Arc<Notify>,
     closed: AtomicBool,
+    /// Requests queued or in flight: zero means the client is idle.
+    outstanding: AtomicUsize,
+}
+
+/// What a caller of [`Dispatcher::enqueue`] owes the dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WakeNeed {
+    /// A wake-up is already owed by whoever queued before.
+    None,
+    /// The client was idle: wake now, latency is what matters.
+    Now,
+    /// Others are in flight: wake once this batch is complete (an event loop
+    /// defers it to the end of the iteration, when every ready task has queued).
+    Soon,
 }
 
 /// Wakes a dispatcher; cheap to clone and hold apart from the dispatcher.
@@ -55,6 +69,7 @@ impl<R: Responder> Dispatcher<R> {
             pending: Mutex::new(Vec::new()),
             wake: Arc::new(Notify::new()),
             closed: AtomicBool::new(false),
+            outstanding: AtomicUsize::new(0),
         });
         runtime.spawn(run(client, Arc::clone(&shared)));
         Self { shared }
@@ -63,24 +78,28 @@ impl<R: Responder> Dispatcher<R> {
     /// Queues a request and wakes the dispatcher. Never blocks; the outcome
     /// goes to `responder`.
     pub fn submit(&self, cmd: Cmd, responder: R) {
-        if self.enqueue(cmd, responder) {
+        if self.enqueue(cmd, responder) != WakeNeed::None {
             self.shared.wake.notify_one();
         }
     }
 
-    /// Queues a request without waking the dispatcher. Returns `true` when the
-    /// queue was empty: the caller then owes one [`Waker::wake`], which it may
-    /// defer (an event loop wakes once per iteration, after every ready task
-    /// has queued its command). A `false` means a wake-up is already owed.
-    pub fn enqueue(&self, cmd: Cmd, responder: R) -> bool {
+    /// Queues a request without waking the dispatcher, and says whether and
+    /// when the caller must call [`Waker::wake`].
+    pub fn enqueue(&self, cmd: Cmd, responder: R) -> WakeNeed {
         if self.shared.closed.load(Ordering::Acquire) {
             responder.respond(Err(Error::closed()));
-            return false;
+            return WakeNeed::None;
         }
+        let was_idle = self.shared.outstanding.fetch_add(1, Ordering::AcqRel) == 0;
         let mut pending = self.shared.pending.lock();
         let was_empty = pending.is_empty();
         pending.push((cmd, responder));
-        was_empty
+        drop(pending);
+        match (was_empty, was_idle) {
+            (false, _) => WakeNeed::None,
+            (true, true) => WakeNeed::Now,
+            (true, false) => WakeNeed::Soon,
+        }
     }
 
     pub fn waker(&self) -> Waker {
@@ -110,9 +129,11 @@ async fn run<R: Responder>(client: Arc<Client>, shared: Arc<Shared<R>>) {
         std::mem::swap(&mut *shared.pending.lock(), &mut batch);
         for (cmd, responder) in batch.drain(..) {
             let client = Arc::clone(&client);
+            let shared = Arc::clone(&shared);
             in_flight.push(Box::pin(async move {
                 let outcome = client.execute(&cmd).await;
                 responder.respond(outcome);
+                shared.outstanding.fetch_sub(1, Ordering::AcqRel);
             }));
         }
         if shared.closed.load(Ordering::Acquire) {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use babushka_core::dispatch::{Dispatcher, Waker};
+use babushka_core::dispatch::{Dispatcher, WakeNeed, Waker};
 use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -80,10 +80,15 @@ impl ManagedSender {
             self.queue
                 .get()
                 .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
-        if self.dispatcher.enqueue(cmd, responder) {
-            // One wake-up per loop iteration rather than per command: waking
-            // the runtime costs a syscall on this thread whenever a worker sleeps.
-            self.call_soon.bind(py).call1((self.wake.bind(py),))?;
+        match self.dispatcher.enqueue(cmd, responder) {
+            WakeNeed::None => {}
+            WakeNeed::Now => self.wake.get().0.wake(),
+            // Under load, one wake-up per loop iteration rather than per
+            // command: waking the runtime costs this thread a syscall
+            // whenever a worker sleeps.
+            WakeNeed::Soon => {
+                self.call_soon.bind(py).call1((self.wake.bind(py),))?;
+            }
         }
         Ok(future)
     }
