@@ -1,14 +1,29 @@
 """Type stubs for the native module built from ``bindings/python``."""
 
-from typing import Any, Callable
+from typing import Any, Callable, Self, final
+
+__all__ = [
+    "Client",
+    "CompletionQueue",
+    "DispatcherWake",
+    "ManagedSender",
+    "UdsCodec",
+    "__version__",
+    "configure",
+    "runtime_started",
+    "shutdown",
+    "start_socket_listener",
+    "worker_threads",
+]
 
 __version__: str
 
+@final
 class Client:
     """One server connection (opened lazily, reopened after a break)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         host: str = ...,
         port: int = ...,
@@ -24,15 +39,14 @@ class Client:
         encoding: str = ...,
         encoding_errors: str = ...,
         decode_responses: bool = ...,
-    ) -> None: ...
-    def execute(self, shape: int, /, *args: Any) -> Any:
+    ) -> Self: ...
+    def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
     def call(
         self,
         on_success: Callable[[Any], object],
         on_failure: Callable[[BaseException], object],
         shape: int,
-        /,
         *args: Any,
     ) -> None:
         """ffi transport: sends a command; a runtime thread calls back."""
@@ -48,18 +62,22 @@ class Client:
     @property
     def closed(self) -> bool: ...
 
+@final
 class ManagedSender:
-    def submit(self, shape: int, /, *args: Any) -> Any:
+    def submit(self, shape: int, *args: Any) -> Any:
         """Sends a command; returns a future resolved at a queue drain."""
 
+@final
 class DispatcherWake:
-    def __call__(self) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
+@final
 class CompletionQueue:
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     def fd(self) -> int: ...
     def drain(self) -> int: ...
 
+@final
 class UdsCodec:
     """Request and response frames of one stream to the socket listener."""
 
