@@ -137,6 +137,11 @@ def plot_throughput(
     cells = [c for c in cells if c["section"] == MAIN and c["tps"]]
     sizes = sorted({c["value_size"] for c in cells}) or [0]
     fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes) + 2.5, 5.5), squeeze=False)
+    # Yardsticks in black (reference dotted, ceiling dash-dot); every client
+    # its own colour (the default cycle has ten, fewer than the clients).
+    yardsticks = {"reference-async": ":", "asyncio-ceiling": "-."}
+    palette = iter([f"C{i}" for i in range(10)] * 2)  # the tab10 cycle
+    colours = {name: "black" if name in yardsticks else next(palette) for name, _ in clients}
     for ax, size in zip(axes[0], sizes):
         for name, kind in clients:
             points = sorted(
@@ -150,7 +155,8 @@ def plot_throughput(
                 [p[0] for p in points],
                 [p[1] for p in points],
                 marker="o",
-                linestyle="--" if kind == "sync" else "-",
+                color=colours[name],
+                linestyle=yardsticks.get(name, "--" if kind == "sync" else "-"),
                 label=name,
             )
         ax.set_xscale("log")
