@@ -3,6 +3,7 @@ without leaking file descriptors or threads."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -45,7 +46,9 @@ def test_client_name_survives_reconnect(own_server: RedisServer, transport: str)
     assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
     own_server.kill()
     own_server.restart()
-    with pytest.raises(babushka.ConnectionError):
+    # The core notices the closed socket by itself; a command that raced the
+    # restart may still see the old connection fail.
+    with contextlib.suppress(babushka.ConnectionError):
         client.ping()
     assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
     client.close()

@@ -3,15 +3,20 @@
 use std::sync::Arc;
 
 use redis::{Cmd, Value};
+use tokio::sync::Semaphore;
 
 use crate::config::ConnectionConfig;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+pub use crate::pipe::{ReplySink, WakeNeed};
 
 /// A client of one server. Cheap to share: every method takes `&self`, and any
-/// number of requests may be in flight at once on its multiplexed connection.
+/// number of requests may be in flight at once on its pipelined connection.
 pub struct Client {
     connection: Connection,
+    response_timeout: Option<std::time::Duration>,
+    /// Bounds the requests waiting for replies when `max_in_flight` is set.
+    in_flight: Option<Semaphore>,
 }
 
 impl Client {
@@ -19,33 +24,71 @@ impl Client {
     pub fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             connection: Connection::new(config)?,
+            response_timeout: config.response_timeout,
+            in_flight: config.max_in_flight.map(Semaphore::new),
         }))
     }
 
-    /// Sends one command and waits for its reply.
+    /// Sends one command and waits for its reply (or the response timeout).
     pub async fn execute(&self, cmd: &Cmd) -> Result<Value> {
-        let mut lease = self.connection.lease().await?;
-        match lease.connection.send_packed_command(cmd).await {
-            // redis-rs hands a top-level error reply back as a value; to the
-            // caller it is the command's failure.
-            Ok(Value::ServerError(err)) => Err(Error::from(redis::RedisError::from(err))),
-            Ok(value) => Ok(value),
-            Err(err) => Err(self.failed(err, lease.generation)),
+        let _permit = match &self.in_flight {
+            Some(limit) => Some(limit.acquire().await.map_err(|_| Error::closed())?),
+            None => None,
+        };
+        let pipe = self.connection.lease().await?;
+        match self.response_timeout {
+            None => pipe.request(cmd).await,
+            Some(limit) => tokio::time::timeout(limit, pipe.request(cmd))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no reply within {limit:?}"),
+                    ))
+                }),
         }
     }
 
-    #[cold]
-    fn failed(&self, err: redis::RedisError, generation: u64) -> Error {
-        let err = Error::from(err);
-        if err.is_connection_dropped() {
-            self.connection.report_broken(generation);
+    /// Queues a command from any thread without waiting; `sink` gets the
+    /// outcome on a runtime thread. Returns the wake-up the caller owes (see
+    /// [`WakeNeed`]); call [`Self::wake`] accordingly.
+    ///
+    /// When the connection is up and no per-request timer or limit applies,
+    /// the command goes straight into the connection's output buffer;
+    /// otherwise a task on `runtime` runs it through [`Self::execute`].
+    pub fn submit(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        cmd: Cmd,
+        sink: ReplySink,
+    ) -> WakeNeed {
+        if self.response_timeout.is_none() && self.in_flight.is_none() {
+            if let Some(pipe) = self.connection.ready() {
+                return pipe.enqueue(&cmd, sink);
+            }
         }
-        err
+        let client = Arc::clone(self);
+        runtime.spawn(async move {
+            let outcome = client.execute(&cmd).await;
+            sink(outcome);
+        });
+        WakeNeed::None
     }
 
-    /// Closes the client. Requests already on the wire finish; later ones fail.
+    /// Wakes the writer of the live connection (what [`WakeNeed`] asks for).
+    pub fn wake(&self) {
+        if let Some(pipe) = self.connection.ready() {
+            pipe.waker().wake();
+        }
+    }
+
+    /// Closes the client: requests in flight and later ones fail with a
+    /// closed error.
     pub fn close(&self) {
         self.connection.close();
+        if let Some(limit) = &self.in_flight {
+            limit.close();
+        }
     }
 
     pub fn is_closed(&self) -> bool {

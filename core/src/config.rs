@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
-
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where the server listens.
@@ -70,32 +68,5 @@ impl ConnectionConfig {
             response_timeout: None,
             max_in_flight: None,
         }
-    }
-
-    pub(crate) fn connection_info(&self) -> Result<ConnectionInfo> {
-        if self.db < 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("db must be a non-negative integer, got {}", self.db),
-            ));
-        }
-        let addr = match &self.address {
-            Address::Tcp { host, port } => ConnectionAddr::Tcp(host.clone(), *port),
-            Address::Unix(path) => ConnectionAddr::Unix(path.clone()),
-        };
-        let info = addr.into_connection_info()?;
-        let mut redis = info.redis_settings().clone().set_db(self.db);
-        if let Some(username) = &self.username {
-            redis = redis.set_username(username);
-        }
-        if let Some(password) = &self.password {
-            redis = redis.set_password(password);
-        }
-        redis = redis.set_protocol(match self.protocol {
-            Protocol::Resp2 => ProtocolVersion::RESP2,
-            Protocol::Resp3 => ProtocolVersion::RESP3,
-        });
-        redis = redis.set_lib_name("babushka", env!("CARGO_PKG_VERSION"));
-        Ok(info.set_redis_settings(redis))
     }
 }

@@ -1,141 +1,214 @@
-//! A multiplexed server connection that reopens itself.
+//! A server connection that opens lazily and reopens itself.
 //!
-//! redis-rs's `MultiplexedConnection` pipelines every request sent through it
-//! over one socket and matches replies to requests in order, so a request whose
-//! caller gave up still consumes its own reply and can never hand it to another.
-//! What it does not do is come back after the socket breaks. This wrapper
-//! connects lazily on the first request, shares one connection attempt between
-//! every request that arrives while it runs, and drops a broken connection so
-//! the next request opens a fresh one (running `CLIENT SETNAME` again).
+//! The first request connects (and runs the handshake: `HELLO`/`AUTH`,
+//! `SELECT`, `CLIENT SETNAME`); requests that arrive while an attempt runs
+//! share it. When the connection breaks, every request waiting on it fails
+//! with a connection error and the next request opens a fresh one.
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 use parking_lot::Mutex;
-use redis::aio::{ConnectionLike, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Cmd};
+use redis::{Cmd, Value};
+use tokio::net::{TcpStream, UnixStream};
 
-use crate::config::ConnectionConfig;
-use crate::error::{Error, Result};
+use crate::config::{Address, ConnectionConfig, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipe::Pipe;
 
-type ConnectFuture = Shared<BoxFuture<'static, Result<MultiplexedConnection>>>;
+type ConnectFuture = Shared<BoxFuture<'static, Result<Pipe>>>;
 
 enum State {
     /// No connection yet, or the last one broke.
     Idle,
     /// An attempt is under way; requests that arrive now wait for it.
-    Connecting(ConnectFuture, u64),
-    Ready(MultiplexedConnection, u64),
+    Connecting(ConnectFuture),
+    Ready(Pipe),
     Closed,
 }
 
 pub(crate) struct Connection {
-    client: redis::Client,
-    async_config: AsyncConnectionConfig,
-    client_name: Option<String>,
+    config: ConnectionConfig,
     state: Mutex<State>,
-    /// Counts connection attempts, so a late failure report about an old
-    /// connection cannot tear down the new one.
-    generation: Mutex<u64>,
-}
-
-/// A connection to send one request on, tagged with its generation.
-pub(crate) struct Lease {
-    pub(crate) connection: MultiplexedConnection,
-    pub(crate) generation: u64,
 }
 
 impl Connection {
     pub(crate) fn new(config: &ConnectionConfig) -> Result<Self> {
-        let client = redis::Client::open(config.connection_info()?)?;
-        let mut async_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(config.connect_timeout)
-            .set_response_timeout(config.response_timeout);
-        if let Some(limit) = config.max_in_flight {
-            async_config = async_config.set_concurrency_limit(limit);
+        if config.db < 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("db must be a non-negative integer, got {}", config.db),
+            ));
         }
         Ok(Self {
-            client,
-            async_config,
-            client_name: config.client_name.clone(),
+            config: config.clone(),
             state: Mutex::new(State::Idle),
-            generation: Mutex::new(0),
         })
+    }
+
+    /// The live connection, if there is one, without waiting.
+    pub(crate) fn ready(&self) -> Option<Pipe> {
+        match &*self.state.lock() {
+            State::Ready(pipe) if !pipe.is_broken() => Some(pipe.clone()),
+            _ => None,
+        }
     }
 
     /// A live connection, opening one if needed.
-    pub(crate) async fn lease(&self) -> Result<Lease> {
-        let (attempt, generation) = {
+    pub(crate) async fn lease(&self) -> Result<Pipe> {
+        let attempt = {
             let mut state = self.state.lock();
             match &*state {
-                State::Ready(connection, generation) => {
-                    return Ok(Lease {
-                        connection: connection.clone(),
-                        generation: *generation,
-                    })
-                }
-                State::Connecting(attempt, generation) => (attempt.clone(), *generation),
+                State::Ready(pipe) if !pipe.is_broken() => return Ok(pipe.clone()),
+                State::Connecting(attempt) => attempt.clone(),
                 State::Closed => return Err(Error::closed()),
-                State::Idle => {
-                    let generation = {
-                        let mut counter = self.generation.lock();
-                        *counter += 1;
-                        *counter
-                    };
-                    let attempt = self.connect().boxed().shared();
-                    *state = State::Connecting(attempt.clone(), generation);
-                    (attempt, generation)
+                State::Ready(_) | State::Idle => {
+                    let attempt = connect(self.config.clone()).boxed().shared();
+                    *state = State::Connecting(attempt.clone());
+                    attempt
                 }
             }
         };
-        let outcome = attempt.await;
+        let outcome = attempt.clone().await;
         let mut state = self.state.lock();
-        if matches!(&*state, State::Connecting(_, g) if *g == generation) {
-            *state = match &outcome {
-                Ok(connection) => State::Ready(connection.clone(), generation),
-                Err(_) => State::Idle,
-            };
-        }
-        if matches!(&*state, State::Closed) {
-            return Err(Error::closed());
-        }
-        outcome.map(|connection| Lease {
-            connection,
-            generation,
-        })
-    }
-
-    fn connect(
-        &self,
-    ) -> impl std::future::Future<Output = Result<MultiplexedConnection>> + 'static {
-        let client = self.client.clone();
-        let config = self.async_config.clone();
-        let client_name = self.client_name.clone();
-        async move {
-            let mut connection = client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await?;
-            if let Some(name) = client_name {
-                let mut cmd = Cmd::new();
-                cmd.arg("CLIENT").arg("SETNAME").arg(name);
-                connection.req_packed_command(&cmd).await?;
+        match (&*state, &outcome) {
+            (State::Closed, Ok(pipe)) => {
+                pipe.shut_down(&Error::closed());
+                return Err(Error::closed());
             }
-            Ok(connection)
+            (State::Closed, Err(_)) => return Err(Error::closed()),
+            // Only the attempt this request waited on may settle the state.
+            (State::Connecting(current), _) if current.ptr_eq(&attempt) => {
+                *state = match &outcome {
+                    Ok(pipe) => State::Ready(pipe.clone()),
+                    Err(_) => State::Idle,
+                };
+            }
+            _ => {}
         }
+        outcome
     }
 
-    /// Forgets a connection that broke, unless a newer one already replaced it.
-    pub(crate) fn report_broken(&self, generation: u64) {
-        let mut state = self.state.lock();
-        if matches!(&*state, State::Ready(_, g) if *g == generation) {
-            *state = State::Idle;
-        }
-    }
-
-    /// Drops the connection; requests sent after this fail with a closed error.
+    /// Drops the connection: requests waiting on it fail with a closed
+    /// error, and so does every later one.
     pub(crate) fn close(&self) {
-        *self.state.lock() = State::Closed;
+        let previous = std::mem::replace(&mut *self.state.lock(), State::Closed);
+        if let State::Ready(pipe) = previous {
+            pipe.shut_down(&Error::closed());
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         matches!(&*self.state.lock(), State::Closed)
+    }
+}
+
+async fn connect(config: ConnectionConfig) -> Result<Pipe> {
+    match config.connect_timeout {
+        Some(limit) => tokio::time::timeout(limit, open(&config))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("connecting took longer than {limit:?}"),
+                ))
+            }),
+        None => open(&config).await,
+    }
+}
+
+async fn open(config: &ConnectionConfig) -> Result<Pipe> {
+    let pipe = match &config.address {
+        Address::Tcp { host, port } => {
+            let stream = TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(|err| connect_error(&err, &format!("{host}:{port}")))?;
+            // Requests are small and latency-bound; never wait to coalesce them.
+            stream
+                .set_nodelay(true)
+                .map_err(|err| connect_error(&err, host))?;
+            let (reader, writer) = stream.into_split();
+            Pipe::start(reader, writer)
+        }
+        Address::Unix(path) => {
+            let stream = UnixStream::connect(path)
+                .await
+                .map_err(|err| connect_error(&err, &path.display().to_string()))?;
+            let (reader, writer) = stream.into_split();
+            Pipe::start(reader, writer)
+        }
+    };
+    if let Err(err) = handshake(&pipe, config).await {
+        pipe.shut_down(&err);
+        return Err(err);
+    }
+    Ok(pipe)
+}
+
+#[cold]
+fn connect_error(err: &std::io::Error, target: &str) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!("cannot connect to {target}: {err}"),
+    )
+}
+
+/// Authenticates, picks the protocol and database, and names the connection.
+async fn handshake(pipe: &Pipe, config: &ConnectionConfig) -> Result<()> {
+    let password = config.password.as_deref();
+    let username = config.username.as_deref();
+    if config.protocol == Protocol::Resp3 {
+        let mut hello = Cmd::new();
+        hello.arg("HELLO").arg(3);
+        if let Some(password) = password {
+            hello
+                .arg("AUTH")
+                .arg(username.unwrap_or("default"))
+                .arg(password);
+        }
+        pipe.request(&hello).await.map_err(auth_error)?;
+    } else if let Some(password) = password {
+        let mut auth = Cmd::new();
+        auth.arg("AUTH");
+        if let Some(username) = username {
+            auth.arg(username);
+        }
+        auth.arg(password);
+        pipe.request(&auth).await.map_err(auth_error)?;
+    }
+    if config.db != 0 {
+        expect_ok(pipe.request(redis::cmd("SELECT").arg(config.db)).await)?;
+    }
+    if let Some(name) = &config.client_name {
+        expect_ok(
+            pipe.request(redis::cmd("CLIENT").arg("SETNAME").arg(name))
+                .await,
+        )?;
+    }
+    // Best effort: servers before 7.2 do not know CLIENT SETINFO.
+    let mut info = Cmd::new();
+    info.arg("CLIENT")
+        .arg("SETINFO")
+        .arg("LIB-NAME")
+        .arg("babushka");
+    let mut version = Cmd::new();
+    version
+        .arg("CLIENT")
+        .arg("SETINFO")
+        .arg("LIB-VER")
+        .arg(env!("CARGO_PKG_VERSION"));
+    let _ = futures::future::join(pipe.request(&info), pipe.request(&version)).await;
+    Ok(())
+}
+
+fn expect_ok(outcome: Result<Value>) -> Result<()> {
+    outcome.map(|_| ())
+}
+
+/// A refused `AUTH`/`HELLO` is an authentication failure whatever its code.
+#[cold]
+fn auth_error(err: Error) -> Error {
+    if err.kind() == ErrorKind::Response {
+        Error::new(ErrorKind::Authentication, err.message().to_owned())
+    } else {
+        err
     }
 }

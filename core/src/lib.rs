@@ -10,8 +10,8 @@
 //! - [`runtime`]: the one Tokio runtime of the process and its worker count.
 //! - [`config`]: where and how to connect (address, credentials, timeouts).
 //! - [`client`]: a client of one server; every transport drives one of these.
-//! - `connection`: the multiplexed connection that reopens itself after a break.
-//! - [`dispatch`]: the managed transport's submission queue and per-client dispatcher task.
+//! - `connection`: opens, authenticates and reopens the server connection.
+//! - `pipe`: the pipelined connection itself (output buffer, writer and reader tasks).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - [`command`]: building a Redis command from raw argument bytes.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
@@ -22,8 +22,8 @@ pub mod command;
 pub mod completion;
 pub mod config;
 mod connection;
-pub mod dispatch;
 pub mod error;
+mod pipe;
 pub mod runtime;
 pub mod socket;
 

@@ -5,9 +5,9 @@ from typing import Any, Callable, Self, final
 __all__ = [
     "Client",
     "CompletionQueue",
-    "DispatcherWake",
     "ManagedSender",
     "UdsCodec",
+    "WriterWake",
     "__version__",
     "configure",
     "runtime_started",
@@ -68,7 +68,7 @@ class ManagedSender:
         """Sends a command; returns a future resolved at a queue drain."""
 
 @final
-class DispatcherWake:
+class WriterWake:
     def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
 @final

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use babushka_core::dispatch::{Dispatcher, WakeNeed, Waker};
+use babushka_core::client::WakeNeed;
 use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::args::build_command;
-use crate::completions::{PyCompletionQueue, Responder};
+use crate::completions::PyCompletionQueue;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::reply::{to_python, Shape};
@@ -41,22 +41,22 @@ fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
 /// Sends commands of one client on behalf of one asyncio event loop.
 #[pyclass(frozen, name = "ManagedSender", module = "babushka._core")]
 pub struct ManagedSender {
-    dispatcher: Dispatcher<Responder>,
+    core: Arc<Client>,
     encoding: Arc<Encoding>,
     queue: Py<PyCompletionQueue>,
     create_future: Py<PyAny>,
-    /// The loop's `call_soon` and the callable that wakes the dispatcher.
+    /// The loop's `call_soon` and the callable that wakes the connection's writer.
     call_soon: Py<PyAny>,
-    wake: Py<DispatcherWake>,
+    wake: Py<WriterWake>,
 }
 
-/// Wakes a client's dispatcher; scheduled with `loop.call_soon` so it runs
-/// once after every task that was ready has queued its command.
-#[pyclass(frozen, name = "DispatcherWake", module = "babushka._core")]
-pub struct DispatcherWake(Waker);
+/// Wakes a client's connection writer; scheduled with `loop.call_soon` so it
+/// runs once after every task that was ready has queued its command.
+#[pyclass(frozen, name = "WriterWake", module = "babushka._core")]
+pub struct WriterWake(Arc<Client>);
 
 #[pymethods]
-impl DispatcherWake {
+impl WriterWake {
     fn __call__(&self) {
         self.0.wake();
     }
@@ -80,9 +80,11 @@ impl ManagedSender {
             self.queue
                 .get()
                 .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
-        match self.dispatcher.enqueue(cmd, responder) {
+        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let sink = Box::new(move |outcome| responder.complete(outcome));
+        match self.core.submit(handle, cmd, sink) {
             WakeNeed::None => {}
-            WakeNeed::Now => self.wake.get().0.wake(),
+            WakeNeed::Now => self.core.wake(),
             // Under load, one wake-up per loop iteration rather than per
             // command: waking the runtime costs this thread a syscall
             // whenever a worker sleeps.
@@ -177,11 +179,10 @@ impl PyClient {
         create_future: Py<PyAny>,
         call_soon: Py<PyAny>,
     ) -> PyResult<ManagedSender> {
-        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        let dispatcher = Dispatcher::start(Arc::clone(&self.core), handle);
-        let wake = Py::new(py, DispatcherWake(dispatcher.waker()))?;
+        runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let wake = Py::new(py, WriterWake(Arc::clone(&self.core)))?;
         Ok(ManagedSender {
-            dispatcher,
+            core: Arc::clone(&self.core),
             encoding: Arc::clone(&self.encoding),
             queue,
             create_future,

@@ -51,12 +51,6 @@ impl Responder {
     }
 }
 
-impl babushka_core::dispatch::Responder for Responder {
-    fn respond(self, outcome: Result<Value, Error>) {
-        self.complete(outcome);
-    }
-}
-
 impl Drop for Responder {
     fn drop(&mut self) {
         self.push(Err(Error::new(

@@ -29,7 +29,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<client::PyClient>()?;
     module.add_class::<client::ManagedSender>()?;
-    module.add_class::<client::DispatcherWake>()?;
+    module.add_class::<client::WriterWake>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
     runtime::register(module)?;
     uds::register(module)?;

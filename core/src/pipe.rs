@@ -1,0 +1,260 @@
+//! A pipelined connection to one server: one output buffer, one writer task,
+//! one reader task.
+//!
+//! Requests are appended to the output buffer under a short lock, together
+//! with what to do with their reply, in the same order; the writer task sends
+//! whatever has accumulated in one write, and the reader task parses replies
+//! (with redis-rs's RESP decoder) and hands each to the oldest waiting request.
+//! Order on the socket is order in the queue, so a reply can only ever reach
+//! the request it answers: a caller that gave up leaves its slot in the queue
+//! and its reply is dropped there.
+//!
+//! Appending costs the caller no wake-up when the writer has one coming
+//! already, so an event loop that queues a hundred commands in one iteration
+//! wakes the runtime once ([`Pipe::enqueue`] says when a wake is owed).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use parking_lot::Mutex;
+use redis::{Cmd, Value, ValueCodec};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio_util::codec::FramedRead;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// What receives a request's reply.
+pub type ReplySink = Box<dyn FnOnce(Result<Value>) + Send>;
+
+/// What a caller of [`Pipe::enqueue`] owes the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WakeNeed {
+    /// A wake-up is already owed by whoever queued before.
+    None,
+    /// The connection was idle: wake now, latency is what matters.
+    Now,
+    /// Others are in flight: wake once this batch is queued (an event loop
+    /// defers it to the end of the iteration, when every ready task has queued).
+    Soon,
+}
+
+struct State {
+    /// Bytes queued for the socket, in request order.
+    out: Vec<u8>,
+    /// One entry per request written or queued; `None` once its caller has
+    /// been answered another way (a timeout), so its reply is dropped.
+    waiting: VecDeque<ReplySink>,
+    /// Set once the connection is unusable; every later request fails with it.
+    broken: Option<Error>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake_writer: Notify,
+    stop_reader: Notify,
+}
+
+/// A handle on one pipelined connection; clones share it.
+#[derive(Clone)]
+pub(crate) struct Pipe {
+    shared: Arc<Shared>,
+}
+
+/// Wakes a pipe's writer; cheap to clone and hold apart from the pipe.
+#[derive(Clone)]
+pub struct WriterWaker(Arc<Shared>);
+
+impl WriterWaker {
+    pub fn wake(&self) {
+        self.0.wake_writer.notify_one();
+    }
+}
+
+impl Pipe {
+    /// Starts the reader and writer tasks on `reader` and `writer` (the two
+    /// halves of one connected socket). Must run inside the runtime.
+    pub(crate) fn start<R, W>(reader: R, writer: W) -> Self
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                out: Vec::new(),
+                waiting: VecDeque::new(),
+                broken: None,
+            }),
+            wake_writer: Notify::new(),
+            stop_reader: Notify::new(),
+        });
+        tokio::spawn(write_loop(Arc::clone(&shared), writer));
+        tokio::spawn(read_loop(Arc::clone(&shared), reader));
+        Self { shared }
+    }
+
+    /// Queues a request without waking the writer; see [`WakeNeed`].
+    pub(crate) fn enqueue(&self, cmd: &Cmd, sink: ReplySink) -> WakeNeed {
+        let mut state = self.shared.state.lock();
+        if let Some(err) = &state.broken {
+            let err = err.clone();
+            drop(state);
+            sink(Err(err));
+            return WakeNeed::None;
+        }
+        let was_idle = state.waiting.is_empty();
+        let was_empty = state.out.is_empty();
+        cmd.write_packed_command(&mut state.out);
+        state.waiting.push_back(sink);
+        match (was_empty, was_idle) {
+            (false, _) => WakeNeed::None,
+            (true, true) => WakeNeed::Now,
+            (true, false) => WakeNeed::Soon,
+        }
+    }
+
+    /// Queues a request and wakes the writer if it needs it.
+    pub(crate) fn send(&self, cmd: &Cmd, sink: ReplySink) {
+        if self.enqueue(cmd, sink) != WakeNeed::None {
+            self.shared.wake_writer.notify_one();
+        }
+    }
+
+    /// Sends a request and waits for its reply.
+    pub(crate) async fn request(&self, cmd: &Cmd) -> Result<Value> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(
+            cmd,
+            Box::new(move |outcome| {
+                // The caller may have stopped waiting (timeout, cancellation).
+                let _ = reply.send(outcome);
+            }),
+        );
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the reply was lost")))
+    }
+
+    pub(crate) fn waker(&self) -> WriterWaker {
+        WriterWaker(Arc::clone(&self.shared))
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.shared.state.lock().broken.is_some()
+    }
+
+    /// Fails every waiting request with `err`, refuses later ones, and stops
+    /// both tasks (which closes the socket).
+    pub(crate) fn shut_down(&self, err: &Error) {
+        fail(&self.shared, err);
+    }
+}
+
+#[cold]
+fn fail(shared: &Shared, err: &Error) {
+    let waiting = {
+        let mut state = shared.state.lock();
+        if state.broken.is_none() {
+            state.broken = Some(err.clone());
+        }
+        state.out = Vec::new();
+        std::mem::take(&mut state.waiting)
+    };
+    for sink in waiting {
+        sink(Err(err.clone()));
+    }
+    shared.wake_writer.notify_one();
+    shared.stop_reader.notify_one();
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
+    let mut batch = Vec::new();
+    loop {
+        {
+            let mut state = shared.state.lock();
+            if state.broken.is_some() {
+                return;
+            }
+            std::mem::swap(&mut state.out, &mut batch);
+        }
+        if batch.is_empty() {
+            shared.wake_writer.notified().await;
+            continue;
+        }
+        if let Err(err) = writer.write_all(&batch).await {
+            fail(&shared, &Error::from(redis::RedisError::from(err)));
+            return;
+        }
+        batch.clear();
+        // A burst of large values can leave a huge buffer; don't keep it forever.
+        if batch.capacity() > 4 << 20 {
+            batch = Vec::new();
+        }
+    }
+}
+
+/// Fails the waiting requests if the reader task is dropped before it ends
+/// by itself (the runtime shut down), so no caller waits forever.
+struct FailOnDrop(Arc<Shared>);
+
+impl Drop for FailOnDrop {
+    fn drop(&mut self) {
+        fail(
+            &self.0,
+            &Error::new(
+                ErrorKind::Closed,
+                "the connection was dropped with requests in flight (runtime shut down)",
+            ),
+        );
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, reader: R) {
+    let _guard = FailOnDrop(Arc::clone(&shared));
+    let mut frames = FramedRead::with_capacity(reader, ValueCodec::default(), 64 * 1024);
+    loop {
+        let frame = tokio::select! {
+            frame = frames.next() => frame,
+            () = shared.stop_reader.notified() => return,
+        };
+        let value = match frame {
+            Some(Ok(value)) => value,
+            Some(Err(err)) => {
+                fail(&shared, &Error::from(err));
+                return;
+            }
+            None => {
+                fail(
+                    &shared,
+                    &Error::new(ErrorKind::Connection, "the server closed the connection"),
+                );
+                return;
+            }
+        };
+        // Out-of-band messages (RESP3 pushes) answer no request.
+        if matches!(value, Value::Push { .. }) {
+            continue;
+        }
+        let sink = shared.state.lock().waiting.pop_front();
+        let Some(sink) = sink else {
+            fail(
+                &shared,
+                &Error::new(
+                    ErrorKind::Protocol,
+                    "the server sent a reply no request was waiting for",
+                ),
+            );
+            return;
+        };
+        sink(into_outcome(value));
+    }
+}
+
+/// A top-level error reply is the request's failure; nested ones stay values.
+fn into_outcome(value: Value) -> Result<Value> {
+    match value {
+        Value::ServerError(err) => Err(Error::from(redis::RedisError::from(err))),
+        value => Ok(value),
+    }
+}
