@@ -47,3 +47,19 @@ async def test_many_clients_on_one_loop(redis_server: object, transport: str) ->
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def test_in_flight_limit_queues_the_rest(redis_server: object, transport: str) -> None:
+    from support.servers import RedisServer
+
+    assert isinstance(redis_server, RedisServer)
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport, max_in_flight=2)
+    try:
+        # Two requests block the connection's whole budget for a moment; the
+        # rest wait their turn in the core and still get their own replies.
+        blockers = [client.execute_command("BLPOP", f"none{i}", 0.2) for i in range(2)]
+        echoes = [client.echo(f"e{i}") for i in range(50)]
+        results = await asyncio.gather(*blockers, *echoes)
+        assert results == [None, None] + [f"e{i}".encode() for i in range(50)]
+    finally:
+        await client.aclose()
