@@ -35,10 +35,15 @@ impl Client {
             Some(limit) => Some(limit.acquire().await.map_err(|_| Error::closed())?),
             None => None,
         };
-        let pipe = self.connection.lease().await?;
+        let exchange = async {
+            let pipe = self.connection.lease().await?;
+            pipe.request(cmd).await
+        };
+        // The timeout covers connecting too: a server that accepts and then
+        // stalls must not hold the caller longer than it asked.
         match self.response_timeout {
-            None => pipe.request(cmd).await,
-            Some(limit) => tokio::time::timeout(limit, pipe.request(cmd))
+            None => exchange.await,
+            Some(limit) => tokio::time::timeout(limit, exchange)
                 .await
                 .unwrap_or_else(|_| {
                     Err(Error::new(

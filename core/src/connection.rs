@@ -71,6 +71,7 @@ impl Connection {
         let mut state = self.state.lock();
         match (&*state, &outcome) {
             (State::Closed, Ok(pipe)) => {
+                drop(state);
                 pipe.shut_down(&Error::closed());
                 return Err(Error::closed());
             }
@@ -95,7 +96,16 @@ impl Connection {
             pipe.shut_down(&Error::closed());
         }
     }
+}
 
+impl Drop for Connection {
+    /// A client dropped without `close()` still stops its tasks and socket.
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Connection {
     pub(crate) fn is_closed(&self) -> bool {
         matches!(&*self.state.lock(), State::Closed)
     }
@@ -136,11 +146,34 @@ async fn open(config: &ConnectionConfig) -> Result<Pipe> {
             Pipe::start(reader, writer)
         }
     };
-    if let Err(err) = handshake(&pipe, config).await {
+    // Until the handshake succeeds the pipe is ours alone: if this future is
+    // dropped (connect timeout, caller gone), close it rather than leak it.
+    let guard = ShutDownOnDrop(Some(pipe));
+    let pipe = guard.0.as_ref().expect("set above");
+    if let Err(err) = handshake(pipe, config).await {
         pipe.shut_down(&err);
         return Err(err);
     }
-    Ok(pipe)
+    Ok(guard.disarm())
+}
+
+struct ShutDownOnDrop(Option<Pipe>);
+
+impl ShutDownOnDrop {
+    fn disarm(mut self) -> Pipe {
+        self.0.take().expect("disarmed once")
+    }
+}
+
+impl Drop for ShutDownOnDrop {
+    fn drop(&mut self) {
+        if let Some(pipe) = self.0.take() {
+            pipe.shut_down(&Error::new(
+                ErrorKind::Connection,
+                "the connection attempt was abandoned",
+            ));
+        }
+    }
 }
 
 #[cold]

@@ -28,15 +28,17 @@ use crate::error::{Error, ErrorKind, Result};
 /// What receives a request's reply.
 pub type ReplySink = Box<dyn FnOnce(Result<Value>) + Send>;
 
-/// What a caller of [`Pipe::enqueue`] owes the writer.
+/// When a caller of [`Pipe::enqueue`] must wake the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WakeNeed {
-    /// A wake-up is already owed by whoever queued before.
+    /// Nothing was queued (the request already failed, or went another way).
     None,
     /// The connection was idle: wake now, latency is what matters.
     Now,
-    /// Others are in flight: wake once this batch is queued (an event loop
-    /// defers it to the end of the iteration, when every ready task has queued).
+    /// Others are in flight: a wake once this batch is queued is enough (an
+    /// event loop defers it to the end of the iteration, when every ready task
+    /// has queued). Every caller that gets this owes a wake of its own, so a
+    /// deferred wake that never runs cannot stall anyone else.
     Soon,
 }
 
@@ -53,6 +55,7 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     wake_writer: Notify,
+    stop_writer: Notify,
     stop_reader: Notify,
 }
 
@@ -87,10 +90,13 @@ impl Pipe {
                 broken: None,
             }),
             wake_writer: Notify::new(),
+            stop_writer: Notify::new(),
             stop_reader: Notify::new(),
         });
         tokio::spawn(write_loop(Arc::clone(&shared), writer));
-        tokio::spawn(read_loop(Arc::clone(&shared), reader));
+        // The guard is an argument, so it exists (and fails the waiting
+        // requests when dropped) even if the task is dropped before it runs.
+        tokio::spawn(read_loop(FailOnDrop(Arc::clone(&shared)), reader));
         Self { shared }
     }
 
@@ -107,14 +113,15 @@ impl Pipe {
         let was_empty = state.out.is_empty();
         cmd.write_packed_command(&mut state.out);
         state.waiting.push_back(sink);
-        match (was_empty, was_idle) {
-            (false, _) => WakeNeed::None,
-            (true, true) => WakeNeed::Now,
-            (true, false) => WakeNeed::Soon,
+        if was_empty && was_idle {
+            WakeNeed::Now
+        } else {
+            WakeNeed::Soon
         }
     }
 
-    /// Queues a request and wakes the writer if it needs it.
+    /// Queues a request and wakes the writer (a stored permit when it is
+    /// awake already, so this costs little).
     pub(crate) fn send(&self, cmd: &Cmd, sink: ReplySink) {
         if self.enqueue(cmd, sink) != WakeNeed::None {
             self.shared.wake_writer.notify_one();
@@ -165,6 +172,7 @@ fn fail(shared: &Shared, err: &Error) {
         sink(Err(err.clone()));
     }
     shared.wake_writer.notify_one();
+    shared.stop_writer.notify_one();
     shared.stop_reader.notify_one();
 }
 
@@ -182,7 +190,13 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
             shared.wake_writer.notified().await;
             continue;
         }
-        if let Err(err) = writer.write_all(&batch).await {
+        // A peer that stops reading must not keep this task (and the socket)
+        // alive after the connection has been given up.
+        let written = tokio::select! {
+            written = writer.write_all(&batch) => written,
+            () = shared.stop_writer.notified() => return,
+        };
+        if let Err(err) = written {
             fail(&shared, &Error::from(redis::RedisError::from(err)));
             return;
         }
@@ -210,8 +224,8 @@ impl Drop for FailOnDrop {
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, reader: R) {
-    let _guard = FailOnDrop(Arc::clone(&shared));
+async fn read_loop<R: AsyncRead + Unpin>(guard: FailOnDrop, reader: R) {
+    let shared = Arc::clone(&guard.0);
     let mut frames = FramedRead::with_capacity(reader, ValueCodec::default(), 64 * 1024);
     loop {
         let frame = tokio::select! {

@@ -8,8 +8,24 @@ from typing import Any, TypeVar
 from babushka import _core, _options, _shapes
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
+from babushka.exceptions import DataError
 
 _Self = TypeVar("_Self", bound="ClientBase")
+
+#: Commands whose replies do not come one per request.
+_ONE_REPLY_BREAKERS = frozenset(
+    {
+        "SUBSCRIBE",
+        "PSUBSCRIBE",
+        "SSUBSCRIBE",
+        "UNSUBSCRIBE",
+        "PUNSUBSCRIBE",
+        "SUNSUBSCRIBE",
+        "MONITOR",
+        "SYNC",
+        "PSYNC",
+    }
+)
 
 
 class ClientBase(CoreCommands):
@@ -84,6 +100,15 @@ class ClientBase(CoreCommands):
         key = (
             name.upper() if isinstance(name, str) else bytes(name).decode(errors="replace").upper()
         )
+        if key in _ONE_REPLY_BREAKERS or (
+            key == "CLIENT" and len(args) > 1 and str(args[1]).upper() == "REPLY"
+        ):
+            # These answer with more (or fewer) replies than one per request,
+            # which a pipelined connection cannot pair up.
+            raise DataError(
+                f"{key} cannot run on a client's shared connection; "
+                "publish/subscribe gets its own object (pubsub()) in a later release"
+            )
         shape = _shapes.BY_COMMAND.get(key, _shapes.RAW)
         if len(args) > 1 and isinstance(args[1], str) and key in ("CONFIG", "CLIENT"):
             shape = _shapes.BY_COMMAND.get(f"{key} {args[1].upper()}", shape)

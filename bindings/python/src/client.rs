@@ -2,6 +2,7 @@
 //! command on it (blocking, managed completion queue, raw callbacks).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,12 +54,17 @@ pub struct ManagedSender {
 /// Wakes a client's connection writer; scheduled with `loop.call_soon` so it
 /// runs once after every task that was ready has queued its command.
 #[pyclass(frozen, name = "WriterWake", module = "babushka._core")]
-pub struct WriterWake(Arc<Client>);
+pub struct WriterWake {
+    core: Arc<Client>,
+    /// Set while a wake is scheduled on the loop, so one iteration schedules one.
+    scheduled: AtomicBool,
+}
 
 #[pymethods]
 impl WriterWake {
     fn __call__(&self) {
-        self.0.wake();
+        self.scheduled.store(false, Ordering::Release);
+        self.core.wake();
     }
 }
 
@@ -89,7 +95,15 @@ impl ManagedSender {
             // command: waking the runtime costs this thread a syscall
             // whenever a worker sleeps.
             WakeNeed::Soon => {
-                self.call_soon.bind(py).call1((self.wake.bind(py),))?;
+                let wake = self.wake.bind(py);
+                if !wake.get().scheduled.swap(true, Ordering::AcqRel) {
+                    if let Err(err) = self.call_soon.bind(py).call1((wake,)) {
+                        // The loop cannot run it (closed?): wake now instead.
+                        wake.get().scheduled.store(false, Ordering::Release);
+                        self.core.wake();
+                        return Err(err);
+                    }
+                }
             }
         }
         Ok(future)
@@ -180,7 +194,13 @@ impl PyClient {
         call_soon: Py<PyAny>,
     ) -> PyResult<ManagedSender> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        let wake = Py::new(py, WriterWake(Arc::clone(&self.core)))?;
+        let wake = Py::new(
+            py,
+            WriterWake {
+                core: Arc::clone(&self.core),
+                scheduled: AtomicBool::new(false),
+            },
+        )?;
         Ok(ManagedSender {
             core: Arc::clone(&self.core),
             encoding: Arc::clone(&self.encoding),

@@ -125,11 +125,15 @@ def _callback_executor(core: _core.Client, loop: asyncio.AbstractEventLoop) -> C
     def execute(shape: int, *args: Any) -> Any:
         future = create_future()
 
+        # A reply can outlive its loop (a cancelled request answered after
+        # the loop closed); nobody awaits it then, so it is dropped.
         def on_success(value: Any) -> None:
-            call_soon_threadsafe(_resolve, future, value)
+            with contextlib.suppress(RuntimeError):
+                call_soon_threadsafe(_resolve, future, value)
 
         def on_failure(error: BaseException) -> None:
-            call_soon_threadsafe(_reject, future, error)
+            with contextlib.suppress(RuntimeError):
+                call_soon_threadsafe(_reject, future, error)
 
         call(on_success, on_failure, shape, *args)
         return future
