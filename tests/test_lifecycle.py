@@ -99,3 +99,19 @@ def test_from_url(redis_server: RedisServer, transport: str) -> None:
     for c in (client, other, unix):
         c.flushdb()
         c.close()
+
+
+def test_tcp_connections_probe_with_keepalive(own_server: RedisServer) -> None:
+    client = babushka.Redis(port=own_server.port, transport="managed")
+    client.ping()
+    # /proc/net/tcp: "rem_address" is hex ip:port, "st" 01 is ESTABLISHED,
+    # and timer "02" is the keep-alive timer, armed only with SO_KEEPALIVE.
+    port = f"{own_server.port:04X}"
+    timers = []
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if fields[2].endswith(f":{port}") and fields[3] == "01":
+                timers.append(fields[5].split(":")[0])
+    client.close()
+    assert timers == ["02"]

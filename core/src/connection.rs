@@ -5,6 +5,8 @@
 //! share it. When the connection breaks, every request waiting on it fails
 //! with a connection error and the next request opens a fresh one.
 
+use std::time::Duration;
+
 use futures::future::{BoxFuture, FutureExt, Shared};
 use parking_lot::Mutex;
 use redis::{Cmd, Value};
@@ -15,6 +17,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pipe::Pipe;
 
 type ConnectFuture = Shared<BoxFuture<'static, Result<Pipe>>>;
+
+/// Idle time before the first keep-alive probe, and the time between probes.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 
 enum State {
     /// No connection yet, or the last one broke.
@@ -134,6 +140,15 @@ async fn open(config: &ConnectionConfig) -> Result<Pipe> {
             // Requests are small and latency-bound; never wait to coalesce them.
             stream
                 .set_nodelay(true)
+                .map_err(|err| connect_error(&err, host))?;
+            // Probe an idle connection, so a server that vanished without
+            // closing it (host down, network cut) is noticed, the requests
+            // waiting on it fail, and the next one reconnects.
+            let keepalive = socket2::TcpKeepalive::new()
+                .with_time(KEEPALIVE_IDLE)
+                .with_interval(KEEPALIVE_INTERVAL);
+            socket2::SockRef::from(&stream)
+                .set_tcp_keepalive(&keepalive)
                 .map_err(|err| connect_error(&err, host))?;
             let (reader, writer) = stream.into_split();
             Pipe::start(reader, writer)
