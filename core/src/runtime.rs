@@ -159,8 +159,3 @@ pub fn shutdown(grace: Duration) {
         runtime.shutdown_timeout(grace);
     }
 }
-
-/// Whether [`shutdown`] has run; clients check it before spawning work.
-pub fn is_shut_down() -> bool {
-    SHUT_DOWN.load(Ordering::Acquire)
-}
