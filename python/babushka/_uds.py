@@ -31,6 +31,9 @@ _listener_path: str | None = None
 #: How much one ``recv`` may return; replies larger than this arrive in pieces.
 _READ_SIZE = 256 * 1024
 
+#: How long close() waits for the reader thread, which its shutdown has woken.
+_READER_JOIN_TIMEOUT = 5.0
+
 
 def listener_path() -> str:
     """The socket listener's path, starting the listener on first use."""
@@ -89,6 +92,10 @@ class SyncStream:
         self._codec.close()
         with contextlib.suppress(OSError):  # already disconnected
             self._sock.shutdown(socket.SHUT_RDWR)
+        # The shutdown wakes the reader's recv; wait for it so a closed client
+        # leaves no thread behind (unless close() runs on the reader itself).
+        if self._reader is not threading.current_thread():
+            self._reader.join(timeout=_READER_JOIN_TIMEOUT)
         self._sock.close()
 
 
