@@ -10,9 +10,11 @@
 //! signals again; a push that lands before the take is taken with the rest.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 use parking_lot::Mutex;
+
+use crate::eventfd::EventFd;
 
 /// A multi-producer queue drained in batches by one consumer, with an eventfd
 /// that becomes readable when the queue goes from empty to non-empty.
@@ -31,7 +33,7 @@ impl<T> CompletionQueue<T> {
 
     /// The descriptor to watch for readability.
     pub fn fd(&self) -> RawFd {
-        self.signal.fd.as_raw_fd()
+        self.signal.as_raw_fd()
     }
 
     /// Adds one outcome; wakes the consumer only if the queue was empty.
@@ -60,51 +62,6 @@ impl<T> CompletionQueue<T> {
         let mut items = Vec::new();
         self.drain_into(&mut items);
         items
-    }
-}
-
-/// A non-blocking Linux eventfd used as a level-triggered "something is queued" flag.
-struct EventFd {
-    fd: OwnedFd,
-}
-
-impl EventFd {
-    fn new() -> io::Result<Self> {
-        // SAFETY: eventfd takes no pointers; a negative result is checked below.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        Ok(Self {
-            fd: unsafe { OwnedFd::from_raw_fd(raw) },
-        })
-    }
-
-    fn notify(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live u64. The only possible failure is
-        // EAGAIN when the counter is saturated, which still leaves it readable.
-        unsafe {
-            libc::write(
-                self.fd.as_raw_fd(),
-                std::ptr::from_ref(&one).cast(),
-                std::mem::size_of::<u64>(),
-            );
-        }
-    }
-
-    fn clear(&self) {
-        let mut count: u64 = 0;
-        // SAFETY: reads at most 8 bytes into a live u64. EAGAIN (nothing to
-        // clear) is the expected outcome when the consumer drains without a wake-up.
-        unsafe {
-            libc::read(
-                self.fd.as_raw_fd(),
-                std::ptr::from_mut(&mut count).cast(),
-                std::mem::size_of::<u64>(),
-            );
-        }
     }
 }
 

@@ -151,7 +151,7 @@ async fn open(config: &ConnectionConfig) -> Result<Pipe> {
                 .set_tcp_keepalive(&keepalive)
                 .map_err(|err| connect_error(&err, host))?;
             let (reader, writer) = stream.into_split();
-            Pipe::start(reader, writer)
+            Pipe::start(reader, writer).map_err(|err| connect_error(&err, host))?
         }
         Address::Unix(path) => {
             let stream = UnixStream::connect(path)
@@ -159,6 +159,7 @@ async fn open(config: &ConnectionConfig) -> Result<Pipe> {
                 .map_err(|err| connect_error(&err, &path.display().to_string()))?;
             let (reader, writer) = stream.into_split();
             Pipe::start(reader, writer)
+                .map_err(|err| connect_error(&err, &path.display().to_string()))?
         }
     };
     // Until the handshake succeeds the pipe is ours alone: if this future is

@@ -13,6 +13,7 @@
 //! - `connection`: opens, authenticates and reopens the server connection.
 //! - `pipe`: the pipelined connection itself (output buffer, writer and reader tasks).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
+//! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
 //! - [`command`]: building a Redis command from raw argument bytes.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -23,6 +24,7 @@ pub mod completion;
 pub mod config;
 mod connection;
 pub mod error;
+mod eventfd;
 mod pipe;
 pub mod runtime;
 pub mod socket;
