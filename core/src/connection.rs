@@ -4,7 +4,15 @@
 //! `SELECT`, `CLIENT SETNAME`); requests that arrive while an attempt runs
 //! share it. When the connection breaks, every request waiting on it fails
 //! with a connection error and the next request opens a fresh one.
+//!
+//! In a forked child, a connection opened by the parent belongs to the
+//! parent's runtime (see [`runtime::generation`]): its socket is shared with
+//! the parent and its tasks' threads are gone. The child leaves it alone (it
+//! is leaked, never closed: closing would shut the parent's socket down and
+//! drop its registration from the epoll instance both processes share) and
+//! opens its own.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -15,12 +23,16 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::config::{Address, ConnectionConfig, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipe::Pipe;
+use crate::runtime;
 
 type ConnectFuture = Shared<BoxFuture<'static, Result<Pipe>>>;
 
 /// Idle time before the first keep-alive probe, and the time between probes.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a forked child waits for a connection's lock, which a parent
+/// thread may have held at the fork, before giving up with an error.
+const FORK_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 enum State {
     /// No connection yet, or the last one broke.
@@ -34,6 +46,8 @@ enum State {
 pub(crate) struct Connection {
     config: ConnectionConfig,
     state: Mutex<State>,
+    /// The runtime generation `state` belongs to.
+    generation: AtomicU64,
 }
 
 impl Connection {
@@ -47,11 +61,44 @@ impl Connection {
         Ok(Self {
             config: config.clone(),
             state: Mutex::new(State::Idle),
+            generation: AtomicU64::new(runtime::generation()),
         })
+    }
+
+    /// Whether `state` was made by a parent process's runtime.
+    fn is_inherited(&self) -> bool {
+        self.generation.load(Ordering::Acquire) != runtime::generation()
+    }
+
+    /// In a forked child: leaves the parent's connection to the parent and
+    /// starts over from `Idle` (or stays `Closed`).
+    #[cold]
+    fn disown_inherited(&self) -> Result<()> {
+        let Some(mut state) = self.state.try_lock_for(FORK_LOCK_WAIT) else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "this client was in use by another thread when the process forked, and its \
+                 lock was never released in the child; create a new client after fork",
+            ));
+        };
+        let generation = runtime::generation();
+        if self.generation.load(Ordering::Acquire) != generation {
+            let fresh = if matches!(*state, State::Closed) {
+                State::Closed
+            } else {
+                State::Idle
+            };
+            std::mem::forget(std::mem::replace(&mut *state, fresh));
+            self.generation.store(generation, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// The live connection, if there is one, without waiting.
     pub(crate) fn ready(&self) -> Option<Pipe> {
+        if self.is_inherited() {
+            return None; // `lease` disowns it
+        }
         match &*self.state.lock() {
             State::Ready(pipe) if !pipe.is_broken() => Some(pipe.clone()),
             _ => None,
@@ -60,6 +107,9 @@ impl Connection {
 
     /// A live connection, opening one if needed.
     pub(crate) async fn lease(&self) -> Result<Pipe> {
+        if self.is_inherited() {
+            self.disown_inherited()?;
+        }
         let attempt = {
             let mut state = self.state.lock();
             match &*state {
@@ -97,6 +147,9 @@ impl Connection {
     /// Drops the connection: requests waiting on it fail with a closed
     /// error, and so does every later one.
     pub(crate) fn close(&self) {
+        if self.is_inherited() && self.disown_inherited().is_err() {
+            return; // the lock is lost with a parent thread: nothing to close here
+        }
         let previous = std::mem::replace(&mut *self.state.lock(), State::Closed);
         if let State::Ready(pipe) = previous {
             pipe.shut_down(&Error::closed());
@@ -113,6 +166,9 @@ impl Drop for Connection {
 
 impl Connection {
     pub(crate) fn is_closed(&self) -> bool {
+        if self.is_inherited() && self.disown_inherited().is_err() {
+            return false;
+        }
         matches!(&*self.state.lock(), State::Closed)
     }
 }

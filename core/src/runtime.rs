@@ -5,9 +5,19 @@
 //! that call, from `BABUSHKA_WORKER_THREADS`, or from the number of CPUs this
 //! process may run on (`available_parallelism` honours CPU affinity and cgroup
 //! quotas on Linux).
+//!
+//! ## After `fork`
+//!
+//! A forked child inherits the runtime's memory but none of its threads, so
+//! nothing spawned on it would ever run. A `pthread_atfork` handler therefore
+//! abandons the parent's runtime in the child (it is leaked, not dropped:
+//! dropping would wait for threads that do not exist) and bumps
+//! [`generation`]; the next request starts a fresh runtime, and connections
+//! opened in the parent see the new generation and reconnect.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -37,10 +47,12 @@ static STATE: Mutex<State> = Mutex::new(State {
     workers: 0,
     shut_down: false,
 });
-/// A clone of the runtime's handle: reading it on the hot path takes no lock.
-static HANDLE: OnceLock<Handle> = OnceLock::new();
-/// Set once by [`shutdown`]; checked without a lock before any work is spawned.
-static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+/// A leaked clone of the running runtime's handle, or null when none runs:
+/// reading it on the hot path takes no lock.
+static HANDLE: AtomicPtr<Handle> = AtomicPtr::new(ptr::null_mut());
+/// Bumped in every forked child; see [`generation`].
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static FORK_HANDLERS: Once = Once::new();
 
 /// Sets the worker count. Only valid before the runtime has started.
 pub fn configure_worker_threads(workers: usize) -> Result<()> {
@@ -78,12 +90,19 @@ pub fn is_started() -> bool {
     STATE.lock().runtime.is_some()
 }
 
+/// Which process's runtime this is: 0 in the process that first used
+/// Babushka, one more in each forked child. Anything bound to the runtime
+/// (a connection's socket and tasks) belongs to the generation it was made in.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
 /// The runtime's handle, starting the runtime on first use.
 pub fn handle() -> Result<&'static Handle> {
-    if let Some(handle) = HANDLE.get() {
-        if !SHUT_DOWN.load(Ordering::Acquire) {
-            return Ok(handle);
-        }
+    let handle = HANDLE.load(Ordering::Acquire);
+    if !handle.is_null() {
+        // SAFETY: HANDLE only ever holds a pointer leaked by `start`, never freed.
+        return Ok(unsafe { &*handle });
     }
     start()
 }
@@ -97,8 +116,10 @@ fn start() -> Result<&'static Handle> {
             "the Babushka runtime has been shut down",
         ));
     }
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle);
+    let running = HANDLE.load(Ordering::Acquire);
+    if !running.is_null() {
+        // SAFETY: as in `handle`.
+        return Ok(unsafe { &*running });
     }
     let workers = resolve_workers(state.configured_workers)?;
     // Tokio names worker and blocking threads alike; the workers are exactly
@@ -124,10 +145,50 @@ fn start() -> Result<&'static Handle> {
             )
         })?;
     building.store(false, Ordering::Release);
-    let handle = HANDLE.get_or_init(|| runtime.handle().clone());
+    let handle: &'static Handle = Box::leak(Box::new(runtime.handle().clone()));
+    HANDLE.store(ptr::from_ref(handle).cast_mut(), Ordering::Release);
     state.workers = workers;
     state.runtime = Some(runtime);
+    FORK_HANDLERS.call_once(|| {
+        // SAFETY: the three handlers are plain functions that live as long as
+        // the process; see their comments for why each is fork-safe.
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            );
+        }
+    });
     Ok(handle)
+}
+
+/// Holds the state lock across `fork`, so the child never inherits it locked
+/// by a thread it does not have.
+extern "C" fn before_fork() {
+    std::mem::forget(STATE.lock());
+}
+
+extern "C" fn after_fork_in_parent() {
+    // SAFETY: `before_fork` locked STATE on this thread and forgot the guard.
+    unsafe { STATE.force_unlock() };
+}
+
+/// In the child: abandon the parent's runtime (its threads are gone) so the
+/// next request starts a new one. Only moves memory: no lock but our own, no
+/// allocation, no system call.
+extern "C" fn after_fork_in_child() {
+    // SAFETY: `before_fork` locked STATE on this thread and forgot the guard,
+    // and this thread is the only one in the child.
+    let state = unsafe { &mut *STATE.data_ptr() };
+    if let Some(runtime) = state.runtime.take() {
+        // Dropping it would wait for worker threads that were not forked.
+        std::mem::forget(runtime);
+    }
+    HANDLE.store(ptr::null_mut(), Ordering::Release);
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    // SAFETY: as above.
+    unsafe { STATE.force_unlock() };
 }
 
 fn resolve_workers(configured: Option<usize>) -> Result<usize> {
@@ -152,7 +213,7 @@ pub fn shutdown(grace: Duration) {
     let runtime = {
         let mut state = STATE.lock();
         state.shut_down = true;
-        SHUT_DOWN.store(true, Ordering::Release);
+        HANDLE.store(ptr::null_mut(), Ordering::Release);
         state.runtime.take()
     };
     if let Some(runtime) = runtime {

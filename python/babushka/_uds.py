@@ -11,12 +11,18 @@ only moves bytes between the codec and a Unix socket:
 - :class:`AsyncStream` serves the asyncio client through the loop's own Unix
   connection: replies are fed from ``data_received``, and requests submitted
   during one loop iteration go out in one ``transport.write``.
+
+After ``fork``, the child has a listener of its own (the parent's serves the
+parent), and a sync stream inherited from the parent opens a new one on first
+use: the inherited socket is shared with the parent, so the child only drops
+its copy of the descriptor and never shuts it down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
 from typing import Any
@@ -27,6 +33,10 @@ from babushka.exceptions import ConnectionError
 
 _listener_lock = threading.Lock()
 _listener_path: str | None = None
+#: Bumped in each forked child; a stream made in another generation is the parent's.
+_fork_generation = 0
+#: Serialises child threads that find the same inherited stream.
+_fork_lock = threading.Lock()
 
 #: How much one ``recv`` may return; replies larger than this arrive in pieces.
 _READ_SIZE = 256 * 1024
@@ -53,11 +63,27 @@ def listener_path() -> str:
         return _listener_path
 
 
+def _after_fork_in_child() -> None:
+    global _listener_lock, _listener_path, _fork_generation, _fork_lock
+    # A parent thread may have held these at the fork.
+    _listener_lock = threading.Lock()
+    _fork_lock = threading.Lock()
+    _listener_path = None
+    _fork_generation += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class SyncStream:
     """The sync client's stream; ``execute`` is safe to call from any thread."""
 
     def __init__(self, core: _core.Client) -> None:
-        self._codec = codec = core.uds_codec()
+        self._core = core
+        self._open()
+
+    def _open(self) -> None:
+        self._codec = codec = self._core.uds_codec()
         self._sock = sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(listener_path())
@@ -65,6 +91,7 @@ class SyncStream:
         except OSError as error:
             sock.close()
             raise ConnectionError(f"cannot reach the socket listener: {error}") from error
+        self._generation = _fork_generation
         self._write_lock = threading.Lock()
         # The reader holds the socket and the codec, never the client, so a
         # client that is dropped without close() is still collected (and its
@@ -74,7 +101,23 @@ class SyncStream:
         )
         self._reader.start()
 
+    def _drop_inherited_socket(self) -> None:
+        """In a forked child, drops our copy of the parent's socket without
+        shutting it down: the parent still uses it, and its requests and
+        reader stay with the parent."""
+        fd = self._sock.detach()
+        if fd >= 0:
+            os.close(fd)
+
+    def _reopen_after_fork(self) -> None:
+        with _fork_lock:
+            if self._generation != _fork_generation:
+                self._drop_inherited_socket()
+                self._open()
+
     def execute(self, shape: int, *args: Any) -> Any:
+        if self._generation != _fork_generation:
+            self._reopen_after_fork()
         waiter = Waiter()
         codec = self._codec
         codec.submit(waiter, shape, *args)
@@ -89,6 +132,12 @@ class SyncStream:
         return waiter.wait()
 
     def close(self) -> None:
+        with _fork_lock:
+            if self._generation != _fork_generation:
+                # Closed for good in this process too: the steps below only
+                # mark the parent's codec closed and find the socket detached.
+                self._drop_inherited_socket()
+                self._generation = _fork_generation
         self._codec.close()
         with contextlib.suppress(OSError):  # already disconnected
             self._sock.shutdown(socket.SHUT_RDWR)

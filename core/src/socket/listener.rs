@@ -52,6 +52,9 @@ struct Running {
     path: PathBuf,
     dir: PathBuf,
     stop: Arc<Notify>,
+    /// The process that owns the socket: a forked child inherits this record
+    /// but not the listener's task, and must neither use nor remove it.
+    pid: u32,
 }
 
 static LISTENER: Mutex<Option<Running>> = Mutex::new(None);
@@ -59,8 +62,11 @@ static LISTENER: Mutex<Option<Running>> = Mutex::new(None);
 /// Starts the listener (once per process) and returns its socket's path.
 pub fn start() -> Result<PathBuf> {
     let mut listener = LISTENER.lock();
-    if let Some(running) = &*listener {
-        return Ok(running.path.clone());
+    match &*listener {
+        Some(running) if running.pid == std::process::id() => return Ok(running.path.clone()),
+        // The parent's: leave its socket file alone and start our own.
+        Some(_) => *listener = None,
+        None => {}
     }
     let handle = runtime::handle()?;
     let uid = current_uid();
@@ -82,6 +88,7 @@ pub fn start() -> Result<PathBuf> {
         path: path.clone(),
         dir,
         stop,
+        pid: std::process::id(),
     });
     Ok(path)
 }
@@ -89,7 +96,8 @@ pub fn start() -> Result<PathBuf> {
 /// Stops accepting and removes the socket and its directory. Streams already
 /// open keep running until the runtime stops. Called at interpreter exit.
 pub fn shutdown() {
-    if let Some(running) = LISTENER.lock().take() {
+    let running = LISTENER.lock().take();
+    if let Some(running) = running.filter(|running| running.pid == std::process::id()) {
         running.stop.notify_one();
         let _ = std::fs::remove_file(&running.path);
         let _ = std::fs::remove_dir(&running.dir);
@@ -98,7 +106,11 @@ pub fn shutdown() {
 
 /// The path of the running listener's socket, if it runs.
 pub fn socket_path() -> Option<PathBuf> {
-    LISTENER.lock().as_ref().map(|running| running.path.clone())
+    LISTENER
+        .lock()
+        .as_ref()
+        .filter(|running| running.pid == std::process::id())
+        .map(|running| running.path.clone())
 }
 
 #[cold]

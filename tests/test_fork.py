@@ -1,0 +1,141 @@
+"""Clients survive ``fork``: a child gets a runtime and connections of its
+own, and the parent's connections are left exactly as they were.
+
+Each scenario runs in a fresh interpreter, so a child that hung would time the
+subprocess out instead of the test session.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from support.servers import RedisServer
+
+PRELUDE = """
+import asyncio, os, signal, sys, traceback
+import babushka, babushka.asyncio
+
+def in_child(body):
+    \"\"\"Forks; the child runs body() and exits 0 on success (it never returns).
+    The parent gets the child's exit code.\"\"\"
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(20)  # a hang fails the test instead of stalling it
+        code = 1
+        try:
+            body()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+"""
+
+
+def run(code: str) -> subprocess.CompletedProcess[str]:
+    script = PRELUDE + textwrap.dedent(code)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=90
+    )
+
+
+def test_child_reconnects_and_parent_keeps_its_connection(
+    redis_server: RedisServer, transport: str
+) -> None:
+    out = run(
+        f"""
+        PORT, T = {redis_server.port}, {transport!r}
+        parent = babushka.Redis(port=PORT, transport=T)
+        parent.set("fork:parent", "p")
+        parent.delete("fork:child", "fork:async")
+
+        def child():
+            # The client made before the fork opens a connection of its own.
+            assert parent.get("fork:parent") == b"p"
+            parent.set("fork:child", "c")
+            assert babushka.Redis(port=PORT, transport=T).get("fork:child") == b"c"
+
+            async def main():
+                a = babushka.asyncio.Redis(port=PORT, transport=T)
+                await a.set("fork:async", "a")
+                await a.aclose()
+
+            asyncio.run(main())
+
+        print("child exit", in_child(child))
+        # The parent's own connection was neither closed nor disturbed.
+        for i in range(200):
+            parent.set(f"fork:{{i}}", i)
+            assert parent.get(f"fork:{{i}}") == str(i).encode()
+        assert parent.mget("fork:child", "fork:async") == [b"c", b"a"]
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
+def test_child_that_exits_normally_leaves_the_parent_listener(redis_server: RedisServer) -> None:
+    # A child that returns normally runs the interpreter's exit handlers,
+    # which shut its own runtime and listener down: never the parent's.
+    out = run(
+        f"""
+        PORT = {redis_server.port}
+        first = babushka.Redis(port=PORT, transport="uds")
+        first.ping()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)
+            babushka.Redis(port=PORT, transport="uds").ping()
+            sys.exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child exit", os.waitstatus_to_exitcode(status))
+        # A new stream to the parent's listener, and the old one, both work.
+        assert babushka.Redis(port=PORT, transport="uds").ping() is True
+        assert first.ping() is True
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("close_in_child", [False, True])
+def test_closing_an_inherited_client_in_the_child_spares_the_parent(
+    redis_server: RedisServer, transport: str, close_in_child: bool
+) -> None:
+    # Closing (or dropping) the parent's client in the child must not shut the
+    # parent's socket down, and the closed client stays closed in the child.
+    out = run(
+        f"""
+        PORT, T = {redis_server.port}, {transport!r}
+        parent = babushka.Redis(port=PORT, transport=T)
+        parent.ping()
+
+        def child():
+            global parent
+            if {close_in_child!r}:
+                parent.close()
+                try:
+                    parent.ping()
+                except babushka.ClientClosedError:
+                    pass
+                else:
+                    raise AssertionError("a closed client still ran a command")
+            else:
+                del parent
+
+        print("child exit", in_child(child))
+        assert parent.ping() is True
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
