@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use redis::{Cmd, Value};
+use redis::Value;
 use tokio::sync::Semaphore;
 
+use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
@@ -30,7 +31,7 @@ impl Client {
     }
 
     /// Sends one command and waits for its reply (or the response timeout).
-    pub async fn execute(&self, cmd: &Cmd) -> Result<Value> {
+    pub async fn execute(&self, cmd: &Command) -> Result<Value> {
         let _permit = match &self.in_flight {
             Some(limit) => Some(limit.acquire().await.map_err(|_| Error::closed())?),
             None => None,
@@ -64,7 +65,7 @@ impl Client {
     pub fn submit(
         self: &Arc<Self>,
         runtime: &tokio::runtime::Handle,
-        cmd: Cmd,
+        cmd: Command,
         sink: ReplySink,
     ) -> WakeNeed {
         if self.response_timeout.is_none() && self.in_flight.is_none() {

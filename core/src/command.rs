@@ -1,34 +1,146 @@
-//! Building commands from argument bytes.
+//! Commands as the server reads them, encoded once.
 //!
 //! Transports hand the core each argument already as bytes (the binding
-//! encodes Python values; the socket listener takes them from frames). The
-//! core only assembles them into a RESP command.
+//! encodes Python values; the socket listener takes them from frames), and a
+//! [`CommandBuilder`] writes them straight into the RESP wire format in one
+//! buffer. Queuing a [`Command`] on a connection is then a single copy, and a
+//! typical command costs one allocation.
 
 use redis::Cmd;
 
-/// Builds a command from its name and arguments, each a byte string.
-pub fn build<I, A>(args: I) -> Cmd
-where
-    I: IntoIterator<Item = A>,
-    A: AsRef<[u8]>,
-{
-    let mut cmd = Cmd::new();
-    for arg in args {
-        cmd.arg(arg.as_ref());
+/// Room kept in front of the arguments for the array header `*<count>\r\n`,
+/// written once the count is known.
+const HEADER_ROOM: usize = LINE_MAX;
+/// Initial capacity: enough for the header and a short command such as a GET.
+const INITIAL_CAPACITY: usize = 96;
+
+/// A command encoded as a RESP array of bulk strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    buf: Vec<u8>,
+    /// Where the header starts within `buf`.
+    start: usize,
+}
+
+impl Command {
+    /// Builds a command from its name and arguments, each a byte string.
+    pub fn from_args<I, A>(args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let mut builder = CommandBuilder::new();
+        for arg in args {
+            builder.arg(arg.as_ref());
+        }
+        builder.finish()
     }
-    cmd
+
+    /// The bytes to write to the server.
+    pub fn packed(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+impl From<&Cmd> for Command {
+    fn from(cmd: &Cmd) -> Self {
+        Self {
+            buf: cmd.get_packed_command(),
+            start: 0,
+        }
+    }
+}
+
+/// Encodes arguments one by one; [`Self::finish`] adds the header.
+pub struct CommandBuilder {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl Default for CommandBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CommandBuilder {
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(INITIAL_CAPACITY);
+        buf.resize(HEADER_ROOM, 0);
+        Self { buf, count: 0 }
+    }
+
+    /// Appends one argument as a bulk string.
+    pub fn arg(&mut self, data: &[u8]) {
+        let mut line = [0; LINE_MAX];
+        let prefix = length_line(b'$', data.len(), &mut line);
+        self.buf.reserve(prefix.len() + data.len() + 2);
+        self.buf.extend_from_slice(prefix);
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\r\n");
+        self.count += 1;
+    }
+
+    pub fn finish(self) -> Command {
+        let Self { mut buf, count } = self;
+        let mut line = [0; LINE_MAX];
+        let header = length_line(b'*', count, &mut line);
+        let start = HEADER_ROOM - header.len();
+        buf[start..HEADER_ROOM].copy_from_slice(header);
+        Command { buf, start }
+    }
+}
+
+/// The longest `<marker><decimal>\r\n` line: a `usize` has at most 20 digits.
+const LINE_MAX: usize = 23;
+
+/// Formats `<marker><value>\r\n` at the end of `out` (on the stack, without
+/// going through `fmt`) and returns it.
+fn length_line(marker: u8, mut value: usize, out: &mut [u8; LINE_MAX]) -> &[u8] {
+    out[LINE_MAX - 2..].copy_from_slice(b"\r\n");
+    let mut at = LINE_MAX - 2;
+    loop {
+        at -= 1;
+        // The remainder is below 10, so the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (value % 10) as u8;
+        out[at] = b'0' + digit;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    at -= 1;
+    out[at] = marker;
+    &out[at..]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn packs_binary_arguments_verbatim() {
-        let cmd = build([&b"SET"[..], b"k", b"\x00\r\n"]);
+        let cmd = Command::from_args([&b"SET"[..], b"k", b"\x00\r\n"]);
         assert_eq!(
-            cmd.get_packed_command(),
-            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n\x00\r\n\r\n".to_vec()
+            cmd.packed(),
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n\x00\r\n\r\n"
         );
+    }
+
+    proptest! {
+        #[test]
+        fn matches_redis_rs_packing(args in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..300), 1..40,
+        )) {
+            let mut cmd = Cmd::new();
+            for arg in &args {
+                cmd.arg(arg.as_slice());
+            }
+            let ours = Command::from_args(&args);
+            let theirs = cmd.get_packed_command();
+            prop_assert_eq!(ours.packed(), theirs.as_slice());
+        }
     }
 }

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use redis::{Cmd, Value};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipe::Pipe;
@@ -269,7 +270,9 @@ async fn handshake(pipe: &Pipe, config: &ConnectionConfig) -> Result<()> {
                 .arg(username.unwrap_or("default"))
                 .arg(password);
         }
-        pipe.request(&hello).await.map_err(auth_error)?;
+        pipe.request(&Command::from(&hello))
+            .await
+            .map_err(auth_error)?;
     } else if let Some(password) = password {
         let mut auth = Cmd::new();
         auth.arg("AUTH");
@@ -277,15 +280,22 @@ async fn handshake(pipe: &Pipe, config: &ConnectionConfig) -> Result<()> {
             auth.arg(username);
         }
         auth.arg(password);
-        pipe.request(&auth).await.map_err(auth_error)?;
+        pipe.request(&Command::from(&auth))
+            .await
+            .map_err(auth_error)?;
     }
     if config.db != 0 {
-        expect_ok(pipe.request(redis::cmd("SELECT").arg(config.db)).await)?;
+        expect_ok(
+            pipe.request(&Command::from(&*redis::cmd("SELECT").arg(config.db)))
+                .await,
+        )?;
     }
     if let Some(name) = &config.client_name {
         expect_ok(
-            pipe.request(redis::cmd("CLIENT").arg("SETNAME").arg(name))
-                .await,
+            pipe.request(&Command::from(
+                &*redis::cmd("CLIENT").arg("SETNAME").arg(name),
+            ))
+            .await,
         )?;
     }
     // Best effort: servers before 7.2 do not know CLIENT SETINFO.
@@ -300,7 +310,11 @@ async fn handshake(pipe: &Pipe, config: &ConnectionConfig) -> Result<()> {
         .arg("SETINFO")
         .arg("LIB-VER")
         .arg(env!("CARGO_PKG_VERSION"));
-    let _ = futures::future::join(pipe.request(&info), pipe.request(&version)).await;
+    let _ = futures::future::join(
+        pipe.request(&Command::from(&info)),
+        pipe.request(&Command::from(&version)),
+    )
+    .await;
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 //! - `pipe`: the pipelined connection itself (output buffer, writer and reader tasks).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
-//! - [`command`]: building a Redis command from raw argument bytes.
+//! - [`command`]: commands encoded once, straight into RESP.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
@@ -30,6 +30,7 @@ pub mod runtime;
 pub mod socket;
 
 pub use client::Client;
+pub use command::{Command, CommandBuilder};
 pub use config::{Address, ConnectionConfig, Protocol};
 pub use error::{Error, ErrorKind, Result};
 pub use redis::{Cmd, Value};

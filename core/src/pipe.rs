@@ -20,12 +20,13 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use parking_lot::Mutex;
-use redis::{Cmd, Value, ValueCodec};
+use redis::{Value, ValueCodec};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 
+use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
 
@@ -58,6 +59,9 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// Mirrors `state.broken.is_some()`, so callers can check it without
+    /// taking the lock the reader and writer use.
+    broken: AtomicBool,
     doorbell: Doorbell,
     stop_writer: Notify,
     stop_reader: Notify,
@@ -145,6 +149,7 @@ impl Pipe {
                 waiting: VecDeque::new(),
                 broken: None,
             }),
+            broken: AtomicBool::new(false),
             doorbell: Doorbell::new()?,
             stop_writer: Notify::new(),
             stop_reader: Notify::new(),
@@ -157,7 +162,7 @@ impl Pipe {
     }
 
     /// Queues a request without waking the writer; see [`WakeNeed`].
-    pub(crate) fn enqueue(&self, cmd: &Cmd, sink: ReplySink) -> WakeNeed {
+    pub(crate) fn enqueue(&self, cmd: &Command, sink: ReplySink) -> WakeNeed {
         let mut state = self.shared.state.lock();
         if let Some(err) = &state.broken {
             let err = err.clone();
@@ -167,7 +172,7 @@ impl Pipe {
         }
         let was_idle = state.waiting.is_empty();
         let was_empty = state.out.is_empty();
-        cmd.write_packed_command(&mut state.out);
+        state.out.extend_from_slice(cmd.packed());
         state.waiting.push_back(sink);
         if was_empty && was_idle {
             WakeNeed::Now
@@ -178,14 +183,14 @@ impl Pipe {
 
     /// Queues a request and wakes the writer (which costs nothing when it is
     /// awake already).
-    pub(crate) fn send(&self, cmd: &Cmd, sink: ReplySink) {
+    pub(crate) fn send(&self, cmd: &Command, sink: ReplySink) {
         if self.enqueue(cmd, sink) != WakeNeed::None {
             self.shared.doorbell.ring();
         }
     }
 
     /// Sends a request and waits for its reply.
-    pub(crate) async fn request(&self, cmd: &Cmd) -> Result<Value> {
+    pub(crate) async fn request(&self, cmd: &Command) -> Result<Value> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(
             cmd,
@@ -204,7 +209,7 @@ impl Pipe {
     }
 
     pub(crate) fn is_broken(&self) -> bool {
-        self.shared.state.lock().broken.is_some()
+        self.shared.broken.load(Ordering::Acquire)
     }
 
     /// Fails every waiting request with `err`, refuses later ones, and stops
@@ -220,6 +225,7 @@ fn fail(shared: &Shared, err: &Error) {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
             state.broken = Some(err.clone());
+            shared.broken.store(true, Ordering::Release);
         }
         state.out = Vec::new();
         std::mem::take(&mut state.waiting)

@@ -3,20 +3,20 @@
 //! `int` and `float` are written in decimal, and anything else (including
 //! `None` and `bool`) is a `DataError` raised before anything is sent.
 
+use babushka_core::{Command, CommandBuilder};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString, PyTuple};
-use redis::Cmd;
 
 use crate::encoding::Encoding;
 use crate::errors::bad_argument;
 
-/// Where encoded arguments go: a redis-rs command (managed and ffi
-/// transports) or a socket frame's argument list (uds).
+/// Where encoded arguments go: a RESP command (managed and ffi transports)
+/// or a socket frame's argument list (uds).
 pub trait ArgSink {
     fn push_arg(&mut self, data: &[u8]);
 }
 
-impl ArgSink for Cmd {
+impl ArgSink for CommandBuilder {
     fn push_arg(&mut self, data: &[u8]) {
         self.arg(data);
     }
@@ -29,10 +29,10 @@ impl ArgSink for Vec<bytes::Bytes> {
 }
 
 /// Builds the command from a tuple of Python arguments (name first).
-pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Cmd> {
-    let mut cmd = Cmd::new();
-    encode_args(args, encoding, &mut cmd)?;
-    Ok(cmd)
+pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Command> {
+    let mut builder = CommandBuilder::new();
+    encode_args(args, encoding, &mut builder)?;
+    Ok(builder.finish())
 }
 
 /// Encodes every argument into `sink`, or raises `DataError` for the first bad one.
@@ -65,7 +65,7 @@ fn push_arg(
     } else if let Ok(int) = arg.cast::<PyInt>() {
         match int.extract::<i64>() {
             Ok(value) => {
-                cmd.push_arg(itoa(value).as_bytes());
+                cmd.push_arg(decimal(value, &mut [0; 20]));
             }
             // Beyond 64 bits: Python's own decimal form is exact.
             Err(_) => {
@@ -103,8 +103,26 @@ fn push_arg(
     Ok(())
 }
 
-fn itoa(value: i64) -> String {
-    value.to_string()
+/// `value` in decimal, formatted on the stack (an `i64` needs at most 20 bytes).
+fn decimal(value: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut rest = value.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // The remainder is below 10, so the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (rest % 10) as u8;
+        buf[at] = b'0' + digit;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 #[cold]
@@ -127,4 +145,16 @@ fn invalid_type(arg: &Bound<'_, PyAny>, index: usize) -> PyErr {
         index,
         format!("Invalid input of type: '{type_name}'{subject}. Convert to a bytes, string, int or float first."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_matches_display() {
+        for value in [0, 7, -7, 10, -10, 1_234_567, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(value, &mut [0; 20]), value.to_string().as_bytes());
+        }
+    }
 }

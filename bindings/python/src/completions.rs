@@ -109,25 +109,26 @@ impl PyCompletionQueue {
 
 fn resolve(py: Python<'_>, completion: Completion) {
     let future = completion.future.bind(py);
-    let outcome = (|| -> PyResult<()> {
-        if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-            return Ok(());
-        }
-        match completion.outcome {
-            Ok(value) => match to_python(py, value, completion.shape, &completion.encoding) {
-                Ok(object) => future.call_method1(intern!(py, "set_result"), (object,))?,
-                Err(err) => {
-                    future.call_method1(intern!(py, "set_exception"), (err.into_value(py),))?
-                }
-            },
-            Err(err) => future.call_method1(
-                intern!(py, "set_exception"),
-                (to_py_err(py, &err).into_value(py),),
-            )?,
-        };
-        Ok(())
-    })();
+    let outcome = match completion.outcome {
+        Ok(value) => match to_python(py, value, completion.shape, &completion.encoding) {
+            Ok(object) => future.call_method1(intern!(py, "set_result"), (object,)),
+            Err(err) => future.call_method1(intern!(py, "set_exception"), (err.into_value(py),)),
+        },
+        Err(err) => future.call_method1(
+            intern!(py, "set_exception"),
+            (to_py_err(py, &err).into_value(py),),
+        ),
+    };
+    // Setting a future that is already done (its caller cancelled it) fails;
+    // that reply is simply dropped. Asking `done()` first would cost every
+    // reply a second method call for the sake of the rare cancelled one.
     if let Err(err) = outcome {
-        err.write_unraisable(py, Some(future));
+        let done = future
+            .call_method0(intern!(py, "done"))
+            .and_then(|done| done.is_truthy())
+            .unwrap_or(false);
+        if !done {
+            err.write_unraisable(py, Some(future));
+        }
     }
 }

@@ -37,7 +37,7 @@ use super::convert::{connection_config, error_to_proto, value_to_proto};
 use super::frame::{encode_frame, FrameDecoder, FrameError};
 use super::proto::{self, response};
 use crate::client::Client;
-use crate::command;
+use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime;
 
@@ -361,7 +361,7 @@ fn dispatch(
         }));
         return;
     }
-    let cmd = command::build(&request.args);
+    let cmd = Command::from_args(&request.args);
     let client = Arc::clone(client);
     let tx = tx.clone();
     requests.spawn(async move {
