@@ -1,11 +1,15 @@
 """Type stubs for the native module built from ``bindings/python``."""
 
+import asyncio
+import contextvars
+from collections.abc import Generator
 from typing import Any, Callable, Self, final
 
 __all__ = [
     "Client",
     "CompletionQueue",
     "ManagedSender",
+    "ReplyFuture",
     "UdsCodec",
     "WriterWake",
     "__version__",
@@ -51,10 +55,7 @@ class Client:
     ) -> None:
         """ffi transport: sends a command; a runtime thread calls back."""
     def managed_sender(
-        self,
-        queue: CompletionQueue,
-        create_future: Callable[[], Any],
-        call_soon: Callable[..., Any],
+        self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
@@ -64,8 +65,30 @@ class Client:
 
 @final
 class ManagedSender:
-    def submit(self, shape: int, *args: Any) -> Any:
-        """Sends a command; returns a future resolved at a queue drain."""
+    def submit(self, shape: int, *args: Any) -> ReplyFuture:
+        """Sends a command; returns a future completed at a queue drain."""
+
+@final
+class ReplyFuture:
+    """An asyncio-compatible future whose done-callbacks a drain runs in place."""
+
+    _asyncio_future_blocking: bool
+    def get_loop(self) -> asyncio.AbstractEventLoop: ...
+    def done(self) -> bool: ...
+    def cancelled(self) -> bool: ...
+    def result(self) -> Any: ...
+    def exception(self) -> BaseException | None: ...
+    def add_done_callback(
+        self,
+        callback: Callable[[ReplyFuture], object],
+        *,
+        context: contextvars.Context | None = None,
+    ) -> None: ...
+    def remove_done_callback(self, callback: Callable[[ReplyFuture], object]) -> int: ...
+    def cancel(self, msg: Any | None = None) -> bool: ...
+    def __await__(self) -> Generator[Any, None, Any]: ...
+    def __iter__(self) -> Generator[Any, None, Any]: ...
+    def __next__(self) -> Any: ...
 
 @final
 class WriterWake:

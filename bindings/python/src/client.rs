@@ -9,6 +9,7 @@ use std::time::Duration;
 use babushka_core::client::WakeNeed;
 use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -17,6 +18,7 @@ use crate::completions::PyCompletionQueue;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::reply::{to_python, Shape};
+use crate::reply_future::ReplyFuture;
 use crate::uds::UdsCodec;
 
 #[pyclass(frozen, name = "Client", module = "babushka._core")]
@@ -45,7 +47,7 @@ pub struct ManagedSender {
     core: Arc<Client>,
     encoding: Arc<Encoding>,
     queue: Py<PyCompletionQueue>,
-    create_future: Py<PyAny>,
+    event_loop: Py<PyAny>,
     /// The loop's `call_soon` and the callable that wakes the connection's writer.
     call_soon: Py<PyAny>,
     wake: Py<WriterWake>,
@@ -70,7 +72,7 @@ impl WriterWake {
 
 #[pymethods]
 impl ManagedSender {
-    /// Sends a command and returns the future its reply will resolve. The
+    /// Sends a command and returns the future its reply will complete. The
     /// command is encoded (and a bad argument raised) before this returns.
     #[pyo3(signature = (shape, *args))]
     fn submit<'py>(
@@ -78,10 +80,10 @@ impl ManagedSender {
         py: Python<'py>,
         shape: u8,
         args: &Bound<'py, PyTuple>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<Bound<'py, ReplyFuture>> {
         let shape = Shape::from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
-        let future = self.create_future.bind(py).call0()?;
+        let future = Bound::new(py, ReplyFuture::new(self.event_loop.clone_ref(py)))?;
         let responder =
             self.queue
                 .get()
@@ -184,14 +186,13 @@ impl PyClient {
         finish(py, outcome, shape, &self.encoding)
     }
 
-    /// Managed transport for asyncio: a sender whose `submit` returns a future
-    /// made by `create_future` (the loop's) and resolved through `queue`.
+    /// Managed transport for asyncio: a sender whose `submit` returns a
+    /// future of `event_loop`, completed through `queue`.
     fn managed_sender(
         &self,
         py: Python<'_>,
         queue: Py<PyCompletionQueue>,
-        create_future: Py<PyAny>,
-        call_soon: Py<PyAny>,
+        event_loop: Py<PyAny>,
     ) -> PyResult<ManagedSender> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let wake = Py::new(
@@ -201,11 +202,12 @@ impl PyClient {
                 scheduled: AtomicBool::new(false),
             },
         )?;
+        let call_soon = event_loop.getattr(py, intern!(py, "call_soon"))?;
         Ok(ManagedSender {
             core: Arc::clone(&self.core),
             encoding: Arc::clone(&self.encoding),
             queue,
-            create_future,
+            event_loop,
             call_soon,
             wake,
         })

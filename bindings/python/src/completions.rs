@@ -2,23 +2,24 @@
 //!
 //! An asyncio client registers [`PyCompletionQueue::fd`] with its event loop.
 //! When the fd turns readable the loop calls [`PyCompletionQueue::drain`] once,
-//! and that one call builds every finished reply and resolves its future.
+//! and that one call builds every finished reply and completes its
+//! [`ReplyFuture`], running the awaiting tasks' wake-ups in place.
 
 use std::sync::Arc;
 
 use babushka_core::completion::CompletionQueue;
 use babushka_core::{Error, ErrorKind, Value};
 use parking_lot::Mutex;
-use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::reply::{to_python, Shape};
+use crate::reply_future::ReplyFuture;
 
 /// One finished request waiting for the Python thread.
 pub struct Completion {
-    future: Py<PyAny>,
+    future: Py<ReplyFuture>,
     shape: Shape,
     encoding: Arc<Encoding>,
     outcome: Result<Value, Error>,
@@ -29,7 +30,7 @@ pub struct Completion {
 /// drop queues an error instead, so no caller waits forever.
 pub struct Responder {
     queue: Arc<CompletionQueue<Completion>>,
-    future: Option<Py<PyAny>>,
+    future: Option<Py<ReplyFuture>>,
     shape: Shape,
     encoding: Arc<Encoding>,
 }
@@ -68,7 +69,12 @@ pub struct PyCompletionQueue {
 }
 
 impl PyCompletionQueue {
-    pub fn responder(&self, future: Py<PyAny>, shape: Shape, encoding: Arc<Encoding>) -> Responder {
+    pub fn responder(
+        &self,
+        future: Py<ReplyFuture>,
+        shape: Shape,
+        encoding: Arc<Encoding>,
+    ) -> Responder {
         Responder {
             queue: Arc::clone(&self.queue),
             future: Some(future),
@@ -93,42 +99,32 @@ impl PyCompletionQueue {
         self.queue.fd()
     }
 
-    /// Resolves the future of every queued completion; returns how many there were.
-    /// A future that is already done (its caller cancelled it) is skipped.
-    fn drain(&self, py: Python<'_>) -> usize {
+    /// Completes the future of every queued completion; returns how many
+    /// there were. A future its caller cancelled drops its reply.
+    ///
+    /// A `KeyboardInterrupt` or `SystemExit` raised by a done-callback is
+    /// raised here once the whole batch is delivered.
+    fn drain(&self, py: Python<'_>) -> PyResult<usize> {
         let mut batch = std::mem::take(&mut *self.spare.lock());
         self.queue.drain_into(&mut batch);
         let count = batch.len();
+        let mut fatal = None;
         for completion in batch.drain(..) {
-            resolve(py, completion);
+            if let Some(err) = resolve(py, completion) {
+                fatal.get_or_insert(err);
+            }
         }
         *self.spare.lock() = batch;
-        count
+        fatal.map_or(Ok(count), Err)
     }
 }
 
-fn resolve(py: Python<'_>, completion: Completion) {
-    let future = completion.future.bind(py);
+fn resolve(py: Python<'_>, completion: Completion) -> Option<PyErr> {
     let outcome = match completion.outcome {
-        Ok(value) => match to_python(py, value, completion.shape, &completion.encoding) {
-            Ok(object) => future.call_method1(intern!(py, "set_result"), (object,)),
-            Err(err) => future.call_method1(intern!(py, "set_exception"), (err.into_value(py),)),
-        },
-        Err(err) => future.call_method1(
-            intern!(py, "set_exception"),
-            (to_py_err(py, &err).into_value(py),),
-        ),
-    };
-    // Setting a future that is already done (its caller cancelled it) fails;
-    // that reply is simply dropped. Asking `done()` first would cost every
-    // reply a second method call for the sake of the rare cancelled one.
-    if let Err(err) = outcome {
-        let done = future
-            .call_method0(intern!(py, "done"))
-            .and_then(|done| done.is_truthy())
-            .unwrap_or(false);
-        if !done {
-            err.write_unraisable(py, Some(future));
+        Ok(value) => {
+            to_python(py, value, completion.shape, &completion.encoding).map(Bound::unbind)
         }
-    }
+        Err(err) => Err(to_py_err(py, &err)),
+    };
+    ReplyFuture::complete(completion.future.bind(py), outcome)
 }

@@ -6,6 +6,8 @@
 //!   invokes callbacks: the ffi transport) and `ManagedSender` (`submit`
 //!   completes into a queue: the managed transport for asyncio).
 //! - `completions`: `CompletionQueue`, the managed transport's batch wake-up.
+//! - `reply_future`: `ReplyFuture`, the asyncio future `ManagedSender.submit`
+//!   returns, whose done-callbacks a drain runs in place.
 //! - `args`: Python arguments to command bytes (redis-py's encoding rules).
 //! - `reply`: server replies to Python objects, in the shape each command returns.
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
@@ -19,6 +21,7 @@ mod completions;
 mod encoding;
 mod errors;
 mod reply;
+mod reply_future;
 mod runtime;
 mod uds;
 
@@ -31,6 +34,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::ManagedSender>()?;
     module.add_class::<client::WriterWake>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
+    module.add_class::<reply_future::ReplyFuture>()?;
     runtime::register(module)?;
     uds::register(module)?;
     Ok(())

@@ -53,7 +53,7 @@ class Redis(ClientBase):
         # ``_execute`` with the transport's sender for the rest of its life.
         loop = asyncio.get_running_loop()
         if self.transport == "managed":
-            sender = self._core.managed_sender(_queue_for(loop), loop.create_future, loop.call_soon)
+            sender = self._core.managed_sender(_queue_for(loop), loop)
             self._execute = sender.submit
         elif self.transport == "ffi":
             self._execute = _callback_executor(self._core, loop)

@@ -1,0 +1,228 @@
+"""What an async command returns behaves as an asyncio future on every
+transport: Tasks, gather, wait_for, timeout, shield, wait, callbacks,
+contextvars and run_until_complete all work as they do with asyncio.Future.
+(Commands whose reply is reshaped in Python, such as ``ping``, return a
+coroutine instead, as redis-py's do; these tests use commands that do not.)
+
+The managed transport returns the core's own future type (whose callbacks a
+completion drain runs in place), so these tests pin its protocol down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import Any
+
+import pytest
+
+import babushka
+import babushka.asyncio
+from support.servers import RedisServer
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+async def test_is_a_future_with_results_and_errors(ar: babushka.asyncio.Redis) -> None:
+    await ar.set("k", "v")
+    fut = ar.get("k")
+    assert asyncio.isfuture(fut)
+    assert fut.get_loop() is asyncio.get_running_loop()
+    assert not fut.done()
+    with pytest.raises(asyncio.InvalidStateError):
+        fut.result()
+    assert await fut == b"v"
+    assert fut.done() and not fut.cancelled()
+    assert fut.result() == b"v" and fut.exception() is None
+    # Awaiting a finished future again gives the same result.
+    assert await fut == b"v"
+
+    failing = ar.execute_command("INCR", "k")
+    with pytest.raises(babushka.ResponseError):
+        await failing
+    assert isinstance(failing.exception(), babushka.ResponseError)
+    with pytest.raises(babushka.ResponseError):
+        failing.result()
+
+
+async def test_gather_keeps_order_and_reports_errors(ar: babushka.asyncio.Redis) -> None:
+    await ar.mset({f"g{i}": i for i in range(50)})
+    assert await asyncio.gather(*(ar.get(f"g{i}") for i in range(50))) == [
+        str(i).encode() for i in range(50)
+    ]
+    await ar.set("text", "x")
+    results = await asyncio.gather(ar.get("g1"), ar.incr("text"), return_exceptions=True)
+    assert results[0] == b"1"
+    assert isinstance(results[1], babushka.ResponseError)
+
+
+async def test_wait_for_and_timeout_cancel_without_crossing_replies(
+    redis_server: RedisServer, transport: str
+) -> None:
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    await client.set("k", "mine")
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(client.execute_command("BLPOP", "empty-list", 0.3), 0.05)
+    async with asyncio.timeout(5):
+        assert await client.get("k") == b"mine"  # answered after BLPOP's nil
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await client.execute_command("BLPOP", "empty-list", 0.3)
+    assert await client.get("k") == b"mine"
+    await client.aclose()
+
+
+async def test_cancelling_the_awaiting_task(redis_server: RedisServer, transport: str) -> None:
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    await client.set("k", "mine")
+
+    async def blocked() -> Any:
+        return await client.execute_command("BLPOP", "empty-list", 0.3)
+
+    task = asyncio.create_task(blocked())
+    await asyncio.sleep(0.05)
+    task.cancel("stop it")
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    assert await client.get("k") == b"mine"
+    await client.aclose()
+
+
+async def test_cancelling_the_future_itself(redis_server: RedisServer, transport: str) -> None:
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    await client.ping()
+    fut = client.execute_command("BLPOP", "empty-list", 0.3)
+    seen: list[bool] = []
+    fut.add_done_callback(lambda f: seen.append(f.cancelled()))
+    assert fut.cancel() is True
+    assert fut.cancel() is False
+    assert fut.cancelled() and fut.done()
+    with pytest.raises(asyncio.CancelledError):
+        fut.result()
+    with pytest.raises(asyncio.CancelledError):
+        await fut
+    await asyncio.sleep(0)
+    assert seen == [True]  # scheduled with call_soon, as asyncio does
+    assert await client.echo("after") == b"after"
+    await client.aclose()
+
+
+async def test_shield_lets_the_request_finish(ar: babushka.asyncio.Redis) -> None:
+    await ar.rpush("queue", "job")
+    inner = ar.execute_command("BLPOP", "queue", 1)
+    outer = asyncio.shield(inner)
+    outer.cancel()
+    assert await inner == [b"queue", b"job"]
+
+
+async def test_wait_first_completed(ar: babushka.asyncio.Redis) -> None:
+    slow = ar.execute_command("BLPOP", "empty-list", 0.2)
+    done, pending = await asyncio.wait({slow}, timeout=5)
+    assert done == {slow} and not pending
+    assert slow.result() is None
+
+
+async def test_done_callbacks_run_once_in_order_and_can_be_removed(
+    ar: babushka.asyncio.Redis,
+) -> None:
+    calls: list[str] = []
+    await ar.set("k", "v")
+    fut = ar.get("k")
+
+    def first(f: Any) -> None:
+        calls.append(f"first:{f.result()}")
+
+    def dropped(f: Any) -> None:
+        calls.append("dropped")
+
+    fut.add_done_callback(first)
+    fut.add_done_callback(dropped)
+    fut.add_done_callback(lambda f: calls.append("third"))
+    assert fut.remove_done_callback(dropped) == 1
+    assert fut.remove_done_callback(dropped) == 0
+    await fut
+    await asyncio.sleep(0)
+    assert calls == ["first:b'v'", "third"]
+    # Added after completion: scheduled, not run on the spot.
+    fut.add_done_callback(lambda f: calls.append("late"))
+    assert calls[-1] == "third"
+    await asyncio.sleep(0)
+    assert calls[-1] == "late"
+
+
+async def test_a_failing_callback_reaches_the_exception_handler(
+    ar: babushka.asyncio.Redis,
+) -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        await ar.set("k", "v")
+        fut = ar.get("k")
+        after: list[bytes] = []
+
+        def broken(_f: Any) -> None:
+            raise ValueError("boom")
+
+        fut.add_done_callback(broken)
+        fut.add_done_callback(lambda f: after.append(f.result()))
+        other = ar.echo("still delivered")
+        assert await fut == b"v"
+        assert await other == b"still delivered"
+        await asyncio.sleep(0)
+        assert after == [b"v"]
+        assert [type(c["exception"]) for c in reported] == [ValueError]
+    finally:
+        loop.set_exception_handler(None)
+
+
+async def test_each_task_resumes_in_its_own_context(ar: babushka.asyncio.Redis) -> None:
+    async def worker(name: str) -> list[str]:
+        request_id.set(name)
+        seen = []
+        for _ in range(5):
+            await ar.ping()
+            seen.append(request_id.get())
+        return seen
+
+    results = await asyncio.gather(*(worker(f"w{i}") for i in range(20)))
+    assert results == [[f"w{i}"] * 5 for i in range(20)]
+    assert request_id.get() == "-"
+
+
+def test_run_until_complete_outside_a_task(redis_server: RedisServer, transport: str) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+
+        async def bind() -> None:
+            await client.set("k", "v")
+
+        loop.run_until_complete(bind())
+        # The command's awaitable itself, not wrapped in a coroutine.
+        assert loop.run_until_complete(client.get("k")) == b"v"
+        loop.run_until_complete(client.aclose())
+    finally:
+        loop.close()
+
+
+async def test_awaiting_from_another_loop_is_refused(
+    redis_server: RedisServer, transport: str
+) -> None:
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    await client.ping()
+
+    def use_from_another_loop() -> None:
+        async def main() -> None:
+            await client.ping()
+
+        asyncio.run(main())
+
+    # The client is bound to the first loop it ran on.
+    with pytest.raises(RuntimeError):
+        await asyncio.to_thread(use_from_another_loop)
+    # The refused request was sent on this loop's connection; its reply comes
+    # before this one's, so it is delivered (to nobody) before the close.
+    assert await client.echo("still bound") == b"still bound"
+    await client.aclose()
