@@ -239,6 +239,9 @@ fn fail(shared: &Shared, err: &Error) {
 
 async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
     let mut batch = Vec::new();
+    // One registration for the task's life, not one per wait.
+    let stop = shared.stop_writer.notified();
+    tokio::pin!(stop);
     loop {
         {
             let mut state = shared.state.lock();
@@ -254,7 +257,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
             }
             let rung = tokio::select! {
                 rung = shared.doorbell.wait() => rung,
-                () = shared.stop_writer.notified() => return,
+                () = &mut stop => return,
             };
             if let Err(err) = rung {
                 fail(&shared, &Error::from(redis::RedisError::from(err)));
@@ -266,7 +269,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
         // alive after the connection has been given up.
         let written = tokio::select! {
             written = writer.write_all(&batch) => written,
-            () = shared.stop_writer.notified() => return,
+            () = &mut stop => return,
         };
         if let Err(err) = written {
             fail(&shared, &Error::from(redis::RedisError::from(err)));
@@ -299,10 +302,13 @@ impl Drop for FailOnDrop {
 async fn read_loop<R: AsyncRead + Unpin>(guard: FailOnDrop, reader: R) {
     let shared = Arc::clone(&guard.0);
     let mut frames = FramedRead::with_capacity(reader, ValueCodec::default(), 64 * 1024);
+    // One registration for the task's life, not one per frame.
+    let stop = shared.stop_reader.notified();
+    tokio::pin!(stop);
     loop {
         let frame = tokio::select! {
             frame = frames.next() => frame,
-            () = shared.stop_reader.notified() => return,
+            () = &mut stop => return,
         };
         let value = match frame {
             Some(Ok(value)) => value,
