@@ -8,6 +8,8 @@
 
 use redis::Cmd;
 
+use crate::error::{Error, ErrorKind, Result};
+
 /// Room kept in front of the arguments for the array header `*<count>\r\n`,
 /// written once the count is known.
 const HEADER_ROOM: usize = LINE_MAX;
@@ -24,7 +26,10 @@ pub struct Command {
 
 impl Command {
     /// Builds a command from its name and arguments, each a byte string.
-    pub fn from_args<I, A>(args: I) -> Self
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when there is no argument at all.
+    pub fn from_args<I, A>(args: I) -> Result<Self>
     where
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
@@ -81,13 +86,25 @@ impl CommandBuilder {
         self.count += 1;
     }
 
-    pub fn finish(self) -> Command {
+    /// The command, or an error if it has no argument at all: the server
+    /// answers an empty array with nothing, which would leave every later
+    /// reply on the connection paired with the request before it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when no argument was added.
+    pub fn finish(self) -> Result<Command> {
         let Self { mut buf, count } = self;
+        if count == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a command needs at least its name",
+            ));
+        }
         let mut line = [0; LINE_MAX];
         let header = length_line(b'*', count, &mut line);
         let start = HEADER_ROOM - header.len();
         buf[start..HEADER_ROOM].copy_from_slice(header);
-        Command { buf, start }
+        Ok(Command { buf, start })
     }
 }
 
@@ -121,8 +138,14 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn refuses_an_empty_command() {
+        let err = Command::from_args(Vec::<Vec<u8>>::new()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
     fn packs_binary_arguments_verbatim() {
-        let cmd = Command::from_args([&b"SET"[..], b"k", b"\x00\r\n"]);
+        let cmd = Command::from_args([&b"SET"[..], b"k", b"\x00\r\n"]).unwrap();
         assert_eq!(
             cmd.packed(),
             b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n\x00\r\n\r\n"
@@ -138,7 +161,7 @@ mod tests {
             for arg in &args {
                 cmd.arg(arg.as_slice());
             }
-            let ours = Command::from_args(&args);
+            let ours = Command::from_args(&args).unwrap();
             let theirs = cmd.get_packed_command();
             prop_assert_eq!(ours.packed(), theirs.as_slice());
         }

@@ -57,6 +57,14 @@ impl<T> CompletionQueue<T> {
         std::mem::swap(&mut *self.items.lock(), spare);
     }
 
+    /// Calls `visit` on every queued outcome, in order, without taking them
+    /// (a Python binding reports them to the garbage collector this way).
+    pub fn for_each(&self, mut visit: impl FnMut(&T)) {
+        for item in self.items.lock().iter() {
+            visit(item);
+        }
+    }
+
     /// Takes every queued outcome (convenience form of [`Self::drain_into`]).
     pub fn drain(&self) -> Vec<T> {
         let mut items = Vec::new();

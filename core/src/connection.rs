@@ -73,9 +73,12 @@ impl Connection {
 
     /// In a forked child: leaves the parent's connection to the parent and
     /// starts over from `Idle` (or stays `Closed`).
+    ///
+    /// Waits at most `patience` for the lock (which a parent thread may have
+    /// held at the fork, and then nobody ever releases).
     #[cold]
-    fn disown_inherited(&self) -> Result<()> {
-        let Some(mut state) = self.state.try_lock_for(FORK_LOCK_WAIT) else {
+    fn disown_inherited(&self, patience: Duration) -> Result<()> {
+        let Some(mut state) = self.state.try_lock_for(patience) else {
             return Err(Error::new(
                 ErrorKind::Internal,
                 "this client was in use by another thread when the process forked, and its \
@@ -109,7 +112,7 @@ impl Connection {
     /// A live connection, opening one if needed.
     pub(crate) async fn lease(&self) -> Result<Pipe> {
         if self.is_inherited() {
-            self.disown_inherited()?;
+            self.disown_inherited(FORK_LOCK_WAIT)?;
         }
         let attempt = {
             let mut state = self.state.lock();
@@ -148,7 +151,8 @@ impl Connection {
     /// Drops the connection: requests waiting on it fail with a closed
     /// error, and so does every later one.
     pub(crate) fn close(&self) {
-        if self.is_inherited() && self.disown_inherited().is_err() {
+        // No waiting here: this also runs in `drop`, perhaps under the GIL.
+        if self.is_inherited() && self.disown_inherited(Duration::ZERO).is_err() {
             return; // the lock is lost with a parent thread: nothing to close here
         }
         let previous = std::mem::replace(&mut *self.state.lock(), State::Closed);
@@ -167,7 +171,7 @@ impl Drop for Connection {
 
 impl Connection {
     pub(crate) fn is_closed(&self) -> bool {
-        if self.is_inherited() && self.disown_inherited().is_err() {
+        if self.is_inherited() && self.disown_inherited(Duration::ZERO).is_err() {
             return false;
         }
         matches!(&*self.state.lock(), State::Closed)

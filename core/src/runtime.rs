@@ -109,6 +109,7 @@ pub fn handle() -> Result<&'static Handle> {
 
 #[cold]
 fn start() -> Result<&'static Handle> {
+    register_fork_handlers();
     let mut state = STATE.lock();
     if state.shut_down {
         return Err(Error::new(
@@ -149,6 +150,12 @@ fn start() -> Result<&'static Handle> {
     HANDLE.store(ptr::from_ref(handle).cast_mut(), Ordering::Release);
     state.workers = workers;
     state.runtime = Some(runtime);
+    Ok(handle)
+}
+
+/// Installs the `fork` handlers (once). Called before anything that takes
+/// the locks they guard.
+pub(crate) fn register_fork_handlers() {
     FORK_HANDLERS.call_once(|| {
         // SAFETY: the three handlers are plain functions that live as long as
         // the process; see their comments for why each is fork-safe.
@@ -160,18 +167,21 @@ fn start() -> Result<&'static Handle> {
             );
         }
     });
-    Ok(handle)
 }
 
-/// Holds the state lock across `fork`, so the child never inherits it locked
-/// by a thread it does not have.
+/// Holds the process-wide locks across `fork` (in the order the code takes
+/// them: the listener's, then the runtime's), so the child never inherits
+/// one locked by a thread it does not have.
 extern "C" fn before_fork() {
+    crate::socket::listener::lock_for_fork();
     std::mem::forget(STATE.lock());
 }
 
 extern "C" fn after_fork_in_parent() {
     // SAFETY: `before_fork` locked STATE on this thread and forgot the guard.
     unsafe { STATE.force_unlock() };
+    // SAFETY: likewise for the listener's lock.
+    unsafe { crate::socket::listener::unlock_after_fork() };
 }
 
 /// In the child: abandon the parent's runtime (its threads are gone) so the
@@ -189,6 +199,8 @@ extern "C" fn after_fork_in_child() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
     // SAFETY: as above.
     unsafe { STATE.force_unlock() };
+    // SAFETY: as in `after_fork_in_parent`.
+    unsafe { crate::socket::listener::unlock_after_fork() };
 }
 
 fn resolve_workers(configured: Option<usize>) -> Result<usize> {

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString, PyTuple};
 
 use crate::encoding::Encoding;
-use crate::errors::bad_argument;
+use crate::errors::{bad_argument, to_py_err};
 
 /// Where encoded arguments go: a RESP command (managed and ffi transports)
 /// or a socket frame's argument list (uds).
@@ -32,7 +32,7 @@ impl ArgSink for Vec<bytes::Bytes> {
 pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Command> {
     let mut builder = CommandBuilder::new();
     encode_args(args, encoding, &mut builder)?;
-    Ok(builder.finish())
+    builder.finish().map_err(|err| to_py_err(args.py(), &err))
 }
 
 /// Encodes every argument into `sink`, or raises `DataError` for the first bad one.

@@ -228,11 +228,9 @@ impl PyClient {
         let cmd = build_command(args, &self.encoding)?;
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let callback = Callback {
-            on_success,
-            on_failure,
+            pair: Some((on_success, on_failure)),
             shape,
             encoding: Arc::clone(&self.encoding),
-            done: false,
         };
         let core = Arc::clone(&self.core);
         handle.spawn(async move {
@@ -274,11 +272,12 @@ fn finish<'py>(
 /// The raw-FFI transport's pair of callbacks. Like the managed responder, a
 /// request dropped without an outcome still calls `on_failure`.
 struct Callback {
-    on_success: Py<PyAny>,
-    on_failure: Py<PyAny>,
+    /// `(on_success, on_failure)`; taken when called, so they are released
+    /// while the GIL is held (a decref without it would wait for pyo3's next
+    /// GIL acquisition, keeping the caller's future and loop alive until then).
+    pair: Option<(Py<PyAny>, Py<PyAny>)>,
     shape: Shape,
     encoding: Arc<Encoding>,
-    done: bool,
 }
 
 impl Callback {
@@ -287,28 +286,27 @@ impl Callback {
     }
 
     fn deliver(&mut self, outcome: Result<Value, Error>) {
-        if std::mem::replace(&mut self.done, true) {
+        let Some((on_success, on_failure)) = self.pair.take() else {
             return;
-        }
+        };
         Python::attach(|py| {
             let result = match finish(py, outcome, self.shape, &self.encoding) {
-                Ok(reply) => self.on_success.call1(py, (reply,)),
-                Err(err) => self.on_failure.call1(py, (err.into_value(py),)),
+                Ok(reply) => on_success.call1(py, (reply,)),
+                Err(err) => on_failure.call1(py, (err.into_value(py),)),
             };
             if let Err(err) = result {
                 err.write_unraisable(py, None);
             }
+            drop((on_success, on_failure));
         });
     }
 }
 
 impl Drop for Callback {
     fn drop(&mut self) {
-        if !self.done {
-            self.deliver(Err(Error::new(
-                babushka_core::ErrorKind::Closed,
-                "the request was dropped before it completed (runtime shut down)",
-            )));
-        }
+        self.deliver(Err(Error::new(
+            babushka_core::ErrorKind::Closed,
+            "the request was dropped before it completed (runtime shut down)",
+        )));
     }
 }

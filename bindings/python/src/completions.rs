@@ -11,6 +11,7 @@ use babushka_core::completion::CompletionQueue;
 use babushka_core::{Error, ErrorKind, Value};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
@@ -61,7 +62,7 @@ impl Drop for Responder {
     }
 }
 
-#[pyclass(frozen, name = "CompletionQueue", module = "babushka._core")]
+#[pyclass(frozen, weakref, name = "CompletionQueue", module = "babushka._core")]
 pub struct PyCompletionQueue {
     queue: Arc<CompletionQueue<Completion>>,
     /// The vector the last drain emptied, kept for its allocation.
@@ -92,6 +93,23 @@ impl PyCompletionQueue {
             queue: Arc::new(CompletionQueue::new()?),
             spare: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Queued completions hold their futures, which hold their loop, whose
+    /// reader holds this queue: the collector must see that cycle, or a loop
+    /// closed with replies still queued would never be freed.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        let mut outcome = Ok(());
+        self.queue.for_each(|completion| {
+            if outcome.is_ok() {
+                outcome = visit.call(&completion.future);
+            }
+        });
+        outcome
+    }
+
+    fn __clear__(&self) {
+        drop(self.queue.drain());
     }
 
     /// The file descriptor that becomes readable when completions are queued.

@@ -20,18 +20,20 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 use pyo3::{ffi, intern};
+use pyo3::{PyTraverseError, PyVisit};
 
 enum State {
     Pending,
     Done(Py<PyAny>),
-    Failed(PyErr),
+    /// The exception instance (not a `PyErr`, so the collector can see it).
+    Failed(Py<PyAny>),
     Cancelled(Option<Py<PyAny>>),
 }
 
 /// A done-callback and the `contextvars.Context` to run it in.
 struct DoneCallback {
     callback: Py<PyAny>,
-    context: Option<Py<PyAny>>,
+    context: Py<PyAny>,
 }
 
 #[pyclass(module = "babushka._core", name = "ReplyFuture")]
@@ -61,6 +63,7 @@ impl ReplyFuture {
     /// would from a `Handle`; `KeyboardInterrupt` and `SystemExit` are
     /// returned so the caller can raise them once its batch is done.
     pub fn complete(slf: &Bound<'_, Self>, outcome: PyResult<Py<PyAny>>) -> Option<PyErr> {
+        let py = slf.py();
         let callbacks = {
             let mut this = slf.borrow_mut();
             if !matches!(this.state, State::Pending) {
@@ -68,11 +71,10 @@ impl ReplyFuture {
             }
             this.state = match outcome {
                 Ok(value) => State::Done(value),
-                Err(err) => State::Failed(err),
+                Err(err) => State::Failed(err.into_value(py).into_any()),
             };
             std::mem::take(&mut this.callbacks)
         };
-        let py = slf.py();
         let mut fatal = None;
         for done in callbacks {
             if let Err(err) = run_callback(py, &done, slf.as_any()) {
@@ -92,7 +94,7 @@ impl ReplyFuture {
         match &self.state {
             State::Pending => Err(invalid_state(py, "Result is not set.")),
             State::Done(value) => Ok(value.clone_ref(py)),
-            State::Failed(err) => Err(err.clone_ref(py)),
+            State::Failed(exception) => Err(PyErr::from_value(exception.bind(py).clone())),
             State::Cancelled(message) => Err(cancelled_error(py, message.as_ref())),
         }
     }
@@ -120,7 +122,7 @@ impl ReplyFuture {
         match &self.state {
             State::Pending => Err(invalid_state(py, "Exception is not set.")),
             State::Done(_) => Ok(None),
-            State::Failed(err) => Ok(Some(err.clone_ref(py).into_value(py).into_any())),
+            State::Failed(exception) => Ok(Some(exception.clone_ref(py))),
             State::Cancelled(message) => Err(cancelled_error(py, message.as_ref())),
         }
     }
@@ -131,6 +133,12 @@ impl ReplyFuture {
         callback: Py<PyAny>,
         context: Option<Py<PyAny>>,
     ) -> PyResult<()> {
+        // Like asyncio: without a context, the callback runs in a copy of
+        // the one current now (a Task always passes its own).
+        let context = match context {
+            Some(context) => context,
+            None => copy_current_context(slf.py())?,
+        };
         let mut this = slf.borrow_mut();
         if matches!(this.state, State::Pending) {
             this.callbacks.push(DoneCallback { callback, context });
@@ -142,11 +150,21 @@ impl ReplyFuture {
         schedule(slf, &event_loop, &DoneCallback { callback, context })
     }
 
-    fn remove_done_callback(&mut self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> usize {
-        let before = self.callbacks.len();
-        self.callbacks
-            .retain(|done| !done.callback.bind(py).eq(callback).unwrap_or(false));
-        before - self.callbacks.len()
+    fn remove_done_callback(slf: &Bound<'_, Self>, callback: &Bound<'_, PyAny>) -> usize {
+        let py = slf.py();
+        // Compare with no borrow held: `__eq__` is Python code and may touch
+        // this future.
+        let registered = std::mem::take(&mut slf.borrow_mut().callbacks);
+        let before = registered.len();
+        let kept: Vec<DoneCallback> = registered
+            .into_iter()
+            .filter(|done| !done.callback.bind(py).eq(callback).unwrap_or(false))
+            .collect();
+        let removed = before - kept.len();
+        let mut this = slf.borrow_mut();
+        let added_meanwhile = std::mem::replace(&mut this.callbacks, kept);
+        this.callbacks.extend(added_meanwhile);
+        removed
     }
 
     #[pyo3(signature = (msg = None))]
@@ -188,6 +206,30 @@ impl ReplyFuture {
         Err(pyo3::exceptions::PyStopIteration::new_err((value,)))
     }
 
+    /// The collector must see what a future holds: a pending future and the
+    /// Task waiting on it reference each other.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.event_loop)?;
+        match &self.state {
+            State::Pending | State::Cancelled(None) => {}
+            State::Done(object) | State::Failed(object) | State::Cancelled(Some(object)) => {
+                visit.call(object)?;
+            }
+        }
+        for done in &self.callbacks {
+            visit.call(&done.callback)?;
+            visit.call(&done.context)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.callbacks.clear();
+        if !matches!(self.state, State::Pending) {
+            self.state = State::Cancelled(None);
+        }
+    }
+
     fn __repr__(&self) -> &'static str {
         match self.state {
             State::Pending => "<ReplyFuture pending>",
@@ -200,9 +242,7 @@ impl ReplyFuture {
 
 /// Runs `done.callback(future)` in its context, as `Handle._run` does.
 fn run_callback(py: Python<'_>, done: &DoneCallback, future: &Bound<'_, PyAny>) -> PyResult<()> {
-    let Some(context) = &done.context else {
-        return done.callback.call1(py, (future,)).map(drop);
-    };
+    let context = &done.context;
     // SAFETY: `context` is a live object; PyContext_Enter checks that it is
     // a Context and not entered already, and sets an exception if not.
     if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
@@ -218,6 +258,12 @@ fn run_callback(py: Python<'_>, done: &DoneCallback, future: &Bound<'_, PyAny>) 
     outcome
 }
 
+fn copy_current_context(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    // SAFETY: PyContext_CopyCurrent returns a new reference, or NULL with an
+    // exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent()) }.map(Bound::unbind)
+}
+
 /// `loop.call_soon(callback, future, context=context)`.
 fn schedule(
     future: &Bound<'_, ReplyFuture>,
@@ -226,9 +272,7 @@ fn schedule(
 ) -> PyResult<()> {
     let py = future.py();
     let kwargs = PyDict::new(py);
-    if let Some(context) = &done.context {
-        kwargs.set_item(intern!(py, "context"), context)?;
-    }
+    kwargs.set_item(intern!(py, "context"), &done.context)?;
     event_loop.bind(py).call_method(
         intern!(py, "call_soon"),
         (&done.callback, future),

@@ -61,6 +61,7 @@ static LISTENER: Mutex<Option<Running>> = Mutex::new(None);
 
 /// Starts the listener (once per process) and returns its socket's path.
 pub fn start() -> Result<PathBuf> {
+    runtime::register_fork_handlers();
     let mut listener = LISTENER.lock();
     match &*listener {
         Some(running) if running.pid == std::process::id() => return Ok(running.path.clone()),
@@ -102,6 +103,19 @@ pub fn shutdown() {
         let _ = std::fs::remove_file(&running.path);
         let _ = std::fs::remove_dir(&running.dir);
     }
+}
+
+/// Locks the listener's record until [`unlock_after_fork`]; see
+/// `runtime::before_fork`.
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(LISTENER.lock());
+}
+
+/// # Safety
+/// Only after [`lock_for_fork`] on this thread.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: the caller's contract: `lock_for_fork` locked it on this thread.
+    unsafe { LISTENER.force_unlock() };
 }
 
 /// The path of the running listener's socket, if it runs.
@@ -350,18 +364,16 @@ fn dispatch(
     requests: &mut JoinSet<()>,
 ) {
     let id = request.request_id;
-    if request.args.is_empty() {
-        let err = Error::new(
-            ErrorKind::InvalidInput,
-            "a request needs at least a command name",
-        );
-        let _ = tx.send(Outgoing::Frame(proto::Response {
-            request_id: id,
-            result: Some(response::Result::Error(error_to_proto(&err))),
-        }));
-        return;
-    }
-    let cmd = Command::from_args(&request.args);
+    let cmd = match Command::from_args(&request.args) {
+        Ok(cmd) => cmd,
+        Err(err) => {
+            let _ = tx.send(Outgoing::Frame(proto::Response {
+                request_id: id,
+                result: Some(response::Result::Error(error_to_proto(&err))),
+            }));
+            return;
+        }
+    };
     let client = Arc::clone(client);
     let tx = tx.clone();
     requests.spawn(async move {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import weakref
 from types import TracebackType
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -14,20 +15,28 @@ from babushka._uds import AsyncStream
 from babushka.commands.base import ResponseT, page_items
 
 #: One completion queue per event loop, shared by every managed client on it,
-#: so a loop watches one file descriptor however many clients it has.
-_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _core.CompletionQueue] = (
-    weakref.WeakKeyDictionary()
-)
+#: so a loop watches one file descriptor however many clients it has. Held
+#: weakly on both sides: the loop's reader and the clients keep a queue alive,
+#: and a queue's pending replies keep their loop alive, so a strong value here
+#: would pin a closed loop forever.
+_queues: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.ref[_core.CompletionQueue]
+] = weakref.WeakKeyDictionary()
+
+# A forked child must not drain the parent's queues: their eventfds are shared
+# with the parent, so a drain here would take the parent's wake-ups.
+os.register_at_fork(after_in_child=_queues.clear)
 
 
 def _queue_for(loop: asyncio.AbstractEventLoop) -> _core.CompletionQueue:
-    queue = _queues.get(loop)
+    known = _queues.get(loop)
+    queue = known() if known is not None else None
     if queue is None:
         queue = _core.CompletionQueue()
         # One wake-up per batch: the fd turns readable when the queue goes from
         # empty to non-empty, and one drain resolves every finished future.
         loop.add_reader(queue.fd(), queue.drain)
-        _queues[loop] = queue
+        _queues[loop] = weakref.ref(queue)
     return queue
 
 
