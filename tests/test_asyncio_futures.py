@@ -254,17 +254,17 @@ async def test_callbacks_without_a_context_run_in_a_copy_of_the_adding_one(
     assert request_id.get() == "main"
 
 
-# Not yet on uds: its stream's codec holds the pending future outside the
-# collector's view, so a loop closed with a uds request in flight stays alive.
-@pytest.mark.parametrize("core_transport", ["managed", "ffi"])
+# asyncio cannot close a transport whose loop is closed, so the uds stream's
+# socket is closed by the collector, with a ResourceWarning.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_a_loop_closed_with_a_request_in_flight_is_freed(
-    redis_server: RedisServer, core_transport: str
+    redis_server: RedisServer, transport: str
 ) -> None:
     import gc
     import time
     import weakref
 
-    client = babushka.asyncio.Redis(port=redis_server.port, transport=core_transport)
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
 
     async def leave_one_pending(client: babushka.asyncio.Redis) -> None:
         await client.set("k", "v")
@@ -274,6 +274,10 @@ def test_a_loop_closed_with_a_request_in_flight_is_freed(
 
     loop = asyncio.new_event_loop()
     loop.run_until_complete(leave_one_pending(client))
+    # An asyncio.Future failed after its loop closed reports "exception never
+    # retrieved" through the loop's handler; a captured log record would keep
+    # the future (and the loop) alive, so the report goes nowhere here.
+    loop.set_exception_handler(lambda _loop, _context: None)
     loop.close()
     freed = weakref.ref(loop)
     del loop

@@ -22,6 +22,7 @@ use parking_lot::Mutex;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::args::encode_args;
 use crate::encoding::Encoding;
@@ -220,6 +221,27 @@ impl UdsCodec {
     /// requests fail with `ConnectionError(message)`.
     fn connection_lost(&self, py: Python<'_>, message: &str) {
         self.fail_all(py, &Error::new(ErrorKind::Connection, message));
+    }
+
+    /// Pending waiters (asyncio futures) hold their loop, which may hold this
+    /// codec: the collector must see them, or a loop closed with a request in
+    /// flight is never freed. A codec busy on another thread at that moment
+    /// is skipped, which only keeps its objects for a later collection.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(state) = self.state.try_lock() {
+            for pending in state.pending.values() {
+                visit.call(&pending.waiter)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let taken = self
+            .state
+            .try_lock()
+            .map(|mut state| std::mem::take(&mut state.pending));
+        drop(taken);
     }
 
     /// How many requests wait for replies.
