@@ -36,6 +36,9 @@ async def test_is_a_future_with_results_and_errors(ar: babushka.asyncio.Redis) -
     assert fut.result() == b"v" and fut.exception() is None
     # Awaiting a finished future again gives the same result.
     assert await fut == b"v"
+    # A tuple result arrives whole (not unpacked as StopIteration's arguments).
+    cursor_page = await ar.scan(0, match="k", count=100)
+    assert type(cursor_page) is tuple and cursor_page == (0, [b"k"])
 
     failing = ar.execute_command("INCR", "k")
     with pytest.raises(babushka.ResponseError):

@@ -203,7 +203,11 @@ impl ReplyFuture {
             return Ok(Some(slf.clone().into_any().unbind()));
         }
         let value = this.outcome(slf.py())?;
-        Err(pyo3::exceptions::PyStopIteration::new_err((value,)))
+        drop(this);
+        set_stop_iteration(&value);
+        // `None` makes the slot return NULL, with the StopIteration just set:
+        // how an iterator finishes with a value.
+        Ok(None)
     }
 
     /// The collector must see what a future holds: a pending future and the
@@ -256,6 +260,30 @@ fn run_callback(py: Python<'_>, done: &DoneCallback, future: &Bound<'_, PyAny>) 
             .unwrap_or_else(|| PyRuntimeError::new_err("cannot exit the callback's context")));
     }
     outcome
+}
+
+/// Raises `StopIteration(value)` as the interpreter's own future iterator does:
+/// with the value itself as the pending exception's argument whenever that
+/// is unambiguous, so no exception object is built (`yield from` takes the
+/// value straight from the indicator). A pyo3 `PyErr` would build one per
+/// await: ~800 instructions, 5% of a request at 100 tasks (callgrind).
+fn set_stop_iteration(value: &Py<PyAny>) {
+    let value = value.as_ptr();
+    // SAFETY: the GIL is held (we are in a method), `value` is a live
+    // object, and PyErr_SetObject takes its own references.
+    unsafe {
+        if ffi::PyTuple_Check(value) == 0 && ffi::PyExceptionInstance_Check(value) == 0 {
+            ffi::PyErr_SetObject(ffi::PyExc_StopIteration, value);
+            return;
+        }
+        // A tuple would be read as the exception's arguments, and an
+        // exception as the exception itself: wrap them in an instance.
+        let stop = ffi::PyObject_CallOneArg(ffi::PyExc_StopIteration, value);
+        if !stop.is_null() {
+            ffi::PyErr_SetObject(ffi::PyExc_StopIteration, stop);
+            ffi::Py_DECREF(stop);
+        }
+    }
 }
 
 fn copy_current_context(py: Python<'_>) -> PyResult<Py<PyAny>> {
