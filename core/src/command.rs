@@ -113,9 +113,28 @@ const LINE_MAX: usize = 23;
 
 /// Formats `<marker><value>\r\n` at the end of `out` (on the stack, without
 /// going through `fmt`) and returns it.
-fn length_line(marker: u8, mut value: usize, out: &mut [u8; LINE_MAX]) -> &[u8] {
+fn length_line(marker: u8, value: usize, out: &mut [u8; LINE_MAX]) -> &[u8] {
     out[LINE_MAX - 2..].copy_from_slice(b"\r\n");
-    let mut at = LINE_MAX - 2;
+    let mut at = write_digits(value as u64, &mut out[..LINE_MAX - 2]);
+    at -= 1;
+    out[at] = marker;
+    &out[at..]
+}
+
+/// `value` in decimal, formatted on the stack (an `i64` needs at most 20
+/// bytes): how integer arguments are sent.
+pub fn decimal(value: i64, out: &mut [u8; 20]) -> &[u8] {
+    let mut at = write_digits(value.unsigned_abs(), out);
+    if value < 0 {
+        at -= 1;
+        out[at] = b'-';
+    }
+    &out[at..]
+}
+
+/// Writes `value`'s digits at the end of `out`; returns where they start.
+fn write_digits(mut value: u64, out: &mut [u8]) -> usize {
+    let mut at = out.len();
     loop {
         at -= 1;
         // The remainder is below 10, so the cast cannot truncate.
@@ -124,18 +143,22 @@ fn length_line(marker: u8, mut value: usize, out: &mut [u8; LINE_MAX]) -> &[u8] 
         out[at] = b'0' + digit;
         value /= 10;
         if value == 0 {
-            break;
+            return at;
         }
     }
-    at -= 1;
-    out[at] = marker;
-    &out[at..]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn decimal_matches_display() {
+        for value in [0, 7, -7, 10, -10, 1_234_567, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(value, &mut [0; 20]), value.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn refuses_an_empty_command() {

@@ -3,6 +3,7 @@
 //! `int` and `float` are written in decimal, and anything else (including
 //! `None` and `bool`) is a `DataError` raised before anything is sent.
 
+use babushka_core::command::decimal;
 use babushka_core::{Command, CommandBuilder};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString, PyTuple};
@@ -103,28 +104,6 @@ fn push_arg(
     Ok(())
 }
 
-/// `value` in decimal, formatted on the stack (an `i64` needs at most 20 bytes).
-fn decimal(value: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut rest = value.unsigned_abs();
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        // The remainder is below 10, so the cast cannot truncate.
-        #[allow(clippy::cast_possible_truncation)]
-        let digit = (rest % 10) as u8;
-        buf[at] = b'0' + digit;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    &buf[at..]
-}
-
 #[cold]
 fn invalid_type(arg: &Bound<'_, PyAny>, index: usize) -> PyErr {
     let type_name = arg
@@ -145,16 +124,4 @@ fn invalid_type(arg: &Bound<'_, PyAny>, index: usize) -> PyErr {
         index,
         format!("Invalid input of type: '{type_name}'{subject}. Convert to a bytes, string, int or float first."),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decimal;
-
-    #[test]
-    fn decimal_matches_display() {
-        for value in [0, 7, -7, 10, -10, 1_234_567, i64::MAX, i64::MIN] {
-            assert_eq!(decimal(value, &mut [0; 20]), value.to_string().as_bytes());
-        }
-    }
 }
