@@ -9,7 +9,8 @@ use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-pub use crate::pipe::{ReplySink, WakeNeed};
+pub use crate::pipe::ReplySink;
+use crate::pipe::WakeNeed;
 
 /// A client of one server. Cheap to share: every method takes `&self`, and any
 /// number of requests may be in flight at once on its pipelined connection.
@@ -56,8 +57,9 @@ impl Client {
     }
 
     /// Queues a command from any thread without waiting; `sink` gets the
-    /// outcome on a runtime thread. Returns the wake-up the caller owes (see
-    /// [`WakeNeed`]); call [`Self::wake`] accordingly.
+    /// outcome on a runtime thread. Returns whether the caller owes a deferred
+    /// wake-up (others are in flight: call [`Self::wake`] once its batch of
+    /// commands is queued); an idle connection's writer is woken here.
     ///
     /// When the connection is up and no per-request timer or limit applies,
     /// the command goes straight into the connection's output buffer;
@@ -67,10 +69,17 @@ impl Client {
         runtime: &tokio::runtime::Handle,
         cmd: Command,
         sink: ReplySink,
-    ) -> WakeNeed {
+    ) -> bool {
         if self.response_timeout.is_none() && self.in_flight.is_none() {
             if let Some(pipe) = self.connection.ready() {
-                return pipe.enqueue(&cmd, sink);
+                return match pipe.enqueue(&cmd, sink) {
+                    WakeNeed::None => false,
+                    WakeNeed::Now => {
+                        pipe.wake_writer();
+                        false
+                    }
+                    WakeNeed::Soon => true,
+                };
             }
         }
         let client = Arc::clone(self);
@@ -78,13 +87,14 @@ impl Client {
             let outcome = client.execute(&cmd).await;
             sink(outcome);
         });
-        WakeNeed::None
+        false
     }
 
-    /// Wakes the writer of the live connection (what [`WakeNeed`] asks for).
+    /// Wakes the writer of the live connection (the deferred wake-up
+    /// [`Self::submit`] asks for).
     pub fn wake(&self) {
         if let Some(pipe) = self.connection.ready() {
-            pipe.waker().wake();
+            pipe.wake_writer();
         }
     }
 

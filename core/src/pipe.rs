@@ -73,16 +73,6 @@ pub(crate) struct Pipe {
     shared: Arc<Shared>,
 }
 
-/// Wakes a pipe's writer; cheap to clone and hold apart from the pipe.
-#[derive(Clone)]
-pub struct WriterWaker(Arc<Shared>);
-
-impl WriterWaker {
-    pub fn wake(&self) {
-        self.0.doorbell.ring();
-    }
-}
-
 /// How the writer task sleeps and is woken: an eventfd in Tokio's reactor.
 ///
 /// Why not a `Notify`: a task woken from outside the runtime (a Python
@@ -185,7 +175,7 @@ impl Pipe {
     /// awake already).
     pub(crate) fn send(&self, cmd: &Command, sink: ReplySink) {
         if self.enqueue(cmd, sink) != WakeNeed::None {
-            self.shared.doorbell.ring();
+            self.wake_writer();
         }
     }
 
@@ -204,8 +194,9 @@ impl Pipe {
             .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the reply was lost")))
     }
 
-    pub(crate) fn waker(&self) -> WriterWaker {
-        WriterWaker(Arc::clone(&self.shared))
+    /// Wakes the writer (costs one atomic swap when it is awake already).
+    pub(crate) fn wake_writer(&self) {
+        self.shared.doorbell.ring();
     }
 
     pub(crate) fn is_broken(&self) -> bool {

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use babushka_core::client::WakeNeed;
 use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -90,21 +89,16 @@ impl ManagedSender {
                 .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let sink = Box::new(move |outcome| responder.complete(outcome));
-        match self.core.submit(handle, cmd, sink) {
-            WakeNeed::None => {}
-            WakeNeed::Now => self.core.wake(),
-            // Under load, one wake-up per loop iteration rather than per
-            // command: waking the runtime costs this thread a syscall
-            // whenever a worker sleeps.
-            WakeNeed::Soon => {
-                let wake = self.wake.bind(py);
-                if !wake.get().scheduled.swap(true, Ordering::AcqRel) {
-                    if let Err(err) = self.call_soon.bind(py).call1((wake,)) {
-                        // The loop cannot run it (closed?): wake now instead.
-                        wake.get().scheduled.store(false, Ordering::Release);
-                        self.core.wake();
-                        return Err(err);
-                    }
+        // Under load, one wake-up per loop iteration rather than per command:
+        // waking the runtime costs this thread a syscall whenever a worker sleeps.
+        if self.core.submit(handle, cmd, sink) {
+            let wake = self.wake.bind(py);
+            if !wake.get().scheduled.swap(true, Ordering::AcqRel) {
+                if let Err(err) = self.call_soon.bind(py).call1((wake,)) {
+                    // The loop cannot run it (closed?): wake now instead.
+                    wake.get().scheduled.store(false, Ordering::Release);
+                    self.core.wake();
+                    return Err(err);
                 }
             }
         }
