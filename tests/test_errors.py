@@ -81,13 +81,17 @@ def test_authentication(auth_server: RedisServer, transport: str) -> None:
 
 def test_timeout_does_not_cross_replies(redis_server: RedisServer, transport: str) -> None:
     client = babushka.Redis(port=redis_server.port, socket_timeout=1.0, transport=transport)
+    admin = babushka.Redis(port=redis_server.port, transport=transport)
     client.set("k", "mine")
-    # The server answers BLPOP (nil) after 1.5 s; the client gives up at 1 s.
+    client.set("other", "not mine")
+    # The server holds every client's commands for 1.5 s; the client gives up at 1 s.
+    admin.execute_command("CLIENT", "PAUSE", 1500, "ALL")
     with pytest.raises(babushka.TimeoutError):
-        client.execute_command("BLPOP", "empty-list", 1.5)
-    # GET is answered after BLPOP's late nil, which must go nowhere.
+        client.get("other")
+    # The late reply to the first GET must go nowhere.
     assert client.get("k") == b"mine"
     client.close()
+    admin.close()
 
 
 async def test_cancelled_request_does_not_cross_replies(

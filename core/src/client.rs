@@ -1,78 +1,93 @@
-//! A client of one standalone server: the object every transport drives.
+//! A client of one standalone server: the object every transport drives,
+//! through one entry, [`Client::submit`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use redis::Value;
-use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
-use crate::command::Command;
 use crate::config::ConnectionConfig;
-use crate::connection::Connection;
+use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
-pub use crate::pipe::ReplySink;
-use crate::pipe::WakeNeed;
+use crate::request::{Batch, Request, Route, Sink};
+use crate::table::{self, Blocking};
 
 /// A client of one server. Cheap to share: every method takes `&self`, and any
 /// number of requests may be in flight at once on its pipelined connection.
 pub struct Client {
-    connection: Connection,
-    response_timeout: Option<std::time::Duration>,
-    /// Bounds the requests waiting for replies when `max_in_flight` is set.
-    in_flight: Option<Semaphore>,
+    connections: Arc<Connections>,
+    response_timeout: Option<Duration>,
+}
+
+/// What [`Client::submit`] tells its caller.
+pub struct Submitted {
+    /// The caller owes a deferred [`Client::wake`]: others are in flight, and
+    /// the writer is woken once the caller's batch of requests is queued.
+    pub wake_owed: bool,
+    /// For a request on a dedicated connection: cancelling it closes that
+    /// connection (a cancelled `BLPOP` must not take an element later).
+    pub cancel: Option<Cancel>,
+}
+
+/// Cancels a request on a dedicated connection by closing the connection.
+/// Holds it weakly: the connection goes back to the client when its request
+/// completes, whoever still holds this.
+pub struct Cancel(Weak<LeaseCell>);
+
+/// What a [`Cancel`] points at.
+pub struct LeaseCell(Lease);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        if let Some(cell) = self.0.upgrade() {
+            cell.0.close();
+        }
+    }
 }
 
 impl Client {
     /// Builds a client. It does not connect: the first request does.
     pub fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
-            connection: Connection::new(config)?,
+            connections: Connections::new(config)?,
             response_timeout: config.response_timeout,
-            in_flight: config.max_in_flight.map(Semaphore::new),
         }))
     }
 
-    /// Sends one command and waits for its reply (or the response timeout).
-    pub async fn execute(&self, cmd: &Command) -> Result<Value> {
-        let _permit = match &self.in_flight {
-            Some(limit) => Some(limit.acquire().await.map_err(|_| Error::closed())?),
-            None => None,
-        };
-        let exchange = async {
-            let pipe = self.connection.lease().await?;
-            pipe.request(cmd).await
-        };
-        // The timeout covers connecting too: a server that accepts and then
-        // stalls must not hold the caller longer than it asked.
-        match self.response_timeout {
-            None => exchange.await,
-            Some(limit) => tokio::time::timeout(limit, exchange)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!("no reply within {limit:?}"),
-                    ))
-                }),
-        }
-    }
-
-    /// Queues a command from any thread without waiting; `sink` gets the
-    /// outcome on a runtime thread. Returns whether the caller owes a deferred
-    /// wake-up (others are in flight: call [`Self::wake`] once its batch of
-    /// commands is queued); an idle connection's writer is woken here.
-    ///
-    /// When the connection is up and no per-request timer or limit applies,
-    /// the command goes straight into the connection's output buffer;
-    /// otherwise a task on `runtime` runs it through [`Self::execute`].
-    pub fn submit(
-        self: &Arc<Self>,
-        runtime: &tokio::runtime::Handle,
-        cmd: Command,
-        sink: ReplySink,
-    ) -> bool {
-        if self.response_timeout.is_none() && self.in_flight.is_none() {
-            if let Some(pipe) = self.connection.ready() {
-                return match pipe.enqueue(&cmd, sink) {
+    /// Sends a request from any thread without waiting; `sink` gets the
+    /// outcome (once, on whichever thread has it). Requests submitted one
+    /// after the other reach the server in that order (on the same route).
+    pub fn submit(&self, request: Request, sink: Sink) -> Submitted {
+        let Request { batch, route } = request;
+        let blocking = blocks(&batch);
+        let deadline = self.deadline(blocking);
+        match route {
+            Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
+            Route::Auto if blocking.is_some_and(|b| b.dedicated) => {
+                match Lease::take(&self.connections) {
+                    Ok(lease) => send_leased(lease, &batch, deadline, sink),
+                    Err(err) => {
+                        sink(Err(err));
+                        Submitted {
+                            wake_owed: false,
+                            cancel: None,
+                        }
+                    }
+                }
+            }
+            Route::Auto => {
+                let pipe = match self.connections.shared() {
+                    Ok(pipe) => pipe,
+                    Err(err) => {
+                        sink(Err(err));
+                        return Submitted {
+                            wake_owed: false,
+                            cancel: None,
+                        };
+                    }
+                };
+                let wake_owed = match pipe.enqueue(&batch, deadline, sink) {
                     WakeNeed::None => false,
                     WakeNeed::Now => {
                         pipe.wake_writer();
@@ -80,20 +95,57 @@ impl Client {
                     }
                     WakeNeed::Soon => true,
                 };
+                Submitted {
+                    wake_owed,
+                    cancel: None,
+                }
             }
         }
-        let client = Arc::clone(self);
-        runtime.spawn(async move {
-            let outcome = client.execute(&cmd).await;
-            sink(outcome);
-        });
-        false
     }
 
-    /// Wakes the writer of the live connection (the deferred wake-up
+    /// Sends a request and waits for its outcome.
+    pub async fn execute(&self, request: Request) -> Result<Value> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let submitted = self.submit(
+            request,
+            Box::new(move |outcome| {
+                // The caller may have stopped waiting.
+                let _ = reply.send(outcome);
+            }),
+        );
+        // Nothing batches a lone caller's wake-ups: pay it now.
+        if submitted.wake_owed {
+            self.wake();
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the reply was lost")))
+    }
+
+    /// A dedicated connection held across requests (a `WATCH` session); send
+    /// on it with [`Route::Lease`]. Dropping it gives the connection back.
+    pub fn lease(&self) -> Result<Lease> {
+        Lease::take(&self.connections)
+    }
+
+    /// When a request submitted now must be answered by, if ever.
+    fn deadline(&self, blocking: Option<Blocking>) -> Option<Instant> {
+        let timeout = self.response_timeout?;
+        match blocking {
+            None => Some(Instant::now() + timeout),
+            // The command's own timeout counts on top of the socket timeout.
+            Some(Blocking {
+                at_most: Some(wait),
+                ..
+            }) => Some(Instant::now() + timeout + wait),
+            Some(Blocking { at_most: None, .. }) => None,
+        }
+    }
+
+    /// Wakes the writer of the shared connection (the deferred wake-up
     /// [`Self::submit`] asks for).
     pub fn wake(&self) {
-        if let Some(pipe) = self.connection.ready() {
+        if let Ok(pipe) = self.connections.shared() {
             pipe.wake_writer();
         }
     }
@@ -101,13 +153,50 @@ impl Client {
     /// Closes the client: requests in flight and later ones fail with a
     /// closed error.
     pub fn close(&self) {
-        self.connection.close();
-        if let Some(limit) = &self.in_flight {
-            limit.close();
-        }
+        self.connections.close();
     }
 
     pub fn is_closed(&self) -> bool {
-        self.connection.is_closed()
+        self.connections.is_closed()
+    }
+}
+
+/// How a request blocks its connection: a single command by the table, a
+/// pipeline by its blocking commands (their timeouts add up; one that waits
+/// for ever makes the pipeline wait for ever). Inside `MULTI` nothing blocks.
+fn blocks(batch: &Batch) -> Option<Blocking> {
+    match batch {
+        Batch::One(cmd) => table::blocking(cmd),
+        Batch::Transaction(_) => None,
+        Batch::Pipeline(commands) => {
+            commands
+                .iter()
+                .filter_map(table::blocking)
+                .reduce(|a, b| Blocking {
+                    dedicated: a.dedicated || b.dedicated,
+                    at_most: a.at_most.zip(b.at_most).map(|(a, b)| a + b),
+                })
+        }
+    }
+}
+
+/// Sends on a dedicated connection. The request holds its lease until its
+/// reply, then lets go of it before the caller hears of it, so a caller that
+/// blocks again at once finds the connection idle and reuses it.
+fn send_leased(lease: Lease, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+    let cell = Arc::new(LeaseCell(lease));
+    let cancel = Cancel(Arc::downgrade(&cell));
+    let pipe: Pipe = cell.0.pipe().clone();
+    pipe.send(
+        batch,
+        deadline,
+        Box::new(move |outcome| {
+            drop(cell);
+            sink(outcome);
+        }),
+    );
+    Submitted {
+        wake_owed: false,
+        cancel: Some(cancel),
     }
 }

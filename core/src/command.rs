@@ -45,6 +45,45 @@ impl Command {
     pub fn packed(&self) -> &[u8] {
         &self.buf[self.start..]
     }
+
+    /// The command's words (name first), read back from the packed form.
+    pub fn args(&self) -> Args<'_> {
+        let packed = self.packed();
+        // Skip the `*<count>\r\n` header.
+        let body = packed
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(&[][..], |end| &packed[end + 1..]);
+        Args { rest: body }
+    }
+
+    /// The command's name, as sent (any case).
+    pub fn name(&self) -> &[u8] {
+        self.args().next().unwrap_or_default()
+    }
+}
+
+/// The words of a [`Command`], in order.
+pub struct Args<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        // Each word is `$<len>\r\n<data>\r\n`, written by `CommandBuilder`
+        // (or by redis-rs, whose packing a test checks against ours).
+        let line_end = self.rest.iter().position(|&b| b == b'\r')?;
+        let len: usize = std::str::from_utf8(self.rest.get(1..line_end)?)
+            .ok()?
+            .parse()
+            .ok()?;
+        let start = line_end + 2;
+        let word = self.rest.get(start..start + len)?;
+        self.rest = self.rest.get(start + len + 2..).unwrap_or_default();
+        Some(word)
+    }
 }
 
 impl From<&Cmd> for Command {
@@ -175,7 +214,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn reads_its_words_back() {
+        let cmd = Command::from_args([&b"BLPOP"[..], b"a\r\nb", b"", b"0"]).unwrap();
+        let words: Vec<&[u8]> = cmd.args().collect();
+        assert_eq!(words, vec![&b"BLPOP"[..], b"a\r\nb", b"", b"0"]);
+        assert_eq!(cmd.name(), b"BLPOP");
+    }
+
     proptest! {
+        #[test]
+        fn words_read_back_are_the_words_given(args in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..300), 1..40,
+        )) {
+            let cmd = Command::from_args(&args).unwrap();
+            let words: Vec<Vec<u8>> = cmd.args().map(<[u8]>::to_vec).collect();
+            prop_assert_eq!(words, args);
+        }
+
         #[test]
         fn matches_redis_rs_packing(args in proptest::collection::vec(
             proptest::collection::vec(any::<u8>(), 0..300), 1..40,

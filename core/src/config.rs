@@ -50,6 +50,9 @@ pub struct ConnectionConfig {
     pub response_timeout: Option<Duration>,
     /// At most this many requests wait for replies at once; more wait their turn.
     pub max_in_flight: Option<usize>,
+    /// At most this many dedicated connections (blocking commands, `WATCH`
+    /// sessions) at once; the shared connection is not counted.
+    pub max_connections: Option<usize>,
 }
 
 impl ConnectionConfig {
@@ -67,6 +70,7 @@ impl ConnectionConfig {
             connect_timeout: None,
             response_timeout: None,
             max_in_flight: None,
+            max_connections: None,
         }
     }
 }

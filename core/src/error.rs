@@ -28,6 +28,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// A reply did not have the shape the command expects.
     Protocol,
+    /// A key watched by a transaction changed, so the server did not run it.
+    Watch,
     /// A bug in Babushka; the message says where.
     Internal,
 }
@@ -40,6 +42,8 @@ pub struct Error {
     /// which the binding uses to pick the exact exception class.
     code: Option<String>,
     message: String,
+    /// For a failure that belongs to one command of a batch, its position.
+    index: Option<usize>,
 }
 
 impl Error {
@@ -49,6 +53,7 @@ impl Error {
             kind,
             code: None,
             message: message.into(),
+            index: None,
         }
     }
 
@@ -59,7 +64,21 @@ impl Error {
             kind,
             code,
             message: message.into(),
+            index: None,
         }
+    }
+
+    /// The same error, marked as caused by the command at `index` of a batch.
+    #[cold]
+    #[must_use]
+    pub fn at_index(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// For a failure caused by one command of a batch, its position.
+    pub fn index(&self) -> Option<usize> {
+        self.index
     }
 
     #[cold]
@@ -85,6 +104,10 @@ impl Error {
 
     pub fn is_connection_dropped(&self) -> bool {
         self.kind == ErrorKind::Connection
+    }
+
+    pub fn is_watch_failure(&self) -> bool {
+        self.kind == ErrorKind::Watch
     }
 
     pub fn is_server_error(&self) -> bool {
@@ -122,6 +145,7 @@ impl From<RedisError> for Error {
             kind,
             code,
             message,
+            index: None,
         }
     }
 }

@@ -9,9 +9,13 @@
 //!
 //! - [`runtime`]: the one Tokio runtime of the process and its worker count.
 //! - [`config`]: where and how to connect (address, credentials, timeouts).
-//! - [`client`]: a client of one server; every transport drives one of these.
-//! - `connection`: opens, authenticates and reopens the server connection.
-//! - `pipe`: the pipelined connection itself (output buffer, writer and reader tasks).
+//! - [`request`]: the one request type (a command or a batch, and its route).
+//! - [`client`]: a client of one server; every transport drives one of these
+//!   through [`Client::submit`].
+//! - `connection`: the shared pipelined connection (`pipe`: output buffer,
+//!   waiting replies, deadlines, writer and reader tasks), the dedicated ones
+//!   leased to blocking commands and `WATCH`, and `session` (open + handshake).
+//! - [`table`]: what the core knows of each command (today: how it blocks).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
 //! - [`command`]: commands encoded once, straight into RESP.
@@ -25,12 +29,15 @@ pub mod config;
 mod connection;
 pub mod error;
 mod eventfd;
-mod pipe;
+pub mod request;
 pub mod runtime;
 pub mod socket;
+pub mod table;
 
-pub use client::Client;
+pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
 pub use config::{Address, ConnectionConfig, Protocol};
+pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
 pub use redis::{Cmd, Value};
+pub use request::{Batch, Request, Route, Sink};

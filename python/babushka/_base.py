@@ -53,6 +53,7 @@ class ClientBase(CoreCommands):
         *,
         transport: str | None = None,
         max_in_flight: int | None = None,
+        max_connections: int | None = None,
         **redis_py_options: Any,
     ) -> None:
         self.transport = _options.resolve_transport(transport)
@@ -72,6 +73,7 @@ class ClientBase(CoreCommands):
             client_name=client_name,
             protocol=protocol,
             max_in_flight=max_in_flight,
+            max_connections=max_connections,
             ssl=ssl,
             extra=redis_py_options,
         )

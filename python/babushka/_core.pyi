@@ -2,12 +2,14 @@
 
 import asyncio
 import contextvars
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any, Callable, Self, final
 
 __all__ = [
+    "Cancel",
     "Client",
     "CompletionQueue",
+    "Lease",
     "ManagedSender",
     "ReplyFuture",
     "UdsCodec",
@@ -40,20 +42,37 @@ class Client:
         connect_timeout: float | None = ...,
         response_timeout: float | None = ...,
         max_in_flight: int | None = ...,
+        max_connections: int | None = ...,
         encoding: str = ...,
         encoding_errors: str = ...,
         decode_responses: bool = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
+    def execute_request(
+        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        """Sends one command (kind 0), a pipeline (1) or a transaction (2) of
+        ``(shape, name, *args)`` tuples, on ``lease`` if given; blocks until done."""
     def call(
         self,
         on_success: Callable[[Any], object],
         on_failure: Callable[[BaseException], object],
         shape: int,
         *args: Any,
-    ) -> None:
-        """ffi transport: sends a command; a runtime thread calls back."""
+    ) -> Cancel | None:
+        """ffi transport: sends a command; a runtime thread calls back. Returns a
+        cancel handle for a command on a dedicated connection."""
+    def call_request(
+        self,
+        on_success: Callable[[Any], object],
+        on_failure: Callable[[BaseException], object],
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+    ) -> Cancel | None: ...
+    def lease(self) -> Lease:
+        """A dedicated connection held across requests (a WATCH session)."""
     def managed_sender(
         self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...
@@ -64,9 +83,21 @@ class Client:
     def closed(self) -> bool: ...
 
 @final
+class Lease:
+    def set_reusable(self, reusable: bool) -> None: ...
+    def close(self) -> None: ...
+
+@final
+class Cancel:
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
+
+@final
 class ManagedSender:
     def submit(self, shape: int, *args: Any) -> ReplyFuture:
         """Sends a command; returns a future completed at a queue drain."""
+    def submit_request(
+        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> ReplyFuture: ...
 
 @final
 class ReplyFuture:

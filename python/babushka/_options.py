@@ -28,7 +28,6 @@ IGNORED_REDIS_PY_OPTIONS = frozenset(
         "retry_on_error",
         "retry",
         "health_check_interval",
-        "max_connections",
         "single_connection_client",
         "auto_close_connection_pool",
         "lib_name",
@@ -70,6 +69,7 @@ def make_core_client(
     client_name: str | None,
     protocol: int | str | None,
     max_in_flight: int | None,
+    max_connections: int | None,
     ssl: bool,
     extra: dict[str, Any],
 ) -> _core.Client:
@@ -89,8 +89,11 @@ def make_core_client(
     ):
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
             raise DataError(f"{name} must be a positive number of seconds, got {value!r}")
-    if max_in_flight is not None and (not isinstance(max_in_flight, int) or max_in_flight < 1):
-        raise DataError(f"max_in_flight must be a positive int, got {max_in_flight!r}")
+    for name, count in (("max_in_flight", max_in_flight), ("max_connections", max_connections)):
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 1
+        ):
+            raise DataError(f"{name} must be a positive int, got {count!r}")
     resp = 2 if protocol is None else int(protocol)
     if resp not in (2, 3):
         raise DataError(f"protocol must be 2 or 3, got {protocol!r}")
@@ -106,6 +109,7 @@ def make_core_client(
         connect_timeout=socket_connect_timeout,
         response_timeout=socket_timeout,
         max_in_flight=max_in_flight,
+        max_connections=max_connections,
         encoding=encoding,
         encoding_errors=encoding_errors,
         decode_responses=decode_responses,
@@ -120,7 +124,7 @@ def parse_url(url: str) -> dict[str, Any]:
         value = values[-1]
         if name in ("socket_timeout", "socket_connect_timeout"):
             options[name] = float(value)
-        elif name in ("db", "protocol", "max_in_flight"):
+        elif name in ("db", "protocol", "max_in_flight", "max_connections"):
             options[name] = int(value)
         elif name == "decode_responses":
             options[name] = value.lower() in ("1", "true", "yes", "on")

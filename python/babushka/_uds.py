@@ -115,6 +115,9 @@ class SyncStream:
                 self._drop_inherited_socket()
                 self._open()
 
+    def execute_request(self, lease: Any, kind: int, commands: Any) -> Any:
+        raise NotImplementedError("batches and leases are not carried by the uds transport yet")
+
     def execute(self, shape: int, *args: Any) -> Any:
         if self._generation != _fork_generation:
             self._reopen_after_fork()
@@ -203,6 +206,9 @@ class AsyncStream:
         transport.write(codec.setup_frame())
         self._transport = transport
         self._flush()
+
+    def submit_request(self, lease: Any, kind: int, commands: Any) -> asyncio.Future[Any]:
+        raise NotImplementedError("batches and leases are not carried by the uds transport yet")
 
     def submit(self, shape: int, *args: Any) -> asyncio.Future[Any]:
         future = self._loop.create_future()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
@@ -29,11 +29,14 @@ class Redis(ClientBase):
             # The bound native method itself: no Python frame between the
             # command method and the core.
             self._execute = self._core.execute
+            self._execute_request = self._core.execute_request
         elif self.transport == "ffi":
             self._execute = _callback_executor(self._core)
+            self._execute_request = _callback_request_executor(self._core)
         else:
             self._uds = SyncStream(self._core)
             self._execute = self._uds.execute
+            self._execute_request = self._uds.execute_request
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return parse(self._execute(shape, *args))
@@ -81,3 +84,17 @@ def _callback_executor(core: _core.Client) -> Callable[..., Any]:
         return waiter.wait()
 
     return execute
+
+
+def _callback_request_executor(core: _core.Client) -> Callable[..., Any]:
+    """The ffi transport's ``execute_request``: as ``_callback_executor``."""
+    call_request = core.call_request
+
+    def execute_request(
+        lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        waiter = Waiter()
+        call_request(waiter.set_result, waiter.set_exception, lease, kind, commands)
+        return waiter.wait()
+
+    return execute_request

@@ -36,6 +36,20 @@ pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult
     builder.finish().map_err(|err| to_py_err(args.py(), &err))
 }
 
+/// Builds a command from the items of `args` from position `skip` on (a
+/// pipeline's `(shape, name, *args)` tuple, without copying it).
+pub fn build_command_after(
+    args: &Bound<'_, PyTuple>,
+    skip: usize,
+    encoding: &Encoding,
+) -> PyResult<Command> {
+    let mut builder = CommandBuilder::new();
+    for (index, arg) in args.iter().enumerate().skip(skip) {
+        push_arg(&mut builder, &arg, index - skip, encoding)?;
+    }
+    builder.finish().map_err(|err| to_py_err(args.py(), &err))
+}
+
 /// Encodes every argument into `sink`, or raises `DataError` for the first bad one.
 pub fn encode_args(
     args: &Bound<'_, PyTuple>,

@@ -6,17 +6,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use babushka_core::{runtime, Address, Client, ConnectionConfig, Error, Protocol, Value};
-use pyo3::exceptions::PyValueError;
+use babushka_core::{
+    runtime, Address, Batch, Cancel, Client, Command, ConnectionConfig, Error, Lease, Protocol,
+    Request, Route, Value,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PySequence, PyTuple};
 
-use crate::args::build_command;
+use crate::args::{build_command, build_command_after};
 use crate::completions::PyCompletionQueue;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{to_python, Shape};
+use crate::reply::{shape_reply, ReplyShape, Shape};
 use crate::reply_future::ReplyFuture;
 use crate::uds::UdsCodec;
 
@@ -82,16 +85,45 @@ impl ManagedSender {
     ) -> PyResult<Bound<'py, ReplyFuture>> {
         let shape = Shape::from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
+        self.send(py, Request::one(cmd), ReplyShape::One(shape))
+    }
+
+    /// Sends a batch (or a command on a leased connection); see
+    /// `Client.execute_request`.
+    #[pyo3(signature = (lease, kind, commands))]
+    fn submit_request<'py>(
+        &self,
+        py: Python<'py>,
+        lease: Option<&Bound<'py, PyLease>>,
+        kind: u8,
+        commands: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, ReplyFuture>> {
+        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        self.send(py, request, shape)
+    }
+}
+
+impl ManagedSender {
+    fn send<'py>(
+        &self,
+        py: Python<'py>,
+        request: Request,
+        shape: ReplyShape,
+    ) -> PyResult<Bound<'py, ReplyFuture>> {
         let future = Bound::new(py, ReplyFuture::new(self.event_loop.clone_ref(py)))?;
         let responder =
             self.queue
                 .get()
                 .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
-        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let sink = Box::new(move |outcome| responder.complete(outcome));
+        let submitted = self.core.submit(request, sink);
+        if let Some(cancel) = submitted.cancel {
+            future.borrow_mut().set_on_cancel(cancel);
+        }
         // Under load, one wake-up per loop iteration rather than per command:
         // waking the runtime costs this thread a syscall whenever a worker sleeps.
-        if self.core.submit(handle, cmd, sink) {
+        if submitted.wake_owed {
             let wake = self.wake.bind(py);
             if !wake.get().scheduled.swap(true, Ordering::AcqRel) {
                 if let Err(err) = self.call_soon.bind(py).call1((wake,)) {
@@ -112,8 +144,8 @@ impl PyClient {
     #[pyo3(signature = (
         *, host = "localhost".to_owned(), port = 6379, unix_path = None, db = 0, username = None,
         password = None, client_name = None, protocol = 2, connect_timeout = None,
-        response_timeout = None, max_in_flight = None, encoding = "utf-8", encoding_errors = "strict",
-        decode_responses = false,
+        response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
+        encoding_errors = "strict", decode_responses = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -129,6 +161,7 @@ impl PyClient {
         connect_timeout: Option<f64>,
         response_timeout: Option<f64>,
         max_in_flight: Option<usize>,
+        max_connections: Option<usize>,
         encoding: &str,
         encoding_errors: &str,
         decode_responses: bool,
@@ -147,6 +180,7 @@ impl PyClient {
             connect_timeout: seconds(connect_timeout, "socket_connect_timeout")?,
             response_timeout: seconds(response_timeout, "socket_timeout")?,
             max_in_flight,
+            max_connections,
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -174,10 +208,34 @@ impl PyClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let shape = Shape::from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
-        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        let core = &self.core;
-        let outcome = py.detach(|| handle.block_on(core.execute(&cmd)));
-        finish(py, outcome, shape, &self.encoding)
+        self.wait(py, Request::one(cmd), &ReplyShape::One(shape))
+    }
+
+    /// Sends a request and waits for it with the GIL released: `kind` 0 is
+    /// one command, 1 a pipeline, 2 a transaction (MULTI/EXEC); `commands` a
+    /// sequence of `(shape, name, *args)` tuples; `lease` a dedicated
+    /// connection from `lease()`, or `None` for the client's own routing. A
+    /// batch's reply is a list, error replies in it as exception objects.
+    #[pyo3(signature = (lease, kind, commands))]
+    fn execute_request<'py>(
+        &self,
+        py: Python<'py>,
+        lease: Option<&Bound<'py, PyLease>>,
+        kind: u8,
+        commands: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        self.wait(py, request, &shape)
+    }
+
+    /// A dedicated connection for a `WATCH` session; requests sent with it
+    /// run on it alone. Dropping it gives the connection back to the client.
+    fn lease(&self, py: Python<'_>) -> PyResult<PyLease> {
+        runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        self.core
+            .lease()
+            .map(|lease| PyLease { lease })
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Managed transport for asyncio: a sender whose `submit` returns a
@@ -209,6 +267,8 @@ impl PyClient {
 
     /// Raw FFI transport: sends a command; on completion a runtime thread
     /// takes the GIL and calls `on_success(reply)` or `on_failure(exception)`.
+    /// Returns a cancel handle for a request on a dedicated connection (its
+    /// `cancel()` closes that connection), else `None`.
     #[pyo3(signature = (on_success, on_failure, shape, *args))]
     fn call(
         &self,
@@ -217,21 +277,31 @@ impl PyClient {
         on_failure: Py<PyAny>,
         shape: u8,
         args: &Bound<'_, PyTuple>,
-    ) -> PyResult<()> {
+    ) -> PyResult<Option<PyCancel>> {
         let shape = Shape::from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
-        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        let callback = Callback {
-            pair: Some((on_success, on_failure)),
-            shape,
-            encoding: Arc::clone(&self.encoding),
-        };
-        let core = Arc::clone(&self.core);
-        handle.spawn(async move {
-            let outcome = core.execute(&cmd).await;
-            callback.complete(outcome);
-        });
-        Ok(())
+        self.call_with(
+            py,
+            on_success,
+            on_failure,
+            Request::one(cmd),
+            ReplyShape::One(shape),
+        )
+    }
+
+    /// `call` for a batch or a leased connection (see `execute_request`).
+    #[pyo3(signature = (on_success, on_failure, lease, kind, commands))]
+    fn call_request<'py>(
+        &self,
+        py: Python<'py>,
+        on_success: Py<PyAny>,
+        on_failure: Py<PyAny>,
+        lease: Option<&Bound<'py, PyLease>>,
+        kind: u8,
+        commands: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<PyCancel>> {
+        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        self.call_with(py, on_success, on_failure, request, shape)
     }
 
     /// uds transport: a codec for one stream to the socket listener, with
@@ -251,14 +321,128 @@ impl PyClient {
     }
 }
 
+impl PyClient {
+    /// Submits `request` and blocks, with the GIL released, until its outcome.
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        request: Request,
+        shape: &ReplyShape,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let core = &self.core;
+        let outcome = py.detach(|| handle.block_on(core.execute(request)));
+        finish(py, outcome, shape, &self.encoding)
+    }
+
+    fn call_with(
+        &self,
+        py: Python<'_>,
+        on_success: Py<PyAny>,
+        on_failure: Py<PyAny>,
+        request: Request,
+        shape: ReplyShape,
+    ) -> PyResult<Option<PyCancel>> {
+        runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let callback = Callback {
+            pair: Some((on_success, on_failure)),
+            shape,
+            encoding: Arc::clone(&self.encoding),
+        };
+        let submitted = self
+            .core
+            .submit(request, Box::new(move |outcome| callback.complete(outcome)));
+        // No event loop batches these wake-ups: wake at once.
+        if submitted.wake_owed {
+            self.core.wake();
+        }
+        Ok(submitted.cancel.map(|cancel| PyCancel { cancel }))
+    }
+}
+
+/// A dedicated connection held across requests (a `WATCH` session).
+#[pyclass(frozen, name = "Lease", module = "babushka._core")]
+pub struct PyLease {
+    lease: Lease,
+}
+
+#[pymethods]
+impl PyLease {
+    /// Whether the connection may be reused once let go (`False` after a
+    /// `WATCH` that was never followed by `EXEC` or `UNWATCH`).
+    fn set_reusable(&self, reusable: bool) {
+        self.lease.set_reusable(reusable);
+    }
+
+    /// Closes the connection now; requests on it fail.
+    fn close(&self) {
+        self.lease.close();
+    }
+}
+
+/// Cancels a request on a dedicated connection by closing that connection.
+#[pyclass(frozen, name = "Cancel", module = "babushka._core")]
+pub struct PyCancel {
+    cancel: Cancel,
+}
+
+#[pymethods]
+impl PyCancel {
+    fn __call__(&self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Builds a request from the Python form `execute_request` takes.
+fn build_request(
+    lease: Option<&Bound<'_, PyLease>>,
+    kind: u8,
+    commands: &Bound<'_, PyAny>,
+    encoding: &Encoding,
+) -> PyResult<(Request, ReplyShape)> {
+    let commands = commands.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err("commands must be a sequence of (shape, name, *args) tuples")
+    })?;
+    let count = commands.len()?;
+    let mut built: Vec<Command> = Vec::with_capacity(count);
+    let mut shapes = Vec::with_capacity(count);
+    for item in commands.try_iter()? {
+        let item = item?;
+        let item = item.cast::<PyTuple>().map_err(|_| {
+            PyTypeError::new_err("each command must be a (shape, name, *args) tuple")
+        })?;
+        let shape: u8 = item.get_item(0)?.extract()?;
+        shapes.push(Shape::from_u8(shape)?);
+        built.push(build_command_after(item, 1, encoding)?);
+    }
+    let (batch, shape) = match kind {
+        0 => {
+            if built.len() != 1 {
+                return Err(PyValueError::new_err("kind 0 takes exactly one command"));
+            }
+            let cmd = built.pop().expect("one command");
+            (Batch::One(cmd), ReplyShape::One(shapes[0]))
+        }
+        1 => (Batch::Pipeline(built), ReplyShape::Each(shapes)),
+        2 => (Batch::Transaction(built), ReplyShape::Each(shapes)),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown request kind {other}"
+            )))
+        }
+    };
+    let route = lease.map_or(Route::Auto, |lease| Route::Lease(lease.get().lease.clone()));
+    Ok((Request { batch, route }, shape))
+}
+
 fn finish<'py>(
     py: Python<'py>,
     outcome: Result<Value, Error>,
-    shape: Shape,
+    shape: &ReplyShape,
     encoding: &Encoding,
 ) -> PyResult<Bound<'py, PyAny>> {
     match outcome {
-        Ok(value) => to_python(py, value, shape, encoding),
+        Ok(value) => shape_reply(py, value, shape, encoding),
         Err(err) => Err(to_py_err(py, &err)),
     }
 }
@@ -270,7 +454,7 @@ struct Callback {
     /// while the GIL is held (a decref without it would wait for pyo3's next
     /// GIL acquisition, keeping the caller's future and loop alive until then).
     pair: Option<(Py<PyAny>, Py<PyAny>)>,
-    shape: Shape,
+    shape: ReplyShape,
     encoding: Arc<Encoding>,
 }
 
@@ -284,7 +468,7 @@ impl Callback {
             return;
         };
         Python::attach(|py| {
-            let result = match finish(py, outcome, self.shape, &self.encoding) {
+            let result = match finish(py, outcome, &self.shape, &self.encoding) {
                 Ok(reply) => on_success.call1(py, (reply,)),
                 Err(err) => on_failure.call1(py, (err.into_value(py),)),
             };

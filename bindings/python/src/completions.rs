@@ -15,13 +15,13 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{to_python, Shape};
+use crate::reply::{shape_reply, ReplyShape};
 use crate::reply_future::ReplyFuture;
 
 /// One finished request waiting for the Python thread.
 pub struct Completion {
     future: Py<ReplyFuture>,
-    shape: Shape,
+    shape: ReplyShape,
     encoding: Arc<Encoding>,
     outcome: Result<Value, Error>,
 }
@@ -32,7 +32,7 @@ pub struct Completion {
 pub struct Responder {
     queue: Arc<CompletionQueue<Completion>>,
     future: Option<Py<ReplyFuture>>,
-    shape: Shape,
+    shape: ReplyShape,
     encoding: Arc<Encoding>,
 }
 
@@ -45,7 +45,10 @@ impl Responder {
         if let Some(future) = self.future.take() {
             self.queue.push(Completion {
                 future,
-                shape: self.shape,
+                shape: std::mem::replace(
+                    &mut self.shape,
+                    ReplyShape::One(crate::reply::Shape::Raw),
+                ),
                 encoding: Arc::clone(&self.encoding),
                 outcome,
             });
@@ -73,7 +76,7 @@ impl PyCompletionQueue {
     pub fn responder(
         &self,
         future: Py<ReplyFuture>,
-        shape: Shape,
+        shape: ReplyShape,
         encoding: Arc<Encoding>,
     ) -> Responder {
         Responder {
@@ -140,7 +143,7 @@ impl PyCompletionQueue {
 fn resolve(py: Python<'_>, completion: Completion) -> Option<PyErr> {
     let outcome = match completion.outcome {
         Ok(value) => {
-            to_python(py, value, completion.shape, &completion.encoding).map(Bound::unbind)
+            shape_reply(py, value, &completion.shape, &completion.encoding).map(Bound::unbind)
         }
         Err(err) => Err(to_py_err(py, &err)),
     };

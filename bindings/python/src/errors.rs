@@ -31,12 +31,21 @@ exception_class!(exec_abort_error, "ExecAbortError");
 exception_class!(busy_loading_error, "BusyLoadingError");
 exception_class!(no_permission_error, "NoPermissionError");
 exception_class!(invalid_response, "InvalidResponse");
+exception_class!(watch_error, "WatchError");
 
 /// Converts a core error to the Python exception a redis-py user expects.
 #[cold]
 pub fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
     match class_for(py, err) {
-        Ok(class) => PyErr::from_type(class.clone(), err.message().to_owned()),
+        Ok(class) => {
+            let exception = PyErr::from_type(class.clone(), err.message().to_owned());
+            if let Some(index) = err.index() {
+                // Which command of a batch failed; the pipeline names it in
+                // the message, as redis-py does. Best effort: it only helps.
+                let _ = exception.value(py).setattr("command_index", index);
+            }
+            exception
+        }
         Err(import_failure) => import_failure,
     }
 }
@@ -57,6 +66,7 @@ fn class_for<'py>(py: Python<'py>, err: &Error) -> PyResult<&'py Bound<'py, PyTy
         ErrorKind::Closed => closed_error(py),
         ErrorKind::InvalidInput => data_error(py),
         ErrorKind::Protocol => invalid_response(py),
+        ErrorKind::Watch => watch_error(py),
         _ => redis_error(py),
     }
 }

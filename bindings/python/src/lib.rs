@@ -33,6 +33,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::PyClient>()?;
     module.add_class::<client::ManagedSender>()?;
     module.add_class::<client::WriterWake>()?;
+    module.add_class::<client::PyLease>()?;
+    module.add_class::<client::PyCancel>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
     module.add_class::<reply_future::ReplyFuture>()?;
     runtime::register(module)?;

@@ -70,6 +70,45 @@ impl Shape {
     }
 }
 
+/// How to shape the outcome of a request: one command's reply, or a batch's
+/// list of replies with a shape for each.
+#[derive(Debug, Clone)]
+pub enum ReplyShape {
+    One(Shape),
+    Each(Vec<Shape>),
+}
+
+/// Builds the Python object for a request's reply. A batch becomes a list,
+/// an error reply inside it an exception object in its place (as in
+/// redis-py's `execute(raise_on_error=False)`).
+pub fn shape_reply<'py>(
+    py: Python<'py>,
+    value: Value,
+    shape: &ReplyShape,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyAny>> {
+    match shape {
+        ReplyShape::One(shape) => to_python(py, value, *shape, encoding),
+        ReplyShape::Each(shapes) => {
+            let Value::Array(items) = value else {
+                return Err(PyValueError::new_err(format!(
+                    "a batch's reply must be an array, got {value:?}"
+                )));
+            };
+            let list = PyList::empty(py);
+            for (at, item) in items.into_iter().enumerate() {
+                let shape = shapes.get(at).copied().unwrap_or(Shape::Raw);
+                let item = match item {
+                    error @ Value::ServerError(_) => raw(py, error, encoding)?,
+                    item => to_python(py, item, shape, encoding)?,
+                };
+                list.append(item)?;
+            }
+            Ok(list.into_any())
+        }
+    }
+}
+
 /// Builds the Python object for a reply.
 pub fn to_python<'py>(
     py: Python<'py>,

@@ -44,6 +44,9 @@ pub struct ReplyFuture {
     /// asyncio's marker: set by `__next__` when a Task should wait on us.
     #[pyo3(get, set, name = "_asyncio_future_blocking")]
     blocking: bool,
+    /// For a request on a dedicated connection: closes that connection when
+    /// the future is cancelled (a cancelled `BLPOP` must not pop later).
+    on_cancel: Option<babushka_core::Cancel>,
 }
 
 impl ReplyFuture {
@@ -53,7 +56,13 @@ impl ReplyFuture {
             state: State::Pending,
             callbacks: Vec::new(),
             blocking: false,
+            on_cancel: None,
         }
+    }
+
+    /// What cancelling this future must do in the core.
+    pub fn set_on_cancel(&mut self, cancel: babushka_core::Cancel) {
+        self.on_cancel = Some(cancel);
     }
 
     /// Completes the future (unless its caller cancelled it) and runs its
@@ -69,6 +78,7 @@ impl ReplyFuture {
             if !matches!(this.state, State::Pending) {
                 return None; // cancelled: the reply is dropped
             }
+            this.on_cancel = None;
             this.state = match outcome {
                 Ok(value) => State::Done(value),
                 Err(err) => State::Failed(err.into_value(py).into_any()),
@@ -175,6 +185,9 @@ impl ReplyFuture {
                 return Ok(false);
             }
             this.state = State::Cancelled(msg);
+            if let Some(cancel) = this.on_cancel.take() {
+                cancel.cancel();
+            }
             (
                 std::mem::take(&mut this.callbacks),
                 this.event_loop.clone_ref(slf.py()),

@@ -185,6 +185,9 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
         max_in_flight: config
             .max_in_flight
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        max_connections: config
+            .max_connections
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
     }
 }
 
@@ -228,6 +231,7 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         connect_timeout: request.connect_timeout_ms.map(Duration::from_millis),
         response_timeout: request.response_timeout_ms.map(Duration::from_millis),
         max_in_flight: request.max_in_flight.map(|n| n as usize),
+        max_connections: request.max_connections.map(|n| n as usize),
     })
 }
 

@@ -12,11 +12,10 @@
 //! ## What a stream does
 //!
 //! A wrapper connects and writes a `ConnectionRequest`, then `Request`s. The
-//! stream gets its own [`Client`]; every request is spawned at once, so a
-//! stream's requests are pipelined to the server without waiting for each
-//! other (so, as on every transport, requests in flight at the same time may
-//! reach the server in any order). Replies go through a channel to one writer task, which writes as
-//! many as are ready in one system call. Anything malformed closes that stream
+//! stream gets its own [`Client`], and every request is submitted to it as
+//! its frame is read, so a stream's requests are pipelined to the server in
+//! the order the wrapper wrote them. Replies go through a channel to one
+//! writer task, which writes as many as are ready in one system call. Anything malformed closes that stream
 //! (after a closing-error frame saying why) and nothing else.
 
 use std::io;
@@ -31,7 +30,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, Notify};
-use tokio::task::JoinSet;
 
 use super::convert::{connection_config, error_to_proto, value_to_proto};
 use super::frame::{encode_frame, FrameDecoder, FrameError};
@@ -39,6 +37,7 @@ use super::proto::{self, response};
 use crate::client::Client;
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
+use crate::request::Request;
 use crate::runtime;
 
 /// The socket file's name inside the per-process directory.
@@ -239,11 +238,9 @@ async fn serve(stream: UnixStream) {
     let writer = tokio::spawn(write_loop(writer, rx));
     match peer {
         Ok(uid) if peer_allowed(uid) => {
-            let mut requests = JoinSet::new();
-            let client = read_loop(reader, &tx, &mut requests).await;
+            let client = read_loop(reader, &tx).await;
             // The wrapper is gone or was cut off: nobody will read the replies
             // of requests still running, so drop them and the server connection.
-            requests.abort_all();
             if let Some(client) = client {
                 client.close();
             }
@@ -308,7 +305,6 @@ async fn next_message<M: Message + Default>(
 async fn read_loop(
     mut reader: OwnedReadHalf,
     tx: &mpsc::UnboundedSender<Outgoing>,
-    requests: &mut JoinSet<()>,
 ) -> Option<Arc<Client>> {
     let mut decoder = FrameDecoder::new();
     let client = match setup(&mut reader, &mut decoder).await {
@@ -340,9 +336,7 @@ async fn read_loop(
             )));
             break;
         }
-        dispatch(&request, &client, tx, requests);
-        // Forget finished requests so the set holds only those in flight.
-        while requests.try_join_next().is_some() {}
+        dispatch(&request, &client, tx);
     }
     Some(client)
 }
@@ -356,37 +350,41 @@ async fn setup(
     Client::new(&config).map_err(Stop::Invalid)
 }
 
-/// Spawns one request; its reply goes to the writer whenever it completes.
-fn dispatch(
-    request: &proto::Request,
-    client: &Arc<Client>,
-    tx: &mpsc::UnboundedSender<Outgoing>,
-    requests: &mut JoinSet<()>,
-) {
+/// Submits one request to the stream's client, in the order the frames came;
+/// its reply goes to the writer whenever it completes.
+fn dispatch(request: &proto::Request, client: &Arc<Client>, tx: &mpsc::UnboundedSender<Outgoing>) {
     let id = request.request_id;
-    let cmd = match Command::from_args(&request.args) {
-        Ok(cmd) => cmd,
-        Err(err) => {
-            let _ = tx.send(Outgoing::Frame(proto::Response {
-                request_id: id,
-                result: Some(response::Result::Error(error_to_proto(&err))),
-            }));
-            return;
-        }
-    };
-    let client = Arc::clone(client);
-    let tx = tx.clone();
-    requests.spawn(async move {
-        let result = match client.execute(&cmd).await {
-            Ok(value) => response::Result::Value(value_to_proto(value)),
-            Err(err) => response::Result::Error(error_to_proto(&err)),
-        };
+    let reply = |result| {
         // The writer is gone only when the stream is closing; the reply has no reader.
         let _ = tx.send(Outgoing::Frame(proto::Response {
             request_id: id,
             result: Some(result),
         }));
-    });
+    };
+    let cmd = match Command::from_args(&request.args) {
+        Ok(cmd) => cmd,
+        Err(err) => {
+            reply(response::Result::Error(error_to_proto(&err)));
+            return;
+        }
+    };
+    let tx = tx.clone();
+    let submitted = client.submit(
+        Request::one(cmd),
+        Box::new(move |outcome| {
+            let result = match outcome {
+                Ok(value) => response::Result::Value(value_to_proto(value)),
+                Err(err) => response::Result::Error(error_to_proto(&err)),
+            };
+            let _ = tx.send(Outgoing::Frame(proto::Response {
+                request_id: id,
+                result: Some(result),
+            }));
+        }),
+    );
+    if submitted.wake_owed {
+        client.wake();
+    }
 }
 
 /// Writes replies as they come, as many per system call as are ready.

@@ -7,7 +7,7 @@ import contextlib
 import os
 import weakref
 from types import TracebackType
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
@@ -56,21 +56,35 @@ class Redis(ClientBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._execute = self._bind_and_execute
+        self._execute_request = self._bind_and_execute_request
 
-    def _bind_and_execute(self, shape: int, *args: Any) -> Any:
-        # The first command binds the client to the running loop and replaces
-        # ``_execute`` with the transport's sender for the rest of its life.
+    def _bind(self) -> None:
+        # The first request binds the client to the running loop and replaces
+        # ``_execute`` and ``_execute_request`` with the transport's senders
+        # for the rest of its life.
         loop = asyncio.get_running_loop()
         if self.transport == "managed":
             sender = self._core.managed_sender(_queue_for(loop), loop)
             self._execute = sender.submit
+            self._execute_request = sender.submit_request
         elif self.transport == "ffi":
             self._execute = _callback_executor(self._core, loop)
+            self._execute_request = _callback_request_executor(self._core, loop)
         else:
             self._uds = AsyncStream(self._core, loop)
             self._execute = self._uds.submit
+            self._execute_request = self._uds.submit_request
         self._loop = loop
+
+    def _bind_and_execute(self, shape: int, *args: Any) -> Any:
+        self._bind()
         return self._execute(shape, *args)
+
+    def _bind_and_execute_request(
+        self, lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        self._bind()
+        return self._execute_request(lease, kind, commands)
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
@@ -124,27 +138,56 @@ def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
         future.set_exception(error)
 
 
+def _callback_future(
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[asyncio.Future[Any], Callable[[Any], None], Callable[[BaseException], None]]:
+    """A future of ``loop`` and the two callbacks a runtime thread calls."""
+    future = loop.create_future()
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    # A reply can outlive its loop (a cancelled request answered after
+    # the loop closed); nobody awaits it then, so it is dropped.
+    def on_success(value: Any) -> None:
+        with contextlib.suppress(RuntimeError):
+            call_soon_threadsafe(_resolve, future, value)
+
+    def on_failure(error: BaseException) -> None:
+        with contextlib.suppress(RuntimeError):
+            call_soon_threadsafe(_reject, future, error)
+
+    return future, on_success, on_failure
+
+
+def _cancel_with(future: asyncio.Future[Any], cancel: _core.Cancel | None) -> None:
+    """Closes a request's dedicated connection if its future is cancelled."""
+    if cancel is not None:
+        future.add_done_callback(lambda done: cancel() if done.cancelled() else None)
+
+
 def _callback_executor(core: _core.Client, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
     """The ffi transport: a runtime thread calls back, and hands the outcome to
     the loop with ``call_soon_threadsafe`` (one loop wake-up per reply)."""
     call = core.call
-    create_future = loop.create_future
-    call_soon_threadsafe = loop.call_soon_threadsafe
 
     def execute(shape: int, *args: Any) -> Any:
-        future = create_future()
-
-        # A reply can outlive its loop (a cancelled request answered after
-        # the loop closed); nobody awaits it then, so it is dropped.
-        def on_success(value: Any) -> None:
-            with contextlib.suppress(RuntimeError):
-                call_soon_threadsafe(_resolve, future, value)
-
-        def on_failure(error: BaseException) -> None:
-            with contextlib.suppress(RuntimeError):
-                call_soon_threadsafe(_reject, future, error)
-
-        call(on_success, on_failure, shape, *args)
+        future, on_success, on_failure = _callback_future(loop)
+        _cancel_with(future, call(on_success, on_failure, shape, *args))
         return future
 
     return execute
+
+
+def _callback_request_executor(
+    core: _core.Client, loop: asyncio.AbstractEventLoop
+) -> Callable[..., Any]:
+    """The ffi transport's ``execute_request``: as ``_callback_executor``."""
+    call_request = core.call_request
+
+    def execute_request(
+        lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        future, on_success, on_failure = _callback_future(loop)
+        _cancel_with(future, call_request(on_success, on_failure, lease, kind, commands))
+        return future
+
+    return execute_request

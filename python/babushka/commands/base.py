@@ -32,9 +32,12 @@ AbsExpiryT = Union[int, datetime.datetime]
 
 
 class CommandsBase:
-    """The two hooks a client provides to the command groups."""
+    """The hooks a client provides to the command groups."""
 
     _execute: Callable[..., Any]
+    #: ``(lease, kind, commands)``: a batch or a command on a leased connection
+    #: (see ``_core.Client.execute_request``); pipelines are built on it.
+    _execute_request: Callable[..., Any]
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError

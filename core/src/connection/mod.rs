@@ -1,0 +1,269 @@
+//! A client's connections to its server: the shared, pipelined one that
+//! serves ordinary requests, and a small pool of dedicated ones leased to
+//! work that holds a connection (blocking commands, `WATCH` sessions).
+//!
+//! - `pipe`: one connection: output buffer, waiting replies, writer and reader.
+//! - `session`: opening one: the socket and the handshake.
+//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool.
+//!
+//! ## After `fork`
+//!
+//! In a forked child, a pipe opened by the parent belongs to the parent's
+//! runtime (see [`runtime::generation`]): its socket is shared with the
+//! parent and its tasks' threads are gone. The child leaves it alone (it is
+//! leaked, never closed: closing would shut the parent's socket down and drop
+//! its registration from the epoll instance both processes share) and opens
+//! its own.
+
+mod pipe;
+mod session;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::config::ConnectionConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::runtime;
+pub(crate) use pipe::{Pipe, WakeNeed};
+
+/// How a forked child waits for a lock a parent thread may have held at the
+/// fork, before giving up with an error.
+const FORK_LOCK_WAIT: Duration = Duration::from_secs(5);
+/// Dedicated connections kept open while unused; more are closed when returned.
+const IDLE_DEDICATED: usize = 2;
+
+struct Slots {
+    /// The shared connection; `None` before the first request and after close.
+    shared: Option<Pipe>,
+    /// Dedicated connections not in use.
+    idle: Vec<Pipe>,
+    /// Every dedicated connection open (leased or idle), bounded by
+    /// `max_connections`, so `close` reaches the leased ones too.
+    dedicated: Vec<Pipe>,
+    closed: bool,
+}
+
+/// Every connection of one client.
+pub(crate) struct Connections {
+    config: Arc<ConnectionConfig>,
+    slots: Mutex<Slots>,
+    /// The runtime generation `slots` belongs to.
+    generation: AtomicU64,
+}
+
+impl Connections {
+    pub(crate) fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
+        if config.db < 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("db must be a non-negative integer, got {}", config.db),
+            ));
+        }
+        Ok(Arc::new(Self {
+            config: Arc::new(config.clone()),
+            slots: Mutex::new(Slots {
+                shared: None,
+                idle: Vec::new(),
+                dedicated: Vec::new(),
+                closed: false,
+            }),
+            generation: AtomicU64::new(runtime::generation()),
+        }))
+    }
+
+    /// Locks the slots, first leaving a parent process's connections behind.
+    fn slots(&self) -> Result<parking_lot::MutexGuard<'_, Slots>> {
+        if self.generation.load(Ordering::Acquire) == runtime::generation() {
+            return Ok(self.slots.lock());
+        }
+        self.disown_inherited(FORK_LOCK_WAIT)
+    }
+
+    /// In a forked child: leaves the parent's connections to the parent.
+    /// Waits at most `patience` for the lock (which a parent thread may have
+    /// held at the fork, and then nobody ever releases).
+    #[cold]
+    fn disown_inherited(&self, patience: Duration) -> Result<parking_lot::MutexGuard<'_, Slots>> {
+        let Some(mut slots) = self.slots.try_lock_for(patience) else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "this client was in use by another thread when the process forked, and its \
+                 lock was never released in the child; create a new client after fork",
+            ));
+        };
+        let generation = runtime::generation();
+        if self.generation.load(Ordering::Acquire) != generation {
+            std::mem::forget(slots.shared.take());
+            std::mem::forget(std::mem::take(&mut slots.idle));
+            std::mem::forget(std::mem::take(&mut slots.dedicated));
+            self.generation.store(generation, Ordering::Release);
+        }
+        Ok(slots)
+    }
+
+    /// The shared connection, opening a new one if there is none or it broke.
+    pub(crate) fn shared(&self) -> Result<Pipe> {
+        let mut slots = self.slots()?;
+        if slots.closed {
+            return Err(Error::closed());
+        }
+        match &slots.shared {
+            Some(pipe) if !pipe.is_broken() => Ok(pipe.clone()),
+            _ => {
+                let pipe = self.open()?;
+                slots.shared = Some(pipe.clone());
+                Ok(pipe)
+            }
+        }
+    }
+
+    /// A dedicated connection for the caller alone; give it back with
+    /// [`Self::give_back`] (a [`Lease`] does).
+    fn take_dedicated(&self) -> Result<Pipe> {
+        let mut slots = self.slots()?;
+        if slots.closed {
+            return Err(Error::closed());
+        }
+        while let Some(pipe) = slots.idle.pop() {
+            if !pipe.is_broken() {
+                return Ok(pipe);
+            }
+            slots.dedicated.retain(|open| !open.is(&pipe));
+        }
+        if let Some(limit) = self.config.max_connections {
+            if slots.dedicated.len() >= limit {
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "Too many connections: all {limit} dedicated connections \
+                         (max_connections) are in use"
+                    ),
+                ));
+            }
+        }
+        let pipe = self.open()?;
+        slots.dedicated.push(pipe.clone());
+        Ok(pipe)
+    }
+
+    /// Takes back a dedicated connection: kept for reuse if it is healthy and
+    /// nothing waits on it, else closed.
+    fn give_back(&self, pipe: Pipe, reusable: bool) {
+        let Ok(mut slots) = self.slots() else {
+            return; // a forked child whose lock is lost: nothing to give back to
+        };
+        if reusable
+            && !slots.closed
+            && !pipe.is_broken()
+            && pipe.is_idle()
+            && slots.idle.len() < IDLE_DEDICATED
+        {
+            slots.idle.push(pipe);
+            return;
+        }
+        slots.dedicated.retain(|open| !open.is(&pipe));
+        drop(slots);
+        pipe.shut_down(&Error::new(
+            ErrorKind::Closed,
+            "the dedicated connection was closed",
+        ));
+    }
+
+    fn open(&self) -> Result<Pipe> {
+        let handle = runtime::handle()?;
+        let _entered = handle.enter();
+        Pipe::open(Arc::clone(&self.config))
+    }
+
+    /// Closes every connection: requests waiting fail with a closed error,
+    /// and so does every later one.
+    pub(crate) fn close(&self) {
+        // No waiting here: this also runs in `drop`, perhaps under the GIL.
+        let mut slots = if self.generation.load(Ordering::Acquire) == runtime::generation() {
+            self.slots.lock()
+        } else {
+            match self.disown_inherited(Duration::ZERO) {
+                Ok(slots) => slots,
+                Err(_) => return, // the lock is lost with a parent thread
+            }
+        };
+        slots.closed = true;
+        let shared = slots.shared.take();
+        slots.idle.clear();
+        let dedicated = std::mem::take(&mut slots.dedicated);
+        drop(slots);
+        for pipe in shared.into_iter().chain(dedicated) {
+            pipe.shut_down(&Error::closed());
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.slots().is_ok_and(|slots| slots.closed)
+    }
+}
+
+impl Drop for Connections {
+    /// A client dropped without `close()` still stops its tasks and sockets.
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// A dedicated connection held by one caller: a blocking command for its
+/// duration, or a `WATCH` session until it ends. Dropping the last clone
+/// gives the connection back to its client.
+#[derive(Clone)]
+pub struct Lease {
+    inner: Arc<Leased>,
+}
+
+struct Leased {
+    pipe: Pipe,
+    owner: Arc<Connections>,
+    /// Cleared when the session may have left state on the connection
+    /// (`WATCH` without `EXEC`/`UNWATCH`, a cancelled command): then it is
+    /// closed rather than reused.
+    reusable: std::sync::atomic::AtomicBool,
+}
+
+impl Lease {
+    pub(crate) fn take(owner: &Arc<Connections>) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Leased {
+                pipe: owner.take_dedicated()?,
+                owner: Arc::clone(owner),
+                reusable: std::sync::atomic::AtomicBool::new(true),
+            }),
+        })
+    }
+
+    pub(crate) fn pipe(&self) -> &Pipe {
+        &self.inner.pipe
+    }
+
+    /// Marks the connection as not to be reused (it may hold session state).
+    pub fn set_reusable(&self, reusable: bool) {
+        self.inner.reusable.store(reusable, Ordering::Release);
+    }
+
+    /// Closes the connection now: a request waiting on it fails, and later
+    /// requests on this lease fail too. Cancelling a blocking command does
+    /// this, so it can never take an element nobody will receive.
+    pub fn close(&self) {
+        self.inner.reusable.store(false, Ordering::Release);
+        self.inner.pipe.shut_down(&Error::new(
+            ErrorKind::Closed,
+            "the request was cancelled, so its dedicated connection was closed",
+        ));
+    }
+}
+
+impl Drop for Leased {
+    fn drop(&mut self) {
+        let reusable = self.reusable.load(Ordering::Acquire);
+        self.owner.give_back(self.pipe.clone(), reusable);
+    }
+}

@@ -1,0 +1,253 @@
+//! Opening a connection: the socket, then the session's handshake
+//! (`HELLO`/`AUTH`, `SELECT`, `CLIENT SETNAME`, `CLIENT SETINFO`), all sent in
+//! one write and answered before any request of the user's is written.
+//!
+//! The replies are parsed by redis-rs's `ValueCodec`. It is exported as
+//! hidden API, so `Cargo.toml` pins redis-rs to one exact version and
+//! `tests::decoder_*` check the behaviour this crate relies on (replies split
+//! at every byte, errors nested in arrays, RESP3 types): a new version that
+//! changes any of it fails those tests before it can ship.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::StreamExt;
+use redis::{Value, ValueCodec};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio_util::codec::FramedRead;
+
+use crate::command::Command;
+use crate::config::{Address, ConnectionConfig, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The read half of a connection, decoded into replies.
+pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, ValueCodec>;
+/// The write half of a connection.
+pub(crate) type Writer = Pin<Box<dyn AsyncWrite + Send>>;
+
+/// Idle time before the first keep-alive probe, and the time between probes.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// The read buffer's initial size.
+const READ_CAPACITY: usize = 64 * 1024;
+
+/// Connects and runs the handshake, within the connect timeout.
+pub(crate) async fn open(config: &ConnectionConfig) -> Result<(Reader, Writer)> {
+    let opening = async {
+        let (reader, mut writer) = connect(&config.address).await?;
+        let mut reader = FramedRead::with_capacity(reader, ValueCodec::default(), READ_CAPACITY);
+        handshake(&mut reader, &mut writer, config).await?;
+        Ok((reader, writer))
+    };
+    match config.connect_timeout {
+        Some(limit) => tokio::time::timeout(limit, opening)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("connecting took longer than {limit:?}"),
+                ))
+            }),
+        None => opening.await,
+    }
+}
+
+async fn connect(address: &Address) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer)> {
+    match address {
+        Address::Tcp { host, port } => {
+            let target = format!("{host}:{port}");
+            let stream = TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(|err| connect_error(&err, &target))?;
+            // Requests are small and latency-bound; never wait to coalesce them.
+            stream
+                .set_nodelay(true)
+                .map_err(|err| connect_error(&err, &target))?;
+            // Probe an idle connection, so a server that vanished without
+            // closing it (host down, network cut) is noticed, the requests
+            // waiting on it fail, and the next one reconnects.
+            let keepalive = socket2::TcpKeepalive::new()
+                .with_time(KEEPALIVE_IDLE)
+                .with_interval(KEEPALIVE_INTERVAL);
+            socket2::SockRef::from(&stream)
+                .set_tcp_keepalive(&keepalive)
+                .map_err(|err| connect_error(&err, &target))?;
+            let (reader, writer) = stream.into_split();
+            Ok((Box::pin(reader), Box::pin(writer)))
+        }
+        Address::Unix(path) => {
+            let stream = UnixStream::connect(path)
+                .await
+                .map_err(|err| connect_error(&err, &path.display().to_string()))?;
+            let (reader, writer) = stream.into_split();
+            Ok((Box::pin(reader), Box::pin(writer)))
+        }
+    }
+}
+
+#[cold]
+fn connect_error(err: &std::io::Error, target: &str) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!("cannot connect to {target}: {err}"),
+    )
+}
+
+/// What a handshake reply means when it is an error.
+#[derive(Clone, Copy)]
+enum OnError {
+    /// The credentials were refused.
+    Authentication,
+    /// The session cannot be set up as asked (`SELECT` of a bad db).
+    Fail,
+    /// Optional: servers before 7.2 do not know `CLIENT SETINFO`.
+    Ignore,
+}
+
+/// The handshake's commands, in order, with what an error reply means.
+fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
+    let words = |words: &[&[u8]]| Command::from_args(words).expect("a named command");
+    let mut commands = Vec::new();
+    let password = config.password.as_deref().map(str::as_bytes);
+    let username = config.username.as_deref().map(str::as_bytes);
+    if config.protocol == Protocol::Resp3 {
+        let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
+        if let Some(password) = password {
+            hello.extend([&b"AUTH"[..], username.unwrap_or(b"default"), password]);
+        }
+        commands.push((words(&hello), OnError::Authentication));
+    } else if let Some(password) = password {
+        let mut auth: Vec<&[u8]> = vec![b"AUTH"];
+        auth.extend(username);
+        auth.push(password);
+        commands.push((words(&auth), OnError::Authentication));
+    }
+    let db = config.db.to_string();
+    if config.db != 0 {
+        commands.push((words(&[b"SELECT", db.as_bytes()]), OnError::Fail));
+    }
+    if let Some(name) = &config.client_name {
+        commands.push((
+            words(&[b"CLIENT", b"SETNAME", name.as_bytes()]),
+            OnError::Fail,
+        ));
+    }
+    commands.push((
+        words(&[b"CLIENT", b"SETINFO", b"LIB-NAME", b"babushka"]),
+        OnError::Ignore,
+    ));
+    commands.push((
+        words(&[
+            b"CLIENT",
+            b"SETINFO",
+            b"LIB-VER",
+            env!("CARGO_PKG_VERSION").as_bytes(),
+        ]),
+        OnError::Ignore,
+    ));
+    commands
+}
+
+/// Sends the handshake in one write and checks every reply.
+async fn handshake(
+    reader: &mut Reader,
+    writer: &mut Writer,
+    config: &ConnectionConfig,
+) -> Result<()> {
+    let commands = handshake_commands(config);
+    let mut out = Vec::new();
+    for (cmd, _) in &commands {
+        out.extend_from_slice(cmd.packed());
+    }
+    writer
+        .write_all(&out)
+        .await
+        .map_err(|err| Error::from(redis::RedisError::from(err)))?;
+    // Read every reply even after a failure, so the first failure is the one
+    // reported (a refused AUTH makes the later commands fail with NOAUTH).
+    let mut first_failure = None;
+    for (_, on_error) in commands {
+        let reply = match reader.next().await {
+            Some(Ok(reply)) => reply,
+            Some(Err(err)) => return Err(first_failure.unwrap_or_else(|| Error::from(err))),
+            None => {
+                return Err(first_failure.unwrap_or_else(|| {
+                    Error::new(
+                        ErrorKind::Connection,
+                        "the server closed the connection during the handshake",
+                    )
+                }))
+            }
+        };
+        let Value::ServerError(err) = reply else {
+            continue;
+        };
+        let err = Error::from(redis::RedisError::from(err));
+        let err = match on_error {
+            OnError::Ignore => continue,
+            // A refused AUTH/HELLO is an authentication failure whatever its code.
+            OnError::Authentication if err.kind() == ErrorKind::Response => Error::with_code(
+                ErrorKind::Authentication,
+                err.code().map(str::to_owned),
+                err.message(),
+            ),
+            OnError::Fail | OnError::Authentication => err,
+        };
+        first_failure.get_or_insert(err);
+    }
+    first_failure.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::codec::Decoder;
+
+    fn decode_all(bytes: &[u8], split_at: usize) -> Vec<Value> {
+        let mut codec = ValueCodec::default();
+        let mut buffer = bytes::BytesMut::new();
+        let mut values = Vec::new();
+        for chunk in [&bytes[..split_at], &bytes[split_at..]] {
+            buffer.extend_from_slice(chunk);
+            while let Some(value) = codec.decode(&mut buffer).unwrap() {
+                values.push(value);
+            }
+        }
+        assert!(buffer.is_empty(), "bytes left over at split {split_at}");
+        values
+    }
+
+    /// The decoder we depend on: replies split at every byte come out whole
+    /// and in order, with the types this crate matches on.
+    #[test]
+    fn decoder_reassembles_replies_split_anywhere() {
+        let wire = b"+OK\r\n:42\r\n$5\r\nhe\r\no\r\n$-1\r\n*2\r\n$1\r\na\r\n-ERR nested\r\n\
+                     -WRONGTYPE top\r\n%1\r\n+k\r\n,1.5\r\n_\r\n>2\r\n+message\r\n:1\r\n";
+        let expected = decode_all(wire, 0);
+        assert_eq!(expected.len(), 9);
+        assert_eq!(expected[0], Value::Okay);
+        assert_eq!(expected[1], Value::Int(42));
+        assert_eq!(expected[2], Value::BulkString(b"he\r\no".to_vec()));
+        assert_eq!(expected[3], Value::Nil);
+        assert!(matches!(&expected[4], Value::Array(items)
+            if matches!(items[1], Value::ServerError(_))));
+        assert!(matches!(&expected[5], Value::ServerError(err) if err.code() == "WRONGTYPE"));
+        assert!(matches!(&expected[6], Value::Map(_)));
+        assert_eq!(expected[7], Value::Nil);
+        assert!(matches!(&expected[8], Value::Push { .. }));
+        for split_at in 0..=wire.len() {
+            assert_eq!(decode_all(wire, split_at), expected, "split at {split_at}");
+        }
+    }
+
+    #[test]
+    fn handshake_is_only_setinfo_for_a_default_config() {
+        let config = ConnectionConfig::tcp("localhost", 6379);
+        let names: Vec<Vec<u8>> = handshake_commands(&config)
+            .iter()
+            .map(|(cmd, _)| cmd.args().nth(1).unwrap().to_vec())
+            .collect();
+        assert_eq!(names, vec![b"SETINFO".to_vec(), b"SETINFO".to_vec()]);
+    }
+}

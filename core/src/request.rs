@@ -1,0 +1,142 @@
+//! The one request type every feature and every transport goes through.
+//!
+//! A [`Request`] is one command or a batch of them ([`Batch`]), and where it
+//! goes ([`Route`]). [`crate::Client::submit`] turns it into bytes on a
+//! connection and an entry in that connection's queue of waiting replies; the
+//! outcome reaches the [`Sink`] the caller gave, on whichever thread read the
+//! reply. Sync callers wait on the same sink as async ones.
+//!
+//! What a sink receives:
+//! - [`Batch::One`]: the command's reply, or its error reply as `Err`.
+//! - [`Batch::Pipeline`]: `Value::Array` of every command's reply, an error
+//!   reply left in place as `Value::ServerError`.
+//! - [`Batch::Transaction`]: `Value::Array` of EXEC's results (errors in place);
+//!   `Err` of kind [`ErrorKind::Watch`] when a watched key changed, or the
+//!   first queueing error (its [`Error::index`] set) when the server discarded
+//!   the transaction.
+
+use redis::Value;
+
+use crate::command::Command;
+use crate::connection::Lease;
+use crate::error::{Error, ErrorKind, Result};
+
+/// What receives a request's outcome. Called exactly once: a request that is
+/// dropped unanswered (its connection closed, the runtime shut down) is
+/// failed, never forgotten.
+pub type Sink = Box<dyn FnOnce(Result<Value>) + Send>;
+
+/// One command, or several sent back to back as one request.
+#[derive(Debug, Clone)]
+pub enum Batch {
+    One(Command),
+    /// Commands sent together; each gets its own reply.
+    Pipeline(Vec<Command>),
+    /// Commands wrapped in `MULTI` … `EXEC`, contiguous on the connection.
+    Transaction(Vec<Command>),
+}
+
+impl Batch {
+    /// How many replies the server sends for it.
+    pub(crate) fn reply_count(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Pipeline(commands) => commands.len(),
+            Self::Transaction(commands) => commands.len() + 2,
+        }
+    }
+
+    /// Appends the bytes the server reads for this request to `out`.
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::One(cmd) => out.extend_from_slice(cmd.packed()),
+            Self::Pipeline(commands) => {
+                for cmd in commands {
+                    out.extend_from_slice(cmd.packed());
+                }
+            }
+            Self::Transaction(commands) => {
+                out.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n");
+                for cmd in commands {
+                    out.extend_from_slice(cmd.packed());
+                }
+                out.extend_from_slice(b"*1\r\n$4\r\nEXEC\r\n");
+            }
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Clone, Default)]
+pub enum Route {
+    /// The client's shared, pipelined connection; a command that blocks the
+    /// connection (`BLPOP`, `XREAD BLOCK`, …, per [`crate::table`]) is sent on
+    /// a dedicated connection leased for it instead.
+    #[default]
+    Auto,
+    /// A connection the caller holds across requests (a `WATCH` session).
+    Lease(Lease),
+}
+
+/// A unit of work for the core.
+#[derive(Clone)]
+pub struct Request {
+    pub batch: Batch,
+    pub route: Route,
+}
+
+impl Request {
+    pub fn one(cmd: Command) -> Self {
+        Self {
+            batch: Batch::One(cmd),
+            route: Route::Auto,
+        }
+    }
+}
+
+impl From<Command> for Request {
+    fn from(cmd: Command) -> Self {
+        Self::one(cmd)
+    }
+}
+
+/// Turns the replies of a batch into the outcome its sink receives.
+pub(crate) fn finish_batch(batch_kind: BatchKind, mut replies: Vec<Value>) -> Result<Value> {
+    match batch_kind {
+        BatchKind::Pipeline => Ok(Value::Array(replies)),
+        BatchKind::Transaction => {
+            let exec = replies.pop().unwrap_or(Value::Nil);
+            // replies[0] answers MULTI, the rest are the QUEUED acknowledgements.
+            let first_error = replies
+                .into_iter()
+                .enumerate()
+                .find_map(|(at, reply)| match reply {
+                    Value::ServerError(err) => Some((at, err)),
+                    _ => None,
+                });
+            match exec {
+                Value::Array(results) => Ok(Value::Array(results)),
+                Value::Nil => Err(Error::new(ErrorKind::Watch, "Watched variable changed.")),
+                Value::ServerError(abort) => Err(match first_error {
+                    // MULTI itself failed (nested MULTI): report that.
+                    Some((0, err)) => Error::from(redis::RedisError::from(err)),
+                    // As redis-py does: the command that made the server
+                    // discard the transaction, with its position.
+                    Some((at, err)) => Error::from(redis::RedisError::from(err)).at_index(at - 1),
+                    None => Error::from(redis::RedisError::from(abort)),
+                }),
+                other => Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("EXEC answered with {other:?}"),
+                )),
+            }
+        }
+    }
+}
+
+/// The two kinds of batch, as the reply collector needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchKind {
+    Pipeline,
+    Transaction,
+}
