@@ -33,6 +33,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +98,10 @@ struct State {
     held: VecDeque<Held>,
     /// Set once the connection is unusable; every later request fails with it.
     broken: Option<Error>,
+    /// The socket, for direct writes; `None` until connected and once broken.
+    direct: Option<OwnedFd>,
+    /// Whether the writer task is sending a batch (taken from `out`) now.
+    writing: bool,
 }
 
 struct Shared {
@@ -204,6 +209,8 @@ impl Pipe {
                     waiting: VecDeque::new(),
                     held: VecDeque::new(),
                     broken: None,
+                    direct: None,
+                    writing: false,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
@@ -258,8 +265,20 @@ impl Pipe {
         }
         let was_idle = state.waiting.is_empty();
         let was_empty = state.out.is_empty();
-        batch.write_to(&mut state.out);
+        let direct = was_empty && !state.writing && deadline.is_none();
         state.waiting.push_back(waiting);
+        if direct {
+            let state = &mut *state;
+            if let Some(fd) = &state.direct {
+                // Nothing is queued or being written, so bytes written here
+                // land right after everything sent before: the order holds.
+                if write_directly(fd, batch, &mut state.out) {
+                    return WakeNeed::None;
+                }
+                return WakeNeed::Now;
+            }
+        }
+        batch.write_to(&mut state.out);
         if was_empty && was_idle {
             WakeNeed::Now
         } else {
@@ -312,6 +331,48 @@ impl Waiting {
     }
 }
 
+/// Writes a request to the socket from the caller's thread, without waking
+/// the writer task: at low concurrency that saves a cross-thread wake-up per
+/// request (the reader's wake-up for the reply is the only one left). Never
+/// blocks: whatever the socket does not take at once goes to `out`, for the
+/// writer. Says whether everything was written.
+///
+/// Only when the connection is idle and the request has no deadline: the
+/// writer keeps the deadline timer, and it must be woken to arm it.
+fn write_directly(fd: &OwnedFd, batch: &Batch, out: &mut Vec<u8>) -> bool {
+    let single;
+    let bytes: &[u8] = if let Batch::One(cmd) = batch {
+        cmd.packed()
+    } else {
+        batch.write_to(out);
+        single = std::mem::take(out);
+        &single
+    };
+    let sent = send_now(fd, bytes);
+    if sent == bytes.len() {
+        return true;
+    }
+    out.extend_from_slice(&bytes[sent..]);
+    false
+}
+
+/// A non-blocking `send`; how many bytes the socket took (0 on any error:
+/// the writer task then meets the error itself and fails the pipe).
+fn send_now(fd: &OwnedFd, bytes: &[u8]) -> usize {
+    // SAFETY: `fd` is a live socket descriptor owned by the pipe, closed only
+    // under the state lock that our caller holds; the buffer is valid for
+    // `bytes.len()` bytes.
+    let sent = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    usize::try_from(sent).unwrap_or(0)
+}
+
 #[cold]
 fn fail(shared: &Shared, err: &Error) {
     let (waiting, held) = {
@@ -320,6 +381,7 @@ fn fail(shared: &Shared, err: &Error) {
             state.broken = Some(err.clone());
             shared.broken.store(true, Ordering::Release);
         }
+        state.direct = None;
         state.out = Vec::new();
         (
             std::mem::take(&mut state.waiting),
@@ -368,7 +430,7 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
     tokio::pin!(timer);
     // Requests queue meanwhile; the oldest one's deadline counts from its
     // call, so it covers connecting too.
-    let (reader, writer) = loop {
+    let opened = loop {
         shared.doorbell.arm();
         let deadline = front_deadline(&shared);
         if let Some(deadline) = deadline {
@@ -376,7 +438,7 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
         }
         tokio::select! {
             opened = &mut connecting => match opened {
-                Ok(stream) => break stream,
+                Ok(opened) => break opened,
                 Err(err) => {
                     fail(&shared, &err);
                     return;
@@ -396,7 +458,13 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
             }
         }
     };
-    run(guard, reader, writer).await;
+    {
+        let mut state = shared.state.lock();
+        if state.broken.is_none() {
+            state.direct = opened.direct;
+        }
+    }
+    run(guard, opened.reader, opened.writer).await;
 }
 
 /// Runs a connected pipe: starts the reader, then writes until it breaks.
@@ -447,6 +515,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
                 return;
             }
             std::mem::swap(&mut state.out, &mut batch);
+            // Callers write directly only while this is false.
+            state.writing = !batch.is_empty();
             state.waiting.front().and_then(|entry| entry.deadline)
         };
         if let Some(at) = deadline.filter(|_| deadline != timer_set_for) {

@@ -8,6 +8,7 @@
 //! at every byte, errors nested in arrays, RESP3 types): a new version that
 //! changes any of it fails those tests before it can ship.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -32,13 +33,27 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// The read buffer's initial size.
 const READ_CAPACITY: usize = 64 * 1024;
 
+/// An open connection whose handshake is done.
+pub(crate) struct Opened {
+    pub(crate) reader: Reader,
+    pub(crate) writer: Writer,
+    /// A second descriptor of the socket, for writes from a caller's thread
+    /// (see `pipe`'s direct writes). Its own descriptor, so it stays valid as
+    /// long as the pipe keeps it, whatever happens to the halves.
+    pub(crate) direct: Option<OwnedFd>,
+}
+
 /// Connects and runs the handshake, within the connect timeout.
-pub(crate) async fn open(config: &ConnectionConfig) -> Result<(Reader, Writer)> {
+pub(crate) async fn open(config: &ConnectionConfig) -> Result<Opened> {
     let opening = async {
-        let (reader, mut writer) = connect(&config.address).await?;
+        let (reader, mut writer, direct) = connect(&config.address).await?;
         let mut reader = FramedRead::with_capacity(reader, ValueCodec::default(), READ_CAPACITY);
         handshake(&mut reader, &mut writer, config).await?;
-        Ok((reader, writer))
+        Ok(Opened {
+            reader,
+            writer,
+            direct,
+        })
     };
     match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, opening)
@@ -53,7 +68,9 @@ pub(crate) async fn open(config: &ConnectionConfig) -> Result<(Reader, Writer)> 
     }
 }
 
-async fn connect(address: &Address) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer)> {
+async fn connect(
+    address: &Address,
+) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer, Option<OwnedFd>)> {
     match address {
         Address::Tcp { host, port } => {
             let target = format!("{host}:{port}");
@@ -73,15 +90,17 @@ async fn connect(address: &Address) -> Result<(Pin<Box<dyn AsyncRead + Send>>, W
             socket2::SockRef::from(&stream)
                 .set_tcp_keepalive(&keepalive)
                 .map_err(|err| connect_error(&err, &target))?;
+            let direct = stream.as_fd().try_clone_to_owned().ok();
             let (reader, writer) = stream.into_split();
-            Ok((Box::pin(reader), Box::pin(writer)))
+            Ok((Box::pin(reader), Box::pin(writer), direct))
         }
         Address::Unix(path) => {
             let stream = UnixStream::connect(path)
                 .await
                 .map_err(|err| connect_error(&err, &path.display().to_string()))?;
+            let direct = stream.as_fd().try_clone_to_owned().ok();
             let (reader, writer) = stream.into_split();
-            Ok((Box::pin(reader), Box::pin(writer)))
+            Ok((Box::pin(reader), Box::pin(writer), direct))
         }
     }
 }
