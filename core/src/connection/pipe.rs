@@ -265,7 +265,11 @@ impl Pipe {
         }
         let was_idle = state.waiting.is_empty();
         let was_empty = state.out.is_empty();
-        let direct = was_empty && !state.writing && deadline.is_none();
+        // Only for a connection with nothing in flight: under load, requests
+        // that accumulate while the writer sleeps go out in one write (a
+        // direct send each would cost the caller a system call per request:
+        // measured 3x slower at 100 tasks).
+        let direct = was_idle && was_empty && !state.writing && deadline.is_none();
         state.waiting.push_back(waiting);
         if direct {
             let state = &mut *state;
@@ -337,7 +341,7 @@ impl Waiting {
 /// blocks: whatever the socket does not take at once goes to `out`, for the
 /// writer. Says whether everything was written.
 ///
-/// Only when the connection is idle and the request has no deadline: the
+/// Only when nothing is in flight and the request has no deadline: the
 /// writer keeps the deadline timer, and it must be woken to arm it.
 fn write_directly(fd: &OwnedFd, batch: &Batch, out: &mut Vec<u8>) -> bool {
     let single;
