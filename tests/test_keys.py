@@ -1,4 +1,4 @@
-"""Generic key commands on every transport, sync and async."""
+"""Generic key commands on both servers, sync and async."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ import babushka
 import babushka.asyncio
 from support.scenario import Check, run_async, run_sync, step
 from support.servers import RedisServer
+
+# Command shapes: the default transport, and the tests marked every_transport
+# (a sample of each reply shape) on the others (DESIGN.md, "Tests").
+pytestmark = pytest.mark.command_shapes
 
 IN_AN_HOUR = int(time.time()) + 3600
 
@@ -57,10 +61,12 @@ SCENARIO = [
 ]
 
 
+@pytest.mark.every_transport
 def test_scenario(r: babushka.Redis) -> None:
     run_sync(r, SCENARIO)
 
 
+@pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
 

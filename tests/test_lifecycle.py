@@ -15,8 +15,8 @@ from support.servers import RedisServer
 
 
 @pytest.fixture
-def own_server() -> object:
-    server = RedisServer.start()
+def own_server(server_kind: str) -> object:
+    server = RedisServer.start(kind=server_kind)
     yield server
     server.stop()
 

@@ -1,4 +1,4 @@
-"""List commands on every transport, sync and async."""
+"""List commands on both servers, sync and async."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.scenario import run_async, run_sync, step
+
+# Command shapes: the default transport, and the tests marked every_transport
+# (a sample of each reply shape) on the others (DESIGN.md, "Tests").
+pytestmark = pytest.mark.command_shapes
 
 SCENARIO = [
     step("lpushx", "l", "a", expect=0),
@@ -47,10 +51,12 @@ SCENARIO = [
 ]
 
 
+@pytest.mark.every_transport
 def test_scenario(r: babushka.Redis) -> None:
     run_sync(r, SCENARIO)
 
 
+@pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
 

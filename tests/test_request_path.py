@@ -27,9 +27,9 @@ SETTINGS: list[dict[str, Any]] = [
 
 
 @pytest.fixture(scope="module")
-def debug_server() -> Iterator[RedisServer]:
-    """A server that accepts ``DEBUG SLEEP``, to freeze it on purpose."""
-    server = RedisServer.start("--enable-debug-command", "yes")
+def debug_server(server_kind: str) -> Iterator[RedisServer]:
+    """A server of its own to freeze on purpose (every test server accepts ``DEBUG SLEEP``)."""
+    server = RedisServer.start(kind=server_kind)
     yield server
     server.stop()
 
@@ -101,9 +101,7 @@ def test_a_frozen_server_fails_requests_with_timeout_then_recovers(
 async def test_a_frozen_server_fails_every_waiting_request(
     debug_server: RedisServer, transport: str
 ) -> None:
-    client = babushka.asyncio.Redis(
-        port=debug_server.port, socket_timeout=0.5, transport=transport
-    )
+    client = babushka.asyncio.Redis(port=debug_server.port, socket_timeout=0.5, transport=transport)
     try:
         await client.set("k", "v")
         frozen = _freeze(debug_server, 2)

@@ -1,4 +1,4 @@
-"""Server commands on every transport, sync and async."""
+"""Server commands on both servers, sync and async."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.servers import RedisServer
+
+# Command shapes: the default transport, and the tests marked every_transport
+# (a sample of each reply shape) on the others (DESIGN.md, "Tests").
+pytestmark = pytest.mark.command_shapes
 
 
 @pytest.fixture
@@ -23,6 +27,7 @@ def db2(redis_server: RedisServer, transport: str) -> Iterator[babushka.Redis]:
     client.close()
 
 
+@pytest.mark.every_transport
 def test_info_is_a_parsed_dict(r: babushka.Redis) -> None:
     info = r.info()
     assert isinstance(info["redis_version"], str)
@@ -97,6 +102,7 @@ def test_execute_command_uses_the_commands_shape(r: babushka.Redis) -> None:
     assert r.execute_command("SCAN", 0) == (0, [b"k"])
 
 
+@pytest.mark.every_transport
 async def test_async_server_commands(ar: babushka.asyncio.Redis) -> None:
     await ar.set("k", "v")
     assert await ar.dbsize() == 1

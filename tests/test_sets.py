@@ -1,4 +1,4 @@
-"""Set commands on every transport, sync and async."""
+"""Set commands on both servers, sync and async."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.scenario import Check, run_async, run_sync, step
+
+# Command shapes: the default transport, and the tests marked every_transport
+# (a sample of each reply shape) on the others (DESIGN.md, "Tests").
+pytestmark = pytest.mark.command_shapes
 
 MEMBERS = {b"a", b"b", b"c"}
 
@@ -44,14 +48,17 @@ SCENARIO = [
 ]
 
 
+@pytest.mark.every_transport
 def test_scenario(r: babushka.Redis) -> None:
     run_sync(r, SCENARIO)
 
 
+@pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
 
 
+@pytest.mark.every_transport
 def test_set_replies_are_python_sets(r: babushka.Redis, rd: babushka.Redis) -> None:
     r.sadd("s", b"\x00", 1, "x")
     members = r.smembers("s")

@@ -1,4 +1,4 @@
-"""Sorted-set commands on every transport, sync and async."""
+"""Sorted-set commands on both servers, sync and async."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.scenario import run_async, run_sync, step
+from support.servers import RedisServer
+
+# Command shapes: the default transport, and the tests marked every_transport
+# (a sample of each reply shape) on the others (DESIGN.md, "Tests").
+pytestmark = pytest.mark.command_shapes
 
 
 def to_int(score: bytes | str) -> int:
@@ -97,10 +102,12 @@ SCENARIO = [
 ]
 
 
+@pytest.mark.every_transport
 def test_scenario(r: babushka.Redis) -> None:
     run_sync(r, SCENARIO)
 
 
+@pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
 
@@ -178,10 +185,9 @@ async def test_zscan_iter_async(ar: babushka.asyncio.Redis) -> None:
     assert sorted(seen, key=lambda pair: pair[1]) == [(f"m{i}".encode(), i) for i in range(200)]
 
 
-def test_zrank_withscore(r: babushka.Redis) -> None:
-    major, minor = (int(part) for part in str(r.info("server")["redis_version"]).split(".")[:2])
-    if (major, minor) < (7, 2):
-        pytest.skip("ZRANK ... WITHSCORE needs Redis 7.2")
+def test_zrank_withscore(r: babushka.Redis, redis_server: RedisServer) -> None:
+    # Valkey forked from Redis 7.2.4, so every Valkey has it.
+    redis_server.require("ZRANK ... WITHSCORE", redis=(7, 2), valkey=(7, 2))
     r.zadd("z", {"a": 1, "b": 2})
     assert r.zrank("z", "b", withscore=True) == [1, 2.0]
     assert r.zrevrank("z", "b", withscore=True, score_cast_func=to_int) == [0, 2]

@@ -1,4 +1,4 @@
-"""String commands on every transport, sync and async."""
+"""String commands on both servers, sync and async."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import pytest
 
 import babushka
 
+# Command shapes: the default transport, and the tests marked every_transport
+# (a sample of each reply shape) on the others (DESIGN.md, "Tests").
+pytestmark = pytest.mark.command_shapes
 
+
+@pytest.mark.every_transport
 def test_set_get_roundtrip_binary(r: babushka.Redis) -> None:
     assert r.set("k", b"\x00\xff\r\n") is True
     assert r.get("k") == b"\x00\xff\r\n"
@@ -48,12 +53,14 @@ def test_counters(r: babushka.Redis) -> None:
         r.incr("s")
 
 
+@pytest.mark.every_transport
 def test_decode_responses(rd: babushka.Redis) -> None:
     rd.set("k", "héllo")
     assert rd.get("k") == "héllo"
     assert rd.mget(["k", "missing"]) == ["héllo", None]
 
 
+@pytest.mark.every_transport
 async def test_async_set_get(ar: babushka.asyncio.Redis) -> None:
     assert await ar.set("k", "v") is True
     assert await ar.get("k") == b"v"
