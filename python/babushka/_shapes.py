@@ -39,6 +39,8 @@ BY_COMMAND: Final[dict[str, int]] = {
     "LTRIM": OK,
     "HMSET": OK,
     "CONFIG SET": OK,
+    "WATCH": OK,
+    "UNWATCH": OK,
     "RESTORE": OK,
     "EXPIRE": BOOL,
     "PEXPIRE": BOOL,
