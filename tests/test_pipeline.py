@@ -119,6 +119,15 @@ def test_info_is_parsed_per_command(r: babushka.Redis) -> None:
     assert echo == b"e"
 
 
+async def test_parse_functions_apply_in_the_async_pipeline(ar: babushka.asyncio.Redis) -> None:
+    await ar.set("z", "not a sorted set")
+    pipe = ar.pipeline()
+    pipe.ping().info("server").zrange("z", 0, -1, withscores=True, score_cast_func=int)
+    ping, info, error = await pipe.execute(raise_on_error=False)
+    assert ping is True and "redis_version" in info
+    assert isinstance(error, babushka.ResponseError)
+
+
 def test_empty_pipeline(r: babushka.Redis) -> None:
     for transaction in (True, False):
         pipe = r.pipeline(transaction=transaction)
@@ -352,6 +361,19 @@ def test_watch_rules(r: babushka.Redis) -> None:
         pipe.watch()
 
 
+async def test_watch_rules_async(ar: babushka.asyncio.Redis) -> None:
+    pipe = ar.pipeline()
+    pipe.multi()
+    with pytest.raises(babushka.RedisError, match="Cannot issue nested calls to MULTI"):
+        pipe.multi()
+    with pytest.raises(babushka.RedisError, match="Cannot issue a WATCH after a MULTI"):
+        await pipe.watch("k")
+    await pipe.reset()
+    pipe.set("k", 1)
+    with pytest.raises(babushka.RedisError, match="Commands without an initial WATCH"):
+        pipe.multi()
+
+
 def test_unwatch(r: babushka.Redis, other: babushka.Redis) -> None:
     pipe = r.pipeline()
     assert pipe.unwatch() is True  # not watching: nothing sent
@@ -398,6 +420,22 @@ def test_reset_unwatches_before_the_connection_is_reused(
     assert _transaction_watching(r, other, "fresh") == (session, [True])
 
 
+async def test_reset_unwatches_before_the_connection_is_reused_async(
+    ar: babushka.asyncio.Redis, other: babushka.Redis
+) -> None:
+    first = ar.pipeline()
+    await first.watch("stale")
+    session = await first.client_id()
+    await first.reset()
+    pipe = ar.pipeline()
+    await pipe.watch("fresh")
+    assert await pipe.client_id() == session
+    other.set("stale", "changed")
+    pipe.multi()
+    pipe.set("fresh", 1)
+    assert await pipe.execute() == [True]
+
+
 def test_dropped_watching_pipeline_closes_its_connection(
     r: babushka.Redis, other: babushka.Redis
 ) -> None:
@@ -424,6 +462,18 @@ def test_lost_connection_while_watching_raises_watch_error(
         pipe.get("k")
     assert not pipe.watching
     assert r.ping() is True
+
+
+async def test_lost_connection_while_watching_raises_watch_error_async(
+    ar: babushka.asyncio.Redis, other: babushka.Redis
+) -> None:
+    pipe = ar.pipeline()
+    await pipe.watch("k")
+    other.execute_command("CLIENT", "KILL", "ID", await pipe.client_id())
+    with pytest.raises(babushka.WatchError, match="occurred while watching"):
+        await pipe.get("k")
+    assert not pipe.watching
+    assert await ar.ping() is True
 
 
 def test_transaction_helper_retries_on_watch_error(
@@ -503,12 +553,26 @@ async def test_client_refuses_session_commands_async(
 
 
 def test_transaction_pipeline_refuses_to_nest_them(r: babushka.Redis) -> None:
-    pipe = r.pipeline()
-    for words in (("MULTI",), ("EXEC",), ("DISCARD",), ("WATCH", "k")):
-        pipe.multi() if words[0] == "WATCH" else None
+    for words in (("MULTI",), ("EXEC",), ("DISCARD",)):
         with pytest.raises(babushka.DataError, match="cannot be queued in a transaction"):
-            pipe.execute_command(*words)
-        pipe.reset()
+            r.pipeline().execute_command(*words)
+    pipe = r.pipeline()
+    pipe.multi()  # before multi(), WATCH runs at once instead
+    with pytest.raises(babushka.DataError, match="cannot be queued in a transaction"):
+        pipe.execute_command("WATCH", "k")
+    pipe.execute_command("UNWATCH")  # queued like any command inside MULTI
+    assert pipe.execute() == [True]
+
+
+def test_watching_pipeline_refuses_them_but_watch_and_unwatch(r: babushka.Redis) -> None:
+    pipe = r.pipeline()
+    assert pipe.execute_command("WATCH", "k") is True
+    for name in ("MULTI", "EXEC", "DISCARD"):
+        with pytest.raises(babushka.DataError, match="while the pipeline watches"):
+            pipe.execute_command(name)
+    assert pipe.watching
+    assert pipe.execute_command("UNWATCH") is True
+    assert not pipe.watching
 
 
 def test_plain_pipeline_may_send_multi_itself(r: babushka.Redis) -> None:
@@ -521,6 +585,15 @@ def test_plain_pipeline_may_send_multi_itself(r: babushka.Redis) -> None:
     assert pipe.execute() == [b"OK", b"QUEUED"]
     assert r.get("k") == b"1"
     assert r.incr("n") == 2
+
+
+async def test_plain_pipeline_may_send_multi_itself_async(ar: babushka.asyncio.Redis) -> None:
+    pipe = ar.pipeline(transaction=False)
+    pipe.execute_command("MULTI").set("k", 1).execute_command("EXEC")
+    assert await pipe.execute() == [b"OK", b"QUEUED", [b"OK"]]
+    pipe.execute_command("MULTI").set("k", 2)
+    assert await pipe.execute() == [b"OK", b"QUEUED"]
+    assert await ar.get("k") == b"1"
 
 
 # -- the shared connection ---------------------------------------------------------
@@ -579,6 +652,13 @@ def test_blocking_commands_in_a_pipeline(r: babushka.Redis) -> None:
     pipe = r.pipeline(transaction=False)
     pipe.blpop("l", 1).blpop("l", 0.1).set("k", "v").bzpopmin("z", 0.1)
     assert pipe.execute() == [(b"l", b"a"), None, True, None]
+
+
+async def test_blocking_commands_in_a_pipeline_async(ar: babushka.asyncio.Redis) -> None:
+    await ar.rpush("l", "a")
+    pipe = ar.pipeline(transaction=False)
+    pipe.blpop("l", 1).blpop("l", 0.1).set("k", "v").bzpopmin("z", 0.1)
+    assert await pipe.execute() == [(b"l", b"a"), None, True, None]
 
 
 # -- size ------------------------------------------------------------------------

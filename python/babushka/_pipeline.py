@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 #: Request kinds of ``_execute_request``.
 ONE, PIPELINE, TRANSACTION = 0, 1, 2
 
-#: Replies after which the server has forgotten the watched keys.
-_ENDS_WATCH = frozenset({"EXEC", "UNWATCH", "DISCARD"})
-
 #: A command's parse function (``_execute_then``), if it has one.
 Parse = Optional[Callable[[Any], Any]]
 
@@ -116,19 +113,28 @@ class PipelineBase(CoreCommands):
         has the shape the named method would give.
 
         ``MULTI``/``EXEC``/``DISCARD``/``WATCH`` cannot be queued in a
-        transaction (``execute()`` sends MULTI and EXEC itself); a
-        ``transaction=False`` pipeline may send them, and then runs on a
-        connection of its own that is closed afterwards.
+        transaction (``execute()`` sends MULTI and EXEC itself), nor
+        ``MULTI``/``EXEC``/``DISCARD`` sent while watching (``multi()`` and
+        ``execute()`` do that); a ``transaction=False`` pipeline may queue
+        them, and then runs on a connection of its own, closed afterwards.
         """
         key = _command_names.command_key(args)
         _command_names.refuse_unpaired_replies(key, args)
         args = (key, *args[1:])
-        if key in _command_names.SESSION_COMMANDS and not self._runs_now(key):
-            self._queue_session_command(key)
+        if key in _command_names.SESSION_COMMANDS:
+            self._check_session_command(key)
         return self._execute(_command_names.shape_for(key, args), *args)
 
-    def _queue_session_command(self, key: str) -> None:
-        if not self._is_transaction():
+    def _check_session_command(self, key: str) -> None:
+        if self._runs_now(key):
+            # WATCH and UNWATCH run at once; a MULTI left open on the WATCH
+            # session's connection would make it unfit to reuse.
+            if key in ("MULTI", "EXEC", "DISCARD"):
+                raise DataError(
+                    f"{key} cannot be sent while the pipeline watches keys: "
+                    "use multi() and execute(), or reset()"
+                )
+        elif not self._is_transaction():
             # Whatever state it leaves (a MULTI never closed) dies with the
             # connection, instead of reaching the shared one.
             self._queued_session_command = True
@@ -175,7 +181,7 @@ class PipelineBase(CoreCommands):
     def _after_now(self, name: object, reply: Any, parse: Parse) -> Any:
         if name == "WATCH":
             self.watching = True
-        elif name in _ENDS_WATCH:
+        elif name == "UNWATCH":
             self._watch_ended()
         return reply if parse is None else parse(reply)
 
