@@ -116,7 +116,7 @@ async def test_shield_lets_the_request_finish(ar: babushka.asyncio.Redis) -> Non
     inner = ar.execute_command("BLPOP", "queue", 1)
     outer = asyncio.shield(inner)
     outer.cancel()
-    assert await inner == [b"queue", b"job"]
+    assert await inner == (b"queue", b"job")
 
 
 async def test_wait_first_completed(ar: babushka.asyncio.Redis) -> None:

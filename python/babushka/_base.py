@@ -5,27 +5,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from babushka import _core, _options, _shapes
+from babushka import _command_names, _core, _options
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
-from babushka.exceptions import DataError
 
 _Self = TypeVar("_Self", bound="ClientBase")
-
-#: Commands whose replies do not come one per request.
-_ONE_REPLY_BREAKERS = frozenset(
-    {
-        "SUBSCRIBE",
-        "PSUBSCRIBE",
-        "SSUBSCRIBE",
-        "UNSUBSCRIBE",
-        "PUNSUBSCRIBE",
-        "SUNSUBSCRIBE",
-        "MONITOR",
-        "SYNC",
-        "PSYNC",
-    }
-)
 
 
 class ClientBase(CoreCommands):
@@ -95,26 +79,15 @@ class ClientBase(CoreCommands):
         return cls(**options)
 
     def execute_command(self, *args: Any, **options: Any) -> ResponseT:
-        """Sends any command; the reply has the shape the named method would give."""
-        if not args:
-            raise ValueError("execute_command needs at least the command name")
-        name = args[0]
-        key = (
-            name.upper() if isinstance(name, str) else bytes(name).decode(errors="replace").upper()
-        )
-        if key in _ONE_REPLY_BREAKERS or (
-            key == "CLIENT" and len(args) > 1 and str(args[1]).upper() == "REPLY"
-        ):
-            # These answer with more (or fewer) replies than one per request,
-            # which a pipelined connection cannot pair up.
-            raise DataError(
-                f"{key} cannot run on a client's shared connection; "
-                "publish/subscribe gets its own object (pubsub()) in a later release"
-            )
-        shape = _shapes.BY_COMMAND.get(key, _shapes.RAW)
-        if len(args) > 1 and isinstance(args[1], str) and key in ("CONFIG", "CLIENT"):
-            shape = _shapes.BY_COMMAND.get(f"{key} {args[1].upper()}", shape)
-        return self._execute(shape, *args)
+        """Sends any command; the reply has the shape the named method would give.
+
+        ``MULTI``, ``EXEC``, ``DISCARD``, ``WATCH`` and ``UNWATCH`` are refused
+        (``DataError``): use :meth:`pipeline` or :meth:`transaction`.
+        """
+        key = _command_names.command_key(args)
+        _command_names.refuse_unpaired_replies(key, args)
+        _command_names.refuse_session_command(key)
+        return self._execute(_command_names.shape_for(key, args), *args)
 
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs

@@ -21,6 +21,8 @@ SCAN: Final = 9  # [cursor, [items]] -> (int, list)
 SCAN_PAIRS: Final = 10  # [cursor, [k, v, ...]] -> (int, dict)
 SCAN_SCORED: Final = 11  # [cursor, [m, s, ...]] -> (int, [(m, float)])
 INT: Final = 12  # integer, or a string holding one -> int
+TUPLE: Final = 13  # array -> tuple; nil -> None
+KEY_MEMBER_SCORE: Final = 14  # [key, member, score] -> (key, member, float); nil -> None
 
 #: The shape ``execute_command`` uses for a command name, so a raw call
 #: returns what the named method would (``execute_command("SET", ...)`` gives True).
@@ -37,6 +39,8 @@ BY_COMMAND: Final[dict[str, int]] = {
     "LTRIM": OK,
     "HMSET": OK,
     "CONFIG SET": OK,
+    "WATCH": OK,
+    "UNWATCH": OK,
     "RESTORE": OK,
     "EXPIRE": BOOL,
     "PEXPIRE": BOOL,
@@ -65,6 +69,10 @@ BY_COMMAND: Final[dict[str, int]] = {
     "ZMSCORE": FLOAT_LIST,
     "ZPOPMIN": SCORED,
     "ZPOPMAX": SCORED,
+    "BLPOP": TUPLE,
+    "BRPOP": TUPLE,
+    "BZPOPMIN": KEY_MEMBER_SCORE,
+    "BZPOPMAX": KEY_MEMBER_SCORE,
     "SCAN": SCAN,
     "SSCAN": SCAN,
     "HSCAN": SCAN_PAIRS,

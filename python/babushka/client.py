@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any, Callable, Iterator, Sequence
 
@@ -9,7 +10,9 @@ from babushka import _core
 from babushka._base import ClientBase
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
-from babushka.commands.base import ResponseT, page_items
+from babushka.commands.base import KeyT, ResponseT, page_items
+from babushka.exceptions import WatchError
+from babushka.pipeline import Pipeline
 
 
 class Redis(ClientBase):
@@ -48,6 +51,38 @@ class Redis(ClientBase):
             yield from page_items(items)
             if cursor == 0:
                 return
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        """A pipeline: queued commands sent as one request by ``execute()``,
+        in MULTI/EXEC when ``transaction`` is true."""
+        return Pipeline(self, transaction, shard_hint)
+
+    def transaction(
+        self,
+        func: Callable[[Pipeline], Any],
+        *watches: KeyT,
+        shard_hint: str | None = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """Runs ``func(pipe)`` and the transaction it queues, watching
+        ``watches``, until no watched key changed under it (redis-py's retry
+        loop: ``func`` reads with the pipeline, calls ``pipe.multi()``, queues).
+
+        Returns ``execute()``'s results, or ``func``'s value with
+        ``value_from_callable``; ``watch_delay`` seconds pass between tries.
+        """
+        with self.pipeline(True, shard_hint) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
 
     def close(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""

@@ -43,6 +43,11 @@ pub enum Shape {
     ScanScored = 11,
     /// Any integer reply; a string holding an integer becomes an int.
     Int = 12,
+    /// An array becomes a tuple; nil stays `None` (`BLPOP`'s `(key, value)`).
+    Tuple = 13,
+    /// `[key, member, score]` becomes `(key, member, float)`; nil stays
+    /// `None` (`BZPOPMIN`).
+    KeyMemberScore = 14,
 }
 
 impl Shape {
@@ -61,6 +66,8 @@ impl Shape {
             10 => Self::ScanPairs,
             11 => Self::ScanScored,
             12 => Self::Int,
+            13 => Self::Tuple,
+            14 => Self::KeyMemberScore,
             other => {
                 return Err(PyValueError::new_err(format!(
                     "unknown reply shape {other}"
@@ -158,6 +165,30 @@ pub fn to_python<'py>(
         }),
         Shape::FloatList => map_list(py, value, encoding, float),
         Shape::Scan | Shape::ScanPairs | Shape::ScanScored => scan(py, value, shape, encoding),
+        Shape::Tuple => match value {
+            Value::Array(items) => {
+                let items = items
+                    .into_iter()
+                    .map(|item| raw(py, item, encoding))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(PyTuple::new(py, items)?.into_any())
+            }
+            other => raw(py, other, encoding),
+        },
+        Shape::KeyMemberScore => match value {
+            Value::Array(items) => match <[Value; 3]>::try_from(items) {
+                Ok([key, member, score]) => {
+                    let triple = [
+                        raw(py, key, encoding)?,
+                        raw(py, member, encoding)?,
+                        float(py, score, encoding)?,
+                    ];
+                    Ok(PyTuple::new(py, triple)?.into_any())
+                }
+                Err(items) => raw(py, Value::Array(items), encoding),
+            },
+            other => raw(py, other, encoding),
+        },
     }
 }
 

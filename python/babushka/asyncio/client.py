@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import weakref
 from types import TracebackType
@@ -12,7 +13,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 from babushka import _core
 from babushka._base import ClientBase
 from babushka._uds import AsyncStream
-from babushka.commands.base import ResponseT, page_items
+from babushka.asyncio.pipeline import Pipeline
+from babushka.commands.base import KeyT, ResponseT, page_items
+from babushka.exceptions import WatchError
 
 #: One completion queue per event loop, shared by every managed client on it,
 #: so a loop watches one file descriptor however many clients it has. Held
@@ -97,6 +100,36 @@ class Redis(ClientBase):
                 yield item
             if cursor == 0:
                 return
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        """A pipeline: queued commands sent as one request by ``await
+        execute()``, in MULTI/EXEC when ``transaction`` is true."""
+        return Pipeline(self, transaction, shard_hint)
+
+    async def transaction(
+        self,
+        func: Callable[[Pipeline], Any],
+        *watches: KeyT,
+        shard_hint: str | None = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """Runs ``func(pipe)`` (a function or a coroutine function) and the
+        transaction it queues, watching ``watches``, until no watched key
+        changed under it; see :meth:`babushka.Redis.transaction`."""
+        async with self.pipeline(True, shard_hint) as pipe:
+            while True:
+                try:
+                    if watches:
+                        await pipe.watch(*watches)
+                    func_value = func(pipe)
+                    if inspect.isawaitable(func_value):
+                        func_value = await func_value
+                    exec_value = await pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        await asyncio.sleep(watch_delay)
 
     async def aclose(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""

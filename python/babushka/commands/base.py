@@ -84,6 +84,38 @@ def _non_negative_int(value: object, name: str) -> int:
     return int(value)
 
 
+def blocking_timeout(value: object, name: str = "timeout") -> int | float:
+    """A blocking command's timeout in seconds: a non-negative number, 0 (or
+    ``None``, as redis-py allows) waiting for ever. Sent as given, so the core
+    reads the same number to extend the request's deadline."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(
+            f"{name} must be a number of seconds (0 waits for ever), got {type(value).__name__}"
+        )
+    if not value >= 0 or value == float("inf"):  # also refuses NaN
+        raise DataError(f"{name} must be a finite, non-negative number of seconds, got {value}")
+    return value
+
+
+def key_count(numkeys: object, keys: list[Any]) -> int:
+    """``numkeys`` of BLMPOP/BZMPOP, checked against the keys given."""
+    count = require_int(numkeys, "numkeys")
+    if count != len(keys) or count < 1:
+        raise DataError(f"numkeys is {count} but {len(keys)} keys were given")
+    return count
+
+
+def count_option(count: object) -> list[Any]:
+    """The ``COUNT n`` words of a command whose count is optional (``None``)."""
+    if count is None:
+        return []
+    if require_int(count, "count") < 1:
+        raise DataError(f"count must be positive, got {count}")
+    return ["COUNT", count]
+
+
 def page_items(items: Any) -> Iterable[Any]:
     """What a ``*scan_iter`` yields from one page: a dict (HSCAN) as pairs."""
     return items.items() if isinstance(items, dict) else items

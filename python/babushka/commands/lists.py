@@ -1,11 +1,22 @@
-"""List commands (the non-blocking ones): LPUSH, LRANGE, LMOVE and friends."""
+"""List commands: LPUSH, LRANGE, LMOVE and friends, and the blocking ones
+(BLPOP, BLMOVE, ...), which the core sends on a dedicated connection so they
+hold up nobody else's requests."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from babushka import _shapes as S
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT
+from babushka.commands.base import (
+    CommandsBase,
+    EncodableT,
+    KeyT,
+    ResponseT,
+    blocking_timeout,
+    count_option,
+    key_count,
+    key_list,
+)
 from babushka.exceptions import DataError
 
 
@@ -108,3 +119,52 @@ class ListCommands(CommandsBase):
 
     def rpoplpush(self, src: KeyT, dst: KeyT) -> ResponseT:
         return self._execute(S.RAW, "RPOPLPUSH", src, dst)
+
+    def blpop(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+        """Pops the first element of the first non-empty list in ``keys``,
+        waiting up to ``timeout`` seconds (0: for ever) for one: ``(key,
+        element)``, or ``None`` when the time ran out."""
+        words = key_list(keys, ())
+        return self._execute(S.TUPLE, "BLPOP", *words, blocking_timeout(timeout))
+
+    def brpop(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+        """:meth:`blpop` from the tail: ``(key, element)`` or ``None``."""
+        words = key_list(keys, ())
+        return self._execute(S.TUPLE, "BRPOP", *words, blocking_timeout(timeout))
+
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> ResponseT:
+        """:meth:`rpoplpush`, waiting up to ``timeout`` seconds for an element;
+        ``None`` when the time ran out."""
+        return self._execute(S.RAW, "BRPOPLPUSH", src, dst, blocking_timeout(timeout))
+
+    def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> ResponseT:
+        """:meth:`lmove`, waiting up to ``timeout`` seconds for an element;
+        ``None`` when the time ran out."""
+        src = _word(src, ("LEFT", "RIGHT"), "src")
+        dest = _word(dest, ("LEFT", "RIGHT"), "dest")
+        wait = blocking_timeout(timeout)
+        return self._execute(S.RAW, "BLMOVE", first_list, second_list, src, dest, wait)
+
+    def blmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        *args: KeyT,
+        direction: str,
+        count: int | None = 1,
+    ) -> ResponseT:
+        """Pops up to ``count`` elements from the ``direction`` end of the first
+        non-empty list of ``args``, waiting up to ``timeout`` seconds:
+        ``[key, [element, ...]]``, or ``None`` when the time ran out."""
+        wait = blocking_timeout(timeout)
+        keys = list(args)
+        words: list[Any] = ["BLMPOP", wait, key_count(numkeys, keys), *keys]
+        words.append(_word(direction, ("LEFT", "RIGHT"), "direction"))
+        return self._execute(S.RAW, *words, *count_option(count))

@@ -15,6 +15,9 @@ from babushka.commands.base import (
     EncodableT,
     KeyT,
     ResponseT,
+    blocking_timeout,
+    count_option,
+    key_count,
     key_list,
     require_cursor,
     require_int,
@@ -242,6 +245,39 @@ class SortedSetCommands(CommandsBase):
         if count is None:
             return self._execute(S.SCORED, "ZPOPMAX", name)
         return self._execute(S.SCORED, "ZPOPMAX", name, count)
+
+    def bzpopmin(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+        """Pops the lowest-scored member of the first non-empty sorted set in
+        ``keys``, waiting up to ``timeout`` seconds (0: for ever): ``(key,
+        member, score)``, or ``None`` when the time ran out."""
+        words = key_list(keys, ())
+        return self._execute(S.KEY_MEMBER_SCORE, "BZPOPMIN", *words, blocking_timeout(timeout))
+
+    def bzpopmax(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+        """:meth:`bzpopmin` for the highest score."""
+        words = key_list(keys, ())
+        return self._execute(S.KEY_MEMBER_SCORE, "BZPOPMAX", *words, blocking_timeout(timeout))
+
+    def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: Iterable[KeyT] | KeyT,
+        min: bool = False,
+        max: bool = False,
+        count: int | None = 1,
+    ) -> ResponseT:
+        """Pops up to ``count`` members (the lowest with ``min``, the highest
+        with ``max``) of the first non-empty sorted set, waiting up to
+        ``timeout`` seconds: ``[key, [[member, score], ...]]`` as the server
+        sends it (scores as strings on RESP2), or ``None``."""
+        if bool(min) == bool(max):
+            raise DataError("Either min or max, but not both must be set")
+        wait = blocking_timeout(timeout)
+        names = key_list(keys, ())
+        words: list[Any] = ["BZMPOP", wait, key_count(numkeys, names), *names]
+        words.append("MIN" if min else "MAX")
+        return self._execute(S.RAW, *words, *count_option(count))
 
     def zremrangebyrank(self, name: KeyT, min: int, max: int) -> ResponseT:
         return self._execute(S.RAW, "ZREMRANGEBYRANK", name, min, max)

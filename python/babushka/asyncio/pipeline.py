@@ -1,0 +1,107 @@
+"""The asyncio pipeline, :class:`Pipeline` (``babushka.asyncio.Redis.pipeline()``)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Awaitable, Generator
+
+from babushka import _core
+from babushka import _shapes as S
+from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
+from babushka.exceptions import RedisError
+
+
+class Pipeline(PipelineBase):
+    """redis-py's asyncio ``Pipeline``: command methods queue and return the
+    pipeline (which may be awaited, giving itself), ``await execute()`` sends
+    the queue as one request and returns the replies.
+
+    While watching (after ``await watch(...)``, before ``multi()``), command
+    methods return awaitables of their replies, as in redis-py. A pipeline is
+    for one task at a time.
+    """
+
+    @property
+    def is_transaction(self) -> bool:
+        """redis-py's asyncio name for ``transaction``."""
+        return self.transaction
+
+    def __await__(self) -> Generator[Any, None, Pipeline]:
+        # ``await pipe.set(...)`` works when set() queued, as in redis-py.
+        return self._itself().__await__()
+
+    async def _itself(self) -> Pipeline:
+        return self
+
+    async def __aenter__(self) -> Pipeline:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.reset()
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """Sends the queued commands and returns their replies, in order.
+
+        With ``raise_on_error`` the first error reply is raised (its message
+        names the command); otherwise errors are returned in place. The
+        pipeline is reset afterwards, whatever happens.
+        """
+        request = self._request()
+        if request is None:
+            await self.reset()
+            return []
+        try:
+            try:
+                reply = await self._client._execute_request(*request)
+            except RedisError as error:
+                raise_as(self._failure(error), error)
+            return self._results(reply, raise_on_error)
+        finally:
+            await self.reset()
+
+    def _run_now(self, shape: int, args: tuple[Any, ...], parse: Parse) -> Awaitable[Any]:
+        # Sent now, like the client's commands; the coroutine only waits.
+        name = args[0]
+        lease = self._before_now(name)
+        sent = self._client._execute_request(lease, ONE, ((shape, *args),))
+        return self._finish_now(sent, name, parse)
+
+    async def _finish_now(self, sent: Awaitable[Any], name: object, parse: Parse) -> Any:
+        try:
+            reply = await sent
+        except RedisError as error:
+            raise_as(self._lost_watch(error), error)
+        return self._after_now(name, reply, parse)
+
+    async def reset(self) -> None:
+        """Forgets the queued commands and any watched keys; gives the
+        connection held for ``watch()`` back to the client."""
+        lease = self._clear()
+        if lease is not None:
+            await self._unwatch(lease)
+
+    async def _unwatch(self, lease: _core.Lease) -> None:
+        try:
+            await self._client._execute_request(lease, ONE, ((S.OK, "UNWATCH"),))
+        except RedisError:
+            return  # left unreusable: the connection is closed when dropped
+        lease.set_reusable(True)
+
+    async def aclose(self) -> None:
+        """Alias of :meth:`reset`, as in redis-py."""
+        await self.reset()
+
+    async def discard(self) -> None:
+        """Drops the queued commands and leaves MULTI, forgetting watched
+        keys as the server's DISCARD does."""
+        await self.reset()
+
+    async def unwatch(self) -> Any:
+        """Forgets the watched keys: ``True`` (after ``multi()``, UNWATCH is
+        queued instead and the pipeline returned, as in redis-py)."""
+        return await self.execute_command("UNWATCH") if self.watching else True

@@ -1,0 +1,89 @@
+"""The synchronous pipeline, :class:`Pipeline` (``Redis.pipeline()``)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from babushka import _core
+from babushka import _shapes as S
+from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
+from babushka.exceptions import RedisError
+
+
+class Pipeline(PipelineBase):
+    """redis-py's ``Pipeline``: command methods queue and return the pipeline,
+    ``execute()`` sends the queue as one request and returns the replies.
+
+    With ``transaction=True`` (the default) the commands run in MULTI/EXEC.
+    ``watch()`` holds a connection of the client's until ``execute()`` or
+    ``reset()``. A pipeline is for one thread at a time.
+    """
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.reset()
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """Sends the queued commands and returns their replies, in order.
+
+        With ``raise_on_error`` the first error reply is raised (its message
+        names the command); otherwise errors are returned in place. The
+        pipeline is reset afterwards, whatever happens.
+        """
+        request = self._request()
+        if request is None:
+            self.reset()
+            return []
+        try:
+            try:
+                reply = self._client._execute_request(*request)
+            except RedisError as error:
+                raise_as(self._failure(error), error)
+            return self._results(reply, raise_on_error)
+        finally:
+            self.reset()
+
+    def _run_now(self, shape: int, args: tuple[Any, ...], parse: Parse) -> Any:
+        name = args[0]
+        lease = self._before_now(name)
+        try:
+            reply = self._client._execute_request(lease, ONE, ((shape, *args),))
+        except RedisError as error:
+            raise_as(self._lost_watch(error), error)
+        return self._after_now(name, reply, parse)
+
+    def reset(self) -> None:
+        """Forgets the queued commands and any watched keys; gives the
+        connection held for ``watch()`` back to the client."""
+        lease = self._clear()
+        if lease is not None:
+            self._unwatch(lease)
+
+    def _unwatch(self, lease: _core.Lease) -> None:
+        try:
+            self._client._execute_request(lease, ONE, ((S.OK, "UNWATCH"),))
+        except RedisError:
+            return  # left unreusable: the connection is closed when dropped
+        lease.set_reusable(True)
+
+    def close(self) -> None:
+        """Alias of :meth:`reset`, as in redis-py."""
+        self.reset()
+
+    def discard(self) -> None:
+        """Drops the queued commands and leaves MULTI, forgetting watched
+        keys as the server's DISCARD does."""
+        self.reset()
+
+    def unwatch(self) -> Any:
+        """Forgets the watched keys: ``True`` (after ``multi()``, UNWATCH is
+        queued instead and the pipeline returned, as in redis-py)."""
+        return self.execute_command("UNWATCH") if self.watching else True
