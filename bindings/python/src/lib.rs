@@ -9,6 +9,8 @@
 //! - `reply_future`: `ReplyFuture`, the asyncio future `ManagedSender.submit`
 //!   returns, whose done-callbacks a drain runs in place.
 //! - `args`: Python arguments to command bytes (redis-py's encoding rules).
+//! - `request`: the Python form of a request (kind and command tuples), read
+//!   the same way by every transport's `execute_request`.
 //! - `reply`: server replies to Python objects, in the shape each command returns.
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
@@ -22,6 +24,7 @@ mod encoding;
 mod errors;
 mod reply;
 mod reply_future;
+mod request;
 mod runtime;
 mod uds;
 
