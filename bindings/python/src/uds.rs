@@ -152,6 +152,7 @@ impl UdsCodec {
             &proto::Request {
                 request_id,
                 args: words,
+                ..proto::Request::default()
             },
             &mut state.output,
         );
@@ -182,6 +183,8 @@ impl UdsCodec {
                         }
                         // The acknowledgement of the setup frame.
                         _ if response.request_id == 0 => {}
+                        // A notice, not the outcome: nothing cancels requests yet.
+                        Some(response::Result::Dedicated(_)) => {}
                         result => {
                             if let Some(pending) = state.pending.remove(&response.request_id) {
                                 ready.push((pending, result));
@@ -280,15 +283,17 @@ fn resolve(
             to_python(py, value_from_proto(value), pending.shape, encoding)
         }
         Some(response::Result::Error(err)) => Err(to_py_err(py, &error_from_proto(err))),
-        // Closing errors are handled by the caller; a response without a
-        // result is a core bug, reported to the one request it names.
-        Some(response::Result::ClosingError(_)) | None => Err(to_py_err(
-            py,
-            &Error::new(
-                ErrorKind::Protocol,
-                "the socket listener sent an empty response",
-            ),
-        )),
+        // Closing errors and notices are handled by the caller; a response
+        // without a result is a core bug, reported to the one request it names.
+        Some(response::Result::ClosingError(_) | response::Result::Dedicated(_)) | None => {
+            Err(to_py_err(
+                py,
+                &Error::new(
+                    ErrorKind::Protocol,
+                    "the socket listener sent an empty response",
+                ),
+            ))
+        }
     };
     match outcome {
         Ok(reply) => {
