@@ -15,7 +15,8 @@
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
-//! - `uds`: `start_socket_listener` and `UdsCodec`, the uds transport's frames.
+//! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
+//!   and `UdsLease` (a lease on a uds stream, by id).
 
 mod args;
 mod client;
