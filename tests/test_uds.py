@@ -484,3 +484,55 @@ def test_socket_is_removed_at_exit_and_stale_dirs_are_cleaned(
     assert not os.path.exists(os.path.dirname(path)), "and its directory"
     assert not os.path.exists(stale), "the stale directory was cleaned up"
     assert os.path.exists(_uds.listener_path()), "a live process's socket is left alone"
+
+
+# -- leases ----------------------------------------------------------------------
+
+
+def _clients_with(observer: babushka.Redis, fragment: str) -> int:
+    listing = observer.execute_command("CLIENT", "LIST")
+    text = listing.decode() if isinstance(listing, bytes) else str(listing)
+    return sum(1 for line in text.splitlines() if fragment in line)
+
+
+def test_a_dropped_lease_is_released_at_once(redis_server: RedisServer) -> None:
+    """The release frame goes out when the lease is dropped, not with the
+    client's next request."""
+    observer = babushka.Redis(host=redis_server.host, port=redis_server.port)
+    client = babushka.Redis(host=redis_server.host, port=redis_server.port, transport="uds")
+    lease = client._lease()
+    client._execute_request(lease, 0, [(0, "CLIENT", "SETNAME", "leased")])
+    assert _clients_with(observer, "name=leased") == 1
+    lease.set_reusable(False)  # closed, not kept, when released
+    del lease
+    assert _wait_for(lambda: _clients_with(observer, "name=leased") == 0)
+    client.close()
+    observer.close()
+
+
+async def test_an_async_dropped_lease_is_released_at_once(redis_server: RedisServer) -> None:
+    observer = babushka.Redis(host=redis_server.host, port=redis_server.port)
+    client = babushka.asyncio.Redis(host=redis_server.host, port=redis_server.port, transport="uds")
+    lease = client._lease()
+    await client._execute_request(lease, 0, [(0, "CLIENT", "SETNAME", "leased")])
+    assert _clients_with(observer, "name=leased") == 1
+    lease.set_reusable(False)
+    del lease
+    assert await asyncio.to_thread(_wait_for, lambda: _clients_with(observer, "name=leased") == 0)
+    await client.aclose()
+    observer.close()
+
+
+def test_closing_the_stream_releases_its_leases(redis_server: RedisServer) -> None:
+    observer = babushka.Redis(host=redis_server.host, port=redis_server.port)
+    client = babushka.Redis(host=redis_server.host, port=redis_server.port, transport="uds")
+    leases = [client._lease() for _ in range(2)]
+    for at, lease in enumerate(leases):
+        client._execute_request(lease, 0, [(0, "CLIENT", "SETNAME", f"leased{at}")])
+    assert _clients_with(observer, "name=leased") == 2
+    client.close()  # the leases are still referenced here
+    assert _wait_for(lambda: _clients_with(observer, "name=leased") == 0)
+    with pytest.raises(babushka.ClientClosedError):
+        client._execute_request(leases[0], 0, [(0, "PING")])
+    del leases  # a release after close sends nothing, raises nothing
+    observer.close()

@@ -44,6 +44,13 @@ impl Cancel {
             cell.0.close();
         }
     }
+
+    /// Whether the request still waits for its reply (so cancelling it would
+    /// do something). Lets a holder of many (the uds listener, per stream)
+    /// forget the finished ones.
+    pub fn is_pending(&self) -> bool {
+        self.0.strong_count() > 0
+    }
 }
 
 impl Client {

@@ -36,6 +36,7 @@ fn request(id: u64, args: &[&str]) -> proto::Request {
             .iter()
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
             .collect(),
+        ..proto::Request::default()
     }
 }
 
@@ -302,5 +303,408 @@ fn only_the_listeners_own_uid_is_served() {
                 "uid {other} served by a listener of uid {own}"
             );
         }
+    }
+}
+
+// -- batches, leases, cancellation ---------------------------------------------
+
+fn words(args: &[&str]) -> Vec<Bytes> {
+    args.iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect()
+}
+
+fn batch(id: u64, kind: proto::BatchKind, commands: &[&[&str]]) -> proto::Request {
+    proto::Request {
+        request_id: id,
+        action: Some(proto::request::Action::Batch(proto::Batch {
+            kind: kind.into(),
+            commands: commands
+                .iter()
+                .map(|args| proto::BatchCommand { args: words(args) })
+                .collect(),
+        })),
+        ..proto::Request::default()
+    }
+}
+
+fn on_lease(mut request: proto::Request, lease_id: u64) -> proto::Request {
+    request.lease_id = lease_id;
+    request
+}
+
+fn control(action: proto::request::Action) -> proto::Request {
+    proto::Request {
+        action: Some(action),
+        ..proto::Request::default()
+    }
+}
+
+fn open_lease(lease_id: u64) -> proto::Request {
+    control(proto::request::Action::OpenLease(lease_id))
+}
+
+fn release_lease(lease_id: u64, reusable: bool) -> proto::Request {
+    control(proto::request::Action::ReleaseLease(proto::LeaseRelease {
+        lease_id,
+        reusable,
+    }))
+}
+
+fn cancel(request_id: u64) -> proto::Request {
+    control(proto::request::Action::Cancel(request_id))
+}
+
+impl Wrapper {
+    /// The outcome of request `id`, skipping `dedicated` notices (a stale
+    /// one may follow the outcome of the request it names) and panicking on
+    /// the outcome of another request.
+    async fn outcome(&mut self, id: u64) -> response::Result {
+        loop {
+            let response = self.recv().await.expect("a response before the end");
+            match response.result.expect("a result") {
+                response::Result::Dedicated(_) => {}
+                result => {
+                    assert_eq!(response.request_id, id, "{result:?}");
+                    return result;
+                }
+            }
+        }
+    }
+
+    async fn value(&mut self, id: u64) -> value::Kind {
+        match self.outcome(id).await {
+            response::Result::Value(value) => value.kind.expect("a value"),
+            other => panic!("expected a value for request {id}, got {other:?}"),
+        }
+    }
+
+    async fn error(&mut self, id: u64) -> proto::Error {
+        match self.outcome(id).await {
+            response::Result::Error(err) => err,
+            other => panic!("expected an error for request {id}, got {other:?}"),
+        }
+    }
+
+    async fn items(&mut self, id: u64) -> Vec<value::Kind> {
+        match self.value(id).await {
+            value::Kind::Array(array) => array
+                .items
+                .into_iter()
+                .map(|item| item.kind.expect("a value"))
+                .collect(),
+            other => panic!("expected an array for request {id}, got {other:?}"),
+        }
+    }
+
+    async fn int(&mut self, id: u64) -> i64 {
+        match self.value(id).await {
+            value::Kind::Int(n) => n,
+            other => panic!("expected an integer for request {id}, got {other:?}"),
+        }
+    }
+}
+
+fn bulk(text: &str) -> value::Kind {
+    value::Kind::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+}
+
+#[test]
+fn pipelines_answer_with_every_reply_and_errors_in_place() {
+    let Some(server) = Server::start() else {
+        eprintln!("redis-server is not installed; skipping");
+        return;
+    };
+    block_on(async {
+        let config = ConnectionConfig::tcp("127.0.0.1", server.port);
+        let mut wrapper = Wrapper::connect(&config).await.ready().await;
+        let pipeline: &[&[&str]] = &[
+            &["SET", "p", "1"],
+            &["INCR", "p"],
+            &["LPUSH", "p", "x"],
+            &["GET", "p"],
+        ];
+        wrapper
+            .send(&batch(1, proto::BatchKind::Pipeline, pipeline))
+            .await;
+        let items = wrapper.items(1).await;
+        assert_eq!(items.len(), 4);
+        assert!(matches!(items[0], value::Kind::Okay(_)), "{items:?}");
+        assert_eq!(items[1], value::Kind::Int(2));
+        match &items[2] {
+            value::Kind::Error(err) => {
+                assert_eq!(err.code, "WRONGTYPE", "{err:?}");
+                assert_eq!(err.kind(), proto::ErrorKind::Response);
+            }
+            other => panic!("expected WRONGTYPE in place, got {other:?}"),
+        }
+        assert_eq!(items[3], bulk("2"));
+
+        // An empty pipeline answers at once with an empty array.
+        wrapper
+            .send(&batch(2, proto::BatchKind::Pipeline, &[]))
+            .await;
+        assert!(wrapper.items(2).await.is_empty());
+
+        // A command that cannot be built fails the request (not the
+        // stream), naming its position.
+        wrapper
+            .send(&batch(3, proto::BatchKind::Pipeline, &[&["PING"], &[]]))
+            .await;
+        let err = wrapper.error(3).await;
+        assert_eq!(err.kind(), proto::ErrorKind::InvalidInput, "{err:?}");
+        assert_eq!(err.index, Some(1), "{err:?}");
+        assert!(err.message.contains("command 1 of the batch"), "{err:?}");
+        wrapper.send(&request(4, &["GET", "p"])).await;
+        assert_eq!(wrapper.value(4).await, bulk("2"));
+    });
+}
+
+#[test]
+fn transactions_answer_with_exec_results_watch_and_queueing_errors() {
+    let Some(server) = Server::start() else {
+        eprintln!("redis-server is not installed; skipping");
+        return;
+    };
+    block_on(async {
+        let config = ConnectionConfig::tcp("127.0.0.1", server.port);
+        let mut wrapper = Wrapper::connect(&config).await.ready().await;
+        let transaction: &[&[&str]] = &[&["SET", "t", "a"], &["LPUSH", "t", "x"], &["GET", "t"]];
+        wrapper
+            .send(&batch(1, proto::BatchKind::Transaction, transaction))
+            .await;
+        let items = wrapper.items(1).await;
+        assert!(matches!(items[0], value::Kind::Okay(_)), "{items:?}");
+        assert!(
+            matches!(&items[1], value::Kind::Error(err) if err.code == "WRONGTYPE"),
+            "{items:?}"
+        );
+        assert_eq!(items[2], bulk("a"));
+
+        // A command the server refuses to queue: EXECABORT, reported as that
+        // command's error with its index.
+        let refused: &[&[&str]] = &[&["SET", "t", "b"], &["GET"]];
+        wrapper
+            .send(&batch(2, proto::BatchKind::Transaction, refused))
+            .await;
+        let err = wrapper.error(2).await;
+        assert_eq!(err.kind(), proto::ErrorKind::Response, "{err:?}");
+        assert_eq!(err.index, Some(1), "{err:?}");
+        assert!(err.message.contains("wrong number of arguments"), "{err:?}");
+        wrapper.send(&request(3, &["GET", "t"])).await;
+        assert_eq!(wrapper.value(3).await, bulk("a"), "nothing ran");
+    });
+}
+
+#[test]
+fn a_lease_holds_one_connection_for_a_watch_session() {
+    let Some(server) = Server::start() else {
+        eprintln!("redis-server is not installed; skipping");
+        return;
+    };
+    block_on(async {
+        let config = ConnectionConfig::tcp("127.0.0.1", server.port);
+        let mut wrapper = Wrapper::connect(&config).await.ready().await;
+        let mut other = Wrapper::connect(&config).await.ready().await;
+
+        wrapper.send(&open_lease(5)).await;
+        wrapper
+            .send(&on_lease(request(1, &["CLIENT", "ID"]), 5))
+            .await;
+        // Responses come in completion order: one request at a time.
+        let leased = wrapper.int(1).await;
+        wrapper.send(&request(2, &["CLIENT", "ID"])).await;
+        let shared = wrapper.int(2).await;
+        assert_ne!(leased, shared, "a lease is a connection of its own");
+
+        wrapper
+            .send(&on_lease(request(3, &["WATCH", "w"]), 5))
+            .await;
+        assert!(matches!(wrapper.value(3).await, value::Kind::Okay(_)));
+        other.send(&request(1, &["SET", "w", "theirs"])).await;
+        assert!(matches!(other.value(1).await, value::Kind::Okay(_)));
+        let mine: &[&[&str]] = &[&["SET", "w", "mine"]];
+        wrapper
+            .send(&on_lease(batch(4, proto::BatchKind::Transaction, mine), 5))
+            .await;
+        let err = wrapper.error(4).await;
+        assert_eq!(err.kind(), proto::ErrorKind::Watch, "{err:?}");
+
+        // The same connection serves the lease until it is released.
+        wrapper
+            .send(&on_lease(request(5, &["CLIENT", "ID"]), 5))
+            .await;
+        assert_eq!(wrapper.int(5).await, leased);
+        wrapper.send(&release_lease(5, true)).await;
+        wrapper.send(&on_lease(request(6, &["PING"]), 5)).await;
+        let err = wrapper.error(6).await;
+        assert!(err.message.contains("lease id 5 is not open"), "{err:?}");
+        // Released as reusable, the connection serves the next lease.
+        wrapper.send(&open_lease(6)).await;
+        wrapper
+            .send(&on_lease(request(7, &["CLIENT", "ID"]), 6))
+            .await;
+        assert_eq!(wrapper.int(7).await, leased);
+        // Released as not reusable, it is closed instead.
+        wrapper.send(&release_lease(6, false)).await;
+        wrapper.send(&open_lease(7)).await;
+        wrapper
+            .send(&on_lease(request(8, &["CLIENT", "ID"]), 7))
+            .await;
+        let next = wrapper.int(8).await;
+        assert_ne!(next, leased);
+        assert_ne!(next, shared);
+
+        // Closing a lease fails the requests on it until it is released.
+        wrapper
+            .send(&control(proto::request::Action::CloseLease(7)))
+            .await;
+        wrapper.send(&on_lease(request(9, &["PING"]), 7)).await;
+        let err = wrapper.error(9).await;
+        assert_eq!(err.kind(), proto::ErrorKind::Closed, "{err:?}");
+        wrapper.send(&release_lease(7, true)).await;
+        wrapper.send(&request(10, &["GET", "w"])).await;
+        assert_eq!(wrapper.value(10).await, bulk("theirs"));
+    });
+}
+
+#[test]
+fn cancelling_a_blocking_request_closes_its_connection() {
+    let Some(server) = Server::start() else {
+        eprintln!("redis-server is not installed; skipping");
+        return;
+    };
+    block_on(async {
+        let config = ConnectionConfig::tcp("127.0.0.1", server.port);
+        let mut wrapper = Wrapper::connect(&config).await.ready().await;
+        wrapper.send(&request(1, &["BLPOP", "queue", "0"])).await;
+        let notice = wrapper.recv().await.unwrap();
+        assert_eq!(notice.request_id, 1);
+        assert!(
+            matches!(notice.result, Some(response::Result::Dedicated(_))),
+            "{notice:?}"
+        );
+        // A shared-connection request is no cancel target: nothing happens.
+        wrapper.send(&request(2, &["PING"])).await;
+        assert!(matches!(wrapper.value(2).await, value::Kind::Simple(_)));
+        wrapper.send(&cancel(2)).await;
+        wrapper.send(&cancel(1)).await;
+        let err = wrapper.error(1).await;
+        assert_eq!(err.kind(), proto::ErrorKind::Closed, "{err:?}");
+        assert!(err.message.contains("cancelled"), "{err:?}");
+        // Cancelling again, or an id never used, does nothing.
+        wrapper.send(&cancel(1)).await;
+        wrapper.send(&cancel(99)).await;
+        wrapper.send(&request(3, &["RPUSH", "queue", "job"])).await;
+        assert_eq!(wrapper.int(3).await, 1);
+        // Give a BLPOP that survived the cancel every chance to pop.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        wrapper
+            .send(&request(4, &["LRANGE", "queue", "0", "-1"]))
+            .await;
+        assert_eq!(wrapper.items(4).await, vec![bulk("job")]);
+    });
+}
+
+#[test]
+fn requests_on_leases_that_are_not_open_fail_clearly() {
+    block_on(async {
+        let mut wrapper = Wrapper::connect(&unreachable_config()).await.ready().await;
+        wrapper.send(&on_lease(request(1, &["PING"]), 9)).await;
+        let err = wrapper.error(1).await;
+        assert_eq!(err.kind(), proto::ErrorKind::InvalidInput, "{err:?}");
+        assert!(
+            err.message
+                .contains("lease id 9 is not open on this stream"),
+            "{err:?}"
+        );
+        let pipeline: &[&[&str]] = &[&["PING"]];
+        wrapper
+            .send(&on_lease(batch(2, proto::BatchKind::Pipeline, pipeline), 9))
+            .await;
+        assert!(wrapper.error(2).await.message.contains("lease id 9"));
+
+        // A lease the core could not open fails its requests with the reason.
+        let mut config = unreachable_config();
+        config.max_connections = Some(0);
+        let mut limited = Wrapper::connect(&config).await.ready().await;
+        limited.send(&open_lease(1)).await;
+        limited.send(&on_lease(request(1, &["PING"]), 1)).await;
+        let err = limited.error(1).await;
+        assert_eq!(err.kind(), proto::ErrorKind::Connection, "{err:?}");
+        assert!(err.message.contains("max_connections"), "{err:?}");
+        limited.send(&release_lease(1, true)).await;
+        limited.send(&on_lease(request(2, &["PING"]), 1)).await;
+        assert!(limited.error(2).await.message.contains("not open"));
+    });
+}
+
+#[test]
+fn malformed_batch_and_control_frames_close_the_stream() {
+    let mut with_args = batch(1, proto::BatchKind::Pipeline, &[&["PING"]]);
+    with_args.args = words(&["PING"]);
+    let mut unknown_kind = batch(1, proto::BatchKind::Pipeline, &[&["PING"]]);
+    if let Some(proto::request::Action::Batch(batch)) = &mut unknown_kind.action {
+        batch.kind = 7;
+    }
+    let mut cancel_with_id = cancel(3);
+    cancel_with_id.request_id = 4;
+    let mut open_with_args = open_lease(1);
+    open_with_args.args = words(&["PING"]);
+    let cases: Vec<(&str, Vec<proto::Request>, &str)> = vec![
+        (
+            "unknown batch kind",
+            vec![unknown_kind],
+            "unknown batch kind 7",
+        ),
+        (
+            "unspecified batch kind",
+            vec![batch(1, proto::BatchKind::Unspecified, &[&["PING"]])],
+            "unknown batch kind 0",
+        ),
+        ("batch and args", vec![with_args], "not `args`"),
+        (
+            "batch with request id 0",
+            vec![batch(0, proto::BatchKind::Transaction, &[&["PING"]])],
+            "request id 0",
+        ),
+        (
+            "cancel with a request id",
+            vec![cancel_with_id],
+            "control frame",
+        ),
+        ("open with args", vec![open_with_args], "control frame"),
+        ("cancel of id 0", vec![cancel(0)], "request id 0"),
+        ("lease id 0", vec![open_lease(0)], "lease id 0"),
+        (
+            "lease opened twice",
+            vec![open_lease(3), open_lease(3)],
+            "lease id 3 is already open",
+        ),
+        (
+            "release of a lease never opened",
+            vec![release_lease(4, true)],
+            "lease id 4 is not open",
+        ),
+        (
+            "close of a lease never opened",
+            vec![control(proto::request::Action::CloseLease(4))],
+            "lease id 4 is not open",
+        ),
+    ];
+    for (case, frames, expected) in cases {
+        block_on(async {
+            let mut bad = Wrapper::connect(&unreachable_config()).await.ready().await;
+            for frame in &frames {
+                bad.send(frame).await;
+            }
+            let err = bad.closing_error().await;
+            assert_eq!(err.kind(), proto::ErrorKind::Protocol, "{case}: {err:?}");
+            assert!(
+                err.message.contains("malformed frame") && err.message.contains(expected),
+                "{case}: {err:?}"
+            );
+            assert_served().await;
+        });
     }
 }

@@ -12,7 +12,9 @@ __all__ = [
     "Lease",
     "ManagedSender",
     "ReplyFuture",
+    "UdsCancelHook",
     "UdsCodec",
+    "UdsLease",
     "WriterWake",
     "__version__",
     "configure",
@@ -136,8 +138,20 @@ class UdsCodec:
     """Request and response frames of one stream to the socket listener."""
 
     def setup_frame(self, protocol_version: int | None = None) -> bytes: ...
+    def set_on_output(self, on_output: Callable[[], object]) -> None:
+        """Called when a lease or cancel frame lands in an empty output; must not block."""
     def submit(self, waiter: Any, shape: int, *args: Any) -> bool:
         """Encodes a request; ``waiter.set_result``/``set_exception`` gets its reply."""
+    def submit_request(
+        self,
+        waiter: Any,
+        lease: UdsLease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+    ) -> bool:
+        """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
+    def open_lease(self) -> UdsLease:
+        """A lease on this stream; dropping it gives the connection back."""
     def take_output(self) -> bytes: ...
     def feed(self, data: bytes) -> int:
         """Decodes response frames and resolves their waiters."""
@@ -146,6 +160,19 @@ class UdsCodec:
     def pending(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+
+@final
+class UdsLease:
+    """A dedicated connection held on a uds stream, named in frames by ``id``."""
+
+    def set_reusable(self, reusable: bool) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def id(self) -> int: ...
+
+@final
+class UdsCancelHook:
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
 def start_socket_listener(
     init_callback: Callable[[str | None, str | None], object],

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 from babushka import _command_names, _core
 from babushka import _shapes as S
 from babushka.commands import CoreCommands
-from babushka.commands.base import ResponseT
+from babushka.commands.base import LeaseT, ResponseT
 from babushka.exceptions import (
     ClientClosedError,
     ConnectionError,
@@ -46,7 +46,7 @@ Parse = Optional[Callable[[Any], Any]]
 
 #: A queued request: the connection (``None``: the client's own routing), the
 #: kind and the ``(shape, name, *args)`` tuples.
-Request = tuple["_core.Lease | None", int, Sequence[tuple[Any, ...]]]
+Request = tuple["LeaseT | None", int, Sequence[tuple[Any, ...]]]
 
 
 class PipelineBase(CoreCommands):
@@ -67,7 +67,7 @@ class PipelineBase(CoreCommands):
         self.explicit_transaction = False
         #: The dedicated connection of a WATCH session, or of a batch that
         #: sends MULTI/EXEC itself; ``None`` otherwise.
-        self._lease: _core.Lease | None = None
+        self._lease: LeaseT | None = None
         #: The queue holds MULTI/EXEC/DISCARD/UNWATCH given to execute_command.
         self._queued_session_command = False
 
@@ -164,12 +164,12 @@ class PipelineBase(CoreCommands):
 
     # -- the steps of immediate execution ------------------------------------
 
-    def _session_lease(self) -> _core.Lease:
+    def _session_lease(self) -> LeaseT:
         if self._lease is None:
-            self._lease = self._client._core.lease()
+            self._lease = self._client._lease()
         return self._lease
 
-    def _before_now(self, name: object) -> _core.Lease:
+    def _before_now(self, name: object) -> LeaseT:
         lease = self._session_lease()
         if name == "WATCH":
             # Until EXEC or UNWATCH answers, the connection holds watched keys:

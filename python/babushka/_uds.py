@@ -12,6 +12,15 @@ only moves bytes between the codec and a Unix socket:
   connection: replies are fed from ``data_received``, and requests submitted
   during one loop iteration go out in one ``transport.write``.
 
+Both carry what the other transports carry, with the same signatures:
+``execute_request``/``submit_request(lease, kind, commands)`` send a command,
+a pipeline or a transaction, and ``lease()`` opens a ``_core.UdsLease`` (a
+dedicated connection in the core, named by id; dropping it gives it back).
+Frames the codec encodes outside a request (lease and cancel frames) reach
+the socket through its ``on_output`` hook. An asyncio future cancelled while
+its request runs on a dedicated connection sends a cancel frame, so the core
+closes that connection (a cancelled ``BLPOP`` never pops an element later).
+
 After ``fork``, the child has a listener of its own (the parent's serves the
 parent), and a sync stream inherited from the parent opens a new one on first
 use: the inherited socket is shared with the parent, so the child only drops
@@ -25,7 +34,7 @@ import contextlib
 import os
 import socket
 import threading
-from typing import Any
+from typing import Any, Sequence
 
 from babushka import _core
 from babushka._waiter import Waiter
@@ -84,6 +93,7 @@ class SyncStream:
 
     def _open(self) -> None:
         self._codec = codec = self._core.uds_codec()
+        codec.set_on_output(self._write_if_free)
         self._sock = sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(listener_path())
@@ -115,24 +125,57 @@ class SyncStream:
                 self._drop_inherited_socket()
                 self._open()
 
-    def execute_request(self, lease: Any, kind: int, commands: Any) -> Any:
-        raise NotImplementedError("batches and leases are not carried by the uds transport yet")
-
     def execute(self, shape: int, *args: Any) -> Any:
         if self._generation != _fork_generation:
             self._reopen_after_fork()
         waiter = Waiter()
-        codec = self._codec
-        codec.submit(waiter, shape, *args)
+        self._codec.submit(waiter, shape, *args)
         with self._write_lock:
-            # Empty when another thread already sent this request with its own.
-            data = codec.take_output()
-            if data:
-                try:
-                    self._sock.sendall(data)
-                except OSError as error:
-                    codec.connection_lost(f"cannot write to the socket listener: {error}")
+            self._write()
         return waiter.wait()
+
+    def execute_request(
+        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        """As ``_core.Client.execute_request``, with a lease from :meth:`lease`."""
+        if self._generation != _fork_generation:
+            self._reopen_after_fork()
+        waiter = Waiter()
+        self._codec.submit_request(waiter, lease, kind, commands)
+        with self._write_lock:
+            self._write()
+        return waiter.wait()
+
+    def lease(self) -> _core.UdsLease:
+        """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
+        if self._generation != _fork_generation:
+            self._reopen_after_fork()
+        return self._codec.open_lease()
+
+    def _write(self) -> None:
+        """Writes every frame encoded so far; the caller holds the write lock.
+        Empty when another thread already sent this caller's frame with its
+        own; looped so a frame encoded meanwhile without the lock (a lease
+        released by another thread) is not left behind."""
+        codec = self._codec
+        data = codec.take_output()
+        while data:
+            try:
+                self._sock.sendall(data)
+            except OSError as error:
+                codec.connection_lost(f"cannot write to the socket listener: {error}")
+                return
+            data = codec.take_output()
+
+    def _write_if_free(self) -> None:
+        """The codec's ``on_output`` hook. It may run while this very thread
+        holds the write lock (a lease collected mid-write), so it never waits
+        for it: a writer that holds it sends the frame with its own."""
+        if self._write_lock.acquire(blocking=False):
+            try:
+                self._write()
+            finally:
+                self._write_lock.release()
 
     def close(self) -> None:
         with _fork_lock:
@@ -186,6 +229,7 @@ class AsyncStream:
 
     def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
         self._codec = core.uds_codec()
+        self._codec.set_on_output(self._flush_soon)
         self._loop = loop
         self._transport: asyncio.Transport | None = None
         self._closed = False
@@ -207,9 +251,6 @@ class AsyncStream:
         self._transport = transport
         self._flush()
 
-    def submit_request(self, lease: Any, kind: int, commands: Any) -> asyncio.Future[Any]:
-        raise NotImplementedError("batches and leases are not carried by the uds transport yet")
-
     def submit(self, shape: int, *args: Any) -> asyncio.Future[Any]:
         future = self._loop.create_future()
         if self._codec.submit(future, shape, *args):
@@ -217,6 +258,25 @@ class AsyncStream:
             # iteration's other requests have been encoded too.
             self._loop.call_soon(self._flush)
         return future
+
+    def submit_request(
+        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> asyncio.Future[Any]:
+        """As ``ManagedSender.submit_request``, with a lease from :meth:`lease`."""
+        future = self._loop.create_future()
+        if self._codec.submit_request(future, lease, kind, commands):
+            self._loop.call_soon(self._flush)
+        return future
+
+    def lease(self) -> _core.UdsLease:
+        """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
+        return self._codec.open_lease()
+
+    def _flush_soon(self) -> None:
+        """The codec's ``on_output`` hook: a lease or cancel frame, perhaps
+        from another thread (a lease collected there), goes out from the loop."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to write
+            self._loop.call_soon_threadsafe(self._flush)
 
     def _flush(self) -> None:
         transport = self._transport

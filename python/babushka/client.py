@@ -10,7 +10,7 @@ from babushka import _core
 from babushka._base import ClientBase
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
-from babushka.commands.base import KeyT, ResponseT, page_items
+from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
 from babushka.exceptions import WatchError
 from babushka.pipeline import Pipeline
 
@@ -43,6 +43,11 @@ class Redis(ClientBase):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return parse(self._execute(shape, *args))
+
+    def _lease(self) -> LeaseT:
+        if self._uds is not None:
+            return self._uds.lease()
+        return self._core.lease()
 
     def _iter_cursor(self, page: Callable[[int], Any]) -> Iterator[Any]:
         cursor = 0

@@ -44,10 +44,38 @@ pub fn build_command_after(
     encoding: &Encoding,
 ) -> PyResult<Command> {
     let mut builder = CommandBuilder::new();
-    for (index, arg) in args.iter().enumerate().skip(skip) {
-        push_arg(&mut builder, &arg, index - skip, encoding)?;
-    }
+    encode_args_after(args, skip, encoding, &mut builder)?;
     builder.finish().map_err(|err| to_py_err(args.py(), &err))
+}
+
+/// [`build_command_after`] for the uds transport: the command's words, as a
+/// frame carries them. Refuses an empty command as the core does.
+pub fn command_words_after(
+    args: &Bound<'_, PyTuple>,
+    skip: usize,
+    encoding: &Encoding,
+) -> PyResult<Vec<bytes::Bytes>> {
+    let mut words = Vec::with_capacity(args.len().saturating_sub(skip));
+    encode_args_after(args, skip, encoding, &mut words)?;
+    if words.is_empty() {
+        // The core's own refusal, so every transport says the same.
+        if let Err(err) = CommandBuilder::new().finish() {
+            return Err(to_py_err(args.py(), &err));
+        }
+    }
+    Ok(words)
+}
+
+fn encode_args_after(
+    args: &Bound<'_, PyTuple>,
+    skip: usize,
+    encoding: &Encoding,
+    sink: &mut impl ArgSink,
+) -> PyResult<()> {
+    for (index, arg) in args.iter().enumerate().skip(skip) {
+        push_arg(sink, &arg, index - skip, encoding)?;
+    }
+    Ok(())
 }
 
 /// Encodes every argument into `sink`, or raises `DataError` for the first bad one.

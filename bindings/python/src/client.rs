@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use babushka_core::{
-    runtime, Address, Batch, Cancel, Client, Command, ConnectionConfig, Error, Lease, Protocol,
-    Request, Route, Value,
+    runtime, Address, Batch, Cancel, Client, ConnectionConfig, Error, Lease, Protocol, Request,
+    Route, Value,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PySequence, PyTuple};
+use pyo3::types::PyTuple;
 
 use crate::args::{build_command, build_command_after};
 use crate::completions::PyCompletionQueue;
@@ -21,6 +21,7 @@ use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::reply::{shape_reply, ReplyShape, Shape};
 use crate::reply_future::ReplyFuture;
+use crate::request::{read_commands, Kind};
 use crate::uds::UdsCodec;
 
 #[pyclass(frozen, name = "Client", module = "babushka._core")]
@@ -393,43 +394,22 @@ impl PyCancel {
     }
 }
 
-/// Builds a request from the Python form `execute_request` takes.
+/// Builds a request from the Python form `execute_request` takes (see
+/// `crate::request`).
 fn build_request(
     lease: Option<&Bound<'_, PyLease>>,
     kind: u8,
     commands: &Bound<'_, PyAny>,
     encoding: &Encoding,
 ) -> PyResult<(Request, ReplyShape)> {
-    let commands = commands.cast::<PySequence>().map_err(|_| {
-        PyTypeError::new_err("commands must be a sequence of (shape, name, *args) tuples")
+    let kind = Kind::from_u8(kind)?;
+    let (mut built, shape) = read_commands(kind, commands, |item| {
+        build_command_after(item, 1, encoding)
     })?;
-    let count = commands.len()?;
-    let mut built: Vec<Command> = Vec::with_capacity(count);
-    let mut shapes = Vec::with_capacity(count);
-    for item in commands.try_iter()? {
-        let item = item?;
-        let item = item.cast::<PyTuple>().map_err(|_| {
-            PyTypeError::new_err("each command must be a (shape, name, *args) tuple")
-        })?;
-        let shape: u8 = item.get_item(0)?.extract()?;
-        shapes.push(Shape::from_u8(shape)?);
-        built.push(build_command_after(item, 1, encoding)?);
-    }
-    let (batch, shape) = match kind {
-        0 => {
-            if built.len() != 1 {
-                return Err(PyValueError::new_err("kind 0 takes exactly one command"));
-            }
-            let cmd = built.pop().expect("one command");
-            (Batch::One(cmd), ReplyShape::One(shapes[0]))
-        }
-        1 => (Batch::Pipeline(built), ReplyShape::Each(shapes)),
-        2 => (Batch::Transaction(built), ReplyShape::Each(shapes)),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown request kind {other}"
-            )))
-        }
+    let batch = match kind {
+        Kind::One => Batch::One(built.pop().expect("read_commands checked: one command")),
+        Kind::Pipeline => Batch::Pipeline(built),
+        Kind::Transaction => Batch::Transaction(built),
     };
     let route = lease.map_or(Route::Auto, |lease| Route::Lease(lease.get().lease.clone()));
     Ok((Request { batch, route }, shape))

@@ -9,11 +9,14 @@
 //! - `reply_future`: `ReplyFuture`, the asyncio future `ManagedSender.submit`
 //!   returns, whose done-callbacks a drain runs in place.
 //! - `args`: Python arguments to command bytes (redis-py's encoding rules).
+//! - `request`: the Python form of a request (kind and command tuples), read
+//!   the same way by every transport's `execute_request`.
 //! - `reply`: server replies to Python objects, in the shape each command returns.
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
-//! - `uds`: `start_socket_listener` and `UdsCodec`, the uds transport's frames.
+//! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
+//!   and `UdsLease` (a lease on a uds stream, by id).
 
 mod args;
 mod client;
@@ -22,6 +25,7 @@ mod encoding;
 mod errors;
 mod reply;
 mod reply_future;
+mod request;
 mod runtime;
 mod uds;
 

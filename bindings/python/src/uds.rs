@@ -4,30 +4,46 @@
 //!
 //! The codec does all the per-field work in Rust, against the messages
 //! generated from `core/proto`, so the `.proto` files stay the one definition
-//! of the frames and the Python side only moves bytes: `submit` encodes a
-//! request (raising `DataError` before anything is written), `take_output`
-//! hands over everything encoded since the last call in one `bytes`, and
-//! `feed` decodes whatever the socket produced and resolves each reply's
-//! waiter (an asyncio future, or the sync client's waiter) with the reply
-//! shaped exactly as on the other transports.
+//! of the frames and the Python side only moves bytes: `submit` and
+//! `submit_request` encode a request (raising `DataError` before anything is
+//! written), `take_output` hands over everything encoded since the last call
+//! in one `bytes`, and `feed` decodes whatever the socket produced and
+//! resolves each reply's waiter (an asyncio future, or the sync client's
+//! waiter) with the reply shaped exactly as on the other transports.
+//!
+//! Like the core, the codec decides nothing about a request: batches, leases
+//! and cancellation are frames the listener turns into the core's own
+//! `Request`, `Lease` and `Cancel`.
+//!
+//! - Leases: `open_lease` returns a [`UdsLease`], which names its lease by an
+//!   id the codec chose and gives it back (a release frame) when dropped.
+//! - Cancellation: when the listener says a request runs on a dedicated
+//!   connection (a `dedicated` notice), the codec asks the waiter, if it is
+//!   an asyncio future, to call back when done; if it was cancelled, a
+//!   cancel frame tells the core to close that connection.
+//! - Frames encoded outside a submit (lease and cancel frames) are announced
+//!   to the stream through its `on_output` callable, which writes them out.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use babushka_core::socket::convert::{connection_request, error_from_proto, value_from_proto};
-use babushka_core::socket::proto::{self, response};
+use babushka_core::socket::proto::{self, request::Action, response};
 use babushka_core::socket::{self, encode_frame, FrameDecoder};
 use babushka_core::{ConnectionConfig, Error, ErrorKind};
 use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use crate::args::encode_args;
+use crate::args::{command_words_after, encode_args};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{to_python, Shape};
+use crate::reply::{shape_reply, ReplyShape, Shape};
+use crate::request::{read_commands, Kind};
 
 /// Starts the process's socket listener (once; later calls find it running)
 /// and calls `init_callback(path, None)`, or `init_callback(None, message)` if
@@ -53,12 +69,17 @@ fn start_socket_listener(
 /// One request waiting for its reply.
 struct Pending {
     waiter: Py<PyAny>,
-    shape: Shape,
+    shape: ReplyShape,
 }
 
+/// A codec's mutable state. Its lock is never held while Python code may
+/// run (not even an allocation that could start the collector): a lease
+/// dropped by the collector takes it, on whatever thread that runs.
 struct State {
     /// Request ids start at 1: 0 marks frames about the stream itself.
     next_id: u64,
+    /// Lease ids start at 1: 0 means "no lease" in a request frame.
+    next_lease: u64,
     pending: HashMap<u64, Pending>,
     /// Request frames encoded but not yet taken by the writer.
     output: Vec<u8>,
@@ -67,12 +88,78 @@ struct State {
     closed: Option<Error>,
 }
 
+impl State {
+    /// Appends a control frame (lease or cancel) unless the stream is
+    /// closed. Returns whether the output was empty before.
+    fn control(&mut self, action: Action) -> bool {
+        if self.closed.is_some() {
+            return false;
+        }
+        let was_empty = self.output.is_empty();
+        encode_frame(
+            &proto::Request {
+                action: Some(action),
+                ..proto::Request::default()
+            },
+            &mut self.output,
+        );
+        was_empty
+    }
+}
+
+/// What a codec shares with its leases and cancel hooks.
+struct Shared {
+    state: Mutex<State>,
+    /// The stream's `on_output()`: writes out frames encoded outside a
+    /// submit. Cleared when the stream closes (and by the collector).
+    on_output: Mutex<Option<Py<PyAny>>>,
+}
+
+impl Shared {
+    /// Appends a control frame and, if the output was empty, tells the stream.
+    fn control(&self, py: Python<'_>, action: Action) {
+        let was_empty = self.state.lock().control(action);
+        if was_empty {
+            self.announce_output(py);
+        }
+    }
+
+    fn announce_output(&self, py: Python<'_>) {
+        let on_output = self
+            .on_output
+            .lock()
+            .as_ref()
+            .map(|hook| hook.clone_ref(py));
+        if let Some(on_output) = on_output {
+            if let Err(err) = on_output.call0(py) {
+                err.write_unraisable(py, Some(on_output.bind(py)));
+            }
+        }
+    }
+
+    /// Cancels request `request_id` (a cancelled future on a dedicated
+    /// connection): its reply will go nowhere, and the core closes that
+    /// connection.
+    fn cancel(&self, py: Python<'_>, request_id: u64) {
+        let (was_empty, forgotten) = {
+            let mut state = self.state.lock();
+            let forgotten = state.pending.remove(&request_id);
+            (state.control(Action::Cancel(request_id)), forgotten)
+        };
+        // The waiter is let go outside the lock: dropping it may run Python code.
+        drop(forgotten);
+        if was_empty {
+            self.announce_output(py);
+        }
+    }
+}
+
 /// The request/response codec of one client's stream to the listener.
 #[pyclass(frozen, name = "UdsCodec", module = "babushka._core")]
 pub struct UdsCodec {
     encoding: Arc<Encoding>,
     config: ConnectionConfig,
-    state: Mutex<State>,
+    shared: Arc<Shared>,
 }
 
 impl UdsCodec {
@@ -80,12 +167,16 @@ impl UdsCodec {
         Self {
             encoding,
             config,
-            state: Mutex::new(State {
-                next_id: 1,
-                pending: HashMap::new(),
-                output: Vec::new(),
-                decoder: FrameDecoder::new(),
-                closed: None,
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    next_id: 1,
+                    next_lease: 1,
+                    pending: HashMap::new(),
+                    output: Vec::new(),
+                    decoder: FrameDecoder::new(),
+                    closed: None,
+                }),
+                on_output: Mutex::new(None),
             }),
         }
     }
@@ -94,16 +185,58 @@ impl UdsCodec {
     /// every pending request with it.
     fn fail_all(&self, py: Python<'_>, err: &Error) {
         let failed: Vec<Pending> = {
-            let mut state = self.state.lock();
+            let mut state = self.shared.state.lock();
             if state.closed.is_none() {
                 state.closed = Some(err.clone());
             }
             state.output.clear();
             state.pending.drain().map(|(_, pending)| pending).collect()
         };
+        // Nothing is written any more: the stream's hook (which holds the
+        // stream, which holds this codec) is let go.
+        let on_output = self.shared.on_output.lock().take();
+        drop(on_output);
         for pending in failed {
             reject(py, &pending.waiter, to_py_err(py, err));
         }
+    }
+
+    /// Appends a request frame for `waiter`. Returns whether the output was
+    /// empty before, i.e. whether the caller must arrange a write.
+    fn push(
+        &self,
+        py: Python<'_>,
+        waiter: Py<PyAny>,
+        shape: ReplyShape,
+        mut frame: proto::Request,
+    ) -> PyResult<bool> {
+        let mut state = self.shared.state.lock();
+        if let Some(err) = state.closed.clone() {
+            drop(state);
+            return Err(to_py_err(py, &err));
+        }
+        frame.request_id = state.next_id;
+        state.next_id += 1;
+        let was_empty = state.output.is_empty();
+        encode_frame(&frame, &mut state.output);
+        state
+            .pending
+            .insert(frame.request_id, Pending { waiter, shape });
+        Ok(was_empty)
+    }
+
+    /// The id a request sends `lease` by; refuses another stream's lease.
+    fn lease_id(&self, lease: Option<&Bound<'_, UdsLease>>) -> PyResult<u64> {
+        let Some(lease) = lease else {
+            return Ok(0);
+        };
+        let lease = lease.get();
+        if !Arc::ptr_eq(&lease.shared, &self.shared) {
+            return Err(PyValueError::new_err(
+                "this lease belongs to another client (or to this client before a fork)",
+            ));
+        }
+        Ok(lease.id)
     }
 }
 
@@ -126,7 +259,17 @@ impl UdsCodec {
         PyBytes::new(py, &frame)
     }
 
-    /// Encodes a request whose reply will resolve `waiter` (an object with
+    /// Sets the callable the codec calls (with no arguments) when it has
+    /// encoded a frame outside `submit`/`submit_request` (a lease opened,
+    /// closed or released, a request cancelled) into an empty output: the
+    /// stream writes it out. It may be called from any thread that drops a
+    /// lease, during garbage collection too, so it must not block.
+    fn set_on_output(&self, on_output: Py<PyAny>) {
+        let replaced = self.shared.on_output.lock().replace(on_output);
+        drop(replaced);
+    }
+
+    /// Encodes a command whose reply will resolve `waiter` (an object with
     /// `set_result` and `set_exception`). Raises `DataError` for a bad
     /// argument, before anything is queued. Returns whether the output was
     /// empty before, i.e. whether the caller must arrange a write.
@@ -141,27 +284,86 @@ impl UdsCodec {
         let shape = Shape::from_u8(shape)?;
         let mut words = Vec::with_capacity(args.len());
         encode_args(args, &self.encoding, &mut words)?;
-        let mut state = self.state.lock();
-        if let Some(err) = &state.closed {
-            return Err(to_py_err(py, err));
+        let frame = proto::Request {
+            args: words,
+            ..proto::Request::default()
+        };
+        self.push(py, waiter, ReplyShape::One(shape), frame)
+    }
+
+    /// `submit` for the form `Client.execute_request` takes: `kind` 0 one
+    /// command, 1 a pipeline, 2 a transaction, of `(shape, name, *args)`
+    /// tuples, on `lease` (from `open_lease`) if given. A batch's reply is
+    /// a list, error replies in it as exception objects.
+    #[pyo3(signature = (waiter, lease, kind, commands))]
+    fn submit_request(
+        &self,
+        py: Python<'_>,
+        waiter: Py<PyAny>,
+        lease: Option<&Bound<'_, UdsLease>>,
+        kind: u8,
+        commands: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let lease_id = self.lease_id(lease)?;
+        let kind = Kind::from_u8(kind)?;
+        let (mut words, shape) = read_commands(kind, commands, |item| {
+            command_words_after(item, 1, &self.encoding)
+        })?;
+        let batch_kind = match kind {
+            Kind::One => {
+                let args = words.pop().expect("read_commands checked: one command");
+                let frame = proto::Request {
+                    args,
+                    lease_id,
+                    ..proto::Request::default()
+                };
+                return self.push(py, waiter, shape, frame);
+            }
+            Kind::Pipeline => proto::BatchKind::Pipeline,
+            Kind::Transaction => proto::BatchKind::Transaction,
+        };
+        let frame = proto::Request {
+            action: Some(Action::Batch(proto::Batch {
+                kind: batch_kind.into(),
+                commands: words
+                    .into_iter()
+                    .map(|args| proto::BatchCommand { args })
+                    .collect(),
+            })),
+            lease_id,
+            ..proto::Request::default()
+        };
+        self.push(py, waiter, shape, frame)
+    }
+
+    /// Opens a lease: a dedicated connection for a `WATCH` session, held
+    /// until the returned object is dropped. The frame goes out through
+    /// `on_output`. Raises if the stream is closed; a lease the core cannot
+    /// open (all `max_connections` in use) fails the requests sent on it.
+    fn open_lease(&self, py: Python<'_>) -> PyResult<UdsLease> {
+        let (id, was_empty) = {
+            let mut state = self.shared.state.lock();
+            if let Some(err) = state.closed.clone() {
+                drop(state);
+                return Err(to_py_err(py, &err));
+            }
+            let id = state.next_lease;
+            state.next_lease += 1;
+            (id, state.control(Action::OpenLease(id)))
+        };
+        if was_empty {
+            self.shared.announce_output(py);
         }
-        let request_id = state.next_id;
-        state.next_id += 1;
-        let was_empty = state.output.is_empty();
-        encode_frame(
-            &proto::Request {
-                request_id,
-                args: words,
-            },
-            &mut state.output,
-        );
-        state.pending.insert(request_id, Pending { waiter, shape });
-        Ok(was_empty)
+        Ok(UdsLease {
+            shared: Arc::clone(&self.shared),
+            id,
+            reusable: AtomicBool::new(true),
+        })
     }
 
     /// Every frame encoded since the last call, as one `bytes` (empty if none).
     fn take_output<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let output = std::mem::take(&mut self.state.lock().output);
+        let output = std::mem::take(&mut self.shared.state.lock().output);
         PyBytes::new(py, &output)
     }
 
@@ -169,9 +371,10 @@ impl UdsCodec {
     /// from before) and resolves their waiters. Returns how many it resolved.
     fn feed(&self, py: Python<'_>, data: &[u8]) -> usize {
         let mut ready = Vec::new();
+        let mut dedicated = Vec::new();
         let mut closing = None;
         {
-            let mut state = self.state.lock();
+            let mut state = self.shared.state.lock();
             state.decoder.extend(data);
             loop {
                 match state.decoder.next_message::<proto::Response>() {
@@ -182,6 +385,12 @@ impl UdsCodec {
                         }
                         // The acknowledgement of the setup frame.
                         _ if response.request_id == 0 => {}
+                        // A notice, not the outcome; stale once that came.
+                        Some(response::Result::Dedicated(_)) => {
+                            if let Some(pending) = state.pending.get(&response.request_id) {
+                                dedicated.push((response.request_id, pending.waiter.clone_ref(py)));
+                            }
+                        }
                         result => {
                             if let Some(pending) = state.pending.remove(&response.request_id) {
                                 ready.push((pending, result));
@@ -199,9 +408,12 @@ impl UdsCodec {
                 }
             }
         }
-        let count = ready.len();
         // Waiters are resolved outside the lock: resolving runs Python code,
         // which may submit again.
+        for (request_id, waiter) in dedicated {
+            self.watch_cancel(py, request_id, &waiter);
+        }
+        let count = ready.len();
         for (pending, result) in ready {
             resolve(py, &pending, result, &self.encoding);
         }
@@ -224,13 +436,19 @@ impl UdsCodec {
     }
 
     /// Pending waiters (asyncio futures) hold their loop, which may hold this
-    /// codec: the collector must see them, or a loop closed with a request in
-    /// flight is never freed. A codec busy on another thread at that moment
-    /// is skipped, which only keeps its objects for a later collection.
+    /// codec, and `on_output` holds the stream, which holds this codec: the
+    /// collector must see them, or a loop closed with a request in flight is
+    /// never freed. A codec busy on another thread at that moment is skipped,
+    /// which only keeps its objects for a later collection.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        if let Some(state) = self.state.try_lock() {
+        if let Some(state) = self.shared.state.try_lock() {
             for pending in state.pending.values() {
                 visit.call(&pending.waiter)?;
+            }
+        }
+        if let Some(on_output) = self.shared.on_output.try_lock() {
+            if let Some(hook) = on_output.as_ref() {
+                visit.call(hook)?;
             }
         }
         Ok(())
@@ -238,20 +456,108 @@ impl UdsCodec {
 
     fn __clear__(&self) {
         let taken = self
+            .shared
             .state
             .try_lock()
             .map(|mut state| std::mem::take(&mut state.pending));
         drop(taken);
+        let hook = self
+            .shared
+            .on_output
+            .try_lock()
+            .and_then(|mut on_output| on_output.take());
+        drop(hook);
     }
 
     /// How many requests wait for replies.
     fn pending(&self) -> usize {
-        self.state.lock().pending.len()
+        self.shared.state.lock().pending.len()
     }
 
     #[getter]
     fn closed(&self) -> bool {
-        self.state.lock().closed.is_some()
+        self.shared.state.lock().closed.is_some()
+    }
+}
+
+impl UdsCodec {
+    /// Request `request_id` runs on a dedicated connection: if its waiter is
+    /// an asyncio future, cancelling it must close that connection, so a
+    /// done-callback sends a cancel frame if the future was cancelled.
+    /// (Sync waiters cannot be cancelled.)
+    #[cold]
+    fn watch_cancel(&self, py: Python<'_>, request_id: u64, waiter: &Py<PyAny>) {
+        let waiter = waiter.bind(py);
+        let add_done_callback = intern!(py, "add_done_callback");
+        if !waiter.hasattr(add_done_callback).unwrap_or(false) {
+            return;
+        }
+        let hook = CancelOnCancelled {
+            shared: Arc::clone(&self.shared),
+            request_id,
+        };
+        if let Err(err) = waiter.call_method1(add_done_callback, (hook,)) {
+            err.write_unraisable(py, Some(waiter));
+        }
+    }
+}
+
+/// A future's done-callback: sends a cancel frame if the future was cancelled.
+#[pyclass(frozen, name = "UdsCancelHook", module = "babushka._core")]
+pub struct CancelOnCancelled {
+    shared: Arc<Shared>,
+    request_id: u64,
+}
+
+#[pymethods]
+impl CancelOnCancelled {
+    fn __call__(&self, py: Python<'_>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+            self.shared.cancel(py, self.request_id);
+        }
+        Ok(())
+    }
+}
+
+/// A lease on a uds stream: a dedicated connection held in the core for a
+/// `WATCH` session, named in frames by its id. Dropping it gives the
+/// connection back (a release frame); it behaves like `_core.Lease`.
+#[pyclass(frozen, name = "UdsLease", module = "babushka._core")]
+pub struct UdsLease {
+    shared: Arc<Shared>,
+    id: u64,
+    reusable: AtomicBool,
+}
+
+#[pymethods]
+impl UdsLease {
+    /// Whether the connection may be reused once let go (`False` after a
+    /// `WATCH` that was never followed by `EXEC` or `UNWATCH`). Sent with
+    /// the release.
+    fn set_reusable(&self, reusable: bool) {
+        self.reusable.store(reusable, Ordering::Release);
+    }
+
+    /// Closes the connection now; requests on it fail.
+    fn close(&self, py: Python<'_>) {
+        self.reusable.store(false, Ordering::Release);
+        self.shared.control(py, Action::CloseLease(self.id));
+    }
+
+    /// The id frames name this lease by (unique on its stream).
+    #[getter]
+    fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Drop for UdsLease {
+    fn drop(&mut self) {
+        let release = Action::ReleaseLease(proto::LeaseRelease {
+            lease_id: self.id,
+            reusable: self.reusable.load(Ordering::Acquire),
+        });
+        Python::attach(|py| self.shared.control(py, release));
     }
 }
 
@@ -277,18 +583,20 @@ fn resolve(
 ) {
     let outcome = match result {
         Some(response::Result::Value(value)) => {
-            to_python(py, value_from_proto(value), pending.shape, encoding)
+            shape_reply(py, value_from_proto(value), &pending.shape, encoding)
         }
         Some(response::Result::Error(err)) => Err(to_py_err(py, &error_from_proto(err))),
-        // Closing errors are handled by the caller; a response without a
-        // result is a core bug, reported to the one request it names.
-        Some(response::Result::ClosingError(_)) | None => Err(to_py_err(
-            py,
-            &Error::new(
-                ErrorKind::Protocol,
-                "the socket listener sent an empty response",
-            ),
-        )),
+        // Closing errors and notices are handled by the caller; a response
+        // without a result is a core bug, reported to the one request it names.
+        Some(response::Result::ClosingError(_) | response::Result::Dedicated(_)) | None => {
+            Err(to_py_err(
+                py,
+                &Error::new(
+                    ErrorKind::Protocol,
+                    "the socket listener sent an empty response",
+                ),
+            ))
+        }
     };
     match outcome {
         Ok(reply) => {
@@ -325,5 +633,7 @@ fn unraisable_unless_done(py: Python<'_>, waiter: &Py<PyAny>, err: PyErr) {
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(start_socket_listener, module)?)?;
     module.add_class::<UdsCodec>()?;
+    module.add_class::<UdsLease>()?;
+    module.add_class::<CancelOnCancelled>()?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Conversions between the frames' messages and the core's own types:
-//! reply values, errors and connection settings.
+//! requests, reply values, errors and connection settings.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,9 +7,123 @@ use std::time::Duration;
 use bytes::Bytes;
 use redis::{Value, VerbatimFormat};
 
-use super::proto::{self, connection_request, value::Kind};
+use super::proto::{self, connection_request, request::Action, value::Kind};
+use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol};
 use crate::error::{Error, ErrorKind};
+use crate::request::Batch;
+
+/// What one `Request` frame asks the listener to do, once its rules are
+/// checked (see `request.proto`).
+#[derive(Debug)]
+pub enum Frame {
+    /// Run a command or a batch, on the client's routing (`lease_id` 0) or on
+    /// a lease. `batch` is the error the request fails with when a command
+    /// cannot be built (an empty one).
+    Submit {
+        request_id: u64,
+        lease_id: u64,
+        batch: Result<Batch, Error>,
+    },
+    OpenLease(u64),
+    ReleaseLease {
+        lease_id: u64,
+        reusable: bool,
+    },
+    CloseLease(u64),
+    Cancel(u64),
+}
+
+/// Reads a request frame. `Err` when the frame breaks a rule of the schema:
+/// the stream is closed with that error, since a wrapper that writes such
+/// frames cannot be trusted to read the answers right either.
+pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
+    let proto::Request {
+        request_id,
+        args,
+        action,
+        lease_id,
+    } = request;
+    let Some(action) = action else {
+        // The common case: one command.
+        let batch = Command::from_args(&args).map(Batch::One);
+        return submit(request_id, lease_id, batch);
+    };
+    let control = |frame: Frame| {
+        if request_id != 0 || !args.is_empty() || lease_id != 0 {
+            return Err(malformed(
+                "a control frame (lease or cancel) carries no request id, arguments or lease id",
+            ));
+        }
+        Ok(frame)
+    };
+    let nonzero = |id: u64, what: &str| {
+        if id == 0 {
+            Err(malformed(&format!("{what} 0 is reserved")))
+        } else {
+            Ok(id)
+        }
+    };
+    match action {
+        Action::Batch(batch) => {
+            if !args.is_empty() {
+                return Err(malformed(
+                    "a batch frame carries its commands in `batch`, not `args`",
+                ));
+            }
+            let kind = proto::BatchKind::try_from(batch.kind);
+            let commands = batch
+                .commands
+                .iter()
+                .enumerate()
+                .map(|(at, cmd)| {
+                    Command::from_args(&cmd.args).map_err(|err| {
+                        Error::new(
+                            err.kind(),
+                            format!("command {at} of the batch: {}", err.message()),
+                        )
+                        .at_index(at)
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>();
+            let batch = match kind {
+                Ok(proto::BatchKind::Pipeline) => commands.map(Batch::Pipeline),
+                Ok(proto::BatchKind::Transaction) => commands.map(Batch::Transaction),
+                Ok(proto::BatchKind::Unspecified) | Err(_) => {
+                    return Err(malformed(&format!(
+                        "unknown batch kind {} (1 is a pipeline, 2 a transaction)",
+                        batch.kind
+                    )))
+                }
+            };
+            submit(request_id, lease_id, batch)
+        }
+        Action::OpenLease(id) => control(Frame::OpenLease(nonzero(id, "lease id")?)),
+        Action::ReleaseLease(release) => control(Frame::ReleaseLease {
+            lease_id: nonzero(release.lease_id, "lease id")?,
+            reusable: release.reusable,
+        }),
+        Action::CloseLease(id) => control(Frame::CloseLease(nonzero(id, "lease id")?)),
+        Action::Cancel(id) => control(Frame::Cancel(nonzero(id, "request id")?)),
+    }
+}
+
+fn submit(request_id: u64, lease_id: u64, batch: Result<Batch, Error>) -> Result<Frame, Error> {
+    if request_id == 0 {
+        return Err(malformed("request id 0 is reserved"));
+    }
+    Ok(Frame::Submit {
+        request_id,
+        lease_id,
+        batch,
+    })
+}
+
+/// A frame that breaks the schema's rules: the stream closes with this.
+#[cold]
+pub(crate) fn malformed(detail: &str) -> Error {
+    Error::new(ErrorKind::Protocol, format!("malformed frame: {detail}"))
+}
 
 /// A reply value as a frame message. Bulk strings move into the message
 /// without a copy.
@@ -56,6 +170,7 @@ pub fn value_to_proto(value: Value) -> proto::Value {
         other => Kind::Error(proto::Error {
             kind: proto::ErrorKind::Protocol.into(),
             code: String::new(),
+            index: None,
             message: format!("unsupported reply type: {other:?}"),
         }),
     };
@@ -134,12 +249,14 @@ pub fn error_to_proto(err: &Error) -> proto::Error {
         ErrorKind::Closed => proto::ErrorKind::Closed,
         ErrorKind::InvalidInput => proto::ErrorKind::InvalidInput,
         ErrorKind::Protocol => proto::ErrorKind::Protocol,
+        ErrorKind::Watch => proto::ErrorKind::Watch,
         _ => proto::ErrorKind::Internal,
     };
     proto::Error {
         kind: kind.into(),
         code: err.code().unwrap_or_default().to_owned(),
         message: err.message().to_owned(),
+        index: err.index().map(|at| at as u64),
     }
 }
 
@@ -152,10 +269,17 @@ pub fn error_from_proto(err: proto::Error) -> Error {
         Ok(proto::ErrorKind::Closed) => ErrorKind::Closed,
         Ok(proto::ErrorKind::InvalidInput) => ErrorKind::InvalidInput,
         Ok(proto::ErrorKind::Protocol) => ErrorKind::Protocol,
+        Ok(proto::ErrorKind::Watch) => ErrorKind::Watch,
         _ => ErrorKind::Internal,
     };
     let code = (!err.code.is_empty()).then_some(err.code);
-    Error::with_code(kind, code, err.message)
+    let rebuilt = Error::with_code(kind, code, err.message);
+    // An index past any batch's length is passed on as it is: it only
+    // labels the error, nothing is indexed with it.
+    match err.index.and_then(|at| usize::try_from(at).ok()) {
+        Some(at) => rebuilt.at_index(at),
+        None => rebuilt,
+    }
 }
 
 /// The setup frame for a client of `config`, speaking this build's protocol version.
@@ -273,6 +397,92 @@ mod tests {
         assert_eq!(back.kind(), ErrorKind::Response);
         assert_eq!(back.code(), Some("NOSCRIPT"));
         assert_eq!(back.message(), "NOSCRIPT no");
+        assert_eq!(back.index(), None);
+
+        // What a transaction fails with: a watch failure, or a queueing
+        // error that names its command.
+        let watch = error_from_proto(error_to_proto(&Error::new(ErrorKind::Watch, "changed")));
+        assert_eq!(watch.kind(), ErrorKind::Watch);
+        let queueing =
+            Error::with_code(ErrorKind::Response, Some("ERR".into()), "ERR arity").at_index(3);
+        assert_eq!(error_from_proto(error_to_proto(&queueing)).index(), Some(3));
+    }
+
+    #[test]
+    fn frames_become_requests_or_closing_errors() {
+        let words = |args: &[&str]| -> Vec<Bytes> {
+            args.iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect()
+        };
+        let one = proto::Request {
+            request_id: 1,
+            args: words(&["GET", "k"]),
+            lease_id: 4,
+            ..proto::Request::default()
+        };
+        match frame_from_proto(one).unwrap() {
+            Frame::Submit {
+                request_id: 1,
+                lease_id: 4,
+                batch: Ok(Batch::One(cmd)),
+            } => assert_eq!(cmd.name(), b"GET"),
+            other => panic!("{other:?}"),
+        }
+        let transaction = proto::Request {
+            request_id: 2,
+            action: Some(Action::Batch(proto::Batch {
+                kind: proto::BatchKind::Transaction.into(),
+                commands: vec![
+                    proto::BatchCommand {
+                        args: words(&["INCR", "n"]),
+                    },
+                    proto::BatchCommand {
+                        args: words(&["GET", "n"]),
+                    },
+                ],
+            })),
+            ..proto::Request::default()
+        };
+        assert!(matches!(
+            frame_from_proto(transaction).unwrap(),
+            Frame::Submit { batch: Ok(Batch::Transaction(commands)), .. } if commands.len() == 2
+        ));
+        let release = proto::Request {
+            action: Some(Action::ReleaseLease(proto::LeaseRelease {
+                lease_id: 3,
+                reusable: false,
+            })),
+            ..proto::Request::default()
+        };
+        assert!(matches!(
+            frame_from_proto(release).unwrap(),
+            Frame::ReleaseLease {
+                lease_id: 3,
+                reusable: false
+            }
+        ));
+        // An empty command fails its request; a frame that breaks a rule
+        // is refused.
+        let empty = proto::Request {
+            request_id: 5,
+            ..proto::Request::default()
+        };
+        assert!(matches!(
+            frame_from_proto(empty).unwrap(),
+            Frame::Submit { batch: Err(_), .. }
+        ));
+        let unknown_kind = proto::Request {
+            request_id: 6,
+            action: Some(Action::Batch(proto::Batch {
+                kind: 42,
+                commands: Vec::new(),
+            })),
+            ..proto::Request::default()
+        };
+        let err = frame_from_proto(unknown_kind).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert!(err.message().contains("unknown batch kind 42"), "{err}");
     }
 
     #[test]

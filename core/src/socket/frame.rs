@@ -157,6 +157,7 @@ mod tests {
         Request {
             request_id: id,
             args: args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
+            ..Request::default()
         }
     }
 

@@ -12,12 +12,25 @@
 //! ## What a stream does
 //!
 //! A wrapper connects and writes a `ConnectionRequest`, then `Request`s. The
-//! stream gets its own [`Client`], and every request is submitted to it as
-//! its frame is read, so a stream's requests are pipelined to the server in
-//! the order the wrapper wrote them. Replies go through a channel to one
-//! writer task, which writes as many as are ready in one system call. Anything malformed closes that stream
-//! (after a closing-error frame saying why) and nothing else.
+//! stream gets its own [`Client`], and every request (a command or a batch,
+//! on the client's routing or on a lease) is submitted to it as its frame is
+//! read, so a stream's requests are pipelined to the server in the order the
+//! wrapper wrote them; the writer of the shared connection is woken once per
+//! read's worth of frames. The listener decides nothing about a request: it
+//! builds the core's [`Request`] from the frame and submits it.
+//!
+//! The stream keeps two tables, both only touched by its read loop: the
+//! leases the wrapper opened (by the ids it chose), and how to cancel each
+//! request that runs on a dedicated connection (the core's [`Cancel`], whose
+//! existence the response's `dedicated` notice tells the wrapper). When the
+//! stream ends, its leases go back and its client closes, which ends every
+//! request still running; nothing is cancelled twice.
+//!
+//! Replies go through a channel to one writer task, which writes as many as
+//! are ready in one system call. Anything malformed closes that stream (after
+//! a closing-error frame saying why) and nothing else.
 
+use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -31,13 +44,15 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, Notify};
 
-use super::convert::{connection_config, error_to_proto, value_to_proto};
+use super::convert::{
+    connection_config, error_to_proto, frame_from_proto, malformed, value_to_proto, Frame,
+};
 use super::frame::{encode_frame, FrameDecoder, FrameError};
 use super::proto::{self, response};
-use crate::client::Client;
-use crate::command::Command;
+use crate::client::{Cancel, Client};
+use crate::connection::Lease;
 use crate::error::{Error, ErrorKind, Result};
-use crate::request::Request;
+use crate::request::{Request, Route};
 use crate::runtime;
 
 /// The socket file's name inside the per-process directory.
@@ -276,8 +291,13 @@ enum Stop {
 impl From<FrameError> for Stop {
     #[cold]
     fn from(err: FrameError) -> Self {
-        Self::Invalid(Error::new(ErrorKind::Protocol, err.to_string()))
+        Self::Invalid(frame_error(&err))
     }
+}
+
+#[cold]
+fn frame_error(err: &FrameError) -> Error {
+    Error::new(ErrorKind::Protocol, err.to_string())
 }
 
 /// Reads until a whole message is buffered; `Err(Stop::Eof)` at a clean end.
@@ -320,24 +340,40 @@ async fn read_loop(
         request_id: 0,
         result: Some(response::Result::Value(value_to_proto(redis::Value::Okay))),
     }));
+    let mut stream = Stream::new(Arc::clone(&client), tx.clone());
     loop {
-        let request = match next_message::<proto::Request>(&mut reader, &mut decoder).await {
-            Ok(request) => request,
-            Err(Stop::Eof) => break,
-            Err(Stop::Invalid(err)) => {
-                let _ = tx.send(closing(&err));
+        let request = match decoder.next_message::<proto::Request>() {
+            Ok(Some(request)) => request,
+            Ok(None) => {
+                // Every frame read so far is submitted: wake the writer once
+                // for all of them, then wait for more.
+                stream.pay_wake();
+                match reader.read_buf(decoder.buffer_mut()).await {
+                    Ok(0) => {
+                        if let Err(err) = decoder.finish() {
+                            let _ = tx.send(closing(&frame_error(&err)));
+                        }
+                        break;
+                    }
+                    Ok(_) => continue,
+                    Err(_) => break,
+                }
+            }
+            Err(err) => {
+                let _ = tx.send(closing(&frame_error(&err)));
                 break;
             }
         };
-        if request.request_id == 0 {
-            let _ = tx.send(closing(&Error::new(
-                ErrorKind::Protocol,
-                "malformed frame: request id 0 is reserved",
-            )));
+        let handled = frame_from_proto(request).and_then(|frame| stream.handle(frame));
+        if let Err(err) = handled {
+            let _ = tx.send(closing(&err));
             break;
         }
-        dispatch(&request, &client, tx);
     }
+    stream.pay_wake();
+    // Leases go back (and are closed with the client); cancels are dropped
+    // without being called: closing the client ends every request anyway.
+    drop(stream);
     Some(client)
 }
 
@@ -350,41 +386,182 @@ async fn setup(
     Client::new(&config).map_err(Stop::Invalid)
 }
 
-/// Submits one request to the stream's client, in the order the frames came;
-/// its reply goes to the writer whenever it completes.
-fn dispatch(request: &proto::Request, client: &Arc<Client>, tx: &mpsc::UnboundedSender<Outgoing>) {
-    let id = request.request_id;
-    let reply = |result| {
-        // The writer is gone only when the stream is closing; the reply has no reader.
-        let _ = tx.send(Outgoing::Frame(proto::Response {
-            request_id: id,
+/// The most leases one stream may hold open at once. Each may hold a server
+/// connection; a wrapper that opens more is broken (or hostile).
+const MAX_LEASES: usize = 65_536;
+
+/// A lease id's state on its stream.
+enum LeaseSlot {
+    Open(Lease),
+    /// Taking the connection failed: requests on the lease fail with this.
+    Failed(Error),
+}
+
+/// One stream's state, owned by its read loop: every frame is handled here,
+/// in the order it was read, and nothing is spawned per request.
+struct Stream {
+    client: Arc<Client>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    /// The leases the wrapper opened, by the ids it chose.
+    leases: HashMap<u64, LeaseSlot>,
+    /// How to cancel the requests running on dedicated connections, by id.
+    /// Finished ones are forgotten in bulk when the table doubles.
+    cancels: HashMap<u64, Cancel>,
+    prune_cancels_at: usize,
+    /// A deferred [`Client::wake`] is owed (see [`crate::Submitted`]).
+    wake_owed: bool,
+}
+
+/// The cancel table is pruned when it reaches this size, or twice the size
+/// it had after the last pruning.
+const MIN_CANCEL_PRUNE: usize = 64;
+
+impl Stream {
+    fn new(client: Arc<Client>, tx: mpsc::UnboundedSender<Outgoing>) -> Self {
+        Self {
+            client,
+            tx,
+            leases: HashMap::new(),
+            cancels: HashMap::new(),
+            prune_cancels_at: MIN_CANCEL_PRUNE,
+            wake_owed: false,
+        }
+    }
+
+    /// Carries out one frame. `Err` when it breaks the stream's rules: the
+    /// stream is then closed with it.
+    fn handle(&mut self, frame: Frame) -> Result<()> {
+        match frame {
+            Frame::Submit {
+                request_id,
+                lease_id,
+                batch,
+            } => {
+                let route = match self.route(lease_id) {
+                    Ok(route) => route,
+                    Err(err) => {
+                        self.reply(request_id, response::Result::Error(error_to_proto(&err)));
+                        return Ok(());
+                    }
+                };
+                match batch {
+                    Ok(batch) => self.submit(request_id, Request { batch, route }),
+                    Err(err) => {
+                        self.reply(request_id, response::Result::Error(error_to_proto(&err)));
+                    }
+                }
+            }
+            Frame::OpenLease(lease_id) => {
+                if self.leases.contains_key(&lease_id) {
+                    return Err(malformed(&format!("lease id {lease_id} is already open")));
+                }
+                if self.leases.len() >= MAX_LEASES {
+                    return Err(malformed(&format!(
+                        "more than {MAX_LEASES} leases open on one stream"
+                    )));
+                }
+                let slot = match self.client.lease() {
+                    Ok(lease) => LeaseSlot::Open(lease),
+                    Err(err) => LeaseSlot::Failed(err),
+                };
+                self.leases.insert(lease_id, slot);
+            }
+            Frame::ReleaseLease { lease_id, reusable } => match self.leases.remove(&lease_id) {
+                Some(LeaseSlot::Open(lease)) => {
+                    // Only ever cleared here: a closed lease stays closed.
+                    if !reusable {
+                        lease.set_reusable(false);
+                    }
+                }
+                Some(LeaseSlot::Failed(_)) => {}
+                None => return Err(unknown_lease(lease_id)),
+            },
+            Frame::CloseLease(lease_id) => match self.leases.get(&lease_id) {
+                Some(LeaseSlot::Open(lease)) => lease.close(),
+                Some(LeaseSlot::Failed(_)) => {}
+                None => return Err(unknown_lease(lease_id)),
+            },
+            // An id that is not there finished already (or never ran on a
+            // dedicated connection): nothing to cancel.
+            Frame::Cancel(request_id) => {
+                if let Some(cancel) = self.cancels.remove(&request_id) {
+                    cancel.cancel();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a request on `lease_id` goes, or why it cannot run.
+    fn route(&self, lease_id: u64) -> Result<Route> {
+        if lease_id == 0 {
+            return Ok(Route::Auto);
+        }
+        match self.leases.get(&lease_id) {
+            Some(LeaseSlot::Open(lease)) => Ok(Route::Lease(lease.clone())),
+            Some(LeaseSlot::Failed(err)) => Err(err.clone()),
+            None => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("lease id {lease_id} is not open on this stream"),
+            )),
+        }
+    }
+
+    /// Submits a request; its outcome goes to the writer whenever it comes.
+    fn submit(&mut self, request_id: u64, request: Request) {
+        let tx = self.tx.clone();
+        let submitted = self.client.submit(
+            request,
+            Box::new(move |outcome| {
+                let result = match outcome {
+                    Ok(value) => response::Result::Value(value_to_proto(value)),
+                    Err(err) => response::Result::Error(error_to_proto(&err)),
+                };
+                // The writer is gone only when the stream is closing; the
+                // reply has no reader.
+                let _ = tx.send(Outgoing::Frame(proto::Response {
+                    request_id,
+                    result: Some(result),
+                }));
+            }),
+        );
+        self.wake_owed |= submitted.wake_owed;
+        // One that failed at once (a closed lease) has nothing to cancel.
+        if let Some(cancel) = submitted.cancel.filter(Cancel::is_pending) {
+            self.remember_cancel(request_id, cancel);
+            self.reply(request_id, response::Result::Dedicated(true));
+        }
+    }
+
+    fn remember_cancel(&mut self, request_id: u64, cancel: Cancel) {
+        if self.cancels.len() >= self.prune_cancels_at {
+            self.cancels.retain(|_, cancel| cancel.is_pending());
+            self.prune_cancels_at = (self.cancels.len() * 2).max(MIN_CANCEL_PRUNE);
+        }
+        // A wrapper that reuses the id of a request still running loses the
+        // way to cancel the first one; nothing else mixes up.
+        self.cancels.insert(request_id, cancel);
+    }
+
+    fn reply(&self, request_id: u64, result: response::Result) {
+        // The writer is gone only when the stream is closing.
+        let _ = self.tx.send(Outgoing::Frame(proto::Response {
+            request_id,
             result: Some(result),
         }));
-    };
-    let cmd = match Command::from_args(&request.args) {
-        Ok(cmd) => cmd,
-        Err(err) => {
-            reply(response::Result::Error(error_to_proto(&err)));
-            return;
-        }
-    };
-    let tx = tx.clone();
-    let submitted = client.submit(
-        Request::one(cmd),
-        Box::new(move |outcome| {
-            let result = match outcome {
-                Ok(value) => response::Result::Value(value_to_proto(value)),
-                Err(err) => response::Result::Error(error_to_proto(&err)),
-            };
-            let _ = tx.send(Outgoing::Frame(proto::Response {
-                request_id: id,
-                result: Some(result),
-            }));
-        }),
-    );
-    if submitted.wake_owed {
-        client.wake();
     }
+
+    /// Wakes the shared connection's writer if a submit asked for it.
+    fn pay_wake(&mut self) {
+        if std::mem::take(&mut self.wake_owed) {
+            self.client.wake();
+        }
+    }
+}
+
+#[cold]
+fn unknown_lease(lease_id: u64) -> Error {
+    malformed(&format!("lease id {lease_id} is not open on this stream"))
 }
 
 /// Writes replies as they come, as many per system call as are ready.

@@ -14,7 +14,7 @@ from babushka import _core
 from babushka._base import ClientBase
 from babushka._uds import AsyncStream
 from babushka.asyncio.pipeline import Pipeline
-from babushka.commands.base import KeyT, ResponseT, page_items
+from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
 from babushka.exceptions import WatchError
 
 #: One completion queue per event loop, shared by every managed client on it,
@@ -91,6 +91,15 @@ class Redis(ClientBase):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
+
+    def _lease(self) -> LeaseT:
+        if self.transport != "uds":
+            return self._core.lease()
+        if self._uds is None:
+            # A uds lease lives on the stream, which binds to the running loop.
+            self._bind()
+        assert self._uds is not None
+        return self._uds.lease()
 
     async def _iter_cursor(self, page: Callable[[int], Any]) -> AsyncIterator[Any]:
         cursor = 0

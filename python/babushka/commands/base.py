@@ -13,12 +13,16 @@ reply in whichever way suits the client.
 The ``*scan_iter`` methods build one page request and hand it to
 ``self._iter_cursor(page)``, which the sync client turns into a generator and
 the async client into an async generator.
+
+Pipelines and transactions use ``self._execute_request(lease, kind,
+commands)`` (one call per batch, on every transport) and, for a ``WATCH``
+session, a lease from ``self._lease()``.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Union
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol, Union
 
 from babushka.exceptions import DataError
 
@@ -31,13 +35,44 @@ ExpiryT = Union[int, float, datetime.timedelta]
 AbsExpiryT = Union[int, datetime.datetime]
 
 
+class LeaseT(Protocol):
+    """A dedicated connection held across requests (a ``WATCH`` session), as
+    ``CommandsBase._lease()`` returns it: ``_core.Lease`` on the managed and
+    ffi transports, ``_core.UdsLease`` on uds. Dropping it gives the
+    connection back to its client."""
+
+    def set_reusable(self, reusable: bool) -> None:
+        """``False`` when the session may have left state on the connection
+        (a ``WATCH`` never followed by ``EXEC`` or ``UNWATCH``): it is then
+        closed instead of reused once let go."""
+
+    def close(self) -> None:
+        """Closes the connection now; requests waiting on it and later ones on
+        this lease fail."""
+
+
 class CommandsBase:
     """The hooks a client provides to the command groups."""
 
     _execute: Callable[..., Any]
-    #: ``(lease, kind, commands)``: a batch or a command on a leased connection
+    #: ``(lease, kind, commands)``: one request, the same on every transport
     #: (see ``_core.Client.execute_request``); pipelines are built on it.
+    #: ``kind`` is 0 for one command, 1 for a pipeline, 2 for a transaction
+    #: (MULTI/EXEC); ``commands`` a sequence of ``(shape, name, *args)``
+    #: tuples; ``lease`` ``None`` (the client routes it) or a lease from
+    #: :meth:`_lease`, of this same client. A batch's reply is a list, with
+    #: each command's shape applied and error replies in place as exception
+    #: objects. The reply itself on the sync client, an awaitable on the
+    #: async one (cancelling it while the request runs on a dedicated
+    #: connection closes that connection).
     _execute_request: Callable[..., Any]
+
+    def _lease(self) -> LeaseT:
+        """A dedicated connection for a ``WATCH`` session, to pass as
+        ``_execute_request``'s ``lease`` (synchronous on both clients). Raises
+        ``ClientClosedError`` on a closed client; on uds, a lease the core
+        cannot open (``max_connections`` in use) fails its first request."""
+        raise NotImplementedError
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
