@@ -17,6 +17,8 @@ from support.servers import RedisServer
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
 pytestmark = pytest.mark.command_shapes
 
+# Fixed when the module is imported, which may be minutes before a scenario
+# runs (the suite runs on two servers in turn): checks below allow for that.
 IN_AN_HOUR = int(time.time()) + 3600
 
 SCENARIO = [
@@ -39,7 +41,7 @@ SCENARIO = [
     step("persist", "a", expect=True),
     step("persist", "a", expect=False),
     step("expireat", "b", IN_AN_HOUR, expect=True),
-    step("ttl", "b", expect=Check("about an hour", lambda t: 3500 < t <= 3600)),
+    step("ttl", "b", expect=Check("under an hour", lambda t: 1800 < t <= 3600)),
     step("pexpireat", "b", IN_AN_HOUR * 1000, lt=True, expect=False),
     step("pexpireat", "b", (IN_AN_HOUR - 60) * 1000, lt=True, expect=True),
     step("rename", "a", "c", expect=True),

@@ -694,3 +694,12 @@ async def test_large_pipeline_async(ar: babushka.asyncio.Redis) -> None:
     results = await pipe.execute()
     assert len(results) == 100_000 and all(result is True for result in results)
     assert await ar.get("k99") == b"99999"
+
+
+def test_a_bad_argument_names_its_command_and_sends_nothing(r: babushka.Redis) -> None:
+    pipe = r.pipeline(transaction=False)
+    pipe.set("first", 1).set("second", None)  # type: ignore[arg-type]
+    with pytest.raises(babushka.DataError, match=r"Command # 2 \(SET\) of the pipeline") as caught:
+        pipe.execute()
+    assert getattr(caught.value, "command_index", None) == 1
+    assert r.exists("first") == 0

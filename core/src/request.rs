@@ -106,23 +106,35 @@ pub(crate) fn finish_batch(batch_kind: BatchKind, mut replies: Vec<Value>) -> Re
         BatchKind::Pipeline => Ok(Value::Array(replies)),
         BatchKind::Transaction => {
             let exec = replies.pop().unwrap_or(Value::Nil);
-            // replies[0] answers MULTI, the rest are the QUEUED acknowledgements.
-            let first_error = replies
+            // replies[0] answers MULTI, the rest are the QUEUED acknowledgements:
+            // keep the errors among them, with the position of their command
+            // (None for MULTI itself).
+            let queue_errors: Vec<(Option<usize>, redis::ServerError)> = replies
                 .into_iter()
                 .enumerate()
-                .find_map(|(at, reply)| match reply {
-                    Value::ServerError(err) => Some((at, err)),
+                .filter_map(|(at, reply)| match reply {
+                    Value::ServerError(err) => Some((at.checked_sub(1), err)),
                     _ => None,
-                });
+                })
+                .collect();
             match exec {
-                Value::Array(results) => Ok(Value::Array(results)),
+                // Queueing errors that did not abort (a nested MULTI) stand in
+                // their command's place, as redis-py puts them.
+                Value::Array(mut results) => {
+                    for (at, err) in queue_errors {
+                        if let Some(at) = at {
+                            results.insert(at.min(results.len()), Value::ServerError(err));
+                        }
+                    }
+                    Ok(Value::Array(results))
+                }
                 Value::Nil => Err(Error::new(ErrorKind::Watch, "Watched variable changed.")),
-                Value::ServerError(abort) => Err(match first_error {
+                Value::ServerError(abort) => Err(match queue_errors.into_iter().next() {
                     // MULTI itself failed (nested MULTI): report that.
-                    Some((0, err)) => Error::from(redis::RedisError::from(err)),
+                    Some((None, err)) => Error::from(redis::RedisError::from(err)),
                     // As redis-py does: the command that made the server
                     // discard the transaction, with its position.
-                    Some((at, err)) => Error::from(redis::RedisError::from(err)).at_index(at - 1),
+                    Some((Some(at), err)) => Error::from(redis::RedisError::from(err)).at_index(at),
                     None => Error::from(redis::RedisError::from(abort)),
                 }),
                 other => Err(Error::new(

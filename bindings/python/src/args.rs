@@ -73,7 +73,9 @@ fn encode_args_after(
     sink: &mut impl ArgSink,
 ) -> PyResult<()> {
     for (index, arg) in args.iter().enumerate().skip(skip) {
-        push_arg(sink, &arg, index - skip, encoding)?;
+        // A queued command's method has returned: its parameter names are
+        // gone, so the error names the command (`request::read_commands`).
+        push_arg(sink, &arg, index - skip, encoding, Lookup::Skip)?;
     }
     Ok(())
 }
@@ -85,9 +87,16 @@ pub fn encode_args(
     sink: &mut impl ArgSink,
 ) -> PyResult<()> {
     for (index, arg) in args.iter().enumerate() {
-        push_arg(sink, &arg, index, encoding)?;
+        push_arg(sink, &arg, index, encoding, Lookup::Caller)?;
     }
     Ok(())
+}
+
+/// Whether a bad argument's parameter name can be found in the caller's frames.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Caller,
+    Skip,
 }
 
 fn push_arg(
@@ -95,6 +104,7 @@ fn push_arg(
     arg: &Bound<'_, PyAny>,
     index: usize,
     encoding: &Encoding,
+    lookup: Lookup,
 ) -> PyResult<()> {
     // Exact-type checks first: they are the common case and the cheapest test.
     if let Ok(bytes) = arg.cast_exact::<PyBytes>() {
@@ -104,7 +114,7 @@ fn push_arg(
             cmd.push_arg(data);
         })?;
     } else if arg.is_instance_of::<PyBool>() {
-        return Err(invalid_type(arg, index));
+        return Err(invalid_type(arg, index, lookup));
     } else if let Ok(int) = arg.cast::<PyInt>() {
         match int.extract::<i64>() {
             Ok(value) => {
@@ -141,25 +151,28 @@ fn push_arg(
         let bytes = arg.call_method0(pyo3::intern!(arg.py(), "tobytes"))?;
         cmd.push_arg(bytes.cast::<PyBytes>()?.as_bytes());
     } else {
-        return Err(invalid_type(arg, index));
+        return Err(invalid_type(arg, index, lookup));
     }
     Ok(())
 }
 
 #[cold]
-fn invalid_type(arg: &Bound<'_, PyAny>, index: usize) -> PyErr {
+fn invalid_type(arg: &Bound<'_, PyAny>, index: usize, lookup: Lookup) -> PyErr {
     let type_name = arg
         .get_type()
         .name()
         .map_or_else(|_| "?".to_owned(), |name| name.to_string());
     let py = arg.py();
     // Only the Python caller knows the parameter's name; ask it on this cold path.
-    let name = py
-        .import("babushka._argnames")
-        .and_then(|module| module.call_method1("argument_name", (arg,)))
-        .and_then(|name| name.extract::<Option<String>>())
-        .ok()
-        .flatten();
+    let name = match lookup {
+        Lookup::Caller => py
+            .import("babushka._argnames")
+            .and_then(|module| module.call_method1("argument_name", (arg,)))
+            .and_then(|name| name.extract::<Option<String>>())
+            .ok()
+            .flatten(),
+        Lookup::Skip => None,
+    };
     let subject = name.map_or_else(String::new, |name| format!(" for argument '{name}'"));
     bad_argument(
         py,

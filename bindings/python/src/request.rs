@@ -51,14 +51,14 @@ pub fn read_commands<T>(
     }
     let mut encoded = Vec::with_capacity(count);
     let mut shapes = Vec::with_capacity(count);
-    for item in commands.try_iter()? {
+    for (index, item) in commands.try_iter()?.enumerate() {
         let item = item?;
         let item = item.cast::<PyTuple>().map_err(|_| {
             PyTypeError::new_err("each command must be a (shape, name, *args) tuple")
         })?;
         let shape: u8 = item.get_item(0)?.extract()?;
         shapes.push(Shape::from_u8(shape)?);
-        encoded.push(encode(item)?);
+        encoded.push(encode(item).map_err(|err| in_batch(item, err, index, count))?);
     }
     let shape = match kind {
         // Checked again: a sequence's iteration may disagree with its len().
@@ -69,4 +69,26 @@ pub fn read_commands<T>(
         Kind::Pipeline | Kind::Transaction => ReplyShape::Each(shapes),
     };
     Ok((encoded, shape))
+}
+
+/// Names the command of a batch whose argument could not be encoded, and
+/// gives the exception its position as `command_index`.
+#[cold]
+fn in_batch(item: &Bound<'_, PyTuple>, err: PyErr, index: usize, count: usize) -> PyErr {
+    if count > 1 {
+        let value = err.value(item.py());
+        let name = item
+            .get_item(1)
+            .and_then(|name| name.str().map(|name| name.to_string()))
+            .unwrap_or_else(|_| "?".to_owned());
+        if let Ok(message) = value.str() {
+            let numbered = format!(
+                "Command # {} ({name}) of the pipeline: {message}",
+                index + 1
+            );
+            let _ = value.setattr("args", (numbered,));
+        }
+        let _ = value.setattr("command_index", index);
+    }
+    err
 }

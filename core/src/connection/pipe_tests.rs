@@ -203,6 +203,20 @@ async fn a_transaction_is_contiguous_and_reports_exec() {
     let err = next(&mut outcomes).await.1.unwrap_err();
     assert_eq!(err.code(), Some("ERR"));
     assert_eq!(err.index(), Some(1));
+
+    // A queueing error that does not abort (a nested MULTI) stands in its
+    // command's place among EXEC's results.
+    send(&pipe, &batch, None, 3, &tx);
+    expect_written(&mut server, &written).await;
+    server
+        .write_all(b"+OK\r\n-ERR MULTI calls can not be nested\r\n+QUEUED\r\n*1\r\n:5\r\n")
+        .await
+        .unwrap();
+    let Value::Array(items) = next(&mut outcomes).await.1.unwrap() else {
+        panic!("EXEC's results");
+    };
+    assert!(matches!(&items[0], Value::ServerError(_)));
+    assert_eq!(items[1], Value::Int(5));
 }
 
 #[tokio::test]
