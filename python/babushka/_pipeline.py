@@ -21,7 +21,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
-from babushka import _command_names, _core
+from babushka import _command_names
 from babushka import _shapes as S
 from babushka.commands import CoreCommands
 from babushka.commands.base import LeaseT, ResponseT
@@ -67,7 +67,7 @@ class PipelineBase(CoreCommands):
         self.explicit_transaction = False
         #: The dedicated connection of a WATCH session, or of a batch that
         #: sends MULTI/EXEC itself; ``None`` otherwise.
-        self._lease: LeaseT | None = None
+        self._held_lease: LeaseT | None = None
         #: The queue holds MULTI/EXEC/DISCARD/UNWATCH given to execute_command.
         self._queued_session_command = False
 
@@ -165,9 +165,9 @@ class PipelineBase(CoreCommands):
     # -- the steps of immediate execution ------------------------------------
 
     def _session_lease(self) -> LeaseT:
-        if self._lease is None:
-            self._lease = self._client._lease()
-        return self._lease
+        if self._held_lease is None:
+            self._held_lease = self._client._lease()
+        return self._held_lease
 
     def _before_now(self, name: object) -> LeaseT:
         lease = self._session_lease()
@@ -187,8 +187,8 @@ class PipelineBase(CoreCommands):
 
     def _watch_ended(self) -> None:
         self.watching = False
-        if self._lease is not None:
-            self._lease.set_reusable(True)
+        if self._held_lease is not None:
+            self._held_lease.set_reusable(True)
 
     def _lost_watch(self, error: BaseException) -> BaseException:
         """As redis-py: a connection lost while watching raises ``WatchError``
@@ -199,7 +199,7 @@ class PipelineBase(CoreCommands):
             and isinstance(error, (ConnectionError, TimeoutError))
             and not isinstance(error, ClientClosedError)
         ):
-            self._lease = None  # broken: dropped, hence closed
+            self._held_lease = None  # broken: dropped, hence closed
             self.watching = False
             return WatchError(f"A {type(error).__name__} occurred while watching one or more keys")
         return error
@@ -217,7 +217,7 @@ class PipelineBase(CoreCommands):
         if self._is_transaction():
             if not stack and not self.watching:
                 return None
-            return self._lease, TRANSACTION, stack
+            return self._held_lease, TRANSACTION, stack
         if not stack:
             return None
         if self._queued_session_command:
@@ -267,14 +267,14 @@ class PipelineBase(CoreCommands):
             )
         return error
 
-    def _clear(self) -> _core.Lease | None:
+    def _clear(self) -> LeaseT | None:
         """Empties the pipeline for reuse; returns the WATCH session's
         connection if it still watches keys (the caller unwatches it)."""
         self.command_stack = []
         self._parsers = {}
         self.explicit_transaction = False
         self._queued_session_command = False
-        lease, self._lease = self._lease, None
+        lease, self._held_lease = self._held_lease, None
         watching, self.watching = self.watching, False
         return lease if watching else None
 

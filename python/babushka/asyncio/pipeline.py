@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Awaitable, Generator
 
-from babushka import _core
 from babushka import _shapes as S
 from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
+from babushka.commands.base import LeaseT
 from babushka.exceptions import RedisError
 
 
@@ -85,7 +85,7 @@ class Pipeline(PipelineBase):
         if lease is not None:
             await self._unwatch(lease)
 
-    async def _unwatch(self, lease: _core.Lease) -> None:
+    async def _unwatch(self, lease: LeaseT) -> None:
         try:
             await self._client._execute_request(lease, ONE, ((S.OK, "UNWATCH"),))
         except RedisError:
