@@ -18,7 +18,7 @@ import babushka
 from babushka.bench import options as cli_options
 from babushka.bench import report
 from babushka.bench.clients import ClientSpec, discover
-from babushka.bench.results import DATA, MAIN, Cell, Idle, Run
+from babushka.bench.results import DATA, MAIN, PIPELINE, Cell, Idle, Run
 from babushka.bench.runner import probe_and_idle, run_cell
 from babushka.bench.server import ThrowawayServer, seed, server_version
 from babushka.bench.workload import Workload
@@ -94,6 +94,9 @@ def _plan(
         plan += [
             (DATA, size, [options.data_concurrency], data_specs) for size in options.data_sizes
         ]
+    # The pipeline row: clients with a pipeline API, 100-byte values, one caller.
+    if data_specs and options.pipeline_size:
+        plan.append((PIPELINE, 100, [1], data_specs))
     return plan
 
 
@@ -160,6 +163,7 @@ def _measure(
                             concurrency,
                             options.duration,
                             options.warmup,
+                            options.pipeline_size if section == PIPELINE else 0,
                         )
                     except Exception as error:
                         cell.errors.append(repr(error))

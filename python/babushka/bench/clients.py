@@ -10,10 +10,15 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import babushka
 import babushka.asyncio
+
+#: Sends one batch: for each key, SET key value then GET key, as one
+#: pipeline (no MULTI); returns the replies.
+AsyncBatch = Callable[[Sequence[bytes], bytes], Awaitable[list[Any]]]
+SyncBatch = Callable[[Sequence[bytes], bytes], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,8 @@ class AsyncHandle:
     get: Callable[[bytes], Awaitable[Any]]
     set: Callable[[bytes, bytes], Awaitable[Any]]
     close: Callable[[], Awaitable[Any]]
+    #: The client's own pipeline API, for the pipeline row (None: it has none).
+    batch: Optional[AsyncBatch] = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class SyncHandle:
     get: Callable[[bytes], Any]
     set: Callable[[bytes, bytes], Any]
     close: Callable[[], Any]
+    batch: Optional[SyncBatch] = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,15 @@ class ClientSpec:
 def _babushka_async(transport: str) -> Callable[[str, int], Awaitable[AsyncHandle]]:
     async def open_client(host: str, port: int) -> AsyncHandle:
         r = babushka.asyncio.Redis(host=host, port=port, transport=transport)
-        return AsyncHandle(r.get, r.set, r.aclose)
+
+        async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(key, value)
+                pipe.get(key)
+            return await pipe.execute()
+
+        return AsyncHandle(r.get, r.set, r.aclose, batch)
 
     return open_client
 
@@ -62,7 +78,15 @@ def _babushka_async(transport: str) -> Callable[[str, int], Awaitable[AsyncHandl
 def _babushka_sync(transport: str) -> Callable[[str, int], SyncHandle]:
     def open_client(host: str, port: int) -> SyncHandle:
         r = babushka.Redis(host=host, port=port, transport=transport)
-        return SyncHandle(r.get, r.set, r.close)
+
+        def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(key, value)
+                pipe.get(key)
+            return pipe.execute()
+
+        return SyncHandle(r.get, r.set, r.close, batch)
 
     return open_client
 
@@ -79,14 +103,30 @@ async def _redis_py_async(host: str, port: int) -> AsyncHandle:
     import redis.asyncio
 
     r = redis.asyncio.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
-    return AsyncHandle(r.get, r.set, r.aclose)
+
+    async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, value)
+            pipe.get(key)
+        return await pipe.execute()
+
+    return AsyncHandle(r.get, r.set, r.aclose, batch)
 
 
 def _redis_py_sync(host: str, port: int) -> SyncHandle:
     import redis
 
     r = redis.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
-    return SyncHandle(r.get, r.set, r.close)
+
+    def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, value)
+            pipe.get(key)
+        return pipe.execute()
+
+    return SyncHandle(r.get, r.set, r.close, batch)
 
 
 # valkey-glide (optional: the `glide` extra)
@@ -103,7 +143,15 @@ async def _glide_async(host: str, port: int) -> AsyncHandle:
         [glide.NodeAddress(host, port)], request_timeout=_GLIDE_TIMEOUT_MS
     )
     client = await glide.GlideClient.create(config)
-    return AsyncHandle(client.get, client.set, client.close)
+
+    async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+        commands = glide.Batch(is_atomic=False)
+        for key in keys:
+            commands.set(key, value)
+            commands.get(key)
+        return list(await client.exec(commands, raise_on_error=True) or [])
+
+    return AsyncHandle(client.get, client.set, client.close, batch)
 
 
 def _glide_sync(host: str, port: int) -> SyncHandle:
@@ -113,7 +161,15 @@ def _glide_sync(host: str, port: int) -> SyncHandle:
         [glide_sync.NodeAddress(host, port)], request_timeout=_GLIDE_TIMEOUT_MS
     )
     client = glide_sync.GlideClient.create(config)
-    return SyncHandle(client.get, client.set, client.close)
+
+    def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+        commands = glide_sync.Batch(is_atomic=False)
+        for key in keys:
+            commands.set(key, value)
+            commands.get(key)
+        return list(client.exec(commands, raise_on_error=True) or [])
+
+    return SyncHandle(client.get, client.set, client.close, batch)
 
 
 # the yardsticks

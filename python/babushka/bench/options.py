@@ -20,6 +20,8 @@ class Options:
     sizes: list[int] = field(default_factory=lambda: [100, 4000])
     data_sizes: list[int] = field(default_factory=lambda: [64 << 10, 1 << 20])
     data_concurrency: int = 10
+    #: Commands per batch of the pipeline row (half SET, half GET); 0 for none.
+    pipeline_size: int = 1000
     duration: float = 2.0
     warmup: float = 0.5
     repetitions: int = 3
@@ -35,6 +37,7 @@ QUICK = Options(
     sizes=[100],
     data_sizes=[64 << 10],
     data_concurrency=4,
+    pipeline_size=100,
     duration=0.2,
     warmup=0.05,
     repetitions=1,
@@ -48,6 +51,7 @@ TUNABLE = (
     "sizes",
     "data_sizes",
     "data_concurrency",
+    "pipeline_size",
     "duration",
     "warmup",
     "repetitions",
@@ -110,6 +114,11 @@ def parse(argv: Optional[Sequence[str]] = None) -> Options:
     )
     parser.add_argument(
         "--data-concurrency", type=_positive_int, help="concurrency of the data-intensive row"
+    )
+    parser.add_argument(
+        "--pipeline-size",
+        type=int,
+        help="commands per batch of the pipeline row, half SET, half GET (default 1000; 0: none)",
     )
     parser.add_argument("--duration", type=float, help="measured seconds per cell (default 2)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds per cell (default 0.5)")

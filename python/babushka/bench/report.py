@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from babushka.bench.results import DATA, MAIN, Cell, Run
+from babushka.bench.results import DATA, MAIN, PIPELINE, Cell, Run
 
 COLUMNS = (
     ("client", 24, "<"),
@@ -68,11 +68,19 @@ def table(run: Run) -> str:
     for cell in run.cells:
         groups.setdefault((cell.section, cell.value_size, cell.kind), []).append(cell)
     for (section, size, kind), cells in sorted(
-        groups.items(), key=lambda g: (g[0][0] != MAIN, g[0][1], g[0][2] != "async")
+        groups.items(),
+        key=lambda g: ([MAIN, DATA, PIPELINE].index(g[0][0]), g[0][1], g[0][2] != "async"),
     ):
-        what = "data-intensive" if section == DATA else "80% GET / 20% SET"
         unit = "tasks" if kind == "async" else "threads"
-        lines.append(f"== {kind}, {size_label(size)} values, {what} (conc = {unit}) ==")
+        if section == PIPELINE:
+            batch = run.options.get("pipeline_size", "?")
+            lines.append(
+                f"== {kind}, pipelines of {batch} commands (half SET, half GET, "
+                f"{size_label(size)} values); TPS = commands/s, latency = one batch =="
+            )
+        else:
+            what = "data-intensive" if section == DATA else "80% GET / 20% SET"
+            lines.append(f"== {kind}, {size_label(size)} values, {what} (conc = {unit}) ==")
         lines.append(_row([name for name, _w, _a in COLUMNS]))
         previous = None
         for cell in sorted(cells, key=lambda c: (c.concurrency, order.get(c.client, 0))):

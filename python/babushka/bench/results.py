@@ -10,9 +10,11 @@ from typing import Any, Optional
 from babushka.bench.clients import ClientSpec
 from babushka.bench.runner import Sample
 
-#: The sections of the report: the standard workload, and the data-intensive row.
+#: The sections of the report: the standard workload, the data-intensive row,
+#: and the pipeline row (each operation a batch; TPS counts its commands).
 MAIN = "main"
 DATA = "data"
+PIPELINE = "pipeline"
 
 
 @dataclass

@@ -247,6 +247,81 @@ def _sync_cell(
         handle.close()
 
 
+# pipelines: one caller sending batches back to back
+
+
+def _batch_keys(workload: Workload, size: int) -> list[bytes]:
+    """The keys of one batch of ``size`` commands (a SET and a GET each)."""
+    return [workload.keys[i % len(workload.keys)] for i in range(size // 2)]
+
+
+def _check_batch(replies: list[Any], keys: list[bytes], value: bytes) -> None:
+    # Every GET must see its SET: a batch that came back short or crossed
+    # would make the row's number meaningless.
+    if len(replies) != 2 * len(keys) or replies[1] != value or replies[-1] != value:
+        raise RuntimeError(f"a batch of {2 * len(keys)} commands answered {len(replies)} replies")
+
+
+async def _async_batches(
+    spec: ClientSpec, host: str, port: int, workload: Workload, size: int, duration: float
+) -> Sample:
+    assert spec.open_async is not None
+    handle = await spec.open_async(host, port)
+    batch = handle.batch
+    if batch is None:
+        await handle.close()
+        raise NotImplementedError(f"{spec.name} has no pipeline")
+    keys = _batch_keys(workload, size)
+    value = workload.value
+    latencies: list[int] = []
+    clock = time.perf_counter_ns
+    try:
+        _check_batch(await batch(keys, value), keys, value)  # warm-up and check
+        gc.collect()
+        cpu_before = cpu_seconds()
+        began = time.perf_counter()
+        end = began + duration
+        while time.perf_counter() < end:
+            started = clock()
+            await batch(keys, value)
+            latencies.append(clock() - started)
+        seconds = time.perf_counter() - began
+        cpu = cpu_seconds() - cpu_before
+    finally:
+        await handle.close()
+    return _finish(len(latencies) * 2 * len(keys), seconds, cpu, [latencies])
+
+
+def _sync_batches(
+    spec: ClientSpec, host: str, port: int, workload: Workload, size: int, duration: float
+) -> Sample:
+    assert spec.open_sync is not None
+    handle = spec.open_sync(host, port)
+    batch = handle.batch
+    if batch is None:
+        handle.close()
+        raise NotImplementedError(f"{spec.name} has no pipeline")
+    keys = _batch_keys(workload, size)
+    value = workload.value
+    latencies: list[int] = []
+    clock = time.perf_counter_ns
+    try:
+        _check_batch(batch(keys, value), keys, value)
+        gc.collect()
+        cpu_before = cpu_seconds()
+        began = time.perf_counter()
+        end = began + duration
+        while time.perf_counter() < end:
+            started = clock()
+            batch(keys, value)
+            latencies.append(clock() - started)
+        seconds = time.perf_counter() - began
+        cpu = cpu_seconds() - cpu_before
+    finally:
+        handle.close()
+    return _finish(len(latencies) * 2 * len(keys), seconds, cpu, [latencies])
+
+
 def run_cell(
     spec: ClientSpec,
     host: str,
@@ -255,8 +330,17 @@ def run_cell(
     concurrency: int,
     duration: float,
     warmup: float,
+    batch_size: int = 0,
 ) -> Sample:
-    """Opens a client, warms it up, measures it for ``duration`` seconds, closes it."""
+    """Opens a client, warms it up, measures it for ``duration`` seconds, closes it.
+
+    With ``batch_size``, one caller sends pipelines of that many commands back
+    to back instead (``concurrency`` is then 1): the sample's operations are
+    commands and its latencies are whole batches'."""
+    if batch_size:
+        if spec.kind == "async":
+            return asyncio.run(_async_batches(spec, host, port, workload, batch_size, duration))
+        return _sync_batches(spec, host, port, workload, batch_size, duration)
     if spec.kind == "async":
         return asyncio.run(_async_cell(spec, host, port, workload, concurrency, duration, warmup))
     return _sync_cell(spec, host, port, workload, concurrency, duration, warmup)
