@@ -37,6 +37,8 @@ def test_quick_run_writes_its_files(tmp_path: Path) -> None:
         assert not cell["errors"], cell
         assert cell["tps"] > 0
     assert {i["client"] for i in results["idle"]} >= {"babushka-async-managed"}
+    pipelined = {c["client"] for c in results["cells"] if c["section"] == "pipeline"}
+    assert {"babushka-async-managed", "babushka-sync-uds", "redis-py-sync"} <= pipelined
 
     with (out / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
