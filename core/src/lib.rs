@@ -8,6 +8,7 @@
 //! ## Layout
 //!
 //! - [`runtime`]: the one Tokio runtime of the process and its worker count.
+//! - [`fork`]: the one place `fork` is handled; pieces with locks register hooks.
 //! - [`config`]: where and how to connect (address, credentials, timeouts).
 //! - [`request`]: the one request type (a command or a batch, and its route).
 //! - [`client`]: a client of one server; every transport drives one of these
@@ -29,6 +30,7 @@ pub mod config;
 mod connection;
 pub mod error;
 mod eventfd;
+pub mod fork;
 pub mod request;
 pub mod runtime;
 pub mod socket;
