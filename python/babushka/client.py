@@ -11,8 +11,10 @@ from babushka._base import ClientBase
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
+from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
 from babushka.pipeline import Pipeline
+from babushka.script import Script
 
 
 class Redis(ClientBase):
@@ -61,6 +63,11 @@ class Redis(ClientBase):
         """A pipeline: queued commands sent as one request by ``execute()``,
         in MULTI/EXEC when ``transaction`` is true."""
         return Pipeline(self, transaction, shard_hint)
+
+    def register_script(self, script: ScriptTextT) -> Script:
+        """A callable :class:`~babushka.script.Script`: ``script(keys=[...],
+        args=[...])`` runs it by its SHA1, loading it when the server lacks it."""
+        return Script(self, script)
 
     def transaction(
         self,

@@ -15,7 +15,9 @@ from babushka._base import ClientBase
 from babushka._uds import AsyncStream
 from babushka.asyncio.pipeline import Pipeline
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
+from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
+from babushka.script import AsyncScript
 
 #: One completion queue per event loop, shared by every managed client on it,
 #: so a loop watches one file descriptor however many clients it has. Held
@@ -114,6 +116,12 @@ class Redis(ClientBase):
         """A pipeline: queued commands sent as one request by ``await
         execute()``, in MULTI/EXEC when ``transaction`` is true."""
         return Pipeline(self, transaction, shard_hint)
+
+    def register_script(self, script: ScriptTextT) -> AsyncScript:
+        """A callable :class:`~babushka.script.AsyncScript`: ``await
+        script(keys=[...], args=[...])`` runs it by its SHA1, loading it when
+        the server lacks it."""
+        return AsyncScript(self, script)
 
     async def transaction(
         self,
