@@ -68,6 +68,10 @@ class ClientBase(CoreCommands):
             "unix_socket_path": unix_socket_path,
             "decode_responses": decode_responses,
             "protocol": protocol,
+            # How str arguments become bytes, for what hashes or compares
+            # them as the server will see them (a script's SHA1, a lock token).
+            "encoding": encoding,
+            "encoding_errors": encoding_errors,
         }
 
     @classmethod

@@ -69,9 +69,13 @@ def refuse_session_command(key: str) -> None:
         )
 
 
+#: Commands whose first argument names a subcommand with a shape of its own.
+_CONTAINERS = frozenset({"CONFIG", "CLIENT", "SCRIPT", "FUNCTION"})
+
+
 def shape_for(key: str, args: tuple[Any, ...]) -> int:
     """The reply shape the named method would give (``SET`` -> ``True``)."""
     shape = _shapes.BY_COMMAND.get(key, _shapes.RAW)
-    if len(args) > 1 and isinstance(args[1], str) and key in ("CONFIG", "CLIENT"):
+    if len(args) > 1 and isinstance(args[1], str) and key in _CONTAINERS:
         shape = _shapes.BY_COMMAND.get(f"{key} {args[1].upper()}", shape)
     return shape

@@ -70,6 +70,9 @@ class PipelineBase(CoreCommands):
         self._held_lease: LeaseT | None = None
         #: The queue holds MULTI/EXEC/DISCARD/UNWATCH given to execute_command.
         self._queued_session_command = False
+        #: Registered scripts called with this pipeline as ``client``:
+        #: ``execute()`` loads the ones the server lacks before the batch.
+        self.scripts: set[Any] = set()
 
     def __len__(self) -> int:
         return len(self.command_stack)
@@ -274,6 +277,7 @@ class PipelineBase(CoreCommands):
         self._parsers = {}
         self.explicit_transaction = False
         self._queued_session_command = False
+        self.scripts = set()
         lease, self._held_lease = self._held_lease, None
         watching, self.watching = self.watching, False
         return lease if watching else None

@@ -23,6 +23,7 @@ SCAN_SCORED: Final = 11  # [cursor, [m, s, ...]] -> (int, [(m, float)])
 INT: Final = 12  # integer, or a string holding one -> int
 TUPLE: Final = 13  # array -> tuple; nil -> None
 KEY_MEMBER_SCORE: Final = 14  # [key, member, score] -> (key, member, float); nil -> None
+BYTES: Final = 15  # a string reply as bytes even with decode_responses (FUNCTION DUMP)
 
 #: The shape ``execute_command`` uses for a command name, so a raw call
 #: returns what the named method would (``execute_command("SET", ...)`` gives True).
@@ -42,6 +43,11 @@ BY_COMMAND: Final[dict[str, int]] = {
     "WATCH": OK,
     "UNWATCH": OK,
     "RESTORE": OK,
+    "SCRIPT FLUSH": OK,
+    "SCRIPT KILL": OK,
+    "FUNCTION DELETE": OK,
+    "FUNCTION FLUSH": OK,
+    "FUNCTION RESTORE": OK,
     "EXPIRE": BOOL,
     "PEXPIRE": BOOL,
     "EXPIREAT": BOOL,
@@ -66,6 +72,7 @@ BY_COMMAND: Final[dict[str, int]] = {
     "SUNION": SET,
     "SDIFF": SET,
     "SMISMEMBER": BOOL_LIST,
+    "SCRIPT EXISTS": BOOL_LIST,
     "ZMSCORE": FLOAT_LIST,
     "ZPOPMIN": SCORED,
     "ZPOPMAX": SCORED,
@@ -77,4 +84,5 @@ BY_COMMAND: Final[dict[str, int]] = {
     "SSCAN": SCAN,
     "HSCAN": SCAN_PAIRS,
     "ZSCAN": SCAN_SCORED,
+    "FUNCTION DUMP": BYTES,
 }

@@ -6,7 +6,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyList, PySet, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PySet, PyTuple};
 use redis::Value;
 
 use crate::encoding::Encoding;
@@ -48,6 +48,9 @@ pub enum Shape {
     /// `[key, member, score]` becomes `(key, member, float)`; nil stays
     /// `None` (`BZPOPMIN`).
     KeyMemberScore = 14,
+    /// A string reply as bytes even with `decode_responses` (`FUNCTION DUMP`:
+    /// a binary payload that would not decode, and is only good as bytes).
+    Bytes = 15,
 }
 
 impl Shape {
@@ -68,6 +71,7 @@ impl Shape {
             12 => Self::Int,
             13 => Self::Tuple,
             14 => Self::KeyMemberScore,
+            15 => Self::Bytes,
             other => {
                 return Err(PyValueError::new_err(format!(
                     "unknown reply shape {other}"
@@ -187,6 +191,10 @@ pub fn to_python<'py>(
                 }
                 Err(items) => raw(py, Value::Array(items), encoding),
             },
+            other => raw(py, other, encoding),
+        },
+        Shape::Bytes => match value {
+            Value::BulkString(data) => Ok(PyBytes::new(py, &data).into_any()),
             other => raw(py, other, encoding),
         },
     }
