@@ -85,4 +85,5 @@ BY_COMMAND: Final[dict[str, int]] = {
     "HSCAN": SCAN_PAIRS,
     "ZSCAN": SCAN_SCORED,
     "FUNCTION DUMP": BYTES,
+    "DUMP": BYTES,
 }
