@@ -16,7 +16,8 @@
 //! - `connection`: the shared pipelined connection (`pipe`: output buffer,
 //!   waiting replies, deadlines, writer and reader tasks), the dedicated ones
 //!   leased to blocking commands and `WATCH`, and `session` (open + handshake).
-//! - [`table`]: what the core knows of each command (today: how it blocks).
+//! - [`table`]: the command table: each command's key positions, flags,
+//!   blocking timeout and default reply shape (checked against the servers).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
 //! - [`command`]: commands encoded once, straight into RESP.
