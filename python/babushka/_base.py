@@ -16,6 +16,7 @@ class ClientBase(CoreCommands):
     """Options and the native client; subclasses choose how to wait for replies."""
 
     _core: _core.Client
+    _protocol: int
     transport: str
 
     def __init__(
@@ -61,6 +62,9 @@ class ClientBase(CoreCommands):
             ssl=ssl,
             extra=redis_py_options,
         )
+        #: The RESP version spoken (validated above), which picks the default
+        #: reply shapes of ``execute_command``.
+        self._protocol = 2 if protocol is None else int(protocol)
         self.connection_kwargs = {
             "host": host,
             "port": port,
@@ -89,9 +93,10 @@ class ClientBase(CoreCommands):
         (``DataError``): use :meth:`pipeline` or :meth:`transaction`.
         """
         key = _command_names.command_key(args)
-        _command_names.refuse_unpaired_replies(key, args)
-        _command_names.refuse_session_command(key)
-        return self._execute(_command_names.shape_for(key, args), *args)
+        spec = _command_names.lookup(args)
+        _command_names.refuse_unpaired_replies(spec)
+        _command_names.refuse_session_command(key, spec)
+        return self._execute(_command_names.shape_for(spec, self._protocol), *args)
 
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs

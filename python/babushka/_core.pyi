@@ -6,8 +6,25 @@ from collections.abc import Generator, Sequence
 from typing import Any, Callable, Self, final
 
 __all__ = [
+    "SHAPE_BOOL",
+    "SHAPE_BOOL_LIST",
+    "SHAPE_BYTES",
+    "SHAPE_FLOAT",
+    "SHAPE_FLOAT_LIST",
+    "SHAPE_INT",
+    "SHAPE_KEY_MEMBER_SCORE",
+    "SHAPE_OK",
+    "SHAPE_PAIRS",
+    "SHAPE_RAW",
+    "SHAPE_SCAN",
+    "SHAPE_SCAN_PAIRS",
+    "SHAPE_SCAN_SCORED",
+    "SHAPE_SCORED",
+    "SHAPE_SET",
+    "SHAPE_TUPLE",
     "Cancel",
     "Client",
+    "CommandSpec",
     "CompletionQueue",
     "Lease",
     "ManagedSender",
@@ -17,6 +34,10 @@ __all__ = [
     "UdsLease",
     "WriterWake",
     "__version__",
+    "absent_commands",
+    "command_keys",
+    "command_spec",
+    "command_table",
     "configure",
     "runtime_started",
     "shutdown",
@@ -25,6 +46,71 @@ __all__ = [
 ]
 
 __version__: str
+
+# Reply shapes (the core's ``Shape``): ``babushka._shapes`` names them.
+SHAPE_RAW: int
+SHAPE_OK: int
+SHAPE_BOOL: int
+SHAPE_FLOAT: int
+SHAPE_PAIRS: int
+SHAPE_SCORED: int
+SHAPE_SET: int
+SHAPE_BOOL_LIST: int
+SHAPE_FLOAT_LIST: int
+SHAPE_SCAN: int
+SHAPE_SCAN_PAIRS: int
+SHAPE_SCAN_SCORED: int
+SHAPE_INT: int
+SHAPE_TUPLE: int
+SHAPE_KEY_MEMBER_SCORE: int
+SHAPE_BYTES: int
+
+@final
+class CommandSpec:
+    """One entry of the core's command table (read-only)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def flags(self) -> frozenset[str]: ...
+    @property
+    def resp2_shape(self) -> int: ...
+    @property
+    def resp3_shape(self) -> int: ...
+    @property
+    def timeout(self) -> str | None: ...
+    @property
+    def first_key(self) -> int: ...
+    @property
+    def last_key(self) -> int: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def movable_keys(self) -> bool: ...
+    @property
+    def key_specs(
+        self,
+    ) -> tuple[tuple[tuple[Any, ...], tuple[Any, ...], frozenset[str]], ...]: ...
+    @property
+    def request_policy(self) -> str | None: ...
+    @property
+    def response_policy(self) -> str | None: ...
+    @property
+    def subcommands(self) -> tuple[str, ...]: ...
+    def shape(self, protocol: int) -> int:
+        """The reply's shape on a connection speaking RESP ``protocol``."""
+
+def command_spec(name: Any, subcommand: Any = None) -> CommandSpec | None:
+    """The table's entry for a command (a container's subcommand's, given it)."""
+
+def command_table() -> list[CommandSpec]:
+    """Every entry, subcommands after their container, sorted by name."""
+
+def absent_commands() -> dict[str, str]:
+    """The servers' commands the table leaves out on purpose, with why."""
+
+def command_keys(*args: Any) -> list[bytes]:
+    """A command's keys, found by its entry's key specs."""
 
 @final
 class Client:

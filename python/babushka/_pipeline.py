@@ -122,11 +122,12 @@ class PipelineBase(CoreCommands):
         them, and then runs on a connection of its own, closed afterwards.
         """
         key = _command_names.command_key(args)
-        _command_names.refuse_unpaired_replies(key, args)
+        spec = _command_names.lookup(args)
+        _command_names.refuse_unpaired_replies(spec)
         args = (key, *args[1:])
-        if key in _command_names.SESSION_COMMANDS:
+        if _command_names.is_session_command(spec):
             self._check_session_command(key)
-        return self._execute(_command_names.shape_for(key, args), *args)
+        return self._execute(_command_names.shape_for(spec, self._client._protocol), *args)
 
     def _check_session_command(self, key: str) -> None:
         if self._runs_now(key):

@@ -19,7 +19,7 @@ use crate::args::{build_command, build_command_after};
 use crate::completions::PyCompletionQueue;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_reply, ReplyShape, Shape};
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
 use crate::reply_future::ReplyFuture;
 use crate::request::{read_commands, Kind};
 use crate::uds::UdsCodec;
@@ -84,7 +84,7 @@ impl ManagedSender {
         shape: u8,
         args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, ReplyFuture>> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
         self.send(py, Request::one(cmd), ReplyShape::One(shape))
     }
@@ -207,7 +207,7 @@ impl PyClient {
         shape: u8,
         args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
         self.wait(py, Request::one(cmd), &ReplyShape::One(shape))
     }
@@ -279,7 +279,7 @@ impl PyClient {
         shape: u8,
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<Option<PyCancel>> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
         self.call_with(
             py,

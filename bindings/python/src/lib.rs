@@ -12,6 +12,7 @@
 //! - `request`: the Python form of a request (kind and command tuples), read
 //!   the same way by every transport's `execute_request`.
 //! - `reply`: server replies to Python objects, in the shape each command returns.
+//! - `table`: the core's command table (shape numbers, entries, key lookup).
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
@@ -27,6 +28,7 @@ mod reply;
 mod reply_future;
 mod request;
 mod runtime;
+mod table;
 mod uds;
 
 use pyo3::prelude::*;
@@ -42,6 +44,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<completions::PyCompletionQueue>()?;
     module.add_class::<reply_future::ReplyFuture>()?;
     runtime::register(module)?;
+    table::register(module)?;
     uds::register(module)?;
     Ok(())
 }

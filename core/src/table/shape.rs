@@ -40,11 +40,15 @@ pub enum Shape {
     /// `[key, member, score]` becomes `(key, member, float)`; nil stays
     /// `None` (`BZPOPMIN`).
     KeyMemberScore = 14,
+    /// A string reply as bytes even with `decode_responses` (`DUMP`,
+    /// `FUNCTION DUMP`: a binary payload that would not decode, and is only
+    /// good as bytes).
+    Bytes = 15,
 }
 
 impl Shape {
     /// Every shape, in number order.
-    pub const ALL: [Shape; 15] = [
+    pub const ALL: [Shape; 16] = [
         Self::Raw,
         Self::Ok,
         Self::Bool,
@@ -60,6 +64,7 @@ impl Shape {
         Self::Int,
         Self::Tuple,
         Self::KeyMemberScore,
+        Self::Bytes,
     ];
 
     /// The shape with this number, if there is one.
@@ -85,6 +90,7 @@ impl Shape {
             Self::Int => "INT",
             Self::Tuple => "TUPLE",
             Self::KeyMemberScore => "KEY_MEMBER_SCORE",
+            Self::Bytes => "BYTES",
         }
     }
 }

@@ -13,7 +13,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("DEL", &[Write])
         .keys(&[at(1).range(-1, 1, 0).flags(&[Rm, Delete])])
         .policy(RequestPolicy::MultiShard, ResponsePolicy::AggSum),
-    cmd("DUMP", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),
+    cmd("DUMP", &[Readonly])
+        .keys(&[at(1).flags(&[Ro, Access])])
+        .reply(Shape::Bytes),
     cmd("EXISTS", &[Readonly, Fast])
         .keys(&[at(1).range(-1, 1, 0).flags(&[Ro])])
         .policy(RequestPolicy::MultiShard, ResponsePolicy::AggSum),

@@ -21,9 +21,11 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         .keys(&[at(2).keynum(0, 1, 1).flags(&[Ro, Access])]),
     cmd("FUNCTION", &[]).subcommands(&[
         cmd("FUNCTION DELETE", &[Write, Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
-        cmd("FUNCTION DUMP", &[Noscript]),
+        cmd("FUNCTION DUMP", &[Noscript]).reply(Shape::Bytes),
         cmd("FUNCTION FLUSH", &[Write, Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
         cmd("FUNCTION KILL", &[Noscript])
             .policy(RequestPolicy::AllShards, ResponsePolicy::OneSucceeded),
@@ -31,6 +33,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         cmd("FUNCTION LOAD", &[Write, Denyoom, Noscript])
             .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
         cmd("FUNCTION RESTORE", &[Write, Denyoom, Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
         cmd("FUNCTION STATS", &[Noscript])
             .policy(RequestPolicy::AllShards, ResponsePolicy::Special),
@@ -38,10 +41,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("SCRIPT", &[]).subcommands(&[
         cmd("SCRIPT DEBUG", &[Noscript]),
         cmd("SCRIPT EXISTS", &[Noscript])
+            .reply(Shape::BoolList)
             .policy(RequestPolicy::AllShards, ResponsePolicy::AggLogicalAnd),
         cmd("SCRIPT FLUSH", &[Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
         cmd("SCRIPT KILL", &[Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllShards, ResponsePolicy::OneSucceeded),
         cmd("SCRIPT LOAD", &[Noscript])
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
