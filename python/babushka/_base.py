@@ -92,8 +92,9 @@ class ClientBase(CoreCommands):
         ``MULTI``, ``EXEC``, ``DISCARD``, ``WATCH`` and ``UNWATCH`` are refused
         (``DataError``): use :meth:`pipeline` or :meth:`transaction`.
         """
+        args = _command_names.split_name(args)
         key = _command_names.command_key(args)
-        spec = _command_names.lookup(args)
+        spec = _command_names.lookup(key, args)
         _command_names.refuse_unpaired_replies(spec)
         _command_names.refuse_session_command(key, spec)
         return self._execute(_command_names.shape_for(spec, self._protocol), *args)

@@ -18,6 +18,18 @@ from babushka import _shapes as S
 from babushka.exceptions import DataError
 
 
+def split_name(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """redis-py's rule: a command name with spaces in it (``"CONFIG GET"``) is
+    sent as its words, so ``execute_command("CONFIG GET", "maxmemory")`` works."""
+    if args:
+        name = args[0]
+        if isinstance(name, str) and " " in name:
+            return (*name.split(), *args[1:])
+        if isinstance(name, bytes) and b" " in name:
+            return (*name.split(), *args[1:])
+    return args
+
+
 def command_key(args: tuple[Any, ...]) -> str:
     """The command's name, upper-cased, for messages and the pipeline's rules."""
     if not args:
@@ -28,11 +40,11 @@ def command_key(args: tuple[Any, ...]) -> str:
     return bytes(name).decode(errors="replace").upper()
 
 
-def lookup(args: tuple[Any, ...]) -> _core.CommandSpec | None:
-    """The table's entry for a command given as its words (the second word
-    names the subcommand of a container: ``CONFIG GET``); ``None`` for a
-    command the table does not know."""
-    return _core.command_spec(args[0], args[1] if len(args) > 1 else None)
+def lookup(key: str, args: tuple[Any, ...]) -> _core.CommandSpec | None:
+    """The table's entry for a command given as its words, ``key`` the name
+    (the second word names the subcommand of a container: ``CONFIG GET``);
+    ``None`` for a command the table does not know."""
+    return _core.command_spec(key, args[1] if len(args) > 1 else None)
 
 
 def refuse_unpaired_replies(spec: _core.CommandSpec | None) -> None:

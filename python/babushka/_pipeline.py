@@ -121,8 +121,9 @@ class PipelineBase(CoreCommands):
         ``execute()`` do that); a ``transaction=False`` pipeline may queue
         them, and then runs on a connection of its own, closed afterwards.
         """
+        args = _command_names.split_name(args)
         key = _command_names.command_key(args)
-        spec = _command_names.lookup(args)
+        spec = _command_names.lookup(key, args)
         _command_names.refuse_unpaired_replies(spec)
         args = (key, *args[1:])
         if _command_names.is_session_command(spec):
