@@ -12,14 +12,17 @@ Once per server (Redis 7.0, Valkey 9.1):
   Valkey 9.1, and ``REDIS_7_0_DIFFERS`` lists where Redis 7.0 says otherwise;
 - every entry with a shape other than raw gives, through ``execute_command``,
   what redis-py's ``execute_command`` gives on RESP2, on either protocol
-  (README: Babushka gives redis-py's RESP2 shapes on RESP3 too).
+  (README: Babushka gives redis-py's RESP2 shapes on RESP3 too), and the
+  command methods give the shapes of their entries.
 
 These tests need no transport: each makes the clients it needs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -601,6 +604,30 @@ def _same_type(ours: Any, theirs: Any) -> bool:
     never, but a float for an int's), or Babushka's bool where redis-py gives
     0/1 (README: ``sismember``, ``hsetnx``...)."""
     return type(ours) is type(theirs) or (isinstance(ours, bool) and type(theirs) is int)
+
+
+#: ``self._execute(S.SHAPE, "NAME"[, "SUB"], ...)`` in a command method.
+_METHOD_CALL = re.compile(r'_execute\(\s*S\.(\w+),\s*"([A-Z_]+)"(?:,\s*"([A-Z_-]+)")?')
+
+
+def test_methods_give_their_entrys_shape() -> None:
+    """A method that names its command gives the entry's default shape, so
+    ``execute_command`` returns what the method does. (A shape that depends
+    on the arguments, ``set(..., get=True)``, goes with words built in a list,
+    which this does not read.)"""
+    commands = Path(babushka.__file__).parent / "commands"
+    calls = [
+        (path.name, *match.groups())
+        for path in sorted(commands.glob("*.py"))
+        for match in _METHOD_CALL.finditer(path.read_text())
+    ]
+    assert len(calls) > 100
+    wrong = []
+    for module, shape, name, sub in calls:
+        spec = _core.command_spec(name, sub)
+        if spec is None or spec.resp2_shape != getattr(S, shape):
+            wrong.append(f"{module}: {name} {sub or ''} gives {shape}, the table {spec}")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_the_int_shape(redis_server: RedisServer) -> None:
