@@ -24,8 +24,10 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::request::Batch;
 use crate::runtime;
 pub(crate) use pipe::{Pipe, WakeNeed};
 
@@ -172,6 +174,19 @@ impl Connections {
         ));
     }
 
+    /// Asks the server to close the connection with id `id`, on the shared
+    /// connection, without waiting (its reply is of no use: the connection
+    /// may be gone already, or the user may lack the right).
+    fn kill_on_server(&self, id: i64) {
+        let Ok(shared) = self.shared() else {
+            return;
+        };
+        let id = id.to_string();
+        if let Ok(kill) = Command::from_args([&b"CLIENT"[..], b"KILL", b"ID", id.as_bytes()]) {
+            shared.send(&Batch::One(kill), None, Box::new(|_| {}));
+        }
+    }
+
     fn open(&self) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
@@ -254,10 +269,19 @@ impl Lease {
     /// this, so it can never take an element nobody will receive.
     pub fn close(&self) {
         self.inner.reusable.store(false, Ordering::Release);
+        // Fail it here first, so whatever happens next (the kill below
+        // closing the socket under the reader) its requests see this reason.
         self.inner.pipe.shut_down(&Error::new(
             ErrorKind::Closed,
             "the request was cancelled, so its dedicated connection was closed",
         ));
+        // Closing our socket is not enough: the server may serve another
+        // client's push before it notices the close, and the blocked command
+        // would take that element. `CLIENT KILL` on the shared connection
+        // runs before any later request this client sends there.
+        if let Some(id) = self.inner.pipe.client_id() {
+            self.inner.owner.kill_on_server(id);
+        }
     }
 }
 

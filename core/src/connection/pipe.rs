@@ -102,6 +102,8 @@ struct State {
     direct: Option<OwnedFd>,
     /// Whether the writer task is sending a batch (taken from `out`) now.
     writing: bool,
+    /// The server's id for the connection, once open (see `session::Opened`).
+    client_id: Option<i64>,
 }
 
 struct Shared {
@@ -211,6 +213,7 @@ impl Pipe {
                     broken: None,
                     direct: None,
                     writing: false,
+                    client_id: None,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
@@ -301,6 +304,11 @@ impl Pipe {
     /// Wakes the writer (costs one atomic swap when it is awake already).
     pub(crate) fn wake_writer(&self) {
         self.shared.doorbell.ring();
+    }
+
+    /// The server's id for this connection, once it is open.
+    pub(crate) fn client_id(&self) -> Option<i64> {
+        self.shared.state.lock().client_id
     }
 
     /// Whether `other` is a handle on the same connection.
@@ -466,6 +474,7 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
             state.direct = opened.direct;
+            state.client_id = opened.client_id;
         }
     }
     run(guard, opened.reader, opened.writer).await;

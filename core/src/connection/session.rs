@@ -41,6 +41,10 @@ pub(crate) struct Opened {
     /// (see `pipe`'s direct writes). Its own descriptor, so it stays valid as
     /// long as the pipe keeps it, whatever happens to the halves.
     pub(crate) direct: Option<OwnedFd>,
+    /// The server's id for this connection (`CLIENT ID`), so a cancelled
+    /// blocking command can be killed on the server in order with the
+    /// client's later requests; `None` if the server would not say.
+    pub(crate) client_id: Option<i64>,
 }
 
 /// Connects and runs the handshake, within the connect timeout.
@@ -48,11 +52,12 @@ pub(crate) async fn open(config: &ConnectionConfig) -> Result<Opened> {
     let opening = async {
         let (reader, mut writer, direct) = connect(&config.address).await?;
         let mut reader = FramedRead::with_capacity(reader, ValueCodec::default(), READ_CAPACITY);
-        handshake(&mut reader, &mut writer, config).await?;
+        let client_id = handshake(&mut reader, &mut writer, config).await?;
         Ok(Opened {
             reader,
             writer,
             direct,
+            client_id,
         })
     };
     match config.connect_timeout {
@@ -122,6 +127,9 @@ enum OnError {
     Fail,
     /// Optional: servers before 7.2 do not know `CLIENT SETINFO`.
     Ignore,
+    /// `CLIENT ID`: its reply is kept; an error (an ACL user without the
+    /// right) only means the id is unknown.
+    ClientId,
 }
 
 /// The handshake's commands, in order, with what an error reply means.
@@ -165,15 +173,17 @@ fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
         ]),
         OnError::Ignore,
     ));
+    commands.push((words(&[b"CLIENT", b"ID"]), OnError::ClientId));
     commands
 }
 
-/// Sends the handshake in one write and checks every reply.
+/// Sends the handshake in one write and checks every reply; returns the
+/// connection's id on the server, if it told it.
 async fn handshake(
     reader: &mut Reader,
     writer: &mut Writer,
     config: &ConnectionConfig,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let commands = handshake_commands(config);
     let mut out = Vec::new();
     for (cmd, _) in &commands {
@@ -186,6 +196,7 @@ async fn handshake(
     // Read every reply even after a failure, so the first failure is the one
     // reported (a refused AUTH makes the later commands fail with NOAUTH).
     let mut first_failure = None;
+    let mut client_id = None;
     for (_, on_error) in commands {
         let reply = match reader.next().await {
             Some(Ok(reply)) => reply,
@@ -199,12 +210,16 @@ async fn handshake(
                 }))
             }
         };
-        let Value::ServerError(err) = reply else {
-            continue;
+        let err = match (reply, on_error) {
+            (Value::Int(id), OnError::ClientId) => {
+                client_id = Some(id);
+                continue;
+            }
+            (Value::ServerError(err), _) => Error::from(redis::RedisError::from(err)),
+            _ => continue,
         };
-        let err = Error::from(redis::RedisError::from(err));
         let err = match on_error {
-            OnError::Ignore => continue,
+            OnError::Ignore | OnError::ClientId => continue,
             // A refused AUTH/HELLO is an authentication failure whatever its code.
             OnError::Authentication if err.kind() == ErrorKind::Response => Error::with_code(
                 ErrorKind::Authentication,
@@ -215,7 +230,7 @@ async fn handshake(
         };
         first_failure.get_or_insert(err);
     }
-    first_failure.map_or(Ok(()), Err)
+    first_failure.map_or(Ok(client_id), Err)
 }
 
 #[cfg(test)]
@@ -261,12 +276,15 @@ mod tests {
     }
 
     #[test]
-    fn handshake_is_only_setinfo_for_a_default_config() {
+    fn handshake_is_only_setinfo_and_client_id_for_a_default_config() {
         let config = ConnectionConfig::tcp("localhost", 6379);
         let names: Vec<Vec<u8>> = handshake_commands(&config)
             .iter()
             .map(|(cmd, _)| cmd.args().nth(1).unwrap().to_vec())
             .collect();
-        assert_eq!(names, vec![b"SETINFO".to_vec(), b"SETINFO".to_vec()]);
+        assert_eq!(
+            names,
+            vec![b"SETINFO".to_vec(), b"SETINFO".to_vec(), b"ID".to_vec()]
+        );
     }
 }
