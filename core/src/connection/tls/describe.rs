@@ -1,0 +1,173 @@
+//! rustls's errors as messages a user can act on: what was wrong, and
+//! which keyword changes it. rustls's own text names its enum variants
+//! (`invalid peer certificate: UnknownIssuer`), which says little to someone
+//! who never read rustls's docs.
+
+use std::io;
+
+use rustls::{AlertDescription, CertificateError, Error};
+
+/// The TLS failure inside an I/O error from tokio-rustls (which wraps
+/// rustls's error as the source of an `InvalidData` error); `None` for a
+/// plain I/O error.
+pub(super) fn tls_error(err: &io::Error) -> Option<String> {
+    let tls = err.get_ref()?.downcast_ref::<Error>()?;
+    Some(describe(tls))
+}
+
+fn describe(err: &Error) -> String {
+    match err {
+        Error::InvalidCertificate(cert) => server_certificate(cert),
+        Error::AlertReceived(alert) => alert_received(*alert),
+        Error::NoCertificatesPresented => "the server presented no certificate".to_owned(),
+        Error::PeerIncompatible(what) => format!(
+            "the server's TLS and this client's settings have nothing in common ({what:?}); \
+             check ssl_min_version and ssl_ciphers"
+        ),
+        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => {
+            format!("the server did not answer in TLS (is this its tls-port?): {err}")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn server_certificate(err: &CertificateError) -> String {
+    match err {
+        CertificateError::Expired => "the server's certificate has expired".to_owned(),
+        CertificateError::ExpiredContext { not_after, .. } => format!(
+            "the server's certificate has expired (it was valid until {} UTC)",
+            date(not_after.as_secs())
+        ),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "the server's certificate is not valid yet (or this machine's clock is wrong)"
+                .to_owned()
+        }
+        CertificateError::UnknownIssuer => "the server's certificate has an unknown issuer: no \
+             trusted CA signed it (pass its CA with ssl_ca_certs, or ssl_cert_reqs=\"none\" to \
+             skip verification)"
+            .to_owned(),
+        CertificateError::NotValidForName => "hostname mismatch: the server's certificate is \
+             not valid for the host connected to (pass ssl_check_hostname=False to skip this \
+             check)"
+            .to_owned(),
+        CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        } => format!(
+            "hostname mismatch: the server's certificate is not valid for {}; it names {} \
+             (connect by one of those, or pass ssl_check_hostname=False)",
+            expected.to_str(),
+            if presented.is_empty() {
+                "no host".to_owned()
+            } else {
+                presented.join(", ")
+            }
+        ),
+        CertificateError::BadSignature => "the server's certificate has a bad signature".to_owned(),
+        CertificateError::Revoked => "the server's certificate has been revoked".to_owned(),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "the server's certificate is not one for a TLS server (extended key usage)".to_owned()
+        }
+        other => format!("the server's certificate was rejected: {other:?}"),
+    }
+}
+
+/// A fatal alert from the server: it refused something of ours.
+fn alert_received(alert: AlertDescription) -> String {
+    match alert {
+        AlertDescription::CertificateRequired => "the server requires a client certificate \
+             (mutual TLS): pass ssl_certfile and ssl_keyfile"
+            .to_owned(),
+        AlertDescription::UnknownCA => {
+            "the server rejected the client certificate: unknown CA".to_owned()
+        }
+        AlertDescription::CertificateExpired => {
+            "the server rejected the client certificate: it has expired".to_owned()
+        }
+        AlertDescription::BadCertificate
+        | AlertDescription::UnsupportedCertificate
+        | AlertDescription::CertificateRevoked
+        | AlertDescription::CertificateUnknown
+        | AlertDescription::AccessDenied => {
+            format!("the server rejected the client certificate ({alert:?})")
+        }
+        AlertDescription::HandshakeFailure
+        | AlertDescription::ProtocolVersion
+        | AlertDescription::InsufficientSecurity => format!(
+            "the server accepted none of the TLS versions or cipher suites offered ({alert:?}); \
+             check ssl_min_version and ssl_ciphers"
+        ),
+        other => format!("the server sent a fatal TLS alert: {other:?}"),
+    }
+}
+
+/// Why loading the client's certificate and key failed.
+pub(super) fn client_key_error(err: &Error) -> String {
+    match err {
+        Error::InconsistentKeys(_) => {
+            "ssl_keyfile: the private key does not belong to the certificate in ssl_certfile"
+                .to_owned()
+        }
+        other => format!("ssl_keyfile: rustls cannot use this private key: {other}"),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` for seconds since the Unix epoch (UTC).
+fn date(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rest = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's algorithm, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(date(0), "1970-01-01 00:00:00");
+        assert_eq!(date(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(date(1_767_225_599), "2025-12-31 23:59:59");
+    }
+
+    #[test]
+    fn certificate_failures_say_what_was_wrong() {
+        let io = |err: Error| io::Error::new(io::ErrorKind::InvalidData, err);
+        let expired = tls_error(&io(Error::InvalidCertificate(CertificateError::Expired)));
+        assert!(expired.unwrap().contains("certificate has expired"));
+        let issuer = tls_error(&io(Error::InvalidCertificate(
+            CertificateError::UnknownIssuer,
+        )));
+        assert!(issuer.unwrap().contains("unknown issuer"));
+        let name = tls_error(&io(Error::InvalidCertificate(
+            CertificateError::NotValidForName,
+        )));
+        assert!(name.unwrap().contains("hostname mismatch"));
+        let alert = tls_error(&io(Error::AlertReceived(
+            AlertDescription::CertificateRequired,
+        )));
+        assert!(alert.unwrap().contains("requires a client certificate"));
+        assert_eq!(tls_error(&io::Error::other("plain")), None);
+    }
+}
