@@ -7,24 +7,34 @@ use std::io;
 
 use rustls::{AlertDescription, CertificateError, Error};
 
+/// When a TLS failure happened: some alerts mean one thing in reply to our
+/// hello and another later on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Handshake,
+    Session,
+}
+
 /// The TLS failure inside an I/O error from tokio-rustls (which wraps
 /// rustls's error as the source of an `InvalidData` error); `None` for a
 /// plain I/O error.
-pub(super) fn tls_error(err: &io::Error) -> Option<String> {
+pub(super) fn tls_error(err: &io::Error, phase: Phase) -> Option<String> {
     let tls = err.get_ref()?.downcast_ref::<Error>()?;
-    Some(describe(tls))
+    Some(describe(tls, phase))
 }
 
-fn describe(err: &Error) -> String {
+fn describe(err: &Error, phase: Phase) -> String {
     match err {
         Error::InvalidCertificate(cert) => server_certificate(cert),
-        Error::AlertReceived(alert) => alert_received(*alert),
+        Error::AlertReceived(alert) => alert_received(*alert, phase),
         Error::NoCertificatesPresented => "the server presented no certificate".to_owned(),
         Error::PeerIncompatible(what) => format!(
             "the server's TLS and this client's settings have nothing in common ({what:?}); \
              check ssl_min_version and ssl_ciphers"
         ),
-        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => {
+        Error::InvalidMessage(_) | Error::InappropriateMessage { .. }
+            if phase == Phase::Handshake =>
+        {
             format!("the server did not answer in TLS (is this its tls-port?): {err}")
         }
         other => other.to_string(),
@@ -73,31 +83,40 @@ fn server_certificate(err: &CertificateError) -> String {
 }
 
 /// A fatal alert from the server: it refused something of ours.
-fn alert_received(alert: AlertDescription) -> String {
-    match alert {
-        AlertDescription::CertificateRequired => "the server requires a client certificate \
+fn alert_received(alert: AlertDescription, phase: Phase) -> String {
+    match (alert, phase) {
+        // TLS 1.3 servers check the client's certificate after the client's
+        // side of the handshake is done, so these arrive in either phase.
+        (AlertDescription::CertificateRequired, _) => "the server requires a client certificate \
              (mutual TLS): pass ssl_certfile and ssl_keyfile"
             .to_owned(),
-        AlertDescription::UnknownCA => {
+        (AlertDescription::UnknownCA, _) => {
             "the server rejected the client certificate: unknown CA".to_owned()
         }
-        AlertDescription::CertificateExpired => {
+        (AlertDescription::CertificateExpired, _) => {
             "the server rejected the client certificate: it has expired".to_owned()
         }
-        AlertDescription::BadCertificate
-        | AlertDescription::UnsupportedCertificate
-        | AlertDescription::CertificateRevoked
-        | AlertDescription::CertificateUnknown
-        | AlertDescription::AccessDenied => {
-            format!("the server rejected the client certificate ({alert:?})")
-        }
-        AlertDescription::HandshakeFailure
-        | AlertDescription::ProtocolVersion
-        | AlertDescription::InsufficientSecurity => format!(
-            "the server accepted none of the TLS versions or cipher suites offered ({alert:?}); \
-             check ssl_min_version and ssl_ciphers"
+        (
+            AlertDescription::BadCertificate
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::AccessDenied,
+            _,
+        ) => format!("the server rejected the client certificate ({alert:?})"),
+        (AlertDescription::ProtocolVersion, Phase::Handshake) => format!(
+            "the server accepted none of the TLS versions offered ({alert:?}); check \
+             ssl_min_version"
         ),
-        other => format!("the server sent a fatal TLS alert: {other:?}"),
+        (AlertDescription::InsufficientSecurity, Phase::Handshake) => format!(
+            "the server accepted none of the cipher suites offered ({alert:?}); check ssl_ciphers"
+        ),
+        (AlertDescription::HandshakeFailure, Phase::Handshake) => format!(
+            "the server refused the handshake ({alert:?}): it accepted none of the versions or \
+             cipher suites offered (check ssl_min_version and ssl_ciphers), or it requires a \
+             client certificate (ssl_certfile and ssl_keyfile)"
+        ),
+        (other, _) => format!("the server sent a fatal TLS alert: {other:?}"),
     }
 }
 
@@ -154,6 +173,7 @@ mod tests {
     #[test]
     fn certificate_failures_say_what_was_wrong() {
         let io = |err: Error| io::Error::new(io::ErrorKind::InvalidData, err);
+        let tls_error = |err: &io::Error| tls_error(err, Phase::Handshake);
         let expired = tls_error(&io(Error::InvalidCertificate(CertificateError::Expired)));
         assert!(expired.unwrap().contains("certificate has expired"));
         let issuer = tls_error(&io(Error::InvalidCertificate(
@@ -169,5 +189,17 @@ mod tests {
         )));
         assert!(alert.unwrap().contains("requires a client certificate"));
         assert_eq!(tls_error(&io::Error::other("plain")), None);
+    }
+
+    #[test]
+    fn handshake_alerts_mean_something_else_later() {
+        let io = |err: Error| io::Error::new(io::ErrorKind::InvalidData, err);
+        let alert = io(Error::AlertReceived(AlertDescription::ProtocolVersion));
+        assert!(tls_error(&alert, Phase::Handshake)
+            .unwrap()
+            .contains("ssl_min_version"));
+        assert!(tls_error(&alert, Phase::Session)
+            .unwrap()
+            .contains("fatal TLS alert: ProtocolVersion"));
     }
 }

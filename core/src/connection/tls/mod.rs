@@ -36,6 +36,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::config::{Address, ConnectionConfig, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind, Result};
+use describe::Phase;
 
 /// A TLS connection to the server.
 pub(crate) type Stream = TlsStream<TcpStream>;
@@ -85,7 +86,8 @@ impl Connector {
                     ErrorKind::Connection,
                     format!(
                         "TLS handshake with {target} failed: {}",
-                        describe::tls_error(&err).unwrap_or_else(|| err.to_string())
+                        describe::tls_error(&err, Phase::Handshake)
+                            .unwrap_or_else(|| err.to_string())
                     ),
                 )
             })
@@ -160,7 +162,7 @@ impl<T> Described<T> {
     /// names the server; any other I/O error as it is.
     #[cold]
     fn describe(&self, err: io::Error) -> io::Error {
-        match describe::tls_error(&err) {
+        match describe::tls_error(&err, Phase::Session) {
             Some(what) => io::Error::new(err.kind(), format!("TLS with {}: {what}", self.target)),
             None => err,
         }
