@@ -70,7 +70,11 @@ fn server_certificate(err: &CertificateError) -> String {
             if presented.is_empty() {
                 "no host".to_owned()
             } else {
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|name| bare_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         ),
         CertificateError::BadSignature => "the server's certificate has a bad signature".to_owned(),
@@ -80,6 +84,17 @@ fn server_certificate(err: &CertificateError) -> String {
         }
         other => format!("the server's certificate was rejected: {other:?}"),
     }
+}
+
+/// A name from the certificate as rustls reports it (`DnsName("localhost")`,
+/// `IpAddress(127.0.0.1)`), without the wrapping.
+fn bare_name(name: &str) -> &str {
+    for kind in ["DnsName(", "IpAddress("] {
+        if let Some(inner) = name.strip_prefix(kind).and_then(|n| n.strip_suffix(')')) {
+            return inner.trim_matches('"');
+        }
+    }
+    name
 }
 
 /// A fatal alert from the server: it refused something of ours.
@@ -189,6 +204,13 @@ mod tests {
         )));
         assert!(alert.unwrap().contains("requires a client certificate"));
         assert_eq!(tls_error(&io::Error::other("plain")), None);
+    }
+
+    #[test]
+    fn certificate_names_lose_rustls_wrapping() {
+        assert_eq!(bare_name("DnsName(\"localhost\")"), "localhost");
+        assert_eq!(bare_name("IpAddress(127.0.0.1)"), "127.0.0.1");
+        assert_eq!(bare_name("DirectoryName"), "DirectoryName");
     }
 
     #[test]
