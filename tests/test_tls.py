@@ -9,7 +9,6 @@ failure says what was wrong.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import ssl
 import threading
@@ -61,18 +60,6 @@ def fails(server: RedisServer, transport: str, match: str, **options: Any) -> No
 # --- the right CA ---------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def batches_on(transport: str) -> Iterator[None]:
-    """Pipelines and blocking commands: the uds transport does not carry them yet
-    on this branch (they raise NotImplementedError there); skip, saying so."""
-    try:
-        yield
-    except NotImplementedError as error:
-        if transport != "uds":
-            raise
-        pytest.skip(f"uds: {error}")
-
-
 def test_right_ca_sync(tls: TlsServers, certs: Certificates, transport: str) -> None:
     with client(tls.main, transport, ssl_ca_certs=certs.ca) as r:
         r.flushdb()
@@ -81,16 +68,21 @@ def test_right_ca_sync(tls: TlsServers, certs: Certificates, transport: str) -> 
         big = b"x" * 300_000  # many TLS records each way
         r.set("big", big)
         assert r.get("big") == big
-        with batches_on(transport):
-            with r.pipeline() as pipe:  # MULTI/EXEC
-                pipe.incr("visits").incr("visits").get("greeting")
-                assert pipe.execute() == [1, 2, b"hello"]
-            with r.pipeline(transaction=False) as pipe:
-                pipe.set("a", 1).get("a")
-                assert pipe.execute() == [True, b"1"]
-            # A dedicated connection (blocking command) is opened with TLS too.
-            r.rpush("jobs", "j1")
-            assert r.blpop("jobs", timeout=1) == (b"jobs", b"j1")
+        with r.pipeline() as pipe:  # MULTI/EXEC
+            pipe.incr("visits").incr("visits").get("greeting")
+            assert pipe.execute() == [1, 2, b"hello"]
+        with r.pipeline(transaction=False) as pipe:
+            pipe.set("a", 1).get("a")
+            assert pipe.execute() == [True, b"1"]
+        # Dedicated connections (a WATCH session, a blocking command) use TLS too.
+        with r.pipeline() as pipe:
+            pipe.watch("greeting")
+            assert pipe.get("greeting") == b"hello"
+            pipe.multi()
+            pipe.set("greeting", "hi")
+            assert pipe.execute() == [True]
+        r.rpush("jobs", "j1")
+        assert r.blpop("jobs", timeout=1) == (b"jobs", b"j1")
 
 
 async def test_right_ca_async(tls: TlsServers, certs: Certificates, transport: str) -> None:
@@ -107,12 +99,11 @@ async def test_right_ca_async(tls: TlsServers, certs: Certificates, transport: s
         assert await r.set("k", "v") is True
         values = await asyncio.gather(*(r.incr("counter") for _ in range(200)))
         assert sorted(values) == list(range(1, 201))
-        with batches_on(transport):
-            async with r.pipeline() as pipe:
-                pipe.set("p", "1").incr("p").get("p")
-                assert await pipe.execute() == [True, 2, b"2"]
-            await r.rpush("jobs", "j1")
-            assert await r.blpop("jobs", timeout=1) == (b"jobs", b"j1")
+        async with r.pipeline() as pipe:
+            pipe.set("p", "1").incr("p").get("p")
+            assert await pipe.execute() == [True, 2, b"2"]
+        await r.rpush("jobs", "j1")
+        assert await r.blpop("jobs", timeout=1) == (b"jobs", b"j1")
 
 
 def test_one_request_at_a_time_without_deadline(
