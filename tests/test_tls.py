@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +22,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
+from babushka import _options, _tls
 from support.servers import RedisServer
 from support.tls import KEY_PASSWORD, Certificates, TlsServers, require_tls
 
@@ -170,6 +174,61 @@ def test_cert_reqs_that_verify(
     fails(
         tls.main, transport, "unknown issuer", ssl_ca_certs=certs.other_ca, ssl_cert_reqs=cert_reqs
     )
+
+
+def test_forked_child_opens_its_own_tls_connection(
+    tls: TlsServers, certs: Certificates, transport: str
+) -> None:
+    """A TLS session cannot be shared: after fork the child handshakes anew and
+    the parent's session goes on. In a fresh interpreter, so a hang times out."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        import babushka
+        r = babushka.Redis(port={tls.main.port}, ssl=True, ssl_ca_certs={str(certs.ca)!r},
+                           socket_connect_timeout=10, transport={transport!r})
+        r.set("fork:tls", "parent")
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)
+            ok = r.get("fork:tls") == b"parent" and r.set("fork:tls:child", "c")
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child failed"
+        for i in range(50):
+            assert r.incr("fork:tls:n") == i + 1
+        assert r.get("fork:tls:child") == b"c"
+        print("ok")
+        """
+    )
+    with client(tls.main, transport, ssl_ca_certs=certs.ca) as r:
+        r.delete("fork:tls:n", "fork:tls:child")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=90, check=False
+    )
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stdout + done.stderr
+
+
+def test_url_parameters() -> None:
+    options = _options.parse_url(
+        "rediss://u:p@h:6380/1?ssl_cert_reqs=none&ssl_check_hostname=false"
+        "&ssl_ca_certs=/ca.pem&ssl_min_version=772&ssl_ciphers=TLS_AES_128_GCM_SHA256"
+    )
+    assert options == {
+        "ssl": True,
+        "host": "h",
+        "port": 6380,
+        "db": 1,
+        "username": "u",
+        "password": "p",
+        "ssl_cert_reqs": "none",
+        "ssl_check_hostname": False,
+        "ssl_ca_certs": "/ca.pem",
+        "ssl_min_version": "772",
+        "ssl_ciphers": "TLS_AES_128_GCM_SHA256",
+    }
+    assert _options.parse_url("valkeys://h")["ssl"] is True
+    assert "ssl" not in _options.parse_url("valkey://h")
 
 
 # --- what must fail -------------------------------------------------------------------
@@ -419,8 +478,6 @@ def test_settings_errors_name_the_keyword(certs: Certificates) -> None:
 
 
 def test_min_version_forms() -> None:
-    from babushka import _tls
-
     assert _tls._min_version(None) == 12
     assert _tls._min_version(ssl.TLSVersion.TLSv1) == 12  # nothing below 1.2 exists here
     assert _tls._min_version(ssl.TLSVersion.TLSv1_3) == 13
