@@ -29,6 +29,7 @@ __all__ = [
     "Lease",
     "ManagedSender",
     "ReplyFuture",
+    "TlsSettings",
     "UdsCancelHook",
     "UdsCodec",
     "UdsLease",
@@ -134,6 +135,7 @@ class Client:
         encoding: str = ...,
         encoding_errors: str = ...,
         decode_responses: bool = ...,
+        tls: TlsSettings | None = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
@@ -169,6 +171,25 @@ class Client:
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
+
+@final
+class TlsSettings:
+    """A client's TLS settings; the core reads the files when the client is made."""
+
+    def __new__(
+        cls,
+        *,
+        verify_peer: bool = ...,
+        check_hostname: bool = ...,
+        ca_file: str | None = ...,
+        ca_dir: str | None = ...,
+        ca_data: bytes | None = ...,
+        cert_file: str | None = ...,
+        key_file: str | None = ...,
+        key_password: bytes | None = ...,
+        min_version: int = ...,
+        ciphers: str | None = ...,
+    ) -> Self: ...
 
 @final
 class Lease:

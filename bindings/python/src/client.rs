@@ -22,6 +22,7 @@ use crate::errors::to_py_err;
 use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
 use crate::reply_future::ReplyFuture;
 use crate::request::{read_commands, Kind};
+use crate::tls::PyTlsSettings;
 use crate::uds::UdsCodec;
 
 #[pyclass(frozen, name = "Client", module = "babushka._core")]
@@ -146,7 +147,7 @@ impl PyClient {
         *, host = "localhost".to_owned(), port = 6379, unix_path = None, db = 0, username = None,
         password = None, client_name = None, protocol = 2, connect_timeout = None,
         response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
-        encoding_errors = "strict", decode_responses = false,
+        encoding_errors = "strict", decode_responses = false, tls = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -166,6 +167,7 @@ impl PyClient {
         encoding: &str,
         encoding_errors: &str,
         decode_responses: bool,
+        tls: Option<&Bound<'_, PyTlsSettings>>,
     ) -> PyResult<Self> {
         let address = match unix_path {
             Some(path) => Address::Unix(path),
@@ -182,6 +184,7 @@ impl PyClient {
             response_timeout: seconds(response_timeout, "socket_timeout")?,
             max_in_flight,
             max_connections,
+            tls: tls.map(|settings| settings.get().config.clone()),
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;

@@ -16,6 +16,7 @@
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
+//! - `tls`: `TlsSettings`, a client's TLS settings (`Client(tls=...)`).
 //! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
 //!   and `UdsLease` (a lease on a uds stream, by id).
 
@@ -29,6 +30,7 @@ mod reply_future;
 mod request;
 mod runtime;
 mod table;
+mod tls;
 mod uds;
 
 use pyo3::prelude::*;
@@ -43,6 +45,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::PyCancel>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
     module.add_class::<reply_future::ReplyFuture>()?;
+    module.add_class::<tls::PyTlsSettings>()?;
     runtime::register(module)?;
     table::register(module)?;
     uds::register(module)?;

@@ -3,7 +3,8 @@
 //! work that holds a connection (blocking commands, `WATCH` sessions).
 //!
 //! - `pipe`: one connection: output buffer, waiting replies, writer and reader.
-//! - `session`: opening one: the socket and the handshake.
+//! - `session`: opening one: the socket, TLS and the handshake.
+//! - `tls`: TLS with rustls, set up once per client.
 //! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool.
 //!
 //! ## After `fork`
@@ -17,6 +18,7 @@
 
 mod pipe;
 mod session;
+mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::request::Batch;
 use crate::runtime;
 pub(crate) use pipe::{Pipe, WakeNeed};
+use session::Endpoint;
 
 /// How a forked child waits for a lock a parent thread may have held at the
 /// fork, before giving up with an error.
@@ -50,7 +53,7 @@ struct Slots {
 
 /// Every connection of one client.
 pub(crate) struct Connections {
-    config: Arc<ConnectionConfig>,
+    endpoint: Arc<Endpoint>,
     slots: Mutex<Slots>,
     /// The runtime generation `slots` belongs to.
     generation: AtomicU64,
@@ -65,7 +68,7 @@ impl Connections {
             ));
         }
         Ok(Arc::new(Self {
-            config: Arc::new(config.clone()),
+            endpoint: Arc::new(Endpoint::new(config)?),
             slots: Mutex::new(Slots {
                 shared: None,
                 idle: Vec::new(),
@@ -135,7 +138,7 @@ impl Connections {
             }
             slots.dedicated.retain(|open| !open.is(&pipe));
         }
-        if let Some(limit) = self.config.max_connections {
+        if let Some(limit) = self.endpoint.config.max_connections {
             if slots.dedicated.len() >= limit {
                 return Err(Error::new(
                     ErrorKind::Connection,
@@ -190,7 +193,7 @@ impl Connections {
     fn open(&self) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
-        Pipe::open(Arc::clone(&self.config))
+        Pipe::open(Arc::clone(&self.endpoint))
     }
 
     /// Closes every connection: requests waiting fail with a closed error,

@@ -1,6 +1,7 @@
-//! Opening a connection: the socket, then the session's handshake
-//! (`HELLO`/`AUTH`, `SELECT`, `CLIENT SETNAME`, `CLIENT SETINFO`), all sent in
-//! one write and answered before any request of the user's is written.
+//! Opening a connection: the socket, TLS when the client asks for it, then
+//! the session's handshake (`HELLO`/`AUTH`, `SELECT`, `CLIENT SETNAME`,
+//! `CLIENT SETINFO`), all sent in one write and answered before any request
+//! of the user's is written.
 //!
 //! The replies are parsed by redis-rs's `ValueCodec`. It is exported as
 //! hidden API, so `Cargo.toml` pins redis-rs to one exact version and
@@ -18,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_util::codec::FramedRead;
 
+use super::tls;
 use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,13 +35,33 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// The read buffer's initial size.
 const READ_CAPACITY: usize = 64 * 1024;
 
+/// Where and how to open a client's connections: its settings and, for TLS,
+/// the connector made from them once (when the certificates were read).
+pub(crate) struct Endpoint {
+    pub(crate) config: ConnectionConfig,
+    tls: Option<tls::Connector>,
+}
+
+impl Endpoint {
+    /// Checks the settings that can be checked before connecting, and
+    /// reads the TLS material.
+    pub(crate) fn new(config: &ConnectionConfig) -> Result<Self> {
+        Ok(Self {
+            tls: tls::Connector::new(config)?,
+            config: config.clone(),
+        })
+    }
+}
+
 /// An open connection whose handshake is done.
 pub(crate) struct Opened {
     pub(crate) reader: Reader,
     pub(crate) writer: Writer,
     /// A second descriptor of the socket, for writes from a caller's thread
     /// (see `pipe`'s direct writes). Its own descriptor, so it stays valid as
-    /// long as the pipe keeps it, whatever happens to the halves.
+    /// long as the pipe keeps it, whatever happens to the halves. Always
+    /// `None` over TLS, where bytes written past the TLS stream would
+    /// corrupt it.
     pub(crate) direct: Option<OwnedFd>,
     /// The server's id for this connection (`CLIENT ID`), so a cancelled
     /// blocking command can be killed on the server in order with the
@@ -48,9 +70,10 @@ pub(crate) struct Opened {
 }
 
 /// Connects and runs the handshake, within the connect timeout.
-pub(crate) async fn open(config: &ConnectionConfig) -> Result<Opened> {
+pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
+    let config = &endpoint.config;
     let opening = async {
-        let (reader, mut writer, direct) = connect(&config.address).await?;
+        let (reader, mut writer, direct) = connect(&config.address, endpoint.tls.as_ref()).await?;
         let mut reader = FramedRead::with_capacity(reader, ValueCodec::default(), READ_CAPACITY);
         let client_id = handshake(&mut reader, &mut writer, config).await?;
         Ok(Opened {
@@ -75,6 +98,7 @@ pub(crate) async fn open(config: &ConnectionConfig) -> Result<Opened> {
 
 async fn connect(
     address: &Address,
+    tls: Option<&tls::Connector>,
 ) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer, Option<OwnedFd>)> {
     match address {
         Address::Tcp { host, port } => {
@@ -95,6 +119,12 @@ async fn connect(
             socket2::SockRef::from(&stream)
                 .set_tcp_keepalive(&keepalive)
                 .map_err(|err| connect_error(&err, &target))?;
+            if let Some(tls) = tls {
+                let stream = tls.handshake(stream, &target).await?;
+                let (reader, writer) = tls::split(stream, &target);
+                // No direct writes: they would bypass the encryption.
+                return Ok((Box::pin(reader), Box::pin(writer), None));
+            }
             let direct = stream.as_fd().try_clone_to_owned().ok();
             let (reader, writer) = stream.into_split();
             Ok((Box::pin(reader), Box::pin(writer), direct))
@@ -189,10 +219,14 @@ async fn handshake(
     for (cmd, _) in &commands {
         out.extend_from_slice(cmd.packed());
     }
-    writer
-        .write_all(&out)
-        .await
-        .map_err(|err| Error::from(redis::RedisError::from(err)))?;
+    // The flush matters over TLS, whose writer may hold the last record
+    // until flushed; over TCP it costs nothing.
+    async {
+        writer.write_all(&out).await?;
+        writer.flush().await
+    }
+    .await
+    .map_err(|err| Error::from(redis::RedisError::from(err)))?;
     // Read every reply even after a failure, so the first failure is the one
     // reported (a refused AUTH makes the later commands fail with NOAUTH).
     let mut first_failure = None;
