@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
 
 import babushka
 import babushka.asyncio
+from support.faults import Proxy, wait_until
+from support.servers import RedisServer
 
 
 def test_threads_share_one_client_without_crossed_replies(r: babushka.Redis) -> None:
@@ -49,17 +56,117 @@ async def test_many_clients_on_one_loop(redis_server: object, transport: str) ->
             await client.aclose()
 
 
-async def test_in_flight_limit_queues_the_rest(redis_server: object, transport: str) -> None:
-    from support.servers import RedisServer
+LIMIT = 3
 
-    assert isinstance(redis_server, RedisServer)
-    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport, max_in_flight=2)
+
+@pytest.fixture
+def proxy(redis_server: RedisServer) -> Iterator[Proxy]:
+    proxy = Proxy(redis_server.host, redis_server.port)
+    yield proxy
+    proxy.close()
+
+
+def _rpushes(proxy: Proxy, start: int) -> int:
+    return proxy.names_since(start).count(b"RPUSH")
+
+
+async def _async_wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def test_in_flight_limit_holds_back_the_rest(proxy: Proxy, transport: str) -> None:
+    client = babushka.asyncio.Redis(port=proxy.port, transport=transport, max_in_flight=LIMIT)
     try:
-        # Two requests block the connection's whole budget for a moment; the
-        # rest wait their turn in the core and still get their own replies.
-        blockers = [client.execute_command("BLPOP", f"none{i}", 0.2) for i in range(2)]
-        echoes = [client.echo(f"e{i}") for i in range(50)]
-        results = await asyncio.gather(*blockers, *echoes)
-        assert results == [None, None] + [f"e{i}".encode() for i in range(50)]
+        await client.delete("order")  # connected, handshake done
+        start = len(proxy.commands)
+        proxy.hold()  # the server seems to stall: no reply comes back
+        pending = [client.rpush("order", i) for i in range(10 * LIMIT)]
+        assert await _async_wait_until(lambda: _rpushes(proxy, start) >= LIMIT)
+        # Without the limit the rest would follow at once; give them the chance.
+        await asyncio.sleep(0.3)
+        assert _rpushes(proxy, start) == LIMIT, "more requests reached the server than allowed"
+        assert not any(asyncio.ensure_future(p).done() for p in pending)
+        proxy.release()
+        # Every request completes (in which order: see the test below).
+        results = await asyncio.wait_for(asyncio.gather(*pending), 10)
+        assert sorted(results) == list(range(1, 10 * LIMIT + 1))
+        assert sorted(await client.lrange("order", 0, -1), key=int) == [
+            str(i).encode() for i in range(10 * LIMIT)
+        ]
+    finally:
+        proxy.release()
+        await client.aclose()
+
+
+def test_in_flight_limit_holds_back_the_rest_sync(proxy: Proxy, transport: str) -> None:
+    client = babushka.Redis(port=proxy.port, transport=transport, max_in_flight=LIMIT)
+    replies: list[Any] = []
+
+    def push(i: int) -> None:
+        try:
+            replies.append(client.rpush("order", i))
+        except BaseException as error:  # reported below
+            replies.append(error)
+
+    threads = [threading.Thread(target=push, args=(i,), daemon=True) for i in range(10 * LIMIT)]
+    try:
+        client.delete("order")
+        start = len(proxy.commands)
+        proxy.hold()
+        for thread in threads:
+            thread.start()
+        assert wait_until(lambda: _rpushes(proxy, start) >= LIMIT)
+        time.sleep(0.3)  # the chance for more to slip through
+        assert _rpushes(proxy, start) == LIMIT, "more requests reached the server than allowed"
+        assert replies == []
+        proxy.release()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert sorted(replies) == list(range(1, 10 * LIMIT + 1))
+        assert sorted(client.lrange("order", 0, -1), key=int) == [
+            str(i).encode() for i in range(10 * LIMIT)
+        ]
+    finally:
+        proxy.release()
+        for thread in threads:
+            if thread.is_alive():
+                thread.join(timeout=10)
+        client.close()
+
+
+#: Client settings under which async calls must still reach the server in call order.
+ORDER_SETTINGS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "max_in_flight": {"max_in_flight": LIMIT},
+    "socket_timeout": {"socket_timeout": 30},
+}
+
+
+@pytest.mark.parametrize("setting", ORDER_SETTINGS)
+async def test_async_calls_reach_the_server_in_call_order(
+    redis_server: RedisServer, transport: str, setting: str, request: pytest.FixtureRequest
+) -> None:
+    # DESIGN.md, the request model: "nothing is spawned per request, so call
+    # order is kept in every setting". Today a request is spawned on the
+    # runtime on ffi, uds, and managed with a limit or a timeout, and workers
+    # start those tasks in any order; the request-path rewrite removes that.
+    if transport != "managed" or setting != "plain":
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="requests spawned per call lose their order")
+        )
+    client = babushka.asyncio.Redis(
+        port=redis_server.port, transport=transport, **ORDER_SETTINGS[setting]
+    )
+    try:
+        await client.delete("order")
+        count = 200
+        results = await asyncio.gather(*(client.rpush("order", i) for i in range(count)))
+        assert results == list(range(1, count + 1))
+        assert await client.lrange("order", 0, -1) == [str(i).encode() for i in range(count)]
     finally:
         await client.aclose()
