@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import threading
+import time
+from typing import Any
 
 import pytest
 
 import babushka
 import babushka.asyncio
+from support.faults import unaccepting_listener
 from support.servers import RedisServer, free_port
 
 
@@ -78,6 +82,47 @@ def test_authentication(auth_server: RedisServer, transport: str) -> None:
     with pytest.raises(babushka.NoPermissionError):
         alice.set("other", 1)
     alice.close()
+
+
+def test_connect_timeout(transport: str) -> None:
+    with unaccepting_listener() as port:
+        client = babushka.Redis(port=port, socket_connect_timeout=0.5, transport=transport)
+        outcome: list[Any] = []
+
+        def connect() -> None:
+            started = time.monotonic()
+            try:
+                client.ping()
+            except BaseException as error:  # inspected below
+                outcome.append(error)
+            outcome.append(time.monotonic() - started)
+
+        # In a thread, so a connect that hangs fails the test instead of stalling it.
+        thread = threading.Thread(target=connect, daemon=True)
+        thread.start()
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "the connect was still waiting after 5 s"
+        error, elapsed = outcome
+        assert isinstance(error, babushka.TimeoutError), error
+        assert isinstance(error, builtins.TimeoutError)
+        assert 0.25 < elapsed < 5
+        client.close()
+
+
+async def test_connect_timeout_async(transport: str) -> None:
+    with unaccepting_listener() as port:
+        client = babushka.asyncio.Redis(port=port, socket_connect_timeout=0.5, transport=transport)
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(client.ping(), 5)
+        except babushka.TimeoutError as error:
+            assert isinstance(error, builtins.TimeoutError)
+        except asyncio.TimeoutError:  # wait_for's own (babushka's is caught above)
+            pytest.fail("the connect was still waiting after 5 s")
+        else:
+            pytest.fail("a connect that cannot complete succeeded")
+        assert 0.25 < time.monotonic() - started < 5
+        await client.aclose()
 
 
 def test_timeout_does_not_cross_replies(redis_server: RedisServer, transport: str) -> None:
