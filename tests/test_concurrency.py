@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+import redis
 
 import babushka
 import babushka.asyncio
@@ -170,3 +171,57 @@ async def test_async_calls_reach_the_server_in_call_order(
         assert await client.lrange("order", 0, -1) == [str(i).encode() for i in range(count)]
     finally:
         await client.aclose()
+
+
+def _count_for(seconds: float) -> int:
+    """How many iterations a Python loop makes in ``seconds``."""
+    count = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        count += 1
+    return count
+
+
+def _is_blocked(observer: redis.Redis, client_id: int) -> bool:
+    return any(
+        entry["cmd"] == "blpop" and "b" in entry["flags"]
+        for entry in observer.client_list(client_id=[client_id])
+    )
+
+
+def test_a_waiting_sync_call_lets_other_threads_run(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # redis-py looks on, so a broken client under test cannot stall the observer.
+    observer = redis.Redis(port=redis_server.port)
+    waiter = babushka.Redis(port=redis_server.port, transport=transport)  # blocked: its own
+    key = f"gil:{transport}"
+    outcome: list[Any] = []
+
+    def wait() -> None:
+        outcome.append(waiter.execute_command("BLPOP", key, 5))
+
+    thread = threading.Thread(target=wait, daemon=True)
+    try:
+        observer.delete(key)
+        waiter_id = waiter.client_id()
+        baseline = _count_for(0.3)
+        thread.start()
+        # Were the GIL held through the wait, this thread would only get here
+        # once the BLPOP had ended.
+        assert wait_until(lambda: not thread.is_alive() or _is_blocked(observer, waiter_id))
+        assert thread.is_alive(), "this thread did not run while the BLPOP waited"
+        during = _count_for(0.3)
+        assert thread.is_alive() and _is_blocked(observer, waiter_id)  # the window was inside it
+        observer.rpush(key, "done")
+        thread.join(timeout=5)
+        assert outcome == [[key.encode(), b"done"]]
+        # Generous: a shared machine is noisy; a held GIL gives (next to) nothing.
+        assert during > baseline * 0.25, (baseline, during)
+    finally:
+        if thread.is_alive():
+            observer.rpush(key, "done")
+            thread.join(timeout=5)
+        observer.delete(key)
+        observer.close()
+        waiter.close()
