@@ -3,6 +3,7 @@ without leaking file descriptors or threads."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -55,21 +56,51 @@ def test_client_name_survives_reconnect(own_server: RedisServer, transport: str)
     client.close()
 
 
+def _settled(fds: int, threads: int) -> bool:
+    return open_fds() <= fds and thread_count() <= threads
+
+
 def test_closing_clients_leaks_no_fd_or_thread(redis_server: RedisServer, transport: str) -> None:
     warm = babushka.Redis(port=redis_server.port, transport=transport)
     warm.ping()
     warm.close()
     fds, threads = open_fds(), thread_count()
+    # Kept referenced until the end: close() must release everything, not the
+    # garbage collector.
+    clients = []
     for _ in range(30):
         client = babushka.Redis(port=redis_server.port, transport=transport)
         client.ping()
         client.close()
+        clients.append(client)
     # Sockets close once the runtime has dropped the connection task.
     deadline = time.monotonic() + 5
-    while (open_fds() > fds or thread_count() > threads) and time.monotonic() < deadline:
+    while not _settled(fds, threads) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert open_fds() <= fds
     assert thread_count() <= threads
+    assert len(clients) == 30
+
+
+async def test_closing_async_clients_leaks_no_fd_or_thread(
+    redis_server: RedisServer, transport: str
+) -> None:
+    warm = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    await warm.ping()  # the loop's completion queue, the socket listener: kept
+    await warm.aclose()
+    fds, threads = open_fds(), thread_count()
+    clients = []
+    for _ in range(30):
+        client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+        await client.ping()
+        await client.aclose()
+        clients.append(client)
+    deadline = time.monotonic() + 5
+    while not _settled(fds, threads) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert open_fds() <= fds
+    assert thread_count() <= threads
+    assert len(clients) == 30
 
 
 def test_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
