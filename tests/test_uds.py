@@ -95,44 +95,6 @@ def request_frame(codec: _core.UdsCodec, *args: Any) -> tuple[Box, bytes]:
 # -- frames ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_every_reply_type_round_trips_like_managed(
-    redis_server: RedisServer, protocol: int
-) -> None:
-    """The same commands give equal replies over uds and over managed, for
-    every RESP type the Value message carries."""
-    commands: list[tuple[Any, ...]] = [
-        ("SET", "s", b"\x00\xff\r\n"),
-        ("GET", "s"),
-        ("GET", "missing"),
-        ("INCR", "n"),
-        ("PING",),
-        ("HSET", "h", "a", "1", "b", "2"),
-        ("HGETALL", "h"),
-        ("SADD", "set", "x", "y"),
-        ("SMEMBERS", "set"),
-        ("ZADD", "z", "1.5", "m"),
-        ("ZSCORE", "z", "m"),
-        ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
-        ("EVAL", "redis.setresp(3); return {double=3.25}", "0"),
-        ("EVAL", "redis.setresp(3); return true", "0"),
-        ("EVAL", "redis.setresp(3); return {big_number='123456789012345678901234567890'}", "0"),
-        ("EVAL", "return {1, {2, {'deep'}}, false}", "0"),
-        ("EVAL", "return {map={a=1}}", "0"),
-        ("LOLWUT", "VERSION", "5", "1", "1", "1"),
-    ]
-    results = {}
-    for transport in ("managed", "uds"):
-        client = babushka.Redis(
-            host=redis_server.host, port=redis_server.port, protocol=protocol, transport=transport
-        )
-        client.flushdb()
-        results[transport] = [client.execute_command(*command) for command in commands]
-        client.close()
-    assert results["uds"] == results["managed"]
-    assert results["uds"][1] == b"\x00\xff\r\n"
-
-
 def test_errors_nested_in_replies_keep_their_class(uds: babushka.Redis) -> None:
     reply = uds.execute_command("EVAL", "return {1, {err='NOSCRIPT nested'}}", "0")
     assert reply[0] == 1
