@@ -217,7 +217,7 @@ def test_a_waiting_sync_call_lets_other_threads_run(
         thread.join(timeout=5)
         assert outcome == [[key.encode(), b"done"]]
         # Generous: a shared machine is noisy; a held GIL gives (next to) nothing.
-        assert during > baseline * 0.25, (baseline, during)
+        assert during > baseline * 0.1, (baseline, during)
     finally:
         if thread.is_alive():
             observer.rpush(key, "done")
