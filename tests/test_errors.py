@@ -17,8 +17,8 @@ import redis
 
 import babushka
 import babushka.asyncio
-from support.faults import unaccepting_listener, wait_until
-from support.observe import is_blocked, unread_bytes
+from support.faults import async_wait_until, unaccepting_listener, wait_until
+from support.observe import Paused, is_blocked, unread_bytes
 from support.servers import RedisServer, free_port
 
 
@@ -204,7 +204,7 @@ def test_reply_arriving_after_its_loop_closed_is_dropped_quietly(
     monkeypatch.setattr(sys, "unraisablehook", reported.append)
     monkeypatch.setattr(threading, "excepthook", reported.append)
     observer = redis.Redis(port=redis_server.port)
-    name, key = f"late-{core_transport}", f"late-{core_transport}"
+    name = key = f"late-{core_transport}"
     observer.delete(key)
     client = babushka.asyncio.Redis(
         port=redis_server.port, transport=core_transport, client_name=name
@@ -213,17 +213,16 @@ def test_reply_arriving_after_its_loop_closed_is_dropped_quietly(
 
     async def leave_a_request_behind() -> None:
         await client.ping()
-        pending = client.execute_command("BLPOP", key, 0)
+        # The server holds the write: the request is in flight when the loop closes.
+        pending = client.set(key, "late")
         if isinstance(pending, asyncio.Future):  # ffi's; the core holds it until the reply
             left_behind.append(weakref.ref(pending))
-        while not is_blocked(observer, name):
-            await asyncio.sleep(0.01)
-        pending.cancel()
+        assert await async_wait_until(lambda: is_blocked(observer, name, "set"))
 
-    asyncio.run(leave_a_request_behind())
-    # The server answers the BLPOP only now, after its loop closed.
-    observer.rpush(key, "late")
-    assert wait_until(lambda: observer.llen(key) == 0)  # answered
+    with Paused(observer):
+        asyncio.run(leave_a_request_behind())
+    # Unpaused: the server answers the SET only now, after its loop closed.
+    assert wait_until(lambda: observer.get(key) == b"late")  # answered
     assert wait_until(lambda: unread_bytes(observer, name) == 0)  # and the core read it
     # ffi: the core ran the request's callback and let it go.
     released = wait_until(lambda: gc.collect() >= 0 and all(r() is None for r in left_behind))
@@ -233,3 +232,31 @@ def test_reply_arriving_after_its_loop_closed_is_dropped_quietly(
     assert released
     asyncio.run(client.aclose())
     observer.close()
+
+
+async def test_cancelled_request_reply_is_skipped(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # A request cancelled after it reached the server still gets its reply,
+    # on the shared connection, ahead of later requests' replies: it must go
+    # nowhere, and every later request get its own.
+    observer = redis.Redis(port=redis_server.port)
+    name = f"cancelled-{transport}"
+    observer.delete("written")
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport, client_name=name)
+    try:
+        await client.set("k", "v")
+        with Paused(observer):
+            cancelled = client.set("written", "by the cancelled request")
+            # Sent, and held in the server; what follows queues behind it.
+            assert await async_wait_until(lambda: is_blocked(observer, name, "set"))
+            cancelled.cancel()
+            gets = [client.get("k") for _ in range(50)]
+        # Unpaused: the server answers the SET first, then the GETs.
+        assert await asyncio.wait_for(asyncio.gather(*gets), 10) == [b"v"] * 50
+        assert observer.get("written") == b"by the cancelled request"  # it did run
+        assert await client.get("k") == b"v"
+        assert await client.echo("after") == b"after"
+    finally:
+        await client.aclose()
+        observer.close()

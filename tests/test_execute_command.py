@@ -13,6 +13,8 @@ e.g. ZPOPMIN); Babushka's must be the same under RESP2 and RESP3.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,9 +25,12 @@ import redis
 import babushka
 import babushka.asyncio
 from babushka import _shapes
+from support.faults import wait_until
 from support.servers import RedisServer
 
 Command = tuple[Any, ...]
+
+LIBRARY = "#!lua name=cases\nredis.register_function('one', function() return 1 end)"
 
 #: Per command: setup commands, then the command under test. Babushka takes a
 #: subcommand as a word of its own; redis-py also splits "CONFIG SET" itself.
@@ -74,6 +79,34 @@ CASES: dict[str, tuple[list[Command], Command]] = {
     "SSCAN": ([("SADD", "s", "a", "b")], ("SSCAN", "s", 0)),
     "HSCAN": ([("HSET", "h", "a", "1", "b", "2")], ("HSCAN", "h", 0)),
     "ZSCAN": ([("ZADD", "z", "1.5", "a", "2", "b")], ("ZSCAN", "z", 0)),
+    "BLPOP": ([("RPUSH", "l", "a")], ("BLPOP", "l", 1)),
+    "BRPOP": ([("RPUSH", "l", "a", "b")], ("BRPOP", "l", 1)),
+    "BZPOPMIN": ([("ZADD", "z", "1", "a", "2", "b")], ("BZPOPMIN", "z", 1)),
+    "BZPOPMAX": ([("ZADD", "z", "1", "a", "2", "b")], ("BZPOPMAX", "z", 1)),
+    "DUMP": ([("SET", "a", "1")], ("DUMP", "a")),
+    "FUNCTION DELETE": ([("FUNCTION", "LOAD", LIBRARY)], ("FUNCTION", "DELETE", "cases")),
+    "FUNCTION DUMP": ([("FUNCTION", "LOAD", LIBRARY)], ("FUNCTION", "DUMP")),
+    "FUNCTION FLUSH": ([("FUNCTION", "LOAD", LIBRARY)], ("FUNCTION", "FLUSH")),
+    "FUNCTION RESTORE": ([], ("FUNCTION", "RESTORE", "<FUNCTION DUMP>")),
+    "SCRIPT EXISTS": ([], ("SCRIPT", "EXISTS", "<SCRIPT LOAD>", "0" * 40)),
+    "SCRIPT FLUSH": ([("SCRIPT", "LOAD", "return 1")], ("SCRIPT", "FLUSH")),
+}
+
+#: SCRIPT KILL answers OK only while a script runs: run with one running.
+BUSY_CASES: dict[str, Command] = {"SCRIPT KILL": ("SCRIPT", "KILL")}
+
+#: Replies that stay bytes with decode_responses=True. redis-py's
+#: execute_command cannot decode them (a binary payload); its methods
+#: (dump(), function_dump()) never decode them, and Babushka's execute_command
+#: gives what the method gives.
+UNDECODED = ["DUMP", "FUNCTION DUMP"]
+
+#: Commands a client refuses on its shared connection (they hold a session):
+#: compared on a pipeline, where they run at once before multi(). The reply
+#: of the last command counts.
+SESSION_CASES: dict[str, list[Command]] = {
+    "WATCH": [("WATCH", "k")],
+    "UNWATCH": [("WATCH", "k"), ("UNWATCH",)],
 }
 
 #: Where Babushka answers bool and redis-py 0/1 (documented in the README).
@@ -85,9 +118,9 @@ UNDOCUMENTED: dict[str, Any] = {"RESTORE": True}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
+def server(server_kind: str) -> Iterator[RedisServer]:
     """A server of its own: the cases flush every database and change its config."""
-    server = RedisServer.start()
+    server = RedisServer.start(kind=server_kind)
     yield server
     server.stop()
 
@@ -106,9 +139,17 @@ def expected(server: RedisServer, admin: redis.Redis) -> dict[str, Any]:
     replies = {}
     for name in CASES:
         command = prepare(admin, name)
-        if name == "CONFIG SET":  # redis-py looks callbacks up by its first word
-            command = ("CONFIG SET", *command[2:])
+        if " " in name:  # redis-py looks callbacks up by the first argument, which it splits
+            command = (name, *command[2:])
         replies[name] = client.execute_command(*command)
+    for name in BUSY_CASES:
+        with a_script_running(server):
+            replies[name] = client.execute_command(name)
+    for name, commands in SESSION_CASES.items():
+        admin.flushall()
+        pipe = client.pipeline()
+        replies[name] = [pipe.execute_command(*command) for command in commands][-1]
+        pipe.reset()
     client.close()
     return replies
 
@@ -117,15 +158,56 @@ def prepare(admin: redis.Redis, name: str) -> Command:
     """Resets the server, runs the case's setup, returns its command."""
     setup, command = CASES[name]
     admin.flushall()
+    admin.function_flush()
+    admin.script_flush()
+    fill: dict[str, Any] = {}
+    if name == "RESTORE":
+        admin.set("a", "1")
+        fill["<DUMP a>"] = admin.dump("a")
+    if name == "FUNCTION RESTORE":
+        admin.function_load(LIBRARY)
+        fill["<FUNCTION DUMP>"] = admin.function_dump()
+        admin.function_flush()
+    if name == "SCRIPT EXISTS":
+        fill["<SCRIPT LOAD>"] = admin.script_load("return 1")
     for step in setup:
         admin.execute_command(*step)
     now = int(time.time())
-    fill = {
-        "<DUMP a>": admin.dump("a") if name == "RESTORE" else None,
-        "<in 100 s>": now + 100,
-        "<in 100000 ms>": (now + 100) * 1000,
-    }
+    fill["<in 100 s>"] = now + 100
+    fill["<in 100000 ms>"] = (now + 100) * 1000
     return tuple(fill[word] if isinstance(word, str) and word in fill else word for word in command)
+
+
+@contextlib.contextmanager
+def a_script_running(server: RedisServer) -> Iterator[None]:
+    """Runs a script past the busy threshold (the server then answers BUSY to
+    others, and SCRIPT KILL can stop it) for the duration of the block."""
+    admin = redis.Redis(port=server.port)
+    admin.config_set("busy-reply-threshold", 10)
+    runner = redis.Redis(port=server.port)
+
+    def run_forever() -> None:
+        with contextlib.suppress(redis.ResponseError):  # killed
+            runner.execute_command("EVAL", "while true do end", 0)
+
+    def busy() -> bool:
+        try:
+            admin.ping()
+        except redis.ResponseError as error:
+            return str(error).startswith("BUSY")
+        return False
+
+    thread = threading.Thread(target=run_forever, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(busy)
+        yield
+    finally:
+        with contextlib.suppress(redis.ResponseError):  # the block killed it
+            admin.script_kill()
+        thread.join(timeout=10)
+        admin.close()
+        runner.close()
 
 
 def agrees(ours: Any, theirs: Any, bools: bool) -> bool:
@@ -152,7 +234,7 @@ def disagreements(name_to_reply: dict[str, Any], expected: dict[str, Any]) -> li
 
 
 def test_every_shaped_command_has_a_case() -> None:
-    assert set(CASES) == set(_shapes.BY_COMMAND)
+    assert set(CASES) | set(BUSY_CASES) | set(SESSION_CASES) == set(_shapes.BY_COMMAND)
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -162,6 +244,14 @@ def test_execute_command_replies_like_redis_py(
     client = babushka.Redis(port=server.port, transport=transport, protocol=protocol)
     try:
         replies = {name: client.execute_command(*prepare(admin, name)) for name in CASES}
+        for name, command in BUSY_CASES.items():
+            with a_script_running(server):
+                replies[name] = client.execute_command(*command)
+        for name, commands in SESSION_CASES.items():
+            admin.flushall()
+            pipe = client.pipeline()
+            replies[name] = [pipe.execute_command(*command) for command in commands][-1]
+            pipe.reset()
     finally:
         client.close()
     problems = disagreements(replies, expected)
@@ -175,9 +265,53 @@ async def test_execute_command_replies_like_redis_py_async(
     client = babushka.asyncio.Redis(port=server.port, transport=transport, protocol=protocol)
     try:
         replies = {name: await client.execute_command(*prepare(admin, name)) for name in CASES}
+        for name, command in BUSY_CASES.items():
+            with a_script_running(server):
+                replies[name] = await client.execute_command(*command)
+        for name, commands in SESSION_CASES.items():
+            admin.flushall()
+            pipe = client.pipeline()
+            replies[name] = [await pipe.execute_command(*command) for command in commands][-1]
+            await pipe.reset()
     finally:
         await client.aclose()
     problems = disagreements(replies, expected)
+    assert not problems, "\n".join(problems)
+
+
+def _undecoded_expected(server: RedisServer, admin: redis.Redis) -> dict[str, bytes]:
+    methods = redis.Redis(port=server.port, decode_responses=True)
+    prepare(admin, "DUMP")
+    replies = {"DUMP": methods.dump("a")}
+    prepare(admin, "FUNCTION DUMP")
+    replies["FUNCTION DUMP"] = methods.function_dump()
+    methods.close()
+    return replies
+
+
+def test_binary_replies_stay_bytes_when_decoding(
+    server: RedisServer, admin: redis.Redis, transport: str
+) -> None:
+    theirs = _undecoded_expected(server, admin)
+    client = babushka.Redis(port=server.port, transport=transport, decode_responses=True)
+    try:
+        ours = {name: client.execute_command(*prepare(admin, name)) for name in UNDECODED}
+    finally:
+        client.close()
+    problems = disagreements(ours, theirs)
+    assert not problems, "\n".join(problems)
+
+
+async def test_binary_replies_stay_bytes_when_decoding_async(
+    server: RedisServer, admin: redis.Redis, transport: str
+) -> None:
+    theirs = _undecoded_expected(server, admin)
+    client = babushka.asyncio.Redis(port=server.port, transport=transport, decode_responses=True)
+    try:
+        ours = {name: await client.execute_command(*prepare(admin, name)) for name in UNDECODED}
+    finally:
+        await client.aclose()
+    problems = disagreements(ours, theirs)
     assert not problems, "\n".join(problems)
 
 

@@ -7,6 +7,7 @@ port whose connects never complete.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import select
 import socket
@@ -25,6 +26,17 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.01)
+
+
+async def async_wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """:func:`wait_until` for a coroutine: the event loop runs while it polls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
 
 
 class _RequestParser:
