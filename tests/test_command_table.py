@@ -436,7 +436,6 @@ SHAPE_SAMPLES: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...]]] = {
     "HMSET": ([], ("HMSET", "h", "f", "v")),
     "WATCH": ([], ("WATCH", "k")),
     "UNWATCH": ([], ("UNWATCH",)),
-    "RESTORE": ([("SET", "k", "v")], ("RESTORE", "k2", 0, DUMPED)),
     # A subcommand in the name, as redis-py's methods send it: redis-py
     # shapes the reply only then (Babushka also when it is the next word).
     "CONFIG SET": ([], ("CONFIG SET", "maxmemory-samples", "5")),
@@ -493,11 +492,7 @@ SHAPE_SAMPLES: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...]]] = {
 
 #: Where Babushka's default shape gives something else than redis-py, on
 #: purpose: (ours, redis-py's).
-SHAPE_DIFFERENCES = {
-    # redis-py has no callback for RESTORE (its restore() returns b"OK" too);
-    # Babushka's restore() has given True from the start.
-    "RESTORE": (True, "OK"),
-}
+SHAPE_DIFFERENCES: dict[str, tuple[Any, Any]] = {}
 
 #: Sent through a pipeline: a client refuses them on its shared connection.
 SESSION = frozenset({"WATCH", "UNWATCH"})

@@ -128,7 +128,6 @@ async def test_error_replies_raise_redis_py_classes_async(
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="Babushka picks the class by the error code alone")
 @pytest.mark.parametrize("message", ERR_TEXT_CLASSES)
 def test_err_replies_redis_py_classifies_by_text(
     r: babushka.Redis, redis_py_errors: dict[str, BaseException], message: str

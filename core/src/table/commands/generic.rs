@@ -66,9 +66,8 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
             at(2).flags(&[Ow, Insert]),
         ])
         .reply(Shape::Bool),
-    cmd("RESTORE", &[Write, Denyoom])
-        .keys(&[at(1).flags(&[Ow, Update])])
-        .reply(Shape::Ok),
+    // Raw: redis-py's restore() answers b"OK", not True.
+    cmd("RESTORE", &[Write, Denyoom]).keys(&[at(1).flags(&[Ow, Update])]),
     cmd("SCAN", &[Readonly])
         .reply(Shape::Scan)
         .policy(RequestPolicy::Special, ResponsePolicy::Special),
