@@ -18,6 +18,8 @@
 //! - [`table`]: what the core knows of each command (today: how it blocks).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
+//! - [`pubsub`]: subscribers (a connection of their own, an inbox, the
+//!   subscriptions restored after a reconnection) and the push sink.
 //! - [`command`]: commands encoded once, straight into RESP.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -29,6 +31,7 @@ pub mod config;
 mod connection;
 pub mod error;
 mod eventfd;
+pub mod pubsub;
 pub mod request;
 pub mod runtime;
 pub mod socket;
@@ -39,5 +42,6 @@ pub use command::{Command, CommandBuilder};
 pub use config::{Address, ConnectionConfig, Protocol};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
+pub use pubsub::{PushSink, Subscriber};
 pub use redis::{Cmd, Value};
 pub use request::{Batch, Request, Route, Sink};
