@@ -41,6 +41,25 @@ use crate::eventfd::EventFd;
 /// called on the thread that pushed (a runtime worker), never under a lock.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
+/// How an [`Inbox::wait`] ended.
+#[derive(Debug)]
+pub enum Waited {
+    Event(Event),
+    TimedOut,
+    Interrupted,
+    Closed,
+}
+
+impl Waited {
+    /// The event, if one was taken.
+    pub fn event(self) -> Option<Event> {
+        match self {
+            Self::Event(event) => Some(event),
+            _ => None,
+        }
+    }
+}
+
 /// The default bound on published messages waiting to be read.
 pub const DEFAULT_MAX_BUFFERED: usize = 100_000;
 
@@ -158,19 +177,22 @@ impl Inbox {
     }
 
     /// Takes the oldest event, waiting up to `timeout` (`None`: until one
-    /// comes) for one to arrive. `None` when the time is up, the inbox is
-    /// closed and empty, or [`Self::interrupt`] was called (meanwhile, or
-    /// since the last wait). Blocks the calling thread: a binding releases
-    /// the GIL around it.
-    pub fn wait(&self, timeout: Option<Duration>) -> Option<Event> {
+    /// comes) for one to arrive, or says why there is none: the time is up,
+    /// the inbox is closed and empty, or [`Self::interrupt`] was called
+    /// (meanwhile, or since the last wait). Blocks the calling thread: a
+    /// binding releases the GIL around it.
+    pub fn wait(&self, timeout: Option<Duration>) -> Waited {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let mut state = self.state.lock();
         loop {
-            if std::mem::take(&mut state.interrupted) || state.closed && state.events.is_empty() {
-                return None;
+            if std::mem::take(&mut state.interrupted) {
+                return Waited::Interrupted;
             }
             if let Some(event) = self.pop_locked(&mut state) {
-                return Some(event);
+                return Waited::Event(event);
+            }
+            if state.closed {
+                return Waited::Closed;
             }
             // No deadline: no timeout, or one too large for the clock (as
             // good as for ever).
@@ -178,7 +200,9 @@ impl Inbox {
                 None => self.ready.wait(&mut state),
                 Some(deadline) => {
                     if self.ready.wait_until(&mut state, deadline).timed_out() {
-                        return self.pop_locked(&mut state);
+                        return self
+                            .pop_locked(&mut state)
+                            .map_or(Waited::TimedOut, Waited::Event);
                     }
                 }
             }
@@ -371,7 +395,10 @@ mod tests {
     fn a_blocked_wait_returns_on_a_push_a_timeout_or_an_interrupt() {
         let inbox = Arc::new(Inbox::new(10).unwrap());
         let started = Instant::now();
-        assert!(inbox.wait(Some(Duration::from_millis(50))).is_none());
+        assert!(matches!(
+            inbox.wait(Some(Duration::from_millis(50))),
+            Waited::TimedOut
+        ));
         assert!(started.elapsed() >= Duration::from_millis(50));
 
         let pusher = Arc::clone(&inbox);
@@ -379,7 +406,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             pusher.push(published(7));
         });
-        assert_eq!(data(inbox.wait(None)), vec![7]);
+        assert_eq!(data(inbox.wait(None).event()), vec![7]);
         thread.join().unwrap();
 
         let interrupter = Arc::clone(&inbox);
@@ -387,7 +414,16 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             interrupter.interrupt();
         });
-        assert!(inbox.wait(None).is_none());
+        assert!(matches!(inbox.wait(None), Waited::Interrupted));
         thread.join().unwrap();
+
+        // An interrupt before the wait begins is not lost; closing ends
+        // waits once the queue is empty.
+        inbox.push(published(8));
+        inbox.interrupt();
+        assert!(matches!(inbox.wait(None), Waited::Interrupted));
+        inbox.close();
+        assert_eq!(data(inbox.wait(None).event()), vec![8]);
+        assert!(matches!(inbox.wait(None), Waited::Closed));
     }
 }

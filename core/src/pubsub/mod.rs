@@ -44,11 +44,11 @@ use std::sync::{Arc, Weak};
 use redis::Value;
 use tokio::runtime::Handle;
 
-pub use inbox::{Inbox, Waker, DEFAULT_MAX_BUFFERED};
+pub use inbox::{Inbox, Waited, Waker, DEFAULT_MAX_BUFFERED};
 pub(crate) use link::Connect;
 use link::Link;
 pub use message::{Event, Message, MessageKind, Payload};
-pub use subscriptions::Kind;
+pub use subscriptions::{check_subscribe, Kind};
 
 use crate::error::Result;
 

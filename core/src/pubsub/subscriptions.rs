@@ -56,18 +56,26 @@ pub(crate) struct Subscriptions {
     sets: [BTreeSet<Vec<u8>>; 3],
 }
 
+/// Refuses a subscribe command that names nothing (the server would answer
+/// it with an error nobody waits for). The uds codec checks it before
+/// sending, so every transport raises the same error at the call.
+pub fn check_subscribe(kind: Kind, names: &[Vec<u8>]) -> Result<()> {
+    if names.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "{} needs at least one name",
+                String::from_utf8_lossy(kind.subscribe_word())
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Subscriptions {
     /// Records a subscribe command and returns its bytes.
     pub(crate) fn subscribe(&mut self, kind: Kind, names: &[Vec<u8>]) -> Result<Command> {
-        if names.is_empty() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "{} needs at least one name",
-                    String::from_utf8_lossy(kind.subscribe_word())
-                ),
-            ));
-        }
+        check_subscribe(kind, names)?;
         let cmd = command(kind.subscribe_word(), names)?;
         self.sets[kind.index()].extend(names.iter().cloned());
         Ok(cmd)

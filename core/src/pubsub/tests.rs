@@ -101,7 +101,7 @@ async fn expect_written(server: &mut DuplexStream, expected: &[u8]) {
 /// The next event, waited for off the runtime's threads (the wait blocks).
 async fn next(subscriber: &Subscriber) -> Event {
     let inbox = Arc::clone(subscriber.inbox());
-    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))))
+    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))).event())
         .await
         .unwrap()
         .expect("an event in time")
@@ -357,7 +357,7 @@ async fn closing_closes_the_connection_and_refuses_later_commands() {
 
 async fn next_or_none(subscriber: &Subscriber) -> Option<Event> {
     let inbox = Arc::clone(subscriber.inbox());
-    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))))
+    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))).event())
         .await
         .unwrap()
 }
