@@ -12,22 +12,27 @@
 //! - `request`: the Python form of a request (kind and command tuples), read
 //!   the same way by every transport's `execute_request`.
 //! - `reply`: server replies to Python objects, in the shape each command returns.
+//! - `pubsub`: `Subscriber` (managed and ffi) and pub/sub messages as
+//!   redis-py's dicts, for every transport.
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
 //! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
 //!   and `UdsLease` (a lease on a uds stream, by id).
+//! - `uds_pubsub`: `UdsSubscriber` (a subscriber on a uds stream, by id).
 
 mod args;
 mod client;
 mod completions;
 mod encoding;
 mod errors;
+mod pubsub;
 mod reply;
 mod reply_future;
 mod request;
 mod runtime;
 mod uds;
+mod uds_pubsub;
 
 use pyo3::prelude::*;
 
@@ -41,6 +46,11 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::PyCancel>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
     module.add_class::<reply_future::ReplyFuture>()?;
+    module.add_class::<pubsub::PySubscriber>()?;
+    module.add(
+        "DEFAULT_MAX_BUFFERED_MESSAGES",
+        babushka_core::pubsub::DEFAULT_MAX_BUFFERED,
+    )?;
     runtime::register(module)?;
     uds::register(module)?;
     Ok(())
