@@ -52,8 +52,9 @@ def refuse_unpaired_replies(key: str, args: tuple[Any, ...]) -> None:
         key == "CLIENT" and len(args) > 1 and str(args[1]).upper() == "REPLY"
     ):
         raise DataError(
-            f"{key} cannot run on a client's shared connection; "
-            "publish/subscribe gets its own object (pubsub()) in a later release"
+            f"{key} cannot run on a client's shared connection: its replies do not "
+            "come one per request. To subscribe, use pubsub() (p = r.pubsub(); "
+            "p.subscribe(...)), which has a connection of its own"
         )
 
 
