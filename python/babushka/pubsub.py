@@ -62,6 +62,8 @@ class PubSub(PubSubBase):
         self.subscribed_event = threading.Event()
         #: ffi: set by the core's callback when messages arrive.
         self._ready: threading.Event | None = None
+        #: ffi: set by ``_interrupt`` to end the wait for messages.
+        self._interrupted = False
         self._lock = threading.Lock()
 
     def _open_native(self) -> SubscriberT:
@@ -161,17 +163,30 @@ class PubSub(PubSubBase):
         if native is None:
             return None
         ready = self._ready
-        if ready is None:
-            message = native.get_message(timeout)
-        else:
-            ready.clear()
-            message = native.pop()
-            if message is None and timeout != 0 and not native.closed:
-                ready.wait(timeout)
-                message = native.pop()
+        message = (
+            native.get_message(timeout) if ready is None else self._wait(native, ready, timeout)
+        )
         if message is not None:
             self._note_dropped(native)
         return message
+
+    def _wait(
+        self, native: SubscriberT, ready: threading.Event, timeout: float | None
+    ) -> dict[str, Any] | None:
+        """ffi: takes a message, waiting on the event the core's callback sets.
+        A callback delayed past an earlier take sets it with nothing new to
+        take, so the wait goes on until the deadline."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            ready.clear()
+            message = native.pop()
+            if message is not None or native.closed or self._interrupted:
+                self._interrupted = False
+                return message
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            ready.wait(remaining)
 
     def _process(self, message: dict[str, Any], ignore: bool) -> dict[str, Any] | None:
         returned, handler = self._handle(message, ignore)
@@ -230,6 +245,7 @@ class PubSub(PubSubBase):
         if native is not None:
             native.interrupt()
         if self._ready is not None:
+            self._interrupted = True
             self._ready.set()
 
     def reset(self) -> None:

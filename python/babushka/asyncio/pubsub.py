@@ -144,20 +144,29 @@ class PubSub(PubSubBase):
     async def _receive(self, timeout: float | None) -> dict[str, Any] | None:
         native = self._native
         ready = self._ready
-        if native is None or ready is None:
+        loop = self._loop
+        if native is None or ready is None or loop is None:
             return None
-        message = native.pop()
-        if message is None and timeout != 0:
-            ready.clear()
-            # Looked at again after clearing: whatever lands from now on sets it.
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
             message = native.pop()
-            if message is None and not native.closed:
-                if timeout is None:
-                    await ready.wait()
-                else:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(ready.wait(), max(timeout, 0.0))
-                message = native.pop()
+            if message is not None or native.closed:
+                break
+            ready.clear()
+            # Looked at again after clearing: whatever lands from now on sets
+            # it. A wake-up with nothing new to take (the ffi callback of an
+            # earlier batch, delayed) waits on until the deadline.
+            message = native.pop()
+            if message is not None or native.closed:
+                break
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                break
+            if remaining is None:
+                await ready.wait()
+            else:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ready.wait(), remaining)
         if message is not None:
             self._note_dropped(native)
         return message
