@@ -15,6 +15,7 @@ confirmation, handlers called instead of returning a message, and
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol, Union
 
@@ -67,6 +68,11 @@ class SubscriberT(Protocol):
     def dropped(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+
+
+#: Subscribers a forked child inherited: kept, never closed, since they are
+#: the parent's (closing one would ring its eventfd, which the parent shares).
+_inherited: list[SubscriberT] = []
 
 
 def _names(args: tuple[Any, ...]) -> list[Any]:
@@ -139,6 +145,8 @@ class PubSubBase:
         #: ``ignore_subscribe_messages`` says (``run_in_thread`` ignores them).
         self.on_reconnect = on_reconnect
         self._native: SubscriberT | None = None
+        #: The process ``_native`` was made in.
+        self._pid = os.getpid()
         self._dropped_seen = 0
         self._clear_subscriptions()
 
@@ -155,9 +163,26 @@ class PubSubBase:
         raise NotImplementedError
 
     def _native_subscriber(self) -> SubscriberT:
-        native = self._native
+        native = self._live_native()
         if native is None:
             native = self._native = self._open_native()
+            self._pid = os.getpid()
+        return native
+
+    def _live_native(self) -> SubscriberT | None:
+        """The core subscriber, if there is one; in a forked child, a new one
+        subscribed to everything the parent's was (as redis-py's reconnection
+        in a child does), the parent's being left to the parent."""
+        native = self._native
+        if native is not None and self._pid != os.getpid():
+            _inherited.append(native)
+            native = self._native = self._open_native()
+            self._pid = os.getpid()
+            for kind in (CHANNEL, PATTERN, SHARD):
+                table, pending = self._tables(kind)
+                pending.clear()
+                if table:
+                    native.subscribe(kind, *table)
         return native
 
     @property
@@ -221,8 +246,17 @@ class PubSubBase:
 
     def _close_native(self) -> None:
         native, self._native = self._native, None
-        if native is not None:
-            self._dropped_seen = max(native.dropped, self._dropped_seen)
+        if native is None:
+            return
+        if self._pid != os.getpid():
+            _inherited.append(native)  # the parent's, to the parent
+            return
+        self._dropped_seen = max(native.dropped, self._dropped_seen)
+        native.close()
+
+    def __del__(self) -> None:
+        native = getattr(self, "_native", None)
+        if native is not None and getattr(self, "_pid", None) == os.getpid():
             native.close()
 
     def _note_dropped(self, native: SubscriberT) -> None:

@@ -159,7 +159,7 @@ class PubSub(PubSubBase):
     get_sharded_message = get_message
 
     def _receive(self, timeout: float | None) -> dict[str, Any] | None:
-        native = self._native
+        native = self._live_native()
         if native is None:
             return None
         ready = self._ready
@@ -269,11 +269,6 @@ class PubSub(PubSubBase):
         tb: TracebackType | None,
     ) -> None:
         self.reset()
-
-    def __del__(self) -> None:
-        native = getattr(self, "_native", None)
-        if native is not None:
-            native.close()
 
 
 class PubSubWorkerThread(threading.Thread):

@@ -142,7 +142,7 @@ class PubSub(PubSubBase):
     get_sharded_message = get_message
 
     async def _receive(self, timeout: float | None) -> dict[str, Any] | None:
-        native = self._native
+        native = self._live_native()
         ready = self._ready
         loop = self._loop
         if native is None or ready is None or loop is None:
@@ -265,10 +265,7 @@ class PubSub(PubSubBase):
         await self.aclose()
 
     def __del__(self) -> None:
-        native = getattr(self, "_native", None)
-        if native is None:
-            return
-        native.close()
+        super().__del__()
         fd, loop = getattr(self, "_watched_fd", None), getattr(self, "_loop", None)
         if fd is not None and loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
