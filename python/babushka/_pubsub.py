@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol, Union
 
@@ -39,6 +40,10 @@ ChannelT = Union[bytes, str, memoryview]
 HandlerT = Callable[[dict[str, Any]], Any]
 
 logger = logging.getLogger("babushka.pubsub")
+
+#: At most one warning about dropped messages per this many seconds: under a
+#: sustained overload every read would otherwise log one.
+DROP_WARNING_INTERVAL = 10.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,9 @@ class PubSubBase:
         #: The process ``_native`` was made in.
         self._pid = os.getpid()
         self._dropped_seen = 0
+        #: The drops reported by the last warning, and when it was logged.
+        self._dropped_warned = 0
+        self._warned_at = -DROP_WARNING_INTERVAL
         self._clear_subscriptions()
 
     def _clear_subscriptions(self) -> None:
@@ -261,15 +269,20 @@ class PubSubBase:
 
     def _note_dropped(self, native: SubscriberT) -> None:
         dropped = native.dropped
-        if dropped > self._dropped_seen:
+        if dropped <= self._dropped_seen:
+            return
+        self._dropped_seen = dropped
+        now = time.monotonic()
+        if now - self._warned_at >= DROP_WARNING_INTERVAL:
             logger.warning(
                 "%d pub/sub messages were dropped (%d in all): more than "
                 "max_buffered_messages=%d waited unread",
-                dropped - self._dropped_seen,
+                dropped - self._dropped_warned,
                 dropped,
                 self.max_buffered_messages,
             )
-            self._dropped_seen = dropped
+            self._dropped_warned = dropped
+            self._warned_at = now
 
     def _handle(
         self, message: dict[str, Any], ignore_subscribe_messages: bool

@@ -252,7 +252,12 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
             }
             if batch.is_empty() {
                 spare = batch;
-            } else if let Some(mut out) = writer.take() {
+            } else {
+                // The writer is back whenever no write is in progress; if it
+                // were not, the connection could not be trusted with more.
+                let Some(mut out) = writer.take() else {
+                    return Ended::Lost;
+                };
                 writing = Some(Box::pin(async move {
                     out.write_all(&batch).await?;
                     out.flush().await?;
