@@ -386,6 +386,28 @@ def test_subscriptions_are_restored_after_a_kill_and_a_restart(
         server.stop()
 
 
+def test_a_dropped_connection_is_restored(
+    r: babushka.Redis, redis_server: RedisServer, transport: str, name: str
+) -> None:
+    subscriber_client = babushka.Redis(
+        port=redis_server.port, transport=transport, client_name=f"{name}sub"
+    )
+    with subscriber_client, subscriber_client.pubsub() as p:
+        p.subscribe(f"{name}ch")
+        p.ssubscribe(f"{name}s")
+        next_message(p)
+        next_message(p)
+        # The server drops the subscriber's connection (and only it).
+        victim = server_side_of(r, f"{name}sub")["id"]
+        assert r.execute_command("CLIENT", "KILL", "ID", victim) == 1
+        assert wait_for_type(p, "reconnected", timeout=WAIT) == msg("reconnected", None, 2)
+        assert server_side_of(r, f"{name}sub")["id"] != victim
+        assert r.publish(f"{name}ch", "a") == 1
+        assert next_message(p) == msg("message", f"{name}ch".encode(), b"a")
+        assert r.spublish(f"{name}s", "b") == 1
+        assert next_message(p) == msg("smessage", f"{name}s".encode(), b"b")
+
+
 # -- the unread backlog ----------------------------------------------------------
 
 
