@@ -129,8 +129,8 @@ def test_bad_constructor_arguments() -> None:
         babushka.Redis(socket_timeout=-1)
     with pytest.raises(TypeError, match="no_such_option"):
         babushka.Redis(no_such_option=1)
-    with pytest.raises(NotImplementedError, match="TLS"):
-        babushka.Redis.from_url("rediss://localhost:6380")
+    with pytest.raises(babushka.DataError, match="ssl_cert_reqs"):
+        babushka.Redis.from_url("rediss://localhost:6380?ssl_cert_reqs=sometimes")
 
 
 def test_commands_that_break_one_reply_per_request_are_refused(r: babushka.Redis) -> None:

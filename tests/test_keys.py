@@ -194,3 +194,13 @@ async def test_async_errors(ar: babushka.asyncio.Redis) -> None:
         await ar.rename("missing", "other")
     with pytest.raises(babushka.DataError):
         ar.expire("k", 1, gt=True, lt=True)
+
+
+def test_dump_is_bytes_even_when_decoding(rd: babushka.Redis) -> None:
+    # A DUMP payload is binary; decode_responses must not try to decode it.
+    rd.set("k", "v")
+    payload = rd.dump("k")
+    assert isinstance(payload, bytes)
+    rd.delete("k")
+    assert rd.restore("k", 0, payload) is True
+    assert rd.get("k") == "v"

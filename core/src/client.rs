@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{Batch, Request, Route, Sink};
 use crate::runtime;
-use crate::table::{self, Blocking};
+use crate::table::Blocking;
 
 /// A client of one server. Cheap to share: every method takes `&self`, and any
 /// number of requests may be in flight at once on its pipelined connection.
@@ -73,7 +73,7 @@ impl Client {
     /// after the other reach the server in that order (on the same route).
     pub fn submit(&self, request: Request, sink: Sink) -> Submitted {
         let Request { batch, route } = request;
-        let blocking = blocks(&batch);
+        let blocking = batch.blocking();
         let deadline = self.deadline(blocking);
         match route {
             Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
@@ -203,25 +203,6 @@ impl Client {
 
     pub fn is_closed(&self) -> bool {
         self.connections.is_closed()
-    }
-}
-
-/// How a request blocks its connection: a single command by the table, a
-/// pipeline by its blocking commands (their timeouts add up; one that waits
-/// for ever makes the pipeline wait for ever). Inside `MULTI` nothing blocks.
-fn blocks(batch: &Batch) -> Option<Blocking> {
-    match batch {
-        Batch::One(cmd) => table::blocking(cmd),
-        Batch::Transaction(_) => None,
-        Batch::Pipeline(commands) => {
-            commands
-                .iter()
-                .filter_map(table::blocking)
-                .reduce(|a, b| Blocking {
-                    dedicated: a.dedicated || b.dedicated,
-                    at_most: a.at_most.zip(b.at_most).map(|(a, b)| a + b),
-                })
-        }
     }
 }
 

@@ -24,6 +24,7 @@ use parking_lot::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fork::{self, ForkHook};
 
 /// The prefix of every worker thread's name, so they are easy to spot in `top -H`.
 pub const THREAD_NAME: &str = "babushka-worker";
@@ -153,41 +154,36 @@ fn start() -> Result<&'static Handle> {
     Ok(handle)
 }
 
-/// Installs the `fork` handlers (once). Called before anything that takes
-/// the locks they guard.
+/// Joins the fork registry (once): see [`crate::fork`]. Called before
+/// anything takes the runtime's lock.
 pub(crate) fn register_fork_handlers() {
     FORK_HANDLERS.call_once(|| {
-        // SAFETY: the three handlers are plain functions that live as long as
-        // the process; see their comments for why each is fork-safe.
-        unsafe {
-            libc::pthread_atfork(
-                Some(before_fork),
-                Some(after_fork_in_parent),
-                Some(after_fork_in_child),
-            );
-        }
+        static HOOK: ForkHook = ForkHook {
+            // Taken while the listener's (rank 0) is held: see `socket::start`.
+            rank: 1,
+            prepare: before_fork,
+            parent: after_fork_in_parent,
+            child: after_fork_in_child,
+        };
+        fork::register(&HOOK);
     });
 }
 
-/// Holds the process-wide locks across `fork` (in the order the code takes
-/// them: the listener's, then the runtime's), so the child never inherits
-/// one locked by a thread it does not have.
-extern "C" fn before_fork() {
-    crate::socket::listener::lock_for_fork();
+/// Holds the runtime's lock across `fork`, so the child never inherits it
+/// locked by a thread it does not have.
+fn before_fork() {
     std::mem::forget(STATE.lock());
 }
 
-extern "C" fn after_fork_in_parent() {
+fn after_fork_in_parent() {
     // SAFETY: `before_fork` locked STATE on this thread and forgot the guard.
     unsafe { STATE.force_unlock() };
-    // SAFETY: likewise for the listener's lock.
-    unsafe { crate::socket::listener::unlock_after_fork() };
 }
 
 /// In the child: abandon the parent's runtime (its threads are gone) so the
 /// next request starts a new one. Only moves memory: no lock but our own, no
 /// allocation, no system call.
-extern "C" fn after_fork_in_child() {
+fn after_fork_in_child() {
     // SAFETY: `before_fork` locked STATE on this thread and forgot the guard,
     // and this thread is the only one in the child.
     let state = unsafe { &mut *STATE.data_ptr() };
@@ -199,8 +195,6 @@ extern "C" fn after_fork_in_child() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
     // SAFETY: as above.
     unsafe { STATE.force_unlock() };
-    // SAFETY: as in `after_fork_in_parent`.
-    unsafe { crate::socket::listener::unlock_after_fork() };
 }
 
 fn resolve_workers(configured: Option<usize>) -> Result<usize> {

@@ -70,6 +70,9 @@ class PipelineBase(CoreCommands):
         self._held_lease: LeaseT | None = None
         #: The queue holds MULTI/EXEC/DISCARD/UNWATCH given to execute_command.
         self._queued_session_command = False
+        #: Registered scripts called with this pipeline as ``client``:
+        #: ``execute()`` loads the ones the server lacks before the batch.
+        self.scripts: set[Any] = set()
 
     def __len__(self) -> int:
         return len(self.command_stack)
@@ -118,12 +121,14 @@ class PipelineBase(CoreCommands):
         ``execute()`` do that); a ``transaction=False`` pipeline may queue
         them, and then runs on a connection of its own, closed afterwards.
         """
+        args = _command_names.split_name(args)
         key = _command_names.command_key(args)
-        _command_names.refuse_unpaired_replies(key, args)
+        spec = _command_names.lookup(key, args)
+        _command_names.refuse_unpaired_replies(spec)
         args = (key, *args[1:])
-        if key in _command_names.SESSION_COMMANDS:
+        if _command_names.is_session_command(spec):
             self._check_session_command(key)
-        return self._execute(_command_names.shape_for(key, args), *args)
+        return self._execute(_command_names.shape_for(spec, self._client._protocol), *args)
 
     def _check_session_command(self, key: str) -> None:
         if self._runs_now(key):
@@ -274,6 +279,7 @@ class PipelineBase(CoreCommands):
         self._parsers = {}
         self.explicit_transaction = False
         self._queued_session_command = False
+        self.scripts = set()
         lease, self._held_lease = self._held_lease, None
         watching, self.watching = self.watching, False
         return lease if watching else None

@@ -12,9 +12,12 @@ from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
+from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
+from babushka.lock import Lock
 from babushka.pipeline import Pipeline
 from babushka.pubsub import PubSub
+from babushka.script import Script
 
 
 class Redis(ClientBase):
@@ -83,6 +86,37 @@ class Redis(ClientBase):
             shard_hint,
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
+        )
+
+    def register_script(self, script: ScriptTextT) -> Script:
+        """A callable :class:`~babushka.script.Script`: ``script(keys=[...],
+        args=[...])`` runs it by its SHA1, loading it when the server lacks it."""
+        return Script(self, script)
+
+    def lock(
+        self,
+        name: KeyT,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: type[Lock] | None = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> Lock:
+        """A distributed :class:`~babushka.lock.Lock` on the key ``name``
+        (redis-py's): ``with r.lock("job", timeout=10): ...``. ``lock_class``
+        makes another class's (one taking the same arguments)."""
+        cls = Lock if lock_class is None else lock_class
+        return cls(
+            self,
+            name,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            thread_local=thread_local,
+            raise_on_release_error=raise_on_release_error,
         )
 
     def transaction(

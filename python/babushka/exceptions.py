@@ -81,7 +81,23 @@ class NoPermissionError(ResponseError):
 
 
 class LockError(RedisError, ValueError):
-    """A lock could not be acquired or released."""
+    """A lock could not be acquired, or was used without being held.
+
+    A ``ValueError`` too, as redis-py's (``threading.Lock.release`` of an
+    unlocked lock raises one). ``lock_name`` names the lock, when known.
+    """
+
+    def __init__(
+        self, message: str | None = None, lock_name: str | bytes | memoryview | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.lock_name = lock_name
+
+
+class LockNotOwnedError(LockError):
+    """The lock was released or extended by a holder it no longer belongs to
+    (it expired, and perhaps someone else holds it now)."""
 
 
 __all__ = [
@@ -94,6 +110,7 @@ __all__ = [
     "ExecAbortError",
     "InvalidResponse",
     "LockError",
+    "LockNotOwnedError",
     "NoPermissionError",
     "NoScriptError",
     "PubSubError",

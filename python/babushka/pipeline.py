@@ -8,7 +8,9 @@ from typing import Any
 from babushka import _shapes as S
 from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
 from babushka.commands.base import LeaseT
+from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import RedisError
+from babushka.script import Script
 
 
 class Pipeline(PipelineBase):
@@ -43,6 +45,8 @@ class Pipeline(PipelineBase):
             self.reset()
             return []
         try:
+            if self.scripts:
+                self.load_scripts()
             try:
                 reply = self._client._execute_request(*request)
             except RedisError as error:
@@ -50,6 +54,21 @@ class Pipeline(PipelineBase):
             return self._results(reply, raise_on_error)
         finally:
             self.reset()
+
+    def load_scripts(self) -> None:
+        """Makes sure the server has every script called with this pipeline
+        as ``client`` (SCRIPT EXISTS, then SCRIPT LOAD for the missing ones),
+        so no EVALSHA of the batch fails with NOSCRIPT. ``execute()`` calls it."""
+        scripts = list(self.scripts)
+        exists: Any = self._client.script_exists(*(script.sha for script in scripts))
+        for script, known in zip(scripts, exists):
+            if not known:
+                script.sha = self._client.script_load(script.script)
+
+    def register_script(self, script: ScriptTextT) -> Script:
+        """A :class:`~babushka.script.Script` that runs on this pipeline
+        unless called with another ``client``."""
+        return Script(self, script)
 
     def _run_now(self, shape: int, args: tuple[Any, ...], parse: Parse) -> Any:
         name = args[0]

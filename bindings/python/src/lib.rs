@@ -14,9 +14,11 @@
 //! - `reply`: server replies to Python objects, in the shape each command returns.
 //! - `pubsub`: `Subscriber` (managed and ffi) and pub/sub messages as
 //!   redis-py's dicts, for every transport.
+//! - `table`: the core's command table (shape numbers, entries, key lookup).
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
+//! - `tls`: `TlsSettings`, a client's TLS settings (`Client(tls=...)`).
 //! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
 //!   and `UdsLease` (a lease on a uds stream, by id).
 //! - `uds_pubsub`: `UdsSubscriber` (a subscriber on a uds stream, by id).
@@ -31,6 +33,8 @@ mod reply;
 mod reply_future;
 mod request;
 mod runtime;
+mod table;
+mod tls;
 mod uds;
 mod uds_pubsub;
 
@@ -51,7 +55,9 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
         "DEFAULT_MAX_BUFFERED_MESSAGES",
         babushka_core::pubsub::DEFAULT_MAX_BUFFERED,
     )?;
+    module.add_class::<tls::PyTlsSettings>()?;
     runtime::register(module)?;
+    table::register(module)?;
     uds::register(module)?;
     Ok(())
 }

@@ -42,7 +42,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::args::{command_words_after, encode_args};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_reply, ReplyShape, Shape};
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
 use crate::request::{read_commands, Kind};
 use crate::uds_pubsub::{UdsInbox, UdsSubscriber};
 
@@ -356,7 +356,7 @@ impl UdsCodec {
         shape: u8,
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<bool> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let mut words = Vec::with_capacity(args.len());
         encode_args(args, &self.encoding, &mut words)?;
         let frame = proto::Request {

@@ -46,8 +46,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::session::{self, Reader, Writer};
-use crate::config::ConnectionConfig;
+use super::session::{self, Endpoint, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
 use crate::pubsub::PushSink;
@@ -103,6 +102,8 @@ struct State {
     direct: Option<OwnedFd>,
     /// Whether the writer task is sending a batch (taken from `out`) now.
     writing: bool,
+    /// The server's id for the connection, once open (see `session::Opened`).
+    client_id: Option<i64>,
 }
 
 struct Shared {
@@ -177,14 +178,15 @@ impl Doorbell {
 }
 
 impl Pipe {
-    /// A pipe to the server `config` names. Its writer task connects (within
-    /// the connect timeout) while requests queue. Must run inside the runtime.
-    pub(crate) fn open(config: Arc<ConnectionConfig>) -> Result<Self> {
-        let pipe = Self::new(config.max_in_flight)?;
+    /// A pipe to the server `endpoint` names. Its writer task connects
+    /// (within the connect timeout) while requests queue. Must run inside
+    /// the runtime.
+    pub(crate) fn open(endpoint: Arc<Endpoint>) -> Result<Self> {
+        let pipe = Self::new(endpoint.config.max_in_flight)?;
         let shared = Arc::clone(&pipe.shared);
         // The guard is an argument, so it exists (and fails the waiting
         // requests when dropped) even if the task is dropped before it runs.
-        tokio::spawn(connect_then_run(FailOnDrop(shared), config));
+        tokio::spawn(connect_then_run(FailOnDrop(shared), endpoint));
         Ok(pipe)
     }
 
@@ -214,6 +216,7 @@ impl Pipe {
                     broken: None,
                     direct: None,
                     writing: false,
+                    client_id: None,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
@@ -305,6 +308,11 @@ impl Pipe {
     /// Wakes the writer (costs one atomic swap when it is awake already).
     pub(crate) fn wake_writer(&self) {
         self.shared.doorbell.ring();
+    }
+
+    /// The server's id for this connection, once it is open.
+    pub(crate) fn client_id(&self) -> Option<i64> {
+        self.shared.state.lock().client_id
     }
 
     /// Whether `other` is a handle on the same connection.
@@ -434,9 +442,9 @@ fn never() -> Instant {
 }
 
 /// The writer task: connects, then writes until the pipe breaks.
-async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
+async fn connect_then_run(guard: FailOnDrop, endpoint: Arc<Endpoint>) {
     let shared = Arc::clone(&guard.0);
-    let connecting = session::open(&config);
+    let connecting = session::open(&endpoint);
     tokio::pin!(connecting);
     let stop = shared.stop_writer.notified();
     tokio::pin!(stop);
@@ -476,6 +484,7 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
             state.direct = opened.direct;
+            state.client_id = opened.client_id;
         }
     }
     run(guard, opened.reader, opened.writer).await;
@@ -562,8 +571,12 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
         // A peer that stops reading must not keep this task (and the socket)
         // alive after the connection has been given up or its deadline passed.
         // The write future lives across wake-ups: dropping it mid-way would
-        // lose track of what part of the batch went out.
-        let write = writer.write_all(&batch);
+        // lose track of what part of the batch went out. The flush sends
+        // what a TLS writer may still hold; over TCP it costs nothing.
+        let write = async {
+            writer.write_all(&batch).await?;
+            writer.flush().await
+        };
         tokio::pin!(write);
         let written = loop {
             tokio::select! {

@@ -1,7 +1,7 @@
 //! Conversions between the frames' messages and the core's own types:
 //! requests, reply values, errors and connection settings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use redis::{Value, VerbatimFormat};
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol};
+use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
 
@@ -340,7 +340,55 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
         max_connections: config
             .max_connections
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        tls: config.tls.as_ref().map(tls_to_proto),
     }
+}
+
+fn tls_to_proto(tls: &TlsConfig) -> proto::TlsSettings {
+    let path = |path: &Option<PathBuf>| {
+        path.as_deref()
+            .map(|p: &Path| p.to_string_lossy().into_owned())
+    };
+    proto::TlsSettings {
+        verify_peer: tls.verify_peer,
+        check_hostname: tls.check_hostname,
+        ca_file: path(&tls.ca_file),
+        ca_dir: path(&tls.ca_dir),
+        ca_data: tls.ca_data.clone().map(Bytes::from),
+        cert_file: path(&tls.cert_file),
+        key_file: path(&tls.key_file),
+        key_password: tls.key_password.clone().map(Bytes::from),
+        min_version: match tls.min_version {
+            TlsVersion::Tls12 => 12,
+            TlsVersion::Tls13 => 13,
+        },
+        ciphers: tls.ciphers.clone(),
+    }
+}
+
+fn tls_from_proto(tls: proto::TlsSettings) -> Result<TlsConfig, Error> {
+    let min_version = match tls.min_version {
+        12 => TlsVersion::Tls12,
+        13 => TlsVersion::Tls13,
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("TLS min_version must be 12 or 13, got {other}"),
+            ))
+        }
+    };
+    Ok(TlsConfig {
+        verify_peer: tls.verify_peer,
+        check_hostname: tls.check_hostname,
+        ca_file: tls.ca_file.map(PathBuf::from),
+        ca_dir: tls.ca_dir.map(PathBuf::from),
+        ca_data: tls.ca_data.map(Vec::from),
+        cert_file: tls.cert_file.map(PathBuf::from),
+        key_file: tls.key_file.map(PathBuf::from),
+        key_password: tls.key_password.map(Vec::from),
+        min_version,
+        ciphers: tls.ciphers,
+    })
 }
 
 /// The client settings a setup frame asks for, after checking its version.
@@ -384,12 +432,36 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         response_timeout: request.response_timeout_ms.map(Duration::from_millis),
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
+        tls: request.tls.map(tls_from_proto).transpose()?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_settings_round_trip() {
+        let mut config = ConnectionConfig::tcp("localhost", 6380);
+        config.tls = Some(TlsConfig {
+            verify_peer: true,
+            check_hostname: false,
+            ca_file: Some("/ca.pem".into()),
+            ca_dir: Some("/cas".into()),
+            ca_data: Some(b"-----BEGIN CERTIFICATE-----".to_vec()),
+            cert_file: Some("/client.pem".into()),
+            key_file: Some("/client.key".into()),
+            key_password: Some(b"secret".to_vec()),
+            min_version: TlsVersion::Tls13,
+            ciphers: Some("TLS_AES_128_GCM_SHA256".into()),
+        });
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.tls, config.tls);
+
+        let mut request = connection_request(&config);
+        request.tls.as_mut().unwrap().min_version = 11;
+        assert!(connection_config(request).is_err());
+    }
 
     #[test]
     fn values_round_trip() {
@@ -525,6 +597,8 @@ mod tests {
         assert_eq!(back.db, 3);
         assert_eq!(back.password.as_deref(), Some("secret"));
         assert_eq!(back.response_timeout, Some(Duration::from_millis(250)));
+
+        assert_eq!(back.tls, None);
 
         let mut future = request;
         future.protocol_version = 99;

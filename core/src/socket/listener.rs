@@ -55,6 +55,7 @@ use super::subscribers::Subscribers;
 use crate::client::{Cancel, Client};
 use crate::connection::Lease;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fork::ForkHook;
 use crate::request::{Request, Route};
 use crate::runtime;
 
@@ -76,8 +77,19 @@ struct Running {
 
 static LISTENER: Mutex<Option<Running>> = Mutex::new(None);
 
+/// Holds the listener's record across `fork` (see [`crate::fork`]).
+static FORK_HOOK: ForkHook = ForkHook {
+    // `start` calls `runtime::handle` (the runtime's lock, rank 1) holding it.
+    rank: 0,
+    prepare: lock_for_fork,
+    parent: unlock_after_fork,
+    child: unlock_after_fork,
+};
+static FORK_HOOK_REGISTERED: std::sync::Once = std::sync::Once::new();
+
 /// Starts the listener (once per process) and returns its socket's path.
 pub fn start() -> Result<PathBuf> {
+    FORK_HOOK_REGISTERED.call_once(|| crate::fork::register(&FORK_HOOK));
     runtime::register_fork_handlers();
     let mut listener = LISTENER.lock();
     match &*listener {
@@ -122,16 +134,15 @@ pub fn shutdown() {
     }
 }
 
-/// Locks the listener's record until [`unlock_after_fork`]; see
-/// `runtime::before_fork`.
-pub(crate) fn lock_for_fork() {
+/// Locks the listener's record until [`unlock_after_fork`].
+fn lock_for_fork() {
     std::mem::forget(LISTENER.lock());
 }
 
-/// # Safety
-/// Only after [`lock_for_fork`] on this thread.
-pub(crate) unsafe fn unlock_after_fork() {
-    // SAFETY: the caller's contract: `lock_for_fork` locked it on this thread.
+/// Only as a fork hook, after [`lock_for_fork`] ran on this thread.
+fn unlock_after_fork() {
+    // SAFETY: the fork registry runs this only after `lock_for_fork` locked
+    // the record on this (the forking) thread and forgot the guard.
     unsafe { LISTENER.force_unlock() };
 }
 

@@ -14,10 +14,13 @@ from babushka import _core
 from babushka._base import ClientBase
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import AsyncStream
+from babushka.asyncio.lock import Lock
 from babushka.asyncio.pipeline import Pipeline
 from babushka.asyncio.pubsub import PubSub
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
+from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
+from babushka.script import AsyncScript
 
 #: One completion queue per event loop, shared by every managed client on it,
 #: so a loop watches one file descriptor however many clients it has. Held
@@ -137,6 +140,37 @@ class Redis(ClientBase):
             shard_hint,
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
+        )
+
+    def register_script(self, script: ScriptTextT) -> AsyncScript:
+        """A callable :class:`~babushka.script.AsyncScript`: ``await
+        script(keys=[...], args=[...])`` runs it by its SHA1, loading it when
+        the server lacks it."""
+        return AsyncScript(self, script)
+
+    def lock(
+        self,
+        name: KeyT,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: type[Lock] | None = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> Lock:
+        """A distributed :class:`~babushka.asyncio.lock.Lock` on the key
+        ``name`` (redis-py's): ``async with r.lock("job", timeout=10): ...``."""
+        cls = Lock if lock_class is None else lock_class
+        return cls(
+            self,
+            name,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            thread_local=thread_local,
+            raise_on_release_error=raise_on_release_error,
         )
 
     async def transaction(

@@ -8,7 +8,9 @@ from typing import Any, Awaitable, Generator
 from babushka import _shapes as S
 from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
 from babushka.commands.base import LeaseT
+from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import RedisError
+from babushka.script import AsyncScript
 
 
 class Pipeline(PipelineBase):
@@ -56,6 +58,8 @@ class Pipeline(PipelineBase):
             await self.reset()
             return []
         try:
+            if self.scripts:
+                await self.load_scripts()
             try:
                 reply = await self._client._execute_request(*request)
             except RedisError as error:
@@ -63,6 +67,21 @@ class Pipeline(PipelineBase):
             return self._results(reply, raise_on_error)
         finally:
             await self.reset()
+
+    async def load_scripts(self) -> None:
+        """Makes sure the server has every script called with this pipeline
+        as ``client`` (SCRIPT EXISTS, then SCRIPT LOAD for the missing ones),
+        so no EVALSHA of the batch fails with NOSCRIPT. ``execute()`` calls it."""
+        scripts = list(self.scripts)
+        exists = await self._client.script_exists(*(script.sha for script in scripts))
+        for script, known in zip(scripts, exists):
+            if not known:
+                script.sha = await self._client.script_load(script.script)
+
+    def register_script(self, script: ScriptTextT) -> AsyncScript:
+        """An :class:`~babushka.script.AsyncScript` that runs on this
+        pipeline unless called with another ``client``."""
+        return AsyncScript(self, script)
 
     def _run_now(self, shape: int, args: tuple[Any, ...], parse: Parse) -> Awaitable[Any]:
         # Sent now, like the client's commands; the coroutine only waits.

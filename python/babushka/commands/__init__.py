@@ -11,6 +11,7 @@ from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
 from babushka.commands.pubsub import PubSubCommands
+from babushka.commands.scripting import ScriptingCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
 from babushka.commands.sorted_sets import SortedSetCommands
@@ -27,6 +28,7 @@ class CoreCommands(
     SetCommands,
     SortedSetCommands,
     PubSubCommands,
+    ScriptingCommands,
 ):
     """Every command group of a standalone client."""
 

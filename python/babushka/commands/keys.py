@@ -154,7 +154,7 @@ class KeyCommands(CommandsBase):
 
     def dump(self, name: KeyT) -> ResponseT:
         """The key's value serialized for :meth:`restore`, or ``None``."""
-        return self._execute(S.RAW, "DUMP", name)
+        return self._execute(S.BYTES, "DUMP", name)
 
     def restore(
         self,
