@@ -253,3 +253,38 @@ def test_child_on_the_inherited_loop_does_not_share_the_parents_wake_ups(
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
+def test_a_subscriber_made_before_fork_subscribes_again_in_the_child(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # The child gets a subscriber of its own, subscribed to what the parent's
+    # is (as redis-py's reconnection in a child does); the parent's keeps its
+    # connection and its messages.
+    out = run(
+        f"""
+        PORT, T = {redis_server.port}, {transport!r}
+        r = babushka.Redis(port=PORT, transport=T)
+        p = r.pubsub()
+        p.subscribe("fork:news")
+        assert p.get_message(timeout=5)["type"] == "subscribe"
+
+        def child():
+            message = p.get_message(timeout=5)
+            assert message == {{"type": "subscribe", "pattern": None,
+                                "channel": b"fork:news", "data": 1}}, message
+            assert r.publish("fork:news", "from the child") == 2
+            assert p.get_message(timeout=5)["data"] == b"from the child"
+            p.close()
+
+        print("child exit", in_child(child))
+        # The parent's subscriber got the child's message on its own connection.
+        assert p.get_message(timeout=5)["data"] == b"from the child"
+        # (The server may not have seen the child's subscriber close yet.)
+        assert r.publish("fork:news", "again") >= 1
+        assert p.get_message(timeout=5)["data"] == b"again"
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr

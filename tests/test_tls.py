@@ -89,6 +89,25 @@ def test_right_ca_sync(tls: TlsServers, certs: Certificates, transport: str) -> 
         assert r.blpop("jobs", timeout=1) == (b"jobs", b"j1")
 
 
+def test_subscribers_speak_tls(tls: TlsServers, certs: Certificates, transport: str) -> None:
+    # A subscriber's connection opens through the client's TLS set-up too.
+    with client(tls.main, transport, ssl_ca_certs=certs.ca) as r, r.pubsub() as p:
+        p.subscribe("tls-news")
+        assert p.get_message(timeout=5) == {
+            "type": "subscribe",
+            "pattern": None,
+            "channel": b"tls-news",
+            "data": 1,
+        }
+        assert r.publish("tls-news", "secret") == 1
+        assert p.get_message(timeout=5) == {
+            "type": "message",
+            "pattern": None,
+            "channel": b"tls-news",
+            "data": b"secret",
+        }
+
+
 async def test_right_ca_async(tls: TlsServers, certs: Certificates, transport: str) -> None:
     server = tls.main
     async with babushka.asyncio.Redis(

@@ -21,6 +21,8 @@
 //!   blocking timeout and default reply shape (checked against the servers).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
+//! - [`pubsub`]: subscribers (a connection of their own, an inbox, the
+//!   subscriptions restored after a reconnection) and the push sink.
 //! - [`command`]: commands encoded once, straight into RESP.
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -33,6 +35,7 @@ mod connection;
 pub mod error;
 mod eventfd;
 pub mod fork;
+pub mod pubsub;
 pub mod request;
 pub mod runtime;
 pub mod socket;
@@ -43,5 +46,6 @@ pub use command::{Command, CommandBuilder};
 pub use config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
+pub use pubsub::{PushSink, Subscriber};
 pub use redis::{Cmd, Value};
 pub use request::{Batch, Request, Route, Sink};

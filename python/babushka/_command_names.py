@@ -52,8 +52,9 @@ def refuse_unpaired_replies(spec: _core.CommandSpec | None) -> None:
     requests (``SUBSCRIBE``, ``MONITOR``, ``CLIENT REPLY``)."""
     if spec is not None and "unpaired" in spec.flags:
         raise DataError(
-            f"{spec.name} cannot run on a client's shared "
-            "connection; publish/subscribe gets its own object (pubsub()) in a later release"
+            f"{spec.name} cannot run on a client's shared connection: its replies do "
+            "not come one per request. To subscribe, use pubsub() (p = r.pubsub(); "
+            "p.subscribe(...)), which has a connection of its own"
         )
 
 

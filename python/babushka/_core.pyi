@@ -6,6 +6,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, Callable, Self, final
 
 __all__ = [
+    "DEFAULT_MAX_BUFFERED_MESSAGES",
     "SHAPE_BOOL",
     "SHAPE_BOOL_LIST",
     "SHAPE_BYTES",
@@ -29,10 +30,12 @@ __all__ = [
     "Lease",
     "ManagedSender",
     "ReplyFuture",
+    "Subscriber",
     "TlsSettings",
     "UdsCancelHook",
     "UdsCodec",
     "UdsLease",
+    "UdsSubscriber",
     "WriterWake",
     "__version__",
     "absent_commands",
@@ -47,6 +50,7 @@ __all__ = [
 ]
 
 __version__: str
+DEFAULT_MAX_BUFFERED_MESSAGES: int
 
 # Reply shapes (the core's ``Shape``): ``babushka._shapes`` names them.
 SHAPE_RAW: int
@@ -166,6 +170,8 @@ class Client:
     def managed_sender(
         self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...
+    def subscriber(self, max_buffered_messages: int = ...) -> Subscriber:
+        """A subscriber (managed and ffi transports), opened on its first command."""
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
     def close(self) -> None: ...
@@ -259,6 +265,8 @@ class UdsCodec:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
     def open_lease(self) -> UdsLease:
         """A lease on this stream; dropping it gives the connection back."""
+    def open_subscriber(self, max_buffered_messages: int = ...) -> UdsSubscriber:
+        """A subscriber on this stream, in the core behind the listener."""
     def take_output(self) -> bytes: ...
     def feed(self, data: bytes) -> int:
         """Decodes response frames and resolves their waiters."""
@@ -274,6 +282,54 @@ class UdsLease:
 
     def set_reusable(self, reusable: bool) -> None: ...
     def close(self) -> None: ...
+    @property
+    def id(self) -> int: ...
+
+@final
+class Subscriber:
+    """A subscriber in the core: a connection of its own, its subscriptions
+    (restored after a reconnection) and a bounded backlog of messages."""
+
+    def subscribe(self, kind: int, *names: Any) -> None:
+        """``kind`` 0 channels, 1 patterns, 2 shard channels; sends without waiting."""
+    def unsubscribe(self, kind: int, *names: Any) -> None: ...
+    def ping(self, message: Any | None = None) -> None: ...
+    def key(self, name: Any) -> Any:
+        """``name`` as messages carry it (bytes, or str with decode_responses)."""
+    def get_message(self, timeout: float | None) -> dict[str, Any] | None:
+        """The next message, waiting (GIL released) up to ``timeout`` seconds."""
+    def pop(self) -> dict[str, Any] | None: ...
+    def fd(self) -> int:
+        """Readable while messages may wait; ``clear_signal()`` before taking them."""
+    def clear_signal(self) -> None: ...
+    def set_waker(self, waker: Callable[[], object] | None) -> None:
+        """Called on a runtime thread when messages start waiting."""
+    def interrupt(self) -> None:
+        """Ends a wait in ``get_message`` (or the next one) with ``None``."""
+    def close(self) -> None: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+
+@final
+class UdsSubscriber:
+    """A subscriber on a uds stream, named in frames by ``id``; as ``Subscriber``."""
+
+    def subscribe(self, kind: int, *names: Any) -> None: ...
+    def unsubscribe(self, kind: int, *names: Any) -> None: ...
+    def ping(self, message: Any | None = None) -> None: ...
+    def key(self, name: Any) -> Any: ...
+    def get_message(self, timeout: float | None) -> dict[str, Any] | None: ...
+    def pop(self) -> dict[str, Any] | None: ...
+    def set_waker(self, waker: Callable[[], object] | None) -> None:
+        """Called by the stream's reader when a batch arrives."""
+    def interrupt(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
     @property
     def id(self) -> int: ...
 

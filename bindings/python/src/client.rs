@@ -19,6 +19,7 @@ use crate::args::{build_command, build_command_after};
 use crate::completions::PyCompletionQueue;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
+use crate::pubsub::PySubscriber;
 use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
 use crate::reply_future::ReplyFuture;
 use crate::request::{read_commands, Kind};
@@ -306,6 +307,17 @@ impl PyClient {
     ) -> PyResult<Option<PyCancel>> {
         let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
         self.call_with(py, on_success, on_failure, request, shape)
+    }
+
+    /// A subscriber (managed and ffi transports): a connection of its own,
+    /// opened on its first command, whose messages wait in a backlog of at
+    /// most `max_buffered_messages` published messages (more drop the oldest).
+    #[pyo3(signature = (max_buffered_messages = babushka_core::pubsub::DEFAULT_MAX_BUFFERED))]
+    fn subscriber(&self, py: Python<'_>, max_buffered_messages: usize) -> PyResult<PySubscriber> {
+        self.core
+            .subscriber(max_buffered_messages)
+            .map(|core| PySubscriber::new(core, Arc::clone(&self.encoding)))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// uds transport: a codec for one stream to the socket listener, with

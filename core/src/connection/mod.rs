@@ -29,10 +29,12 @@ use parking_lot::Mutex;
 use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::pubsub::{Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
 pub(crate) use pipe::{Pipe, WakeNeed};
 use session::Endpoint;
+pub(crate) use session::{Reader, Writer};
 
 /// How a forked child waits for a lock a parent thread may have held at the
 /// fork, before giving up with an error.
@@ -57,6 +59,8 @@ pub(crate) struct Connections {
     slots: Mutex<Slots>,
     /// The runtime generation `slots` belongs to.
     generation: AtomicU64,
+    /// Where every connection opened from now on sends RESP3 pushes.
+    push_sink: Mutex<Option<PushSink>>,
 }
 
 impl Connections {
@@ -76,6 +80,7 @@ impl Connections {
                 closed: false,
             }),
             generation: AtomicU64::new(runtime::generation()),
+            push_sink: Mutex::new(None),
         }))
     }
 
@@ -193,7 +198,29 @@ impl Connections {
     fn open(&self) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
-        Pipe::open(Arc::clone(&self.endpoint))
+        let pipe = Pipe::open(Arc::clone(&self.endpoint))?;
+        // Set before any request is sent, so no push is answered earlier.
+        pipe.set_push_sink(self.push_sink.lock().clone());
+        Ok(pipe)
+    }
+
+    /// Sends the RESP3 pushes of connections opened from now on to `sink`
+    /// (or drops them, as before, with `None`).
+    pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {
+        *self.push_sink.lock() = sink;
+    }
+
+    /// Opens connections to this client's server outside the pool, for work
+    /// that owns its connection outright (a subscriber).
+    pub(crate) fn connector(&self) -> Connect {
+        let endpoint = Arc::clone(&self.endpoint);
+        Arc::new(move || {
+            let endpoint = Arc::clone(&endpoint);
+            Box::pin(async move {
+                let opened = session::open(&endpoint).await?;
+                Ok((opened.reader, opened.writer))
+            })
+        })
     }
 
     /// Closes every connection: requests waiting fail with a closed error,

@@ -49,6 +49,7 @@ use tokio::time::Instant;
 use super::session::{self, Endpoint, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
+use crate::pubsub::PushSink;
 use crate::request::{finish_batch, Batch, BatchKind, Sink};
 
 /// When a caller of [`Pipe::enqueue`] must wake the writer.
@@ -114,6 +115,8 @@ struct Shared {
     doorbell: Doorbell,
     stop_writer: Notify,
     stop_reader: Notify,
+    /// Where the reader sends RESP3 pushes, which answer no request.
+    push_sink: Mutex<Option<PushSink>>,
 }
 
 /// A handle on one pipelined connection; clones share it.
@@ -220,6 +223,7 @@ impl Pipe {
                 doorbell,
                 stop_writer: Notify::new(),
                 stop_reader: Notify::new(),
+                push_sink: Mutex::new(None),
             }),
         })
     }
@@ -324,6 +328,12 @@ impl Pipe {
     pub(crate) fn is_idle(&self) -> bool {
         let state = self.shared.state.lock();
         state.waiting.is_empty() && state.held.is_empty()
+    }
+
+    /// Sends the RESP3 pushes this connection receives to `sink` (dropped
+    /// when there is none).
+    pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {
+        *self.shared.push_sink.lock() = sink;
     }
 
     /// Fails every waiting request with `err`, refuses later ones, and stops
@@ -618,8 +628,13 @@ async fn read_loop(guard: FailOnDrop, mut frames: Reader) {
                 return;
             }
         };
-        // Out-of-band messages (RESP3 pushes) answer no request.
+        // Out-of-band messages (RESP3 pushes) answer no request: they go
+        // to the push sink, if there is one.
         if matches!(value, Value::Push { .. }) {
+            let sink = shared.push_sink.lock().clone();
+            if let Some(sink) = sink {
+                sink(value);
+            }
             continue;
         }
         if let Err(err) = deliver(&shared, value) {

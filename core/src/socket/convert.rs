@@ -8,6 +8,7 @@ use bytes::Bytes;
 use redis::{Value, VerbatimFormat};
 
 use super::proto::{self, connection_request, request::Action, value::Kind};
+use super::pushes::SubscriberCall;
 use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind};
@@ -32,6 +33,17 @@ pub enum Frame {
     },
     CloseLease(u64),
     Cancel(u64),
+    /// Open a subscriber; `max_buffered` is its backlog's bound.
+    OpenSubscriber {
+        subscriber_id: u64,
+        max_buffered: usize,
+    },
+    SubscriberCommand {
+        subscriber_id: u64,
+        call: SubscriberCall,
+    },
+    FetchMessages(u64),
+    CloseSubscriber(u64),
 }
 
 /// Reads a request frame. `Err` when the frame breaks a rule of the schema:
@@ -52,7 +64,8 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
     let control = |frame: Frame| {
         if request_id != 0 || !args.is_empty() || lease_id != 0 {
             return Err(malformed(
-                "a control frame (lease or cancel) carries no request id, arguments or lease id",
+                "a control frame (lease, cancel or subscriber) carries no request id, arguments \
+                 or lease id",
             ));
         }
         Ok(frame)
@@ -105,6 +118,21 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         }),
         Action::CloseLease(id) => control(Frame::CloseLease(nonzero(id, "lease id")?)),
         Action::Cancel(id) => control(Frame::Cancel(nonzero(id, "request id")?)),
+        Action::OpenSubscriber(open) => control(Frame::OpenSubscriber {
+            subscriber_id: nonzero(open.subscriber_id, "subscriber id")?,
+            max_buffered: match open.max_buffered_messages {
+                0 => crate::pubsub::DEFAULT_MAX_BUFFERED,
+                n => usize::try_from(n).unwrap_or(usize::MAX),
+            },
+        }),
+        Action::SubscriberCommand(command) => control(Frame::SubscriberCommand {
+            subscriber_id: nonzero(command.subscriber_id, "subscriber id")?,
+            call: SubscriberCall::from_proto(command.action, command.names)?,
+        }),
+        Action::FetchMessages(id) => control(Frame::FetchMessages(nonzero(id, "subscriber id")?)),
+        Action::CloseSubscriber(id) => {
+            control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
+        }
     }
 }
 
