@@ -157,3 +157,15 @@ def test_tcp_connections_probe_with_keepalive(own_server: RedisServer) -> None:
                 timers.append(fields[5].split(":")[0])
     client.close()
     assert timers == ["02"]
+
+
+async def test_a_client_dropped_while_its_request_is_in_flight_still_answers(
+    redis_server: RedisServer, transport: str
+) -> None:
+    if transport == "uds":
+        pytest.skip("uds: the stream lives in the Python client, closed when it is collected")
+    # The client is unreferenced as soon as the request is sent (redis-py
+    # answers this too); its connection closes once the reply has arrived.
+    reply = await babushka.asyncio.Redis(port=redis_server.port, transport=transport).echo("x")
+    assert reply == b"x"
+    gc.collect()

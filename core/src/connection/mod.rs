@@ -226,6 +226,16 @@ impl Connections {
     /// Closes every connection: requests waiting fail with a closed error,
     /// and so does every later one.
     pub(crate) fn close(&self) {
+        self.shut(false);
+    }
+
+    /// Closes every connection, but lets the requests already waiting on the
+    /// shared one finish first; refuses later ones.
+    fn close_when_idle(&self) {
+        self.shut(true);
+    }
+
+    fn shut(&self, let_waiting_finish: bool) {
         // No waiting here: this also runs in `drop`, perhaps under the GIL.
         let mut slots = if self.generation.load(Ordering::Acquire) == runtime::generation() {
             self.slots.lock()
@@ -240,7 +250,14 @@ impl Connections {
         slots.idle.clear();
         let dedicated = std::mem::take(&mut slots.dedicated);
         drop(slots);
-        for pipe in shared.into_iter().chain(dedicated) {
+        if let Some(pipe) = shared {
+            if let_waiting_finish {
+                pipe.close_when_idle();
+            } else {
+                pipe.shut_down(&Error::closed());
+            }
+        }
+        for pipe in dedicated {
             pipe.shut_down(&Error::closed());
         }
     }
@@ -251,9 +268,13 @@ impl Connections {
 }
 
 impl Drop for Connections {
-    /// A client dropped without `close()` still stops its tasks and sockets.
+    /// A client dropped without `close()` still stops its tasks and sockets,
+    /// once the requests it had in flight are answered: an async program may
+    /// drop its last reference to a client while awaiting a reply
+    /// (`await Redis().get(k)`). Leased connections hold their client, so
+    /// only idle ones are left here.
     fn drop(&mut self) {
-        self.close();
+        self.close_when_idle();
     }
 }
 

@@ -104,6 +104,8 @@ struct State {
     writing: bool,
     /// The server's id for the connection, once open (see `session::Opened`).
     client_id: Option<i64>,
+    /// Set by [`Pipe::close_when_idle`]: shut down once nothing waits.
+    closing: bool,
 }
 
 struct Shared {
@@ -217,6 +219,7 @@ impl Pipe {
                     direct: None,
                     writing: false,
                     client_id: None,
+                    closing: false,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
@@ -334,6 +337,19 @@ impl Pipe {
     /// when there is none).
     pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {
         *self.shared.push_sink.lock() = sink;
+    }
+
+    /// Shuts the pipe down once the requests waiting on it are answered (at
+    /// once if none is). Its owner sends it nothing more.
+    pub(crate) fn close_when_idle(&self) {
+        let idle = {
+            let mut state = self.shared.state.lock();
+            state.closing = true;
+            state.waiting.is_empty() && state.held.is_empty()
+        };
+        if idle {
+            fail(&self.shared, &Error::closed());
+        }
     }
 
     /// Fails every waiting request with `err`, refuses later ones, and stops
@@ -664,6 +680,7 @@ fn deliver(shared: &Shared, value: Value) -> Result<()> {
     }
     let done = state.waiting.pop_front().expect("checked above");
     let released = release_held(shared, &mut state);
+    let last = state.closing && state.waiting.is_empty() && state.held.is_empty();
     drop(state);
     if released {
         shared.doorbell.ring();
@@ -674,6 +691,9 @@ fn deliver(shared: &Shared, value: Value) -> Result<()> {
             batch.values.push(value);
             (batch.sink)(finish_batch(batch.kind, batch.values));
         }
+    }
+    if last {
+        fail(shared, &Error::closed());
     }
     Ok(())
 }

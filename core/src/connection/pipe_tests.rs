@@ -392,3 +392,23 @@ async fn pushes_go_to_the_push_sink_and_replies_still_pair_up() {
         "{push:?}"
     );
 }
+
+#[tokio::test]
+async fn closing_when_idle_lets_the_waiting_requests_finish() {
+    let (pipe, mut server) = scripted(None);
+    let (tx, mut outcomes) = mpsc::unbounded_channel();
+    send(&pipe, &Batch::One(cmd(&["GET", "a"])), None, 0, &tx);
+    expect_written(&mut server, cmd(&["GET", "a"]).packed()).await;
+    pipe.close_when_idle();
+    assert!(!pipe.is_broken(), "a request still waits");
+    server.write_all(b"+a\r\n").await.unwrap();
+    assert_eq!(
+        next(&mut outcomes).await.1.unwrap(),
+        Value::SimpleString("a".into())
+    );
+    assert!(pipe.is_broken(), "closed once nothing waits");
+    // An idle pipe closes at once.
+    let (idle, _server) = scripted(None);
+    idle.close_when_idle();
+    assert!(idle.is_broken());
+}

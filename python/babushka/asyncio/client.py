@@ -220,9 +220,10 @@ class Redis(ClientBase):
         await self.aclose()
 
     def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None:
-            core.close()
+        # The core closes the connections of a client nobody references once
+        # its requests in flight are answered (``await Redis().get(k)`` drops
+        # the client while its reply is on the way), so nothing to do here
+        # but for the uds stream, which lives in Python.
         if self._uds is not None:
             with contextlib.suppress(RuntimeError):  # the loop may be closed already
                 self._uds.close()
