@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
-use crate::request::{Batch, Request, Route, Sink};
+use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::table::{self, Blocking};
 
 /// A client of one server. Cheap to share: every method takes `&self`, and any
@@ -75,7 +75,7 @@ impl Client {
                 match Lease::take(&self.connections) {
                     Ok(lease) => send_leased(lease, &batch, deadline, sink),
                     Err(err) => {
-                        sink(Err(err));
+                        complete(sink, Err(err));
                         Submitted {
                             wake_owed: false,
                             cancel: None,
@@ -87,7 +87,7 @@ impl Client {
                 let pipe = match self.connections.shared() {
                     Ok(pipe) => pipe,
                     Err(err) => {
-                        sink(Err(err));
+                        complete(sink, Err(err));
                         return Submitted {
                             wake_owed: false,
                             cancel: None,

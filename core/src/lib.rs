@@ -20,6 +20,7 @@
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
 //! - [`command`]: commands encoded once, straight into RESP.
+//! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
@@ -28,6 +29,7 @@ pub mod command;
 pub mod completion;
 pub mod config;
 mod connection;
+pub mod debug;
 pub mod error;
 mod eventfd;
 pub mod fork;

@@ -15,12 +15,14 @@
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
+//! - `debug`: `_debug_panic_next`, a test hook present in debug builds only.
 //! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
 //!   and `UdsLease` (a lease on a uds stream, by id).
 
 mod args;
 mod client;
 mod completions;
+mod debug;
 mod encoding;
 mod errors;
 mod reply;
@@ -43,5 +45,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<reply_future::ReplyFuture>()?;
     runtime::register(module)?;
     uds::register(module)?;
+    debug::register(module)?;
     Ok(())
 }

@@ -32,13 +32,15 @@
 //!   still in call order, and move to the output buffer as replies free room.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use parking_lot::Mutex;
 use redis::Value;
 use tokio::io::unix::AsyncFd;
@@ -48,9 +50,10 @@ use tokio::time::Instant;
 
 use super::session::{self, Reader, Writer};
 use crate::config::ConnectionConfig;
+use crate::debug::{self, PanicSite};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
-use crate::request::{finish_batch, Batch, BatchKind, Sink};
+use crate::request::{complete, finish_batch, Batch, BatchKind, Sink};
 
 /// When a caller of [`Pipe::enqueue`] must wake the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +184,8 @@ impl Pipe {
         let shared = Arc::clone(&pipe.shared);
         // The guard is an argument, so it exists (and fails the waiting
         // requests when dropped) even if the task is dropped before it runs.
-        tokio::spawn(connect_then_run(FailOnDrop(shared), config));
+        let task = connect_then_run(FailOnDrop(Arc::clone(&shared)), config);
+        tokio::spawn(contain_panics(shared, "a connection's writer", task));
         Ok(pipe)
     }
 
@@ -191,7 +195,8 @@ impl Pipe {
     pub(crate) fn over(reader: Reader, writer: Writer, max_in_flight: Option<usize>) -> Self {
         let pipe = Self::new(max_in_flight).expect("an eventfd");
         let shared = Arc::clone(&pipe.shared);
-        tokio::spawn(run(FailOnDrop(shared), reader, writer));
+        let task = run(FailOnDrop(Arc::clone(&shared)), reader, writer);
+        tokio::spawn(contain_panics(shared, "a connection's writer", task));
         pipe
     }
 
@@ -229,7 +234,7 @@ impl Pipe {
                 let expected = batch.reply_count();
                 if expected == 0 {
                     // An empty pipeline: nothing to send, nothing to wait for.
-                    sink(Ok(Value::Array(Vec::new())));
+                    complete(sink, Ok(Value::Array(Vec::new())));
                     return WakeNeed::None;
                 }
                 let kind = if matches!(batch, Batch::Transaction(_)) {
@@ -329,8 +334,8 @@ impl Waiting {
     #[cold]
     fn fail(self, err: Error) {
         match self.collect {
-            Collect::One(sink) => sink(Err(err)),
-            Collect::Batch(batch) => (batch.sink)(Err(err)),
+            Collect::One(sink) => complete(sink, Err(err)),
+            Collect::Batch(batch) => complete(batch.sink, Err(err)),
         }
     }
 }
@@ -408,6 +413,12 @@ struct FailOnDrop(Arc<Shared>);
 
 impl Drop for FailOnDrop {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The task panicked and its locals are unwinding: leave it to
+            // `contain_panics`, which every task runs in, to fail the
+            // requests once it has caught the panic, with its message.
+            return;
+        }
         fail(
             &self.0,
             &Error::new(
@@ -474,8 +485,25 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
 /// Runs a connected pipe: starts the reader, then writes until it breaks.
 async fn run(guard: FailOnDrop, reader: Reader, writer: Writer) {
     let shared = Arc::clone(&guard.0);
-    tokio::spawn(read_loop(guard, reader));
+    let reading = read_loop(guard, reader);
+    tokio::spawn(contain_panics(
+        Arc::clone(&shared),
+        "a connection's reader",
+        reading,
+    ));
     write_loop(shared, writer).await;
+}
+
+/// Runs one of a pipe's tasks. A panic in it is a bug; it is caught here so
+/// that the requests waiting on the pipe fail with an error that says so
+/// (the task's guard would report a runtime shutdown), and the pipe is
+/// broken for good, as its state may be half updated: the next request
+/// opens a new connection. Tokio would keep the worker thread alive anyway.
+async fn contain_panics(shared: Arc<Shared>, what: &str, task: impl Future<Output = ()>) {
+    // Unwind safety: after a panic the pipe is only failed, never used.
+    if let Err(panic) = AssertUnwindSafe(task).catch_unwind().await {
+        fail(&shared, &Error::from_panic(what, &*panic));
+    }
 }
 
 /// The oldest waiting request's deadline.
@@ -609,6 +637,7 @@ async fn read_loop(guard: FailOnDrop, mut frames: Reader) {
         if matches!(value, Value::Push { .. }) {
             continue;
         }
+        debug::maybe_panic(PanicSite::Reader);
         if let Err(err) = deliver(&shared, value) {
             fail(&shared, &err);
             return;
@@ -641,10 +670,10 @@ fn deliver(shared: &Shared, value: Value) -> Result<()> {
         shared.doorbell.ring();
     }
     match done.collect {
-        Collect::One(sink) => sink(into_outcome(value)),
+        Collect::One(sink) => complete(sink, into_outcome(value)),
         Collect::Batch(mut batch) => {
             batch.values.push(value);
-            (batch.sink)(finish_batch(batch.kind, batch.values));
+            complete(batch.sink, finish_batch(batch.kind, batch.values));
         }
     }
     Ok(())
