@@ -33,7 +33,13 @@ mod hook {
     }
 
     pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-        module.add_function(wrap_pyfunction!(debug_panic_next, module)?)
+        // Set as an attribute, not added: `add_function` would also list it
+        // in the module's `__all__`, which the stub (checked by stubtest
+        // against this debug build) must not name, as release builds lack it.
+        module.setattr(
+            "_debug_panic_next",
+            wrap_pyfunction!(debug_panic_next, module)?,
+        )
     }
 }
 
