@@ -141,6 +141,14 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A failed read or write on a connection (the reply decoder's I/O errors).
+impl From<std::io::Error> for Error {
+    #[cold]
+    fn from(err: std::io::Error) -> Self {
+        Self::new(ErrorKind::Connection, err.to_string())
+    }
+}
+
 impl From<RedisError> for Error {
     #[cold]
     fn from(err: RedisError) -> Self {

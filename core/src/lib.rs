@@ -20,6 +20,7 @@
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
 //! - [`command`]: commands encoded once, straight into RESP.
+//! - [`resp`]: the decoder of the server's replies.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -34,6 +35,7 @@ pub mod error;
 mod eventfd;
 pub mod fork;
 pub mod request;
+pub mod resp;
 pub mod runtime;
 pub mod socket;
 pub mod table;

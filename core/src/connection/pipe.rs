@@ -636,7 +636,7 @@ async fn read_loop(guard: FailOnDrop, mut frames: Reader) {
         let value = match frame {
             Some(Ok(value)) => value,
             Some(Err(err)) => {
-                fail(&shared, &Error::from(err));
+                fail(&shared, &err);
                 return;
             }
             None => {

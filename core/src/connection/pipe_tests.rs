@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::{Value, ValueCodec};
+use redis::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -13,6 +13,7 @@ use tokio_util::codec::FramedRead;
 use super::*;
 use crate::command::Command;
 use crate::request::Batch;
+use crate::resp::RespCodec;
 
 type Outcomes = mpsc::UnboundedReceiver<(usize, Result<Value>)>;
 
@@ -20,7 +21,7 @@ type Outcomes = mpsc::UnboundedReceiver<(usize, Result<Value>)>;
 fn scripted(max_in_flight: Option<usize>) -> (Pipe, DuplexStream) {
     let (ours, theirs) = tokio::io::duplex(1 << 20);
     let (reader, writer) = tokio::io::split(ours);
-    let reader: Reader = FramedRead::new(Box::pin(reader), ValueCodec::default());
+    let reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
     (Pipe::over(reader, Box::pin(writer), max_in_flight), theirs)
 }
 
