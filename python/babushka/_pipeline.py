@@ -123,7 +123,10 @@ class PipelineBase(CoreCommands):
         """
         key = _command_names.command_key(args)
         _command_names.refuse_unpaired_replies(key, args)
-        args = (key, *args[1:])
+        if isinstance(args[0], str):
+            # Sent as looked up; a bytes name is sent as given (its key
+            # replaced bytes that are not UTF-8).
+            args = (key, *args[1:])
         if key in _command_names.SESSION_COMMANDS:
             self._check_session_command(key)
         return self._execute(_command_names.shape_for(key, args), *args)
