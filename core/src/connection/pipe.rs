@@ -334,13 +334,17 @@ impl Pipe {
     /// pushed right after the cancel: 221 of 400 elements lost when only the
     /// tasks closed the socket, none with this.
     pub(crate) fn shut_down(&self, err: &Error) {
-        if let Some(fd) = &self.shared.state.lock().direct {
-            // SAFETY: `fd` is a live descriptor the pipe owns (a duplicate of
-            // the socket's), held under the state lock; shutting the socket
-            // down only makes its other uses fail, which is what is wanted.
+        let direct = self.shared.state.lock().direct.take();
+        // Failed first, so the requests see `err`, not the reader's view of
+        // the socket shut down under it.
+        fail(&self.shared, err);
+        if let Some(fd) = direct {
+            // SAFETY: `fd` is a live descriptor the pipe owned until now (a
+            // duplicate of the socket's), closed only when dropped below;
+            // shutting the socket down only makes its other uses fail, which
+            // is what is wanted.
             unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
         }
-        fail(&self.shared, err);
     }
 }
 
