@@ -55,10 +55,12 @@ def test_child_reconnects_and_parent_keeps_its_connection(
         parent = babushka.Redis(port=PORT, transport=T)
         parent.set("fork:parent", "p")
         parent.delete("fork:child", "fork:async")
+        parent_id = parent.client_id()
 
         def child():
             # The client made before the fork opens a connection of its own.
             assert parent.get("fork:parent") == b"p"
+            assert parent.client_id() != parent_id
             parent.set("fork:child", "c")
             assert babushka.Redis(port=PORT, transport=T).get("fork:child") == b"c"
 
@@ -71,6 +73,7 @@ def test_child_reconnects_and_parent_keeps_its_connection(
 
         print("child exit", in_child(child))
         # The parent's own connection was neither closed nor disturbed.
+        assert parent.client_id() == parent_id
         for i in range(200):
             parent.set(f"fork:{{i}}", i)
             assert parent.get(f"fork:{{i}}") == str(i).encode()
@@ -117,7 +120,7 @@ def test_closing_an_inherited_client_in_the_child_spares_the_parent(
         f"""
         PORT, T = {redis_server.port}, {transport!r}
         parent = babushka.Redis(port=PORT, transport=T)
-        parent.ping()
+        parent_id = parent.client_id()
 
         def child():
             global parent
@@ -134,6 +137,152 @@ def test_closing_an_inherited_client_in_the_child_spares_the_parent(
 
         print("child exit", in_child(child))
         assert parent.ping() is True
+        assert parent.client_id() == parent_id  # the same connection as before
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
+def test_async_client_made_before_fork_works_in_the_child(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # A client made (not yet used) in the parent, used in the child on a loop
+    # of the child's own, while the parent has a loop and clients of its own.
+    out = run(
+        f"""
+        PORT, T = {redis_server.port}, {transport!r}
+        loop = asyncio.new_event_loop()
+        parent = babushka.asyncio.Redis(port=PORT, transport=T)
+        unused = babushka.asyncio.Redis(port=PORT, transport=T)
+
+        async def before():
+            await parent.delete("fork:made-before")
+            return await parent.client_id()
+
+        parent_id = loop.run_until_complete(before())
+
+        def child():
+            async def main():
+                assert await unused.set("fork:made-before", "c") is True
+                assert await unused.client_id() != parent_id
+                own = babushka.asyncio.Redis(port=PORT, transport=T)
+                assert await own.get("fork:made-before") == b"c"
+                await own.aclose()
+                await unused.aclose()
+
+            asyncio.run(main())
+
+        print("child exit", in_child(child))
+
+        async def after():
+            assert await parent.client_id() == parent_id
+            assert await parent.get("fork:made-before") == b"c"
+
+        loop.run_until_complete(after())
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
+def test_child_on_the_inherited_loop_does_not_share_the_parents_wake_ups(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # Up to Python 3.11, asyncio.get_event_loop() in a forked child returns the
+    # loop the parent set, so a child can end up running the parent's loop
+    # object while the parent runs it too. The managed transport's completion
+    # queue for that loop signals through an eventfd the fork shared: were the
+    # child's clients to use the parent's queue, the parent's loop would clear
+    # the child's wake-ups (and the child the parent's).
+    if transport == "ffi":
+        pytest.skip(
+            "ffi wakes the loop through asyncio's own self-pipe, which the fork also "
+            "shares: asyncio cannot run one loop object in two processes"
+        )
+    out = run(
+        f"""
+        PORT, T = {redis_server.port}, {transport!r}
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        parent = babushka.asyncio.Redis(port=PORT, transport=T)
+
+        async def before():
+            await parent.delete("fork:counter")
+            return await parent.client_id()
+
+        parent_id = loop.run_until_complete(before())
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(10)  # a lost wake-up hangs the child
+            code = 1
+            try:
+                async def work():
+                    own = babushka.asyncio.Redis(port=PORT, transport=T)
+                    for i in range(300):
+                        assert await own.incr("fork:counter") == i + 1
+                    await own.aclose()
+
+                loop.run_until_complete(work())
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush(); sys.stderr.flush()
+                os._exit(code)
+
+        async def watch_the_child():
+            # The parent's loop keeps running (and draining its queue) meanwhile.
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return os.waitstatus_to_exitcode(status)
+                await asyncio.sleep(0.001)
+
+        print("child exit", loop.run_until_complete(watch_the_child()))
+
+        async def after():
+            assert await parent.client_id() == parent_id
+            assert await parent.get("fork:counter") == b"300"
+
+        loop.run_until_complete(asyncio.wait_for(after(), 10))
+        print("parent ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
+def test_a_subscriber_made_before_fork_subscribes_again_in_the_child(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # The child gets a subscriber of its own, subscribed to what the parent's
+    # is (as redis-py's reconnection in a child does); the parent's keeps its
+    # connection and its messages.
+    out = run(
+        f"""
+        PORT, T = {redis_server.port}, {transport!r}
+        r = babushka.Redis(port=PORT, transport=T)
+        p = r.pubsub()
+        p.subscribe("fork:news")
+        assert p.get_message(timeout=5)["type"] == "subscribe"
+
+        def child():
+            message = p.get_message(timeout=5)
+            assert message == {{"type": "subscribe", "pattern": None,
+                                "channel": b"fork:news", "data": 1}}, message
+            assert r.publish("fork:news", "from the child") == 2
+            assert p.get_message(timeout=5)["data"] == b"from the child"
+            p.close()
+
+        print("child exit", in_child(child))
+        # The parent's subscriber got the child's message on its own connection.
+        assert p.get_message(timeout=5)["data"] == b"from the child"
+        # (The server may not have seen the child's subscriber close yet.)
+        assert r.publish("fork:news", "again") >= 1
+        assert p.get_message(timeout=5)["data"] == b"again"
         print("parent ok")
         """
     )

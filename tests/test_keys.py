@@ -176,11 +176,11 @@ def test_dump_and_restore(r: babushka.Redis) -> None:
     r.set("original", b"\x00value")
     payload = r.dump("original")
     assert isinstance(payload, bytes)
-    assert r.restore("copy", 0, payload) is True
+    assert r.restore("copy", 0, payload) == b"OK"
     assert r.get("copy") == b"\x00value"
     with pytest.raises(babushka.ResponseError, match="BUSYKEY"):
         r.restore("copy", 0, payload)
-    assert r.restore("copy", 5000, payload, replace=True) is True
+    assert r.restore("copy", 5000, payload, replace=True) == b"OK"
     assert 0 < r.pttl("copy") <= 5000
     with pytest.raises(babushka.DataError, match="idletime and frequency"):
         r.restore("other", 0, payload, idletime=1, frequency=1)
@@ -202,5 +202,5 @@ def test_dump_is_bytes_even_when_decoding(rd: babushka.Redis) -> None:
     payload = rd.dump("k")
     assert isinstance(payload, bytes)
     rd.delete("k")
-    assert rd.restore("k", 0, payload) is True
+    assert rd.restore("k", 0, payload) == "OK"
     assert rd.get("k") == "v"

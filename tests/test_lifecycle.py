@@ -4,13 +4,16 @@ without leaking file descriptors or threads."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
-import time
 
 import pytest
+import redis
 
 import babushka
 import babushka.asyncio
+from support.faults import async_wait_until, wait_until
+from support.observe import connections
 from support.servers import RedisServer
 
 
@@ -55,21 +58,61 @@ def test_client_name_survives_reconnect(own_server: RedisServer, transport: str)
     client.close()
 
 
+def _settled(fds: int, threads: int) -> bool:
+    return open_fds() <= fds and thread_count() <= threads
+
+
+def _baseline() -> tuple[int, int]:
+    gc.collect()  # clients other tests dropped close now, not during this one
+    return open_fds(), thread_count()
+
+
 def test_closing_clients_leaks_no_fd_or_thread(redis_server: RedisServer, transport: str) -> None:
+    observer = redis.Redis(port=redis_server.port)
+    observer.ping()  # its socket is open before the count
+    name = f"leak-{transport}"
     warm = babushka.Redis(port=redis_server.port, transport=transport)
     warm.ping()
     warm.close()
-    fds, threads = open_fds(), thread_count()
+    fds, threads = _baseline()
+    # Kept referenced until the end: close() must release everything, not the
+    # garbage collector.
+    clients = []
     for _ in range(30):
-        client = babushka.Redis(port=redis_server.port, transport=transport)
+        client = babushka.Redis(port=redis_server.port, transport=transport, client_name=name)
         client.ping()
         client.close()
-    # Sockets close once the runtime has dropped the connection task.
-    deadline = time.monotonic() + 5
-    while (open_fds() > fds or thread_count() > threads) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert open_fds() <= fds
-    assert thread_count() <= threads
+        clients.append(client)
+    # The server saw every connection close; sockets close once the runtime
+    # has dropped the connection task.
+    assert wait_until(lambda: connections(observer, name) == [])
+    assert wait_until(lambda: _settled(fds, threads))
+    assert len(clients) == 30
+    observer.close()
+
+
+async def test_closing_async_clients_leaks_no_fd_or_thread(
+    redis_server: RedisServer, transport: str
+) -> None:
+    observer = redis.Redis(port=redis_server.port)
+    observer.ping()
+    name = f"leak-async-{transport}"
+    warm = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    await warm.ping()  # the loop's completion queue, the socket listener: kept
+    await warm.aclose()
+    fds, threads = _baseline()
+    clients = []
+    for _ in range(30):
+        client = babushka.asyncio.Redis(
+            port=redis_server.port, transport=transport, client_name=name
+        )
+        await client.ping()
+        await client.aclose()
+        clients.append(client)
+    assert await async_wait_until(lambda: connections(observer, name) == [])
+    assert await async_wait_until(lambda: _settled(fds, threads))
+    assert len(clients) == 30
+    observer.close()
 
 
 def test_context_manager_closes(redis_server: RedisServer, transport: str) -> None:

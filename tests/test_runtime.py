@@ -79,14 +79,18 @@ def test_affinity_limits_default(redis_server: RedisServer) -> None:
     if cpu_count_for_process() < 2:
         pytest.skip("needs at least two CPUs to restrict")
     code = PROBE.format(configure=None, port=redis_server.port)
+    env = {k: v for k, v in os.environ.items() if k != "BABUSHKA_WORKER_THREADS"}
     out = subprocess.run(
         ["taskset", "-c", "0", sys.executable, "-c", code],
         capture_output=True,
         text=True,
+        env=env,
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["workers"] == 1
+    result = json.loads(out.stdout)
+    assert result["workers"] == 1
+    assert result["live"] == 1  # the threads the runtime runs, not just the number it reports
 
 
 def test_bad_worker_count_is_rejected() -> None:

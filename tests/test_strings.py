@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 
 import pytest
 
@@ -23,12 +24,31 @@ def test_set_get_roundtrip_binary(r: babushka.Redis) -> None:
 def test_set_options(r: babushka.Redis) -> None:
     assert r.set("k", "v", nx=True) is True
     assert r.set("k", "w", nx=True) is None
+    assert r.get("k") == b"v"
     assert r.set("k", "w", xx=True) is True
+    assert r.set("missing", "w", xx=True) is None
+    assert r.exists("missing") == 0
     assert r.set("k", "x", get=True) == b"w"
+    assert r.get("k") == b"x"
+    assert r.ttl("k") == -1
     assert r.set("k", "y", ex=100) is True
-    assert 0 < r.ttl("k") <= 100 if hasattr(r, "ttl") else True
+    assert 90 < r.ttl("k") <= 100
     assert r.set("k", "z", px=datetime.timedelta(seconds=50)) is True
-    assert r.set("k", "z", keepttl=True) is True
+    assert 40_000 < r.pttl("k") <= 50_000  # PX replaced the 100 s expiry
+    assert r.set("k", "z", px=1500) is True
+    assert 500 < r.pttl("k") <= 1500  # an int is milliseconds
+    assert r.set("k", "y", ex=datetime.timedelta(seconds=100)) is True
+    assert 90 < r.ttl("k") <= 100
+    assert r.set("k", "kept", keepttl=True) is True
+    assert r.get("k") == b"kept"
+    assert 90 < r.ttl("k") <= 100  # the expiry survived the write
+    assert r.set("k", "plain") is True
+    assert r.ttl("k") == -1  # a plain SET drops it: KEEPTTL is what kept it
+    at = int(time.time()) + 200
+    assert r.set("k", "a", exat=at) is True
+    assert 190 < r.ttl("k") <= 200
+    assert r.set("k", "b", pxat=at * 1000) is True
+    assert 190_000 < r.pttl("k") <= 200_000
 
 
 def test_set_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:

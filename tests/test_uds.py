@@ -93,44 +93,6 @@ def request_frame(codec: _core.UdsCodec, *args: Any) -> tuple[Box, bytes]:
 # -- frames ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_every_reply_type_round_trips_like_managed(
-    redis_server: RedisServer, protocol: int
-) -> None:
-    """The same commands give equal replies over uds and over managed, for
-    every RESP type the Value message carries."""
-    commands: list[tuple[Any, ...]] = [
-        ("SET", "s", b"\x00\xff\r\n"),
-        ("GET", "s"),
-        ("GET", "missing"),
-        ("INCR", "n"),
-        ("PING",),
-        ("HSET", "h", "a", "1", "b", "2"),
-        ("HGETALL", "h"),
-        ("SADD", "set", "x", "y"),
-        ("SMEMBERS", "set"),
-        ("ZADD", "z", "1.5", "m"),
-        ("ZSCORE", "z", "m"),
-        ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
-        ("EVAL", "redis.setresp(3); return {double=3.25}", "0"),
-        ("EVAL", "redis.setresp(3); return true", "0"),
-        ("EVAL", "redis.setresp(3); return {big_number='123456789012345678901234567890'}", "0"),
-        ("EVAL", "return {1, {2, {'deep'}}, false}", "0"),
-        ("EVAL", "return {map={a=1}}", "0"),
-        ("LOLWUT", "VERSION", "5", "1", "1", "1"),
-    ]
-    results = {}
-    for transport in ("managed", "uds"):
-        client = babushka.Redis(
-            host=redis_server.host, port=redis_server.port, protocol=protocol, transport=transport
-        )
-        client.flushdb()
-        results[transport] = [client.execute_command(*command) for command in commands]
-        client.close()
-    assert results["uds"] == results["managed"]
-    assert results["uds"][1] == b"\x00\xff\r\n"
-
-
 def test_errors_nested_in_replies_keep_their_class(uds: babushka.Redis) -> None:
     reply = uds.execute_command("EVAL", "return {1, {err='NOSCRIPT nested'}}", "0")
     assert reply[0] == 1
@@ -431,21 +393,6 @@ async def test_async_close_fails_in_flight_requests(redis_server: RedisServer) -
         await task
     with pytest.raises(babushka.ClientClosedError):
         await client.ping()
-
-
-async def test_async_cancelled_request_does_not_disturb_others(
-    redis_server: RedisServer,
-) -> None:
-    client = babushka.asyncio.Redis(host=redis_server.host, port=redis_server.port, transport="uds")
-    await client.set("k", "v")
-    slow = asyncio.ensure_future(client.execute_command("BLPOP", "nothing", "0.3"))
-    await asyncio.sleep(0.05)
-    slow.cancel()
-    results = await asyncio.gather(*(client.get("k") for _ in range(50)))
-    assert results == [b"v"] * 50
-    await asyncio.sleep(0.4)  # the cancelled request's reply arrives and is skipped
-    assert await client.get("k") == b"v"
-    await client.aclose()
 
 
 # -- the socket file's lifetime ---------------------------------------------------

@@ -4,20 +4,25 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use redis::Value;
 use tokio::time::Instant;
 
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
-use crate::table::{self, Blocking};
+use crate::runtime;
+use crate::table::Blocking;
 
 /// A client of one server. Cheap to share: every method takes `&self`, and any
 /// number of requests may be in flight at once on its pipelined connection.
 pub struct Client {
     connections: Arc<Connections>,
     response_timeout: Option<Duration>,
+    /// The subscribers made from this client, which `close` closes too.
+    subscribers: Mutex<Vec<Closer>>,
 }
 
 /// What [`Client::submit`] tells its caller.
@@ -59,6 +64,7 @@ impl Client {
         Ok(Arc::new(Self {
             connections: Connections::new(config)?,
             response_timeout: config.response_timeout,
+            subscribers: Mutex::new(Vec::new()),
         }))
     }
 
@@ -67,7 +73,7 @@ impl Client {
     /// after the other reach the server in that order (on the same route).
     pub fn submit(&self, request: Request, sink: Sink) -> Submitted {
         let Request { batch, route } = request;
-        let blocking = blocks(&batch);
+        let blocking = batch.blocking();
         let deadline = self.deadline(blocking);
         match route {
             Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
@@ -135,6 +141,30 @@ impl Client {
         Lease::take(&self.connections)
     }
 
+    /// A subscriber to this client's server: a connection of its own, opened
+    /// on its first command (see [`crate::pubsub`]). At most `max_buffered`
+    /// published messages wait unread in its inbox; more drop the oldest.
+    /// Closing the client closes it too.
+    pub fn subscriber(&self, max_buffered: usize) -> Result<Subscriber> {
+        let runtime = runtime::handle()?;
+        let mut subscribers = self.subscribers.lock();
+        if self.is_closed() {
+            return Err(Error::closed());
+        }
+        let subscriber = Subscriber::start(self.connections.connector(), max_buffered, runtime)?;
+        subscribers.retain(|closer| !closer.is_gone());
+        subscribers.push(subscriber.closer());
+        Ok(subscriber)
+    }
+
+    /// Sends the RESP3 pushes that arrive on this client's connections
+    /// (client-side caching's invalidations) to `sink`; without one they are
+    /// dropped. Applies to connections opened from now on: set it before the
+    /// first request.
+    pub fn set_push_sink(&self, sink: Option<PushSink>) {
+        self.connections.set_push_sink(sink);
+    }
+
     /// When a request submitted now must be answered by, if ever.
     fn deadline(&self, blocking: Option<Blocking>) -> Option<Instant> {
         let timeout = self.response_timeout?;
@@ -160,30 +190,19 @@ impl Client {
     /// Closes the client: requests in flight and later ones fail with a
     /// closed error.
     pub fn close(&self) {
+        // The subscribers' lock is held until the connections are closed, so
+        // a subscriber made meanwhile either is in the list or is refused.
+        let mut registered = self.subscribers.lock();
         self.connections.close();
+        let subscribers = std::mem::take(&mut *registered);
+        drop(registered);
+        for subscriber in subscribers {
+            subscriber.close();
+        }
     }
 
     pub fn is_closed(&self) -> bool {
         self.connections.is_closed()
-    }
-}
-
-/// How a request blocks its connection: a single command by the table, a
-/// pipeline by its blocking commands (their timeouts add up; one that waits
-/// for ever makes the pipeline wait for ever). Inside `MULTI` nothing blocks.
-fn blocks(batch: &Batch) -> Option<Blocking> {
-    match batch {
-        Batch::One(cmd) => table::blocking(cmd),
-        Batch::Transaction(_) => None,
-        Batch::Pipeline(commands) => {
-            commands
-                .iter()
-                .filter_map(table::blocking)
-                .reduce(|a, b| Blocking {
-                    dedicated: a.dedicated || b.dedicated,
-                    at_most: a.at_most.zip(b.at_most).map(|(a, b)| a + b),
-                })
-        }
     }
 }
 

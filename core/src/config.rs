@@ -1,7 +1,9 @@
 //! What a client needs to know to reach its server: address, credentials,
-//! database, protocol and timeouts. Built by the binding from the Python
-//! constructor's keywords; validated here so every transport agrees.
+//! database, protocol, timeouts and TLS. Built by the binding from the Python
+//! constructor's keywords; validated in the core (when the client is made),
+//! so every transport agrees.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,6 +55,8 @@ pub struct ConnectionConfig {
     /// At most this many dedicated connections (blocking commands, `WATCH`
     /// sessions) at once; the shared connection is not counted.
     pub max_connections: Option<usize>,
+    /// Speak TLS to the server (`ssl=True`, `rediss://`); `None` for plain TCP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ConnectionConfig {
@@ -71,6 +75,85 @@ impl ConnectionConfig {
             response_timeout: None,
             max_in_flight: None,
             max_connections: None,
+            tls: None,
         }
+    }
+}
+
+/// The lowest TLS version a connection may use. rustls speaks TLS 1.2 and
+/// 1.3 only, so there is nothing below 1.2 to allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsVersion {
+    #[default]
+    Tls12,
+    Tls13,
+}
+
+/// TLS settings, as redis-py's `ssl_*` keywords give them. Files are read,
+/// keys decrypted and names checked when the client is made (so a mistake
+/// raises in the constructor, on every transport), not at each connect.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Verify the server's certificate chain (`ssl_cert_reqs` other than
+    /// `"none"`; for a client, `"optional"` means the same as `"required"`).
+    pub verify_peer: bool,
+    /// Check that the certificate names the host connected to
+    /// (`ssl_check_hostname`); only when `verify_peer`.
+    pub check_hostname: bool,
+    /// A PEM file of CA certificates to trust (`ssl_ca_certs`).
+    pub ca_file: Option<PathBuf>,
+    /// A directory of PEM files of CA certificates (`ssl_ca_path`).
+    pub ca_dir: Option<PathBuf>,
+    /// CA certificates in PEM text or DER bytes (`ssl_ca_data`).
+    pub ca_data: Option<Vec<u8>>,
+    /// The client's certificate chain, PEM (`ssl_certfile`), for servers
+    /// that ask for one (mutual TLS). Its key is in `key_file`, or after the
+    /// certificates in the same file.
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's private key, PEM (`ssl_keyfile`).
+    pub key_file: Option<PathBuf>,
+    /// The password of an encrypted (PKCS#8) private key (`ssl_password`).
+    pub key_password: Option<Vec<u8>>,
+    /// The lowest version to negotiate (`ssl_min_version`).
+    pub min_version: TlsVersion,
+    /// Cipher suites to allow, by OpenSSL or IANA name, separated by `:`
+    /// (`ssl_ciphers`); `None` for rustls's defaults.
+    pub ciphers: Option<String>,
+}
+
+impl Default for TlsConfig {
+    /// redis-py's defaults: verify the chain and the host name against the
+    /// system's trust store.
+    fn default() -> Self {
+        Self {
+            verify_peer: true,
+            check_hostname: true,
+            ca_file: None,
+            ca_dir: None,
+            ca_data: None,
+            cert_file: None,
+            key_file: None,
+            key_password: None,
+            min_version: TlsVersion::Tls12,
+            ciphers: None,
+        }
+    }
+}
+
+impl fmt::Debug for TlsConfig {
+    /// Leaves the key's password out, so a logged config does not leak it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("verify_peer", &self.verify_peer)
+            .field("check_hostname", &self.check_hostname)
+            .field("ca_file", &self.ca_file)
+            .field("ca_dir", &self.ca_dir)
+            .field("ca_data", &self.ca_data.as_ref().map(Vec::len))
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("key_password", &self.key_password.as_ref().map(|_| "..."))
+            .field("min_version", &self.min_version)
+            .field("ciphers", &self.ciphers)
+            .finish()
     }
 }

@@ -9,16 +9,20 @@
 //!
 //! - [`runtime`]: the one Tokio runtime of the process and its worker count.
 //! - [`fork`]: the one place `fork` is handled; pieces with locks register hooks.
-//! - [`config`]: where and how to connect (address, credentials, timeouts).
+//! - [`config`]: where and how to connect (address, credentials, timeouts, TLS).
 //! - [`request`]: the one request type (a command or a batch, and its route).
 //! - [`client`]: a client of one server; every transport drives one of these
 //!   through [`Client::submit`].
 //! - `connection`: the shared pipelined connection (`pipe`: output buffer,
 //!   waiting replies, deadlines, writer and reader tasks), the dedicated ones
-//!   leased to blocking commands and `WATCH`, and `session` (open + handshake).
-//! - [`table`]: what the core knows of each command (today: how it blocks).
+//!   leased to blocking commands and `WATCH`, `session` (open + handshake)
+//!   and `tls` (rustls, set up once per client, run in the open step).
+//! - [`table`]: the command table: each command's key positions, flags,
+//!   blocking timeout and default reply shape (checked against the servers).
 //! - [`completion`]: the managed transport's completion queue with its eventfd.
 //! - `eventfd`: the Linux eventfd both the completion queue and the pipe's writer wait on.
+//! - [`pubsub`]: subscribers (a connection of their own, an inbox, the
+//!   subscriptions restored after a reconnection) and the push sink.
 //! - [`command`]: commands encoded once, straight into RESP.
 //! - [`resp`]: the decoder of the server's replies.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
@@ -34,6 +38,7 @@ pub mod debug;
 pub mod error;
 mod eventfd;
 pub mod fork;
+pub mod pubsub;
 pub mod request;
 pub mod resp;
 pub mod runtime;
@@ -42,8 +47,9 @@ pub mod table;
 
 pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
-pub use config::{Address, ConnectionConfig, Protocol};
+pub use config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
+pub use pubsub::{PushSink, Subscriber};
 pub use redis::{Cmd, Value};
 pub use request::{Batch, Request, Route, Sink};

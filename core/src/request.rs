@@ -20,6 +20,7 @@ use redis::Value;
 use crate::command::Command;
 use crate::connection::Lease;
 use crate::error::{Error, ErrorKind, Result};
+use crate::table::{self, Blocking};
 
 /// What receives a request's outcome. Called exactly once: a request that is
 /// dropped unanswered (its connection closed, the runtime shut down) is
@@ -58,6 +59,26 @@ impl Batch {
         }
     }
 
+    /// How the request blocks its connection, by the command table: a
+    /// single command as its entry says, a pipeline by its blocking commands
+    /// (their timeouts add up; one that waits for ever makes the pipeline
+    /// wait for ever). Inside `MULTI` nothing blocks.
+    pub(crate) fn blocking(&self) -> Option<Blocking> {
+        match self {
+            Self::One(cmd) => table::blocking(cmd),
+            Self::Transaction(_) => None,
+            Self::Pipeline(commands) => {
+                commands
+                    .iter()
+                    .filter_map(table::blocking)
+                    .reduce(|a, b| Blocking {
+                        dedicated: a.dedicated || b.dedicated,
+                        at_most: a.at_most.zip(b.at_most).map(|(a, b)| a + b),
+                    })
+            }
+        }
+    }
+
     /// Appends the bytes the server reads for this request to `out`.
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         match self {
@@ -82,8 +103,8 @@ impl Batch {
 #[derive(Clone, Default)]
 pub enum Route {
     /// The client's shared, pipelined connection; a command that blocks the
-    /// connection (`BLPOP`, `XREAD BLOCK`, …, per [`crate::table`]) is sent on
-    /// a dedicated connection leased for it instead.
+    /// connection (`BLPOP`, `XREAD BLOCK`, …: [`crate::table::Flag::Dedicated`])
+    /// is sent on a dedicated connection leased for it instead.
     #[default]
     Auto,
     /// A connection the caller holds across requests (a `WATCH` session).

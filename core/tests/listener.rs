@@ -696,3 +696,179 @@ fn malformed_batch_and_control_frames_close_the_stream() {
         });
     }
 }
+
+fn subscriber_frame(action: proto::request::Action) -> proto::Request {
+    control(action)
+}
+
+fn subscriber_command(
+    subscriber_id: u64,
+    action: proto::SubscriberAction,
+    names: &[&str],
+) -> proto::Request {
+    subscriber_frame(proto::request::Action::SubscriberCommand(
+        proto::SubscriberCommand {
+            subscriber_id,
+            action: action.into(),
+            names: words(names),
+        },
+    ))
+}
+
+impl Wrapper {
+    /// The next batch of subscriber `id`'s messages, skipping other frames.
+    async fn pushed(&mut self, id: u64) -> proto::PushBatch {
+        loop {
+            let response = self.recv().await.expect("a batch before the end");
+            if let Some(response::Result::Pushed(batch)) = response.result {
+                assert_eq!(batch.subscriber_id, id);
+                return batch;
+            }
+        }
+    }
+}
+
+/// `(kind, channel, data)` of a pushed message, for short asserts.
+fn pushed_message(event: &proto::PushEvent) -> (proto::MessageKind, String, String) {
+    let Some(proto::push_event::Event::Message(message)) = &event.event else {
+        panic!("not a message: {event:?}");
+    };
+    let text = |bytes: &Option<Bytes>| {
+        String::from_utf8(bytes.clone().unwrap_or_default().to_vec()).unwrap()
+    };
+    let data = match &message.data {
+        Some(proto::pub_sub_message::Data::Payload(bytes)) => {
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+        Some(proto::pub_sub_message::Data::Count(count)) => count.to_string(),
+        None => String::new(),
+    };
+    (message.kind(), text(&message.channel), data)
+}
+
+#[test]
+fn a_subscriber_answers_each_fetch_with_its_messages() {
+    let server = Server::start();
+    block_on(async {
+        let config = ConnectionConfig::tcp("127.0.0.1", server.port);
+        let mut wrapper = Wrapper::connect(&config).await.ready().await;
+        wrapper
+            .send(&subscriber_frame(proto::request::Action::OpenSubscriber(
+                proto::OpenSubscriber {
+                    subscriber_id: 3,
+                    max_buffered_messages: 0,
+                },
+            )))
+            .await;
+        wrapper
+            .send(&subscriber_command(
+                3,
+                proto::SubscriberAction::Subscribe,
+                &["news"],
+            ))
+            .await;
+        wrapper
+            .send(&subscriber_frame(proto::request::Action::FetchMessages(3)))
+            .await;
+        let batch = wrapper.pushed(3).await;
+        assert!(!batch.closed);
+        assert_eq!(
+            pushed_message(&batch.events[0]),
+            (proto::MessageKind::Subscribe, "news".into(), "1".into())
+        );
+
+        // Published from a request on the same stream; the message waits in
+        // the core until the wrapper asks for it.
+        wrapper.send(&request(1, &["PUBLISH", "news", "hi"])).await;
+        assert_eq!(wrapper.int(1).await, 1);
+        wrapper
+            .send(&subscriber_frame(proto::request::Action::FetchMessages(3)))
+            .await;
+        let batch = wrapper.pushed(3).await;
+        assert_eq!(
+            pushed_message(&batch.events[0]),
+            (proto::MessageKind::Message, "news".into(), "hi".into())
+        );
+
+        // Closed, it is gone from the server (once the server has seen its
+        // connection close) and its id from the stream.
+        wrapper
+            .send(&subscriber_frame(proto::request::Action::CloseSubscriber(
+                3,
+            )))
+            .await;
+        let mut id = 2;
+        loop {
+            wrapper
+                .send(&request(id, &["PUBLISH", "news", "again"]))
+                .await;
+            if wrapper.int(id).await == 0 {
+                break;
+            }
+            id += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        wrapper
+            .send(&subscriber_frame(proto::request::Action::FetchMessages(3)))
+            .await;
+        let err = wrapper.closing_error().await;
+        assert!(
+            err.message.contains("subscriber id 3 is not open"),
+            "{err:?}"
+        );
+    });
+}
+
+#[test]
+fn malformed_subscriber_frames_close_the_stream() {
+    let open = |subscriber_id| {
+        subscriber_frame(proto::request::Action::OpenSubscriber(
+            proto::OpenSubscriber {
+                subscriber_id,
+                max_buffered_messages: 0,
+            },
+        ))
+    };
+    let mut unknown_action = subscriber_command(1, proto::SubscriberAction::Subscribe, &["a"]);
+    if let Some(proto::request::Action::SubscriberCommand(command)) = &mut unknown_action.action {
+        command.action = 42;
+    }
+    let cases: Vec<(&str, Vec<proto::Request>, &str)> = vec![
+        ("subscriber id 0", vec![open(0)], "subscriber id 0"),
+        (
+            "opened twice",
+            vec![open(2), open(2)],
+            "subscriber id 2 is already open",
+        ),
+        (
+            "fetch from a subscriber never opened",
+            vec![subscriber_frame(proto::request::Action::FetchMessages(5))],
+            "subscriber id 5 is not open",
+        ),
+        (
+            "unknown action",
+            vec![open(1), unknown_action],
+            "unknown subscriber action 42",
+        ),
+        (
+            "ping with two messages",
+            vec![
+                open(1),
+                subscriber_command(1, proto::SubscriberAction::Ping, &["a", "b"]),
+            ],
+            "at most one",
+        ),
+    ];
+    for (case, frames, expected) in cases {
+        block_on(async {
+            let mut bad = Wrapper::connect(&unreachable_config()).await.ready().await;
+            for frame in &frames {
+                bad.send(frame).await;
+            }
+            let err = bad.closing_error().await;
+            assert_eq!(err.kind(), proto::ErrorKind::Protocol, "{case}: {err:?}");
+            assert!(err.message.contains(expected), "{case}: {err:?}");
+            assert_served().await;
+        });
+    }
+}

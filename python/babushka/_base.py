@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from babushka import _command_names, _core, _options
+from babushka import _command_names, _core, _options, _tls
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
 
@@ -16,6 +16,7 @@ class ClientBase(CoreCommands):
     """Options and the native client; subclasses choose how to wait for replies."""
 
     _core: _core.Client
+    _protocol: int
     transport: str
 
     def __init__(
@@ -38,10 +39,38 @@ class ClientBase(CoreCommands):
         transport: str | None = None,
         max_in_flight: int | None = None,
         max_connections: int | None = None,
+        ssl_keyfile: _tls.Path | None = None,
+        ssl_certfile: _tls.Path | None = None,
+        ssl_cert_reqs: _tls.CertReqs = "required",
+        ssl_ca_certs: _tls.Path | None = None,
+        ssl_ca_path: _tls.Path | None = None,
+        ssl_ca_data: str | bytes | None = None,
+        ssl_check_hostname: bool = True,
+        ssl_password: _tls.Password | None = None,
+        ssl_min_version: _tls.TlsVersionLike | None = None,
+        ssl_ciphers: str | None = None,
         **redis_py_options: Any,
     ) -> None:
         self.transport = _options.resolve_transport(transport)
         self.decode_responses = decode_responses
+        # As redis-py: the ssl_* keywords mean nothing without ssl=True.
+        tls = (
+            _tls.settings(
+                cert_reqs=ssl_cert_reqs,
+                check_hostname=ssl_check_hostname,
+                ca_certs=ssl_ca_certs,
+                ca_path=ssl_ca_path,
+                ca_data=ssl_ca_data,
+                certfile=ssl_certfile,
+                keyfile=ssl_keyfile,
+                password=ssl_password,
+                min_version=ssl_min_version,
+                ciphers=ssl_ciphers,
+                extra=redis_py_options,
+            )
+            if ssl
+            else None
+        )
         self._core = _options.make_core_client(
             host=host,
             port=port,
@@ -58,9 +87,12 @@ class ClientBase(CoreCommands):
             protocol=protocol,
             max_in_flight=max_in_flight,
             max_connections=max_connections,
-            ssl=ssl,
+            tls=tls,
             extra=redis_py_options,
         )
+        #: The RESP version spoken (validated above), which picks the default
+        #: reply shapes of ``execute_command``.
+        self._protocol = 2 if protocol is None else int(protocol)
         self.connection_kwargs = {
             "host": host,
             "port": port,
@@ -72,12 +104,14 @@ class ClientBase(CoreCommands):
             # them as the server will see them (a script's SHA1, a lock token).
             "encoding": encoding,
             "encoding_errors": encoding_errors,
+            "ssl": bool(ssl),
         }
 
     @classmethod
     def from_url(cls: type[_Self], url: str, **kwargs: Any) -> _Self:
         """A client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
-        ``rediss://...`` or ``unix:///path/to.sock``; keywords override the URL."""
+        ``rediss://...`` (TLS; ``valkey://``, ``valkeys://`` too) or
+        ``unix:///path/to.sock``; keywords override the URL."""
         options = _options.parse_url(url)
         options.update(kwargs)
         return cls(**options)
@@ -88,10 +122,12 @@ class ClientBase(CoreCommands):
         ``MULTI``, ``EXEC``, ``DISCARD``, ``WATCH`` and ``UNWATCH`` are refused
         (``DataError``): use :meth:`pipeline` or :meth:`transaction`.
         """
+        args = _command_names.split_name(args)
         key = _command_names.command_key(args)
-        _command_names.refuse_unpaired_replies(key, args)
-        _command_names.refuse_session_command(key)
-        return self._execute(_command_names.shape_for(key, args), *args)
+        spec = _command_names.lookup(key, args)
+        _command_names.refuse_unpaired_replies(spec)
+        _command_names.refuse_session_command(key, spec)
+        return self._execute(_command_names.shape_for(spec, self._protocol), *args)
 
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs

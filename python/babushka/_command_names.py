@@ -1,42 +1,37 @@
 """What ``execute_command`` must know about a command it is given by name:
 the reply shape to build, and whether the command can run where it is sent.
 
-Clients and pipelines both take raw commands; this module is where the
-rules for them are written once.
+Both come from the core's command table (``_core.command_spec``): the
+entry's default shape for the client's protocol, and its flags
+(``unpaired``: replies that do not come one per request; ``session``:
+commands that change how the server treats the requests after them on the
+same connection). Clients and pipelines both take raw commands; this module
+is where the rules for them are written once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from babushka import _shapes
+from babushka import _core
+from babushka import _shapes as S
 from babushka.exceptions import DataError
 
-#: Commands whose replies do not come one per request: a pipelined connection
-#: could not pair them up with their requests.
-_UNPAIRED_REPLIES = frozenset(
-    {
-        "SUBSCRIBE",
-        "PSUBSCRIBE",
-        "SSUBSCRIBE",
-        "UNSUBSCRIBE",
-        "PUNSUBSCRIBE",
-        "SUNSUBSCRIBE",
-        "MONITOR",
-        "SYNC",
-        "PSYNC",
-    }
-)
 
-#: Commands that change how the server treats the requests sent after them on
-#: the same connection (``MULTI`` queues them, ``WATCH`` ties a later ``EXEC``
-#: to keys). On a connection shared by threads and tasks, the other callers'
-#: requests would land inside that state.
-SESSION_COMMANDS = frozenset({"MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"})
+def split_name(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """redis-py's rule: a command name with spaces in it (``"CONFIG GET"``) is
+    sent as its words, so ``execute_command("CONFIG GET", "maxmemory")`` works."""
+    if args:
+        name = args[0]
+        if isinstance(name, str) and " " in name:
+            return (*name.split(), *args[1:])
+        if isinstance(name, bytes) and b" " in name:
+            return (*name.split(), *args[1:])
+    return args
 
 
 def command_key(args: tuple[Any, ...]) -> str:
-    """The command's name, upper-cased, as the tables here spell it."""
+    """The command's name, upper-cased, for messages and the pipeline's rules."""
     if not args:
         raise ValueError("execute_command needs at least the command name")
     name = args[0]
@@ -49,22 +44,33 @@ def command_key(args: tuple[Any, ...]) -> str:
     return str(name).upper() if isinstance(name, int) else ""
 
 
-def refuse_unpaired_replies(key: str, args: tuple[Any, ...]) -> None:
+def lookup(key: str, args: tuple[Any, ...]) -> _core.CommandSpec | None:
+    """The table's entry for a command given as its words, ``key`` the name
+    (the second word names the subcommand of a container: ``CONFIG GET``);
+    ``None`` for a command the table does not know."""
+    return _core.command_spec(key, args[1] if len(args) > 1 else None)
+
+
+def refuse_unpaired_replies(spec: _core.CommandSpec | None) -> None:
     """Raises ``DataError`` for a command whose replies cannot be paired with
     requests (``SUBSCRIBE``, ``MONITOR``, ``CLIENT REPLY``)."""
-    if key in _UNPAIRED_REPLIES or (
-        key == "CLIENT" and len(args) > 1 and str(args[1]).upper() == "REPLY"
-    ):
+    if spec is not None and "unpaired" in spec.flags:
         raise DataError(
-            f"{key} cannot run on a client's shared connection; "
-            "publish/subscribe gets its own object (pubsub()) in a later release"
+            f"{spec.name} cannot run on a client's shared connection: its replies do "
+            "not come one per request. To subscribe, use pubsub() (p = r.pubsub(); "
+            "p.subscribe(...)), which has a connection of its own"
         )
 
 
-def refuse_session_command(key: str) -> None:
+def is_session_command(spec: _core.CommandSpec | None) -> bool:
+    """``MULTI``, ``EXEC``, ``DISCARD``, ``WATCH``, ``UNWATCH``."""
+    return spec is not None and "session" in spec.flags
+
+
+def refuse_session_command(key: str, spec: _core.CommandSpec | None) -> None:
     """Raises ``DataError`` for ``MULTI``/``EXEC``/``WATCH``... sent on their own
     through a client: they belong to a pipeline, which holds a connection."""
-    if key in SESSION_COMMANDS:
+    if is_session_command(spec):
         raise DataError(
             f"{key} cannot be sent on its own: the client's connection is shared by "
             "every thread and task using it, whose requests would run inside the "
@@ -73,13 +79,6 @@ def refuse_session_command(key: str) -> None:
         )
 
 
-#: Commands whose first argument names a subcommand with a shape of its own.
-_CONTAINERS = frozenset({"CONFIG", "CLIENT", "SCRIPT", "FUNCTION"})
-
-
-def shape_for(key: str, args: tuple[Any, ...]) -> int:
+def shape_for(spec: _core.CommandSpec | None, protocol: int) -> int:
     """The reply shape the named method would give (``SET`` -> ``True``)."""
-    shape = _shapes.BY_COMMAND.get(key, _shapes.RAW)
-    if len(args) > 1 and isinstance(args[1], str) and key in _CONTAINERS:
-        shape = _shapes.BY_COMMAND.get(f"{key} {args[1].upper()}", shape)
-    return shape
+    return S.RAW if spec is None else spec.shape(protocol)

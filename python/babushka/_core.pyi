@@ -6,17 +6,42 @@ from collections.abc import Generator, Sequence
 from typing import Any, Callable, Self, final
 
 __all__ = [
+    "DEFAULT_MAX_BUFFERED_MESSAGES",
+    "SHAPE_BOOL",
+    "SHAPE_BOOL_LIST",
+    "SHAPE_BYTES",
+    "SHAPE_FLOAT",
+    "SHAPE_FLOAT_LIST",
+    "SHAPE_INT",
+    "SHAPE_KEY_MEMBER_SCORE",
+    "SHAPE_OK",
+    "SHAPE_PAIRS",
+    "SHAPE_RAW",
+    "SHAPE_SCAN",
+    "SHAPE_SCAN_PAIRS",
+    "SHAPE_SCAN_SCORED",
+    "SHAPE_SCORED",
+    "SHAPE_SET",
+    "SHAPE_TUPLE",
     "Cancel",
     "Client",
+    "CommandSpec",
     "CompletionQueue",
     "Lease",
     "ManagedSender",
     "ReplyFuture",
+    "Subscriber",
+    "TlsSettings",
     "UdsCancelHook",
     "UdsCodec",
     "UdsLease",
+    "UdsSubscriber",
     "WriterWake",
     "__version__",
+    "absent_commands",
+    "command_keys",
+    "command_spec",
+    "command_table",
     "configure",
     "runtime_started",
     "shutdown",
@@ -25,6 +50,72 @@ __all__ = [
 ]
 
 __version__: str
+DEFAULT_MAX_BUFFERED_MESSAGES: int
+
+# Reply shapes (the core's ``Shape``): ``babushka._shapes`` names them.
+SHAPE_RAW: int
+SHAPE_OK: int
+SHAPE_BOOL: int
+SHAPE_FLOAT: int
+SHAPE_PAIRS: int
+SHAPE_SCORED: int
+SHAPE_SET: int
+SHAPE_BOOL_LIST: int
+SHAPE_FLOAT_LIST: int
+SHAPE_SCAN: int
+SHAPE_SCAN_PAIRS: int
+SHAPE_SCAN_SCORED: int
+SHAPE_INT: int
+SHAPE_TUPLE: int
+SHAPE_KEY_MEMBER_SCORE: int
+SHAPE_BYTES: int
+
+@final
+class CommandSpec:
+    """One entry of the core's command table (read-only)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def flags(self) -> frozenset[str]: ...
+    @property
+    def resp2_shape(self) -> int: ...
+    @property
+    def resp3_shape(self) -> int: ...
+    @property
+    def timeout(self) -> str | None: ...
+    @property
+    def first_key(self) -> int: ...
+    @property
+    def last_key(self) -> int: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def movable_keys(self) -> bool: ...
+    @property
+    def key_specs(
+        self,
+    ) -> tuple[tuple[tuple[Any, ...], tuple[Any, ...], frozenset[str]], ...]: ...
+    @property
+    def request_policy(self) -> str | None: ...
+    @property
+    def response_policy(self) -> str | None: ...
+    @property
+    def subcommands(self) -> tuple[str, ...]: ...
+    def shape(self, protocol: int) -> int:
+        """The reply's shape on a connection speaking RESP ``protocol``."""
+
+def command_spec(name: Any, subcommand: Any = None) -> CommandSpec | None:
+    """The table's entry for a command (a container's subcommand's, given it)."""
+
+def command_table() -> list[CommandSpec]:
+    """Every entry, subcommands after their container, sorted by name."""
+
+def absent_commands() -> dict[str, str]:
+    """The servers' commands the table leaves out on purpose, with why."""
+
+def command_keys(*args: Any) -> list[bytes]:
+    """A command's keys, found by its entry's key specs."""
 
 @final
 class Client:
@@ -48,6 +139,7 @@ class Client:
         encoding: str = ...,
         encoding_errors: str = ...,
         decode_responses: bool = ...,
+        tls: TlsSettings | None = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
@@ -78,11 +170,32 @@ class Client:
     def managed_sender(
         self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...
+    def subscriber(self, max_buffered_messages: int = ...) -> Subscriber:
+        """A subscriber (managed and ffi transports), opened on its first command."""
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
+
+@final
+class TlsSettings:
+    """A client's TLS settings; the core reads the files when the client is made."""
+
+    def __new__(
+        cls,
+        *,
+        verify_peer: bool = ...,
+        check_hostname: bool = ...,
+        ca_file: str | None = ...,
+        ca_dir: str | None = ...,
+        ca_data: bytes | None = ...,
+        cert_file: str | None = ...,
+        key_file: str | None = ...,
+        key_password: bytes | None = ...,
+        min_version: int = ...,
+        ciphers: str | None = ...,
+    ) -> Self: ...
 
 @final
 class Lease:
@@ -152,6 +265,8 @@ class UdsCodec:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
     def open_lease(self) -> UdsLease:
         """A lease on this stream; dropping it gives the connection back."""
+    def open_subscriber(self, max_buffered_messages: int = ...) -> UdsSubscriber:
+        """A subscriber on this stream, in the core behind the listener."""
     def take_output(self) -> bytes: ...
     def feed(self, data: bytes) -> int:
         """Decodes response frames and resolves their waiters."""
@@ -167,6 +282,54 @@ class UdsLease:
 
     def set_reusable(self, reusable: bool) -> None: ...
     def close(self) -> None: ...
+    @property
+    def id(self) -> int: ...
+
+@final
+class Subscriber:
+    """A subscriber in the core: a connection of its own, its subscriptions
+    (restored after a reconnection) and a bounded backlog of messages."""
+
+    def subscribe(self, kind: int, *names: Any) -> None:
+        """``kind`` 0 channels, 1 patterns, 2 shard channels; sends without waiting."""
+    def unsubscribe(self, kind: int, *names: Any) -> None: ...
+    def ping(self, message: Any | None = None) -> None: ...
+    def key(self, name: Any) -> Any:
+        """``name`` as messages carry it (bytes, or str with decode_responses)."""
+    def get_message(self, timeout: float | None) -> dict[str, Any] | None:
+        """The next message, waiting (GIL released) up to ``timeout`` seconds."""
+    def pop(self) -> dict[str, Any] | None: ...
+    def fd(self) -> int:
+        """Readable while messages may wait; ``clear_signal()`` before taking them."""
+    def clear_signal(self) -> None: ...
+    def set_waker(self, waker: Callable[[], object] | None) -> None:
+        """Called on a runtime thread when messages start waiting."""
+    def interrupt(self) -> None:
+        """Ends a wait in ``get_message`` (or the next one) with ``None``."""
+    def close(self) -> None: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+
+@final
+class UdsSubscriber:
+    """A subscriber on a uds stream, named in frames by ``id``; as ``Subscriber``."""
+
+    def subscribe(self, kind: int, *names: Any) -> None: ...
+    def unsubscribe(self, kind: int, *names: Any) -> None: ...
+    def ping(self, message: Any | None = None) -> None: ...
+    def key(self, name: Any) -> Any: ...
+    def get_message(self, timeout: float | None) -> dict[str, Any] | None: ...
+    def pop(self) -> dict[str, Any] | None: ...
+    def set_waker(self, waker: Callable[[], object] | None) -> None:
+        """Called by the stream's reader when a batch arrives."""
+    def interrupt(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
     @property
     def id(self) -> int: ...
 

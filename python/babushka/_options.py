@@ -7,7 +7,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from babushka import _core
+from babushka import _core, _tls
 from babushka.exceptions import DataError
 
 #: The transports a client can use to reach the Rust core (see DESIGN.md).
@@ -70,15 +70,14 @@ def make_core_client(
     protocol: int | str | None,
     max_in_flight: int | None,
     max_connections: int | None,
-    ssl: bool,
+    tls: _core.TlsSettings | None,
     extra: dict[str, Any],
 ) -> _core.Client:
-    """Validates the keywords and builds the Rust client (which connects lazily)."""
-    unknown = set(extra) - IGNORED_REDIS_PY_OPTIONS
+    """Validates the keywords and builds the Rust client (which connects lazily,
+    but reads TLS certificates and keys now)."""
+    unknown = set(extra) - IGNORED_REDIS_PY_OPTIONS - _tls.UNSUPPORTED.keys()
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    if ssl:
-        raise NotImplementedError("TLS (ssl=True, rediss://) is not supported yet")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise DataError(f"port must be an int between 1 and 65535, got {port!r}")
     if isinstance(db, bool) or not isinstance(db, int) or db < 0:
@@ -113,11 +112,39 @@ def make_core_client(
         encoding=encoding,
         encoding_errors=encoding_errors,
         decode_responses=decode_responses,
+        tls=tls,
     )
 
 
+#: URL query parameters taken as text: the TLS keywords (redis-py passes
+#: unknown query parameters through as strings, and these are the ones it uses).
+_TEXT_QUERY_OPTIONS = frozenset(
+    {
+        "transport",
+        "client_name",
+        "encoding",
+        "encoding_errors",
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_ca_path",
+        "ssl_ca_data",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_password",
+        "ssl_ciphers",
+        "ssl_min_version",
+    }
+)
+
+
+def _url_bool(value: str) -> bool:
+    """redis-py's reading of a boolean query parameter."""
+    return value.upper() not in ("", "0", "F", "FALSE", "N", "NO", "OFF")
+
+
 def parse_url(url: str) -> dict[str, Any]:
-    """Constructor keywords from a ``redis://``, ``rediss://`` or ``unix://`` URL."""
+    """Constructor keywords from a ``redis://``, ``rediss://`` (``valkey://``,
+    ``valkeys://``) or ``unix://`` URL."""
     parsed = urlparse(url)
     options: dict[str, Any] = {}
     for name, values in parse_qs(parsed.query).items():
@@ -128,7 +155,9 @@ def parse_url(url: str) -> dict[str, Any]:
             options[name] = int(value)
         elif name == "decode_responses":
             options[name] = value.lower() in ("1", "true", "yes", "on")
-        elif name in ("transport", "client_name", "encoding", "encoding_errors"):
+        elif name in ("ssl", "ssl_check_hostname"):
+            options[name] = _url_bool(value)
+        elif name in _TEXT_QUERY_OPTIONS:
             options[name] = value
         else:
             raise DataError(f"unsupported URL query parameter {name!r}")

@@ -121,15 +121,17 @@ class PipelineBase(CoreCommands):
         ``execute()`` do that); a ``transaction=False`` pipeline may queue
         them, and then runs on a connection of its own, closed afterwards.
         """
+        args = _command_names.split_name(args)
         key = _command_names.command_key(args)
-        _command_names.refuse_unpaired_replies(key, args)
+        spec = _command_names.lookup(key, args)
+        _command_names.refuse_unpaired_replies(spec)
         if isinstance(args[0], str):
             # Sent as looked up; a bytes name is sent as given (its key
             # replaced bytes that are not UTF-8).
             args = (key, *args[1:])
-        if key in _command_names.SESSION_COMMANDS:
+        if _command_names.is_session_command(spec):
             self._check_session_command(key)
-        return self._execute(_command_names.shape_for(key, args), *args)
+        return self._execute(_command_names.shape_for(spec, self._client._protocol), *args)
 
     def _check_session_command(self, key: str) -> None:
         if self._runs_now(key):

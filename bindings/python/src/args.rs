@@ -32,6 +32,19 @@ impl ArgSink for Vec<bytes::Bytes> {
     }
 }
 
+impl ArgSink for Vec<Vec<u8>> {
+    fn push_arg(&mut self, data: &[u8]) {
+        self.push(data.to_vec());
+    }
+}
+
+/// Encodes each of `names` (channels, patterns) as a command argument would be.
+pub fn encode_names(names: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Vec<Vec<u8>>> {
+    let mut words = Vec::with_capacity(names.len());
+    encode_args(names, encoding, &mut words)?;
+    Ok(words)
+}
+
 /// Builds the command from a tuple of Python arguments (name first).
 pub fn build_command(args: &Bound<'_, PyTuple>, encoding: &Encoding) -> PyResult<Command> {
     let mut builder = CommandBuilder::new();

@@ -19,9 +19,11 @@ use crate::args::{build_command, build_command_after};
 use crate::completions::{dropped_unanswered, PyCompletionQueue};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_reply, ReplyShape, Shape};
+use crate::pubsub::PySubscriber;
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
 use crate::reply_future::ReplyFuture;
 use crate::request::{read_commands, Kind};
+use crate::tls::PyTlsSettings;
 use crate::uds::UdsCodec;
 
 #[pyclass(frozen, name = "Client", module = "babushka._core")]
@@ -84,7 +86,7 @@ impl ManagedSender {
         shape: u8,
         args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, ReplyFuture>> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
         self.send(py, Request::one(cmd), ReplyShape::One(shape))
     }
@@ -146,7 +148,7 @@ impl PyClient {
         *, host = "localhost".to_owned(), port = 6379, unix_path = None, db = 0, username = None,
         password = None, client_name = None, protocol = 2, connect_timeout = None,
         response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
-        encoding_errors = "strict", decode_responses = false,
+        encoding_errors = "strict", decode_responses = false, tls = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -166,6 +168,7 @@ impl PyClient {
         encoding: &str,
         encoding_errors: &str,
         decode_responses: bool,
+        tls: Option<&Bound<'_, PyTlsSettings>>,
     ) -> PyResult<Self> {
         let address = match unix_path {
             Some(path) => Address::Unix(path),
@@ -182,6 +185,7 @@ impl PyClient {
             response_timeout: seconds(response_timeout, "socket_timeout")?,
             max_in_flight,
             max_connections,
+            tls: tls.map(|settings| settings.get().config.clone()),
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -207,7 +211,7 @@ impl PyClient {
         shape: u8,
         args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
         self.wait(py, Request::one(cmd), &ReplyShape::One(shape))
     }
@@ -279,7 +283,7 @@ impl PyClient {
         shape: u8,
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<Option<PyCancel>> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let cmd = build_command(args, &self.encoding)?;
         self.call_with(
             py,
@@ -303,6 +307,17 @@ impl PyClient {
     ) -> PyResult<Option<PyCancel>> {
         let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
         self.call_with(py, on_success, on_failure, request, shape)
+    }
+
+    /// A subscriber (managed and ffi transports): a connection of its own,
+    /// opened on its first command, whose messages wait in a backlog of at
+    /// most `max_buffered_messages` published messages (more drop the oldest).
+    #[pyo3(signature = (max_buffered_messages = babushka_core::pubsub::DEFAULT_MAX_BUFFERED))]
+    fn subscriber(&self, py: Python<'_>, max_buffered_messages: usize) -> PyResult<PySubscriber> {
+        self.core
+            .subscriber(max_buffered_messages)
+            .map(|core| PySubscriber::new(core, Arc::clone(&self.encoding)))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// uds transport: a codec for one stream to the socket listener, with

@@ -58,6 +58,18 @@ fn class_for<'py>(py: Python<'py>, err: &Error) -> PyResult<&'py Bound<'py, PyTy
             Some("EXECABORT") => exec_abort_error(py),
             Some("LOADING") => busy_loading_error(py),
             Some("NOPERM") => no_permission_error(py),
+            // Two generic ERR replies redis-py classes by their text: a full
+            // server refuses the connection, a wrong AUTH refuses the user.
+            Some("ERR")
+                if err
+                    .message()
+                    .starts_with("ERR max number of clients reached") =>
+            {
+                connection_error(py)
+            }
+            Some("ERR") if err.message().starts_with("ERR invalid password") => {
+                authentication_error(py)
+            }
             _ => response_error(py),
         },
         ErrorKind::Authentication => authentication_error(py),

@@ -12,12 +12,17 @@
 //! - `request`: the Python form of a request (kind and command tuples), read
 //!   the same way by every transport's `execute_request`.
 //! - `reply`: server replies to Python objects, in the shape each command returns.
+//! - `pubsub`: `Subscriber` (managed and ffi) and pub/sub messages as
+//!   redis-py's dicts, for every transport.
+//! - `table`: the core's command table (shape numbers, entries, key lookup).
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
 //! - `debug`: `_debug_panic_next`, a test hook present in debug builds only.
+//! - `tls`: `TlsSettings`, a client's TLS settings (`Client(tls=...)`).
 //! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
 //!   and `UdsLease` (a lease on a uds stream, by id).
+//! - `uds_pubsub`: `UdsSubscriber` (a subscriber on a uds stream, by id).
 
 mod args;
 mod client;
@@ -25,11 +30,15 @@ mod completions;
 mod debug;
 mod encoding;
 mod errors;
+mod pubsub;
 mod reply;
 mod reply_future;
 mod request;
 mod runtime;
+mod table;
+mod tls;
 mod uds;
+mod uds_pubsub;
 
 use pyo3::prelude::*;
 
@@ -43,7 +52,14 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::PyCancel>()?;
     module.add_class::<completions::PyCompletionQueue>()?;
     module.add_class::<reply_future::ReplyFuture>()?;
+    module.add_class::<pubsub::PySubscriber>()?;
+    module.add(
+        "DEFAULT_MAX_BUFFERED_MESSAGES",
+        babushka_core::pubsub::DEFAULT_MAX_BUFFERED,
+    )?;
+    module.add_class::<tls::PyTlsSettings>()?;
     runtime::register(module)?;
+    table::register(module)?;
     uds::register(module)?;
     debug::register(module)?;
     Ok(())

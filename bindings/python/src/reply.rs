@@ -1,8 +1,9 @@
 //! Server replies to Python objects, shaped the way redis-py returns them.
 //!
-//! Each command names a [`Shape`] when it is sent, so the reply is built in
-//! its final form here, once, with no Python-level post-processing for the
-//! common commands (`SET` gives `True`, `HGETALL` a dict, `ZSCORE` a float).
+//! Each command names a [`Shape`] when it is sent (the core's command table
+//! has each command's default), so the reply is built in its final form
+//! here, once, with no Python-level post-processing for the common commands
+//! (`SET` gives `True`, `HGETALL` a dict, `ZSCORE` a float).
 
 use std::panic::AssertUnwindSafe;
 
@@ -16,73 +17,18 @@ use redis::Value;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 
-/// How to shape a reply. The numbers are part of the `_core` interface
-/// (`babushka._shapes` mirrors them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Shape {
-    /// The reply as it is: bulk strings as bytes (or str), arrays as lists.
-    Raw = 0,
-    /// `OK` becomes `True`; anything else stays as it is (`SET ... GET`, nil).
-    Ok = 1,
-    /// An integer becomes a bool (`EXPIRE`, `SISMEMBER`, `HSETNX`).
-    Bool = 2,
-    /// A number sent as a string becomes a float; nil stays `None`.
-    Float = 3,
-    /// A flat `[k, v, k, v]` array (or a RESP3 map) becomes a dict.
-    Pairs = 4,
-    /// A flat `[member, score, ...]` array becomes a list of `(member, float)` tuples.
-    Scored = 5,
-    /// An array becomes a set.
-    Set = 6,
-    /// An array of integers becomes a list of bools.
-    BoolList = 7,
-    /// An array of numbers-as-strings becomes a list of floats (nil stays `None`).
-    FloatList = 8,
-    /// `[cursor, [items]]` becomes `(int, list)`.
-    Scan = 9,
-    /// `[cursor, [k, v, ...]]` becomes `(int, dict)`.
-    ScanPairs = 10,
-    /// `[cursor, [member, score, ...]]` becomes `(int, [(member, float)])`.
-    ScanScored = 11,
-    /// Any integer reply; a string holding an integer becomes an int.
-    Int = 12,
-    /// An array becomes a tuple; nil stays `None` (`BLPOP`'s `(key, value)`).
-    Tuple = 13,
-    /// `[key, member, score]` becomes `(key, member, float)`; nil stays
-    /// `None` (`BZPOPMIN`).
-    KeyMemberScore = 14,
-    /// A string reply as bytes even with `decode_responses` (`FUNCTION DUMP`:
-    /// a binary payload that would not decode, and is only good as bytes).
-    Bytes = 15,
+/// How to shape a reply: the core's command table names the shapes (and
+/// each command's default one); this module builds them.
+pub use babushka_core::table::Shape;
+
+/// The shape a Python caller passed by number (`babushka._shapes`).
+pub fn shape_from_u8(value: u8) -> PyResult<Shape> {
+    Shape::from_u8(value).ok_or_else(|| unknown_shape(value))
 }
 
-impl Shape {
-    pub fn from_u8(value: u8) -> PyResult<Self> {
-        Ok(match value {
-            0 => Self::Raw,
-            1 => Self::Ok,
-            2 => Self::Bool,
-            3 => Self::Float,
-            4 => Self::Pairs,
-            5 => Self::Scored,
-            6 => Self::Set,
-            7 => Self::BoolList,
-            8 => Self::FloatList,
-            9 => Self::Scan,
-            10 => Self::ScanPairs,
-            11 => Self::ScanScored,
-            12 => Self::Int,
-            13 => Self::Tuple,
-            14 => Self::KeyMemberScore,
-            15 => Self::Bytes,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown reply shape {other}"
-                )))
-            }
-        })
-    }
+#[cold]
+fn unknown_shape(value: u8) -> PyErr {
+    PyValueError::new_err(format!("unknown reply shape {value}"))
 }
 
 /// How to shape the outcome of a request: one command's reply, or a batch's

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyTuple};
 
-use crate::reply::{ReplyShape, Shape};
+use crate::reply::{shape_from_u8, ReplyShape};
 
 /// What `kind` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub fn read_commands<T>(
             PyTypeError::new_err("each command must be a (shape, name, *args) tuple")
         })?;
         let shape: u8 = item.get_item(0)?.extract()?;
-        shapes.push(Shape::from_u8(shape)?);
+        shapes.push(shape_from_u8(shape)?);
         encoded.push(encode(item).map_err(|err| in_batch(item, err, index, count))?);
     }
     let shape = match kind {

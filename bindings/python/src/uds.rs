@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use babushka_core::socket::convert::{connection_request, error_from_proto, value_from_proto};
 use babushka_core::socket::proto::{self, request::Action, response};
@@ -43,8 +43,9 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::args::{command_words_after, encode_args};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_reply, ReplyShape, Shape};
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
 use crate::request::{read_commands, Kind};
+use crate::uds_pubsub::{UdsInbox, UdsSubscriber};
 
 /// Starts the process's socket listener (once; later calls find it running)
 /// and calls `init_callback(path, None)`, or `init_callback(None, message)` if
@@ -81,6 +82,10 @@ struct State {
     next_id: u64,
     /// Lease ids start at 1: 0 means "no lease" in a request frame.
     next_lease: u64,
+    /// Subscriber ids start at 1 and are never reused on a stream.
+    next_subscriber: u64,
+    /// The open subscribers, by id: where their batches go.
+    subscribers: HashMap<u64, Weak<UdsInbox>>,
     pending: HashMap<u64, Pending>,
     /// Request frames encoded but not yet taken by the writer.
     output: Vec<u8>,
@@ -108,8 +113,8 @@ impl State {
     }
 }
 
-/// What a codec shares with its leases and cancel hooks.
-struct Shared {
+/// What a codec shares with its leases, subscribers and cancel hooks.
+pub struct Shared {
     state: Mutex<State>,
     /// The stream's `on_output()`: writes out frames encoded outside a
     /// submit. Cleared when the stream closes (and by the collector).
@@ -118,7 +123,7 @@ struct Shared {
 
 impl Shared {
     /// Appends a control frame and, if the output was empty, tells the stream.
-    fn control(&self, py: Python<'_>, action: Action) {
+    pub fn control(&self, py: Python<'_>, action: Action) {
         let was_empty = self.state.lock().control(action);
         if was_empty {
             self.announce_output(py);
@@ -135,6 +140,67 @@ impl Shared {
             if let Err(err) = on_output.call0(py) {
                 err.write_unraisable(py, Some(on_output.bind(py)));
             }
+        }
+    }
+
+    /// As [`Self::control`], but raises the stream's error if it is closed.
+    pub fn control_checked(&self, py: Python<'_>, action: Action) -> PyResult<()> {
+        let was_empty = {
+            let mut state = self.state.lock();
+            if let Some(err) = state.closed.clone() {
+                drop(state);
+                return Err(to_py_err(py, &err));
+            }
+            state.control(action)
+        };
+        if was_empty {
+            self.announce_output(py);
+        }
+        Ok(())
+    }
+
+    /// Registers `inbox` under a new subscriber id and writes the frames
+    /// that open the subscriber and ask for its first messages.
+    pub fn open_subscriber(
+        &self,
+        py: Python<'_>,
+        inbox: &Arc<UdsInbox>,
+        max_buffered: usize,
+    ) -> PyResult<u64> {
+        let (id, was_empty) = {
+            let mut state = self.state.lock();
+            if let Some(err) = state.closed.clone() {
+                drop(state);
+                return Err(to_py_err(py, &err));
+            }
+            let id = state.next_subscriber;
+            state.next_subscriber += 1;
+            state
+                .subscribers
+                .retain(|_, inbox| inbox.strong_count() > 0);
+            state.subscribers.insert(id, Arc::downgrade(inbox));
+            let was_empty = state.control(Action::OpenSubscriber(proto::OpenSubscriber {
+                subscriber_id: id,
+                max_buffered_messages: max_buffered as u64,
+            }));
+            state.control(Action::FetchMessages(id));
+            (id, was_empty)
+        };
+        if was_empty {
+            self.announce_output(py);
+        }
+        Ok(id)
+    }
+
+    /// Forgets subscriber `id` and writes its close frame.
+    pub fn close_subscriber(&self, py: Python<'_>, id: u64) {
+        let was_empty = {
+            let mut state = self.state.lock();
+            state.subscribers.remove(&id);
+            state.control(Action::CloseSubscriber(id))
+        };
+        if was_empty {
+            self.announce_output(py);
         }
     }
 
@@ -172,6 +238,8 @@ impl UdsCodec {
                 state: Mutex::new(State {
                     next_id: 1,
                     next_lease: 1,
+                    next_subscriber: 1,
+                    subscribers: HashMap::new(),
                     pending: HashMap::new(),
                     output: Vec::new(),
                     decoder: FrameDecoder::new(),
@@ -185,14 +253,21 @@ impl UdsCodec {
     /// Marks the stream closed with `err` (unless it already is) and fails
     /// every pending request with it.
     fn fail_all(&self, py: Python<'_>, err: &Error) {
-        let failed: Vec<Pending> = {
+        let (failed, subscribers): (Vec<Pending>, Vec<Weak<UdsInbox>>) = {
             let mut state = self.shared.state.lock();
             if state.closed.is_none() {
                 state.closed = Some(err.clone());
             }
             state.output.clear();
-            state.pending.drain().map(|(_, pending)| pending).collect()
+            (
+                state.pending.drain().map(|(_, pending)| pending).collect(),
+                state.subscribers.drain().map(|(_, inbox)| inbox).collect(),
+            )
         };
+        // No batch will come for them: their waits end.
+        for inbox in subscribers.iter().filter_map(Weak::upgrade) {
+            inbox.close(py);
+        }
         // Nothing is written any more: the stream's hook (which holds the
         // stream, which holds this codec) is let go.
         let on_output = self.shared.on_output.lock().take();
@@ -291,7 +366,7 @@ impl UdsCodec {
         shape: u8,
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<bool> {
-        let shape = Shape::from_u8(shape)?;
+        let shape = shape_from_u8(shape)?;
         let mut words = Vec::with_capacity(args.len());
         encode_args(args, &self.encoding, &mut words)?;
         let frame = proto::Request {
@@ -371,6 +446,28 @@ impl UdsCodec {
         })
     }
 
+    /// A subscriber on this stream: the core opens it (a connection of its
+    /// own, on its first command) behind the listener, with a backlog of at
+    /// most `max_buffered_messages` published messages. Raises if the
+    /// stream is closed.
+    #[pyo3(signature = (max_buffered_messages = babushka_core::pubsub::DEFAULT_MAX_BUFFERED))]
+    fn open_subscriber(
+        &self,
+        py: Python<'_>,
+        max_buffered_messages: usize,
+    ) -> PyResult<UdsSubscriber> {
+        if max_buffered_messages == 0 {
+            return Err(to_py_err(
+                py,
+                &Error::new(
+                    ErrorKind::InvalidInput,
+                    "max_buffered_messages must be at least 1",
+                ),
+            ));
+        }
+        UdsSubscriber::open(py, &self.shared, &self.encoding, max_buffered_messages)
+    }
+
     /// Every frame encoded since the last call, as one `bytes` (empty if none).
     fn take_output<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         let output = std::mem::take(&mut self.shared.state.lock().output);
@@ -382,6 +479,7 @@ impl UdsCodec {
     fn feed(&self, py: Python<'_>, data: &[u8]) -> usize {
         let mut ready = Vec::new();
         let mut dedicated = Vec::new();
+        let mut pushed = Vec::new();
         let mut closing = None;
         {
             let mut state = self.shared.state.lock();
@@ -392,6 +490,16 @@ impl UdsCodec {
                         Some(response::Result::ClosingError(err)) => {
                             closing = Some(closing_error(err));
                             break;
+                        }
+                        // A subscriber's messages (for one closed since, none).
+                        Some(response::Result::Pushed(batch)) => {
+                            if let Some(inbox) = state
+                                .subscribers
+                                .get(&batch.subscriber_id)
+                                .and_then(Weak::upgrade)
+                            {
+                                pushed.push((inbox, batch));
+                            }
                         }
                         // The acknowledgement of the setup frame.
                         _ if response.request_id == 0 => {}
@@ -422,6 +530,9 @@ impl UdsCodec {
         // which may submit again.
         for (request_id, waiter) in dedicated {
             self.watch_cancel(py, request_id, &waiter);
+        }
+        for (inbox, batch) in pushed {
+            inbox.deliver(py, batch);
         }
         let count = ready.len();
         for (pending, result) in ready {
@@ -611,17 +722,21 @@ fn resolve(
             shape_reply(py, value_from_proto(value), &pending.shape, encoding)
         }
         Some(response::Result::Error(err)) => Err(to_py_err(py, &error_from_proto(err))),
-        // Closing errors and notices are handled by the caller; a response
-        // without a result is a core bug, reported to the one request it names.
-        Some(response::Result::ClosingError(_) | response::Result::Dedicated(_)) | None => {
-            Err(to_py_err(
-                py,
-                &Error::new(
-                    ErrorKind::Protocol,
-                    "the socket listener sent an empty response",
-                ),
-            ))
-        }
+        // Closing errors, notices and pushes are handled by the caller; a
+        // response without a result is a core bug, reported to the one
+        // request it names.
+        Some(
+            response::Result::ClosingError(_)
+            | response::Result::Dedicated(_)
+            | response::Result::Pushed(_),
+        )
+        | None => Err(to_py_err(
+            py,
+            &Error::new(
+                ErrorKind::Protocol,
+                "the socket listener sent an empty response",
+            ),
+        )),
     };
     match outcome {
         Ok(reply) => {
@@ -659,6 +774,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(start_socket_listener, module)?)?;
     module.add_class::<UdsCodec>()?;
     module.add_class::<UdsLease>()?;
+    module.add_class::<UdsSubscriber>()?;
     module.add_class::<CancelOnCancelled>()?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! work that holds a connection (blocking commands, `WATCH` sessions).
 //!
 //! - `pipe`: one connection: output buffer, waiting replies, writer and reader.
-//! - `session`: opening one: the socket and the handshake.
+//! - `session`: opening one: the socket, TLS and the handshake.
+//! - `tls`: TLS with rustls, set up once per client.
 //! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool.
 //!
 //! ## After `fork`
@@ -17,6 +18,7 @@
 
 mod pipe;
 mod session;
+mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,10 +26,15 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::pubsub::{Connect, PushSink};
+use crate::request::Batch;
 use crate::runtime;
 pub(crate) use pipe::{Pipe, WakeNeed};
+use session::Endpoint;
+pub(crate) use session::{Reader, Writer};
 
 /// How a forked child waits for a lock a parent thread may have held at the
 /// fork, before giving up with an error.
@@ -48,10 +55,12 @@ struct Slots {
 
 /// Every connection of one client.
 pub(crate) struct Connections {
-    config: Arc<ConnectionConfig>,
+    endpoint: Arc<Endpoint>,
     slots: Mutex<Slots>,
     /// The runtime generation `slots` belongs to.
     generation: AtomicU64,
+    /// Where every connection opened from now on sends RESP3 pushes.
+    push_sink: Mutex<Option<PushSink>>,
 }
 
 impl Connections {
@@ -63,7 +72,7 @@ impl Connections {
             ));
         }
         Ok(Arc::new(Self {
-            config: Arc::new(config.clone()),
+            endpoint: Arc::new(Endpoint::new(config)?),
             slots: Mutex::new(Slots {
                 shared: None,
                 idle: Vec::new(),
@@ -71,6 +80,7 @@ impl Connections {
                 closed: false,
             }),
             generation: AtomicU64::new(runtime::generation()),
+            push_sink: Mutex::new(None),
         }))
     }
 
@@ -133,7 +143,7 @@ impl Connections {
             }
             slots.dedicated.retain(|open| !open.is(&pipe));
         }
-        if let Some(limit) = self.config.max_connections {
+        if let Some(limit) = self.endpoint.config.max_connections {
             if slots.dedicated.len() >= limit {
                 return Err(Error::new(
                     ErrorKind::Connection,
@@ -172,10 +182,45 @@ impl Connections {
         ));
     }
 
+    /// Asks the server to close the connection with id `id`, on the shared
+    /// connection, without waiting (its reply is of no use: the connection
+    /// may be gone already, or the user may lack the right).
+    fn kill_on_server(&self, id: i64) {
+        let Ok(shared) = self.shared() else {
+            return;
+        };
+        let id = id.to_string();
+        if let Ok(kill) = Command::from_args([&b"CLIENT"[..], b"KILL", b"ID", id.as_bytes()]) {
+            shared.send(&Batch::One(kill), None, Box::new(|_| {}));
+        }
+    }
+
     fn open(&self) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
-        Pipe::open(Arc::clone(&self.config))
+        let pipe = Pipe::open(Arc::clone(&self.endpoint))?;
+        // Set before any request is sent, so no push is answered earlier.
+        pipe.set_push_sink(self.push_sink.lock().clone());
+        Ok(pipe)
+    }
+
+    /// Sends the RESP3 pushes of connections opened from now on to `sink`
+    /// (or drops them, as before, with `None`).
+    pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {
+        *self.push_sink.lock() = sink;
+    }
+
+    /// Opens connections to this client's server outside the pool, for work
+    /// that owns its connection outright (a subscriber).
+    pub(crate) fn connector(&self) -> Connect {
+        let endpoint = Arc::clone(&self.endpoint);
+        Arc::new(move || {
+            let endpoint = Arc::clone(&endpoint);
+            Box::pin(async move {
+                let opened = session::open(&endpoint).await?;
+                Ok((opened.reader, opened.writer))
+            })
+        })
     }
 
     /// Closes every connection: requests waiting fail with a closed error,
@@ -254,10 +299,19 @@ impl Lease {
     /// this, so it can never take an element nobody will receive.
     pub fn close(&self) {
         self.inner.reusable.store(false, Ordering::Release);
+        // Fail it here first, so whatever happens next (the kill below
+        // closing the socket under the reader) its requests see this reason.
         self.inner.pipe.shut_down(&Error::new(
             ErrorKind::Closed,
             "the request was cancelled, so its dedicated connection was closed",
         ));
+        // Closing our socket is not enough: the server may serve another
+        // client's push before it notices the close, and the blocked command
+        // would take that element. `CLIENT KILL` on the shared connection
+        // runs before any later request this client sends there.
+        if let Some(id) = self.inner.pipe.client_id() {
+            self.inner.owner.kill_on_server(id);
+        }
     }
 }
 

@@ -48,11 +48,11 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::session::{self, Reader, Writer};
-use crate::config::ConnectionConfig;
+use super::session::{self, Endpoint, Reader, Writer};
 use crate::debug::{self, PanicSite};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
+use crate::pubsub::PushSink;
 use crate::request::{complete, finish_batch, Batch, BatchKind, Sink};
 
 /// When a caller of [`Pipe::enqueue`] must wake the writer.
@@ -105,6 +105,8 @@ struct State {
     direct: Option<OwnedFd>,
     /// Whether the writer task is sending a batch (taken from `out`) now.
     writing: bool,
+    /// The server's id for the connection, once open (see `session::Opened`).
+    client_id: Option<i64>,
 }
 
 struct Shared {
@@ -116,6 +118,8 @@ struct Shared {
     doorbell: Doorbell,
     stop_writer: Notify,
     stop_reader: Notify,
+    /// Where the reader sends RESP3 pushes, which answer no request.
+    push_sink: Mutex<Option<PushSink>>,
 }
 
 /// A handle on one pipelined connection; clones share it.
@@ -177,14 +181,15 @@ impl Doorbell {
 }
 
 impl Pipe {
-    /// A pipe to the server `config` names. Its writer task connects (within
-    /// the connect timeout) while requests queue. Must run inside the runtime.
-    pub(crate) fn open(config: Arc<ConnectionConfig>) -> Result<Self> {
-        let pipe = Self::new(config.max_in_flight)?;
+    /// A pipe to the server `endpoint` names. Its writer task connects
+    /// (within the connect timeout) while requests queue. Must run inside
+    /// the runtime.
+    pub(crate) fn open(endpoint: Arc<Endpoint>) -> Result<Self> {
+        let pipe = Self::new(endpoint.config.max_in_flight)?;
         let shared = Arc::clone(&pipe.shared);
         // The guard is an argument, so it exists (and fails the waiting
         // requests when dropped) even if the task is dropped before it runs.
-        let task = connect_then_run(FailOnDrop(Arc::clone(&shared)), config);
+        let task = connect_then_run(FailOnDrop(Arc::clone(&shared)), endpoint);
         tokio::spawn(contain_panics(shared, "a connection's writer", task));
         Ok(pipe)
     }
@@ -216,12 +221,14 @@ impl Pipe {
                     broken: None,
                     direct: None,
                     writing: false,
+                    client_id: None,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
                 doorbell,
                 stop_writer: Notify::new(),
                 stop_reader: Notify::new(),
+                push_sink: Mutex::new(None),
             }),
         })
     }
@@ -308,6 +315,11 @@ impl Pipe {
         self.shared.doorbell.ring();
     }
 
+    /// The server's id for this connection, once it is open.
+    pub(crate) fn client_id(&self) -> Option<i64> {
+        self.shared.state.lock().client_id
+    }
+
     /// Whether `other` is a handle on the same connection.
     pub(crate) fn is(&self, other: &Pipe) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
@@ -321,6 +333,12 @@ impl Pipe {
     pub(crate) fn is_idle(&self) -> bool {
         let state = self.shared.state.lock();
         state.waiting.is_empty() && state.held.is_empty()
+    }
+
+    /// Sends the RESP3 pushes this connection receives to `sink` (dropped
+    /// when there is none).
+    pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {
+        *self.shared.push_sink.lock() = sink;
     }
 
     /// Fails every waiting request with `err`, refuses later ones, and stops
@@ -453,9 +471,9 @@ fn never() -> Instant {
 }
 
 /// The writer task: connects, then writes until the pipe breaks.
-async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
+async fn connect_then_run(guard: FailOnDrop, endpoint: Arc<Endpoint>) {
     let shared = Arc::clone(&guard.0);
-    let connecting = session::open(&config);
+    let connecting = session::open(&endpoint);
     tokio::pin!(connecting);
     let stop = shared.stop_writer.notified();
     tokio::pin!(stop);
@@ -495,6 +513,7 @@ async fn connect_then_run(guard: FailOnDrop, config: Arc<ConnectionConfig>) {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
             state.direct = opened.direct;
+            state.client_id = opened.client_id;
         }
     }
     run(guard, opened.reader, opened.writer).await;
@@ -598,8 +617,12 @@ async fn write_loop<W: AsyncWrite + Unpin>(shared: Arc<Shared>, mut writer: W) {
         // A peer that stops reading must not keep this task (and the socket)
         // alive after the connection has been given up or its deadline passed.
         // The write future lives across wake-ups: dropping it mid-way would
-        // lose track of what part of the batch went out.
-        let write = writer.write_all(&batch);
+        // lose track of what part of the batch went out. The flush sends
+        // what a TLS writer may still hold; over TCP it costs nothing.
+        let write = async {
+            writer.write_all(&batch).await?;
+            writer.flush().await
+        };
         tokio::pin!(write);
         let written = loop {
             tokio::select! {
@@ -651,8 +674,13 @@ async fn read_loop(guard: FailOnDrop, mut frames: Reader) {
                 return;
             }
         };
-        // Out-of-band messages (RESP3 pushes) answer no request.
+        // Out-of-band messages (RESP3 pushes) answer no request: they go
+        // to the push sink, if there is one.
         if matches!(value, Value::Push { .. }) {
+            let sink = shared.push_sink.lock().clone();
+            if let Some(sink) = sink {
+                sink(value);
+            }
             continue;
         }
         debug::maybe_panic(PanicSite::Reader);

@@ -381,3 +381,44 @@ async fn a_sink_that_panics_fails_alone_and_the_reader_carries_on() {
     let (tag, outcome) = next(&mut outcomes).await;
     assert_eq!((tag, outcome.unwrap()), (3, Value::Int(3)));
 }
+
+#[tokio::test]
+async fn pushes_go_to_the_push_sink_and_replies_still_pair_up() {
+    let (pipe, mut server) = scripted(None);
+    let (sink_tx, mut sink_rx) = mpsc::unbounded_channel();
+    pipe.set_push_sink(Some(Arc::new(move |value| {
+        let _ = sink_tx.send(value);
+    })));
+    let (tx, mut outcomes) = mpsc::unbounded_channel();
+    send(&pipe, &Batch::One(cmd(&["GET", "a"])), None, 0, &tx);
+    send(&pipe, &Batch::One(cmd(&["GET", "b"])), None, 1, &tx);
+    let mut expected = cmd(&["GET", "a"]).packed().to_vec();
+    expected.extend_from_slice(cmd(&["GET", "b"]).packed());
+    expect_written(&mut server, &expected).await;
+    // An invalidation lands between two replies (client-side caching).
+    server
+        .write_all(b"$1\r\n1\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n$1\r\n2\r\n")
+        .await
+        .unwrap();
+    for (tag, reply) in [(0, b"1"), (1, b"2")] {
+        let (got, outcome) = next(&mut outcomes).await;
+        assert_eq!(
+            (got, outcome.unwrap()),
+            (tag, Value::BulkString(reply.to_vec()))
+        );
+    }
+    let push = tokio::time::timeout(Duration::from_secs(5), sink_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            push,
+            Value::Push {
+                kind: redis::PushKind::Invalidate,
+                ..
+            }
+        ),
+        "{push:?}"
+    );
+}

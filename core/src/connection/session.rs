@@ -1,6 +1,7 @@
-//! Opening a connection: the socket, then the session's handshake
-//! (`HELLO`/`AUTH`, `SELECT`, `CLIENT SETNAME`, `CLIENT SETINFO`), all sent in
-//! one write and answered before any request of the user's is written.
+//! Opening a connection: the socket, TLS when the client asks for it, then
+//! the session's handshake (`HELLO`/`AUTH`, `SELECT`, `CLIENT SETNAME`,
+//! `CLIENT SETINFO`), all sent in one write and answered before any request
+//! of the user's is written.
 //!
 //! The replies are parsed by the core's own decoder (`crate::resp`); its
 //! tests are in `core/tests/decoders.rs`, and `tests::decoder_*` here check
@@ -16,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_util::codec::FramedRead;
 
+use super::tls;
 use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol};
 use crate::error::{Error, ErrorKind, Result};
@@ -32,26 +34,52 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// The read buffer's initial size.
 const READ_CAPACITY: usize = 64 * 1024;
 
+/// Where and how to open a client's connections: its settings and, for TLS,
+/// the connector made from them once (when the certificates were read).
+pub(crate) struct Endpoint {
+    pub(crate) config: ConnectionConfig,
+    tls: Option<tls::Connector>,
+}
+
+impl Endpoint {
+    /// Checks the settings that can be checked before connecting, and
+    /// reads the TLS material.
+    pub(crate) fn new(config: &ConnectionConfig) -> Result<Self> {
+        Ok(Self {
+            tls: tls::Connector::new(config)?,
+            config: config.clone(),
+        })
+    }
+}
+
 /// An open connection whose handshake is done.
 pub(crate) struct Opened {
     pub(crate) reader: Reader,
     pub(crate) writer: Writer,
     /// A second descriptor of the socket, for writes from a caller's thread
     /// (see `pipe`'s direct writes). Its own descriptor, so it stays valid as
-    /// long as the pipe keeps it, whatever happens to the halves.
+    /// long as the pipe keeps it, whatever happens to the halves. Always
+    /// `None` over TLS, where bytes written past the TLS stream would
+    /// corrupt it.
     pub(crate) direct: Option<OwnedFd>,
+    /// The server's id for this connection (`CLIENT ID`), so a cancelled
+    /// blocking command can be killed on the server in order with the
+    /// client's later requests; `None` if the server would not say.
+    pub(crate) client_id: Option<i64>,
 }
 
 /// Connects and runs the handshake, within the connect timeout.
-pub(crate) async fn open(config: &ConnectionConfig) -> Result<Opened> {
+pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
+    let config = &endpoint.config;
     let opening = async {
-        let (reader, mut writer, direct) = connect(&config.address).await?;
+        let (reader, mut writer, direct) = connect(&config.address, endpoint.tls.as_ref()).await?;
         let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
-        handshake(&mut reader, &mut writer, config).await?;
+        let client_id = handshake(&mut reader, &mut writer, config).await?;
         Ok(Opened {
             reader,
             writer,
             direct,
+            client_id,
         })
     };
     match config.connect_timeout {
@@ -69,6 +97,7 @@ pub(crate) async fn open(config: &ConnectionConfig) -> Result<Opened> {
 
 async fn connect(
     address: &Address,
+    tls: Option<&tls::Connector>,
 ) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer, Option<OwnedFd>)> {
     match address {
         Address::Tcp { host, port } => {
@@ -89,6 +118,12 @@ async fn connect(
             socket2::SockRef::from(&stream)
                 .set_tcp_keepalive(&keepalive)
                 .map_err(|err| connect_error(&err, &target))?;
+            if let Some(tls) = tls {
+                let stream = tls.handshake(stream, &target).await?;
+                let (reader, writer) = tls::split(stream, &target);
+                // No direct writes: they would bypass the encryption.
+                return Ok((Box::pin(reader), Box::pin(writer), None));
+            }
             let direct = stream.as_fd().try_clone_to_owned().ok();
             let (reader, writer) = stream.into_split();
             Ok((Box::pin(reader), Box::pin(writer), direct))
@@ -121,6 +156,9 @@ enum OnError {
     Fail,
     /// Optional: servers before 7.2 do not know `CLIENT SETINFO`.
     Ignore,
+    /// `CLIENT ID`: its reply is kept; an error (an ACL user without the
+    /// right) only means the id is unknown.
+    ClientId,
 }
 
 /// The handshake's commands, in order, with what an error reply means.
@@ -164,27 +202,34 @@ fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
         ]),
         OnError::Ignore,
     ));
+    commands.push((words(&[b"CLIENT", b"ID"]), OnError::ClientId));
     commands
 }
 
-/// Sends the handshake in one write and checks every reply.
+/// Sends the handshake in one write and checks every reply; returns the
+/// connection's id on the server, if it told it.
 async fn handshake(
     reader: &mut Reader,
     writer: &mut Writer,
     config: &ConnectionConfig,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let commands = handshake_commands(config);
     let mut out = Vec::new();
     for (cmd, _) in &commands {
         out.extend_from_slice(cmd.packed());
     }
-    writer
-        .write_all(&out)
-        .await
-        .map_err(|err| Error::from(redis::RedisError::from(err)))?;
+    // The flush matters over TLS, whose writer may hold the last record
+    // until flushed; over TCP it costs nothing.
+    async {
+        writer.write_all(&out).await?;
+        writer.flush().await
+    }
+    .await
+    .map_err(|err| Error::from(redis::RedisError::from(err)))?;
     // Read every reply even after a failure, so the first failure is the one
     // reported (a refused AUTH makes the later commands fail with NOAUTH).
     let mut first_failure = None;
+    let mut client_id = None;
     for (_, on_error) in commands {
         let reply = match reader.next().await {
             Some(Ok(reply)) => reply,
@@ -198,12 +243,16 @@ async fn handshake(
                 }))
             }
         };
-        let Value::ServerError(err) = reply else {
-            continue;
+        let err = match (reply, on_error) {
+            (Value::Int(id), OnError::ClientId) => {
+                client_id = Some(id);
+                continue;
+            }
+            (Value::ServerError(err), _) => Error::from(redis::RedisError::from(err)),
+            _ => continue,
         };
-        let err = Error::from(redis::RedisError::from(err));
         let err = match on_error {
-            OnError::Ignore => continue,
+            OnError::Ignore | OnError::ClientId => continue,
             // A refused AUTH/HELLO is an authentication failure whatever its code.
             OnError::Authentication if err.kind() == ErrorKind::Response => Error::with_code(
                 ErrorKind::Authentication,
@@ -214,7 +263,7 @@ async fn handshake(
         };
         first_failure.get_or_insert(err);
     }
-    first_failure.map_or(Ok(()), Err)
+    first_failure.map_or(Ok(client_id), Err)
 }
 
 #[cfg(test)]
@@ -260,12 +309,15 @@ mod tests {
     }
 
     #[test]
-    fn handshake_is_only_setinfo_for_a_default_config() {
+    fn handshake_is_only_setinfo_and_client_id_for_a_default_config() {
         let config = ConnectionConfig::tcp("localhost", 6379);
         let names: Vec<Vec<u8>> = handshake_commands(&config)
             .iter()
             .map(|(cmd, _)| cmd.args().nth(1).unwrap().to_vec())
             .collect();
-        assert_eq!(names, vec![b"SETINFO".to_vec(), b"SETINFO".to_vec()]);
+        assert_eq!(
+            names,
+            vec![b"SETINFO".to_vec(), b"SETINFO".to_vec(), b"ID".to_vec()]
+        );
     }
 }

@@ -1,15 +1,16 @@
 //! Conversions between the frames' messages and the core's own types:
 //! requests, reply values, errors and connection settings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
 use redis::{Value, VerbatimFormat};
 
 use super::proto::{self, connection_request, request::Action, value::Kind};
+use super::pushes::SubscriberCall;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol};
+use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
 
@@ -32,6 +33,17 @@ pub enum Frame {
     },
     CloseLease(u64),
     Cancel(u64),
+    /// Open a subscriber; `max_buffered` is its backlog's bound.
+    OpenSubscriber {
+        subscriber_id: u64,
+        max_buffered: usize,
+    },
+    SubscriberCommand {
+        subscriber_id: u64,
+        call: SubscriberCall,
+    },
+    FetchMessages(u64),
+    CloseSubscriber(u64),
 }
 
 /// Reads a request frame. `Err` when the frame breaks a rule of the schema:
@@ -52,7 +64,8 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
     let control = |frame: Frame| {
         if request_id != 0 || !args.is_empty() || lease_id != 0 {
             return Err(malformed(
-                "a control frame (lease or cancel) carries no request id, arguments or lease id",
+                "a control frame (lease, cancel or subscriber) carries no request id, arguments \
+                 or lease id",
             ));
         }
         Ok(frame)
@@ -105,6 +118,21 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         }),
         Action::CloseLease(id) => control(Frame::CloseLease(nonzero(id, "lease id")?)),
         Action::Cancel(id) => control(Frame::Cancel(nonzero(id, "request id")?)),
+        Action::OpenSubscriber(open) => control(Frame::OpenSubscriber {
+            subscriber_id: nonzero(open.subscriber_id, "subscriber id")?,
+            max_buffered: match open.max_buffered_messages {
+                0 => crate::pubsub::DEFAULT_MAX_BUFFERED,
+                n => usize::try_from(n).unwrap_or(usize::MAX),
+            },
+        }),
+        Action::SubscriberCommand(command) => control(Frame::SubscriberCommand {
+            subscriber_id: nonzero(command.subscriber_id, "subscriber id")?,
+            call: SubscriberCall::from_proto(command.action, command.names)?,
+        }),
+        Action::FetchMessages(id) => control(Frame::FetchMessages(nonzero(id, "subscriber id")?)),
+        Action::CloseSubscriber(id) => {
+            control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
+        }
     }
 }
 
@@ -312,7 +340,55 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
         max_connections: config
             .max_connections
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        tls: config.tls.as_ref().map(tls_to_proto),
     }
+}
+
+fn tls_to_proto(tls: &TlsConfig) -> proto::TlsSettings {
+    let path = |path: &Option<PathBuf>| {
+        path.as_deref()
+            .map(|p: &Path| p.to_string_lossy().into_owned())
+    };
+    proto::TlsSettings {
+        verify_peer: tls.verify_peer,
+        check_hostname: tls.check_hostname,
+        ca_file: path(&tls.ca_file),
+        ca_dir: path(&tls.ca_dir),
+        ca_data: tls.ca_data.clone().map(Bytes::from),
+        cert_file: path(&tls.cert_file),
+        key_file: path(&tls.key_file),
+        key_password: tls.key_password.clone().map(Bytes::from),
+        min_version: match tls.min_version {
+            TlsVersion::Tls12 => 12,
+            TlsVersion::Tls13 => 13,
+        },
+        ciphers: tls.ciphers.clone(),
+    }
+}
+
+fn tls_from_proto(tls: proto::TlsSettings) -> Result<TlsConfig, Error> {
+    let min_version = match tls.min_version {
+        12 => TlsVersion::Tls12,
+        13 => TlsVersion::Tls13,
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("TLS min_version must be 12 or 13, got {other}"),
+            ))
+        }
+    };
+    Ok(TlsConfig {
+        verify_peer: tls.verify_peer,
+        check_hostname: tls.check_hostname,
+        ca_file: tls.ca_file.map(PathBuf::from),
+        ca_dir: tls.ca_dir.map(PathBuf::from),
+        ca_data: tls.ca_data.map(Vec::from),
+        cert_file: tls.cert_file.map(PathBuf::from),
+        key_file: tls.key_file.map(PathBuf::from),
+        key_password: tls.key_password.map(Vec::from),
+        min_version,
+        ciphers: tls.ciphers,
+    })
 }
 
 /// The client settings a setup frame asks for, after checking its version.
@@ -356,12 +432,36 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         response_timeout: request.response_timeout_ms.map(Duration::from_millis),
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
+        tls: request.tls.map(tls_from_proto).transpose()?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_settings_round_trip() {
+        let mut config = ConnectionConfig::tcp("localhost", 6380);
+        config.tls = Some(TlsConfig {
+            verify_peer: true,
+            check_hostname: false,
+            ca_file: Some("/ca.pem".into()),
+            ca_dir: Some("/cas".into()),
+            ca_data: Some(b"-----BEGIN CERTIFICATE-----".to_vec()),
+            cert_file: Some("/client.pem".into()),
+            key_file: Some("/client.key".into()),
+            key_password: Some(b"secret".to_vec()),
+            min_version: TlsVersion::Tls13,
+            ciphers: Some("TLS_AES_128_GCM_SHA256".into()),
+        });
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.tls, config.tls);
+
+        let mut request = connection_request(&config);
+        request.tls.as_mut().unwrap().min_version = 11;
+        assert!(connection_config(request).is_err());
+    }
 
     #[test]
     fn values_round_trip() {
@@ -497,6 +597,8 @@ mod tests {
         assert_eq!(back.db, 3);
         assert_eq!(back.password.as_deref(), Some("secret"));
         assert_eq!(back.response_timeout, Some(Duration::from_millis(250)));
+
+        assert_eq!(back.tls, None);
 
         let mut future = request;
         future.protocol_version = 99;

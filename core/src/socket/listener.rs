@@ -19,11 +19,13 @@
 //! read's worth of frames. The listener decides nothing about a request: it
 //! builds the core's [`Request`] from the frame and submits it.
 //!
-//! The stream keeps two tables, both only touched by its read loop: the
-//! leases the wrapper opened (by the ids it chose), and how to cancel each
+//! The stream keeps three tables, all only touched by its read loop: the
+//! leases the wrapper opened (by the ids it chose), how to cancel each
 //! request that runs on a dedicated connection (the core's [`Cancel`], whose
-//! existence the response's `dedicated` notice tells the wrapper). When the
-//! stream ends, its leases go back and its client closes, which ends every
+//! existence the response's `dedicated` notice tells the wrapper), and the
+//! subscribers it opened (`subscribers`: their messages go out as
+//! `PushBatch` frames, one per fetch). When the stream ends, its leases go
+//! back, its subscribers close and its client closes, which ends every
 //! request still running; nothing is cancelled twice.
 //!
 //! Replies go through a channel to one writer task, which writes as many as
@@ -50,6 +52,7 @@ use super::convert::{
 };
 use super::frame::{encode_frame, FrameDecoder, FrameError};
 use super::proto::{self, response};
+use super::subscribers::Subscribers;
 use crate::client::{Cancel, Client};
 use crate::connection::Lease;
 use crate::debug::{self, PanicSite};
@@ -244,7 +247,7 @@ async fn accept_loop(socket: UnixListener, stop: Arc<Notify>) {
 }
 
 /// What the reader hands the writer.
-enum Outgoing {
+pub(super) enum Outgoing {
     Frame(proto::Response),
     /// Write this last frame, then close the stream.
     Close(proto::Response),
@@ -423,6 +426,8 @@ struct Stream {
     prune_cancels_at: usize,
     /// A deferred [`Client::wake`] is owed (see [`crate::Submitted`]).
     wake_owed: bool,
+    /// The subscribers the wrapper opened, by the ids it chose.
+    subscribers: Subscribers,
 }
 
 /// The cancel table is pruned when it reaches this size, or twice the size
@@ -438,6 +443,7 @@ impl Stream {
             cancels: HashMap::new(),
             prune_cancels_at: MIN_CANCEL_PRUNE,
             wake_owed: false,
+            subscribers: Subscribers::default(),
         }
     }
 
@@ -501,6 +507,19 @@ impl Stream {
                     cancel.cancel();
                 }
             }
+            Frame::OpenSubscriber {
+                subscriber_id,
+                max_buffered,
+            } => {
+                self.subscribers
+                    .open(&self.client, subscriber_id, max_buffered, &self.tx)?;
+            }
+            Frame::SubscriberCommand {
+                subscriber_id,
+                call,
+            } => self.subscribers.command(subscriber_id, call)?,
+            Frame::FetchMessages(subscriber_id) => self.subscribers.fetch(subscriber_id)?,
+            Frame::CloseSubscriber(subscriber_id) => self.subscribers.close(subscriber_id)?,
         }
         Ok(())
     }

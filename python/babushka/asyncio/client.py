@@ -12,9 +12,11 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
+from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import AsyncStream
 from babushka.asyncio.lock import Lock
 from babushka.asyncio.pipeline import Pipeline
+from babushka.asyncio.pubsub import PubSub
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
 from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
@@ -98,11 +100,15 @@ class Redis(ClientBase):
     def _lease(self) -> LeaseT:
         if self.transport != "uds":
             return self._core.lease()
+        return self._uds_stream().lease()
+
+    def _uds_stream(self) -> AsyncStream:
+        """The uds stream (leases and subscribers live on it), bound to the
+        running loop on first use."""
         if self._uds is None:
-            # A uds lease lives on the stream, which binds to the running loop.
             self._bind()
         assert self._uds is not None
-        return self._uds.lease()
+        return self._uds
 
     async def _iter_cursor(self, page: Callable[[int], Any]) -> AsyncIterator[Any]:
         cursor = 0
@@ -117,6 +123,24 @@ class Redis(ClientBase):
         """A pipeline: queued commands sent as one request by ``await
         execute()``, in MULTI/EXEC when ``transaction`` is true."""
         return Pipeline(self, transaction, shard_hint)
+
+    def pubsub(
+        self,
+        ignore_subscribe_messages: bool = False,
+        shard_hint: str | None = None,
+        *,
+        max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
+        on_reconnect: HandlerT | None = None,
+    ) -> PubSub:
+        """A subscriber (:class:`babushka.asyncio.pubsub.PubSub`); see
+        :meth:`babushka.Redis.pubsub`."""
+        return PubSub(
+            self,
+            ignore_subscribe_messages,
+            shard_hint,
+            max_buffered_messages=max_buffered_messages,
+            on_reconnect=on_reconnect,
+        )
 
     def register_script(self, script: ScriptTextT) -> AsyncScript:
         """A callable :class:`~babushka.script.AsyncScript`: ``await

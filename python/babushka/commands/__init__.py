@@ -10,6 +10,7 @@ from babushka.commands.connection import ConnectionCommands
 from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
+from babushka.commands.pubsub import PubSubCommands
 from babushka.commands.scripting import ScriptingCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
@@ -26,6 +27,7 @@ class CoreCommands(
     ListCommands,
     SetCommands,
     SortedSetCommands,
+    PubSubCommands,
     ScriptingCommands,
 ):
     """Every command group of a standalone client."""

@@ -178,7 +178,8 @@ class KeyCommands(CommandsBase):
             words += ["IDLETIME", require_int(idletime, "idletime")]
         if frequency is not None:
             words += ["FREQ", require_int(frequency, "frequency")]
-        return self._execute(S.OK, *words)
+        # redis-py answers the server's b"OK" here, not True.
+        return self._execute(S.RAW, *words)
 
     def scan(
         self,

@@ -1,18 +1,15 @@
-//! What the core must know about a command before it sends it: whether it
-//! blocks the connection it runs on, and for how long at most.
+//! How long a blocking command may hold its connection, read from the
+//! command itself at the place its table entry names ([`Timeout`]).
 //!
 //! A blocking command (`BLPOP k 5`) holds its connection until it returns, so
 //! on the shared, pipelined connection it would hold up every other request of
 //! the client: such commands go to a dedicated connection. Its own timeout is
 //! added to the request's deadline, so `blpop(k, timeout=2)` with
 //! `socket_timeout=0.5` waits its 2 s instead of failing after 0.5 s.
-//!
-//! This is the seed of the one command table (key positions and reply
-//! shapes join it with the command surface); it reads only a command's name
-//! and its timeout argument.
 
 use std::time::Duration;
 
+use super::spec::{CommandSpec, Flag, Timeout};
 use crate::command::Command;
 
 /// How a command blocks its connection.
@@ -25,50 +22,14 @@ pub struct Blocking {
     pub at_most: Option<Duration>,
 }
 
-/// Where a command's timeout argument is, and its unit.
-#[derive(Clone, Copy)]
-enum Timeout {
-    /// The last argument, in seconds (a float: `BLPOP k 0.5`).
-    LastSeconds,
-    /// The first argument after the name, in seconds (`BLMPOP 2 1 k LEFT`).
-    FirstSeconds,
-    /// The argument at this position (the name is 0), in milliseconds.
-    AtMillis(usize),
-    /// The argument after a `BLOCK` keyword, in milliseconds; the command
-    /// blocks only when there is one (`XREAD BLOCK 100 STREAMS s $`).
-    BlockOption,
-}
-
-/// The blocking commands: name, where the timeout is, whether dedicated.
-const BLOCKING: &[(&str, Timeout, bool)] = &[
-    ("BLPOP", Timeout::LastSeconds, true),
-    ("BRPOP", Timeout::LastSeconds, true),
-    ("BRPOPLPUSH", Timeout::LastSeconds, true),
-    ("BLMOVE", Timeout::LastSeconds, true),
-    ("BZPOPMIN", Timeout::LastSeconds, true),
-    ("BZPOPMAX", Timeout::LastSeconds, true),
-    ("BLMPOP", Timeout::FirstSeconds, true),
-    ("BZMPOP", Timeout::FirstSeconds, true),
-    ("XREAD", Timeout::BlockOption, true),
-    ("XREADGROUP", Timeout::BlockOption, true),
-    ("WAIT", Timeout::AtMillis(2), false),
-    ("WAITAOF", Timeout::AtMillis(3), false),
-];
-
-/// How `cmd` blocks its connection, or `None` when it answers at once.
-pub fn blocking(cmd: &Command) -> Option<Blocking> {
-    let name = cmd.name();
-    // Every blocking command starts with B, X or W: most commands stop here.
-    if !matches!(name.first(), Some(b'B' | b'b' | b'X' | b'x' | b'W' | b'w')) {
-        return None;
-    }
-    let (_, timeout, dedicated) = BLOCKING
-        .iter()
-        .find(|(known, _, _)| known.as_bytes().eq_ignore_ascii_case(name))?;
+/// How `cmd`, whose entry is `spec`, blocks its connection; `None` when it
+/// answers at once.
+pub(super) fn blocking(spec: &CommandSpec, cmd: &Command) -> Option<Blocking> {
+    let timeout = spec.timeout?;
     let wait = match timeout {
         Timeout::LastSeconds => cmd.args().last().and_then(seconds),
         Timeout::FirstSeconds => cmd.args().nth(1).and_then(seconds),
-        Timeout::AtMillis(at) => cmd.args().nth(*at).and_then(millis),
+        Timeout::AtMillis(at) => cmd.args().nth(usize::from(at)).and_then(millis),
         Timeout::BlockOption => {
             let mut words = cmd.args().skip(1);
             let mut block = None;
@@ -86,7 +47,7 @@ pub fn blocking(cmd: &Command) -> Option<Blocking> {
         }
     };
     Some(Blocking {
-        dedicated: *dedicated,
+        dedicated: spec.has(Flag::Dedicated),
         at_most: match wait {
             Some(Wait::Forever) => None,
             Some(Wait::For(limit)) => Some(limit),
@@ -127,7 +88,7 @@ mod tests {
     use super::*;
 
     fn check(words: &[&str]) -> Option<Blocking> {
-        blocking(&Command::from_args(words).unwrap())
+        crate::table::blocking(&Command::from_args(words).unwrap())
     }
 
     #[allow(clippy::unnecessary_wraps)] // compared with `check`'s result
@@ -142,6 +103,7 @@ mod tests {
     fn ordinary_commands_do_not_block() {
         assert_eq!(check(&["GET", "k"]), None);
         assert_eq!(check(&["BITCOUNT", "k"]), None);
+        assert_eq!(check(&["NOSUCHCOMMAND", "k"]), None);
         assert_eq!(check(&["XREAD", "COUNT", "1", "STREAMS", "s", "0"]), None);
         // A key named BLOCK is not the option.
         assert_eq!(check(&["XREAD", "STREAMS", "BLOCK", "0"]), None);
@@ -174,6 +136,13 @@ mod tests {
         );
         assert_eq!(
             check(&["WAIT", "1", "500"]),
+            Some(Blocking {
+                dedicated: false,
+                at_most: half
+            })
+        );
+        assert_eq!(
+            check(&["waitaof", "1", "0", "500"]),
             Some(Blocking {
                 dedicated: false,
                 at_most: half

@@ -1,0 +1,162 @@
+//! What a subscriber is subscribed to, and the commands that say so.
+//!
+//! The set follows the commands as they are sent (a `SUBSCRIBE a` adds `a`
+//! at once, `UNSUBSCRIBE` with no names empties the channels), not the
+//! server's confirmations: after a reconnection it is what the user asked
+//! for that must hold again, including commands the old connection took
+//! with it unanswered.
+
+use std::collections::BTreeSet;
+
+use crate::command::Command;
+use crate::error::{Error, ErrorKind, Result};
+
+/// What a subscription names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A channel (`SUBSCRIBE`).
+    Channel,
+    /// A glob-style pattern of channels (`PSUBSCRIBE`).
+    Pattern,
+    /// A shard channel (`SSUBSCRIBE`, Redis 7 and later).
+    Shard,
+}
+
+impl Kind {
+    const ALL: [Self; 3] = [Self::Channel, Self::Pattern, Self::Shard];
+
+    fn subscribe_word(self) -> &'static [u8] {
+        match self {
+            Self::Channel => b"SUBSCRIBE",
+            Self::Pattern => b"PSUBSCRIBE",
+            Self::Shard => b"SSUBSCRIBE",
+        }
+    }
+
+    fn unsubscribe_word(self) -> &'static [u8] {
+        match self {
+            Self::Channel => b"UNSUBSCRIBE",
+            Self::Pattern => b"PUNSUBSCRIBE",
+            Self::Shard => b"SUNSUBSCRIBE",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Channel => 0,
+            Self::Pattern => 1,
+            Self::Shard => 2,
+        }
+    }
+}
+
+/// The names subscribed to, per kind.
+#[derive(Debug, Default)]
+pub(crate) struct Subscriptions {
+    sets: [BTreeSet<Vec<u8>>; 3],
+}
+
+/// Refuses a subscribe command that names nothing (the server would answer
+/// it with an error nobody waits for). The uds codec checks it before
+/// sending, so every transport raises the same error at the call.
+pub fn check_subscribe(kind: Kind, names: &[Vec<u8>]) -> Result<()> {
+    if names.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "{} needs at least one name",
+                String::from_utf8_lossy(kind.subscribe_word())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Subscriptions {
+    /// Records a subscribe command and returns its bytes.
+    pub(crate) fn subscribe(&mut self, kind: Kind, names: &[Vec<u8>]) -> Result<Command> {
+        check_subscribe(kind, names)?;
+        let cmd = command(kind.subscribe_word(), names)?;
+        self.sets[kind.index()].extend(names.iter().cloned());
+        Ok(cmd)
+    }
+
+    /// Records an unsubscribe command (no names: every one of the kind) and
+    /// returns its bytes.
+    pub(crate) fn unsubscribe(&mut self, kind: Kind, names: &[Vec<u8>]) -> Result<Command> {
+        let cmd = command(kind.unsubscribe_word(), names)?;
+        let set = &mut self.sets[kind.index()];
+        if names.is_empty() {
+            set.clear();
+        } else {
+            for name in names {
+                set.remove(name);
+            }
+        }
+        Ok(cmd)
+    }
+
+    /// Appends the commands that subscribe a new connection to everything
+    /// again, one command per name (so each is answered by exactly one
+    /// confirmation or one error, whatever the server refuses), and returns
+    /// how many there are.
+    pub(crate) fn restore_into(&self, out: &mut Vec<u8>) -> usize {
+        let mut count = 0;
+        for kind in Kind::ALL {
+            for name in &self.sets[kind.index()] {
+                if let Ok(cmd) = command(kind.subscribe_word(), std::slice::from_ref(name)) {
+                    out.extend_from_slice(cmd.packed());
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+}
+
+fn command(word: &[u8], names: &[Vec<u8>]) -> Result<Command> {
+    Command::from_args(std::iter::once(word).chain(names.iter().map(Vec::as_slice)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn follows_the_commands_and_restores_one_name_per_command() {
+        let mut subs = Subscriptions::default();
+        let cmd = subs.subscribe(Kind::Channel, &names(&["a", "b"])).unwrap();
+        assert_eq!(cmd, Command::from_args(["SUBSCRIBE", "a", "b"]).unwrap());
+        subs.subscribe(Kind::Pattern, &names(&["p*"])).unwrap();
+        subs.subscribe(Kind::Shard, &names(&["s"])).unwrap();
+        subs.unsubscribe(Kind::Channel, &names(&["a"])).unwrap();
+
+        let mut out = Vec::new();
+        assert_eq!(subs.restore_into(&mut out), 3);
+        let mut expected = Vec::new();
+        for words in [
+            ["SUBSCRIBE", "b"],
+            ["PSUBSCRIBE", "p*"],
+            ["SSUBSCRIBE", "s"],
+        ] {
+            expected.extend_from_slice(Command::from_args(words).unwrap().packed());
+        }
+        assert_eq!(out, expected);
+
+        let all = subs.unsubscribe(Kind::Pattern, &[]).unwrap();
+        assert_eq!(all, Command::from_args(["PUNSUBSCRIBE"]).unwrap());
+        assert_eq!(subs.restore_into(&mut Vec::new()), 2);
+    }
+
+    #[test]
+    fn subscribing_to_nothing_is_refused() {
+        let mut subs = Subscriptions::default();
+        let err = subs.subscribe(Kind::Shard, &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.message().contains("SSUBSCRIBE"), "{err}");
+    }
+}

@@ -1,0 +1,371 @@
+//! The subscriber against scripted peers: each connection it opens is an
+//! in-memory duplex stream whose far end the test plays as the server,
+//! writing pushes split anywhere, dropping the connection, or refusing new
+//! ones.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::resp::RespCodec;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+
+use super::*;
+use crate::command::Command;
+use crate::connection::{Reader, Writer};
+use crate::error::{Error, ErrorKind};
+
+/// Opens in-memory connections for a subscriber and hands their far ends
+/// to the test; refuses them while `down` is set.
+struct Peer {
+    ends: mpsc::UnboundedReceiver<DuplexStream>,
+    down: Arc<AtomicBool>,
+    attempts: Arc<AtomicUsize>,
+}
+
+fn scripted(max_buffered: usize) -> (Subscriber, Peer) {
+    let (tx, ends) = mpsc::unbounded_channel();
+    let down = Arc::new(AtomicBool::new(false));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let (refuse, count) = (Arc::clone(&down), Arc::clone(&attempts));
+    let connect: Connect = Arc::new(move || {
+        count.fetch_add(1, Ordering::SeqCst);
+        let outcome = if refuse.load(Ordering::SeqCst) {
+            Err(Error::new(ErrorKind::Connection, "connection refused"))
+        } else {
+            let (ours, theirs) = tokio::io::duplex(1 << 16);
+            let _ = tx.send(theirs);
+            let (reader, writer) = tokio::io::split(ours);
+            let reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
+            let writer: Writer = Box::pin(writer);
+            Ok((reader, writer))
+        };
+        Box::pin(async move { outcome })
+    });
+    let subscriber = Subscriber::start(connect, max_buffered, &Handle::current()).unwrap();
+    (
+        subscriber,
+        Peer {
+            ends,
+            down,
+            attempts,
+        },
+    )
+}
+
+impl Peer {
+    async fn accept(&mut self) -> DuplexStream {
+        tokio::time::timeout(Duration::from_secs(5), self.ends.recv())
+            .await
+            .expect("the subscriber connected in time")
+            .expect("the subscriber is alive")
+    }
+
+    async fn attempts_reach(&self, count: usize) {
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while self.attempts.load(Ordering::SeqCst) < count {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the subscriber kept trying");
+    }
+}
+
+fn names(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+fn packed(commands: &[&[&str]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for words in commands {
+        out.extend_from_slice(Command::from_args(words.iter()).unwrap().packed());
+    }
+    out
+}
+
+async fn expect_written(server: &mut DuplexStream, expected: &[u8]) {
+    let mut got = vec![0; expected.len()];
+    tokio::time::timeout(Duration::from_secs(5), server.read_exact(&mut got))
+        .await
+        .expect("the subscriber wrote in time")
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected)
+    );
+}
+
+/// The next event, waited for off the runtime's threads (the wait blocks).
+async fn next(subscriber: &Subscriber) -> Event {
+    let inbox = Arc::clone(subscriber.inbox());
+    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))).event())
+        .await
+        .unwrap()
+        .expect("an event in time")
+}
+
+/// `(type, pattern, channel, data)` of the next event, for short asserts.
+async fn next_message(subscriber: &Subscriber) -> (&'static str, String, String, String) {
+    let event = next(subscriber).await;
+    let Event::Message(message) = event else {
+        panic!("not a message: {event:?}");
+    };
+    let text = |bytes: Option<Vec<u8>>| String::from_utf8(bytes.unwrap_or_default()).unwrap();
+    let data = match message.data {
+        Payload::Bytes(data) => String::from_utf8(data).unwrap(),
+        Payload::Count(n) => n.to_string(),
+    };
+    (
+        message.kind.name(),
+        text(message.pattern),
+        text(message.channel),
+        data,
+    )
+}
+
+fn owned(expected: (&'static str, &str, &str, &str)) -> (&'static str, String, String, String) {
+    (
+        expected.0,
+        expected.1.to_owned(),
+        expected.2.to_owned(),
+        expected.3.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn confirmations_and_messages_arrive_in_order_however_the_reads_split() {
+    let pushes: &[u8] = b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+        *3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n\
+        *3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nhe\r\no\r\n\
+        *4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npq\r\n$0\r\n\r\n";
+    for split in 1..pushes.len() {
+        let (subscriber, mut peer) = scripted(100);
+        subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+        subscriber
+            .subscribe(Kind::Pattern, &names(&["p*"]))
+            .unwrap();
+        let mut server = peer.accept().await;
+        expect_written(
+            &mut server,
+            &packed(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]]),
+        )
+        .await;
+        server.write_all(&pushes[..split]).await.unwrap();
+        tokio::task::yield_now().await;
+        server.write_all(&pushes[split..]).await.unwrap();
+        assert_eq!(
+            next_message(&subscriber).await,
+            owned(("subscribe", "", "a", "1"))
+        );
+        assert_eq!(
+            next_message(&subscriber).await,
+            owned(("psubscribe", "", "p*", "2"))
+        );
+        assert_eq!(
+            next_message(&subscriber).await,
+            owned(("message", "", "a", "he\r\no")),
+            "split at {split}"
+        );
+        assert_eq!(
+            next_message(&subscriber).await,
+            owned(("pmessage", "p*", "pq", ""))
+        );
+    }
+}
+
+#[tokio::test]
+async fn resp3_pushes_and_a_plain_ping_reply_share_the_inbox() {
+    let (subscriber, mut peer) = scripted(100);
+    subscriber.subscribe(Kind::Shard, &names(&["s"])).unwrap();
+    subscriber.ping(Some(b"hi")).unwrap();
+    let mut server = peer.accept().await;
+    expect_written(
+        &mut server,
+        &packed(&[&["SSUBSCRIBE", "s"], &["PING", "hi"]]),
+    )
+    .await;
+    server
+        .write_all(b">3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n$2\r\nhi\r\n>3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nx\r\n-ERR nope\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("ssubscribe", "", "s", "1"))
+    );
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("pong", "", "", "hi"))
+    );
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("smessage", "", "s", "x"))
+    );
+    assert!(matches!(next(&subscriber).await, Event::Error(err) if err.code() == Some("ERR")));
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_restored_then_announced() {
+    let (subscriber, mut peer) = scripted(100);
+    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    subscriber
+        .subscribe(Kind::Pattern, &names(&["p*"]))
+        .unwrap();
+    let mut first = peer.accept().await;
+    expect_written(
+        &mut first,
+        &packed(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]]),
+    )
+    .await;
+
+    // The server goes away and refuses connections for a while; a
+    // subscription made meanwhile waits for it.
+    peer.down.store(true, Ordering::SeqCst);
+    drop(first);
+    peer.attempts_reach(3).await;
+    subscriber.subscribe(Kind::Shard, &names(&["s"])).unwrap();
+    peer.down.store(false, Ordering::SeqCst);
+
+    // Every subscription is restored, one name per command, before what
+    // was queued while disconnected.
+    let mut second = peer.accept().await;
+    expect_written(
+        &mut second,
+        &packed(&[
+            &["SUBSCRIBE", "a"],
+            &["PSUBSCRIBE", "p*"],
+            &["SSUBSCRIBE", "s"],
+            &["SSUBSCRIBE", "s"],
+        ]),
+    )
+    .await;
+    // The restore's confirmations are counted off, not shown; a message that
+    // arrives between them is; the notice follows the last one.
+    second
+        .write_all(
+            b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+              *3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nearly\r\n\
+              *3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n\
+              *3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n\
+              *3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("message", "", "a", "early"))
+    );
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("reconnected", "", "", "3"))
+    );
+    // The confirmation of the command made while disconnected is the user's.
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("ssubscribe", "", "s", "1"))
+    );
+    assert!(subscriber.inbox().is_empty());
+}
+
+#[tokio::test]
+async fn the_first_connections_failure_is_reported_once_while_it_retries() {
+    let (subscriber, mut peer) = scripted(100);
+    peer.down.store(true, Ordering::SeqCst);
+    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    let Event::Error(err) = next(&subscriber).await else {
+        panic!("the failure is reported");
+    };
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    peer.attempts_reach(3).await;
+    assert!(subscriber.inbox().is_empty(), "reported once");
+    peer.down.store(false, Ordering::SeqCst);
+    let mut server = peer.accept().await;
+    // The first connection restores nothing: the queued command says it all.
+    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    server
+        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("subscribe", "", "a", "1"))
+    );
+}
+
+#[tokio::test]
+async fn a_reader_that_falls_behind_loses_the_oldest_messages_not_the_connection() {
+    let (subscriber, mut peer) = scripted(10);
+    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    let mut server = peer.accept().await;
+    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let mut pushes = b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n".to_vec();
+    for n in 0..1000 {
+        let data = format!("{n:04}");
+        pushes.extend_from_slice(
+            format!("*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$4\r\n{data}\r\n").as_bytes(),
+        );
+    }
+    // Ten times the duplex stream's buffer: the writes complete only because
+    // the subscriber keeps reading while nobody takes its messages.
+    for _ in 0..10 {
+        tokio::time::timeout(Duration::from_secs(5), server.write_all(&pushes))
+            .await
+            .expect("the subscriber kept reading")
+            .unwrap();
+    }
+    subscriber.ping(None).unwrap();
+    expect_written(&mut server, &packed(&[&["PING"]])).await;
+    server.write_all(b"+PONG\r\n").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while subscriber.inbox().len() < 21 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the pong arrived");
+    assert_eq!(subscriber.inbox().dropped(), 10 * 1000 - 10);
+    // Every confirmation kept, then the newest ten messages, then the pong.
+    for _ in 0..10 {
+        assert_eq!(next_message(&subscriber).await.0, "subscribe");
+    }
+    for n in 990..1000 {
+        let expected = format!("{n:04}");
+        assert_eq!(
+            next_message(&subscriber).await,
+            owned(("message", "", "a", &expected))
+        );
+    }
+    assert_eq!(next_message(&subscriber).await, owned(("pong", "", "", "")));
+}
+
+#[tokio::test]
+async fn closing_closes_the_connection_and_refuses_later_commands() {
+    let (subscriber, mut peer) = scripted(100);
+    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    let mut server = peer.accept().await;
+    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    subscriber.close();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), server.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the connection was closed");
+    let err = subscriber.ping(None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    assert!(next_or_none(&subscriber).await.is_none());
+}
+
+async fn next_or_none(subscriber: &Subscriber) -> Option<Event> {
+    let inbox = Arc::clone(subscriber.inbox());
+    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))).event())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_unused_subscriber_opens_no_connection() {
+    let (subscriber, peer) = scripted(100);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(peer.attempts.load(Ordering::SeqCst), 0);
+    drop(subscriber);
+}

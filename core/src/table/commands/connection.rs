@@ -1,0 +1,41 @@
+//! Connection commands.
+//!
+//! Written by `tools/command_table.py` from the servers' `COMMAND INFO`
+//! (flags, key specs, policies); reply shapes, timeouts and Babushka's own
+//! flags are set by hand here, and the script keeps them.
+
+use crate::table::spec::prelude::*;
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    cmd("AUTH", &[Noscript, Fast, NoAuth]),
+    cmd("CLIENT", &[]).subcommands(&[
+        cmd("CLIENT CACHING", &[Noscript]),
+        cmd("CLIENT CAPA", &[Noscript]),
+        cmd("CLIENT GETNAME", &[Noscript]),
+        cmd("CLIENT GETREDIR", &[Noscript]),
+        cmd("CLIENT ID", &[Noscript]),
+        cmd("CLIENT IMPORT-SOURCE", &[Noscript]),
+        cmd("CLIENT INFO", &[Noscript]),
+        cmd("CLIENT KILL", &[Admin, Noscript]),
+        cmd("CLIENT LIST", &[Admin, Noscript]),
+        cmd("CLIENT NO-EVICT", &[Admin, Noscript]),
+        cmd("CLIENT NO-TOUCH", &[Noscript]),
+        cmd("CLIENT PAUSE", &[Admin, Noscript]),
+        cmd("CLIENT REPLY", &[Noscript, NoMulti, Unpaired]),
+        cmd("CLIENT SETINFO", &[Noscript])
+            .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
+        cmd("CLIENT SETNAME", &[Noscript])
+            .reply(Shape::Ok)
+            .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
+        cmd("CLIENT TRACKING", &[Noscript]),
+        cmd("CLIENT TRACKINGINFO", &[Noscript]),
+        cmd("CLIENT UNBLOCK", &[Admin, Noscript]),
+        cmd("CLIENT UNPAUSE", &[Admin, Noscript]),
+    ]),
+    cmd("ECHO", &[Fast]),
+    cmd("HELLO", &[Noscript, Fast, NoAuth]),
+    cmd("PING", &[Fast]).policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
+    cmd("QUIT", &[Noscript, Fast, NoAuth]),
+    cmd("RESET", &[Noscript, Fast, NoAuth]),
+    cmd("SELECT", &[Fast]).reply(Shape::Ok),
+];

@@ -1,0 +1,272 @@
+"""The asyncio subscriber, :class:`PubSub` (``babushka.asyncio.Redis.pubsub()``),
+with redis-py's asyncio API: ``await p.subscribe(...)``, ``await
+p.get_message(timeout=...)``, ``async for message in p.listen()`` (or ``async
+for message in p``), ``await p.run()``, ``await p.aclose()``.
+
+The subscriber is the core's (see :mod:`babushka.pubsub`); the loop is woken
+once per batch of messages: by the subscriber's eventfd on the managed
+transport, by the core's callback (``call_soon_threadsafe``) on ffi, by the
+stream's reader on uds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional
+
+from babushka._pubsub import (
+    CHANNEL,
+    DEFAULT_MAX_BUFFERED_MESSAGES,
+    PATTERN,
+    SHARD,
+    HandlerT,
+    PubSubBase,
+    SubscriberT,
+    Subscription,
+)
+
+if TYPE_CHECKING:
+    from babushka.asyncio.client import Redis
+
+__all__ = ["PubSub", "Subscription"]
+
+
+class PubSub(PubSubBase):
+    """An asyncio subscriber; use it from the event loop it was first used on."""
+
+    def __init__(
+        self,
+        client: Redis,
+        ignore_subscribe_messages: bool = False,
+        shard_hint: str | None = None,
+        *,
+        max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
+        on_reconnect: Optional[HandlerT] = None,
+    ) -> None:
+        super().__init__(ignore_subscribe_messages, max_buffered_messages, on_reconnect)
+        self._client = client
+        #: Accepted for redis-py compatibility; a standalone client has one node.
+        self.shard_hint = shard_hint
+        #: Set when messages may be waiting (or the subscriber closed).
+        self._ready: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: The descriptor the loop watches (managed transport).
+        self._watched_fd: int | None = None
+
+    def _open_native(self) -> SubscriberT:
+        loop = asyncio.get_running_loop()
+        client = self._client
+        ready = asyncio.Event()
+        native: SubscriberT
+        if client.transport == "uds":
+            native = client._uds_stream().subscriber(self.max_buffered_messages)
+            # The stream's reader runs on this loop: it sets the event itself.
+            native.set_waker(ready.set)
+        else:
+            core = client._core.subscriber(self.max_buffered_messages)
+            native = core
+            if client.transport == "managed":
+                # One wake-up per batch: the eventfd turns readable when
+                # messages start waiting, and is cleared before they are taken.
+                def on_readable() -> None:
+                    core.clear_signal()
+                    ready.set()
+
+                loop.add_reader(core.fd(), on_readable)
+                self._watched_fd = core.fd()
+            else:
+                # ffi: the core calls back on a runtime thread.
+                def wake() -> None:
+                    with contextlib.suppress(RuntimeError):  # the loop is closed
+                        loop.call_soon_threadsafe(ready.set)
+
+                native.set_waker(wake)
+        self._ready = ready
+        self._loop = loop
+        return native
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether anything is subscribed to (until its unsubscribe confirmation)."""
+        return bool(self.channels or self.patterns or self.shard_channels)
+
+    async def subscribe(self, *args: Any, **kwargs: HandlerT) -> None:
+        """Subscribes to channels; ``name=handler`` keywords (or
+        ``Subscription(name, handler)``) have their messages go to the handler
+        (a function or a coroutine function) instead of ``get_message``. The
+        subscription holds once its ``subscribe`` confirmation arrives."""
+        self._subscribe(CHANNEL, args, kwargs)
+
+    async def psubscribe(self, *args: Any, **kwargs: HandlerT) -> None:
+        self._subscribe(PATTERN, args, kwargs)
+
+    async def ssubscribe(self, *args: Any, target_node: Any = None, **kwargs: HandlerT) -> None:
+        self._subscribe(SHARD, args, kwargs)
+
+    async def unsubscribe(self, *args: Any) -> None:
+        self._unsubscribe(CHANNEL, args)
+
+    async def punsubscribe(self, *args: Any) -> None:
+        self._unsubscribe(PATTERN, args)
+
+    async def sunsubscribe(self, *args: Any, target_node: Any = None) -> None:
+        self._unsubscribe(SHARD, args)
+
+    async def ping(self, message: Any = None) -> None:
+        """Sends a PING; its answer is a ``pong`` message."""
+        self._native_subscriber().ping(message)
+
+    async def execute_command(self, *args: Any) -> None:
+        """Sends a (un)subscribe command or PING as it is."""
+        self._command(args)
+
+    async def get_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> dict[str, Any] | None:
+        """The next message, waiting up to ``timeout`` seconds (``None``: for
+        ever), or ``None``; see :meth:`babushka.pubsub.PubSub.get_message`
+        for the messages. Raises ``RuntimeError`` before the first subscribe,
+        as redis-py's does."""
+        if self._native is None:
+            raise RuntimeError(
+                "pubsub connection not set: did you forget to call subscribe() or psubscribe()?"
+            )
+        message = await self._receive(timeout)
+        if message is None:
+            return None
+        return await self._process(message, ignore_subscribe_messages)
+
+    get_sharded_message = get_message
+
+    async def _receive(self, timeout: float | None) -> dict[str, Any] | None:
+        native = self._live_native()
+        ready = self._ready
+        loop = self._loop
+        if native is None or ready is None or loop is None:
+            return None
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            message = native.pop()
+            if message is not None or native.closed:
+                break
+            ready.clear()
+            # Looked at again after clearing: whatever lands from now on sets
+            # it. A wake-up with nothing new to take (the ffi callback of an
+            # earlier batch, delayed) waits on until the deadline.
+            message = native.pop()
+            if message is not None or native.closed:
+                break
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                break
+            if remaining is None:
+                await ready.wait()
+            else:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ready.wait(), remaining)
+        if message is not None:
+            self._note_dropped(native)
+        return message
+
+    async def _process(self, message: dict[str, Any], ignore: bool) -> dict[str, Any] | None:
+        returned, handler = self._handle(message, ignore)
+        if handler is not None:
+            outcome = handler(message)
+            if inspect.isawaitable(outcome):
+                await outcome
+        return returned
+
+    async def handle_message(
+        self, response: dict[str, Any], ignore_subscribe_messages: bool = False
+    ) -> dict[str, Any] | None:
+        """What a received message gives: itself, or ``None`` when a handler
+        took it or it is ignored."""
+        return await self._process(response, ignore_subscribe_messages)
+
+    async def listen(self) -> AsyncIterator[dict[str, Any]]:
+        """Yields messages as they come, while anything is subscribed to."""
+        while self.subscribed:
+            message = await self._receive(None)
+            if message is None:
+                native = self._native
+                if native is None or native.closed:
+                    return
+                continue
+            returned = await self._process(message, False)
+            if returned is not None:
+                yield returned
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        """``async for message in pubsub``: as :meth:`listen`."""
+        return self.listen()
+
+    async def run(
+        self,
+        *,
+        exception_handler: Optional[Callable[[BaseException, PubSub], Any]] = None,
+        poll_timeout: float = 1.0,
+        pubsub: PubSub | None = None,
+    ) -> None:
+        """Runs the handlers until cancelled (``asyncio.create_task(p.run())``);
+        every subscription needs one. An exception goes to
+        ``exception_handler(error, pubsub)`` (which may be a coroutine
+        function), or ends the run if there is none."""
+        self._check_handlers()
+        source = self if pubsub is None else pubsub
+        while True:
+            try:
+                await source.get_message(ignore_subscribe_messages=True, timeout=poll_timeout)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:
+                if exception_handler is None:
+                    raise
+                outcome = exception_handler(error, self)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            # Let other tasks run if no wait happened.
+            await asyncio.sleep(0)
+
+    async def aclose(self) -> None:
+        """Closes the connection and forgets every subscription."""
+        self._stop_watching()
+        self._close_native()
+        if self._ready is not None:
+            self._ready.set()  # a listener waiting now sees the end
+        self._ready = None
+        self._clear_subscriptions()
+
+    async def close(self) -> None:
+        """Alias of :meth:`aclose`, as in redis-py."""
+        await self.aclose()
+
+    async def reset(self) -> None:
+        """Alias of :meth:`aclose`, as in redis-py."""
+        await self.aclose()
+
+    def _stop_watching(self) -> None:
+        fd, self._watched_fd = self._watched_fd, None
+        loop = self._loop
+        if fd is not None and loop is not None and not loop.is_closed():
+            loop.remove_reader(fd)
+
+    async def __aenter__(self) -> PubSub:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        super().__del__()
+        fd, loop = getattr(self, "_watched_fd", None), getattr(self, "_loop", None)
+        if fd is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.remove_reader, fd)
