@@ -346,11 +346,12 @@ impl Pipe {
     ///
     /// The socket is shut down here, on the caller's thread, rather than when
     /// the tasks next run: a cancelled `BLPOP`'s connection must be seen gone
-    /// by the server as soon as possible, or an element pushed right after
-    /// the cancel can still be handed to it (and lost). Measured, 100 rounds
-    /// of 4 `BLPOP`s cancelled 2 ms after they were sent and 4 elements
-    /// pushed right after the cancel: 221 of 400 elements lost when only the
-    /// tasks closed the socket, none with this.
+    /// by the server as soon as possible, or an element another client pushes
+    /// right after the cancel can still be handed to it (and lost). (This
+    /// client's own later requests wait behind the `CLIENT KILL` the lease
+    /// sends.) Measured, 100 rounds of 4 `BLPOP`s cancelled 2 ms after they
+    /// were sent and 4 elements pushed by another client right after: 211 of
+    /// 400 elements lost when only the tasks closed the socket, none with this.
     pub(crate) fn shut_down(&self, err: &Error) {
         let direct = self.shared.state.lock().direct.take();
         // Failed first, so the requests see `err`, not the reader's view of
