@@ -57,3 +57,32 @@ impl AsRawFd for EventFd {
         self.fd.as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable(fd: &EventFd) -> bool {
+        let mut pollfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        unsafe { libc::poll(&raw mut pollfd, 1, 0) == 1 }
+    }
+
+    #[test]
+    fn readable_from_notify_until_cleared() {
+        let fd = EventFd::new().unwrap();
+        assert!(!readable(&fd));
+        fd.notify();
+        fd.notify();
+        assert!(readable(&fd));
+        fd.clear();
+        assert!(!readable(&fd));
+        // Clearing a flag that is not set is harmless (EAGAIN is expected).
+        fd.clear();
+        assert!(!readable(&fd));
+    }
+}

@@ -308,6 +308,73 @@ mod tests {
         }
     }
 
+    /// Runs the handshake against a scripted server that answers `replies`.
+    async fn scripted_handshake(
+        config: &ConnectionConfig,
+        replies: &'static [u8],
+    ) -> Result<Option<i64>> {
+        use tokio::io::AsyncReadExt;
+        let (ours, mut theirs) = tokio::io::duplex(1 << 16);
+        let (reader, writer) = tokio::io::split(ours);
+        let mut reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
+        let mut writer: Writer = Box::pin(writer);
+        let expected: usize = handshake_commands(config)
+            .iter()
+            .map(|(cmd, _)| cmd.packed().len())
+            .sum();
+        let server = tokio::spawn(async move {
+            // The whole handshake arrives before any reply is sent: one write.
+            let mut got = vec![0; expected];
+            theirs.read_exact(&mut got).await.unwrap();
+            theirs.write_all(replies).await.unwrap();
+            // Dropped here: what was not answered ends in a closed connection.
+        });
+        let outcome = handshake(&mut reader, &mut writer, config).await;
+        server.await.unwrap();
+        outcome
+    }
+
+    #[tokio::test]
+    async fn a_handshake_keeps_the_client_id_and_ignores_unknown_setinfo() {
+        let config = ConnectionConfig::tcp("localhost", 6379);
+        let replies = b"-ERR unknown subcommand 'SETINFO'\r\n-ERR unknown subcommand\r\n:42\r\n";
+        assert_eq!(
+            scripted_handshake(&config, replies).await.unwrap(),
+            Some(42)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_password_is_an_authentication_failure_reported_first() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.password = Some("wrong".into());
+        config.db = 2;
+        // AUTH is refused, and everything after it fails with NOAUTH: the
+        // first failure is the one reported.
+        let replies =
+            b"-WRONGPASS invalid username-password pair\r\n-NOAUTH Authentication required.\r\n\
+                        -NOAUTH x\r\n-NOAUTH x\r\n-NOAUTH x\r\n";
+        let err = scripted_handshake(&config, replies).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Authentication);
+        assert!(err.message().contains("WRONGPASS"), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_database_fails_the_handshake() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.db = 99;
+        let replies = b"-ERR DB index is out of range\r\n+OK\r\n+OK\r\n:7\r\n";
+        let err = scripted_handshake(&config, replies).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Response);
+    }
+
+    #[tokio::test]
+    async fn a_server_closing_mid_handshake_is_a_connection_error() {
+        let config = ConnectionConfig::tcp("localhost", 6379);
+        let err = scripted_handshake(&config, b"+OK\r\n").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Connection);
+    }
+
     #[test]
     fn handshake_is_only_setinfo_and_client_id_for_a_default_config() {
         let config = ConnectionConfig::tcp("localhost", 6379);
