@@ -111,6 +111,21 @@ async def test_cancelling_the_future_itself(redis_server: RedisServer, transport
     await client.aclose()
 
 
+async def test_gather_over_futures_cancelled_themselves(ar: babushka.asyncio.Redis) -> None:
+    """gather reads a cancelled child's message and error through asyncio's
+    private API (``_cancel_message``, ``_make_cancelled_error``)."""
+    first, second = ar.execute_command("BLPOP", "none", 0.3), ar.echo("kept")
+    first.cancel("changed my mind")
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[0].args == ("changed my mind",)
+    assert results[1] == b"kept"
+    lone = ar.execute_command("BLPOP", "none", 0.3)
+    lone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.gather(lone)
+
+
 async def test_shield_lets_the_request_finish(ar: babushka.asyncio.Redis) -> None:
     await ar.rpush("queue", "job")
     inner = ar.execute_command("BLPOP", "queue", 1)

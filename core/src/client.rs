@@ -12,7 +12,7 @@ use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Closer, PushSink, Subscriber};
-use crate::request::{Batch, Request, Route, Sink};
+use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::runtime;
 use crate::table::Blocking;
 
@@ -81,7 +81,7 @@ impl Client {
                 match Lease::take(&self.connections) {
                     Ok(lease) => send_leased(lease, &batch, deadline, sink),
                     Err(err) => {
-                        sink(Err(err));
+                        complete(sink, Err(err));
                         Submitted {
                             wake_owed: false,
                             cancel: None,
@@ -93,7 +93,7 @@ impl Client {
                 let pipe = match self.connections.shared() {
                     Ok(pipe) => pipe,
                     Err(err) => {
-                        sink(Err(err));
+                        complete(sink, Err(err));
                         return Submitted {
                             wake_owed: false,
                             cancel: None,

@@ -10,6 +10,12 @@ use redis::Cmd;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// The longest argument a server takes: its `proto-max-bulk-len`, 512 MiB
+/// unless configured otherwise. A longer one is not an error reply: the
+/// server answers "invalid bulk length" and closes the connection, failing
+/// every other request in flight on it, so it is refused before it is sent.
+pub const MAX_ARG_LEN: usize = 512 * 1024 * 1024;
+
 /// Room kept in front of the arguments for the array header `*<count>\r\n`,
 /// written once the count is known.
 const HEADER_ROOM: usize = LINE_MAX;
@@ -28,7 +34,8 @@ impl Command {
     /// Builds a command from its name and arguments, each a byte string.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] when there is no argument at all.
+    /// [`ErrorKind::InvalidInput`] when there is no argument at all, or one
+    /// is longer than [`MAX_ARG_LEN`].
     pub fn from_args<I, A>(args: I) -> Result<Self>
     where
         I: IntoIterator<Item = A>,
@@ -36,7 +43,9 @@ impl Command {
     {
         let mut builder = CommandBuilder::new();
         for arg in args {
-            builder.arg(arg.as_ref());
+            let arg = arg.as_ref();
+            check_arg_len(arg.len())?;
+            builder.arg(arg);
         }
         builder.finish()
     }
@@ -114,7 +123,8 @@ impl CommandBuilder {
         Self { buf, count: 0 }
     }
 
-    /// Appends one argument as a bulk string.
+    /// Appends one argument as a bulk string. The caller checks its length
+    /// first ([`check_arg_len`]), before it has copied anything.
     pub fn arg(&mut self, data: &[u8]) {
         let mut line = [0; LINE_MAX];
         let prefix = length_line(b'$', data.len(), &mut line);
@@ -145,6 +155,28 @@ impl CommandBuilder {
         buf[start..HEADER_ROOM].copy_from_slice(header);
         Ok(Command { buf, start })
     }
+}
+
+/// Refuses an argument of `len` bytes if the server would not take it.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] when `len` is over [`MAX_ARG_LEN`].
+pub fn check_arg_len(len: usize) -> Result<()> {
+    if len > MAX_ARG_LEN {
+        return Err(arg_too_long(len));
+    }
+    Ok(())
+}
+
+#[cold]
+fn arg_too_long(len: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "an argument of {len} bytes is over the server's limit of {MAX_ARG_LEN} bytes \
+             (proto-max-bulk-len); nothing was sent"
+        ),
+    )
 }
 
 /// The longest `<marker><decimal>\r\n` line: a `usize` has at most 20 digits.
@@ -203,6 +235,14 @@ mod tests {
     fn refuses_an_empty_command() {
         let err = Command::from_args(Vec::<Vec<u8>>::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn refuses_an_argument_over_the_servers_limit() {
+        assert!(check_arg_len(MAX_ARG_LEN).is_ok());
+        let err = check_arg_len(MAX_ARG_LEN + 1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.message().contains("proto-max-bulk-len"), "{err}");
     }
 
     #[test]

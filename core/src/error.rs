@@ -81,6 +81,24 @@ impl Error {
         self.index
     }
 
+    /// The error a request fails with when code serving it panicked (a bug,
+    /// caught at a boundary so that it ends in an error for the requests it
+    /// touched, not a lost reply or a dead process).
+    #[cold]
+    pub fn from_panic(what: &str, payload: &(dyn std::any::Any + Send)) -> Self {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        Self::new(
+            ErrorKind::Internal,
+            format!(
+                "internal error (a bug in babushka, please report it): {what} panicked: {detail}"
+            ),
+        )
+    }
+
     #[cold]
     pub fn closed() -> Self {
         Self::new(ErrorKind::Closed, "the client is closed")
@@ -122,6 +140,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A failed read or write on a connection (the reply decoder's I/O errors).
+impl From<std::io::Error> for Error {
+    #[cold]
+    fn from(err: std::io::Error) -> Self {
+        Self::new(ErrorKind::Connection, err.to_string())
+    }
+}
 
 impl From<RedisError> for Error {
     #[cold]

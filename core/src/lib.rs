@@ -24,6 +24,8 @@
 //! - [`pubsub`]: subscribers (a connection of their own, an inbox, the
 //!   subscriptions restored after a reconnection) and the push sink.
 //! - [`command`]: commands encoded once, straight into RESP.
+//! - [`resp`]: the decoder of the server's replies.
+//! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
@@ -32,11 +34,13 @@ pub mod command;
 pub mod completion;
 pub mod config;
 mod connection;
+pub mod debug;
 pub mod error;
 mod eventfd;
 pub mod fork;
 pub mod pubsub;
 pub mod request;
+pub mod resp;
 pub mod runtime;
 pub mod socket;
 pub mod table;

@@ -27,6 +27,18 @@ use crate::table::{self, Blocking};
 /// failed, never forgotten.
 pub type Sink = Box<dyn FnOnce(Result<Value>) + Send>;
 
+/// Gives `sink` its outcome. A sink that panics (a bug in whoever made it)
+/// is stopped here, so the connection whose reader or writer called it, and
+/// the other requests waiting there, carry on. The request itself still
+/// ends: every transport's sink fails its request when it is dropped without
+/// having delivered, as it is while this panic unwinds.
+pub(crate) fn complete(sink: Sink, outcome: Result<Value>) {
+    // Unwind safety: nothing the closure touched is looked at again.
+    let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || sink(outcome)));
+    // The panic was reported by the panic hook as it happened.
+    drop(delivered);
+}
+
 /// One command, or several sent back to back as one request.
 #[derive(Debug, Clone)]
 pub enum Batch {

@@ -37,7 +37,11 @@ def command_key(args: tuple[Any, ...]) -> str:
     name = args[0]
     if isinstance(name, str):
         return name.upper()
-    return bytes(name).decode(errors="replace").upper()
+    if isinstance(name, (bytes, bytearray, memoryview)):
+        return bytes(name).decode(errors="replace").upper()
+    # An int is sent in decimal; anything else is refused by the encoder with
+    # a DataError that names it. (bytes(n) would allocate n zero bytes.)
+    return str(name).upper() if isinstance(name, int) else ""
 
 
 def lookup(key: str, args: tuple[Any, ...]) -> _core.CommandSpec | None:

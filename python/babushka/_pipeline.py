@@ -125,7 +125,10 @@ class PipelineBase(CoreCommands):
         key = _command_names.command_key(args)
         spec = _command_names.lookup(key, args)
         _command_names.refuse_unpaired_replies(spec)
-        args = (key, *args[1:])
+        if isinstance(args[0], str):
+            # Sent as looked up; a bytes name is sent as given (its key
+            # replaced bytes that are not UTF-8).
+            args = (key, *args[1:])
         if _command_names.is_session_command(spec):
             self._check_session_command(key)
         return self._execute(_command_names.shape_for(spec, self._client._protocol), *args)

@@ -1,10 +1,13 @@
 //! Python arguments to a Redis command, with redis-py's encoding rules:
 //! `bytes`, `bytearray` and `memoryview` pass as they are, `str` is encoded,
 //! `int` and `float` are written in decimal, and anything else (including
-//! `None` and `bool`) is a `DataError` raised before anything is sent.
+//! `None` and `bool`) is a `DataError` raised before anything is sent. So is
+//! an argument longer than the server takes (512 MiB), found before it is
+//! copied.
 
-use babushka_core::command::decimal;
+use babushka_core::command::{check_arg_len, decimal, MAX_ARG_LEN};
 use babushka_core::{Command, CommandBuilder};
+use pyo3::buffer::PyUntypedBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString, PyTuple};
 
@@ -119,13 +122,15 @@ fn push_arg(
     encoding: &Encoding,
     lookup: Lookup,
 ) -> PyResult<()> {
+    // Every byte string's length is checked before it is copied anywhere, so
+    // a value over the server's limit costs no memory on its way to the error.
+    let checked = |len: usize| check_len(len, arg, index, lookup);
     // Exact-type checks first: they are the common case and the cheapest test.
     if let Ok(bytes) = arg.cast_exact::<PyBytes>() {
+        checked(bytes.as_bytes().len())?;
         cmd.push_arg(bytes.as_bytes());
     } else if let Ok(text) = arg.cast_exact::<PyString>() {
-        encoding.encode_str(text, |data| {
-            cmd.push_arg(data);
-        })?;
+        push_str(cmd, text, encoding, checked)?;
     } else if arg.is_instance_of::<PyBool>() {
         return Err(invalid_type(arg, index, lookup));
     } else if let Ok(int) = arg.cast::<PyInt>() {
@@ -152,21 +157,85 @@ fn push_arg(
             cmd.push_arg(text.cast::<PyString>()?.to_str()?.as_bytes());
         }
     } else if let Ok(bytes) = arg.cast::<PyBytes>() {
+        checked(bytes.as_bytes().len())?;
         cmd.push_arg(bytes.as_bytes());
     } else if let Ok(text) = arg.cast::<PyString>() {
-        encoding.encode_str(text, |data| {
-            cmd.push_arg(data);
-        })?;
+        push_str(cmd, text, encoding, checked)?;
     } else if let Ok(array) = arg.cast::<PyByteArray>() {
-        cmd.push_arg(array.to_vec().as_slice());
+        checked(array.len())?;
+        // SAFETY: the GIL is held and nothing below runs Python code, so no
+        // one can resize or free the bytearray's buffer while it is copied.
+        cmd.push_arg(unsafe { array.as_bytes() });
+    } else if let Ok(buffer) = PyUntypedBuffer::get(arg) {
+        // memoryview (which redis-py accepts) and other buffer objects.
+        checked(buffer.len_bytes())?;
+        if buffer.is_c_contiguous() {
+            // SAFETY: a C-contiguous buffer is `len_bytes` bytes at
+            // `buf_ptr`, valid while `buffer` holds the export (which also
+            // keeps a bytearray under a memoryview from being resized); the
+            // GIL is held and no Python code runs while it is read.
+            let data = unsafe {
+                std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), buffer.len_bytes())
+            };
+            cmd.push_arg(data);
+        } else {
+            // A strided view: Python gathers its bytes (length checked above).
+            let bytes = arg.call_method0(pyo3::intern!(arg.py(), "tobytes"))?;
+            cmd.push_arg(bytes.cast::<PyBytes>()?.as_bytes());
+        }
     } else if arg.hasattr(pyo3::intern!(arg.py(), "tobytes"))? {
-        // memoryview and other buffer objects that redis-py accepts.
+        // An object with a `tobytes` method but no buffer to read directly.
         let bytes = arg.call_method0(pyo3::intern!(arg.py(), "tobytes"))?;
-        cmd.push_arg(bytes.cast::<PyBytes>()?.as_bytes());
+        let bytes = bytes.cast::<PyBytes>()?;
+        checked(bytes.as_bytes().len())?;
+        cmd.push_arg(bytes.as_bytes());
     } else {
         return Err(invalid_type(arg, index, lookup));
     }
     Ok(())
+}
+
+/// Encodes a `str` argument, refusing one over the server's limit.
+fn push_str(
+    cmd: &mut impl ArgSink,
+    text: &Bound<'_, PyString>,
+    encoding: &Encoding,
+    checked: impl Fn(usize) -> PyResult<()>,
+) -> PyResult<()> {
+    if encoding.is_utf8_strict() {
+        // Every character takes a byte or more in UTF-8: a string with more
+        // characters than the limit is refused before it is encoded (which
+        // copies a non-ASCII string).
+        checked(text.len()?)?;
+    }
+    encoding.encode_str(text, |data| {
+        checked(data.len())?;
+        cmd.push_arg(data);
+        Ok(())
+    })
+}
+
+/// `DataError` for an argument the server would not take (see
+/// [`babushka_core::command::MAX_ARG_LEN`]), naming it.
+fn check_len(len: usize, arg: &Bound<'_, PyAny>, index: usize, lookup: Lookup) -> PyResult<()> {
+    match check_arg_len(len) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(too_long(arg, len, index, lookup)),
+    }
+}
+
+#[cold]
+fn too_long(arg: &Bound<'_, PyAny>, len: usize, index: usize, lookup: Lookup) -> PyErr {
+    let name =
+        argument_name(arg, lookup).map_or_else(|| format!("#{index}"), |name| format!("'{name}'"));
+    bad_argument(
+        arg.py(),
+        index,
+        format!(
+            "Argument {name} is {len} bytes, over the server's limit of {MAX_ARG_LEN} bytes for \
+             one argument (proto-max-bulk-len); nothing was sent."
+        ),
+    )
 }
 
 #[cold]
@@ -175,21 +244,27 @@ fn invalid_type(arg: &Bound<'_, PyAny>, index: usize, lookup: Lookup) -> PyErr {
         .get_type()
         .name()
         .map_or_else(|_| "?".to_owned(), |name| name.to_string());
-    let py = arg.py();
-    // Only the Python caller knows the parameter's name; ask it on this cold path.
-    let name = match lookup {
-        Lookup::Caller => py
+    let subject = argument_name(arg, lookup)
+        .map_or_else(String::new, |name| format!(" for argument '{name}'"));
+    bad_argument(
+        arg.py(),
+        index,
+        format!("Invalid input of type: '{type_name}'{subject}. Convert to a bytes, string, int or float first."),
+    )
+}
+
+/// The name of the command method's parameter that holds `arg`, if it can
+/// be found: only the Python caller knows it, so it is asked on this cold path.
+#[cold]
+fn argument_name(arg: &Bound<'_, PyAny>, lookup: Lookup) -> Option<String> {
+    match lookup {
+        Lookup::Caller => arg
+            .py()
             .import("babushka._argnames")
             .and_then(|module| module.call_method1("argument_name", (arg,)))
             .and_then(|name| name.extract::<Option<String>>())
             .ok()
             .flatten(),
         Lookup::Skip => None,
-    };
-    let subject = name.map_or_else(String::new, |name| format!(" for argument '{name}'"));
-    bad_argument(
-        py,
-        index,
-        format!("Invalid input of type: '{type_name}'{subject}. Convert to a bytes, string, int or float first."),
-    )
+    }
 }

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::args::{build_command, build_command_after};
-use crate::completions::PyCompletionQueue;
+use crate::completions::{dropped_unanswered, PyCompletionQueue};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
 use crate::pubsub::PySubscriber;
@@ -477,9 +477,8 @@ impl Callback {
 
 impl Drop for Callback {
     fn drop(&mut self) {
-        self.deliver(Err(Error::new(
-            babushka_core::ErrorKind::Closed,
-            "the request was dropped before it completed (runtime shut down)",
-        )));
+        if self.pair.is_some() {
+            self.deliver(Err(dropped_unanswered()));
+        }
     }
 }

@@ -58,10 +58,27 @@ impl Responder {
 
 impl Drop for Responder {
     fn drop(&mut self) {
-        self.push(Err(Error::new(
+        if self.future.is_some() {
+            self.push(Err(dropped_unanswered()));
+        }
+    }
+}
+
+/// Why a request's sink is dropped before it delivered: the runtime shut
+/// down, or (while a panic unwinds) a bug on the way.
+#[cold]
+pub fn dropped_unanswered() -> Error {
+    if std::thread::panicking() {
+        Error::new(
+            ErrorKind::Internal,
+            "internal error (a bug in babushka, please report it): the request's reply \
+             was lost to a panic",
+        )
+    } else {
+        Error::new(
             ErrorKind::Closed,
             "the request was dropped before it completed (runtime shut down)",
-        )));
+        )
     }
 }
 

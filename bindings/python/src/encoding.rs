@@ -25,19 +25,27 @@ impl Encoding {
         }
     }
 
-    /// Appends the encoded form of `text` to `out`.
-    pub fn encode_str(&self, text: &Bound<'_, PyString>, out: impl FnOnce(&[u8])) -> PyResult<()> {
+    /// Whether strings are UTF-8 with strict errors (each character then
+    /// takes at least one byte).
+    pub fn is_utf8_strict(&self) -> bool {
+        self.utf8_strict
+    }
+
+    /// Hands the encoded form of `text` to `out`.
+    pub fn encode_str(
+        &self,
+        text: &Bound<'_, PyString>,
+        out: impl FnOnce(&[u8]) -> PyResult<()>,
+    ) -> PyResult<()> {
         let py = text.py();
         if self.utf8_strict {
-            out(text.to_str()?.as_bytes());
-            return Ok(());
+            return out(text.to_str()?.as_bytes());
         }
         let encoded = text.call_method1(
             intern!(py, "encode"),
             (self.codec.bind(py), self.errors.bind(py)),
         )?;
-        out(encoded.cast::<PyBytes>()?.as_bytes());
-        Ok(())
+        out(encoded.cast::<PyBytes>()?.as_bytes())
     }
 
     /// A string reply: `bytes`, or `str` when the client decodes responses.

@@ -18,6 +18,7 @@
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
+//! - `debug`: `_debug_panic_next`, a test hook present in debug builds only.
 //! - `tls`: `TlsSettings`, a client's TLS settings (`Client(tls=...)`).
 //! - `uds`: `start_socket_listener`, `UdsCodec` (the uds transport's frames)
 //!   and `UdsLease` (a lease on a uds stream, by id).
@@ -26,6 +27,7 @@
 mod args;
 mod client;
 mod completions;
+mod debug;
 mod encoding;
 mod errors;
 mod pubsub;
@@ -59,5 +61,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::register(module)?;
     table::register(module)?;
     uds::register(module)?;
+    debug::register(module)?;
     Ok(())
 }

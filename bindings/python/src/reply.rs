@@ -5,6 +5,10 @@
 //! here, once, with no Python-level post-processing for the common commands
 //! (`SET` gives `True`, `HGETALL` a dict, `ZSCORE` a float).
 
+use std::panic::AssertUnwindSafe;
+
+use babushka_core::debug::{self, PanicSite};
+use babushka_core::Error;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PySet, PyTuple};
@@ -38,7 +42,32 @@ pub enum ReplyShape {
 /// Builds the Python object for a request's reply. A batch becomes a list,
 /// an error reply inside it an exception object in its place (as in
 /// redis-py's `execute(raise_on_error=False)`).
+///
+/// Every transport builds its replies here, on whichever thread it does so
+/// (the caller's, or a runtime thread for ffi's callbacks). A panic while
+/// building one (a bug) ends that one request with a `RedisError` that says
+/// so: it must not take the batch of replies being delivered with it (a
+/// managed drain or a uds read resolves many in one call), nor the thread.
 pub fn shape_reply<'py>(
+    py: Python<'py>,
+    value: Value,
+    shape: &ReplyShape,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyAny>> {
+    // Unwind safety: after a panic, what was built is dropped unseen.
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        debug::maybe_panic(PanicSite::Reply);
+        shape_reply_unguarded(py, value, shape, encoding)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(to_py_err(
+            py,
+            &Error::from_panic("building the reply", &*panic),
+        ))
+    })
+}
+
+fn shape_reply_unguarded<'py>(
     py: Python<'py>,
     value: Value,
     shape: &ReplyShape,

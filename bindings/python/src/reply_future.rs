@@ -199,6 +199,26 @@ impl ReplyFuture {
         Ok(true)
     }
 
+    /// The message given to `cancel()`: `asyncio.gather` reads it from a
+    /// child future that was cancelled, as asyncio's private API.
+    #[getter(_cancel_message)]
+    fn cancel_message(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        match &self.state {
+            State::Cancelled(Some(message)) => Some(message.clone_ref(py)),
+            _ => None,
+        }
+    }
+
+    /// The `CancelledError` this future raises (asyncio's private API, which
+    /// `gather` and `Task` call on a cancelled child).
+    fn _make_cancelled_error(&self, py: Python<'_>) -> Py<PyAny> {
+        let message = match &self.state {
+            State::Cancelled(message) => message.as_ref(),
+            _ => None,
+        };
+        cancelled_error(py, message).into_value(py).into_any()
+    }
+
     fn __await__(slf: Py<Self>) -> Py<Self> {
         slf
     }

@@ -30,9 +30,10 @@ use std::sync::{Arc, Weak};
 
 use babushka_core::socket::convert::{connection_request, error_from_proto, value_from_proto};
 use babushka_core::socket::proto::{self, request::Action, response};
-use babushka_core::socket::{self, encode_frame, FrameDecoder};
+use babushka_core::socket::{self, encode_frame, FrameDecoder, MAX_FRAME_LEN};
 use babushka_core::{ConnectionConfig, Error, ErrorKind};
 use parking_lot::Mutex;
+use prost::Message;
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -285,6 +286,15 @@ impl UdsCodec {
         shape: ReplyShape,
         mut frame: proto::Request,
     ) -> PyResult<bool> {
+        // The listener closes a stream that sends a frame over its limit,
+        // failing every request on it: refuse this one alone, unsent. (Each
+        // argument is within the server's limit already; a batch of many
+        // large ones can still add up to more.) The id is not set yet: allow
+        // for its field's largest size.
+        let size = frame.encoded_len() + REQUEST_ID_ROOM;
+        if size > MAX_FRAME_LEN {
+            return Err(to_py_err(py, &frame_too_long(size)));
+        }
         let mut state = self.shared.state.lock();
         if let Some(err) = state.closed.clone() {
             drop(state);
@@ -670,6 +680,21 @@ impl Drop for UdsLease {
         });
         Python::attach(|py| self.shared.control(py, release));
     }
+}
+
+/// The most a request id adds to a frame: its tag and a 10-byte varint.
+const REQUEST_ID_ROOM: usize = 11;
+
+#[cold]
+fn frame_too_long(size: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "the request is {size} bytes, over the uds transport's limit of {MAX_FRAME_LEN} \
+             bytes for one request; nothing was sent (send it in smaller batches, or on \
+             another transport)"
+        ),
+    )
 }
 
 /// A closing frame means the stream is gone, whatever the reason, so it

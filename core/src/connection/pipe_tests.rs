@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::{Value, ValueCodec};
+use redis::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -13,6 +13,7 @@ use tokio_util::codec::FramedRead;
 use super::*;
 use crate::command::Command;
 use crate::request::Batch;
+use crate::resp::RespCodec;
 
 type Outcomes = mpsc::UnboundedReceiver<(usize, Result<Value>)>;
 
@@ -20,7 +21,7 @@ type Outcomes = mpsc::UnboundedReceiver<(usize, Result<Value>)>;
 fn scripted(max_in_flight: Option<usize>) -> (Pipe, DuplexStream) {
     let (ours, theirs) = tokio::io::duplex(1 << 20);
     let (reader, writer) = tokio::io::split(ours);
-    let reader: Reader = FramedRead::new(Box::pin(reader), ValueCodec::default());
+    let reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
     (Pipe::over(reader, Box::pin(writer), max_in_flight), theirs)
 }
 
@@ -350,6 +351,35 @@ async fn an_empty_pipeline_completes_at_once() {
     let (tx, mut outcomes) = mpsc::unbounded_channel();
     send(&pipe, &Batch::Pipeline(Vec::new()), None, 0, &tx);
     assert_eq!(next(&mut outcomes).await.1.unwrap(), Value::Array(vec![]));
+}
+
+#[tokio::test]
+async fn a_sink_that_panics_fails_alone_and_the_reader_carries_on() {
+    let (pipe, mut server) = scripted(None);
+    let (tx, mut outcomes) = mpsc::unbounded_channel();
+    send(&pipe, &Batch::One(cmd(&["GET", "a"])), None, 0, &tx);
+    pipe.send(
+        &Batch::One(cmd(&["GET", "b"])),
+        None,
+        Box::new(|_| panic!("a bug in whoever made this sink")),
+    );
+    send(&pipe, &Batch::One(cmd(&["GET", "c"])), None, 2, &tx);
+    let mut expected = Vec::new();
+    for key in ["a", "b", "c"] {
+        expected.extend_from_slice(cmd(&["GET", key]).packed());
+    }
+    expect_written(&mut server, &expected).await;
+    server.write_all(b":0\r\n:1\r\n:2\r\n").await.unwrap();
+    for tag in [0, 2] {
+        let (got, outcome) = next(&mut outcomes).await;
+        assert_eq!((got, outcome.unwrap()), (tag, Value::Int(tag as i64)));
+    }
+    assert!(!pipe.is_broken());
+    send(&pipe, &Batch::One(cmd(&["GET", "d"])), None, 3, &tx);
+    expect_written(&mut server, cmd(&["GET", "d"]).packed()).await;
+    server.write_all(b":3\r\n").await.unwrap();
+    let (tag, outcome) = next(&mut outcomes).await;
+    assert_eq!((tag, outcome.unwrap()), (3, Value::Int(3)));
 }
 
 #[tokio::test]

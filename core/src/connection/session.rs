@@ -3,18 +3,16 @@
 //! `CLIENT SETINFO`), all sent in one write and answered before any request
 //! of the user's is written.
 //!
-//! The replies are parsed by redis-rs's `ValueCodec`. It is exported as
-//! hidden API, so `Cargo.toml` pins redis-rs to one exact version and
-//! `tests::decoder_*` check the behaviour this crate relies on (replies split
-//! at every byte, errors nested in arrays, RESP3 types): a new version that
-//! changes any of it fails those tests before it can ship.
+//! The replies are parsed by the core's own decoder (`crate::resp`); its
+//! tests are in `core/tests/decoders.rs`, and `tests::decoder_*` here check
+//! the replies this module reads come out whole however they are split.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
 use std::time::Duration;
 
 use futures::StreamExt;
-use redis::{Value, ValueCodec};
+use redis::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_util::codec::FramedRead;
@@ -23,9 +21,10 @@ use super::tls;
 use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol};
 use crate::error::{Error, ErrorKind, Result};
+use crate::resp::RespCodec;
 
 /// The read half of a connection, decoded into replies.
-pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, ValueCodec>;
+pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, RespCodec>;
 /// The write half of a connection.
 pub(crate) type Writer = Pin<Box<dyn AsyncWrite + Send>>;
 
@@ -74,7 +73,7 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let config = &endpoint.config;
     let opening = async {
         let (reader, mut writer, direct) = connect(&config.address, endpoint.tls.as_ref()).await?;
-        let mut reader = FramedRead::with_capacity(reader, ValueCodec::default(), READ_CAPACITY);
+        let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
         let client_id = handshake(&mut reader, &mut writer, config).await?;
         Ok(Opened {
             reader,
@@ -234,7 +233,7 @@ async fn handshake(
     for (_, on_error) in commands {
         let reply = match reader.next().await {
             Some(Ok(reply)) => reply,
-            Some(Err(err)) => return Err(first_failure.unwrap_or_else(|| Error::from(err))),
+            Some(Err(err)) => return Err(first_failure.unwrap_or(err)),
             None => {
                 return Err(first_failure.unwrap_or_else(|| {
                     Error::new(
@@ -273,7 +272,7 @@ mod tests {
     use tokio_util::codec::Decoder;
 
     fn decode_all(bytes: &[u8], split_at: usize) -> Vec<Value> {
-        let mut codec = ValueCodec::default();
+        let mut codec = RespCodec::default();
         let mut buffer = bytes::BytesMut::new();
         let mut values = Vec::new();
         for chunk in [&bytes[..split_at], &bytes[split_at..]] {
@@ -317,7 +316,7 @@ mod tests {
         use tokio::io::AsyncReadExt;
         let (ours, mut theirs) = tokio::io::duplex(1 << 16);
         let (reader, writer) = tokio::io::split(ours);
-        let mut reader: Reader = FramedRead::new(Box::pin(reader), ValueCodec::default());
+        let mut reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
         let mut writer: Writer = Box::pin(writer);
         let expected: usize = handshake_commands(config)
             .iter()

@@ -227,7 +227,7 @@ type Writing = Pin<Box<dyn Future<Output = io::Result<(Writer, Vec<u8>)>> + Send
 
 /// One turn of a session's loop.
 enum Step {
-    Frame(Option<redis::RedisResult<redis::Value>>),
+    Frame(Option<crate::error::Result<redis::Value>>),
     Written(io::Result<(Writer, Vec<u8>)>),
     Rung,
     Stopped,

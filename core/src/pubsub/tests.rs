@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::ValueCodec;
+use crate::resp::RespCodec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
@@ -38,7 +38,7 @@ fn scripted(max_buffered: usize) -> (Subscriber, Peer) {
             let (ours, theirs) = tokio::io::duplex(1 << 16);
             let _ = tx.send(theirs);
             let (reader, writer) = tokio::io::split(ours);
-            let reader: Reader = FramedRead::new(Box::pin(reader), ValueCodec::default());
+            let reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
             let writer: Writer = Box::pin(writer);
             Ok((reader, writer))
         };

@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,7 @@ use super::proto::{self, response};
 use super::subscribers::Subscribers;
 use crate::client::{Cancel, Client};
 use crate::connection::Lease;
+use crate::debug::{self, PanicSite};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fork::ForkHook;
 use crate::request::{Request, Route};
@@ -539,19 +541,25 @@ impl Stream {
 
     /// Submits a request; its outcome goes to the writer whenever it comes.
     fn submit(&mut self, request_id: u64, request: Request) {
-        let tx = self.tx.clone();
+        let reply = Reply {
+            request_id,
+            tx: Some(self.tx.clone()),
+        };
         let submitted = self.client.submit(
             request,
             Box::new(move |outcome| {
-                let result = match outcome {
-                    Ok(value) => response::Result::Value(value_to_proto(value)),
-                    Err(err) => response::Result::Error(error_to_proto(&err)),
-                };
-                // The writer is gone only when the stream is closing; the
-                // reply has no reader.
-                let _ = tx.send(Outgoing::Frame(proto::Response {
-                    request_id,
-                    result: Some(result),
+                // A panic while converting (a bug) fails this request alone.
+                // Unwind safety: the outcome is not looked at again.
+                let converted = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    debug::maybe_panic(PanicSite::Listener);
+                    match outcome {
+                        Ok(value) => response::Result::Value(value_to_proto(value)),
+                        Err(err) => response::Result::Error(error_to_proto(&err)),
+                    }
+                }));
+                reply.send(converted.unwrap_or_else(|panic| {
+                    let err = Error::from_panic("converting the reply to a frame", &*panic);
+                    response::Result::Error(error_to_proto(&err))
                 }));
             }),
         );
@@ -587,6 +595,48 @@ impl Stream {
             self.client.wake();
         }
     }
+}
+
+/// Where one request's response goes. Dropped without sending (its sink
+/// dropped unanswered: a bug), it sends an error response, so the wrapper's
+/// caller never waits for ever.
+struct Reply {
+    request_id: u64,
+    tx: Option<mpsc::UnboundedSender<Outgoing>>,
+}
+
+impl Reply {
+    fn send(mut self, result: response::Result) {
+        if let Some(tx) = self.tx.take() {
+            respond(&tx, self.request_id, result);
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let err = Error::new(
+                ErrorKind::Internal,
+                "internal error (a bug in babushka, please report it): the request's \
+                 outcome was lost on its way to the socket",
+            );
+            respond(
+                &tx,
+                self.request_id,
+                response::Result::Error(error_to_proto(&err)),
+            );
+        }
+    }
+}
+
+fn respond(tx: &mpsc::UnboundedSender<Outgoing>, request_id: u64, result: response::Result) {
+    // The writer is gone only when the stream is closing; the reply has no
+    // reader.
+    let _ = tx.send(Outgoing::Frame(proto::Response {
+        request_id,
+        result: Some(result),
+    }));
 }
 
 #[cold]

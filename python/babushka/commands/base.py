@@ -22,6 +22,7 @@ session, a lease from ``self._lease()``.
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol, Union
 
 from babushka.exceptions import DataError
@@ -114,6 +115,8 @@ def unix_milliseconds(value: AbsExpiryT, name: str) -> int:
 def _non_negative_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{name} must be an int or a timedelta, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataError(f"{name} must be a finite number, got {value}")
     if value < 0:
         raise DataError(f"{name} must not be negative, got {value}")
     return int(value)
