@@ -109,7 +109,7 @@ fn client_config(settings: &TlsConfig) -> Result<ClientConfig> {
             ))
         })?;
     let verifier: Arc<dyn ServerCertVerifier> = if !settings.verify_peer {
-        Arc::new(verify::AcceptAnyCertificate::new(&provider))
+        Arc::new(verify::RelaxedVerifier::accept_any(&provider))
     } else if settings.check_hostname {
         let roots = Arc::new(material::trust_anchors(settings)?);
         WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
@@ -117,7 +117,7 @@ fn client_config(settings: &TlsConfig) -> Result<ClientConfig> {
             .map_err(|err| invalid(format!("cannot verify server certificates: {err}")))?
     } else {
         let roots = Arc::new(material::trust_anchors(settings)?);
-        Arc::new(verify::ChainOnly::new(roots, &provider))
+        Arc::new(verify::RelaxedVerifier::chain_only(roots, &provider))
     };
     let builder = builder
         .dangerous()

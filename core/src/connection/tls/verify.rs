@@ -16,76 +16,39 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
 
-/// `ssl_cert_reqs="none"`: any certificate is accepted, as OpenSSL's
-/// `CERT_NONE` does (self-signed, expired, another host's).
+/// A verifier weaker than rustls's own, in one of the two ways redis-py's
+/// users ask for by name.
 #[derive(Debug)]
-pub(super) struct AcceptAnyCertificate {
+pub(super) struct RelaxedVerifier {
+    /// `ssl_check_hostname=False`: the chain must lead to one of these
+    /// trusted CAs and be valid now; the names in the certificate are not
+    /// compared with the host (rustls's `verify_server_cert_signed_by_trust_anchor`
+    /// is the check its own verifier makes before the name check).
+    /// `None` for `ssl_cert_reqs="none"`: any certificate is accepted, as
+    /// OpenSSL's `CERT_NONE` does (self-signed, expired, another host's).
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl AcceptAnyCertificate {
-    pub(super) fn new(provider: &CryptoProvider) -> Self {
+impl RelaxedVerifier {
+    /// `ssl_cert_reqs="none"`.
+    pub(super) fn accept_any(provider: &CryptoProvider) -> Self {
         Self {
+            roots: None,
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+
+    /// `ssl_check_hostname=False`.
+    pub(super) fn chain_only(roots: Arc<RootCertStore>, provider: &CryptoProvider) -> Self {
+        Self {
+            roots: Some(roots),
             algorithms: provider.signature_verification_algorithms,
         }
     }
 }
 
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `ssl_check_hostname=False`: the chain must lead to a trusted CA and be
-/// valid now; the names in the certificate are not compared with the host.
-/// (rustls's `verify_server_cert_signed_by_trust_anchor` is the check its
-/// own verifier makes before the name check.)
-#[derive(Debug)]
-pub(super) struct ChainOnly {
-    roots: Arc<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ChainOnly {
-    pub(super) fn new(roots: Arc<RootCertStore>, provider: &CryptoProvider) -> Self {
-        Self {
-            roots,
-            algorithms: provider.signature_verification_algorithms,
-        }
-    }
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for RelaxedVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -94,14 +57,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
