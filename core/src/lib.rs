@@ -47,7 +47,7 @@ pub mod table;
 
 pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
-pub use config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+pub use config::{Address, ConnectionConfig, Keepalive, Protocol, TlsConfig, TlsVersion};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
 pub use pubsub::{PushSink, Subscriber};

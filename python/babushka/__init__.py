@@ -10,10 +10,12 @@ of CPUs the process may use.
 from __future__ import annotations
 
 import atexit
+from typing import Any
 
 from babushka import _core
 from babushka._options import TRANSPORTS
 from babushka.client import Redis
+from babushka.connection import BlockingConnectionPool, ConnectionPool
 from babushka.exceptions import (
     AuthenticationError,
     AuthorizationError,
@@ -37,6 +39,11 @@ from babushka.exceptions import (
 
 __version__: str = _core.__version__
 StrictRedis = Redis
+
+
+def from_url(url: str, **kwargs: Any) -> Redis:
+    """A client for ``url``: :meth:`Redis.from_url` (redis-py's ``redis.from_url``)."""
+    return Redis.from_url(url, **kwargs)
 
 
 def configure(*, worker_threads: int) -> None:
@@ -63,9 +70,11 @@ __all__ = [
     "TRANSPORTS",
     "AuthenticationError",
     "AuthorizationError",
+    "BlockingConnectionPool",
     "BusyLoadingError",
     "ClientClosedError",
     "ConnectionError",
+    "ConnectionPool",
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
@@ -82,5 +91,6 @@ __all__ = [
     "TimeoutError",
     "WatchError",
     "configure",
+    "from_url",
     "worker_threads",
 ]

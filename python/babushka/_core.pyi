@@ -140,6 +140,15 @@ class Client:
         encoding_errors: str = ...,
         decode_responses: bool = ...,
         tls: TlsSettings | None = ...,
+        wait_for_connection: bool = ...,
+        connection_wait_timeout: float | None = ...,
+        single_connection: bool = ...,
+        keepalive: bool = ...,
+        keepalive_idle: float | None = ...,
+        keepalive_interval: float | None = ...,
+        keepalive_count: int | None = ...,
+        lib_name: str | None = ...,
+        lib_version: str | None = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
@@ -175,6 +184,8 @@ class Client:
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
     def close(self) -> None: ...
+    def disconnect(self) -> None:
+        """Closes every connection; the next command opens a new one."""
     @property
     def closed(self) -> bool: ...
 

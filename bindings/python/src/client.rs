@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use babushka_core::config::{LIB_NAME, LIB_VERSION};
 use babushka_core::{
-    runtime, Address, Batch, Cancel, Client, ConnectionConfig, Error, Lease, Protocol, Request,
-    Route, Value,
+    runtime, Address, Batch, Cancel, Client, ConnectionConfig, Error, Keepalive, Lease, Protocol,
+    Request, Route, Value,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -149,6 +150,9 @@ impl PyClient {
         password = None, client_name = None, protocol = 2, connect_timeout = None,
         response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
         encoding_errors = "strict", decode_responses = false, tls = None,
+        wait_for_connection = false, connection_wait_timeout = None, single_connection = false,
+        keepalive = true, keepalive_idle = None, keepalive_interval = None, keepalive_count = None,
+        lib_name = Some(LIB_NAME.to_owned()), lib_version = Some(LIB_VERSION.to_owned()),
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -169,6 +173,15 @@ impl PyClient {
         encoding_errors: &str,
         decode_responses: bool,
         tls: Option<&Bound<'_, PyTlsSettings>>,
+        wait_for_connection: bool,
+        connection_wait_timeout: Option<f64>,
+        single_connection: bool,
+        keepalive: bool,
+        keepalive_idle: Option<f64>,
+        keepalive_interval: Option<f64>,
+        keepalive_count: Option<u32>,
+        lib_name: Option<String>,
+        lib_version: Option<String>,
     ) -> PyResult<Self> {
         let address = match unix_path {
             Some(path) => Address::Unix(path),
@@ -186,6 +199,23 @@ impl PyClient {
             max_in_flight,
             max_connections,
             tls: tls.map(|settings| settings.get().config.clone()),
+            lease_wait: if wait_for_connection {
+                Some(seconds(connection_wait_timeout, "timeout")?)
+            } else {
+                None
+            },
+            single_connection,
+            keepalive: if keepalive {
+                Some(Keepalive {
+                    idle: seconds(keepalive_idle, "TCP_KEEPIDLE")?,
+                    interval: seconds(keepalive_interval, "TCP_KEEPINTVL")?,
+                    count: keepalive_count,
+                })
+            } else {
+                None
+            },
+            lib_name,
+            lib_version,
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -235,10 +265,12 @@ impl PyClient {
 
     /// A dedicated connection for a `WATCH` session; requests sent with it
     /// run on it alone. Dropping it gives the connection back to the client.
+    ///
+    /// When every dedicated connection is in use and the client waits for
+    /// one (a `BlockingConnectionPool`), this waits with the GIL released.
     fn lease(&self, py: Python<'_>) -> PyResult<PyLease> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        self.core
-            .lease()
+        py.detach(|| self.core.lease())
             .map(|lease| PyLease { lease })
             .map_err(|e| to_py_err(py, &e))
     }
@@ -329,6 +361,13 @@ impl PyClient {
     /// Closes the connection. Later commands raise `ClientClosedError`.
     fn close(&self) {
         self.core.close();
+    }
+
+    /// Closes every connection (requests in flight fail with
+    /// `ClientClosedError`, subscribers close); the next command opens a
+    /// new one.
+    fn disconnect(&self) {
+        self.core.disconnect();
     }
 
     #[getter]

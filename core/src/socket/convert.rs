@@ -10,7 +10,7 @@ use redis::{Value, VerbatimFormat};
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+use crate::config::{Address, ConnectionConfig, Keepalive, Protocol, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
 
@@ -341,6 +341,16 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
             .max_connections
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         tls: config.tls.as_ref().map(tls_to_proto),
+        lease_wait: config.lease_wait.is_some(),
+        lease_wait_ms: config.lease_wait.flatten().map(millis),
+        single_connection: config.single_connection,
+        keepalive: config.keepalive.map(|keepalive| proto::Keepalive {
+            idle_ms: keepalive.idle.map(millis),
+            interval_ms: keepalive.interval.map(millis),
+            count: keepalive.count,
+        }),
+        lib_name: config.lib_name.clone(),
+        lib_version: config.lib_version.clone(),
     }
 }
 
@@ -433,6 +443,17 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
         tls: request.tls.map(tls_from_proto).transpose()?,
+        lease_wait: request
+            .lease_wait
+            .then(|| request.lease_wait_ms.map(Duration::from_millis)),
+        single_connection: request.single_connection,
+        keepalive: request.keepalive.map(|keepalive| Keepalive {
+            idle: keepalive.idle_ms.map(Duration::from_millis),
+            interval: keepalive.interval_ms.map(Duration::from_millis),
+            count: keepalive.count,
+        }),
+        lib_name: request.lib_name,
+        lib_version: request.lib_version,
     })
 }
 
