@@ -188,7 +188,7 @@ def test_a_pool_refuses_keywords_it_cannot_honour(redis_server: RedisServer) -> 
     pool = babushka.ConnectionPool(port=redis_server.port)
     with pytest.raises(TypeError, match="db, host"):
         babushka.Redis(host="elsewhere", db=3, connection_pool=pool)
-    with pytest.raises(TypeError, match="babushka.asyncio.connection.ConnectionPool"):
+    with pytest.raises(TypeError, match=r"babushka\.asyncio\.connection\.ConnectionPool"):
         babushka.asyncio.Redis(connection_pool=pool)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_connections"):
         babushka.ConnectionPool(max_connections=0)
@@ -211,9 +211,7 @@ def test_max_connections_bounds_the_leased_connections(
     assert client.blpop(["never"], timeout=0.1) is None  # given back
 
 
-def test_a_blocking_pool_waits_for_a_connection(
-    redis_server: RedisServer, transport: str
-) -> None:
+def test_a_blocking_pool_waits_for_a_connection(redis_server: RedisServer, transport: str) -> None:
     pool = babushka.BlockingConnectionPool(
         port=redis_server.port, max_connections=1, timeout=0.3, transport=transport
     )
@@ -224,7 +222,7 @@ def test_a_blocking_pool_waits_for_a_connection(
     holder = threading.Thread(target=client.blpop, args=(["jobs"], 1.5))
     holder.start()
     assert wait_until(lambda: _blocked(redis_server))
-    with pytest.raises(babushka.ConnectionError, match="No connection available."):
+    with pytest.raises(babushka.ConnectionError, match=r"No connection available\."):
         client.blpop(["jobs"], timeout=0.1)
     holder.join()
     # Busy for less than the timeout: the second waits, then runs.
@@ -256,7 +254,7 @@ async def test_an_async_blocking_pool_waits_for_a_connection(
     holder = asyncio.ensure_future(client.blpop(["jobs"], timeout=1.5))
     await asyncio.sleep(0.1)
     started = time.monotonic()
-    with pytest.raises(babushka.ConnectionError, match="No connection available."):
+    with pytest.raises(babushka.ConnectionError, match=r"No connection available\."):
         await client.blpop(["jobs"], timeout=0.1)
     assert time.monotonic() - started >= 0.25  # it waited for the timeout first
     assert await holder is None

@@ -210,7 +210,12 @@ impl Client {
     /// A single-connection client's blocking command: on the shared
     /// connection, in order with everything else (so it holds up what comes
     /// after it, as on redis-py's one connection).
-    fn send_shared_blocking(&self, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+    fn send_shared_blocking(
+        &self,
+        batch: &Batch,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Submitted {
         let pipe = match self.connections.shared() {
             Ok(pipe) => pipe,
             Err(err) => {

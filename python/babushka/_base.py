@@ -11,6 +11,8 @@ from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
 
 _Self = TypeVar("_Self", bound="ClientBase")
+#: What ``CLIENT SETINFO LIB-VER`` reports unless ``lib_version`` says otherwise.
+_LIB_VERSION: str = _core.__version__
 
 
 class ClientBase(CoreCommands):
@@ -48,7 +50,7 @@ class ClientBase(CoreCommands):
         socket_keepalive: bool | None = True,
         socket_keepalive_options: Mapping[int, int] | None = _options.KEEPALIVE_DEFAULT,
         lib_name: str | None = "babushka",
-        lib_version: str | None = _core.__version__,
+        lib_version: str | None = _LIB_VERSION,
         ssl_keyfile: _tls.Path | None = None,
         ssl_certfile: _tls.Path | None = None,
         ssl_cert_reqs: _tls.CertReqs = "required",
@@ -106,7 +108,7 @@ class ClientBase(CoreCommands):
         clashing = sorted(
             name
             for name, value in given.items()
-            if name not in defaults or value is not defaults[name] and value != defaults[name]
+            if name not in defaults or (value is not defaults[name] and value != defaults[name])
         )
         if clashing:
             raise TypeError(

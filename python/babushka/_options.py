@@ -74,7 +74,7 @@ def core_kwargs(
     socket_timeout: float | None,
     socket_connect_timeout: float | None,
     socket_keepalive: bool | None,
-    socket_keepalive_options: Mapping[int, int] | None | object,
+    socket_keepalive_options: Mapping[int, int] | object | None,
     unix_socket_path: str | None,
     encoding: str,
     encoding_errors: str,

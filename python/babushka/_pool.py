@@ -212,6 +212,4 @@ def _core_kwargs(options: dict[str, Any], max_connections: int | None) -> dict[s
         if ssl
         else None
     )
-    return _options.core_kwargs(
-        **known, max_connections=max_connections, tls=tls, extra=extra
-    )
+    return _options.core_kwargs(**known, max_connections=max_connections, tls=tls, extra=extra)

@@ -12,8 +12,8 @@ from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
 from babushka.commands.base import EncodableT, KeyT, LeaseT, ResponseT, page_items
-from babushka.connection import ConnectionPool
 from babushka.commands.scripting import ScriptTextT
+from babushka.connection import ConnectionPool
 from babushka.exceptions import WatchError
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline

@@ -154,7 +154,8 @@ impl PyClient {
         keepalive = true, keepalive_idle = None, keepalive_interval = None, keepalive_count = None,
         lib_name = Some(LIB_NAME.to_owned()), lib_version = Some(LIB_VERSION.to_owned()),
     ))]
-    #[allow(clippy::too_many_arguments)]
+    // The constructor's keywords, one parameter each, as Python gives them.
+    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
     fn new(
         py: Python<'_>,
         host: String,

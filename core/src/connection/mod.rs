@@ -192,7 +192,10 @@ impl Connections {
                 return None;
             }
         }
-        Some(self.open().inspect(|pipe| slots.dedicated.push(pipe.clone())))
+        Some(
+            self.open()
+                .inspect(|pipe| slots.dedicated.push(pipe.clone())),
+        )
     }
 
     /// Why no dedicated connection can be had now: redis-py's messages.

@@ -68,8 +68,7 @@ pub(crate) struct Opened {
 pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let config = &endpoint.config;
     let opening = async {
-        let (reader, mut writer, direct) =
-            connect(config, endpoint.tls.as_ref()).await?;
+        let (reader, mut writer, direct) = connect(config, endpoint.tls.as_ref()).await?;
         let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
         let client_id = handshake(&mut reader, &mut writer, config).await?;
         Ok(Opened {

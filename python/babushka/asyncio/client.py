@@ -94,9 +94,7 @@ class Redis(ClientBase):
         **kwargs: Any,
     ) -> Redis:
         """See :meth:`babushka.Redis.from_url`."""
-        client = super().from_url(
-            url, single_connection_client=single_connection_client, **kwargs
-        )
+        client = super().from_url(url, single_connection_client=single_connection_client, **kwargs)
         if auto_close_connection_pool is not None:
             warnings.warn(
                 DeprecationWarning(

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
-from typing import Any
 
 from babushka._pool import BlockingPoolBase, PoolBase
 from babushka._uds import AsyncStream
@@ -55,10 +55,8 @@ class ConnectionPool(PoolBase):
     def __del__(self) -> None:
         stream = self._stream
         if stream is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop is closed already
                 stream.close()
-            except RuntimeError:  # the loop is closed already
-                pass
 
 
 class BlockingConnectionPool(BlockingPoolBase, ConnectionPool):
