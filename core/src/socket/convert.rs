@@ -627,4 +627,35 @@ mod tests {
         assert!(err.message().contains("version mismatch"), "{err}");
         assert!(err.message().contains("99"), "{err}");
     }
+
+    #[test]
+    fn pool_keepalive_and_library_settings_round_trip() {
+        let mut config = ConnectionConfig::tcp("127.0.0.1", 6380);
+        // The defaults: keep-alive on with redis-py's timings, babushka's name.
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.keepalive, Some(Keepalive::default()));
+        assert_eq!(back.lib_name.as_deref(), Some("babushka"));
+        assert_eq!(back.lease_wait, None);
+        assert!(!back.single_connection);
+        for wait in [None, Some(Duration::from_millis(1500))] {
+            config.lease_wait = Some(wait);
+            config.single_connection = true;
+            config.keepalive = Some(Keepalive {
+                idle: Some(Duration::from_secs(200)),
+                interval: None,
+                count: Some(9),
+            });
+            config.lib_name = None;
+            config.lib_version = Some("1.2".into());
+            let back = connection_config(connection_request(&config)).unwrap();
+            assert_eq!(back.lease_wait, Some(wait));
+            assert!(back.single_connection);
+            assert_eq!(back.keepalive, config.keepalive);
+            assert_eq!(back.lib_name, None);
+            assert_eq!(back.lib_version.as_deref(), Some("1.2"));
+        }
+        config.keepalive = None;
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.keepalive, None);
+    }
 }
