@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import socket
 import threading
 import time
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
 import babushka
 import babushka.asyncio
 from babushka import _options
+from babushka._base import ClientBase
 from support.faults import wait_until
 from support.servers import RedisServer
 
@@ -432,3 +435,31 @@ def test_keywords_without_a_meaning_here_raise() -> None:
             babushka.Redis(**{gone: "utf-8"})
     with pytest.warns(DeprecationWarning, match="auto_close_connection_pool"):
         babushka.asyncio.Redis(auto_close_connection_pool=False)
+    # A redis-py pool cannot say how the core connects: refused, not ignored.
+    with pytest.raises(TypeError, match="connection_pool must be"):
+        babushka.Redis(connection_pool=redis.ConnectionPool(port=1, db=4))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "asyncio"])
+def test_every_redis_py_keyword_is_taken_or_refused(flavour: str) -> None:
+    """Each keyword of redis-py's constructor is one of ours (with its effect,
+    tested above and in the other modules), one waiting for the core's retry
+    policy, or refused when given a value."""
+    theirs = redis.Redis if flavour == "sync" else redis.asyncio.Redis
+    ours = babushka.Redis if flavour == "sync" else babushka.asyncio.Redis
+    taken = set(inspect.signature(ClientBase.__init__).parameters) | {"auto_close_connection_pool"}
+    refused = []
+    for name in inspect.signature(theirs.__init__).parameters:
+        if name == "self" or name in taken or name in _options.IGNORED_REDIS_PY_OPTIONS:
+            continue
+        keywords: dict[str, Any] = {name: _Given()}
+        if name.startswith("ssl_"):
+            keywords["ssl"] = True  # as in redis-py, they mean something only with TLS
+        with pytest.raises((TypeError, NotImplementedError), match=name):
+            ours(**keywords)
+        refused.append(name)
+    assert "redis_connect_func" in refused and "socket_read_size" in refused
+
+
+class _Given:
+    """A value no keyword has by default."""
