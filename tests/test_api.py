@@ -241,6 +241,51 @@ def test_a_blocking_pool_waits_for_a_connection(redis_server: RedisServer, trans
     first.join()
 
 
+def test_a_watch_waits_for_a_connection_of_a_blocking_pool(
+    redis_server: RedisServer, transport: str
+) -> None:
+    pool = babushka.BlockingConnectionPool(
+        port=redis_server.port, max_connections=1, timeout=10, transport=transport
+    )
+    client = babushka.Redis(connection_pool=pool)
+    holding = threading.Event()
+
+    def hold() -> None:
+        with client.pipeline() as pipe:
+            pipe.watch("k")
+            holding.set()
+            time.sleep(0.3)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    with client.pipeline() as pipe:
+        if transport == "uds":  # the core's stream reader must not block
+            with pytest.raises(babushka.ConnectionError, match=r"No connection available\."):
+                pipe.watch("k")
+        else:
+            pipe.watch("k")  # waits until the holder's pipeline lets go
+            pipe.multi()
+            pipe.set("k", "v")
+            assert pipe.execute() == [True]
+    holder.join()
+
+
+async def test_an_async_watch_does_not_block_the_loop_on_a_blocking_pool(
+    redis_server: RedisServer, transport: str
+) -> None:
+    pool = babushka.asyncio.BlockingConnectionPool(
+        port=redis_server.port, max_connections=1, timeout=10, transport=transport
+    )
+    client = babushka.asyncio.Redis(connection_pool=pool)
+    async with client.pipeline() as holder:
+        await holder.watch("k")
+        async with client.pipeline() as pipe:
+            with pytest.raises(babushka.ConnectionError, match=r"No connection available\."):
+                await pipe.watch("k")
+    await client.aclose(close_connection_pool=True)
+
+
 def _blocked(server: RedisServer) -> bool:
     with redis.Redis(port=server.port) as observer:
         return any(entry["cmd"] == "blpop" for entry in observer.client_list())
@@ -261,7 +306,7 @@ async def test_an_async_blocking_pool_waits_for_a_connection(
         await client.blpop(["jobs"], timeout=0.1)
     assert time.monotonic() - started >= 0.25  # it waited for the timeout first
     assert await holder is None
-    await client.aclose()
+    await client.aclose(close_connection_pool=True)
 
 
 async def test_cancelling_a_request_that_waits_for_a_connection(
@@ -282,7 +327,7 @@ async def test_cancelling_a_request_that_waits_for_a_connection(
     await client.rpush("jobs", "x")
     await asyncio.sleep(0.2)
     assert await client.lrange("jobs", 0, -1) == [b"x"]
-    await client.aclose()
+    await client.aclose(close_connection_pool=True)
 
 
 # -- single_connection_client ---------------------------------------------------

@@ -174,8 +174,10 @@ class Client:
         kind: int,
         commands: Sequence[tuple[Any, ...]],
     ) -> Cancel | None: ...
-    def lease(self) -> Lease:
-        """A dedicated connection held across requests (a WATCH session)."""
+    def lease(self, wait: bool = ...) -> Lease:
+        """A dedicated connection held across requests (a WATCH session);
+        with every one in use, waits for one (a blocking pool) unless ``wait``
+        is false."""
     def managed_sender(
         self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...

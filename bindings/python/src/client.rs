@@ -268,10 +268,19 @@ impl PyClient {
     /// run on it alone. Dropping it gives the connection back to the client.
     ///
     /// When every dedicated connection is in use and the client waits for
-    /// one (a `BlockingConnectionPool`), this waits with the GIL released.
-    fn lease(&self, py: Python<'_>) -> PyResult<PyLease> {
+    /// one (a `BlockingConnectionPool`), this waits with the GIL released,
+    /// unless `wait` is false (an event loop's thread, which must not block:
+    /// the lease it would wait for may be one its own tasks hold).
+    #[pyo3(signature = (wait = true))]
+    fn lease(&self, py: Python<'_>, wait: bool) -> PyResult<PyLease> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        py.detach(|| self.core.lease())
+        let core = &self.core;
+        let taken = if wait {
+            py.detach(|| core.lease())
+        } else {
+            core.lease_now()
+        };
+        taken
             .map(|lease| PyLease { lease })
             .map_err(|e| to_py_err(py, &e))
     }

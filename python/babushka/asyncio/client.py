@@ -144,7 +144,9 @@ class Redis(ClientBase):
 
     def _lease(self) -> LeaseT:
         if self.transport != "uds":
-            return self._core.lease()
+            # Never blocks the loop: the lease a blocking pool would wait for
+            # may be held by a task of this very loop.
+            return self._core.lease(wait=False)
         return self._uds_stream().lease()
 
     def _uds_stream(self) -> AsyncStream:
