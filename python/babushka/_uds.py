@@ -138,7 +138,11 @@ class SyncStream:
         with _fork_lock:
             if self._generation == _DISCONNECTED:
                 return
-            self._close_stream()
+            if self._generation != _fork_generation:
+                # The parent's stream, inherited: left to the parent.
+                self._drop_inherited_socket()
+            else:
+                self._close_stream()
             self._generation = _DISCONNECTED
 
     def execute(self, shape: int, *args: Any) -> Any:
