@@ -187,6 +187,38 @@ def test_clients_of_one_pool_share_its_connections(
     assert two.client_id() != shared
 
 
+def test_from_pool_owns_the_pool_and_a_pool_is_a_context_manager(
+    redis_server: RedisServer, transport: str
+) -> None:
+    with babushka.ConnectionPool(port=redis_server.port, transport=transport) as pool:
+        owner = babushka.Redis.from_pool(pool)
+        other = babushka.Redis(connection_pool=pool)
+        first = other.client_id()
+        owner.close()  # the owner disconnects the pool its clients share
+        assert other.client_id() != first
+    blocking = babushka.BlockingConnectionPool()
+    assert (blocking.max_connections, blocking.timeout) == (50, 20)  # redis-py's defaults
+    single = babushka.Redis.from_url(
+        f"redis://127.0.0.1:{redis_server.port}", single_connection_client=True, transport=transport
+    )
+    assert single.single_connection_client and single.ping() is True
+    single.close()
+
+
+async def test_aclose_disconnects_only_a_pool_the_client_owns(
+    redis_server: RedisServer, transport: str
+) -> None:
+    pool = babushka.asyncio.ConnectionPool(port=redis_server.port, transport=transport)
+    one = babushka.asyncio.Redis(connection_pool=pool)
+    two = babushka.asyncio.Redis(connection_pool=pool)
+    first = await two.client_id()
+    await one.aclose()
+    assert await two.client_id() == first
+    await one.aclose(close_connection_pool=True)
+    assert await two.client_id() != first
+    await pool.aclose()
+
+
 def test_a_pool_refuses_keywords_it_cannot_honour(redis_server: RedisServer) -> None:
     pool = babushka.ConnectionPool(port=redis_server.port)
     with pytest.raises(TypeError, match="db, host"):
