@@ -44,6 +44,9 @@ pub struct Error {
     message: String,
     /// For a failure that belongs to one command of a batch, its position.
     index: Option<usize>,
+    /// The request never reached the server: it waited for a connection
+    /// that could not be opened (see `crate::retry`).
+    unsent: bool,
 }
 
 impl Error {
@@ -54,6 +57,7 @@ impl Error {
             code: None,
             message: message.into(),
             index: None,
+            unsent: false,
         }
     }
 
@@ -65,6 +69,7 @@ impl Error {
             code,
             message: message.into(),
             index: None,
+            unsent: false,
         }
     }
 
@@ -74,6 +79,20 @@ impl Error {
     pub fn at_index(mut self, index: usize) -> Self {
         self.index = Some(index);
         self
+    }
+
+    /// The same error, marked as one whose request never reached the server.
+    #[cold]
+    #[must_use]
+    pub fn unsent(mut self) -> Self {
+        self.unsent = true;
+        self
+    }
+
+    /// Whether the request never reached the server (its connection could
+    /// not be opened), so its outcome is known: it did nothing.
+    pub fn is_unsent(&self) -> bool {
+        self.unsent
     }
 
     /// For a failure caused by one command of a batch, its position.
@@ -172,6 +191,7 @@ impl From<RedisError> for Error {
             code,
             message,
             index: None,
+            unsent: false,
         }
     }
 }

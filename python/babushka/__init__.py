@@ -14,6 +14,7 @@ import atexit
 from babushka import _core
 from babushka._options import TRANSPORTS
 from babushka.client import Redis
+from babushka.credentials import CredentialProvider, UsernamePasswordCredentialProvider
 from babushka.exceptions import (
     AuthenticationError,
     AuthorizationError,
@@ -66,6 +67,7 @@ __all__ = [
     "BusyLoadingError",
     "ClientClosedError",
     "ConnectionError",
+    "CredentialProvider",
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
@@ -80,6 +82,7 @@ __all__ = [
     "ResponseError",
     "StrictRedis",
     "TimeoutError",
+    "UsernamePasswordCredentialProvider",
     "WatchError",
     "configure",
     "worker_threads",

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from babushka import _command_names, _core, _options, _tls
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
+from babushka.credentials import CredentialProvider
+from babushka.retry import Retry, core_policy
 
 _Self = TypeVar("_Self", bound="ClientBase")
 
@@ -49,6 +51,14 @@ class ClientBase(CoreCommands):
         ssl_password: _tls.Password | None = None,
         ssl_min_version: _tls.TlsVersionLike | None = None,
         ssl_ciphers: str | None = None,
+        retry: Retry | None = None,
+        retry_on_timeout: bool = False,
+        retry_on_error: list[type[BaseException]] | None = None,
+        health_check_interval: float = 0,
+        credential_provider: CredentialProvider | None = None,
+        reconnect_backoff_base: float | None = None,
+        reconnect_backoff_cap: float | None = None,
+        reconnect_attempts: int | None = None,
         **redis_py_options: Any,
     ) -> None:
         self.transport = _options.resolve_transport(transport)
@@ -88,6 +98,16 @@ class ClientBase(CoreCommands):
             max_in_flight=max_in_flight,
             max_connections=max_connections,
             tls=tls,
+            policy=core_policy(
+                retry=retry,
+                retry_on_timeout=retry_on_timeout,
+                retry_on_error=retry_on_error,
+                reconnect_backoff_base=reconnect_backoff_base,
+                reconnect_backoff_cap=reconnect_backoff_cap,
+                reconnect_attempts=reconnect_attempts,
+            ),
+            health_check_interval=health_check_interval,
+            credential_provider=credential_provider,
             extra=redis_py_options,
         )
         #: The RESP version spoken (validated above), which picks the default

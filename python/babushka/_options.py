@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from babushka import _core, _tls
 from babushka.exceptions import DataError
+from babushka.retry import CorePolicy
 
 #: The transports a client can use to reach the Rust core (see DESIGN.md).
 TRANSPORTS = ("managed", "ffi", "uds")
@@ -17,23 +18,18 @@ DEFAULT_TRANSPORT = "managed"
 TRANSPORT_ENV = "BABUSHKA_TRANSPORT"
 
 #: redis-py keywords that configure what Babushka's core does by itself
-#: (pooling, keep-alive, retries); accepted so redis-py code runs unchanged.
+#: (pooling, keep-alive); accepted so redis-py code runs unchanged.
 IGNORED_REDIS_PY_OPTIONS = frozenset(
     {
         "socket_keepalive",
         "socket_keepalive_options",
         "connection_pool",
         "connection_pool_class",
-        "retry_on_timeout",
-        "retry_on_error",
-        "retry",
-        "health_check_interval",
         "single_connection_client",
         "auto_close_connection_pool",
         "lib_name",
         "lib_version",
         "redis_connect_func",
-        "credential_provider",
         "socket_type",
         "errors",
         "charset",
@@ -71,6 +67,9 @@ def make_core_client(
     max_in_flight: int | None,
     max_connections: int | None,
     tls: _core.TlsSettings | None,
+    policy: CorePolicy,
+    health_check_interval: float | None,
+    credential_provider: Any,
     extra: dict[str, Any],
 ) -> _core.Client:
     """Validates the keywords and builds the Rust client (which connects lazily,
@@ -93,6 +92,25 @@ def make_core_client(
             isinstance(count, bool) or not isinstance(count, int) or count < 1
         ):
             raise DataError(f"{name} must be a positive int, got {count!r}")
+    if health_check_interval is not None and (
+        isinstance(health_check_interval, bool)
+        or not isinstance(health_check_interval, (int, float))
+        or not health_check_interval >= 0
+    ):
+        raise DataError(
+            "health_check_interval must be a non-negative number of seconds, "
+            f"got {health_check_interval!r}"
+        )
+    if credential_provider is not None:
+        if not callable(getattr(credential_provider, "get_credentials", None)):
+            raise DataError(
+                "credential_provider must have a get_credentials() method "
+                "(a babushka.credentials.CredentialProvider)"
+            )
+        if username is not None or password is not None:
+            raise DataError(
+                "'username' and 'password' cannot be passed along with 'credential_provider'"
+            )
     resp = 2 if protocol is None else int(protocol)
     if resp not in (2, 3):
         raise DataError(f"protocol must be 2 or 3, got {protocol!r}")
@@ -113,6 +131,14 @@ def make_core_client(
         encoding_errors=encoding_errors,
         decode_responses=decode_responses,
         tls=tls,
+        backoff=policy.backoff,
+        attempts=policy.attempts,
+        retry_on_timeout=policy.retry_on_timeout,
+        retry_writes=policy.retry_writes,
+        retry_on_connection=policy.retry_on_connection,
+        # 0 turns it off, as in redis-py.
+        health_check_interval=health_check_interval or None,
+        credential_provider=credential_provider,
     )
 
 
@@ -149,13 +175,19 @@ def parse_url(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for name, values in parse_qs(parsed.query).items():
         value = values[-1]
-        if name in ("socket_timeout", "socket_connect_timeout"):
+        if name in (
+            "socket_timeout",
+            "socket_connect_timeout",
+            "health_check_interval",
+            "reconnect_backoff_base",
+            "reconnect_backoff_cap",
+        ):
             options[name] = float(value)
-        elif name in ("db", "protocol", "max_in_flight", "max_connections"):
+        elif name in ("db", "protocol", "max_in_flight", "max_connections", "reconnect_attempts"):
             options[name] = int(value)
         elif name == "decode_responses":
             options[name] = value.lower() in ("1", "true", "yes", "on")
-        elif name in ("ssl", "ssl_check_hostname"):
+        elif name in ("ssl", "ssl_check_hostname", "retry_on_timeout"):
             options[name] = _url_bool(value)
         elif name in _TEXT_QUERY_OPTIONS:
             options[name] = value

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use babushka_core::{
-    runtime, Address, Batch, Cancel, Client, ConnectionConfig, Error, Lease, Protocol, Request,
-    Route, Value,
+    runtime, Address, Backoff, Batch, Cancel, Client, ConnectionConfig, Error, Lease, Protocol,
+    Request, RetryPolicy, Route, Value,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -32,6 +32,9 @@ pub struct PyClient {
     encoding: Arc<Encoding>,
     /// Kept for the uds transport, whose setup frame carries the settings.
     config: ConnectionConfig,
+    /// The Python `credential_provider`, which a uds stream's codec calls
+    /// when the listener asks for credentials.
+    credential_provider: Option<Arc<Py<PyAny>>>,
 }
 
 fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
@@ -44,6 +47,26 @@ fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
             })
         })
         .transpose()
+}
+
+/// A core backoff from `(kind, base, cap)`: the kind numbers
+/// `babushka.backoff` gives its classes (`_core_backoff`), in seconds.
+fn backoff_from((kind, base, cap): (u8, f64, f64)) -> PyResult<Backoff> {
+    let base = seconds(Some(base), "backoff base")?.unwrap_or_default();
+    let cap = seconds(Some(cap), "backoff cap")?.unwrap_or_default();
+    Ok(match kind {
+        1 => Backoff::Constant(base),
+        2 => Backoff::Exponential { base, cap },
+        3 => Backoff::FullJitter { base, cap },
+        4 => Backoff::EqualJitter { base, cap },
+        5 => Backoff::DecorrelatedJitter { base, cap },
+        6 => Backoff::ExponentialWithJitter { base, cap },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown backoff kind {other}"
+            )))
+        }
+    })
 }
 
 /// Sends commands of one client on behalf of one asyncio event loop.
@@ -149,6 +172,9 @@ impl PyClient {
         password = None, client_name = None, protocol = 2, connect_timeout = None,
         response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
         encoding_errors = "strict", decode_responses = false, tls = None,
+        backoff = (3, 0.01, 1.0), attempts = 3, retry_on_timeout = false, retry_writes = false,
+        retry_on_connection = true,
+        health_check_interval = None, credential_provider = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -169,7 +195,15 @@ impl PyClient {
         encoding_errors: &str,
         decode_responses: bool,
         tls: Option<&Bound<'_, PyTlsSettings>>,
+        backoff: (u8, f64, f64),
+        attempts: u32,
+        retry_on_timeout: bool,
+        retry_writes: bool,
+        retry_on_connection: bool,
+        health_check_interval: Option<f64>,
+        credential_provider: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
+        let credential_provider = credential_provider.map(Arc::new);
         let address = match unix_path {
             Some(path) => Address::Unix(path),
             None => Address::Tcp { host, port },
@@ -186,6 +220,18 @@ impl PyClient {
             max_in_flight,
             max_connections,
             tls: tls.map(|settings| settings.get().config.clone()),
+            retry: RetryPolicy {
+                backoff: backoff_from(backoff)?,
+                attempts: attempts.max(1),
+                on_timeout: retry_on_timeout,
+                writes: retry_writes,
+                on_connection: retry_on_connection,
+            },
+            health_check_interval: seconds(health_check_interval, "health_check_interval")?
+                .filter(|interval| !interval.is_zero()),
+            credential_provider: credential_provider
+                .as_ref()
+                .map(|provider| crate::credentials::from_python(Arc::clone(provider))),
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -194,6 +240,7 @@ impl PyClient {
         Ok(Self {
             core,
             config,
+            credential_provider,
             encoding: Arc::new(Encoding::new(
                 py,
                 encoding,
@@ -323,7 +370,11 @@ impl PyClient {
     /// uds transport: a codec for one stream to the socket listener, with
     /// this client's settings and encoding.
     fn uds_codec(&self) -> UdsCodec {
-        UdsCodec::new(Arc::clone(&self.encoding), self.config.clone())
+        UdsCodec::new(
+            Arc::clone(&self.encoding),
+            self.config.clone(),
+            self.credential_provider.clone(),
+        )
     }
 
     /// Closes the connection. Later commands raise `ClientClosedError`.

@@ -21,7 +21,7 @@ mod session;
 mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -32,6 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
+use pipe::HealthCheck;
 pub(crate) use pipe::{Pipe, WakeNeed};
 use session::Endpoint;
 pub(crate) use session::{Reader, Writer};
@@ -41,6 +42,9 @@ pub(crate) use session::{Reader, Writer};
 const FORK_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Dedicated connections kept open while unused; more are closed when returned.
 const IDLE_DEDICATED: usize = 2;
+/// How long a health check's `PING` may take when the client has no
+/// `socket_timeout` (then nothing else would ever give up on it).
+const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Slots {
     /// The shared connection; `None` before the first request and after close.
@@ -61,6 +65,9 @@ pub(crate) struct Connections {
     generation: AtomicU64,
     /// Where every connection opened from now on sends RESP3 pushes.
     push_sink: Mutex<Option<PushSink>>,
+    /// Itself, for the shared connection's adopter (held requests of a
+    /// failed connection go to the next one).
+    me: Weak<Connections>,
 }
 
 impl Connections {
@@ -71,8 +78,10 @@ impl Connections {
                 format!("db must be a non-negative integer, got {}", config.db),
             ));
         }
-        Ok(Arc::new(Self {
-            endpoint: Arc::new(Endpoint::new(config)?),
+        let endpoint = Arc::new(Endpoint::new(config)?);
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            endpoint,
             slots: Mutex::new(Slots {
                 shared: None,
                 idle: Vec::new(),
@@ -123,7 +132,19 @@ impl Connections {
         match &slots.shared {
             Some(pipe) if !pipe.is_broken() => Ok(pipe.clone()),
             _ => {
-                let pipe = self.open()?;
+                self.refuse_while_down()?;
+                let pipe = self.open(self.health_check())?;
+                let me = self.me.clone();
+                pipe.set_adopter(Box::new(move |orphans| {
+                    let next = me
+                        .upgrade()
+                        .ok_or_else(Error::closed)
+                        .and_then(|connections| connections.shared());
+                    match next {
+                        Ok(pipe) => pipe.adopt(orphans),
+                        Err(err) => Pipe::fail_orphans(orphans, &err),
+                    }
+                }));
                 slots.shared = Some(pipe.clone());
                 Ok(pipe)
             }
@@ -137,11 +158,21 @@ impl Connections {
         if slots.closed {
             return Err(Error::closed());
         }
+        let interval = self.endpoint.config.health_check_interval;
         while let Some(pipe) = slots.idle.pop() {
-            if !pipe.is_broken() {
+            // An idle dedicated connection past the health check interval is
+            // replaced rather than checked: its lease could not move a
+            // request to a new connection the way the shared one does.
+            let stale = interval
+                .zip(pipe.idle_for())
+                .is_some_and(|(interval, idle)| idle > interval);
+            if !pipe.is_broken() && !stale {
                 return Ok(pipe);
             }
             slots.dedicated.retain(|open| !open.is(&pipe));
+            if stale {
+                pipe.shut_down(&Error::new(ErrorKind::Closed, "idle too long"));
+            }
         }
         if let Some(limit) = self.endpoint.config.max_connections {
             if slots.dedicated.len() >= limit {
@@ -154,7 +185,13 @@ impl Connections {
                 ));
             }
         }
-        let pipe = self.open()?;
+        self.refuse_while_down()?;
+        // Dedicated connections keep `last_active` (for the check above),
+        // but are never probed: a probe's held requests could not move.
+        let pipe = self.open(self.health_check().map(|check| HealthCheck {
+            interval: Duration::MAX,
+            ..check
+        }))?;
         slots.dedicated.push(pipe.clone());
         Ok(pipe)
     }
@@ -195,10 +232,28 @@ impl Connections {
         }
     }
 
-    fn open(&self) -> Result<Pipe> {
+    /// Fails at once while the connection attempts are spent and the next
+    /// is not due (see `crate::retry`): requests fail fast in an outage.
+    fn refuse_while_down(&self) -> Result<()> {
+        match self.endpoint.schedule.refusal(&self.endpoint.config.retry) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// The health check of the client's connections, if it asked for one.
+    fn health_check(&self) -> Option<HealthCheck> {
+        let config = &self.endpoint.config;
+        config.health_check_interval.map(|interval| HealthCheck {
+            interval,
+            timeout: config.response_timeout.unwrap_or(HEALTH_CHECK_TIMEOUT),
+        })
+    }
+
+    fn open(&self, health_check: Option<HealthCheck>) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
-        let pipe = Pipe::open(Arc::clone(&self.endpoint))?;
+        let pipe = Pipe::open(Arc::clone(&self.endpoint), health_check)?;
         // Set before any request is sent, so no push is answered earlier.
         pipe.set_push_sink(self.push_sink.lock().clone());
         Ok(pipe)
