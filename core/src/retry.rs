@@ -222,9 +222,11 @@ impl Schedule {
         }
         let wait = state.next_at?.checked_duration_since(Instant::now())?;
         let last = state.last_error.as_ref()?;
+        // Whatever the last attempt met (a refusal, a timeout), the server
+        // cannot be reached: a connection error.
         Some(
             Error::new(
-                last.kind(),
+                ErrorKind::Connection,
                 format!(
                     "{} (after {} failed connection attempts; the next in {} ms)",
                     last.message(),

@@ -246,7 +246,12 @@ impl Connections {
         let config = &self.endpoint.config;
         config.health_check_interval.map(|interval| HealthCheck {
             interval,
-            timeout: config.response_timeout.unwrap_or(HEALTH_CHECK_TIMEOUT),
+            // Half the request timeout: a request held behind a check that
+            // fails keeps the other half for the new connection (its
+            // deadline counts from its call, and is never extended).
+            timeout: config
+                .response_timeout
+                .map_or(HEALTH_CHECK_TIMEOUT, |timeout| timeout / 2),
         })
     }
 
