@@ -66,7 +66,10 @@ def test_a_connection_killed_while_idle_is_replaced(
     gate: Gate, r: babushka.Redis, transport: str
 ) -> None:
     client = babushka.Redis(
-        port=gate.port, transport=transport, socket_timeout=2, health_check_interval=0.2,
+        port=gate.port,
+        transport=transport,
+        socket_timeout=2,
+        health_check_interval=0.2,
         client_name=f"checked-{transport}",
     )
     try:

@@ -88,11 +88,12 @@ def test_an_outage_fails_fast_spaces_reconnects_and_recovers(
         # a client that retried at once would make thousands of attempts.
         assert statistics.median(gaps) > CAP / 10, gaps
         assert len(attempts) < OUTAGE / (CAP / 10), len(attempts)
+        median = statistics.median(gaps)
         print(
             f"\n{server_kind}/{transport}: {len(durations)} requests failed during a "
             f"{OUTAGE:.0f} s outage ({fast} at once, slowest {max(durations) * 1000:.0f} ms); "
-            f"{len(attempts)} connection attempts, gaps median {statistics.median(gaps) * 1000:.0f} "
-            f"ms, max {max(gaps) * 1000:.0f} ms; work resumed {recovered * 1000:.0f} ms after "
+            f"{len(attempts)} connection attempts, gaps median {median * 1000:.0f} ms, "
+            f"max {max(gaps) * 1000:.0f} ms; work resumed {recovered * 1000:.0f} ms after "
             "the server was back"
         )
     finally:

@@ -50,7 +50,7 @@ def _lose_in_flight(gate: Gate, client: babushka.Redis, *command: Any) -> Any:
     def call() -> None:
         try:
             outcome.append(client.execute_command(*command))
-        except Exception as error:  # noqa: BLE001 - the outcome under test
+        except Exception as error:
             outcome.append(error)
 
     thread = threading.Thread(target=call)

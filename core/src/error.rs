@@ -47,6 +47,9 @@ pub struct Error {
     /// The request never reached the server: it waited for a connection
     /// that could not be opened (see `crate::retry`).
     unsent: bool,
+    /// Trying again cannot help (a certificate refused, TLS spoken to a
+    /// plain port): a connection attempt that failed so is not repeated.
+    permanent: bool,
 }
 
 impl Error {
@@ -58,6 +61,7 @@ impl Error {
             message: message.into(),
             index: None,
             unsent: false,
+            permanent: false,
         }
     }
 
@@ -70,6 +74,7 @@ impl Error {
             message: message.into(),
             index: None,
             unsent: false,
+            permanent: false,
         }
     }
 
@@ -87,6 +92,19 @@ impl Error {
     pub fn unsent(mut self) -> Self {
         self.unsent = true;
         self
+    }
+
+    /// The same error, marked as one that trying again cannot cure.
+    #[cold]
+    #[must_use]
+    pub fn permanent(mut self) -> Self {
+        self.permanent = true;
+        self
+    }
+
+    /// Whether trying again cannot cure it (see [`Self::permanent`]).
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
     }
 
     /// Whether the request never reached the server (its connection could
@@ -192,6 +210,7 @@ impl From<RedisError> for Error {
             message,
             index: None,
             unsent: false,
+            permanent: false,
         }
     }
 }

@@ -54,9 +54,9 @@ pub use config::{
     Address, ConnectionConfig, CredentialFuture, CredentialProvider, Credentials, Protocol,
     TlsConfig, TlsVersion,
 };
-pub use retry::{Backoff, RetryPolicy};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
 pub use pubsub::{PushSink, Subscriber};
 pub use redis::{Cmd, Value};
 pub use request::{Batch, Request, Route, Sink};
+pub use retry::{Backoff, RetryPolicy};

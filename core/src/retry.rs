@@ -64,7 +64,7 @@ impl Backoff {
             }
             Self::DecorrelatedJitter { base, cap } => {
                 let top = base.max(previous * 3);
-                (base + (top - base).mul_f64(random_unit())).min(cap)
+                (base + top.saturating_sub(base).mul_f64(random_unit())).min(cap)
             }
             Self::ExponentialWithJitter { base, cap } => {
                 let factor = 2f64.powi(i32::try_from(failures.min(60)).unwrap_or(60));
@@ -192,10 +192,7 @@ struct ScheduleState {
 impl Schedule {
     /// When the next attempt may start (`None`: now).
     pub(crate) fn next_at(&self) -> Option<Instant> {
-        self.state
-            .lock()
-            .next_at
-            .filter(|&at| at > Instant::now())
+        self.state.lock().next_at.filter(|&at| at > Instant::now())
     }
 
     /// Records a failed attempt; returns the consecutive failures so far.

@@ -25,7 +25,7 @@ _CONSTANT, _EXPONENTIAL, _FULL, _EQUAL, _DECORRELATED, _WITH_JITTER = range(1, 7
 class AbstractBackoff(ABC):
     """A delay before the next try, from the number of failures so far."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - optional, as in redis-py: most kinds keep no state
         """Forgets state kept between calls (before a new operation)."""
 
     @abstractmethod

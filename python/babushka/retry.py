@@ -152,7 +152,9 @@ def core_policy(
     if not isinstance(retry_on_timeout, bool):
         raise DataError(f"retry_on_timeout must be a bool, got {retry_on_timeout!r}")
     if retry_on_error is not None and not isinstance(retry_on_error, (list, tuple)):
-        raise DataError(f"retry_on_error must be a list of exception classes, got {retry_on_error!r}")
+        raise DataError(
+            f"retry_on_error must be a list of exception classes, got {retry_on_error!r}"
+        )
     extra_connection, extra_timeout = _covers(retry_on_error or (), "retry_on_error")
     reconnect = (reconnect_backoff_base, reconnect_backoff_cap, reconnect_attempts)
     if retry is not None:

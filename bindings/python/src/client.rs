@@ -176,7 +176,9 @@ impl PyClient {
         retry_on_connection = true,
         health_check_interval = None, credential_provider = None,
     ))]
-    #[allow(clippy::too_many_arguments)]
+    // Keyword-only arguments from Python, each named at the call, so
+    // neither the count nor the bools can be mixed up.
+    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
     fn new(
         py: Python<'_>,
         host: String,

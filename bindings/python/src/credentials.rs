@@ -58,7 +58,9 @@ pub fn ask(py: Python<'_>, provider: &Bound<'_, PyAny>) -> Result<Credentials, E
             .get_type()
             .name()
             .map_or_else(|_| "?".to_owned(), |name| name.to_string());
-        let len = reply.len().map_or_else(|_| String::new(), |n| format!(" of {n} items"));
+        let len = reply
+            .len()
+            .map_or_else(|_| String::new(), |n| format!(" of {n} items"));
         failed(format!(
             "must return (password,) or (username, password) as str, got a {kind}{len}"
         ))

@@ -387,11 +387,7 @@ impl Pipe {
     /// How long since the connection last answered; `None` before it opens
     /// or without a health check.
     pub(crate) fn idle_for(&self) -> Option<Duration> {
-        self.shared
-            .state
-            .lock()
-            .last_active
-            .map(|at| at.elapsed())
+        self.shared.state.lock().last_active.map(|at| at.elapsed())
     }
 
     /// Queues a request and wakes the writer (which costs nothing when it is
@@ -642,7 +638,7 @@ async fn connect(shared: &Shared, endpoint: &Endpoint) -> Option<session::Opened
         };
         // Nothing was sent: the requests' outcome is known (nothing happened).
         let err = err.unsent();
-        if matches!(err.kind(), ErrorKind::Connection | ErrorKind::Timeout) {
+        if matches!(err.kind(), ErrorKind::Connection | ErrorKind::Timeout) && !err.is_permanent() {
             attempts += 1;
             let failures = endpoint.schedule.failed(&policy, &err);
             if attempts < policy.attempts && failures < policy.attempts {

@@ -48,11 +48,12 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, Notify};
 
 use super::convert::{
-    connection_config, error_to_proto, frame_from_proto, malformed, value_to_proto, Frame, wants_wrapper_credentials,
+    connection_config, error_to_proto, frame_from_proto, malformed, value_to_proto,
+    wants_wrapper_credentials, Frame,
 };
+use super::credentials::Asks;
 use super::frame::{encode_frame, FrameDecoder, FrameError};
 use super::proto::{self, response};
-use super::credentials::Asks;
 use super::subscribers::Subscribers;
 use crate::client::{Cancel, Client};
 use crate::connection::Lease;
