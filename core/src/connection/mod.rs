@@ -5,7 +5,9 @@
 //! - `pipe`: one connection: output buffer, waiting replies, writer and reader.
 //! - `session`: opening one: the socket, TLS and the handshake.
 //! - `tls`: TLS with rustls, set up once per client.
-//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool.
+//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool;
+//!   while the client's connection attempts are spent, new connections are
+//!   refused at once (see `crate::retry`).
 //!
 //! ## After `fork`
 //!

@@ -11,9 +11,19 @@
 //!
 //! A pipe exists before its socket does: the writer task opens the connection
 //! (and runs the handshake) while the first requests accumulate, so requests
-//! are queued in call order whatever state the connection is in. When the
-//! connection fails, every waiting request fails with it and the pipe is
-//! broken for good; its owner makes a new one for the next request.
+//! are queued in call order whatever state the connection is in; a failed
+//! attempt is tried again as the client's retry policy says (`crate::retry`),
+//! the requests still queued. When the connection fails, every waiting
+//! request fails with it and the pipe is broken for good; its owner makes a
+//! new one for the next request. Requests it held back, never sent, go to
+//! that new one (the shared connection's adopter).
+//!
+//! ## Health checks
+//!
+//! With `health_check_interval`, a request for a connection that has been
+//! idle longer than that first queues a `PING` and is itself held until the
+//! answer comes; a check that times out (after half the request timeout)
+//! fails the connection and the held requests move, unsent, to a new one.
 //!
 //! Appending costs the caller no wake-up when the writer has one coming
 //! already, so an event loop that queues a hundred commands in one iteration
@@ -227,6 +237,20 @@ impl Pipe {
     #[cfg(test)]
     pub(crate) fn over(reader: Reader, writer: Writer, max_in_flight: Option<usize>) -> Self {
         let pipe = Self::new(max_in_flight).expect("an eventfd");
+        let shared = Arc::clone(&pipe.shared);
+        let task = run(FailOnDrop(Arc::clone(&shared)), reader, writer);
+        tokio::spawn(contain_panics(shared, "a connection's writer", task));
+        pipe
+    }
+
+    /// [`Self::over`] with a health check, the connection counted as just used.
+    #[cfg(test)]
+    pub(crate) fn over_checked(reader: Reader, writer: Writer, check: HealthCheck) -> Self {
+        let mut pipe = Self::new(None).expect("an eventfd");
+        Arc::get_mut(&mut pipe.shared)
+            .expect("not shared yet")
+            .health_check = Some(check);
+        pipe.shared.state.lock().last_active = Some(Instant::now());
         let shared = Arc::clone(&pipe.shared);
         let task = run(FailOnDrop(Arc::clone(&shared)), reader, writer);
         tokio::spawn(contain_panics(shared, "a connection's writer", task));
