@@ -467,7 +467,10 @@ async fn an_idle_connection_is_checked_before_a_request_is_written() {
     send(&pipe, &Batch::One(cmd(&["GET", "k"])), None, 0, &tx);
     expect_written(&mut server, GET_K).await;
     server.write_all(b"$1\r\na\r\n").await.unwrap();
-    assert_eq!(next(&mut outcomes).await.1.unwrap(), Value::BulkString(b"a".to_vec()));
+    assert_eq!(
+        next(&mut outcomes).await.1.unwrap(),
+        Value::BulkString(b"a".to_vec())
+    );
     // Idle past the interval: the PING goes first and the GET waits for its answer.
     tokio::time::sleep(Duration::from_millis(80)).await;
     send(&pipe, &Batch::One(cmd(&["GET", "k"])), None, 1, &tx);
@@ -477,7 +480,10 @@ async fn an_idle_connection_is_checked_before_a_request_is_written() {
     expect_written(&mut server, GET_K).await;
     server.write_all(b"$1\r\nb\r\n").await.unwrap();
     let (tag, outcome) = next(&mut outcomes).await;
-    assert_eq!((tag, outcome.unwrap()), (1, Value::BulkString(b"b".to_vec())));
+    assert_eq!(
+        (tag, outcome.unwrap()),
+        (1, Value::BulkString(b"b".to_vec()))
+    );
 }
 
 #[tokio::test]
@@ -494,7 +500,10 @@ async fn a_failed_check_hands_the_held_requests_to_the_adopter_unsent() {
     expect_written(&mut server, b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n").await;
     let mut rest = Vec::new();
     silent.read_to_end(&mut rest).await.unwrap();
-    assert!(rest.is_empty(), "the failed connection carried more than its check");
+    assert!(
+        rest.is_empty(),
+        "the failed connection carried more than its check"
+    );
     server.write_all(b":1\r\n").await.unwrap();
     let (tag, outcome) = next(&mut outcomes).await;
     assert_eq!((tag, outcome.unwrap()), (0, Value::Int(1)));
