@@ -227,3 +227,30 @@ impl fmt::Debug for TlsConfig {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config or credentials printed for a log never show the password.
+    #[test]
+    fn debug_output_leaves_passwords_out() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.username = Some("ada".into());
+        config.password = Some("s3cret".into());
+        config.tls = Some(TlsConfig {
+            key_password: Some(b"s3cret".to_vec()),
+            ..TlsConfig::default()
+        });
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("ada") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        let credentials = Credentials {
+            username: None,
+            password: "s3cret".into(),
+        };
+        assert!(!format!("{credentials:?}").contains("s3cret"));
+    }
+}
