@@ -17,10 +17,12 @@ What must hold (README, RELIABILITY.md):
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 
 import babushka
+import babushka.asyncio
 from babushka.exceptions import ConnectionError
 from support.faults import wait_until
 from support.gate import Gate
@@ -98,5 +100,53 @@ def test_an_outage_fails_fast_spaces_reconnects_and_recovers(
         )
     finally:
         client.close()
+        gate.close()
+        server.stop()
+
+
+async def test_async_requests_in_an_outage_fail_fast_together_and_recover(
+    server_kind: str, transport: str
+) -> None:
+    """Many concurrent requests while the server is down: each fails with
+    ``ConnectionError`` well within its timeout, they share the connection
+    attempts rather than making one each, and the client recovers."""
+    server = RedisServer.start(kind=server_kind)
+    gate = Gate(server.host, server.port)
+    client = babushka.asyncio.Redis(
+        port=gate.port,
+        transport=transport,
+        socket_timeout=TIMEOUT,
+        socket_connect_timeout=1,
+        reconnect_backoff_base=BASE,
+        reconnect_backoff_cap=CAP,
+        reconnect_attempts=ATTEMPTS,
+    )
+    try:
+        await client.set("k", "v")
+        server.kill()
+        gate.cut()
+        down_at = time.monotonic()
+        for _ in range(5):
+            started = time.monotonic()
+            outcomes = await asyncio.gather(
+                *(client.get("k") for _ in range(50)), return_exceptions=True
+            )
+            assert all(isinstance(o, ConnectionError) for o in outcomes), outcomes[:3]
+            assert time.monotonic() - started < TIMEOUT
+            await asyncio.sleep(0.1)
+        # 250 requests, a handful of attempts: waiting requests share them.
+        attempts = [when for when, _reached in gate.attempts if when >= down_at]
+        assert 1 <= len(attempts) <= 20, len(attempts)
+        server.restart()
+        deadline = time.monotonic() + CAP + 3
+        while True:
+            try:
+                assert await client.set("k", "again") is True
+                break
+            except ConnectionError:
+                assert time.monotonic() < deadline, "work did not resume"
+                await asyncio.sleep(0.02)
+    finally:
+        await client.aclose()
         gate.close()
         server.stop()
