@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -39,10 +40,21 @@ def test_reconnects_after_server_restart(own_server: RedisServer, transport: str
     with pytest.raises(babushka.ConnectionError):
         client.get("k")
     own_server.restart()
-    # The broken connection was dropped; the next command opens a new one.
-    assert client.set("k", "again") is True
+    # The broken connection was dropped. The failed attempts spent the
+    # reconnect budget, so until the next attempt is due (at most
+    # reconnect_backoff_cap, 1 s, later) commands fail fast; the first one
+    # after that opens a new connection.
+    assert wait_until(lambda: _succeeds(lambda: client.set("k", "again")), timeout=3)
     assert client.get("k") == b"again"
     client.close()
+
+
+def _succeeds(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except babushka.ConnectionError:
+        return False
+    return True
 
 
 def test_client_name_survives_reconnect(own_server: RedisServer, transport: str) -> None:

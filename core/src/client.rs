@@ -14,6 +14,7 @@ use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
+use crate::retry::RetryPolicy;
 use crate::runtime;
 use crate::table::Blocking;
 
@@ -24,6 +25,9 @@ pub struct Client {
     response_timeout: Option<Duration>,
     /// Blocking commands run on the shared connection too.
     single_connection: bool,
+    retry: RetryPolicy,
+    /// Itself, for requests sent again after a failure.
+    me: Weak<Client>,
     /// The subscribers made from this client, which `close` closes too.
     subscribers: Mutex<Vec<Closer>>,
 }
@@ -95,10 +99,13 @@ fn cancelled_error() -> Error {
 impl Client {
     /// Builds a client. It does not connect: the first request does.
     pub fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self {
-            connections: Connections::new(config)?,
+        let connections = Connections::new(config)?;
+        Ok(Arc::new_cyclic(|me| Self {
+            connections,
             response_timeout: config.response_timeout,
             single_connection: config.single_connection,
+            retry: config.retry,
+            me: me.clone(),
             subscribers: Mutex::new(Vec::new()),
         }))
     }
@@ -117,31 +124,79 @@ impl Client {
                 self.send_on_dedicated(batch, deadline, sink)
             }
             Route::Auto if holds_connection => self.send_shared_blocking(&batch, deadline, sink),
-            Route::Auto => {
-                let pipe = match self.connections.shared() {
-                    Ok(pipe) => pipe,
-                    Err(err) => {
-                        complete(sink, Err(err));
-                        return Submitted {
-                            wake_owed: false,
-                            cancel: None,
-                        };
-                    }
-                };
-                let wake_owed = match pipe.enqueue(&batch, deadline, sink) {
-                    WakeNeed::None => false,
-                    WakeNeed::Now => {
-                        pipe.wake_writer();
-                        false
-                    }
-                    WakeNeed::Soon => true,
-                };
-                Submitted {
-                    wake_owed,
-                    cancel: None,
-                }
+            // Blocking commands are not sent again: they hold a connection
+            // of their own, which a cancel closes, and wait on their own terms.
+            Route::Auto if blocking.is_none() && self.retry.attempts > 1 => {
+                let batch = Arc::new(batch);
+                let sink = self.retrying(Arc::clone(&batch), deadline, 1, Duration::ZERO, sink);
+                self.send_shared(&batch, deadline, sink)
             }
+            Route::Auto => self.send_shared(&batch, deadline, sink),
         }
+    }
+
+    /// Queues a request on the shared connection.
+    fn send_shared(&self, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+        let pipe = match self.connections.shared() {
+            Ok(pipe) => pipe,
+            Err(err) => {
+                complete(sink, Err(err));
+                return Submitted {
+                    wake_owed: false,
+                    cancel: None,
+                };
+            }
+        };
+        let wake_owed = match pipe.enqueue(batch, deadline, sink) {
+            WakeNeed::None => false,
+            WakeNeed::Now => {
+                pipe.wake_writer();
+                false
+            }
+            WakeNeed::Soon => true,
+        };
+        Submitted {
+            wake_owed,
+            cancel: None,
+        }
+    }
+
+    /// Wraps `sink` so that a failure the retry policy covers sends the
+    /// request again (after the backoff, on the shared connection, within
+    /// its original deadline) instead of reaching the caller. `tries` counts
+    /// the sends so far; `previous` is the last backoff delay.
+    fn retrying(
+        &self,
+        batch: Arc<Batch>,
+        deadline: Option<Instant>,
+        tries: u32,
+        previous: Duration,
+        sink: Sink,
+    ) -> Sink {
+        let me = self.me.clone();
+        let policy = self.retry;
+        Box::new(move |outcome| {
+            let again = match &outcome {
+                Err(err) if policy.retries(&batch, err, tries) => me.upgrade(),
+                _ => None,
+            };
+            let Some(client) = again else {
+                return sink(outcome);
+            };
+            let delay = policy.backoff.delay(tries, previous);
+            let too_late = deadline.is_some_and(|at| Instant::now() + delay >= at);
+            let runtime = match runtime::handle() {
+                Ok(runtime) if !too_late && !client.is_closed() => runtime,
+                _ => return sink(outcome),
+            };
+            runtime.spawn(async move {
+                tokio::time::sleep(delay).await;
+                let next = client.retrying(Arc::clone(&batch), deadline, tries + 1, delay, sink);
+                if client.send_shared(&batch, deadline, next).wake_owed {
+                    client.wake();
+                }
+            });
+        })
     }
 
     /// Sends a request and waits for its outcome.

@@ -4,10 +4,14 @@
 //! so every transport agrees.
 
 use std::fmt;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::retry::RetryPolicy;
 
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +41,40 @@ impl Protocol {
     }
 }
 
+/// What a connection authenticates with (`AUTH [username] password`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: Option<String>,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    /// Leaves the password out, so a logged value does not leak it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"...")
+            .finish()
+    }
+}
+
+/// What a [`CredentialProvider`] returns: the credentials, when it has them.
+pub type CredentialFuture = Pin<Box<dyn Future<Output = Result<Credentials>> + Send>>;
+
+/// Asked for fresh credentials every time a connection is opened (and so on
+/// every reconnect), so rotating passwords and tokens work: redis-py's
+/// `credential_provider`. The binding makes one from the Python object.
+#[derive(Clone)]
+pub struct CredentialProvider(pub Arc<dyn Fn() -> CredentialFuture + Send + Sync>);
+
+impl fmt::Debug for CredentialProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CredentialProvider(..)")
+    }
+}
+
 /// Everything needed to open (and reopen) a connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectionConfig {
     pub address: Address,
     pub db: i64,
@@ -72,6 +108,42 @@ pub struct ConnectionConfig {
     pub lib_name: Option<String>,
     /// `CLIENT SETINFO LIB-VER` sent in the handshake; `None` sends none.
     pub lib_version: Option<String>,
+    /// How connection attempts are spaced and which failed requests are
+    /// sent again (see [`crate::retry`]).
+    pub retry: RetryPolicy,
+    /// A connection idle longer than this is checked (`PING`) before the
+    /// next request is written to it (`health_check_interval`).
+    pub health_check_interval: Option<Duration>,
+    /// Where fresh credentials come from at each connect; when set,
+    /// `username` and `password` are not used.
+    pub credential_provider: Option<CredentialProvider>,
+}
+
+impl fmt::Debug for ConnectionConfig {
+    /// Leaves the password out, so a logged config does not leak it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("address", &self.address)
+            .field("db", &self.db)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "..."))
+            .field("client_name", &self.client_name)
+            .field("protocol", &self.protocol)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_connections", &self.max_connections)
+            .field("tls", &self.tls)
+            .field("lease_wait", &self.lease_wait)
+            .field("single_connection", &self.single_connection)
+            .field("keepalive", &self.keepalive)
+            .field("lib_name", &self.lib_name)
+            .field("lib_version", &self.lib_version)
+            .field("retry", &self.retry)
+            .field("health_check_interval", &self.health_check_interval)
+            .field("credential_provider", &self.credential_provider)
+            .finish()
+    }
 }
 
 /// TCP keep-alive probing: after `idle` without traffic, a probe every
@@ -123,6 +195,9 @@ impl ConnectionConfig {
             keepalive: Some(Keepalive::default()),
             lib_name: Some(LIB_NAME.to_owned()),
             lib_version: Some(LIB_VERSION.to_owned()),
+            retry: RetryPolicy::default(),
+            health_check_interval: None,
+            credential_provider: None,
         }
     }
 }
@@ -202,5 +277,32 @@ impl fmt::Debug for TlsConfig {
             .field("min_version", &self.min_version)
             .field("ciphers", &self.ciphers)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config or credentials printed for a log never show the password.
+    #[test]
+    fn debug_output_leaves_passwords_out() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.username = Some("ada".into());
+        config.password = Some("s3cret".into());
+        config.tls = Some(TlsConfig {
+            key_password: Some(b"s3cret".to_vec()),
+            ..TlsConfig::default()
+        });
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("ada") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        let credentials = Credentials {
+            username: None,
+            password: "s3cret".into(),
+        };
+        assert!(!format!("{credentials:?}").contains("s3cret"));
     }
 }

@@ -25,6 +25,8 @@
 //!   subscriptions restored after a reconnection) and the push sink.
 //! - [`command`]: commands encoded once, straight into RESP.
 //! - [`resp`]: the decoder of the server's replies.
+//! - [`retry`]: the reconnect and retry policy (backoff, which requests are
+//!   sent again) and the schedule that spaces a client's connection attempts.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -41,15 +43,20 @@ pub mod fork;
 pub mod pubsub;
 pub mod request;
 pub mod resp;
+pub mod retry;
 pub mod runtime;
 pub mod socket;
 pub mod table;
 
 pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
-pub use config::{Address, ConnectionConfig, Keepalive, Protocol, TlsConfig, TlsVersion};
+pub use config::{
+    Address, ConnectionConfig, CredentialFuture, CredentialProvider, Credentials, Keepalive,
+    Protocol, TlsConfig, TlsVersion,
+};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
 pub use pubsub::{PushSink, Subscriber};
 pub use redis::{Cmd, Value};
 pub use request::{Batch, Request, Route, Sink};
+pub use retry::{Backoff, RetryPolicy};

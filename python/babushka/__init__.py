@@ -16,6 +16,7 @@ from babushka import _core
 from babushka._options import TRANSPORTS
 from babushka.client import Redis
 from babushka.connection import BlockingConnectionPool, ConnectionPool
+from babushka.credentials import CredentialProvider, UsernamePasswordCredentialProvider
 from babushka.exceptions import (
     AuthenticationError,
     AuthorizationError,
@@ -75,6 +76,7 @@ __all__ = [
     "ClientClosedError",
     "ConnectionError",
     "ConnectionPool",
+    "CredentialProvider",
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
@@ -89,6 +91,7 @@ __all__ = [
     "ResponseError",
     "StrictRedis",
     "TimeoutError",
+    "UsernamePasswordCredentialProvider",
     "WatchError",
     "configure",
     "from_url",

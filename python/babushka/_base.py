@@ -9,6 +9,8 @@ from babushka import _command_names, _core, _options, _pool, _tls
 from babushka._pool import PoolBase
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
+from babushka.credentials import CredentialProvider
+from babushka.retry import Retry
 
 _Self = TypeVar("_Self", bound="ClientBase")
 #: What ``CLIENT SETINFO LIB-VER`` reports unless ``lib_version`` says otherwise.
@@ -61,6 +63,14 @@ class ClientBase(CoreCommands):
         ssl_password: _tls.Password | None = None,
         ssl_min_version: _tls.TlsVersionLike | None = None,
         ssl_ciphers: str | None = None,
+        retry: Retry | None = None,
+        retry_on_timeout: bool = False,
+        retry_on_error: list[type[BaseException]] | None = None,
+        health_check_interval: float = 0,
+        credential_provider: CredentialProvider | None = None,
+        reconnect_backoff_base: float | None = None,
+        reconnect_backoff_cap: float | None = None,
+        reconnect_attempts: int | None = None,
         **redis_py_options: Any,
     ) -> None:
         given = {

@@ -149,6 +149,13 @@ class Client:
         keepalive_count: int | None = ...,
         lib_name: str | None = ...,
         lib_version: str | None = ...,
+        backoff: tuple[int, float, float] = ...,
+        attempts: int = ...,
+        retry_on_timeout: bool = ...,
+        retry_writes: bool = ...,
+        retry_on_connection: bool = ...,
+        health_check_interval: float | None = ...,
+        credential_provider: Any = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""

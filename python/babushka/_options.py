@@ -11,25 +11,13 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from babushka import _core, _tls
 from babushka.exceptions import DataError
+from babushka.retry import CorePolicy
 
 #: The transports a client can use to reach the Rust core (see DESIGN.md).
 TRANSPORTS = ("managed", "ffi", "uds")
 #: The default when neither ``transport=`` nor ``BABUSHKA_TRANSPORT`` says.
 DEFAULT_TRANSPORT = "managed"
 TRANSPORT_ENV = "BABUSHKA_TRANSPORT"
-
-#: redis-py keywords that configure what Babushka's core does by itself
-#: (retries, health checks, credentials); accepted so redis-py code runs
-#: unchanged, until the core's policy takes them.
-IGNORED_REDIS_PY_OPTIONS = frozenset(
-    {
-        "retry_on_timeout",
-        "retry_on_error",
-        "retry",
-        "health_check_interval",
-        "credential_provider",
-    }
-)
 
 #: redis-py keywords that cannot have their meaning here: what they hook
 #: into (a Python connection object, the socket's family) does not exist,
@@ -86,11 +74,14 @@ def core_kwargs(
     max_in_flight: int | None,
     max_connections: int | None,
     tls: _core.TlsSettings | None,
+    policy: CorePolicy,
+    health_check_interval: float | None,
+    credential_provider: Any,
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Validates the keywords and returns the Rust client's (which connects
     lazily, but reads TLS certificates and keys when made)."""
-    unknown = set(extra) - IGNORED_REDIS_PY_OPTIONS - UNSUPPORTED.keys() - _tls.UNSUPPORTED.keys()
+    unknown = set(extra) - UNSUPPORTED.keys() - _tls.UNSUPPORTED.keys()
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
     for name, meaning in UNSUPPORTED.items():
@@ -119,6 +110,25 @@ def core_kwargs(
     for name, text in (("lib_name", lib_name), ("lib_version", lib_version)):
         if text is not None and not isinstance(text, str):
             raise DataError(f"{name} must be a str or None, got {text!r}")
+    if health_check_interval is not None and (
+        isinstance(health_check_interval, bool)
+        or not isinstance(health_check_interval, (int, float))
+        or not health_check_interval >= 0
+    ):
+        raise DataError(
+            "health_check_interval must be a non-negative number of seconds, "
+            f"got {health_check_interval!r}"
+        )
+    if credential_provider is not None:
+        if not callable(getattr(credential_provider, "get_credentials", None)):
+            raise DataError(
+                "credential_provider must have a get_credentials() method "
+                "(a babushka.credentials.CredentialProvider)"
+            )
+        if username is not None or password is not None:
+            raise DataError(
+                "'username' and 'password' cannot be passed along with 'credential_provider'"
+            )
     resp = 2 if protocol is None else int(protocol)
     if resp not in (2, 3):
         raise DataError(f"protocol must be 2 or 3, got {protocol!r}")
@@ -142,6 +152,14 @@ def core_kwargs(
         "decode_responses": decode_responses,
         "tls": tls,
         **keepalive_kwargs(socket_keepalive, socket_keepalive_options),
+        "backoff": policy.backoff,
+        "attempts": policy.attempts,
+        "retry_on_timeout": policy.retry_on_timeout,
+        "retry_writes": policy.retry_writes,
+        "retry_on_connection": policy.retry_on_connection,
+        # 0 turns it off, as in redis-py.
+        "health_check_interval": health_check_interval or None,
+        "credential_provider": credential_provider,
     }
 
 
@@ -216,6 +234,9 @@ _QUERY_PARSERS: Mapping[str, Callable[[str], Any]] = {
     "decode_responses": _to_bool,
     "ssl": _to_bool,
     "max_in_flight": int,
+    "reconnect_backoff_base": float,
+    "reconnect_backoff_cap": float,
+    "reconnect_attempts": int,
 }
 
 _SCHEMES = ("redis", "rediss", "valkey", "valkeys", "unix")

@@ -14,6 +14,7 @@ import inspect
 from typing import Any, Mapping, TypeVar
 
 from babushka import _core, _options, _tls
+from babushka.retry import core_policy
 
 _Pool = TypeVar("_Pool", bound="PoolBase")
 
@@ -191,8 +192,22 @@ def _core_kwargs(options: dict[str, Any], max_connections: int | None) -> dict[s
             "max_in_flight",
         )
     }
-    # The rest: redis-py's keywords Babushka takes without a meaning of its
-    # own yet, those it refuses, and typos.
+    policy = core_policy(
+        **{
+            name: options.pop(name)
+            for name in (
+                "retry",
+                "retry_on_timeout",
+                "retry_on_error",
+                "reconnect_backoff_base",
+                "reconnect_backoff_cap",
+                "reconnect_attempts",
+            )
+        }
+    )
+    health_check_interval = options.pop("health_check_interval")
+    credential_provider = options.pop("credential_provider")
+    # The rest: the keywords Babushka refuses, and typos.
     extra = options
     # As redis-py: the ssl_* keywords mean nothing without ssl=True.
     tls = (
@@ -212,4 +227,12 @@ def _core_kwargs(options: dict[str, Any], max_connections: int | None) -> dict[s
         if ssl
         else None
     )
-    return _options.core_kwargs(**known, max_connections=max_connections, tls=tls, extra=extra)
+    return _options.core_kwargs(
+        **known,
+        max_connections=max_connections,
+        tls=tls,
+        policy=policy,
+        health_check_interval=health_check_interval,
+        credential_provider=credential_provider,
+        extra=extra,
+    )

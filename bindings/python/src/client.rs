@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use babushka_core::config::{LIB_NAME, LIB_VERSION};
 use babushka_core::{
-    runtime, Address, Batch, Cancel, Client, ConnectionConfig, Error, Keepalive, Lease, Protocol,
-    Request, Route, Value,
+    runtime, Address, Backoff, Batch, Cancel, Client, ConnectionConfig, Error, Keepalive, Lease,
+    Protocol, Request, RetryPolicy, Route, Value,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -33,6 +33,9 @@ pub struct PyClient {
     encoding: Arc<Encoding>,
     /// Kept for the uds transport, whose setup frame carries the settings.
     config: ConnectionConfig,
+    /// The Python `credential_provider`, which a uds stream's codec calls
+    /// when the listener asks for credentials.
+    credential_provider: Option<Arc<Py<PyAny>>>,
 }
 
 fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
@@ -45,6 +48,26 @@ fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
             })
         })
         .transpose()
+}
+
+/// A core backoff from `(kind, base, cap)`: the kind numbers
+/// `babushka.backoff` gives its classes (`_core_backoff`), in seconds.
+fn backoff_from((kind, base, cap): (u8, f64, f64)) -> PyResult<Backoff> {
+    let base = seconds(Some(base), "backoff base")?.unwrap_or_default();
+    let cap = seconds(Some(cap), "backoff cap")?.unwrap_or_default();
+    Ok(match kind {
+        1 => Backoff::Constant(base),
+        2 => Backoff::Exponential { base, cap },
+        3 => Backoff::FullJitter { base, cap },
+        4 => Backoff::EqualJitter { base, cap },
+        5 => Backoff::DecorrelatedJitter { base, cap },
+        6 => Backoff::ExponentialWithJitter { base, cap },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown backoff kind {other}"
+            )))
+        }
+    })
 }
 
 /// Sends commands of one client on behalf of one asyncio event loop.
@@ -153,8 +176,12 @@ impl PyClient {
         wait_for_connection = false, connection_wait_timeout = None, single_connection = false,
         keepalive = true, keepalive_idle = None, keepalive_interval = None, keepalive_count = None,
         lib_name = Some(LIB_NAME.to_owned()), lib_version = Some(LIB_VERSION.to_owned()),
+        backoff = (3, 0.01, 1.0), attempts = 3, retry_on_timeout = false, retry_writes = false,
+        retry_on_connection = true,
+        health_check_interval = None, credential_provider = None,
     ))]
-    // The constructor's keywords, one parameter each, as Python gives them.
+    // Keyword-only arguments from Python, each named at the call, so
+    // neither the count nor the bools can be mixed up.
     #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
     fn new(
         py: Python<'_>,
@@ -183,7 +210,15 @@ impl PyClient {
         keepalive_count: Option<u32>,
         lib_name: Option<String>,
         lib_version: Option<String>,
+        backoff: (u8, f64, f64),
+        attempts: u32,
+        retry_on_timeout: bool,
+        retry_writes: bool,
+        retry_on_connection: bool,
+        health_check_interval: Option<f64>,
+        credential_provider: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
+        let credential_provider = credential_provider.map(Arc::new);
         let address = match unix_path {
             Some(path) => Address::Unix(path),
             None => Address::Tcp { host, port },
@@ -217,6 +252,18 @@ impl PyClient {
             },
             lib_name,
             lib_version,
+            retry: RetryPolicy {
+                backoff: backoff_from(backoff)?,
+                attempts: attempts.max(1),
+                on_timeout: retry_on_timeout,
+                writes: retry_writes,
+                on_connection: retry_on_connection,
+            },
+            health_check_interval: seconds(health_check_interval, "health_check_interval")?
+                .filter(|interval| !interval.is_zero()),
+            credential_provider: credential_provider
+                .as_ref()
+                .map(|provider| crate::credentials::from_python(Arc::clone(provider))),
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -225,6 +272,7 @@ impl PyClient {
         Ok(Self {
             core,
             config,
+            credential_provider,
             encoding: Arc::new(Encoding::new(
                 py,
                 encoding,
@@ -365,7 +413,11 @@ impl PyClient {
     /// uds transport: a codec for one stream to the socket listener, with
     /// this client's settings and encoding.
     fn uds_codec(&self) -> UdsCodec {
-        UdsCodec::new(Arc::clone(&self.encoding), self.config.clone())
+        UdsCodec::new(
+            Arc::clone(&self.encoding),
+            self.config.clone(),
+            self.credential_provider.clone(),
+        )
     }
 
     /// Closes the connection. Later commands raise `ClientClosedError`.

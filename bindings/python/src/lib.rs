@@ -27,6 +27,7 @@
 mod args;
 mod client;
 mod completions;
+mod credentials;
 mod debug;
 mod encoding;
 mod errors;

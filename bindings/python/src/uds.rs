@@ -226,14 +226,21 @@ impl Shared {
 pub struct UdsCodec {
     encoding: Arc<Encoding>,
     config: ConnectionConfig,
+    /// Answers the listener's credentials requests (see `crate::credentials`).
+    credential_provider: Option<Arc<Py<PyAny>>>,
     shared: Arc<Shared>,
 }
 
 impl UdsCodec {
-    pub fn new(encoding: Arc<Encoding>, config: ConnectionConfig) -> Self {
+    pub fn new(
+        encoding: Arc<Encoding>,
+        config: ConnectionConfig,
+        credential_provider: Option<Arc<Py<PyAny>>>,
+    ) -> Self {
         Self {
             encoding,
             config,
+            credential_provider,
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     next_id: 1,
@@ -275,6 +282,33 @@ impl UdsCodec {
         for pending in failed {
             reject(py, &pending.waiter, to_py_err(py, err));
         }
+    }
+
+    /// Answers the listener's credentials request `ask_id` with what the
+    /// provider gives (on the thread or loop that reads the stream, as
+    /// redis-py's connections call it on theirs).
+    fn answer_credentials(&self, py: Python<'_>, ask_id: u64) {
+        let answer = match &self.credential_provider {
+            Some(provider) => crate::credentials::ask(py, provider.bind(py)),
+            None => Err(Error::new(
+                ErrorKind::Authentication,
+                "the core asked for credentials, but this client has no credential_provider",
+            )),
+        };
+        let answer = match answer {
+            Ok(credentials) => proto::CredentialsAnswer {
+                ask_id,
+                username: credentials.username,
+                password: credentials.password,
+                error: None,
+            },
+            Err(err) => proto::CredentialsAnswer {
+                ask_id,
+                error: Some(err.message().to_owned()),
+                ..proto::CredentialsAnswer::default()
+            },
+        };
+        self.shared.control(py, Action::Credentials(answer));
     }
 
     /// Appends a request frame for `waiter`. Returns whether the output was
@@ -486,6 +520,7 @@ impl UdsCodec {
         let mut ready = Vec::new();
         let mut dedicated = Vec::new();
         let mut pushed = Vec::new();
+        let mut asks = Vec::new();
         let mut closing = None;
         {
             let mut state = self.shared.state.lock();
@@ -507,6 +542,7 @@ impl UdsCodec {
                                 pushed.push((inbox, batch));
                             }
                         }
+                        Some(response::Result::CredentialsRequest(ask_id)) => asks.push(ask_id),
                         // The acknowledgement of the setup frame.
                         _ if response.request_id == 0 => {}
                         // A notice, not the outcome; stale once that came.
@@ -539,6 +575,9 @@ impl UdsCodec {
         }
         for (inbox, batch) in pushed {
             inbox.deliver(py, batch);
+        }
+        for ask_id in asks {
+            self.answer_credentials(py, ask_id);
         }
         let count = ready.len();
         for (pending, result) in ready {
@@ -734,7 +773,8 @@ fn resolve(
         Some(
             response::Result::ClosingError(_)
             | response::Result::Dedicated(_)
-            | response::Result::Pushed(_),
+            | response::Result::Pushed(_)
+            | response::Result::CredentialsRequest(_),
         )
         | None => Err(to_py_err(
             py,

@@ -5,7 +5,9 @@
 //! - `pipe`: one connection: output buffer, waiting replies, writer and reader.
 //! - `session`: opening one: the socket, TLS and the handshake.
 //! - `tls`: TLS with rustls, set up once per client.
-//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool.
+//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool;
+//!   while the client's connection attempts are spent, new connections are
+//!   refused at once (see `crate::retry`).
 //!
 //! ## After `fork`
 //!
@@ -22,7 +24,7 @@ mod tls;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -33,6 +35,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
+use pipe::HealthCheck;
 pub(crate) use pipe::{Pipe, WakeNeed};
 use session::Endpoint;
 pub(crate) use session::{Reader, Writer};
@@ -42,6 +45,9 @@ pub(crate) use session::{Reader, Writer};
 const FORK_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Dedicated connections kept open while unused; more are closed when returned.
 const IDLE_DEDICATED: usize = 2;
+/// How long a health check's `PING` may take when the client has no
+/// `socket_timeout` (then nothing else would ever give up on it).
+const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Slots {
     /// The shared connection; `None` before the first request and after close.
@@ -70,6 +76,9 @@ pub(crate) struct Connections {
     generation: AtomicU64,
     /// Where every connection opened from now on sends RESP3 pushes.
     push_sink: Mutex<Option<PushSink>>,
+    /// Itself, for the shared connection's adopter (held requests of a
+    /// failed connection go to the next one).
+    me: Weak<Connections>,
 }
 
 impl Connections {
@@ -80,8 +89,10 @@ impl Connections {
                 format!("db must be a non-negative integer, got {}", config.db),
             ));
         }
-        Ok(Arc::new(Self {
-            endpoint: Arc::new(Endpoint::new(config)?),
+        let endpoint = Arc::new(Endpoint::new(config)?);
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            endpoint,
             slots: Mutex::new(Slots {
                 shared: None,
                 idle: Vec::new(),
@@ -134,7 +145,19 @@ impl Connections {
         match &slots.shared {
             Some(pipe) if !pipe.is_broken() => Ok(pipe.clone()),
             _ => {
-                let pipe = self.open()?;
+                self.refuse_while_down()?;
+                let pipe = self.open(self.health_check())?;
+                let me = self.me.clone();
+                pipe.set_adopter(Box::new(move |orphans| {
+                    let next = me
+                        .upgrade()
+                        .ok_or_else(Error::closed)
+                        .and_then(|connections| connections.shared());
+                    match next {
+                        Ok(pipe) => pipe.adopt(orphans),
+                        Err(err) => Pipe::fail_orphans(orphans, &err),
+                    }
+                }));
                 slots.shared = Some(pipe.clone());
                 Ok(pipe)
             }
@@ -181,21 +204,37 @@ impl Connections {
     /// An idle dedicated connection, or a new one if the limit allows;
     /// `None` when all `max_connections` are in use.
     fn take_now(&self, slots: &mut Slots) -> Option<Result<Pipe>> {
+        let interval = self.endpoint.config.health_check_interval;
         while let Some(pipe) = slots.idle.pop() {
-            if !pipe.is_broken() {
+            // An idle dedicated connection past the health check interval is
+            // replaced rather than checked: its lease could not move a
+            // request to a new connection the way the shared one does.
+            let stale = interval
+                .zip(pipe.idle_for())
+                .is_some_and(|(interval, idle)| idle > interval);
+            if !pipe.is_broken() && !stale {
                 return Some(Ok(pipe));
             }
             slots.dedicated.retain(|open| !open.is(&pipe));
+            if stale {
+                pipe.shut_down(&Error::new(ErrorKind::Closed, "idle too long"));
+            }
         }
         if let Some(limit) = self.endpoint.config.max_connections {
             if slots.dedicated.len() >= limit {
                 return None;
             }
         }
-        Some(
-            self.open()
-                .inspect(|pipe| slots.dedicated.push(pipe.clone())),
-        )
+        if let Err(err) = self.refuse_while_down() {
+            return Some(Err(err));
+        }
+        // Dedicated connections keep `last_active` (for the check above),
+        // but are never probed: a probe's held requests could not move.
+        let opened = self.open(self.health_check().map(|check| HealthCheck {
+            interval: Duration::MAX,
+            ..check
+        }));
+        Some(opened.inspect(|pipe| slots.dedicated.push(pipe.clone())))
     }
 
     /// Why no dedicated connection can be had now: redis-py's messages.
@@ -285,10 +324,33 @@ impl Connections {
         }
     }
 
-    fn open(&self) -> Result<Pipe> {
+    /// Fails at once while the connection attempts are spent and the next
+    /// is not due (see `crate::retry`): requests fail fast in an outage.
+    fn refuse_while_down(&self) -> Result<()> {
+        match self.endpoint.schedule.refusal(&self.endpoint.config.retry) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// The health check of the client's connections, if it asked for one.
+    fn health_check(&self) -> Option<HealthCheck> {
+        let config = &self.endpoint.config;
+        config.health_check_interval.map(|interval| HealthCheck {
+            interval,
+            // Half the request timeout: a request held behind a check that
+            // fails keeps the other half for the new connection (its
+            // deadline counts from its call, and is never extended).
+            timeout: config
+                .response_timeout
+                .map_or(HEALTH_CHECK_TIMEOUT, |timeout| timeout / 2),
+        })
+    }
+
+    fn open(&self, health_check: Option<HealthCheck>) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
-        let pipe = Pipe::open(Arc::clone(&self.endpoint))?;
+        let pipe = Pipe::open(Arc::clone(&self.endpoint), health_check)?;
         // Set before any request is sent, so no push is answered earlier.
         pipe.set_push_sink(self.push_sink.lock().clone());
         Ok(pipe)

@@ -18,9 +18,10 @@ use tokio_util::codec::FramedRead;
 
 use super::tls;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Keepalive, Protocol};
+use crate::config::{Address, ConnectionConfig, Credentials, Keepalive, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::RespCodec;
+use crate::retry::Schedule;
 
 /// The read half of a connection, decoded into replies.
 pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, RespCodec>;
@@ -35,6 +36,9 @@ const READ_CAPACITY: usize = 64 * 1024;
 pub(crate) struct Endpoint {
     pub(crate) config: ConnectionConfig,
     tls: Option<tls::Connector>,
+    /// When the next connection attempt may be made (every connection of
+    /// the client shares it, so attempts stay spaced).
+    pub(crate) schedule: Schedule,
 }
 
 impl Endpoint {
@@ -44,6 +48,7 @@ impl Endpoint {
         Ok(Self {
             tls: tls::Connector::new(config)?,
             config: config.clone(),
+            schedule: Schedule::default(),
         })
     }
 }
@@ -70,7 +75,8 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let opening = async {
         let (reader, mut writer, direct) = connect(config, endpoint.tls.as_ref()).await?;
         let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
-        let client_id = handshake(&mut reader, &mut writer, config).await?;
+        let credentials = credentials(config).await?;
+        let client_id = handshake(&mut reader, &mut writer, config, credentials.as_ref()).await?;
         Ok(Opened {
             reader,
             writer,
@@ -150,6 +156,19 @@ fn set_keepalive(stream: &TcpStream, keepalive: &Keepalive) -> std::io::Result<(
     socket.set_tcp_keepalive(&params)
 }
 
+/// The credentials to authenticate with: asked of the provider at every
+/// connect (so a rotated password or token is picked up), else the
+/// configured ones.
+async fn credentials(config: &ConnectionConfig) -> Result<Option<Credentials>> {
+    if let Some(provider) = &config.credential_provider {
+        return (provider.0)().await.map(Some);
+    }
+    Ok(config.password.as_ref().map(|password| Credentials {
+        username: config.username.clone(),
+        password: password.clone(),
+    }))
+}
+
 #[cold]
 fn connect_error(err: &std::io::Error, target: &str) -> Error {
     Error::new(
@@ -173,11 +192,14 @@ enum OnError {
 }
 
 /// The handshake's commands, in order, with what an error reply means.
-fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
+fn handshake_commands(
+    config: &ConnectionConfig,
+    credentials: Option<&Credentials>,
+) -> Vec<(Command, OnError)> {
     let words = |words: &[&[u8]]| Command::from_args(words).expect("a named command");
     let mut commands = Vec::new();
-    let password = config.password.as_deref().map(str::as_bytes);
-    let username = config.username.as_deref().map(str::as_bytes);
+    let password = credentials.map(|given| given.password.as_bytes());
+    let username = credentials.and_then(|given| given.username.as_deref().map(str::as_bytes));
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
         if let Some(password) = password {
@@ -223,8 +245,9 @@ async fn handshake(
     reader: &mut Reader,
     writer: &mut Writer,
     config: &ConnectionConfig,
+    credentials: Option<&Credentials>,
 ) -> Result<Option<i64>> {
-    let commands = handshake_commands(config);
+    let commands = handshake_commands(config, credentials);
     let mut out = Vec::new();
     for (cmd, _) in &commands {
         out.extend_from_slice(cmd.packed());
@@ -329,7 +352,7 @@ mod tests {
         let (reader, writer) = tokio::io::split(ours);
         let mut reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
         let mut writer: Writer = Box::pin(writer);
-        let expected: usize = handshake_commands(config)
+        let expected: usize = handshake_commands(config, credentials(config).await?.as_ref())
             .iter()
             .map(|(cmd, _)| cmd.packed().len())
             .sum();
@@ -340,7 +363,13 @@ mod tests {
             theirs.write_all(replies).await.unwrap();
             // Dropped here: what was not answered ends in a closed connection.
         });
-        let outcome = handshake(&mut reader, &mut writer, config).await;
+        let outcome = handshake(
+            &mut reader,
+            &mut writer,
+            config,
+            credentials(config).await?.as_ref(),
+        )
+        .await;
         server.await.unwrap();
         outcome
     }
@@ -389,7 +418,7 @@ mod tests {
     #[test]
     fn handshake_is_only_setinfo_and_client_id_for_a_default_config() {
         let config = ConnectionConfig::tcp("localhost", 6379);
-        let names: Vec<Vec<u8>> = handshake_commands(&config)
+        let names: Vec<Vec<u8>> = handshake_commands(&config, None)
             .iter()
             .map(|(cmd, _)| cmd.args().nth(1).unwrap().to_vec())
             .collect();
@@ -404,7 +433,7 @@ mod tests {
         let mut config = ConnectionConfig::tcp("localhost", 6379);
         config.lib_name = Some("mylib".into());
         config.lib_version = None;
-        let commands: Vec<Vec<Vec<u8>>> = handshake_commands(&config)
+        let commands: Vec<Vec<Vec<u8>>> = handshake_commands(&config, None)
             .iter()
             .map(|(cmd, _)| cmd.args().map(<[u8]>::to_vec).collect())
             .collect();

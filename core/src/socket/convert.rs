@@ -10,9 +10,12 @@ use redis::{Value, VerbatimFormat};
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Keepalive, Protocol, TlsConfig, TlsVersion};
+use crate::config::{
+    Address, ConnectionConfig, Credentials, Keepalive, Protocol, TlsConfig, TlsVersion,
+};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
+use crate::retry::{Backoff, RetryPolicy};
 
 /// What one `Request` frame asks the listener to do, once its rules are
 /// checked (see `request.proto`).
@@ -44,6 +47,11 @@ pub enum Frame {
     },
     FetchMessages(u64),
     CloseSubscriber(u64),
+    /// The wrapper's answer to a credentials request.
+    Credentials {
+        ask_id: u64,
+        answer: Result<Credentials, Error>,
+    },
 }
 
 /// Reads a request frame. `Err` when the frame breaks a rule of the schema:
@@ -133,6 +141,16 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
         }
+        Action::Credentials(answer) => control(Frame::Credentials {
+            ask_id: nonzero(answer.ask_id, "credentials ask id")?,
+            answer: match answer.error {
+                Some(why) => Err(Error::new(ErrorKind::Authentication, why)),
+                None => Ok(Credentials {
+                    username: answer.username,
+                    password: answer.password,
+                }),
+            },
+        }),
     }
 }
 
@@ -351,7 +369,65 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
         }),
         lib_name: config.lib_name.clone(),
         lib_version: config.lib_version.clone(),
+        retry: Some(retry_to_proto(&config.retry)),
+        health_check_interval_ms: config.health_check_interval.map(millis),
+        credentials_from_wrapper: config.credential_provider.is_some(),
     }
+}
+
+fn retry_to_proto(policy: &RetryPolicy) -> proto::RetryPolicy {
+    use proto::BackoffKind as Kind;
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let (kind, base, cap) = match policy.backoff {
+        Backoff::Constant(delay) => (Kind::Constant, delay, delay),
+        Backoff::Exponential { base, cap } => (Kind::Exponential, base, cap),
+        Backoff::FullJitter { base, cap } => (Kind::FullJitter, base, cap),
+        Backoff::EqualJitter { base, cap } => (Kind::EqualJitter, base, cap),
+        Backoff::DecorrelatedJitter { base, cap } => (Kind::DecorrelatedJitter, base, cap),
+        Backoff::ExponentialWithJitter { base, cap } => (Kind::ExponentialWithJitter, base, cap),
+    };
+    proto::RetryPolicy {
+        backoff: kind as i32,
+        base_us: micros(base),
+        cap_us: micros(cap),
+        attempts: policy.attempts,
+        on_timeout: policy.on_timeout,
+        writes: policy.writes,
+        on_connection: policy.on_connection,
+    }
+}
+
+fn retry_from_proto(policy: proto::RetryPolicy) -> Result<RetryPolicy, Error> {
+    use proto::BackoffKind as Kind;
+    let base = Duration::from_micros(policy.base_us);
+    let cap = Duration::from_micros(policy.cap_us);
+    let backoff = match Kind::try_from(policy.backoff) {
+        Ok(Kind::Constant) => Backoff::Constant(base),
+        Ok(Kind::Exponential) => Backoff::Exponential { base, cap },
+        Ok(Kind::FullJitter) => Backoff::FullJitter { base, cap },
+        Ok(Kind::EqualJitter) => Backoff::EqualJitter { base, cap },
+        Ok(Kind::DecorrelatedJitter) => Backoff::DecorrelatedJitter { base, cap },
+        Ok(Kind::ExponentialWithJitter) => Backoff::ExponentialWithJitter { base, cap },
+        Ok(Kind::Unspecified) | Err(_) => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("unknown backoff kind {}", policy.backoff),
+            ))
+        }
+    };
+    if policy.attempts == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "retry attempts must be at least 1",
+        ));
+    }
+    Ok(RetryPolicy {
+        backoff,
+        attempts: policy.attempts,
+        on_timeout: policy.on_timeout,
+        writes: policy.writes,
+        on_connection: policy.on_connection,
+    })
 }
 
 fn tls_to_proto(tls: &TlsConfig) -> proto::TlsSettings {
@@ -399,6 +475,11 @@ fn tls_from_proto(tls: proto::TlsSettings) -> Result<TlsConfig, Error> {
         min_version,
         ciphers: tls.ciphers,
     })
+}
+
+/// Whether the setup frame asks the core to get credentials from the wrapper.
+pub fn wants_wrapper_credentials(request: &proto::ConnectionRequest) -> bool {
+    request.credentials_from_wrapper
 }
 
 /// The client settings a setup frame asks for, after checking its version.
@@ -454,6 +535,15 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         }),
         lib_name: request.lib_name,
         lib_version: request.lib_version,
+        retry: request
+            .retry
+            .map(retry_from_proto)
+            .transpose()?
+            .unwrap_or_default(),
+        health_check_interval: request.health_check_interval_ms.map(Duration::from_millis),
+        // Set by the listener when the setup frame asks for it (see
+        // `wants_wrapper_credentials`).
+        credential_provider: None,
     })
 }
 
