@@ -520,14 +520,13 @@ def test_keywords_without_a_meaning_here_raise() -> None:
 @pytest.mark.parametrize("flavour", ["sync", "asyncio"])
 def test_every_redis_py_keyword_is_taken_or_refused(flavour: str) -> None:
     """Each keyword of redis-py's constructor is one of ours (with its effect,
-    tested above and in the other modules), one waiting for the core's retry
-    policy, or refused when given a value."""
+    tested above and in the other modules) or refused when given a value."""
     theirs = redis.Redis if flavour == "sync" else redis.asyncio.Redis
     ours = babushka.Redis if flavour == "sync" else babushka.asyncio.Redis
     taken = set(inspect.signature(ClientBase.__init__).parameters) | {"auto_close_connection_pool"}
     refused = []
     for name in inspect.signature(theirs.__init__).parameters:
-        if name == "self" or name in taken or name in _options.IGNORED_REDIS_PY_OPTIONS:
+        if name == "self" or name in taken:
             continue
         keywords: dict[str, Any] = {name: _Given()}
         if name.startswith("ssl_"):

@@ -76,6 +76,10 @@ async def test_the_async_client_asks_the_provider_too(
         r.execute_command("ACL", "SETUSER", acl_user, "resetpass", ">second")
         provider.password = "second"
         r.execute_command("CLIENT", "KILL", "USER", acl_user)
+        # A read-only command first, as in the sync test: ACL WHOAMI is not
+        # one, so if it were the first write on the killed connection it
+        # would fail rather than be sent again (the retry rule).
+        assert await client.get("k") is None
         assert await client.execute_command("ACL", "WHOAMI") == acl_user.encode()
         assert provider.calls == 2
     finally:
