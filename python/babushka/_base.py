@@ -3,17 +3,21 @@ parsing and ``execute_command``."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Callable, Mapping
 
 from babushka import _command_names, _core, _options, _tls
+from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
 
-_Self = TypeVar("_Self", bound="ClientBase")
 
+class ClientBase(CoreCommands[ValueT]):
+    """Options and the native client; subclasses choose how to wait for replies.
 
-class ClientBase(CoreCommands):
-    """Options and the native client; subclasses choose how to wait for replies."""
+    The keywords are declared once, here: ``tools/typing_interfaces.py``
+    writes each client's typed overloads (``decode_responses`` choosing
+    ``bytes`` or ``str`` replies) from this signature.
+    """
 
     _core: _core.Client
     _protocol: int
@@ -49,7 +53,33 @@ class ClientBase(CoreCommands):
         ssl_password: _tls.Password | None = None,
         ssl_min_version: _tls.TlsVersionLike | None = None,
         ssl_ciphers: str | None = None,
-        **redis_py_options: Any,
+        # redis-py's TLS options that rustls has no equivalent for: refused
+        # unless left unset (see ``_tls.UNSUPPORTED``).
+        ssl_validate_ocsp: bool | None = None,
+        ssl_validate_ocsp_stapled: bool | None = None,
+        ssl_ocsp_context: Any = None,
+        ssl_ocsp_expected_cert: str | None = None,
+        ssl_include_verify_flags: list[Any] | None = None,
+        ssl_exclude_verify_flags: list[Any] | None = None,
+        # redis-py keywords for what Babushka's core does by itself (pooling,
+        # keep-alive, retries): accepted so redis-py code runs unchanged.
+        socket_keepalive: bool | None = None,
+        socket_keepalive_options: Mapping[int, int | bytes] | None = None,
+        connection_pool: Any = None,
+        connection_pool_class: Any = None,
+        retry_on_timeout: bool | None = None,
+        retry_on_error: list[type[Exception]] | None = None,
+        retry: Any = None,
+        health_check_interval: float | None = None,
+        single_connection_client: bool | None = None,
+        auto_close_connection_pool: bool | None = None,
+        lib_name: str | None = None,
+        lib_version: str | None = None,
+        redis_connect_func: Callable[..., Any] | None = None,
+        credential_provider: Any = None,
+        socket_type: int | None = None,
+        errors: str | None = None,
+        charset: str | None = None,
     ) -> None:
         self.transport = _options.resolve_transport(transport)
         self.decode_responses = decode_responses
@@ -66,7 +96,14 @@ class ClientBase(CoreCommands):
                 password=ssl_password,
                 min_version=ssl_min_version,
                 ciphers=ssl_ciphers,
-                extra=redis_py_options,
+                unsupported={
+                    "ssl_validate_ocsp": ssl_validate_ocsp,
+                    "ssl_validate_ocsp_stapled": ssl_validate_ocsp_stapled,
+                    "ssl_ocsp_context": ssl_ocsp_context,
+                    "ssl_ocsp_expected_cert": ssl_ocsp_expected_cert,
+                    "ssl_include_verify_flags": ssl_include_verify_flags,
+                    "ssl_exclude_verify_flags": ssl_exclude_verify_flags,
+                },
             )
             if ssl
             else None
@@ -88,7 +125,6 @@ class ClientBase(CoreCommands):
             max_in_flight=max_in_flight,
             max_connections=max_connections,
             tls=tls,
-            extra=redis_py_options,
         )
         #: The RESP version spoken (validated above), which picks the default
         #: reply shapes of ``execute_command``.
@@ -106,15 +142,11 @@ class ClientBase(CoreCommands):
             "encoding_errors": encoding_errors,
             "ssl": bool(ssl),
         }
+        self._use_transport()
 
-    @classmethod
-    def from_url(cls: type[_Self], url: str, **kwargs: Any) -> _Self:
-        """A client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
-        ``rediss://...`` (TLS; ``valkey://``, ``valkeys://`` too) or
-        ``unix:///path/to.sock``; keywords override the URL."""
-        options = _options.parse_url(url)
-        options.update(kwargs)
-        return cls(**options)
+    def _use_transport(self) -> None:
+        """Sets the ``_execute`` hooks to the transport's; the constructor's last step."""
+        raise NotImplementedError
 
     def execute_command(self, *args: Any, **options: Any) -> ResponseT:
         """Sends any command; the reply has the shape the named method would give.

@@ -7,7 +7,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from babushka import _core, _tls
+from babushka import _core
 from babushka.exceptions import DataError
 
 #: The transports a client can use to reach the Rust core (see DESIGN.md).
@@ -15,30 +15,6 @@ TRANSPORTS = ("managed", "ffi", "uds")
 #: The default when neither ``transport=`` nor ``BABUSHKA_TRANSPORT`` says.
 DEFAULT_TRANSPORT = "managed"
 TRANSPORT_ENV = "BABUSHKA_TRANSPORT"
-
-#: redis-py keywords that configure what Babushka's core does by itself
-#: (pooling, keep-alive, retries); accepted so redis-py code runs unchanged.
-IGNORED_REDIS_PY_OPTIONS = frozenset(
-    {
-        "socket_keepalive",
-        "socket_keepalive_options",
-        "connection_pool",
-        "connection_pool_class",
-        "retry_on_timeout",
-        "retry_on_error",
-        "retry",
-        "health_check_interval",
-        "single_connection_client",
-        "auto_close_connection_pool",
-        "lib_name",
-        "lib_version",
-        "redis_connect_func",
-        "credential_provider",
-        "socket_type",
-        "errors",
-        "charset",
-    }
-)
 
 
 def resolve_transport(transport: str | None) -> str:
@@ -71,13 +47,9 @@ def make_core_client(
     max_in_flight: int | None,
     max_connections: int | None,
     tls: _core.TlsSettings | None,
-    extra: dict[str, Any],
 ) -> _core.Client:
     """Validates the keywords and builds the Rust client (which connects lazily,
     but reads TLS certificates and keys now)."""
-    unknown = set(extra) - IGNORED_REDIS_PY_OPTIONS - _tls.UNSUPPORTED.keys()
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise DataError(f"port must be an int between 1 and 65535, got {port!r}")
     if isinstance(db, bool) or not isinstance(db, int) or db < 0:
