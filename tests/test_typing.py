@@ -104,14 +104,16 @@ def test_package_is_marked_typed() -> None:
 
 
 def _declared_returns() -> dict[str, str]:
-    """Each method of the generated ``SyncCommands``: its return annotation."""
+    """Each method of the generated ``SyncCommands``: its return annotation
+    (an overloaded method's, the union of its overloads': which overload a
+    call picks is checked by mypy in ``typed_examples/``)."""
     tree = ast.parse((ROOT / "python" / "babushka" / "_interfaces.pyi").read_text())
     sync = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SyncCommands")
-    return {
-        node.name: ast.unparse(node.returns)
-        for node in sync.body
-        if isinstance(node, ast.FunctionDef) and node.returns is not None
-    }
+    returns: dict[str, list[str]] = {}
+    for node in sync.body:
+        if isinstance(node, ast.FunctionDef) and node.returns is not None:
+            returns.setdefault(node.name, []).append(ast.unparse(node.returns))
+    return {name: " | ".join(each) for name, each in returns.items()}
 
 
 def _evaluate(annotation: str, value_type: type) -> Any:

@@ -12,9 +12,11 @@ from typing import (
     Generic,
     Iterable,
     Iterator,
+    Literal,
     Mapping,
     NoReturn,
     Sequence,
+    overload,
 )
 
 from typing_extensions import Self
@@ -121,6 +123,36 @@ class SyncCommands(Generic[ValueT]):
         **kwargs: Any,
     ) -> Iterator[ValueT]: ...
     def get(self, name: KeyT) -> ValueT | None: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        keepttl: bool = ...,
+        get: Literal[False] = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+    ) -> bool | None: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        keepttl: bool = ...,
+        *,
+        get: Literal[True],
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+    ) -> ValueT | None: ...
+    @overload
     def set(
         self,
         name: KeyT,
@@ -183,9 +215,16 @@ class SyncCommands(Generic[ValueT]):
     def hstrlen(self, name: KeyT, key: EncodableT) -> int: ...
     def hincrby(self, name: KeyT, key: EncodableT, amount: int = ...) -> int: ...
     def hincrbyfloat(self, name: KeyT, key: EncodableT, amount: float = ...) -> float: ...
+    @overload
+    def hrandfield(self, key: KeyT, count: None = ...) -> ValueT | None: ...
+    @overload
     def hrandfield(
-        self, key: KeyT, count: int | None = ..., withvalues: bool = ...
-    ) -> ValueT | list[ValueT] | list[list[ValueT]] | None: ...
+        self, key: KeyT, count: int, withvalues: Literal[False] = ...
+    ) -> list[ValueT]: ...
+    @overload
+    def hrandfield(
+        self, key: KeyT, count: int, withvalues: bool
+    ) -> list[ValueT] | list[list[ValueT]]: ...
     def hscan(
         self,
         name: KeyT,
@@ -205,8 +244,14 @@ class SyncCommands(Generic[ValueT]):
     def rpush(self, name: KeyT, *values: EncodableT) -> int: ...
     def lpushx(self, name: KeyT, *values: EncodableT) -> int: ...
     def rpushx(self, name: KeyT, *values: EncodableT) -> int: ...
-    def lpop(self, name: KeyT, count: int | None = ...) -> ValueT | list[ValueT] | None: ...
-    def rpop(self, name: KeyT, count: int | None = ...) -> ValueT | list[ValueT] | None: ...
+    @overload
+    def lpop(self, name: KeyT, count: None = ...) -> ValueT | None: ...
+    @overload
+    def lpop(self, name: KeyT, count: int) -> list[ValueT] | None: ...
+    @overload
+    def rpop(self, name: KeyT, count: None = ...) -> ValueT | None: ...
+    @overload
+    def rpop(self, name: KeyT, count: int) -> list[ValueT] | None: ...
     def lrange(self, name: KeyT, start: int, end: int) -> list[ValueT]: ...
     def llen(self, name: KeyT) -> int: ...
     def lindex(self, name: KeyT, index: int) -> ValueT | None: ...
@@ -247,10 +292,14 @@ class SyncCommands(Generic[ValueT]):
         self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
     ) -> list[bool]: ...
     def scard(self, name: KeyT) -> int: ...
-    def spop(
-        self, name: KeyT, count: int | None = ...
-    ) -> ValueT | list[ValueT] | builtins.set[ValueT] | None: ...
-    def srandmember(self, name: KeyT, number: int | None = ...) -> ValueT | list[ValueT] | None: ...
+    @overload
+    def spop(self, name: KeyT, count: None = ...) -> ValueT | None: ...
+    @overload
+    def spop(self, name: KeyT, count: int) -> list[ValueT] | builtins.set[ValueT]: ...
+    @overload
+    def srandmember(self, name: KeyT, number: None = ...) -> ValueT | None: ...
+    @overload
+    def srandmember(self, name: KeyT, number: int) -> list[ValueT]: ...
     def sinter(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> builtins.set[ValueT]: ...
     def sunion(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> builtins.set[ValueT]: ...
     def sdiff(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> builtins.set[ValueT]: ...
@@ -295,6 +344,35 @@ class SyncCommands(Generic[ValueT]):
         withscore: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> int | list[Any] | None: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> list[ValueT]: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = ...,
+        *,
+        withscores: Literal[True],
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> list[tuple[ValueT, float]]: ...
+    @overload
     def zrange(
         self,
         name: KeyT,
@@ -308,6 +386,20 @@ class SyncCommands(Generic[ValueT]):
         offset: int | None = ...,
         num: int | None = ...,
     ) -> list[ValueT] | list[tuple[ValueT, Any]]: ...
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> list[ValueT]: ...
+    @overload
+    def zrevrange(
+        self, name: KeyT, start: int, end: int, *, withscores: Literal[True]
+    ) -> list[tuple[ValueT, float]]: ...
+    @overload
     def zrevrange(
         self,
         name: KeyT,
@@ -316,6 +408,29 @@ class SyncCommands(Generic[ValueT]):
         withscores: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> list[ValueT] | list[tuple[ValueT, Any]]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> list[ValueT]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        *,
+        withscores: Literal[True],
+    ) -> list[tuple[ValueT, float]]: ...
+    @overload
     def zrangebyscore(
         self,
         name: KeyT,
@@ -326,6 +441,29 @@ class SyncCommands(Generic[ValueT]):
         withscores: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> list[ValueT] | list[tuple[ValueT, Any]]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> list[ValueT]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        *,
+        withscores: Literal[True],
+    ) -> list[tuple[ValueT, float]]: ...
+    @overload
     def zrevrangebyscore(
         self,
         name: KeyT,
@@ -495,6 +633,36 @@ class AsyncCommands(Generic[ValueT]):
         **kwargs: Any,
     ) -> AsyncIterator[ValueT]: ...
     def get(self, name: KeyT) -> Awaitable[ValueT | None]: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        keepttl: bool = ...,
+        get: Literal[False] = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+    ) -> Awaitable[bool | None]: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        keepttl: bool = ...,
+        *,
+        get: Literal[True],
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+    ) -> Awaitable[ValueT | None]: ...
+    @overload
     def set(
         self,
         name: KeyT,
@@ -559,9 +727,16 @@ class AsyncCommands(Generic[ValueT]):
     def hincrbyfloat(
         self, name: KeyT, key: EncodableT, amount: float = ...
     ) -> Awaitable[float]: ...
+    @overload
+    def hrandfield(self, key: KeyT, count: None = ...) -> Awaitable[ValueT | None]: ...
+    @overload
     def hrandfield(
-        self, key: KeyT, count: int | None = ..., withvalues: bool = ...
-    ) -> Awaitable[ValueT | list[ValueT] | list[list[ValueT]] | None]: ...
+        self, key: KeyT, count: int, withvalues: Literal[False] = ...
+    ) -> Awaitable[list[ValueT]]: ...
+    @overload
+    def hrandfield(
+        self, key: KeyT, count: int, withvalues: bool
+    ) -> Awaitable[list[ValueT] | list[list[ValueT]]]: ...
     def hscan(
         self,
         name: KeyT,
@@ -581,12 +756,14 @@ class AsyncCommands(Generic[ValueT]):
     def rpush(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
     def lpushx(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
     def rpushx(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
-    def lpop(
-        self, name: KeyT, count: int | None = ...
-    ) -> Awaitable[ValueT | list[ValueT] | None]: ...
-    def rpop(
-        self, name: KeyT, count: int | None = ...
-    ) -> Awaitable[ValueT | list[ValueT] | None]: ...
+    @overload
+    def lpop(self, name: KeyT, count: None = ...) -> Awaitable[ValueT | None]: ...
+    @overload
+    def lpop(self, name: KeyT, count: int) -> Awaitable[list[ValueT] | None]: ...
+    @overload
+    def rpop(self, name: KeyT, count: None = ...) -> Awaitable[ValueT | None]: ...
+    @overload
+    def rpop(self, name: KeyT, count: int) -> Awaitable[list[ValueT] | None]: ...
     def lrange(self, name: KeyT, start: int, end: int) -> Awaitable[list[ValueT]]: ...
     def llen(self, name: KeyT) -> Awaitable[int]: ...
     def lindex(self, name: KeyT, index: int) -> Awaitable[ValueT | None]: ...
@@ -631,12 +808,14 @@ class AsyncCommands(Generic[ValueT]):
         self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
     ) -> Awaitable[list[bool]]: ...
     def scard(self, name: KeyT) -> Awaitable[int]: ...
-    def spop(
-        self, name: KeyT, count: int | None = ...
-    ) -> Awaitable[ValueT | list[ValueT] | builtins.set[ValueT] | None]: ...
-    def srandmember(
-        self, name: KeyT, number: int | None = ...
-    ) -> Awaitable[ValueT | list[ValueT] | None]: ...
+    @overload
+    def spop(self, name: KeyT, count: None = ...) -> Awaitable[ValueT | None]: ...
+    @overload
+    def spop(self, name: KeyT, count: int) -> Awaitable[list[ValueT] | builtins.set[ValueT]]: ...
+    @overload
+    def srandmember(self, name: KeyT, number: None = ...) -> Awaitable[ValueT | None]: ...
+    @overload
+    def srandmember(self, name: KeyT, number: int) -> Awaitable[list[ValueT]]: ...
     def sinter(
         self, keys: Iterable[KeyT] | KeyT, *args: KeyT
     ) -> Awaitable[builtins.set[ValueT]]: ...
@@ -695,6 +874,35 @@ class AsyncCommands(Generic[ValueT]):
         withscore: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Awaitable[int | list[Any] | None]: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Awaitable[list[ValueT]]: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = ...,
+        *,
+        withscores: Literal[True],
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Awaitable[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrange(
         self,
         name: KeyT,
@@ -708,6 +916,20 @@ class AsyncCommands(Generic[ValueT]):
         offset: int | None = ...,
         num: int | None = ...,
     ) -> Awaitable[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Awaitable[list[ValueT]]: ...
+    @overload
+    def zrevrange(
+        self, name: KeyT, start: int, end: int, *, withscores: Literal[True]
+    ) -> Awaitable[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrevrange(
         self,
         name: KeyT,
@@ -716,6 +938,29 @@ class AsyncCommands(Generic[ValueT]):
         withscores: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Awaitable[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Awaitable[list[ValueT]]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        *,
+        withscores: Literal[True],
+    ) -> Awaitable[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrangebyscore(
         self,
         name: KeyT,
@@ -726,6 +971,29 @@ class AsyncCommands(Generic[ValueT]):
         withscores: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Awaitable[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Awaitable[list[ValueT]]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        *,
+        withscores: Literal[True],
+    ) -> Awaitable[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrevrangebyscore(
         self,
         name: KeyT,
@@ -907,6 +1175,36 @@ class PipelineCommands(Generic[ValueT]):
         **kwargs: Any,
     ) -> NoReturn: ...
     def get(self, name: KeyT) -> Self: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        keepttl: bool = ...,
+        get: Literal[False] = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+    ) -> Self: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        nx: bool = ...,
+        xx: bool = ...,
+        keepttl: bool = ...,
+        *,
+        get: Literal[True],
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+    ) -> Self: ...
+    @overload
     def set(
         self,
         name: KeyT,
@@ -969,7 +1267,12 @@ class PipelineCommands(Generic[ValueT]):
     def hstrlen(self, name: KeyT, key: EncodableT) -> Self: ...
     def hincrby(self, name: KeyT, key: EncodableT, amount: int = ...) -> Self: ...
     def hincrbyfloat(self, name: KeyT, key: EncodableT, amount: float = ...) -> Self: ...
-    def hrandfield(self, key: KeyT, count: int | None = ..., withvalues: bool = ...) -> Self: ...
+    @overload
+    def hrandfield(self, key: KeyT, count: None = ...) -> Self: ...
+    @overload
+    def hrandfield(self, key: KeyT, count: int, withvalues: Literal[False] = ...) -> Self: ...
+    @overload
+    def hrandfield(self, key: KeyT, count: int, withvalues: bool) -> Self: ...
     def hscan(
         self,
         name: KeyT,
@@ -989,8 +1292,14 @@ class PipelineCommands(Generic[ValueT]):
     def rpush(self, name: KeyT, *values: EncodableT) -> Self: ...
     def lpushx(self, name: KeyT, *values: EncodableT) -> Self: ...
     def rpushx(self, name: KeyT, *values: EncodableT) -> Self: ...
-    def lpop(self, name: KeyT, count: int | None = ...) -> Self: ...
-    def rpop(self, name: KeyT, count: int | None = ...) -> Self: ...
+    @overload
+    def lpop(self, name: KeyT, count: None = ...) -> Self: ...
+    @overload
+    def lpop(self, name: KeyT, count: int) -> Self: ...
+    @overload
+    def rpop(self, name: KeyT, count: None = ...) -> Self: ...
+    @overload
+    def rpop(self, name: KeyT, count: int) -> Self: ...
     def lrange(self, name: KeyT, start: int, end: int) -> Self: ...
     def llen(self, name: KeyT) -> Self: ...
     def lindex(self, name: KeyT, index: int) -> Self: ...
@@ -1027,8 +1336,14 @@ class PipelineCommands(Generic[ValueT]):
         self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
     ) -> Self: ...
     def scard(self, name: KeyT) -> Self: ...
-    def spop(self, name: KeyT, count: int | None = ...) -> Self: ...
-    def srandmember(self, name: KeyT, number: int | None = ...) -> Self: ...
+    @overload
+    def spop(self, name: KeyT, count: None = ...) -> Self: ...
+    @overload
+    def spop(self, name: KeyT, count: int) -> Self: ...
+    @overload
+    def srandmember(self, name: KeyT, number: None = ...) -> Self: ...
+    @overload
+    def srandmember(self, name: KeyT, number: int) -> Self: ...
     def sinter(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Self: ...
     def sunion(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Self: ...
     def sdiff(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Self: ...
@@ -1073,6 +1388,35 @@ class PipelineCommands(Generic[ValueT]):
         withscore: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Self: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Self: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = ...,
+        *,
+        withscores: Literal[True],
+        byscore: bool = ...,
+        bylex: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Self: ...
+    @overload
     def zrange(
         self,
         name: KeyT,
@@ -1086,6 +1430,18 @@ class PipelineCommands(Generic[ValueT]):
         offset: int | None = ...,
         num: int | None = ...,
     ) -> Self: ...
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Self: ...
+    @overload
+    def zrevrange(self, name: KeyT, start: int, end: int, *, withscores: Literal[True]) -> Self: ...
+    @overload
     def zrevrange(
         self,
         name: KeyT,
@@ -1094,6 +1450,29 @@ class PipelineCommands(Generic[ValueT]):
         withscores: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Self: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Self: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        *,
+        withscores: Literal[True],
+    ) -> Self: ...
+    @overload
     def zrangebyscore(
         self,
         name: KeyT,
@@ -1104,6 +1483,29 @@ class PipelineCommands(Generic[ValueT]):
         withscores: bool = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Self: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        withscores: Literal[False] = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Self: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+        *,
+        withscores: Literal[True],
+    ) -> Self: ...
+    @overload
     def zrevrangebyscore(
         self,
         name: KeyT,

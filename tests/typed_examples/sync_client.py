@@ -14,7 +14,9 @@ def default_bytes(r: babushka.Redis) -> None:
     # A bare ``babushka.Redis`` in an annotation is ``Redis[bytes]``.
     assert_type(r, babushka.Redis[bytes])
     assert_type(r.get("k"), bytes | None)
-    assert_type(r.set("k", "v"), bool | bytes | None)
+    assert_type(r.set("k", "v"), bool | None)
+    assert_type(r.set("k", "v", nx=True, ex=10), bool | None)
+    assert_type(r.set("k", "v", get=True), bytes | None)
     assert_type(r.incr("n"), int)
     assert_type(r.incrbyfloat("f", 0.5), float)
     assert_type(r.mget(["a", "b"]), list[bytes | None])
@@ -25,6 +27,22 @@ def default_bytes(r: babushka.Redis) -> None:
     assert_type(r.smembers("s"), set[bytes])
     assert_type(r.smismember("s", ["a", "b"]), list[bool])
     assert_type(r.lrange("l", 0, -1), list[bytes])
+    assert_type(r.lpop("l"), bytes | None)
+    assert_type(r.lpop("l", 2), list[bytes] | None)
+    assert_type(r.rpop("l", count=2), list[bytes] | None)
+    assert_type(r.spop("s"), bytes | None)
+    # A set on RESP3, which sends one; a list on RESP2.
+    assert_type(r.spop("s", 2), list[bytes] | set[bytes])
+    assert_type(r.srandmember("s", 2), list[bytes])
+    assert_type(r.hrandfield("h"), bytes | None)
+    assert_type(r.hrandfield("h", 2), list[bytes])
+    assert_type(r.zrange("z", 0, -1), list[bytes])
+    assert_type(r.zrange("z", 0, -1, withscores=True), list[tuple[bytes, float]])
+    assert_type(
+        r.zrange("z", 0, -1, withscores=True, score_cast_func=int),
+        list[bytes] | list[tuple[bytes, Any]],
+    )
+    assert_type(r.zrevrangebyscore("z", 10, 0, withscores=True), list[tuple[bytes, float]])
     assert_type(r.blpop(["l"], 1), tuple[bytes, bytes] | None)
     assert_type(r.zscore("z", "m"), float | None)
     assert_type(r.zpopmin("z"), list[tuple[bytes, float]])
@@ -47,6 +65,7 @@ def default_bytes(r: babushka.Redis) -> None:
 
 def decoded(r: babushka.Redis[str]) -> None:
     assert_type(r.get("k"), str | None)
+    assert_type(r.set("k", "v", get=True), str | None)
     assert_type(r.hgetall("h"), dict[str, str])
     assert_type(r.smembers("s"), set[str])
     assert_type(r.keys(), list[str])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence, overload
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ScanIter, ValueT
@@ -118,6 +118,16 @@ class HashCommands(CommandsBase[ValueT]):
     def hincrbyfloat(self, name: KeyT, key: EncodableT, amount: float = 1.0) -> Reply[float]:
         return self._execute(S.FLOAT, "HINCRBYFLOAT", name, key, amount)
 
+    @overload
+    def hrandfield(self, key: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def hrandfield(
+        self, key: KeyT, count: int, withvalues: Literal[False] = False
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def hrandfield(
+        self, key: KeyT, count: int, withvalues: bool
+    ) -> Reply[list[ValueT] | list[list[ValueT]]]: ...
     def hrandfield(
         self, key: KeyT, count: int | None = None, withvalues: bool = False
     ) -> Reply[ValueT | list[ValueT] | list[list[ValueT]] | None]:

@@ -4,7 +4,7 @@ hold up nobody else's requests."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
@@ -51,6 +51,10 @@ class ListCommands(CommandsBase[ValueT]):
     def rpushx(self, name: KeyT, *values: EncodableT) -> Reply[int]:
         return self._execute(S.RAW, "RPUSHX", name, *_values(values, "rpushx"))
 
+    @overload
+    def lpop(self, name: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def lpop(self, name: KeyT, count: int) -> Reply[list[ValueT] | None]: ...
     def lpop(self, name: KeyT, count: int | None = None) -> Reply[ValueT | list[ValueT] | None]:
         """The first element (``None`` when empty); with ``count``, a list of up
         to ``count`` elements (``None`` when the key is missing)."""
@@ -58,6 +62,10 @@ class ListCommands(CommandsBase[ValueT]):
             return self._execute(S.RAW, "LPOP", name)
         return self._execute(S.RAW, "LPOP", name, count)
 
+    @overload
+    def rpop(self, name: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def rpop(self, name: KeyT, count: int) -> Reply[list[ValueT] | None]: ...
     def rpop(self, name: KeyT, count: int | None = None) -> Reply[ValueT | list[ValueT] | None]:
         if count is None:
             return self._execute(S.RAW, "RPOP", name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, overload
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ScanIter, ValueT
@@ -49,6 +49,10 @@ class SetCommands(CommandsBase[ValueT]):
     def scard(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "SCARD", name)
 
+    @overload
+    def spop(self, name: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def spop(self, name: KeyT, count: int) -> Reply[list[ValueT] | set[ValueT]]: ...
     def spop(
         self, name: KeyT, count: int | None = None
     ) -> Reply[ValueT | list[ValueT] | set[ValueT] | None]:
@@ -59,6 +63,10 @@ class SetCommands(CommandsBase[ValueT]):
             return self._execute(S.RAW, "SPOP", name)
         return self._execute(S.RAW, "SPOP", name, count)
 
+    @overload
+    def srandmember(self, name: KeyT, number: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def srandmember(self, name: KeyT, number: int) -> Reply[list[ValueT]]: ...
     def srandmember(
         self, name: KeyT, number: int | None = None
     ) -> Reply[ValueT | list[ValueT] | None]:

@@ -7,7 +7,7 @@ score as the server sent it (``bytes``/``str``), as redis-py does.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping, overload
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ScanIter, ValueT
@@ -166,6 +166,48 @@ class SortedSetCommands(CommandsBase[ValueT]):
             )
         return self._execute(S.RAW, "ZREVRANK", name, value)
 
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        *,
+        withscores: Literal[True],
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
     def zrange(
         self,
         name: KeyT,
@@ -199,6 +241,33 @@ class SortedSetCommands(CommandsBase[ValueT]):
         words += limit
         return self._scored_range(words, withscores, score_cast_func)
 
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        *,
+        withscores: Literal[True],
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
     def zrevrange(
         self,
         name: KeyT,
@@ -210,6 +279,39 @@ class SortedSetCommands(CommandsBase[ValueT]):
         """Members by descending score, ranks ``start`` to ``end``."""
         return self._scored_range(["ZREVRANGE", name, start, end], withscores, score_cast_func)
 
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        *,
+        withscores: Literal[True],
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
     def zrangebyscore(
         self,
         name: KeyT,
@@ -223,6 +325,39 @@ class SortedSetCommands(CommandsBase[ValueT]):
         words = ["ZRANGEBYSCORE", name, min, max, *_limit(start, num, "start")]
         return self._scored_range(words, withscores, score_cast_func)
 
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        *,
+        withscores: Literal[True],
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
     def zrevrangebyscore(
         self,
         name: KeyT,
