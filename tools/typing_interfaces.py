@@ -18,7 +18,8 @@ It reads the sources (``ast``, nothing is imported) and writes:
 - between the ``BEGIN``/``END`` markers of each client module, the
   constructor's and ``from_url``'s overloads (``decode_responses`` picks
   ``Redis[bytes]`` or ``Redis[str]``), from ``ClientBase.__init__``'s
-  parameters, so the keywords are declared once.
+  parameters (the keyword-only ones as ``ClientKeywords``, a ``TypedDict``
+  of ``_interfaces.pyi``), so the keywords are declared once.
 
 A new command method needs nothing here: run this and commit the result
 (``tests/test_typing.py`` fails until then).
@@ -144,7 +145,8 @@ def groups(cache: dict[str, Module]) -> list[tuple[Module, ast.ClassDef]]:
     )
     found = []
     for base in core.bases:
-        name = base.value.id if isinstance(base, ast.Subscript) else base.id  # type: ignore[attr-defined]
+        # ``StringCommands[ValueT]``: the name is the subscript's value.
+        name = ast.unparse(base.value if isinstance(base, ast.Subscript) else base)
         source, original = package.imports[name]
         module = load(source, cache)
         cls = next(
@@ -192,20 +194,35 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def interfaces() -> str:
-    cache: dict[str, Module] = {}
+def _public_methods(cache: dict[str, Module]) -> list[tuple[Module, ast.FunctionDef]]:
+    """The command methods as the interface lists them: each method once (the
+    first group in ``CoreCommands``' MRO wins), or an overloaded one's
+    overloads without their implementation."""
     methods: list[tuple[Module, ast.FunctionDef]] = []
-    seen: set[str] = set()
+    taken: set[str] = set()
     for module, cls in groups(cache):
+        overloaded = {
+            node.name
+            for node in cls.body
+            if isinstance(node, ast.FunctionDef) and any(map(_is_overload, node.decorator_list))
+        }
         for node in cls.body:
             if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
                 continue
-            overloaded = any(_is_overload(d) for d in node.decorator_list)
-            if node.name in seen and not overloaded:
-                continue  # an overloaded method's implementation, or an override
+            if node.name in taken:
+                continue
+            if node.name in overloaded and not any(map(_is_overload, node.decorator_list)):
+                taken.add(node.name)  # the implementation: its overloads are listed
+                continue
             methods.append((module, node))
-            if not overloaded:
-                seen.add(node.name)
+            if node.name not in overloaded:
+                taken.add(node.name)
+    return methods
+
+
+def interfaces() -> str:
+    cache: dict[str, Module] = {}
+    methods = _public_methods(cache)
     imports: dict[str, tuple[str, str | None]] = {
         name: (source, name) for name, source in OWN_IMPORTS.items()
     }
@@ -214,11 +231,6 @@ def interfaces() -> str:
     for flavour in FLAVOURS:
         lines = [f"class {flavour}(Generic[ValueT]):"]
         for module, method in methods:
-            # The implementation of overloads is not part of the interface.
-            if method.name in _overloaded(methods) and not any(
-                _is_overload(d) for d in method.decorator_list
-            ):
-                continue
             args = _signature(method)
             returns_tree = ast.parse(_return_for(method.returns, flavour), mode="eval")
             for name in _names(args) | _names(returns_tree):
@@ -229,20 +241,18 @@ def interfaces() -> str:
             returns = ast.unparse(shadowing.visit(returns_tree))
             if "builtins." in ast.unparse(args) + returns:
                 imports["builtins"] = ("builtins", None)
-            decorators = "    @overload\n" if method.name in _overloaded(methods) else ""
+            overload = any(map(_is_overload, method.decorator_list))
             lines.append(
-                f"{decorators}    def {method.name}({ast.unparse(args)}) -> {returns}: ..."
+                ("    @overload\n" if overload else "")
+                + f"    def {method.name}({ast.unparse(args)}) -> {returns}: ..."
             )
         classes.append("\n".join(lines))
+    classes.append(option_dicts(cache, imports))
     return HEADER + _import_lines(imports) + "\n\n" + "\n\n".join(classes) + "\n"
 
 
 def _is_overload(decorator: ast.expr) -> bool:
     return isinstance(decorator, ast.Name) and decorator.id == "overload"
-
-
-def _overloaded(methods: list[tuple[Module, ast.FunctionDef]]) -> set[str]:
-    return {m.name for _, m in methods if any(_is_overload(d) for d in m.decorator_list)}
 
 
 def _import_lines(imports: dict[str, tuple[str, str | None]]) -> str:
@@ -257,11 +267,18 @@ def _import_lines(imports: dict[str, tuple[str, str | None]]) -> str:
     return "\n".join(lines)
 
 
-def constructor_overloads(cls: str) -> str:
-    """``__init__`` and ``from_url`` overloads for ``cls``: ``decode_responses``
-    as ``Literal[False]`` (or left out) gives ``cls[bytes]``, ``Literal[True]``
-    (by position or keyword) ``cls[str]``, any other ``bool`` ``cls[Any]``."""
-    base = load("babushka._base", {})
+@dataclass
+class Constructor:
+    """``ClientBase.__init__``'s parameters, split where the overloads need."""
+
+    before: list[ast.arg]  # positional, before ``decode_responses``
+    after: list[ast.arg]  # positional, after it
+    keyword_only: list[ast.arg]
+    defaults: dict[str, ast.expr]
+
+
+def constructor(cache: dict[str, Module]) -> tuple[Module, Constructor]:
+    base = load("babushka._base", cache)
     init = next(
         node
         for node in ast.walk(base.tree)
@@ -270,30 +287,69 @@ def constructor_overloads(cls: str) -> str:
     params = init.args
     positional = params.args[1:]  # without self
     at = next(i for i, a in enumerate(positional) if a.arg == "decode_responses")
-    defaults = dict(zip([a.arg for a in positional[-len(params.defaults) :]], params.defaults))
-    kwonly = list(zip(params.kwonlyargs, params.kw_defaults))
+    with_default = positional[len(positional) - len(params.defaults) :]
+    defaults = {a.arg: d for a, d in zip(with_default, params.defaults)}
+    defaults.update(
+        (a.arg, d) for a, d in zip(params.kwonlyargs, params.kw_defaults) if d is not None
+    )
+    return base, Constructor(positional[:at], positional[at + 1 :], params.kwonlyargs, defaults)
 
-    def param(arg: ast.arg, default: ast.expr | None, annotation: str | None = None) -> str:
-        text = f"{arg.arg}: {annotation or ast.unparse(arg.annotation)}"  # type: ignore[arg-type]
-        return text if default is None else f"{text} = {ast.unparse(default)}"
 
-    def rest() -> list[str]:
-        return [param(a, d) for a, d in kwonly]
+def option_dicts(cache: dict[str, Module], imports: dict[str, tuple[str, str | None]]) -> str:
+    """``ClientKeywords`` (the constructor's keyword-only parameters) and
+    ``ClientOptions`` (every parameter but ``decode_responses``, as
+    ``from_url`` takes them), for ``**kwargs: Unpack[...]``."""
+    base, init = constructor(cache)
 
-    def flag(annotation: str, default: str | None) -> str:
-        return f"decode_responses: {annotation}" + ("" if default is None else f" = {default}")
+    def fields(args: list[ast.arg]) -> list[str]:
+        lines = []
+        for arg in args:
+            assert arg.annotation is not None, f"{arg.arg} of ClientBase.__init__ has no type"
+            for name in _names(arg.annotation):
+                if name not in imports and not hasattr(builtins, name):
+                    imports[name] = origin(base, name, cache)
+            lines.append(f"    {arg.arg}: {ast.unparse(arg.annotation)}")
+        return lines
 
-    before = [param(a, defaults.get(a.arg)) for a in positional[:at]]
-    after = [param(a, defaults.get(a.arg)) for a in positional[at + 1 :]]
-    required = [param(a, None) for a in positional[:at]]
+    imports["TypedDict"] = ("typing", "TypedDict")
+    keywords = fields(init.keyword_only)
+    options = fields(init.before + init.after)
+    return "\n".join(
+        [
+            "class ClientKeywords(TypedDict, total=False):",
+            '    """The constructor\'s keyword-only parameters."""',
+            *keywords,
+            "",
+            "class ClientOptions(ClientKeywords, total=False):",
+            '    """Every constructor parameter but ``decode_responses``, as keywords."""',
+            *options,
+        ]
+    )
+
+
+def constructor_overloads(cls: str) -> str:
+    """``__init__`` and ``from_url`` overloads for ``cls``: ``decode_responses``
+    as ``Literal[False]`` (or left out) gives ``cls[bytes]``, ``Literal[True]``
+    (by position or keyword) ``cls[str]``, any other ``bool`` ``cls[Any]``."""
+    _, init = constructor({})
+
+    def param(arg: ast.arg, default: bool = True) -> str:
+        text = f"{arg.arg}: {ast.unparse(arg.annotation)}"  # type: ignore[arg-type]
+        value = init.defaults.get(arg.arg) if default else None
+        return text if value is None else f"{text} = {ast.unparse(value)}"
+
+    before = [param(a) for a in init.before]
+    required = [param(a, default=False) for a in init.before]
+    after = [param(a) for a in init.after]
+    keywords = "**kwargs: Unpack[ClientKeywords]"
     variants = [
         # (self type, parameters)
-        ("bytes", [*before, flag("Literal[False]", "False"), *after, "*", *rest()]),
-        ("str", [*required, flag("Literal[True]", None), *after, "*", *rest()]),
+        ("bytes", [*before, "decode_responses: Literal[False] = False", *after, keywords]),
+        ("str", [*required, "decode_responses: Literal[True]", *after, keywords]),
         # By keyword, ``decode_responses`` and what follows it are keyword-only:
         # passing a later parameter by position means passing it by position too.
-        ("str", [*before, "*", flag("Literal[True]", None), *after, *rest()]),
-        ("Any", [*before, flag("bool", "False"), *after, "*", *rest()]),
+        ("str", [*before, "*", "decode_responses: Literal[True]", *after, keywords]),
+        ("Any", [*before, "decode_responses: bool = False", *after, keywords]),
     ]
     lines = ["if TYPE_CHECKING:"]
     for value, parameters in variants:
@@ -304,8 +360,7 @@ def constructor_overloads(cls: str) -> str:
     # The constructor itself is ``ClientBase.__init__``; this line only
     # completes the overloads for the type checker.
     lines += ["    def __init__(self, *args: Any, **kwargs: Any) -> None: ...", ""]
-    everything = ", ".join([*before, *after, *rest()])
-    for flag_type, value in (
+    for flag, value in (
         ("Literal[True]", "str"),
         ("Literal[False] = False", "bytes"),
         ("bool", "Any"),
@@ -313,8 +368,8 @@ def constructor_overloads(cls: str) -> str:
         lines += [
             "@overload",
             "@classmethod",
-            f"def from_url(cls, url: str, *, decode_responses: {flag_type}, {everything}) "
-            f"-> {cls}[{value}]: ...",
+            f"def from_url(cls, url: str, *, decode_responses: {flag}, "
+            f"**kwargs: Unpack[ClientOptions]) -> {cls}[{value}]: ...",
         ]
     lines += [
         "@classmethod",

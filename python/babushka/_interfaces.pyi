@@ -9,6 +9,7 @@ from typing import (
     Any,
     AsyncIterator,
     Awaitable,
+    Callable,
     Generic,
     Iterable,
     Iterator,
@@ -16,11 +17,13 @@ from typing import (
     Mapping,
     NoReturn,
     Sequence,
+    TypedDict,
     overload,
 )
 
 from typing_extensions import Self
 
+from babushka import _tls
 from babushka._typing import ValueT
 from babushka.commands.base import AbsExpiryT, EncodableT, ExpiryT, KeyT
 from babushka.commands.scripting import ScriptTextT
@@ -1571,3 +1574,60 @@ class PipelineCommands(Generic[ValueT]):
     def function_kill(self) -> Self: ...
     def fcall(self, function: str, numkeys: int, *keys_and_args: EncodableT | KeyT) -> Self: ...
     def fcall_ro(self, function: str, numkeys: int, *keys_and_args: EncodableT | KeyT) -> Self: ...
+
+class ClientKeywords(TypedDict, total=False):
+    """The constructor's keyword-only parameters."""
+
+    transport: str | None
+    max_in_flight: int | None
+    max_connections: int | None
+    ssl_keyfile: _tls.Path | None
+    ssl_certfile: _tls.Path | None
+    ssl_cert_reqs: _tls.CertReqs
+    ssl_ca_certs: _tls.Path | None
+    ssl_ca_path: _tls.Path | None
+    ssl_ca_data: str | bytes | None
+    ssl_check_hostname: bool
+    ssl_password: _tls.Password | None
+    ssl_min_version: _tls.TlsVersionLike | None
+    ssl_ciphers: str | None
+    ssl_validate_ocsp: bool | None
+    ssl_validate_ocsp_stapled: bool | None
+    ssl_ocsp_context: Any
+    ssl_ocsp_expected_cert: str | None
+    ssl_include_verify_flags: list[Any] | None
+    ssl_exclude_verify_flags: list[Any] | None
+    socket_keepalive: bool | None
+    socket_keepalive_options: Mapping[int, int | bytes] | None
+    connection_pool: Any
+    connection_pool_class: Any
+    retry_on_timeout: bool | None
+    retry_on_error: list[type[Exception]] | None
+    retry: Any
+    health_check_interval: float | None
+    single_connection_client: bool | None
+    auto_close_connection_pool: bool | None
+    lib_name: str | None
+    lib_version: str | None
+    redis_connect_func: Callable[..., Any] | None
+    credential_provider: Any
+    socket_type: int | None
+    errors: str | None
+    charset: str | None
+
+class ClientOptions(ClientKeywords, total=False):
+    """Every constructor parameter but ``decode_responses``, as keywords."""
+
+    host: str
+    port: int
+    db: int
+    password: str | None
+    socket_timeout: float | None
+    socket_connect_timeout: float | None
+    unix_socket_path: str | None
+    encoding: str
+    encoding_errors: str
+    ssl: bool
+    username: str | None
+    client_name: str | None
+    protocol: int | str | None

@@ -17,7 +17,7 @@ def sync(flag: bool) -> None:
     assert_type(decoded.get("k"), str | None)
     assert_type(babushka.Redis.from_url("redis://", decode_responses=flag), babushka.Redis[Any])
     assert_type(
-        babushka.Redis.from_url("redis://", transport="uds", socket_timeout=1.5),
+        babushka.Redis.from_url("redis://", transport="uds", socket_timeout=1.5, db=2),
         babushka.Redis[bytes],
     )
 

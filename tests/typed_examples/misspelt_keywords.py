@@ -11,6 +11,8 @@ babushka.asyncio.Redis(decode_respones=True)  # error: call-overload
 babushka.Redis.from_url("redis://", decode_respones=True)  # error: call-overload
 babushka.Redis(port="6379")  # error: call-overload
 babushka.Redis(transport=3)  # error: call-overload
+babushka.Redis(transprot="uds")  # error: call-overload
+babushka.Redis.from_url("redis://", max_connections="4")  # error: call-overload
 
 
 def wrong_value_type(r: babushka.Redis[str]) -> bytes | None:
