@@ -70,6 +70,7 @@ def _mypy(*paths: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(300)  # mypy without a cache takes a while on a busy machine
 def test_typed_examples_pass_mypy_strict() -> None:
     examples = sorted(p for p in EXAMPLES.glob("*.py") if p != NEGATIVE)
     assert len(examples) >= 4
@@ -77,6 +78,7 @@ def test_typed_examples_pass_mypy_strict() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.timeout(300)
 def test_mypy_finds_the_marked_mistakes() -> None:
     """A misspelt keyword (``decode_respones=True``), a wrong argument type,
     a reply used as the wrong value type, an un-awaited async reply."""
@@ -94,6 +96,7 @@ def test_mypy_finds_the_marked_mistakes() -> None:
     assert found == expected, result.stdout
 
 
+@pytest.mark.timeout(900)  # a wheel build compiles the crate unless target/ has it
 def test_the_wheel_carries_the_types(tmp_path: Path) -> None:
     """The wheel has ``py.typed`` and the stubs, and they are enough: the
     typed examples pass ``mypy --strict`` against the unpacked wheel alone."""
