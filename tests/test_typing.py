@@ -382,8 +382,11 @@ def _calls() -> Iterator[tuple[str, Call]]:
 
 
 def test_every_command_method_is_called() -> None:
+    """Every method with a declared type; one typed ``Any`` (a method still
+    returning ``ResponseT``) has nothing to check yet."""
     called = {name for name, _ in _calls()}
-    missing = set(_declared_returns()) - called - UNCALLED.keys()
+    typed = {name for name, hint in _declared_returns().items() if hint != "Any"}
+    missing = typed - called - UNCALLED.keys()
     assert not missing, f"add a call of each to _calls(): {sorted(missing)}"
 
 
