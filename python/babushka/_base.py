@@ -3,22 +3,28 @@ parsing and ``execute_command``."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from babushka import _command_names, _core, _options, _pool, _tls
 from babushka._pool import PoolBase
+from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
 from babushka.credentials import CredentialProvider
 from babushka.retry import Retry
 
-_Self = TypeVar("_Self", bound="ClientBase")
+_Self = TypeVar("_Self", bound="ClientBase[Any]")
 #: What ``CLIENT SETINFO LIB-VER`` reports unless ``lib_version`` says otherwise.
 _LIB_VERSION: str = _core.__version__
 
 
-class ClientBase(CoreCommands):
-    """Options and the native client; subclasses choose how to wait for replies."""
+class ClientBase(CoreCommands[ValueT]):
+    """Options and the native client; subclasses choose how to wait for replies.
+
+    The keywords are declared once, here: ``tools/typing_interfaces.py``
+    writes each client's typed overloads (``decode_responses`` choosing
+    ``bytes`` or ``str`` replies) from this signature.
+    """
 
     _core: _core.Client
     _protocol: int
@@ -71,15 +77,22 @@ class ClientBase(CoreCommands):
         reconnect_backoff_base: float | None = None,
         reconnect_backoff_cap: float | None = None,
         reconnect_attempts: int | None = None,
-        **redis_py_options: Any,
+        # redis-py's keywords that cannot have their meaning here: refused
+        # unless left unset (``_tls.UNSUPPORTED``, ``_options.UNSUPPORTED``).
+        ssl_validate_ocsp: bool | None = None,
+        ssl_validate_ocsp_stapled: bool | None = None,
+        ssl_ocsp_context: Any = None,
+        ssl_ocsp_expected_cert: str | None = None,
+        ssl_include_verify_flags: list[Any] | None = None,
+        ssl_exclude_verify_flags: list[Any] | None = None,
+        redis_connect_func: Callable[..., Any] | None = None,
+        socket_type: int | None = None,
     ) -> None:
         given = {
             name: value
             for name, value in locals().items()
             if name not in ("self", "connection_pool", "single_connection_client", "__class__")
-            and name != "redis_py_options"
         }
-        given.update(redis_py_options)
         if connection_pool is None:
             connection_pool = self._pool_class(**given)
             #: Whether ``close()`` disconnects the pool (it does for a pool the
@@ -104,6 +117,11 @@ class ClientBase(CoreCommands):
         #: default reply shapes of ``execute_command``.
         protocol = self.connection_kwargs["protocol"]
         self._protocol = 2 if protocol is None else int(protocol)
+        self._use_transport()
+
+    def _use_transport(self) -> None:
+        """Sets the ``_execute`` hooks to the transport's; the constructor's last step."""
+        raise NotImplementedError
 
     def _check_pool(self, pool: PoolBase, given: dict[str, Any]) -> None:
         """With ``connection_pool=``, the pool says how to connect (as in
@@ -127,8 +145,9 @@ class ClientBase(CoreCommands):
             )
 
     @classmethod
-    def from_url(cls: type[_Self], url: str, **kwargs: Any) -> _Self:
-        """A client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
+    def _from_url(cls: type[_Self], url: str, kwargs: dict[str, Any]) -> _Self:
+        """What each client's ``from_url`` (typed by generated overloads) does:
+        a client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
         ``rediss://...`` (TLS; ``valkey://``, ``valkeys://`` too) or
         ``unix:///path/to.sock[?db=N]``, as redis-py reads it: the query
         parameters redis-py knows are converted as it converts them, ``db``

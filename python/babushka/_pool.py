@@ -222,7 +222,7 @@ def _core_kwargs(options: dict[str, Any], max_connections: int | None) -> dict[s
             password=tls_options["ssl_password"],
             min_version=tls_options["ssl_min_version"],
             ciphers=tls_options["ssl_ciphers"],
-            extra=extra,
+            unsupported=extra,
         )
         if ssl
         else None

@@ -47,7 +47,7 @@ class PubSub(PubSubBase):
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis[Any],
         ignore_subscribe_messages: bool = False,
         shard_hint: str | None = None,
         *,

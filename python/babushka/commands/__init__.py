@@ -6,6 +6,7 @@ Each group is a mixin of methods written once for both clients (see
 
 from __future__ import annotations
 
+from babushka._typing import ValueT
 from babushka.commands.connection import ConnectionCommands
 from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
@@ -19,16 +20,16 @@ from babushka.commands.strings import StringCommands
 
 
 class CoreCommands(
-    ConnectionCommands,
-    ServerCommands,
-    KeyCommands,
-    StringCommands,
-    HashCommands,
-    ListCommands,
-    SetCommands,
-    SortedSetCommands,
-    PubSubCommands,
-    ScriptingCommands,
+    ConnectionCommands[ValueT],
+    ServerCommands[ValueT],
+    KeyCommands[ValueT],
+    StringCommands[ValueT],
+    HashCommands[ValueT],
+    ListCommands[ValueT],
+    SetCommands[ValueT],
+    SortedSetCommands[ValueT],
+    PubSubCommands[ValueT],
+    ScriptingCommands[ValueT],
 ):
     """Every command group of a standalone client."""
 
