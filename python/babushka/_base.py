@@ -49,9 +49,12 @@ class ClientBase(CoreCommands):
         ssl_password: _tls.Password | None = None,
         ssl_min_version: _tls.TlsVersionLike | None = None,
         ssl_ciphers: str | None = None,
+        health_check_interval: float = 0,
         **redis_py_options: Any,
     ) -> None:
         self.transport = _options.resolve_transport(transport)
+        #: redis-py's, for subscribers (see ``connection_kwargs``).
+        self._health_check_interval = _options.health_check_interval(health_check_interval)
         self.decode_responses = decode_responses
         # As redis-py: the ssl_* keywords mean nothing without ssl=True.
         tls = (
@@ -105,6 +108,10 @@ class ClientBase(CoreCommands):
             "encoding": encoding,
             "encoding_errors": encoding_errors,
             "ssl": bool(ssl),
+            # Used by subscribers, as redis-py's PubSub uses it: a PING when
+            # the connection was idle longer. The core keeps its other
+            # connections in check itself (keep-alive, reconnection).
+            "health_check_interval": self._health_check_interval,
         }
 
     @classmethod

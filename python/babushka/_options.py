@@ -27,7 +27,6 @@ IGNORED_REDIS_PY_OPTIONS = frozenset(
         "retry_on_timeout",
         "retry_on_error",
         "retry",
-        "health_check_interval",
         "single_connection_client",
         "auto_close_connection_pool",
         "lib_name",
@@ -39,6 +38,15 @@ IGNORED_REDIS_PY_OPTIONS = frozenset(
         "charset",
     }
 )
+
+
+def health_check_interval(value: Any) -> float:
+    """redis-py's ``health_check_interval`` (seconds; 0 turns it off), checked."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise DataError(
+            f"health_check_interval must be a number of seconds, 0 or more, got {value!r}"
+        )
+    return float(value)
 
 
 def resolve_transport(transport: str | None) -> str:
@@ -151,7 +159,13 @@ def parse_url(url: str) -> dict[str, Any]:
         value = values[-1]
         if name in ("socket_timeout", "socket_connect_timeout"):
             options[name] = float(value)
-        elif name in ("db", "protocol", "max_in_flight", "max_connections"):
+        elif name in (
+            "db",
+            "protocol",
+            "max_in_flight",
+            "max_connections",
+            "health_check_interval",
+        ):
             options[name] = int(value)
         elif name == "decode_responses":
             options[name] = value.lower() in ("1", "true", "yes", "on")

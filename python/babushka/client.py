@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
-from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
+from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
@@ -74,18 +74,22 @@ class Redis(ClientBase):
         *,
         max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
         on_reconnect: HandlerT | None = None,
+        push_handler_func: PushHandlerT | None = None,
     ) -> PubSub:
         """A subscriber (:class:`babushka.pubsub.PubSub`): a connection of its
         own, opened on its first command, restored with its subscriptions after
         a lost connection. At most ``max_buffered_messages`` published messages
         wait unread; more drop the oldest. ``on_reconnect(message)`` is called
-        after every restore."""
+        after every restore. ``push_handler_func`` is redis-py's: on RESP3,
+        every push goes to it as a list, and what it returns (``None``: no
+        message) is read instead."""
         return PubSub(
             self,
             ignore_subscribe_messages,
             shard_hint,
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
+            push_handler_func=push_handler_func,
         )
 
     def register_script(self, script: ScriptTextT) -> Script:

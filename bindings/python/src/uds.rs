@@ -43,7 +43,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::args::{command_words_after, encode_args};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape, Shape};
 use crate::request::{read_commands, Kind};
 use crate::uds_pubsub::{UdsInbox, UdsSubscriber};
 
@@ -152,6 +152,41 @@ impl Shared {
                 return Err(to_py_err(py, &err));
             }
             state.control(action)
+        };
+        if was_empty {
+            self.announce_output(py);
+        }
+        Ok(())
+    }
+
+    /// Writes a frame that is answered like a request (a subscribe):
+    /// `waiter` gets its outcome, as a request's waiter does.
+    pub fn answered(&self, py: Python<'_>, waiter: Py<PyAny>, action: Action) -> PyResult<()> {
+        let was_empty = {
+            let mut state = self.state.lock();
+            if let Some(err) = state.closed.clone() {
+                drop(state);
+                return Err(to_py_err(py, &err));
+            }
+            let request_id = state.next_id;
+            state.next_id += 1;
+            let was_empty = state.output.is_empty();
+            encode_frame(
+                &proto::Request {
+                    request_id,
+                    action: Some(action),
+                    ..proto::Request::default()
+                },
+                &mut state.output,
+            );
+            state.pending.insert(
+                request_id,
+                Pending {
+                    waiter,
+                    shape: ReplyShape::One(Shape::Ok),
+                },
+            );
+            was_empty
         };
         if was_empty {
             self.announce_output(py);

@@ -38,8 +38,11 @@ pub enum Frame {
         subscriber_id: u64,
         max_buffered: usize,
     },
+    /// A command for a subscriber; a subscribe carries a request id and is
+    /// answered once the server confirmed it (others carry 0).
     SubscriberCommand {
         subscriber_id: u64,
+        request_id: u64,
         call: SubscriberCall,
     },
     FetchMessages(u64),
@@ -125,10 +128,27 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                 n => usize::try_from(n).unwrap_or(usize::MAX),
             },
         }),
-        Action::SubscriberCommand(command) => control(Frame::SubscriberCommand {
-            subscriber_id: nonzero(command.subscriber_id, "subscriber id")?,
-            call: SubscriberCall::from_proto(command.action, command.names)?,
-        }),
+        Action::SubscriberCommand(command) => {
+            let subscriber_id = nonzero(command.subscriber_id, "subscriber id")?;
+            let call = SubscriberCall::from_proto(command.action, command.names)?;
+            if !call.is_answered() {
+                return control(Frame::SubscriberCommand {
+                    subscriber_id,
+                    request_id: 0,
+                    call,
+                });
+            }
+            if !args.is_empty() || lease_id != 0 {
+                return Err(malformed(
+                    "a subscribe frame carries no arguments or lease id",
+                ));
+            }
+            Ok(Frame::SubscriberCommand {
+                subscriber_id,
+                request_id: nonzero(request_id, "request id")?,
+                call,
+            })
+        }
         Action::FetchMessages(id) => control(Frame::FetchMessages(nonzero(id, "subscriber id")?)),
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))

@@ -516,8 +516,11 @@ impl Stream {
             }
             Frame::SubscriberCommand {
                 subscriber_id,
+                request_id,
                 call,
-            } => self.subscribers.command(subscriber_id, call)?,
+            } => self
+                .subscribers
+                .command(subscriber_id, request_id, call, &self.tx)?,
             Frame::FetchMessages(subscriber_id) => self.subscribers.fetch(subscriber_id)?,
             Frame::CloseSubscriber(subscriber_id) => self.subscribers.close(subscriber_id)?,
         }

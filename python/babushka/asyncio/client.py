@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
-from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
+from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._uds import AsyncStream
 from babushka.asyncio.lock import Lock
 from babushka.asyncio.pipeline import Pipeline
@@ -131,6 +131,7 @@ class Redis(ClientBase):
         *,
         max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
         on_reconnect: HandlerT | None = None,
+        push_handler_func: PushHandlerT | None = None,
     ) -> PubSub:
         """A subscriber (:class:`babushka.asyncio.pubsub.PubSub`); see
         :meth:`babushka.Redis.pubsub`."""
@@ -140,6 +141,7 @@ class Redis(ClientBase):
             shard_hint,
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
+            push_handler_func=push_handler_func,
         )
 
     def register_script(self, script: ScriptTextT) -> AsyncScript:
