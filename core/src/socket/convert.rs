@@ -13,6 +13,7 @@ use crate::command::Command;
 use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
+use crate::table;
 
 /// What one `Request` frame asks the listener to do, once its rules are
 /// checked (see `request.proto`).
@@ -153,6 +154,29 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
         }
+    }
+}
+
+/// Whether the request in this frame may run on a dedicated connection (a
+/// lease, or a blocking command the table sends on one), so that cancelling
+/// it must reach the listener. A superset of what the listener finds: the
+/// wrapper watches these from the moment it sends them, without waiting
+/// for the `dedicated` notice.
+pub fn may_run_dedicated(request: &proto::Request) -> bool {
+    let name = |args: &[Bytes]| {
+        args.first()
+            .is_some_and(|name| table::may_be_dedicated(name))
+    };
+    if request.lease_id != 0 {
+        return true;
+    }
+    match &request.action {
+        None => name(&request.args),
+        Some(Action::Batch(batch)) => {
+            batch.kind == proto::BatchKind::Pipeline as i32
+                && batch.commands.iter().any(|cmd| name(&cmd.args))
+        }
+        Some(_) => false,
     }
 }
 
@@ -459,6 +483,50 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_that_may_run_dedicated_are_the_leased_and_the_blocking_ones() {
+        let args = |words: &[&str]| words.iter().map(|w| Bytes::from(w.to_string())).collect();
+        let one = |words: &[&str]| proto::Request {
+            args: args(words),
+            ..proto::Request::default()
+        };
+        let batch = |kind: proto::BatchKind, words: &[&str]| proto::Request {
+            action: Some(Action::Batch(proto::Batch {
+                kind: kind.into(),
+                commands: vec![
+                    proto::BatchCommand {
+                        args: args(&["GET", "k"]),
+                    },
+                    proto::BatchCommand { args: args(words) },
+                ],
+            })),
+            ..proto::Request::default()
+        };
+        assert!(may_run_dedicated(&one(&["blpop", "q", "5"])));
+        assert!(!may_run_dedicated(&one(&["GET", "k"])));
+        assert!(may_run_dedicated(&proto::Request {
+            lease_id: 3,
+            ..one(&["GET", "k"])
+        }));
+        assert!(may_run_dedicated(&batch(
+            proto::BatchKind::Pipeline,
+            &["BLPOP", "q", "1"]
+        )));
+        // Inside MULTI nothing blocks.
+        assert!(!may_run_dedicated(&batch(
+            proto::BatchKind::Transaction,
+            &["BLPOP", "q", "1"]
+        )));
+        assert!(!may_run_dedicated(&control(Action::Cancel(1))));
+    }
+
+    fn control(action: Action) -> proto::Request {
+        proto::Request {
+            action: Some(action),
+            ..proto::Request::default()
+        }
+    }
 
     #[test]
     fn tls_settings_round_trip() {

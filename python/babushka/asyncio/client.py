@@ -76,8 +76,7 @@ class Redis(ClientBase):
             self._execute = sender.submit
             self._execute_request = sender.submit_request
         elif self.transport == "ffi":
-            self._execute = _callback_executor(self._core, loop)
-            self._execute_request = _callback_request_executor(self._core, loop)
+            self._execute, self._execute_request = _callback_executors(self._core, loop)
         else:
             self._uds = AsyncStream(self._core, loop)
             self._execute = self._uds.submit
@@ -261,36 +260,62 @@ def _callback_future(
     return future, on_success, on_failure
 
 
-def _cancel_with(future: asyncio.Future[Any], cancel: _core.Cancel | None) -> None:
-    """Closes a request's dedicated connection if its future is cancelled."""
-    if cancel is not None:
-        future.add_done_callback(lambda done: cancel() if done.cancelled() else None)
+class _Cancels:
+    """The ffi transport's requests on dedicated connections that wait for
+    their replies: cancelling one's future closes its connection.
+
+    A done-callback does it, but only on a later turn of the loop, after
+    whatever the program sends meanwhile (a ``BLPOP`` cancelled and followed
+    at once by an ``RPUSH`` could still pop the element). So each request
+    first closes the connections of those cancelled since (the list is empty
+    unless a blocking request is in flight)."""
+
+    __slots__ = ("_watched",)
+
+    def __init__(self) -> None:
+        self._watched: list[tuple[asyncio.Future[Any], _core.Cancel]] = []
+
+    def watch(self, future: asyncio.Future[Any], cancel: _core.Cancel | None) -> None:
+        if cancel is not None:
+            self._watched.append((future, cancel))
+            future.add_done_callback(self._done)
+
+    def send_due(self) -> None:
+        if self._watched:
+            self._done(None)
+
+    def _done(self, _: asyncio.Future[Any] | None) -> None:
+        still = []
+        for future, cancel in self._watched:
+            if not future.done():
+                still.append((future, cancel))
+            elif future.cancelled():
+                cancel()
+        self._watched = still
 
 
-def _callback_executor(core: _core.Client, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
-    """The ffi transport: a runtime thread calls back, and hands the outcome to
-    the loop with ``call_soon_threadsafe`` (one loop wake-up per reply)."""
+def _callback_executors(
+    core: _core.Client, loop: asyncio.AbstractEventLoop
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The ffi transport's ``execute`` and ``execute_request``: a runtime
+    thread calls back, and hands the outcome to the loop with
+    ``call_soon_threadsafe`` (one loop wake-up per reply)."""
     call = core.call
+    call_request = core.call_request
+    cancels = _Cancels()
 
     def execute(shape: int, *args: Any) -> Any:
+        cancels.send_due()
         future, on_success, on_failure = _callback_future(loop)
-        _cancel_with(future, call(on_success, on_failure, shape, *args))
+        cancels.watch(future, call(on_success, on_failure, shape, *args))
         return future
-
-    return execute
-
-
-def _callback_request_executor(
-    core: _core.Client, loop: asyncio.AbstractEventLoop
-) -> Callable[..., Any]:
-    """The ffi transport's ``execute_request``: as ``_callback_executor``."""
-    call_request = core.call_request
 
     def execute_request(
         lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
     ) -> Any:
+        cancels.send_due()
         future, on_success, on_failure = _callback_future(loop)
-        _cancel_with(future, call_request(on_success, on_failure, lease, kind, commands))
+        cancels.watch(future, call_request(on_success, on_failure, lease, kind, commands))
         return future
 
-    return execute_request
+    return execute, execute_request
