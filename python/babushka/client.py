@@ -14,6 +14,7 @@ from babushka._waiter import Waiter
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
 from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import WatchError
+from babushka.keyspace_notifications import KeyspaceNotifications
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline
 from babushka.pubsub import PubSub
@@ -90,6 +91,19 @@ class Redis(ClientBase):
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
             push_handler_func=push_handler_func,
+        )
+
+    def keyspace_notifications(
+        self,
+        key_prefix: str | bytes | None = None,
+        ignore_subscribe_messages: bool = True,
+    ) -> KeyspaceNotifications:
+        """A subscriber to keyspace and keyevent notifications, as redis-py
+        8's (:class:`~babushka.keyspace_notifications.KeyspaceNotifications`):
+        the server sends them when its ``notify-keyspace-events`` asks for
+        them. ``key_prefix`` keeps only keys that start with it, stripped."""
+        return KeyspaceNotifications(
+            self, key_prefix=key_prefix, ignore_subscribe_messages=ignore_subscribe_messages
         )
 
     def register_script(self, script: ScriptTextT) -> Script:

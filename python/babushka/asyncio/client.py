@@ -14,6 +14,7 @@ from babushka import _core
 from babushka._base import ClientBase
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._uds import AsyncStream
+from babushka.asyncio.keyspace_notifications import AsyncKeyspaceNotifications
 from babushka.asyncio.lock import Lock
 from babushka.asyncio.pipeline import Pipeline
 from babushka.asyncio.pubsub import PubSub
@@ -141,6 +142,19 @@ class Redis(ClientBase):
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
             push_handler_func=push_handler_func,
+        )
+
+    def keyspace_notifications(
+        self,
+        key_prefix: str | bytes | None = None,
+        ignore_subscribe_messages: bool = True,
+    ) -> AsyncKeyspaceNotifications:
+        """A subscriber to keyspace and keyevent notifications, as redis-py
+        8's (:class:`~babushka.asyncio.keyspace_notifications.AsyncKeyspaceNotifications`):
+        the server sends them when its ``notify-keyspace-events`` asks for
+        them. ``key_prefix`` keeps only keys that start with it, stripped."""
+        return AsyncKeyspaceNotifications(
+            self, key_prefix=key_prefix, ignore_subscribe_messages=ignore_subscribe_messages
         )
 
     def register_script(self, script: ScriptTextT) -> AsyncScript:
