@@ -324,7 +324,12 @@ impl Client {
         if self.is_closed() {
             return Err(Error::closed());
         }
-        let subscriber = Subscriber::start(self.connections.connector(), max_buffered, runtime)?;
+        let subscriber = Subscriber::start(
+            self.connections.connector(),
+            max_buffered,
+            self.response_timeout,
+            runtime,
+        )?;
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)

@@ -113,6 +113,9 @@ class ClientBase(CoreCommands[ValueT]):
         )
         self.connection_kwargs = dict(connection_pool.client_kwargs)
         self.decode_responses = bool(self.connection_kwargs["decode_responses"])
+        #: redis-py's, for subscribers (a PING when the connection was idle
+        #: longer); the core checks its other connections itself.
+        self._health_check_interval = float(self.connection_kwargs["health_check_interval"])
         #: The RESP version spoken (validated by the pool), which picks the
         #: default reply shapes of ``execute_command``.
         protocol = self.connection_kwargs["protocol"]

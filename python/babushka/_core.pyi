@@ -310,8 +310,10 @@ class Subscriber:
     """A subscriber in the core: a connection of its own, its subscriptions
     (restored after a reconnection) and a bounded backlog of messages."""
 
-    def subscribe(self, kind: int, *names: Any) -> None:
-        """``kind`` 0 channels, 1 patterns, 2 shard channels; sends without waiting."""
+    def subscribe(self, waiter: Any, kind: int, *names: Any) -> None:
+        """``kind`` 0 channels, 1 patterns, 2 shard channels; returns at once,
+        and ``waiter.set_result(None)`` (or ``set_exception``) is called on a
+        runtime thread once the server confirmed every name."""
     def unsubscribe(self, kind: int, *names: Any) -> None: ...
     def ping(self, message: Any | None = None) -> None: ...
     def key(self, name: Any) -> Any:
@@ -336,7 +338,8 @@ class Subscriber:
 class UdsSubscriber:
     """A subscriber on a uds stream, named in frames by ``id``; as ``Subscriber``."""
 
-    def subscribe(self, kind: int, *names: Any) -> None: ...
+    def subscribe(self, waiter: Any, kind: int, *names: Any) -> None:
+        """As ``Subscriber.subscribe``; ``waiter`` is resolved by the stream's reader."""
     def unsubscribe(self, kind: int, *names: Any) -> None: ...
     def ping(self, message: Any | None = None) -> None: ...
     def key(self, name: Any) -> Any: ...

@@ -40,6 +40,15 @@ _KEEPALIVE_OPTIONS = {
 _KEEPALIVE_DEFAULTS = {"keepalive_idle": 30, "keepalive_interval": 5, "keepalive_count": 3}
 
 
+def health_check_seconds(value: Any) -> float:
+    """redis-py's ``health_check_interval`` (seconds; 0 turns it off), checked."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise DataError(
+            f"health_check_interval must be a number of seconds, 0 or more, got {value!r}"
+        )
+    return float(value)
+
+
 def resolve_transport(transport: str | None) -> str:
     """The transport to use: the argument, else the environment, else the default."""
     name = transport if transport is not None else os.environ.get(TRANSPORT_ENV)
@@ -110,15 +119,8 @@ def core_kwargs(
     for name, text in (("lib_name", lib_name), ("lib_version", lib_version)):
         if text is not None and not isinstance(text, str):
             raise DataError(f"{name} must be a str or None, got {text!r}")
-    if health_check_interval is not None and (
-        isinstance(health_check_interval, bool)
-        or not isinstance(health_check_interval, (int, float))
-        or not health_check_interval >= 0
-    ):
-        raise DataError(
-            "health_check_interval must be a non-negative number of seconds, "
-            f"got {health_check_interval!r}"
-        )
+    if health_check_interval is not None:
+        health_check_interval = health_check_seconds(health_check_interval)
     if credential_provider is not None:
         if not callable(getattr(credential_provider, "get_credentials", None)):
             raise DataError(

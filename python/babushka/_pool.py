@@ -87,6 +87,9 @@ class PoolBase:
             "encoding": options["encoding"],
             "encoding_errors": options["encoding_errors"],
             "ssl": bool(options["ssl"]),
+            "health_check_interval": _options.health_check_seconds(
+                options["health_check_interval"]
+            ),
         }
         self._core = self.new_core()
 

@@ -20,8 +20,10 @@ and ``subscriber()`` a ``_core.UdsSubscriber`` (a subscriber in the core,
 named by id, whose messages the codec hands over batch by batch).
 Frames the codec encodes outside a request (lease and cancel frames) reach
 the socket through its ``on_output`` hook. An asyncio future cancelled while
-its request runs on a dedicated connection sends a cancel frame, so the core
-closes that connection (a cancelled ``BLPOP`` never pops an element later).
+its request may run on a dedicated connection sends a cancel frame at once
+(written in the callback, not on a later loop iteration), so the core closes
+that connection before anything the program sends afterwards arrives (a
+cancelled ``BLPOP`` never pops an element pushed after the cancel).
 
 After ``fork``, the child has a listener of its own (the parent's serves the
 parent), and a sync stream inherited from the parent opens a new one on first
@@ -261,6 +263,8 @@ class AsyncStream:
     def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
         self._core = core
         self._loop = loop
+        #: The loop's thread: output announced there is written at once.
+        self._loop_thread = threading.get_ident()
         self._open()
 
     def _open(self) -> None:
@@ -324,8 +328,14 @@ class AsyncStream:
         return self._codec.open_subscriber(max_buffered_messages)
 
     def _flush_soon(self) -> None:
-        """The codec's ``on_output`` hook: a lease or cancel frame, perhaps
-        from another thread (a lease collected there), goes out from the loop."""
+        """The codec's ``on_output`` hook: a lease or cancel frame goes out now
+        when announced on the loop's thread (a cancelled future's callback:
+        the cancel must not wait for a later iteration, in which the program
+        may have sent more), else from the loop (a lease collected on another
+        thread)."""
+        if threading.get_ident() == self._loop_thread:
+            self._flush()
+            return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to write
             self._loop.call_soon_threadsafe(self._flush)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence, ov
 
 from babushka import _core
 from babushka._base import ClientBase
-from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
+from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._typing import SyncCommands, ValueT
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
@@ -16,6 +16,7 @@ from babushka.commands.base import EncodableT, KeyT, LeaseT, ResponseT, page_ite
 from babushka.commands.scripting import ScriptTextT
 from babushka.connection import ConnectionPool
 from babushka.exceptions import WatchError
+from babushka.keyspace_notifications import KeyspaceNotifications
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline
 from babushka.pubsub import PubSub
@@ -193,18 +194,35 @@ class Redis(SyncCommands[ValueT], ClientBase[ValueT]):
         *,
         max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
         on_reconnect: HandlerT | None = None,
+        push_handler_func: PushHandlerT | None = None,
     ) -> PubSub:
         """A subscriber (:class:`babushka.pubsub.PubSub`): a connection of its
         own, opened on its first command, restored with its subscriptions after
         a lost connection. At most ``max_buffered_messages`` published messages
         wait unread; more drop the oldest. ``on_reconnect(message)`` is called
-        after every restore."""
+        after every restore. ``push_handler_func`` is redis-py's: on RESP3,
+        every push goes to it as a list, and what it returns (``None``: no
+        message) is read instead."""
         return PubSub(
             self,
             ignore_subscribe_messages,
             shard_hint,
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
+            push_handler_func=push_handler_func,
+        )
+
+    def keyspace_notifications(
+        self,
+        key_prefix: str | bytes | None = None,
+        ignore_subscribe_messages: bool = True,
+    ) -> KeyspaceNotifications:
+        """A subscriber to keyspace and keyevent notifications, as redis-py
+        8's (:class:`~babushka.keyspace_notifications.KeyspaceNotifications`):
+        the server sends them when its ``notify-keyspace-events`` asks for
+        them. ``key_prefix`` keeps only keys that start with it, stripped."""
+        return KeyspaceNotifications(
+            self, key_prefix=key_prefix, ignore_subscribe_messages=ignore_subscribe_messages
         )
 
     def register_script(self, script: ScriptTextT) -> Script:

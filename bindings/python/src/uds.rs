@@ -17,10 +17,15 @@
 //!
 //! - Leases: `open_lease` returns a [`UdsLease`], which names its lease by an
 //!   id the codec chose and gives it back (a release frame) when dropped.
-//! - Cancellation: when the listener says a request runs on a dedicated
-//!   connection (a `dedicated` notice), the codec asks the waiter, if it is
-//!   an asyncio future, to call back when done; if it was cancelled, a
-//!   cancel frame tells the core to close that connection.
+//! - Cancellation: a request that may run on a dedicated connection (a
+//!   blocking command, a leased request: `may_run_dedicated`, from the
+//!   command table) has its waiter, if it is an asyncio future, call back
+//!   when done, from the moment it is encoded; if it was cancelled, a cancel
+//!   frame tells the core to close that connection. It follows the request
+//!   on the stream, so the listener finds the request whenever it comes
+//!   (the `dedicated` notice is not waited for: a cancel that waited for it
+//!   could reach the core after a later request of the same client, which a
+//!   cancelled `BLPOP` could then still pop).
 //! - Frames encoded outside a submit (lease and cancel frames) are announced
 //!   to the stream through its `on_output` callable, which writes them out.
 
@@ -28,7 +33,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
-use babushka_core::socket::convert::{connection_request, error_from_proto, value_from_proto};
+use babushka_core::socket::convert::{
+    connection_request, error_from_proto, may_run_dedicated, value_from_proto,
+};
 use babushka_core::socket::proto::{self, request::Action, response};
 use babushka_core::socket::{self, encode_frame, FrameDecoder, MAX_FRAME_LEN};
 use babushka_core::{ConnectionConfig, Error, ErrorKind};
@@ -43,7 +50,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::args::{command_words_after, encode_args};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape, Shape};
 use crate::request::{read_commands, Kind};
 use crate::uds_pubsub::{UdsInbox, UdsSubscriber};
 
@@ -82,6 +89,9 @@ struct State {
     next_id: u64,
     /// Lease ids start at 1: 0 means "no lease" in a request frame.
     next_lease: u64,
+    /// The requests that may run on a dedicated connection and wait for
+    /// their replies, by id, watched for cancellation (see `push`).
+    watched: Vec<u64>,
     /// Subscriber ids start at 1 and are never reused on a stream.
     next_subscriber: u64,
     /// The open subscribers, by id: where their batches go.
@@ -159,6 +169,41 @@ impl Shared {
         Ok(())
     }
 
+    /// Writes a frame that is answered like a request (a subscribe):
+    /// `waiter` gets its outcome, as a request's waiter does.
+    pub fn answered(&self, py: Python<'_>, waiter: Py<PyAny>, action: Action) -> PyResult<()> {
+        let was_empty = {
+            let mut state = self.state.lock();
+            if let Some(err) = state.closed.clone() {
+                drop(state);
+                return Err(to_py_err(py, &err));
+            }
+            let request_id = state.next_id;
+            state.next_id += 1;
+            let was_empty = state.output.is_empty();
+            encode_frame(
+                &proto::Request {
+                    request_id,
+                    action: Some(action),
+                    ..proto::Request::default()
+                },
+                &mut state.output,
+            );
+            state.pending.insert(
+                request_id,
+                Pending {
+                    waiter,
+                    shape: ReplyShape::One(Shape::Ok),
+                },
+            );
+            was_empty
+        };
+        if was_empty {
+            self.announce_output(py);
+        }
+        Ok(())
+    }
+
     /// Registers `inbox` under a new subscriber id and writes the frames
     /// that open the subscriber and ask for its first messages.
     pub fn open_subscriber(
@@ -207,10 +252,15 @@ impl Shared {
     /// Cancels request `request_id` (a cancelled future on a dedicated
     /// connection): its reply will go nowhere, and the core closes that
     /// connection.
+    /// Nothing is sent for a request already answered (nothing to cancel)
+    /// or cancelled already.
     fn cancel(&self, py: Python<'_>, request_id: u64) {
         let (was_empty, forgotten) = {
             let mut state = self.state.lock();
-            let forgotten = state.pending.remove(&request_id);
+            let Some(forgotten) = state.pending.remove(&request_id) else {
+                return;
+            };
+            state.watched.retain(|id| *id != request_id);
             (state.control(Action::Cancel(request_id)), forgotten)
         };
         // The waiter is let go outside the lock: dropping it may run Python code.
@@ -248,6 +298,7 @@ impl UdsCodec {
                     next_subscriber: 1,
                     subscribers: HashMap::new(),
                     pending: HashMap::new(),
+                    watched: Vec::new(),
                     output: Vec::new(),
                     decoder: FrameDecoder::new(),
                     closed: None,
@@ -266,6 +317,7 @@ impl UdsCodec {
                 state.closed = Some(err.clone());
             }
             state.output.clear();
+            state.watched.clear();
             (
                 state.pending.drain().map(|(_, pending)| pending).collect(),
                 state.subscribers.drain().map(|(_, inbox)| inbox).collect(),
@@ -329,6 +381,14 @@ impl UdsCodec {
         if size > MAX_FRAME_LEN {
             return Err(to_py_err(py, &frame_too_long(size)));
         }
+        // An asyncio future (a sync waiter cannot be cancelled).
+        let watched = (may_run_dedicated(&frame)
+            && waiter
+                .bind(py)
+                .hasattr(intern!(py, "add_done_callback"))
+                .unwrap_or(false))
+        .then(|| waiter.clone_ref(py));
+        self.send_due_cancels(py);
         let mut state = self.shared.state.lock();
         if let Some(err) = state.closed.clone() {
             drop(state);
@@ -341,6 +401,13 @@ impl UdsCodec {
         state
             .pending
             .insert(frame.request_id, Pending { waiter, shape });
+        if watched.is_some() {
+            state.watched.push(frame.request_id);
+        }
+        drop(state);
+        if let Some(waiter) = watched {
+            self.watch_cancel(py, frame.request_id, &waiter);
+        }
         Ok(was_empty)
     }
 
@@ -518,7 +585,6 @@ impl UdsCodec {
     /// from before) and resolves their waiters. Returns how many it resolved.
     fn feed(&self, py: Python<'_>, data: &[u8]) -> usize {
         let mut ready = Vec::new();
-        let mut dedicated = Vec::new();
         let mut pushed = Vec::new();
         let mut asks = Vec::new();
         let mut closing = None;
@@ -545,14 +611,14 @@ impl UdsCodec {
                         Some(response::Result::CredentialsRequest(ask_id)) => asks.push(ask_id),
                         // The acknowledgement of the setup frame.
                         _ if response.request_id == 0 => {}
-                        // A notice, not the outcome; stale once that came.
-                        Some(response::Result::Dedicated(_)) => {
-                            if let Some(pending) = state.pending.get(&response.request_id) {
-                                dedicated.push((response.request_id, pending.waiter.clone_ref(py)));
-                            }
-                        }
+                        // A notice, not the outcome: the request was
+                        // watched for cancellation when it was sent.
+                        Some(response::Result::Dedicated(_)) => {}
                         result => {
                             if let Some(pending) = state.pending.remove(&response.request_id) {
+                                if !state.watched.is_empty() {
+                                    state.watched.retain(|id| *id != response.request_id);
+                                }
                                 ready.push((pending, result));
                             }
                         }
@@ -570,9 +636,6 @@ impl UdsCodec {
         }
         // Waiters are resolved outside the lock: resolving runs Python code,
         // which may submit again.
-        for (request_id, waiter) in dedicated {
-            self.watch_cancel(py, request_id, &waiter);
-        }
         for (inbox, batch) in pushed {
             inbox.deliver(py, batch);
         }
@@ -647,8 +710,41 @@ impl UdsCodec {
 }
 
 impl UdsCodec {
-    /// Request `request_id` runs on a dedicated connection: if its waiter is
-    /// an asyncio future, cancelling it must close that connection, so a
+    /// Writes the cancel frames of watched requests whose futures were
+    /// cancelled since, ahead of the request about to be encoded. Their
+    /// done-callbacks would send them too, but only on a later turn of the
+    /// loop, after whatever the program sends meanwhile: a `BLPOP` cancelled
+    /// and followed at once by an `RPUSH` could still pop the element. The
+    /// list is empty unless a blocking request is in flight.
+    fn send_due_cancels(&self, py: Python<'_>) {
+        let watched: Vec<(u64, Py<PyAny>)> = {
+            let state = self.shared.state.lock();
+            if state.watched.is_empty() {
+                return;
+            }
+            state
+                .watched
+                .iter()
+                .filter_map(|id| {
+                    let pending = state.pending.get(id)?;
+                    Some((*id, pending.waiter.clone_ref(py)))
+                })
+                .collect()
+        };
+        let cancelled = intern!(py, "cancelled");
+        for (request_id, waiter) in watched {
+            let is_cancelled = waiter
+                .call_method0(py, cancelled)
+                .and_then(|done| done.is_truthy(py))
+                .unwrap_or(false);
+            if is_cancelled {
+                self.shared.cancel(py, request_id);
+            }
+        }
+    }
+
+    /// Request `request_id` may run on a dedicated connection: if its waiter
+    /// is an asyncio future, cancelling it must close that connection, so a
     /// done-callback sends a cancel frame if the future was cancelled.
     /// (Sync waiters cannot be cancelled.)
     #[cold]

@@ -16,6 +16,7 @@ use crate::config::{
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
 use crate::retry::{Backoff, RetryPolicy};
+use crate::table;
 
 /// What one `Request` frame asks the listener to do, once its rules are
 /// checked (see `request.proto`).
@@ -41,8 +42,11 @@ pub enum Frame {
         subscriber_id: u64,
         max_buffered: usize,
     },
+    /// A command for a subscriber; a subscribe carries a request id and is
+    /// answered once the server confirmed it (others carry 0).
     SubscriberCommand {
         subscriber_id: u64,
+        request_id: u64,
         call: SubscriberCall,
     },
     FetchMessages(u64),
@@ -92,32 +96,7 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                     "a batch frame carries its commands in `batch`, not `args`",
                 ));
             }
-            let kind = proto::BatchKind::try_from(batch.kind);
-            let commands = batch
-                .commands
-                .iter()
-                .enumerate()
-                .map(|(at, cmd)| {
-                    Command::from_args(&cmd.args).map_err(|err| {
-                        Error::new(
-                            err.kind(),
-                            format!("command {at} of the batch: {}", err.message()),
-                        )
-                        .at_index(at)
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>();
-            let batch = match kind {
-                Ok(proto::BatchKind::Pipeline) => commands.map(Batch::Pipeline),
-                Ok(proto::BatchKind::Transaction) => commands.map(Batch::Transaction),
-                Ok(proto::BatchKind::Unspecified) | Err(_) => {
-                    return Err(malformed(&format!(
-                        "unknown batch kind {} (1 is a pipeline, 2 a transaction)",
-                        batch.kind
-                    )))
-                }
-            };
-            submit(request_id, lease_id, batch)
+            submit(request_id, lease_id, batch_from_proto(&batch)?)
         }
         Action::OpenLease(id) => control(Frame::OpenLease(nonzero(id, "lease id")?)),
         Action::ReleaseLease(release) => control(Frame::ReleaseLease {
@@ -133,10 +112,27 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                 n => usize::try_from(n).unwrap_or(usize::MAX),
             },
         }),
-        Action::SubscriberCommand(command) => control(Frame::SubscriberCommand {
-            subscriber_id: nonzero(command.subscriber_id, "subscriber id")?,
-            call: SubscriberCall::from_proto(command.action, command.names)?,
-        }),
+        Action::SubscriberCommand(command) => {
+            let subscriber_id = nonzero(command.subscriber_id, "subscriber id")?;
+            let call = SubscriberCall::from_proto(command.action, command.names)?;
+            if !call.is_answered() {
+                return control(Frame::SubscriberCommand {
+                    subscriber_id,
+                    request_id: 0,
+                    call,
+                });
+            }
+            if !args.is_empty() || lease_id != 0 {
+                return Err(malformed(
+                    "a subscribe frame carries no arguments or lease id",
+                ));
+            }
+            Ok(Frame::SubscriberCommand {
+                subscriber_id,
+                request_id: nonzero(request_id, "request id")?,
+                call,
+            })
+        }
         Action::FetchMessages(id) => control(Frame::FetchMessages(nonzero(id, "subscriber id")?)),
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
@@ -151,6 +147,57 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                 }),
             },
         }),
+    }
+}
+
+/// A batch frame's commands as the core's batch: `Err` (outer) for a frame
+/// that breaks the schema, `Ok(Err)` for a command the caller gets an error
+/// for (its index says which).
+fn batch_from_proto(batch: &proto::Batch) -> Result<Result<Batch, Error>, Error> {
+    let commands = batch
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(at, cmd)| {
+            Command::from_args(&cmd.args).map_err(|err| {
+                Error::new(
+                    err.kind(),
+                    format!("command {at} of the batch: {}", err.message()),
+                )
+                .at_index(at)
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>();
+    match proto::BatchKind::try_from(batch.kind) {
+        Ok(proto::BatchKind::Pipeline) => Ok(commands.map(Batch::Pipeline)),
+        Ok(proto::BatchKind::Transaction) => Ok(commands.map(Batch::Transaction)),
+        Ok(proto::BatchKind::Unspecified) | Err(_) => Err(malformed(&format!(
+            "unknown batch kind {} (1 is a pipeline, 2 a transaction)",
+            batch.kind
+        ))),
+    }
+}
+
+/// Whether the request in this frame may run on a dedicated connection (a
+/// lease, or a blocking command the table sends on one), so that cancelling
+/// it must reach the listener. A superset of what the listener finds: the
+/// wrapper watches these from the moment it sends them, without waiting
+/// for the `dedicated` notice.
+pub fn may_run_dedicated(request: &proto::Request) -> bool {
+    let name = |args: &[Bytes]| {
+        args.first()
+            .is_some_and(|name| table::may_be_dedicated(name))
+    };
+    if request.lease_id != 0 {
+        return true;
+    }
+    match &request.action {
+        None => name(&request.args),
+        Some(Action::Batch(batch)) => {
+            batch.kind == proto::BatchKind::Pipeline as i32
+                && batch.commands.iter().any(|cmd| name(&cmd.args))
+        }
+        Some(_) => false,
     }
 }
 
@@ -550,6 +597,50 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_that_may_run_dedicated_are_the_leased_and_the_blocking_ones() {
+        let args = |words: &[&str]| words.iter().map(|w| Bytes::from(w.to_string())).collect();
+        let one = |words: &[&str]| proto::Request {
+            args: args(words),
+            ..proto::Request::default()
+        };
+        let batch = |kind: proto::BatchKind, words: &[&str]| proto::Request {
+            action: Some(Action::Batch(proto::Batch {
+                kind: kind.into(),
+                commands: vec![
+                    proto::BatchCommand {
+                        args: args(&["GET", "k"]),
+                    },
+                    proto::BatchCommand { args: args(words) },
+                ],
+            })),
+            ..proto::Request::default()
+        };
+        assert!(may_run_dedicated(&one(&["blpop", "q", "5"])));
+        assert!(!may_run_dedicated(&one(&["GET", "k"])));
+        assert!(may_run_dedicated(&proto::Request {
+            lease_id: 3,
+            ..one(&["GET", "k"])
+        }));
+        assert!(may_run_dedicated(&batch(
+            proto::BatchKind::Pipeline,
+            &["BLPOP", "q", "1"]
+        )));
+        // Inside MULTI nothing blocks.
+        assert!(!may_run_dedicated(&batch(
+            proto::BatchKind::Transaction,
+            &["BLPOP", "q", "1"]
+        )));
+        assert!(!may_run_dedicated(&control(Action::Cancel(1))));
+    }
+
+    fn control(action: Action) -> proto::Request {
+        proto::Request {
+            action: Some(action),
+            ..proto::Request::default()
+        }
+    }
 
     #[test]
     fn tls_settings_round_trip() {

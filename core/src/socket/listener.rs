@@ -530,8 +530,11 @@ impl Stream {
             }
             Frame::SubscriberCommand {
                 subscriber_id,
+                request_id,
                 call,
-            } => self.subscribers.command(subscriber_id, call)?,
+            } => self
+                .subscribers
+                .command(subscriber_id, request_id, call, &self.tx)?,
             Frame::FetchMessages(subscriber_id) => self.subscribers.fetch(subscriber_id)?,
             Frame::CloseSubscriber(subscriber_id) => self.subscribers.close(subscriber_id)?,
             Frame::Credentials { ask_id, answer } => self.asks.answer(ask_id, answer),

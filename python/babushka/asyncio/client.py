@@ -22,10 +22,11 @@ from typing import (
 
 from babushka import _core
 from babushka._base import ClientBase
-from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
+from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._typing import AsyncCommands, ValueT
 from babushka._uds import AsyncStream
 from babushka.asyncio.connection import ConnectionPool
+from babushka.asyncio.keyspace_notifications import AsyncKeyspaceNotifications
 from babushka.asyncio.lock import Lock
 from babushka.asyncio.pipeline import Pipeline
 from babushka.asyncio.pubsub import PubSub
@@ -238,8 +239,7 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
             self._execute = sender.submit
             self._execute_request = sender.submit_request
         elif self.transport == "ffi":
-            self._execute = _callback_executor(self._core, loop)
-            self._execute_request = _callback_request_executor(self._core, loop)
+            self._execute, self._execute_request = _callback_executors(self._core, loop)
         else:
             # A single-connection client's core is its own, and so is its stream.
             self._uds = (
@@ -300,6 +300,7 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         *,
         max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
         on_reconnect: HandlerT | None = None,
+        push_handler_func: PushHandlerT | None = None,
     ) -> PubSub:
         """A subscriber (:class:`babushka.asyncio.pubsub.PubSub`); see
         :meth:`babushka.Redis.pubsub`."""
@@ -309,6 +310,20 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
             shard_hint,
             max_buffered_messages=max_buffered_messages,
             on_reconnect=on_reconnect,
+            push_handler_func=push_handler_func,
+        )
+
+    def keyspace_notifications(
+        self,
+        key_prefix: str | bytes | None = None,
+        ignore_subscribe_messages: bool = True,
+    ) -> AsyncKeyspaceNotifications:
+        """A subscriber to keyspace and keyevent notifications, as redis-py
+        8's (:class:`~babushka.asyncio.keyspace_notifications.AsyncKeyspaceNotifications`):
+        the server sends them when its ``notify-keyspace-events`` asks for
+        them. ``key_prefix`` keeps only keys that start with it, stripped."""
+        return AsyncKeyspaceNotifications(
+            self, key_prefix=key_prefix, ignore_subscribe_messages=ignore_subscribe_messages
         )
 
     def register_script(self, script: ScriptTextT) -> AsyncScript:
@@ -454,36 +469,62 @@ def _callback_future(
     return future, on_success, on_failure
 
 
-def _cancel_with(future: asyncio.Future[Any], cancel: _core.Cancel | None) -> None:
-    """Closes a request's dedicated connection if its future is cancelled."""
-    if cancel is not None:
-        future.add_done_callback(lambda done: cancel() if done.cancelled() else None)
+class _Cancels:
+    """The ffi transport's requests on dedicated connections that wait for
+    their replies: cancelling one's future closes its connection.
+
+    A done-callback does it, but only on a later turn of the loop, after
+    whatever the program sends meanwhile (a ``BLPOP`` cancelled and followed
+    at once by an ``RPUSH`` could still pop the element). So each request
+    first closes the connections of those cancelled since (the list is empty
+    unless a blocking request is in flight)."""
+
+    __slots__ = ("_watched",)
+
+    def __init__(self) -> None:
+        self._watched: list[tuple[asyncio.Future[Any], _core.Cancel]] = []
+
+    def watch(self, future: asyncio.Future[Any], cancel: _core.Cancel | None) -> None:
+        if cancel is not None:
+            self._watched.append((future, cancel))
+            future.add_done_callback(self._done)
+
+    def send_due(self) -> None:
+        if self._watched:
+            self._done(None)
+
+    def _done(self, _: asyncio.Future[Any] | None) -> None:
+        still = []
+        for future, cancel in self._watched:
+            if not future.done():
+                still.append((future, cancel))
+            elif future.cancelled():
+                cancel()
+        self._watched = still
 
 
-def _callback_executor(core: _core.Client, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
-    """The ffi transport: a runtime thread calls back, and hands the outcome to
-    the loop with ``call_soon_threadsafe`` (one loop wake-up per reply)."""
+def _callback_executors(
+    core: _core.Client, loop: asyncio.AbstractEventLoop
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The ffi transport's ``execute`` and ``execute_request``: a runtime
+    thread calls back, and hands the outcome to the loop with
+    ``call_soon_threadsafe`` (one loop wake-up per reply)."""
     call = core.call
+    call_request = core.call_request
+    cancels = _Cancels()
 
     def execute(shape: int, *args: Any) -> Any:
+        cancels.send_due()
         future, on_success, on_failure = _callback_future(loop)
-        _cancel_with(future, call(on_success, on_failure, shape, *args))
+        cancels.watch(future, call(on_success, on_failure, shape, *args))
         return future
-
-    return execute
-
-
-def _callback_request_executor(
-    core: _core.Client, loop: asyncio.AbstractEventLoop
-) -> Callable[..., Any]:
-    """The ffi transport's ``execute_request``: as ``_callback_executor``."""
-    call_request = core.call_request
 
     def execute_request(
         lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
     ) -> Any:
+        cancels.send_due()
         future, on_success, on_failure = _callback_future(loop)
-        _cancel_with(future, call_request(on_success, on_failure, lease, kind, commands))
+        cancels.watch(future, call_request(on_success, on_failure, lease, kind, commands))
         return future
 
-    return execute_request
+    return execute, execute_request
