@@ -1,5 +1,5 @@
-//! A client of one standalone server: the object every transport drives,
-//! through one entry, [`Client::submit`].
+//! A client of one standalone server or of a Redis Cluster: the object every
+//! transport drives, through one entry, [`Client::submit`].
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use redis::Value;
 use tokio::time::Instant;
 
+use crate::cluster::{Cluster, NodeName, Target};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
@@ -16,10 +17,11 @@ use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::runtime;
 use crate::table::Blocking;
 
-/// A client of one server. Cheap to share: every method takes `&self`, and any
-/// number of requests may be in flight at once on its pipelined connection.
+/// A client of one server (or one cluster). Cheap to share: every method
+/// takes `&self`, and any number of requests may be in flight at once on its
+/// pipelined connection(s).
 pub struct Client {
-    connections: Arc<Connections>,
+    topology: Topology,
     response_timeout: Option<Duration>,
     /// The subscribers made from this client, which `close` closes too.
     subscribers: Mutex<Vec<Closer>>,
@@ -58,11 +60,25 @@ impl Cancel {
     }
 }
 
+/// What a client's requests go through.
+enum Topology {
+    /// One server: its connections.
+    Standalone(Arc<Connections>),
+    /// A cluster: the router, which holds each node's connections.
+    Cluster(Arc<Cluster>),
+}
+
 impl Client {
-    /// Builds a client. It does not connect: the first request does.
+    /// Builds a client (of a cluster when `config.cluster` says so). It does
+    /// not connect: the first request does.
     pub fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
+        let topology = if config.cluster.is_some() {
+            Topology::Cluster(Cluster::new(config)?)
+        } else {
+            Topology::Standalone(Connections::new(config)?)
+        };
         Ok(Arc::new(Self {
-            connections: Connections::new(config)?,
+            topology,
             response_timeout: config.response_timeout,
             subscribers: Mutex::new(Vec::new()),
         }))
@@ -75,10 +91,30 @@ impl Client {
         let Request { batch, route } = request;
         let blocking = batch.blocking();
         let deadline = self.deadline(blocking);
+        let connections = match &self.topology {
+            Topology::Standalone(connections) => connections,
+            Topology::Cluster(cluster) => {
+                let target = match route {
+                    Route::Auto => Target::Auto,
+                    Route::Node(node) => Target::Node(node),
+                    Route::Lease(_) => {
+                        return refuse(sink, not_in_cluster("a dedicated connection (WATCH)"));
+                    }
+                };
+                return cluster.submit(batch, &target, deadline, sink);
+            }
+        };
         match route {
+            Route::Node(_) => refuse(
+                sink,
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "target_nodes needs a cluster client (RedisCluster)",
+                ),
+            ),
             Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
             Route::Auto if blocking.is_some_and(|b| b.dedicated) => {
-                match Lease::take(&self.connections) {
+                match Lease::take(connections) {
                     Ok(lease) => send_leased(lease, &batch, deadline, sink),
                     Err(err) => {
                         complete(sink, Err(err));
@@ -90,7 +126,7 @@ impl Client {
                 }
             }
             Route::Auto => {
-                let pipe = match self.connections.shared() {
+                let pipe = match connections.shared() {
                     Ok(pipe) => pipe,
                     Err(err) => {
                         complete(sink, Err(err));
@@ -138,7 +174,35 @@ impl Client {
     /// A dedicated connection held across requests (a `WATCH` session); send
     /// on it with [`Route::Lease`]. Dropping it gives the connection back.
     pub fn lease(&self) -> Result<Lease> {
-        Lease::take(&self.connections)
+        match &self.topology {
+            Topology::Standalone(connections) => Lease::take(connections),
+            Topology::Cluster(_) => Err(not_in_cluster("a dedicated connection (WATCH)")),
+        }
+    }
+
+    /// The cluster's router, for a cluster client.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        match &self.topology {
+            Topology::Cluster(cluster) => Some(cluster),
+            Topology::Standalone(_) => None,
+        }
+    }
+
+    /// For a cluster client: reads the slot map now and waits for it (a
+    /// standalone client has nothing to read).
+    pub async fn refresh_topology(&self) -> Result<()> {
+        match &self.topology {
+            Topology::Cluster(cluster) => cluster.refresh().await,
+            Topology::Standalone(_) => Ok(()),
+        }
+    }
+
+    /// For a cluster client: `(primaries, replicas)` of the current slot map
+    /// (empty before it is read).
+    pub fn cluster_nodes(&self) -> (Vec<NodeName>, Vec<NodeName>) {
+        self.cluster()
+            .and_then(|cluster| cluster.slot_map())
+            .map_or_else(Default::default, |map| (map.primaries(), map.replicas()))
     }
 
     /// A subscriber to this client's server: a connection of its own, opened
@@ -151,7 +215,11 @@ impl Client {
         if self.is_closed() {
             return Err(Error::closed());
         }
-        let subscriber = Subscriber::start(self.connections.connector(), max_buffered, runtime)?;
+        let connector = match &self.topology {
+            Topology::Standalone(connections) => connections.connector(),
+            Topology::Cluster(cluster) => cluster.connector()?,
+        };
+        let subscriber = Subscriber::start(connector, max_buffered, runtime)?;
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)
@@ -162,7 +230,10 @@ impl Client {
     /// dropped. Applies to connections opened from now on: set it before the
     /// first request.
     pub fn set_push_sink(&self, sink: Option<PushSink>) {
-        self.connections.set_push_sink(sink);
+        match &self.topology {
+            Topology::Standalone(connections) => connections.set_push_sink(sink),
+            Topology::Cluster(cluster) => cluster.set_push_sink(sink),
+        }
     }
 
     /// When a request submitted now must be answered by, if ever.
@@ -182,8 +253,11 @@ impl Client {
     /// Wakes the writer of the shared connection (the deferred wake-up
     /// [`Self::submit`] asks for).
     pub fn wake(&self) {
-        if let Ok(pipe) = self.connections.shared() {
-            pipe.wake_writer();
+        // A cluster's router wakes each node's writer as it sends.
+        if let Topology::Standalone(connections) = &self.topology {
+            if let Ok(pipe) = connections.shared() {
+                pipe.wake_writer();
+            }
         }
     }
 
@@ -193,7 +267,10 @@ impl Client {
         // The subscribers' lock is held until the connections are closed, so
         // a subscriber made meanwhile either is in the list or is refused.
         let mut registered = self.subscribers.lock();
-        self.connections.close();
+        match &self.topology {
+            Topology::Standalone(connections) => connections.close(),
+            Topology::Cluster(cluster) => cluster.close(),
+        }
         let subscribers = std::mem::take(&mut *registered);
         drop(registered);
         for subscriber in subscribers {
@@ -202,14 +279,50 @@ impl Client {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.connections.is_closed()
+        match &self.topology {
+            Topology::Standalone(connections) => connections.is_closed(),
+            Topology::Cluster(cluster) => cluster.is_closed(),
+        }
     }
+}
+
+impl Drop for Client {
+    /// A cluster's router is held by its own tasks (retries, refreshes), so
+    /// the client closes it when it goes; a standalone client's connections
+    /// close themselves when dropped.
+    fn drop(&mut self) {
+        if let Topology::Cluster(cluster) = &self.topology {
+            cluster.close();
+        }
+    }
+}
+
+#[cold]
+fn refuse(sink: Sink, err: Error) -> Submitted {
+    complete(sink, Err(err));
+    Submitted {
+        wake_owed: false,
+        cancel: None,
+    }
+}
+
+#[cold]
+fn not_in_cluster(what: &str) -> Error {
+    Error::new(
+        ErrorKind::Cluster,
+        format!("{what} is not supported by a cluster client yet"),
+    )
 }
 
 /// Sends on a dedicated connection. The request holds its lease until its
 /// reply, then lets go of it before the caller hears of it, so a caller that
 /// blocks again at once finds the connection idle and reuses it.
-fn send_leased(lease: Lease, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+pub(crate) fn send_leased(
+    lease: Lease,
+    batch: &Batch,
+    deadline: Option<Instant>,
+    sink: Sink,
+) -> Submitted {
     let cell = Arc::new(LeaseCell(lease));
     let cancel = Cancel(Arc::downgrade(&cell));
     let pipe: Pipe = cell.0.pipe().clone();

@@ -57,6 +57,24 @@ pub struct ConnectionConfig {
     pub max_connections: Option<usize>,
     /// Speak TLS to the server (`ssl=True`, `rediss://`); `None` for plain TCP.
     pub tls: Option<TlsConfig>,
+    /// Send `READONLY` when connecting, so a cluster replica serves reads.
+    pub readonly: bool,
+    /// A Redis Cluster: `address` is one of its nodes, where the client
+    /// learns the rest; `None` for a standalone server.
+    pub cluster: Option<ClusterOptions>,
+}
+
+/// How a cluster client uses its cluster (redis-py's `RedisCluster` keywords).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// More nodes to learn the cluster from, tried after `address`
+    /// (`startup_nodes`).
+    pub seeds: Vec<Address>,
+    /// Send read-only commands to the slot's replicas too, in turn with its
+    /// primary (their connections send `READONLY`).
+    pub read_from_replicas: bool,
+    /// Refuse a slot map in which a slot has no node.
+    pub require_full_coverage: bool,
 }
 
 impl ConnectionConfig {
@@ -76,6 +94,8 @@ impl ConnectionConfig {
             max_in_flight: None,
             max_connections: None,
             tls: None,
+            readonly: false,
+            cluster: None,
         }
     }
 }

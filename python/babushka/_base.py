@@ -49,6 +49,7 @@ class ClientBase(CoreCommands):
         ssl_password: _tls.Password | None = None,
         ssl_min_version: _tls.TlsVersionLike | None = None,
         ssl_ciphers: str | None = None,
+        _cluster: dict[str, Any] | None = None,
         **redis_py_options: Any,
     ) -> None:
         self.transport = _options.resolve_transport(transport)
@@ -89,6 +90,7 @@ class ClientBase(CoreCommands):
             max_connections=max_connections,
             tls=tls,
             extra=redis_py_options,
+            cluster=_cluster,
         )
         #: The RESP version spoken (validated above), which picks the default
         #: reply shapes of ``execute_command``.

@@ -72,6 +72,7 @@ def make_core_client(
     max_connections: int | None,
     tls: _core.TlsSettings | None,
     extra: dict[str, Any],
+    cluster: dict[str, Any] | None = None,
 ) -> _core.Client:
     """Validates the keywords and builds the Rust client (which connects lazily,
     but reads TLS certificates and keys now)."""
@@ -113,6 +114,7 @@ def make_core_client(
         encoding_errors=encoding_errors,
         decode_responses=decode_responses,
         tls=tls,
+        **(cluster or {}),
     )
 
 

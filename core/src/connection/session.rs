@@ -202,6 +202,9 @@ fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
         ]),
         OnError::Ignore,
     ));
+    if config.readonly {
+        commands.push((words(&[b"READONLY"]), OnError::Fail));
+    }
     commands.push((words(&[b"CLIENT", b"ID"]), OnError::ClientId));
     commands
 }

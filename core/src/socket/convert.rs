@@ -433,6 +433,10 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
         tls: request.tls.map(tls_from_proto).transpose()?,
+        // The frame protocol carries no cluster settings yet: the Python
+        // layer refuses the uds transport for `RedisCluster`.
+        readonly: false,
+        cluster: None,
     })
 }
 

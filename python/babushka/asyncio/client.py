@@ -89,10 +89,14 @@ class Redis(ClientBase):
         return self._execute(shape, *args)
 
     def _bind_and_execute_request(
-        self, lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: _core.Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         self._bind()
-        return self._execute_request(lease, kind, commands)
+        return self._execute_request(lease, kind, commands, node)
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
@@ -285,10 +289,13 @@ def _callback_request_executor(
     call_request = core.call_request
 
     def execute_request(
-        lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        lease: _core.Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         future, on_success, on_failure = _callback_future(loop)
-        _cancel_with(future, call_request(on_success, on_failure, lease, kind, commands))
+        _cancel_with(future, call_request(on_success, on_failure, lease, kind, commands, node))
         return future
 
     return execute_request
