@@ -1,0 +1,130 @@
+"""RedisCluster following a cluster that changes under it, each test on a
+cluster of its own (it moves slots or fails a primary over): a slot migrated
+by hand (ASK while it moves, MOVED once it has), and a manual failover
+under steady load (no acknowledged write lost, the client on the new primary
+within seconds)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import babushka
+from support.cluster import Cluster, command
+
+
+@pytest.fixture
+def own_cluster(server_kind: str) -> Iterator[Cluster]:
+    started = Cluster.start(server_kind)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(params=["managed", "ffi"])
+def transport_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_ask_during_a_migration_and_moved_after_it(
+    own_cluster: Cluster, transport_name: str
+) -> None:
+    rc = babushka.RedisCluster(
+        host=own_cluster.host, port=own_cluster.port, transport=transport_name, socket_timeout=10
+    )
+    try:
+        slot = rc.keyslot("{mig}")
+        source = own_cluster.node_for_slot(slot)
+        target = next(n for n in own_cluster.primaries() if n.port != source.port)
+        source_id, target_id = own_cluster.node_id(source), own_cluster.node_id(target)
+        assert rc.set("{mig}old", "1") is True
+
+        command(target.host, target.port, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", source_id)
+        command(source.host, source.port, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", target_id)
+        # A key the source no longer has is asked of the target (ASK, then
+        # ASKING + the command there); one it still has is served at home.
+        assert rc.set("{mig}new", "2") is True
+        assert rc.get("{mig}new") == b"2"
+        assert rc.get("{mig}old") == b"1"
+        # The source has not got it: asked for it, it sends the asker on.
+        assert command(source.host, source.port, "GET", "{mig}new").startswith("ASK ")
+
+        command(
+            source.host,
+            source.port,
+            "MIGRATE",
+            target.host,
+            str(target.port),
+            "",
+            "0",
+            "5000",
+            "KEYS",
+            "{mig}old",
+        )
+        for node in (target, source):
+            command(node.host, node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
+        # The source now answers MOVED: followed, and the map learns it.
+        assert rc.get("{mig}old") == b"1"
+        assert rc.mget("{mig}old", "{mig}new") == [b"1", b"2"]
+        assert rc.incr("{mig}count") == 1
+        assert command(target.host, target.port, "GET", "{mig}count").strip() == "1"
+    finally:
+        rc.close()
+
+
+def test_manual_failover_under_load_loses_no_acknowledged_write(
+    own_cluster: Cluster, transport_name: str
+) -> None:
+    rc = babushka.RedisCluster(
+        host=own_cluster.host, port=own_cluster.port, transport=transport_name, socket_timeout=5
+    )
+    key = "failover-counter"
+    old_primary = own_cluster.node_for_slot(rc.keyslot(key))
+    old_id = own_cluster.node_id(old_primary)
+    replica = next(
+        n
+        for n in own_cluster.replicas()
+        if own_cluster.info(n, "replication").get("master_port") == str(old_primary.port)
+    )
+    acknowledged = 0
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        nonlocal acknowledged
+        while not stop.is_set():
+            try:
+                acknowledged = rc.incr(key)
+            except babushka.RedisError as error:  # typed, never anything else
+                errors.append(error)
+                time.sleep(0.01)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        time.sleep(0.5)
+        before = acknowledged
+        command(replica.host, replica.port, "CLUSTER", "FAILOVER")
+        deadline = time.monotonic() + 30
+        while own_cluster.role(replica) != "master" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert own_cluster.role(replica) == "master", "the replica never took over"
+        switched = acknowledged
+        # Within seconds the client writes to the new primary.
+        deadline = time.monotonic() + 10
+        while acknowledged < switched + 100 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    try:
+        assert acknowledged > switched + 100 > before, (before, switched, acknowledged, errors[:3])
+        # Every acknowledged increment is on the new primary.
+        on_new = int(command(replica.host, replica.port, "GET", key).strip())
+        assert on_new == acknowledged
+        assert own_cluster.node_id(own_cluster.node_for_slot(rc.keyslot(key))) != old_id
+        assert rc.get(key) == str(acknowledged).encode()
+    finally:
+        rc.close()
