@@ -5,7 +5,6 @@ combined, pipelines, target_nodes, and following the cluster as it changes
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 

@@ -16,8 +16,8 @@ from babushka._options import TRANSPORTS
 from babushka.client import Redis
 from babushka.cluster import ClusterNode, RedisCluster
 from babushka.exceptions import (
-    AuthenticationError,
     AskError,
+    AuthenticationError,
     AuthorizationError,
     BusyLoadingError,
     ClientClosedError,

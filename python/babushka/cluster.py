@@ -212,13 +212,14 @@ class ClusterMixin:
                     f"target_nodes must be a ClusterNode, a list of them or one of "
                     f"{', '.join(_TARGET_NAMES)}; got {target_nodes!r}"
                 )
-            chosen = {
+            choosers: dict[str, Callable[[], list[ClusterNode]]] = {
                 PRIMARIES: self.get_primaries,
                 REPLICAS: self.get_replicas,
                 ALL_NODES: self.get_nodes,
                 RANDOM: lambda: [self.get_random_node()],
                 DEFAULT_NODE: lambda: [self.get_default_node()],
-            }[target_nodes]()
+            }
+            chosen = choosers[target_nodes]()
             if not chosen:
                 raise RedisClusterException(f"the cluster has no {target_nodes} node")
             return chosen

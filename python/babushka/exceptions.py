@@ -125,7 +125,7 @@ __all__ = [
 # Redis Cluster (babushka.RedisCluster), with redis-py's names and bases.
 
 
-class RedisClusterException(Exception):  # noqa: N818 - redis-py's name
+class RedisClusterException(Exception):
     """A cluster cannot serve the request as asked: an atomic command's keys
     (or a transaction's) in different slots, no node reachable. As in
     redis-py, not a :class:`RedisError`."""

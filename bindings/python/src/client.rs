@@ -152,7 +152,8 @@ impl PyClient {
         encoding_errors = "strict", decode_responses = false, tls = None, cluster = false,
         seeds = Vec::new(), read_from_replicas = false, require_full_coverage = true,
     ))]
-    #[allow(clippy::too_many_arguments)]
+    // The keywords of Python's constructor, flags included, one for one.
+    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
     fn new(
         py: Python<'_>,
         host: String,

@@ -741,6 +741,9 @@ fn transaction_slot(commands: &[Command]) -> Result<To> {
     Ok(first.map_or(To::Default, |(slot, _)| To::Slot { slot, read: false }))
 }
 
+/// Turns the parts' outcomes (in part order) into the request's.
+type Finish = Box<dyn FnOnce(Vec<Result<Value>>) -> Result<Value> + Send>;
+
 /// The outcomes of the parts of one request, combined when the last arrives.
 struct Gathered {
     state: Mutex<GatherState>,
@@ -749,10 +752,7 @@ struct Gathered {
 struct GatherState {
     outcomes: Vec<Option<Result<Value>>>,
     missing: usize,
-    finish: Option<(
-        Box<dyn FnOnce(Vec<Result<Value>>) -> Result<Value> + Send>,
-        Sink,
-    )>,
+    finish: Option<(Finish, Sink)>,
 }
 
 impl Gathered {

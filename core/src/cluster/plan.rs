@@ -144,15 +144,15 @@ fn split(spec: &CommandSpec, words: &[&[u8]]) -> Result<Option<Plan>> {
     let mut parts: Vec<(u16, CommandBuilder, Vec<usize>)> = Vec::new();
     for (at, group) in groups.chunks(step).enumerate() {
         let slot = slot_of(group[0]);
-        let index = match parts.iter().position(|(known, _, _)| *known == slot) {
-            Some(index) => index,
-            None => {
+        let index = parts
+            .iter()
+            .position(|(known, _, _)| *known == slot)
+            .unwrap_or_else(|| {
                 let mut builder = CommandBuilder::new();
                 builder.arg(words[0]);
                 parts.push((slot, builder, Vec::new()));
                 parts.len() - 1
-            }
-        };
+            });
         let (_, builder, positions) = &mut parts[index];
         for word in group {
             builder.arg(word);
@@ -204,7 +204,7 @@ pub(crate) fn combine(
                 }
             }
         }
-        return Err(first_err.unwrap_or_else(|| no_nodes()));
+        return Err(first_err.unwrap_or_else(no_nodes));
     }
     let values = outcomes.into_iter().collect::<Result<Vec<Value>>>()?;
     match how {
