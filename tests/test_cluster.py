@@ -211,3 +211,22 @@ def test_read_from_replicas(cluster: Cluster, transport_name: str = "managed") -
         assert client.incr("counter") == 1
     finally:
         client.close()
+
+
+def test_from_url_blocking_commands_and_decoding(cluster: Cluster) -> None:
+    client = babushka.RedisCluster.from_url(
+        f"redis://{cluster.host}:{cluster.port}/0", decode_responses=True, socket_timeout=5
+    )
+    try:
+        assert client.rpush("queue", "job") == 1
+        # A blocking command runs on a dedicated connection to its key's node.
+        assert client.blpop(["queue"], timeout=1) == ("queue", "job")
+        assert client.blpop(["queue"], timeout=0.2) is None
+        assert client.get("missing") is None
+    finally:
+        client.close()
+
+
+def test_watch_is_refused_in_a_cluster(rc: babushka.RedisCluster) -> None:
+    with rc.pipeline() as pipe, pytest.raises(babushka.RedisClusterException, match="WATCH"):
+        pipe.watch("k")

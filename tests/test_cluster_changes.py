@@ -128,3 +128,49 @@ def test_manual_failover_under_load_loses_no_acknowledged_write(
         assert rc.get(key) == str(acknowledged).encode()
     finally:
         rc.close()
+
+
+def test_kill_9_of_a_primary(own_cluster: Cluster, transport_name: str) -> None:
+    """Typed errors while the replica has not taken over yet, each within
+    the timeout (never a hang), then the client recovers by itself."""
+    timeout = 2.0
+    rc = babushka.RedisCluster(
+        host=own_cluster.host,
+        port=own_cluster.port,
+        transport=transport_name,
+        socket_timeout=timeout,
+        socket_connect_timeout=1,
+    )
+    key = "killed"
+    primary = own_cluster.node_for_slot(rc.keyslot(key))
+    replica = next(
+        n
+        for n in own_cluster.replicas()
+        if own_cluster.info(n, "replication").get("master_port") == str(primary.port)
+    )
+    try:
+        assert rc.set(key, 10) is True
+        node = rc.get_node(primary.host, primary.port)
+        assert rc.execute_command("WAIT", 1, 5000, target_nodes=node) == 1
+        primary.kill()
+        errors: list[str] = []
+        recovered = None
+        started = time.monotonic()
+        while time.monotonic() - started < 60:
+            began = time.monotonic()
+            try:
+                recovered = rc.incr(key)
+                break
+            except babushka.RedisError as error:  # typed, never anything else
+                errors.append(type(error).__name__)
+            finally:
+                # Never a hang past the timeout (a wide margin: a busy machine).
+                assert time.monotonic() - began < timeout + 3
+            time.sleep(0.05)
+        assert recovered == 11, errors[-3:]
+        assert own_cluster.role(replica) == "master"
+        assert set(errors) <= {"ConnectionError", "TimeoutError", "ClusterDownError"}, errors
+        # Recovered for good: the next requests need nothing from the caller.
+        assert [rc.incr(key) for _ in range(3)] == [12, 13, 14]
+    finally:
+        rc.close()

@@ -1,9 +1,11 @@
 """The asyncio flavour of Babushka: ``from babushka.asyncio import Redis``."""
 
 from babushka.asyncio.client import Redis
+from babushka.asyncio.cluster import RedisCluster
+from babushka.cluster import ClusterNode
 from babushka.asyncio.pipeline import Pipeline
 from babushka.exceptions import *  # noqa: F403
 
 StrictRedis = Redis
 
-__all__ = ["Pipeline", "Redis", "StrictRedis"]
+__all__ = ["ClusterNode", "Pipeline", "Redis", "RedisCluster", "StrictRedis"]
