@@ -13,12 +13,10 @@ from babushka.cluster import PRIMARIES
 from support.cluster import Cluster
 
 
-@pytest.fixture(params=["managed", "ffi"])
-async def arc(
-    cluster: Cluster, request: pytest.FixtureRequest
-) -> AsyncIterator[babushka.asyncio.RedisCluster]:
+@pytest.fixture
+async def arc(cluster: Cluster, transport: str) -> AsyncIterator[babushka.asyncio.RedisCluster]:
     client = babushka.asyncio.RedisCluster(
-        host=cluster.host, port=cluster.port, transport=request.param, socket_timeout=10
+        host=cluster.host, port=cluster.port, transport=transport, socket_timeout=10
     )
     await client.flushall()
     yield client

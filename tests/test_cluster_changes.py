@@ -1,8 +1,13 @@
-"""RedisCluster following a cluster that changes under it, each test on a
-cluster of its own (it moves slots or fails a primary over): a slot migrated
-by hand (ASK while it moves, MOVED once it has), and a manual failover
-under steady load (no acknowledged write lost, the client on the new primary
-within seconds)."""
+"""RedisCluster following a cluster that changes under it: a slot migrated
+by hand (ASK while it moves, MOVED once it has), a manual failover under
+steady load (no acknowledged write lost, the client on the new primary
+within seconds), and kill -9 of a primary.
+
+The tests share a cluster of their own per server kind (not the one the
+other cluster tests use): each finds the slot, primary and replica it needs
+in whatever state the tests before it left the cluster. Each kill takes one
+replica away for good, so a cluster serves at most 3 of them (one per
+transport)."""
 
 from __future__ import annotations
 
@@ -14,42 +19,60 @@ import pytest
 
 import babushka
 from support.cluster import Cluster, command
+from support.servers import RedisServer
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_cluster(server_kind: str) -> Iterator[Cluster]:
     started = Cluster.start(server_kind)
     yield started
     started.stop()
 
 
-@pytest.fixture(params=["managed", "ffi"])
-def transport_name(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def key_with_a_replica(rc: babushka.RedisCluster, cluster: Cluster, prefix: str) -> str:
+    """A key whose primary has a live replica, in sync."""
+    for n in range(1000):
+        key = f"{prefix}:{n}"
+        primary = cluster.node_for_slot(rc.keyslot(key))
+        if replica_of(cluster, primary) is not None:
+            return key
+    raise AssertionError("no primary has a live replica")
 
 
-def test_ask_during_a_migration_and_moved_after_it(
-    own_cluster: Cluster, transport_name: str
-) -> None:
-    rc = babushka.RedisCluster(
-        host=own_cluster.host, port=own_cluster.port, transport=transport_name, socket_timeout=10
+def replica_of(cluster: Cluster, primary: RedisServer) -> RedisServer | None:
+    return next(
+        (
+            n
+            for n in cluster.replicas()
+            if cluster.info(n, "replication").get("master_port") == str(primary.port)
+            and cluster.info(n, "replication").get("master_link_status") == "up"
+        ),
+        None,
     )
+
+
+def test_ask_during_a_migration_and_moved_after_it(own_cluster: Cluster, transport: str) -> None:
+    rc = babushka.RedisCluster(
+        host=own_cluster.host, port=own_cluster.port, transport=transport, socket_timeout=10
+    )
+    # A slot of its own per transport: the tests share the cluster.
+    tag = f"{{mig-{transport}}}"
     try:
-        slot = rc.keyslot("{mig}")
+        slot = rc.keyslot(tag)
         source = own_cluster.node_for_slot(slot)
         target = next(n for n in own_cluster.primaries() if n.port != source.port)
         source_id, target_id = own_cluster.node_id(source), own_cluster.node_id(target)
-        assert rc.set("{mig}old", "1") is True
+        assert rc.set(tag + "old", "1") is True
 
         command(target.host, target.port, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", source_id)
         command(source.host, source.port, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", target_id)
         # A key the source no longer has is asked of the target (ASK, then
         # ASKING + the command there); one it still has is served at home.
-        assert rc.set("{mig}new", "2") is True
-        assert rc.get("{mig}new") == b"2"
-        assert rc.get("{mig}old") == b"1"
+        assert rc.set(tag + "new", "2") is True
+        assert rc.get(tag + "new") == b"2"
+        assert rc.get(tag + "old") == b"1"
         # The source has not got it: asked for it, it sends the asker on.
-        assert command(source.host, source.port, "GET", "{mig}new").startswith("ASK ")
+        assert command(source.host, source.port, "GET", tag + "new").startswith("ASK ")
 
         command(
             source.host,
@@ -61,33 +84,30 @@ def test_ask_during_a_migration_and_moved_after_it(
             "0",
             "5000",
             "KEYS",
-            "{mig}old",
+            tag + "old",
         )
         for node in (target, source):
             command(node.host, node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
         # The source now answers MOVED: followed, and the map learns it.
-        assert rc.get("{mig}old") == b"1"
-        assert rc.mget("{mig}old", "{mig}new") == [b"1", b"2"]
-        assert rc.incr("{mig}count") == 1
-        assert command(target.host, target.port, "GET", "{mig}count").strip() == "1"
+        assert rc.get(tag + "old") == b"1"
+        assert rc.mget(tag + "old", tag + "new") == [b"1", b"2"]
+        assert rc.incr(tag + "count") == 1
+        assert command(target.host, target.port, "GET", tag + "count").strip() == "1"
     finally:
         rc.close()
 
 
 def test_manual_failover_under_load_loses_no_acknowledged_write(
-    own_cluster: Cluster, transport_name: str
+    own_cluster: Cluster, transport: str
 ) -> None:
     rc = babushka.RedisCluster(
-        host=own_cluster.host, port=own_cluster.port, transport=transport_name, socket_timeout=5
+        host=own_cluster.host, port=own_cluster.port, transport=transport, socket_timeout=5
     )
-    key = "failover-counter"
+    key = key_with_a_replica(rc, own_cluster, f"failover-{transport}")
     old_primary = own_cluster.node_for_slot(rc.keyslot(key))
     old_id = own_cluster.node_id(old_primary)
-    replica = next(
-        n
-        for n in own_cluster.replicas()
-        if own_cluster.info(n, "replication").get("master_port") == str(old_primary.port)
-    )
+    replica = replica_of(own_cluster, old_primary)
+    assert replica is not None
     acknowledged = 0
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -130,24 +150,21 @@ def test_manual_failover_under_load_loses_no_acknowledged_write(
         rc.close()
 
 
-def test_kill_9_of_a_primary(own_cluster: Cluster, transport_name: str) -> None:
+def test_kill_9_of_a_primary(own_cluster: Cluster, transport: str) -> None:
     """Typed errors while the replica has not taken over yet, each within
     the timeout (never a hang), then the client recovers by itself."""
     timeout = 2.0
     rc = babushka.RedisCluster(
         host=own_cluster.host,
         port=own_cluster.port,
-        transport=transport_name,
+        transport=transport,
         socket_timeout=timeout,
         socket_connect_timeout=1,
     )
-    key = "killed"
+    key = key_with_a_replica(rc, own_cluster, f"killed-{transport}")
     primary = own_cluster.node_for_slot(rc.keyslot(key))
-    replica = next(
-        n
-        for n in own_cluster.replicas()
-        if own_cluster.info(n, "replication").get("master_port") == str(primary.port)
-    )
+    replica = replica_of(own_cluster, primary)
+    assert replica is not None
     try:
         assert rc.set(key, 10) is True
         node = rc.get_node(primary.host, primary.port)

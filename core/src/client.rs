@@ -288,11 +288,11 @@ impl Client {
 
 impl Drop for Client {
     /// A cluster's router is held by its own tasks (retries, refreshes), so
-    /// the client closes it when it goes; a standalone client's connections
-    /// close themselves when dropped.
+    /// the client lets go of its connections when it goes (they close once
+    /// their requests are answered, as a standalone client's do).
     fn drop(&mut self) {
         if let Topology::Cluster(cluster) = &self.topology {
-            cluster.close();
+            cluster.close_when_idle();
         }
     }
 }

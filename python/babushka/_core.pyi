@@ -283,6 +283,7 @@ class UdsCodec:
         lease: UdsLease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> bool:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
     def open_lease(self) -> UdsLease:

@@ -96,15 +96,10 @@ def cluster_settings(
     startup_nodes: Sequence[ClusterNode] | None,
     read_from_replicas: bool,
     require_full_coverage: bool,
-    transport: str,
     kwargs: dict[str, Any],
 ) -> tuple[str, int, dict[str, Any]]:
     """Checks a ``RedisCluster``'s own keywords; returns the first node's
     address and the core client's cluster settings."""
-    if transport == "uds":
-        raise DataError(
-            "transport='uds' does not carry cluster clients yet; use 'managed' or 'ffi'"
-        )
     if kwargs.get("db") not in (None, 0):
         raise RedisClusterException("Argument 'db' must be 0 or None in cluster mode")
     kwargs.pop("db", None)
@@ -296,11 +291,8 @@ class RedisCluster(ClusterMixin, Redis):
         read_from_replicas: bool = False,
         **kwargs: Any,
     ) -> None:
-        from babushka import _options
-
-        transport = _options.resolve_transport(kwargs.get("transport"))
         first_host, first_port, settings = cluster_settings(
-            host, port, startup_nodes, read_from_replicas, require_full_coverage, transport, kwargs
+            host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
         )
         super().__init__(first_host, first_port, _cluster=settings, **kwargs)
         self.read_from_replicas = read_from_replicas

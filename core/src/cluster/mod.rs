@@ -697,6 +697,18 @@ impl Cluster {
         }
     }
 
+    /// Lets go of every node's connections, which close once the requests
+    /// waiting on them are answered (a client dropped while its requests
+    /// are in flight: `await RedisCluster(...).get(k)`); nothing new starts.
+    pub(crate) fn close_when_idle(&self) {
+        self.closed.store(true, Ordering::Release);
+        // Each `Connections`, dropped by its last holder, closes when idle.
+        drop(std::mem::take(&mut *self.nodes.lock()));
+        for Parked { sink, .. } in std::mem::take(&mut *self.pending.lock()) {
+            complete(sink, Err(Error::closed()));
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }

@@ -9,8 +9,9 @@ use redis::{Value, VerbatimFormat};
 
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
+use crate::cluster::NodeName;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+use crate::config::{Address, ClusterOptions, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
 
@@ -24,6 +25,8 @@ pub enum Frame {
     Submit {
         request_id: u64,
         lease_id: u64,
+        /// A cluster client's node to send it to (`host:port`), if any.
+        node: Option<NodeName>,
         batch: Result<Batch, Error>,
     },
     OpenLease(u64),
@@ -55,17 +58,18 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         args,
         action,
         lease_id,
+        node,
     } = request;
     let Some(action) = action else {
         // The common case: one command.
         let batch = Command::from_args(&args).map(Batch::One);
-        return submit(request_id, lease_id, batch);
+        return submit(request_id, lease_id, &node, batch);
     };
     let control = |frame: Frame| {
-        if request_id != 0 || !args.is_empty() || lease_id != 0 {
+        if request_id != 0 || !args.is_empty() || lease_id != 0 || !node.is_empty() {
             return Err(malformed(
-                "a control frame (lease, cancel or subscriber) carries no request id, arguments \
-                 or lease id",
+                "a control frame (lease, cancel or subscriber) carries no request id, arguments, \
+                 lease id or node",
             ));
         }
         Ok(frame)
@@ -109,7 +113,7 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                     )))
                 }
             };
-            submit(request_id, lease_id, batch)
+            submit(request_id, lease_id, &node, batch)
         }
         Action::OpenLease(id) => control(Frame::OpenLease(nonzero(id, "lease id")?)),
         Action::ReleaseLease(release) => control(Frame::ReleaseLease {
@@ -136,13 +140,24 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
     }
 }
 
-fn submit(request_id: u64, lease_id: u64, batch: Result<Batch, Error>) -> Result<Frame, Error> {
+fn submit(
+    request_id: u64,
+    lease_id: u64,
+    node: &str,
+    batch: Result<Batch, Error>,
+) -> Result<Frame, Error> {
     if request_id == 0 {
         return Err(malformed("request id 0 is reserved"));
+    }
+    if lease_id != 0 && !node.is_empty() {
+        return Err(malformed(
+            "a request goes on a lease or to a node, not both",
+        ));
     }
     Ok(Frame::Submit {
         request_id,
         lease_id,
+        node: (!node.is_empty()).then(|| NodeName::from(node)),
         batch,
     })
 }
@@ -278,6 +293,7 @@ pub fn error_to_proto(err: &Error) -> proto::Error {
         ErrorKind::InvalidInput => proto::ErrorKind::InvalidInput,
         ErrorKind::Protocol => proto::ErrorKind::Protocol,
         ErrorKind::Watch => proto::ErrorKind::Watch,
+        ErrorKind::Cluster => proto::ErrorKind::Cluster,
         _ => proto::ErrorKind::Internal,
     };
     proto::Error {
@@ -298,6 +314,7 @@ pub fn error_from_proto(err: proto::Error) -> Error {
         Ok(proto::ErrorKind::InvalidInput) => ErrorKind::InvalidInput,
         Ok(proto::ErrorKind::Protocol) => ErrorKind::Protocol,
         Ok(proto::ErrorKind::Watch) => ErrorKind::Watch,
+        Ok(proto::ErrorKind::Cluster) => ErrorKind::Cluster,
         _ => ErrorKind::Internal,
     };
     let code = (!err.code.is_empty()).then_some(err.code);
@@ -341,6 +358,24 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
             .max_connections
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         tls: config.tls.as_ref().map(tls_to_proto),
+        cluster: config
+            .cluster
+            .as_ref()
+            .map(|cluster| proto::ClusterSettings {
+                seeds: cluster
+                    .seeds
+                    .iter()
+                    .filter_map(|seed| match seed {
+                        Address::Tcp { host, port } => Some(proto::TcpAddress {
+                            host: host.clone(),
+                            port: u32::from(*port),
+                        }),
+                        Address::Unix(_) => None,
+                    })
+                    .collect(),
+                read_from_replicas: cluster.read_from_replicas,
+                require_full_coverage: cluster.require_full_coverage,
+            }),
     }
 }
 
@@ -433,10 +468,32 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
         tls: request.tls.map(tls_from_proto).transpose()?,
-        // The frame protocol carries no cluster settings yet: the Python
-        // layer refuses the uds transport for `RedisCluster`.
         readonly: false,
-        cluster: None,
+        cluster: request.cluster.map(cluster_from_proto).transpose()?,
+    })
+}
+
+fn cluster_from_proto(cluster: proto::ClusterSettings) -> Result<ClusterOptions, Error> {
+    let seeds = cluster
+        .seeds
+        .into_iter()
+        .map(|seed| {
+            let port = u16::try_from(seed.port).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("a cluster seed's port {} is out of range", seed.port),
+                )
+            })?;
+            Ok(Address::Tcp {
+                host: seed.host,
+                port,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(ClusterOptions {
+        seeds,
+        read_from_replicas: cluster.read_from_replicas,
+        require_full_coverage: cluster.require_full_coverage,
     })
 }
 
@@ -529,10 +586,30 @@ mod tests {
             Frame::Submit {
                 request_id: 1,
                 lease_id: 4,
+                node: None,
                 batch: Ok(Batch::One(cmd)),
             } => assert_eq!(cmd.name(), b"GET"),
             other => panic!("{other:?}"),
         }
+        // A cluster node to send it to; never together with a lease.
+        let to_node = proto::Request {
+            request_id: 7,
+            args: words(&["DBSIZE"]),
+            node: "127.0.0.1:7000".to_owned(),
+            ..proto::Request::default()
+        };
+        assert!(matches!(
+            frame_from_proto(to_node).unwrap(),
+            Frame::Submit { node: Some(node), .. } if &*node == "127.0.0.1:7000"
+        ));
+        let both = proto::Request {
+            request_id: 8,
+            args: words(&["DBSIZE"]),
+            lease_id: 1,
+            node: "127.0.0.1:7000".to_owned(),
+            ..proto::Request::default()
+        };
+        assert!(frame_from_proto(both).is_err());
         let transaction = proto::Request {
             request_id: 2,
             action: Some(Action::Batch(proto::Batch {
@@ -603,6 +680,20 @@ mod tests {
         assert_eq!(back.response_timeout, Some(Duration::from_millis(250)));
 
         assert_eq!(back.tls, None);
+        assert_eq!(back.cluster, None);
+
+        // A cluster client's settings come through whole.
+        let mut cluster = ConnectionConfig::tcp("127.0.0.1", 7000);
+        cluster.cluster = Some(ClusterOptions {
+            seeds: vec![Address::Tcp {
+                host: "10.0.0.2".into(),
+                port: 7001,
+            }],
+            read_from_replicas: true,
+            require_full_coverage: false,
+        });
+        let back = connection_config(connection_request(&cluster)).unwrap();
+        assert_eq!(back.cluster, cluster.cluster);
 
         let mut future = request;
         future.protocol_version = 99;

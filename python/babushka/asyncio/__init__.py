@@ -2,8 +2,8 @@
 
 from babushka.asyncio.client import Redis
 from babushka.asyncio.cluster import RedisCluster
-from babushka.cluster import ClusterNode
 from babushka.asyncio.pipeline import Pipeline
+from babushka.cluster import ClusterNode
 from babushka.exceptions import *  # noqa: F403
 
 StrictRedis = Redis

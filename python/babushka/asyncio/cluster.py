@@ -11,7 +11,6 @@ import asyncio
 import functools
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from babushka import _options
 from babushka.asyncio.client import Redis
 from babushka.cluster import (
     TARGETABLE_METHODS,
@@ -39,9 +38,8 @@ class RedisCluster(ClusterMixin, Redis):
         read_from_replicas: bool = False,
         **kwargs: Any,
     ) -> None:
-        transport = _options.resolve_transport(kwargs.get("transport"))
         first_host, first_port, settings = cluster_settings(
-            host, port, startup_nodes, read_from_replicas, require_full_coverage, transport, kwargs
+            host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
         )
         super().__init__(first_host, first_port, _cluster=settings, **kwargs)
         self.read_from_replicas = read_from_replicas
