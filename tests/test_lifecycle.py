@@ -115,18 +115,36 @@ async def test_closing_async_clients_leaks_no_fd_or_thread(
     observer.close()
 
 
-def test_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
+def _client_ids(observer: redis.Redis) -> set[int]:
+    return {int(entry["id"]) for entry in observer.client_list()}
+
+
+def test_close_then_use_reconnects(redis_server: RedisServer, transport: str) -> None:
+    """As redis-py: ``with`` closes the client's connections, and a command
+    after it connects again."""
+    observer = redis.Redis(port=redis_server.port)
     with babushka.Redis(port=redis_server.port, transport=transport) as client:
-        assert client.ping() is True
-    with pytest.raises(babushka.ClientClosedError):
-        client.ping()
+        first = client.client_id()
+        assert first in _client_ids(observer)
+    assert wait_until(lambda: first not in _client_ids(observer))
+    second = client.client_id()
+    assert second != first
+    client.close()
+    assert client.ping() is True  # closed twice, used again
+    observer.close()
 
 
-async def test_async_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
+async def test_aclose_then_use_reconnects(redis_server: RedisServer, transport: str) -> None:
+    observer = redis.Redis(port=redis_server.port)
     async with babushka.asyncio.Redis(port=redis_server.port, transport=transport) as client:
-        assert await client.ping() is True
-    with pytest.raises(babushka.ClientClosedError):
-        await client.ping()
+        first = await client.client_id()
+        assert first in _client_ids(observer)
+    assert await async_wait_until(lambda: first not in _client_ids(observer))
+    assert await client.client_id() != first
+    await client.aclose()
+    assert await client.ping() is True
+    await client.aclose()
+    observer.close()
 
 
 def test_from_url(redis_server: RedisServer, transport: str) -> None:

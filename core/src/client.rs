@@ -1,6 +1,7 @@
 //! A client of one standalone server or of a Redis Cluster: the object every
 //! transport drives, through one entry, [`Client::submit`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use parking_lot::Mutex;
 use redis::Value;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, NodeName, Target};
+use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
@@ -23,6 +24,8 @@ use crate::table::Blocking;
 pub struct Client {
     topology: Topology,
     response_timeout: Option<Duration>,
+    /// Blocking commands run on the shared connection too.
+    single_connection: bool,
     /// The subscribers made from this client, which `close` closes too.
     subscribers: Mutex<Vec<Closer>>,
 }
@@ -37,19 +40,42 @@ pub struct Submitted {
     pub cancel: Option<Cancel>,
 }
 
-/// Cancels a request on a dedicated connection by closing the connection.
-/// Holds it weakly: the connection goes back to the client when its request
-/// completes, whoever still holds this.
-pub struct Cancel(Weak<LeaseCell>);
+/// Cancels a request that holds its connection (a blocking command) by
+/// closing that connection. Holds the request weakly: the connection goes
+/// back to the client when its request completes, whoever still holds this.
+pub struct Cancel(Weak<InFlight>);
 
-/// What a [`Cancel`] points at.
-pub struct LeaseCell(Lease);
+/// A request that holds its connection, from submission to reply.
+pub struct InFlight {
+    target: Mutex<Target>,
+    cancelled: AtomicBool,
+}
+
+/// Where an [`InFlight`] request is.
+enum Target {
+    /// Waiting for a dedicated connection to come free.
+    Waiting,
+    /// Sent on a dedicated connection.
+    Leased(Lease),
+    /// Sent on the shared connection (a single-connection client).
+    Shared(Pipe),
+}
 
 impl Cancel {
     pub fn cancel(&self) {
-        if let Some(cell) = self.0.upgrade() {
-            cell.0.close();
-        }
+        let Some(request) = self.0.upgrade() else {
+            return;
+        };
+        request.cancelled.store(true, Ordering::Release);
+        match &*request.target.lock() {
+            // Its waiter sees the flag and never sends it.
+            Target::Waiting => {}
+            Target::Leased(lease) => lease.close(),
+            // The command would still run on the server (and a `BLPOP` take
+            // an element nobody receives): close the one connection, as
+            // redis-py disconnects a connection whose command was cancelled.
+            Target::Shared(pipe) => pipe.shut_down(&cancelled_error()),
+        };
     }
 
     /// Whether the request still waits for its reply (so cancelling it would
@@ -68,6 +94,14 @@ enum Topology {
     Cluster(Arc<Cluster>),
 }
 
+#[cold]
+fn cancelled_error() -> Error {
+    Error::new(
+        ErrorKind::Closed,
+        "the request was cancelled, so its connection was closed",
+    )
+}
+
 impl Client {
     /// Builds a client (of a cluster when `config.cluster` says so). It does
     /// not connect: the first request does.
@@ -80,6 +114,7 @@ impl Client {
         Ok(Arc::new(Self {
             topology,
             response_timeout: config.response_timeout,
+            single_connection: config.single_connection,
             subscribers: Mutex::new(Vec::new()),
         }))
     }
@@ -95,8 +130,8 @@ impl Client {
             Topology::Standalone(connections) => connections,
             Topology::Cluster(cluster) => {
                 let target = match route {
-                    Route::Auto => Target::Auto,
-                    Route::Node(node) => Target::Node(node),
+                    Route::Auto => ClusterTarget::Auto,
+                    Route::Node(node) => ClusterTarget::Node(node),
                     Route::Lease(_) => {
                         return refuse(sink, not_in_cluster("a dedicated connection (WATCH)"));
                     }
@@ -104,6 +139,7 @@ impl Client {
                 return cluster.submit(batch, &target, deadline, sink);
             }
         };
+        let holds_connection = blocking.is_some_and(|b| b.dedicated);
         match route {
             Route::Node(_) => refuse(
                 sink,
@@ -113,18 +149,10 @@ impl Client {
                 ),
             ),
             Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
-            Route::Auto if blocking.is_some_and(|b| b.dedicated) => {
-                match Lease::take(connections) {
-                    Ok(lease) => send_leased(lease, &batch, deadline, sink),
-                    Err(err) => {
-                        complete(sink, Err(err));
-                        Submitted {
-                            wake_owed: false,
-                            cancel: None,
-                        }
-                    }
-                }
+            Route::Auto if holds_connection && !self.single_connection => {
+                self.send_on_dedicated(batch, deadline, sink)
             }
+            Route::Auto if holds_connection => self.send_shared_blocking(&batch, deadline, sink),
             Route::Auto => {
                 let pipe = match connections.shared() {
                     Ok(pipe) => pipe,
@@ -171,11 +199,114 @@ impl Client {
             .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the reply was lost")))
     }
 
+    /// Sends a blocking command on a dedicated connection of its own, once
+    /// one is free.
+    fn send_on_dedicated(&self, batch: Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+        let request = Arc::new(InFlight {
+            target: Mutex::new(Target::Waiting),
+            cancelled: AtomicBool::new(false),
+        });
+        let cancel = Cancel(Arc::downgrade(&request));
+        let connections = match self.standalone() {
+            Ok(connections) => connections,
+            Err(err) => return refuse(sink, err),
+        };
+        Lease::take_then(connections, move |outcome| {
+            let lease = match outcome {
+                Ok(lease) => lease,
+                Err(err) => return complete(sink, Err(err)),
+            };
+            let pipe: Pipe = lease.pipe().clone();
+            {
+                // Checked under the lock `cancel` takes after setting the
+                // flag: either it sees the lease and closes it, or this sees
+                // the flag and never sends.
+                let mut target = request.target.lock();
+                if request.cancelled.load(Ordering::Acquire) {
+                    drop(target);
+                    drop(lease); // never used: goes back as it came
+                    return complete(sink, Err(cancelled_error()));
+                }
+                *target = Target::Leased(lease);
+            }
+            // Holds the lease until the reply, then lets go of it before the
+            // caller hears of it, so a caller that blocks again at once
+            // finds the connection idle and reuses it.
+            pipe.send(
+                &batch,
+                deadline,
+                Box::new(move |outcome| {
+                    drop(request);
+                    sink(outcome);
+                }),
+            );
+        });
+        Submitted {
+            wake_owed: false,
+            cancel: Some(cancel),
+        }
+    }
+
+    /// A single-connection client's blocking command: on the shared
+    /// connection, in order with everything else (so it holds up what comes
+    /// after it, as on redis-py's one connection).
+    fn send_shared_blocking(
+        &self,
+        batch: &Batch,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Submitted {
+        let pipe = match self
+            .standalone()
+            .and_then(|connections| connections.shared())
+        {
+            Ok(pipe) => pipe,
+            Err(err) => {
+                complete(sink, Err(err));
+                return Submitted {
+                    wake_owed: false,
+                    cancel: None,
+                };
+            }
+        };
+        let request = Arc::new(InFlight {
+            target: Mutex::new(Target::Shared(pipe.clone())),
+            cancelled: AtomicBool::new(false),
+        });
+        let cancel = Cancel(Arc::downgrade(&request));
+        pipe.send(
+            batch,
+            deadline,
+            Box::new(move |outcome| {
+                drop(request);
+                sink(outcome);
+            }),
+        );
+        Submitted {
+            wake_owed: false,
+            cancel: Some(cancel),
+        }
+    }
+
     /// A dedicated connection held across requests (a `WATCH` session); send
     /// on it with [`Route::Lease`]. Dropping it gives the connection back.
+    /// With a lease wait configured this blocks the thread until one is free
+    /// or the wait ends; never call it from a runtime thread.
     pub fn lease(&self) -> Result<Lease> {
+        Lease::take_waiting(self.standalone()?)
+    }
+
+    /// As [`Self::lease`], but fails at once when every dedicated connection
+    /// is in use, for callers that must not block (a runtime task).
+    pub fn lease_now(&self) -> Result<Lease> {
+        Lease::take(self.standalone()?)
+    }
+
+    /// A standalone client's connections; a cluster client has none of
+    /// its own (dedicated connections for `WATCH` are not there yet).
+    fn standalone(&self) -> Result<&Arc<Connections>> {
         match &self.topology {
-            Topology::Standalone(connections) => Lease::take(connections),
+            Topology::Standalone(connections) => Ok(connections),
             Topology::Cluster(_) => Err(not_in_cluster("a dedicated connection (WATCH)")),
         }
     }
@@ -278,6 +409,21 @@ impl Client {
         }
     }
 
+    /// Closes every connection as [`Self::close`] does (requests in flight
+    /// fail with a closed error, subscribers close), but the client stays
+    /// usable: the next request opens a new connection (redis-py's
+    /// `close()` then use again).
+    pub fn disconnect(&self) {
+        let registered = std::mem::take(&mut *self.subscribers.lock());
+        match &self.topology {
+            Topology::Standalone(connections) => connections.disconnect(),
+            Topology::Cluster(cluster) => cluster.disconnect(),
+        }
+        for subscriber in registered {
+            subscriber.close();
+        }
+    }
+
     pub fn is_closed(&self) -> bool {
         match &self.topology {
             Topology::Standalone(connections) => connections.is_closed(),
@@ -314,23 +460,26 @@ fn not_in_cluster(what: &str) -> Error {
     )
 }
 
-/// Sends on a dedicated connection. The request holds its lease until its
-/// reply, then lets go of it before the caller hears of it, so a caller that
-/// blocks again at once finds the connection idle and reuses it.
+/// Sends on a dedicated connection the caller holds (a `WATCH` session's).
+/// The request holds the lease until its reply, then lets go of it before
+/// the caller hears of it.
 pub(crate) fn send_leased(
     lease: Lease,
     batch: &Batch,
     deadline: Option<Instant>,
     sink: Sink,
 ) -> Submitted {
-    let cell = Arc::new(LeaseCell(lease));
-    let cancel = Cancel(Arc::downgrade(&cell));
-    let pipe: Pipe = cell.0.pipe().clone();
+    let pipe: Pipe = lease.pipe().clone();
+    let request = Arc::new(InFlight {
+        target: Mutex::new(Target::Leased(lease)),
+        cancelled: AtomicBool::new(false),
+    });
+    let cancel = Cancel(Arc::downgrade(&request));
     pipe.send(
         batch,
         deadline,
         Box::new(move |outcome| {
-            drop(cell);
+            drop(request);
             sink(outcome);
         }),
     );

@@ -57,6 +57,21 @@ pub struct ConnectionConfig {
     pub max_connections: Option<usize>,
     /// Speak TLS to the server (`ssl=True`, `rediss://`); `None` for plain TCP.
     pub tls: Option<TlsConfig>,
+    /// How long a request that needs a dedicated connection waits for one
+    /// when all `max_connections` are in use (redis-py's
+    /// `BlockingConnectionPool`): `None` fails it at once (redis-py's
+    /// default pool), `Some(None)` waits for as long as it takes.
+    pub lease_wait: Option<Option<Duration>>,
+    /// Every request, blocking commands included, runs on the one shared
+    /// connection (redis-py's `single_connection_client=True`): a `BLPOP`
+    /// then holds up the client's later requests until it returns.
+    pub single_connection: bool,
+    /// TCP keep-alive on the client's TCP sockets; `None` turns it off.
+    pub keepalive: Option<Keepalive>,
+    /// `CLIENT SETINFO LIB-NAME` sent in the handshake; `None` sends none.
+    pub lib_name: Option<String>,
+    /// `CLIENT SETINFO LIB-VER` sent in the handshake; `None` sends none.
+    pub lib_version: Option<String>,
     /// Send `READONLY` when connecting, so a cluster replica serves reads.
     pub readonly: bool,
     /// A Redis Cluster: `address` is one of its nodes, where the client
@@ -77,6 +92,33 @@ pub struct ClusterOptions {
     pub require_full_coverage: bool,
 }
 
+/// TCP keep-alive probing: after `idle` without traffic, a probe every
+/// `interval`; the connection is given up after `count` unanswered probes.
+/// A field left `None` keeps the operating system's setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub idle: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub count: Option<u32>,
+}
+
+impl Default for Keepalive {
+    /// redis-py's defaults with `socket_keepalive=True`: probe after 30 s
+    /// idle, every 5 s, give up after 3.
+    fn default() -> Self {
+        Self {
+            idle: Some(Duration::from_secs(30)),
+            interval: Some(Duration::from_secs(5)),
+            count: Some(3),
+        }
+    }
+}
+
+/// The library name `CLIENT SETINFO` reports unless told otherwise.
+pub const LIB_NAME: &str = "babushka";
+/// The library version `CLIENT SETINFO` reports unless told otherwise.
+pub const LIB_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 impl ConnectionConfig {
     pub fn tcp(host: impl Into<String>, port: u16) -> Self {
         Self {
@@ -94,6 +136,11 @@ impl ConnectionConfig {
             max_in_flight: None,
             max_connections: None,
             tls: None,
+            lease_wait: None,
+            single_connection: false,
+            keepalive: Some(Keepalive::default()),
+            lib_name: Some(LIB_NAME.to_owned()),
+            lib_version: Some(LIB_VERSION.to_owned()),
             readonly: false,
             cluster: None,
         }

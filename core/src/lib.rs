@@ -50,7 +50,9 @@ pub mod table;
 
 pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
-pub use config::{Address, ClusterOptions, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+pub use config::{
+    Address, ClusterOptions, ConnectionConfig, Keepalive, Protocol, TlsConfig, TlsVersion,
+};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
 pub use pubsub::{PushSink, Subscriber};

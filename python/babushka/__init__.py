@@ -10,11 +10,13 @@ of CPUs the process may use.
 from __future__ import annotations
 
 import atexit
+from typing import Any
 
 from babushka import _core
 from babushka._options import TRANSPORTS
 from babushka.client import Redis
 from babushka.cluster import ClusterNode, RedisCluster
+from babushka.connection import BlockingConnectionPool, ConnectionPool
 from babushka.exceptions import (
     AskError,
     AuthenticationError,
@@ -49,6 +51,11 @@ __version__: str = _core.__version__
 StrictRedis = Redis
 
 
+def from_url(url: str, **kwargs: Any) -> Redis:
+    """A client for ``url``: :meth:`Redis.from_url` (redis-py's ``redis.from_url``)."""
+    return Redis.from_url(url, **kwargs)
+
+
 def configure(*, worker_threads: int) -> None:
     """Sets the number of worker threads of the core's runtime.
 
@@ -74,6 +81,7 @@ __all__ = [
     "AskError",
     "AuthenticationError",
     "AuthorizationError",
+    "BlockingConnectionPool",
     "BusyLoadingError",
     "ClientClosedError",
     "ClusterCrossSlotError",
@@ -81,6 +89,7 @@ __all__ = [
     "ClusterError",
     "ClusterNode",
     "ConnectionError",
+    "ConnectionPool",
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
@@ -103,5 +112,6 @@ __all__ = [
     "TryAgainError",
     "WatchError",
     "configure",
+    "from_url",
     "worker_threads",
 ]

@@ -144,6 +144,15 @@ class Client:
         encoding_errors: str = ...,
         decode_responses: bool = ...,
         tls: TlsSettings | None = ...,
+        wait_for_connection: bool = ...,
+        connection_wait_timeout: float | None = ...,
+        single_connection: bool = ...,
+        keepalive: bool = ...,
+        keepalive_idle: float | None = ...,
+        keepalive_interval: float | None = ...,
+        keepalive_count: int | None = ...,
+        lib_name: str | None = ...,
+        lib_version: str | None = ...,
         cluster: bool = ...,
         seeds: Sequence[tuple[str, int]] = ...,
         read_from_replicas: bool = ...,
@@ -183,8 +192,10 @@ class Client:
         commands: Sequence[tuple[Any, ...]],
         node: str | None = None,
     ) -> Cancel | None: ...
-    def lease(self) -> Lease:
-        """A dedicated connection held across requests (a WATCH session)."""
+    def lease(self, wait: bool = ...) -> Lease:
+        """A dedicated connection held across requests (a WATCH session);
+        with every one in use, waits for one (a blocking pool) unless ``wait``
+        is false."""
     def managed_sender(
         self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...
@@ -193,6 +204,8 @@ class Client:
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
     def close(self) -> None: ...
+    def disconnect(self) -> None:
+        """Closes every connection; the next command opens a new one."""
     @property
     def closed(self) -> bool: ...
 

@@ -46,6 +46,8 @@ _listener_lock = threading.Lock()
 _listener_path: str | None = None
 #: Bumped in each forked child; a stream made in another generation is the parent's.
 _fork_generation = 0
+#: A stream's generation once disconnected: reopened on next use.
+_DISCONNECTED = -1
 #: Serialises child threads that find the same inherited stream.
 _fork_lock = threading.Lock()
 
@@ -123,9 +125,25 @@ class SyncStream:
 
     def _reopen_after_fork(self) -> None:
         with _fork_lock:
-            if self._generation != _fork_generation:
+            if self._generation == _DISCONNECTED:
+                self._open()
+            elif self._generation != _fork_generation:
                 self._drop_inherited_socket()
                 self._open()
+
+    def disconnect(self) -> None:
+        """Closes the stream (the core closes its connections); the next
+        request opens a new one. The generation check every request makes
+        anyway notices it."""
+        with _fork_lock:
+            if self._generation == _DISCONNECTED:
+                return
+            if self._generation != _fork_generation:
+                # The parent's stream, inherited: left to the parent.
+                self._drop_inherited_socket()
+            else:
+                self._close_stream()
+            self._generation = _DISCONNECTED
 
     def execute(self, shape: int, *args: Any) -> Any:
         if self._generation != _fork_generation:
@@ -191,11 +209,16 @@ class SyncStream:
 
     def close(self) -> None:
         with _fork_lock:
+            if self._generation == _DISCONNECTED:
+                return
             if self._generation != _fork_generation:
                 # Closed for good in this process too: the steps below only
                 # mark the parent's codec closed and find the socket detached.
                 self._drop_inherited_socket()
                 self._generation = _fork_generation
+        self._close_stream()
+
+    def _close_stream(self) -> None:
         self._codec.close()
         with contextlib.suppress(OSError):  # already disconnected
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -240,12 +263,22 @@ class AsyncStream:
     """
 
     def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
-        self._codec = core.uds_codec()
-        self._codec.set_on_output(self._flush_soon)
+        self._core = core
         self._loop = loop
+        self._open()
+
+    def _open(self) -> None:
+        self._codec = self._core.uds_codec()
+        self._codec.set_on_output(self._flush_soon)
         self._transport: asyncio.Transport | None = None
         self._closed = False
-        self._connecting = loop.create_task(self._connect())
+        self._connecting = self._loop.create_task(self._connect())
+
+    def _reopen_if_closed(self) -> None:
+        """A stream closed by ``close()`` (the client's ``aclose()``) opens
+        again on its next use, as redis-py reconnects a closed client."""
+        if self._closed:
+            self._open()
 
     async def _connect(self) -> None:
         codec = self._codec
@@ -264,6 +297,8 @@ class AsyncStream:
         self._flush()
 
     def submit(self, shape: int, *args: Any) -> asyncio.Future[Any]:
+        if self._closed:
+            self._open()
         future = self._loop.create_future()
         if self._codec.submit(future, shape, *args):
             # The first request since the last write: write once this loop
@@ -279,6 +314,7 @@ class AsyncStream:
         node: str | None = None,
     ) -> asyncio.Future[Any]:
         """As ``ManagedSender.submit_request``, with a lease from :meth:`lease`."""
+        self._reopen_if_closed()
         future = self._loop.create_future()
         if self._codec.submit_request(future, lease, kind, commands, node):
             self._loop.call_soon(self._flush)
@@ -286,11 +322,13 @@ class AsyncStream:
 
     def lease(self) -> _core.UdsLease:
         """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
+        self._reopen_if_closed()
         return self._codec.open_lease()
 
     def subscriber(self, max_buffered_messages: int) -> _core.UdsSubscriber:
         """A subscriber on this stream (``_core.Client.subscriber``); its
         messages arrive through the loop's reader."""
+        self._reopen_if_closed()
         return self._codec.open_subscriber(max_buffered_messages)
 
     def _flush_soon(self) -> None:

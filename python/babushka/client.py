@@ -11,8 +11,9 @@ from babushka._base import ClientBase
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import SyncStream
 from babushka._waiter import Waiter
-from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
+from babushka.commands.base import EncodableT, KeyT, LeaseT, ResponseT, page_items
 from babushka.commands.scripting import ScriptTextT
+from babushka.connection import ConnectionPool
 from babushka.exceptions import WatchError
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline
@@ -31,6 +32,9 @@ class Redis(ClientBase):
     #: The stream to the socket listener, on the uds transport.
     _uds: SyncStream | None = None
 
+    _pool_class = ConnectionPool
+    connection_pool: ConnectionPool
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.transport == "managed":
@@ -42,7 +46,12 @@ class Redis(ClientBase):
             self._execute = _callback_executor(self._core)
             self._execute_request = _callback_request_executor(self._core)
         else:
-            self._uds = SyncStream(self._core)
+            # A single-connection client's core is its own, and so is its stream.
+            self._uds = (
+                SyncStream(self._core)
+                if self.single_connection_client
+                else self.connection_pool.sync_stream()
+            )
             self._execute = self._uds.execute
             self._execute_request = self._uds.execute_request
 
@@ -147,10 +156,16 @@ class Redis(ClientBase):
                         time.sleep(watch_delay)
 
     def close(self) -> None:
-        """Closes the connection; later commands raise ``ClientClosedError``."""
-        self._core.close()
-        if self._uds is not None:
-            self._uds.close()
+        """Closes the client's connections if it owns its pool (made it, or
+        came from ``from_url``/``from_pool``), as redis-py's ``close()``;
+        requests waiting on them fail with ``ClientClosedError``. The client
+        stays usable: the next command connects again."""
+        if self.single_connection_client:
+            self._core.disconnect()
+            if self._uds is not None:
+                self._uds.disconnect()
+        if self.auto_close_connection_pool:
+            self.connection_pool.disconnect()
 
     def __enter__(self) -> Redis:
         return self
@@ -164,11 +179,29 @@ class Redis(ClientBase):
         self.close()
 
     def __del__(self) -> None:
-        core = getattr(self, "_core", None)
-        if core is not None:
-            core.close()
-        if self._uds is not None:
+        # The pool's core closes its connections when the pool is collected;
+        # a single-connection client's stream is its own to close.
+        if getattr(self, "single_connection_client", False) and self._uds is not None:
             self._uds.close()
+
+    def __getitem__(self, name: KeyT) -> Any:
+        """``r[name]``: the value at ``name`` (GET); ``KeyError`` if there is none."""
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: KeyT, value: EncodableT) -> None:
+        """``r[name] = value``: SET."""
+        self.set(name, value)
+
+    def __delitem__(self, name: KeyT) -> None:
+        """``del r[name]``: DEL (no error if there was no such key, as in redis-py)."""
+        self.delete(name)
+
+    def __contains__(self, name: KeyT) -> bool:
+        """``name in r``: EXISTS."""
+        return bool(self.exists(name))
 
 
 def _callback_executor(core: _core.Client) -> Callable[..., Any]:

@@ -17,7 +17,8 @@ import functools
 import random
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from babushka import _core
+from babushka import _core, _options
+from babushka._pool import PoolBase
 from babushka.client import Redis
 from babushka.commands.base import EncodableT, KeyT, ResponseT
 from babushka.exceptions import DataError, RedisClusterException
@@ -60,6 +61,7 @@ TARGETABLE_METHODS = (
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_C = TypeVar("_C", bound="ClusterMixin")
 
 
 def get_node_name(host: str, port: int | str) -> str:
@@ -137,6 +139,20 @@ def cluster_settings(
     return first.host, first.port, settings
 
 
+def cluster_pool(
+    pool_class: type[PoolBase],
+    settings: tuple[str, int, dict[str, Any]],
+    kwargs: dict[str, Any],
+) -> PoolBase:
+    """The pool (one core client, in cluster mode) a ``RedisCluster`` runs on."""
+    for name in ("connection_pool", "single_connection_client"):
+        if kwargs.get(name):
+            raise RedisClusterException(f"{name} is not supported in cluster mode")
+        kwargs.pop(name, None)
+    host, port, cluster = settings
+    return pool_class(host=host, port=port, _cluster=cluster, **kwargs)
+
+
 class ClusterMixin:
     """What both ``RedisCluster`` flavours add to their client class."""
 
@@ -144,6 +160,12 @@ class ClusterMixin:
     connection_kwargs: dict[str, Any]
     #: Set on a view of the client that sends to one node (``target_nodes``).
     _node_view: str | None = None
+
+    @classmethod
+    def from_url(cls: type[_C], url: str, **kwargs: Any) -> _C:
+        """A cluster client whose first node is ``url``'s (``redis://host:port``);
+        as in redis-py, what the URL says wins over the keywords."""
+        return cls(**{**kwargs, **_options.parse_url(url)})
 
     # -- nodes ---------------------------------------------------------------
 
@@ -291,10 +313,15 @@ class RedisCluster(ClusterMixin, Redis):
         read_from_replicas: bool = False,
         **kwargs: Any,
     ) -> None:
-        first_host, first_port, settings = cluster_settings(
-            host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
+        pool = cluster_pool(
+            self._pool_class,
+            cluster_settings(
+                host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
+            ),
+            kwargs,
         )
-        super().__init__(first_host, first_port, _cluster=settings, **kwargs)
+        super().__init__(connection_pool=pool)
+        self.auto_close_connection_pool = True
         self.read_from_replicas = read_from_replicas
         self._core.refresh_topology()
 

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use babushka_core::config::{LIB_NAME, LIB_VERSION};
 use babushka_core::{
-    runtime, Address, Batch, Cancel, Client, ClusterOptions, ConnectionConfig, Error, Lease,
-    Protocol, Request, Route, Value,
+    runtime, Address, Batch, Cancel, Client, ClusterOptions, ConnectionConfig, Error, Keepalive,
+    Lease, Protocol, Request, Route, Value,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -149,10 +150,14 @@ impl PyClient {
         *, host = "localhost".to_owned(), port = 6379, unix_path = None, db = 0, username = None,
         password = None, client_name = None, protocol = 2, connect_timeout = None,
         response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
-        encoding_errors = "strict", decode_responses = false, tls = None, cluster = false,
-        seeds = Vec::new(), read_from_replicas = false, require_full_coverage = true,
+        encoding_errors = "strict", decode_responses = false, tls = None,
+        wait_for_connection = false, connection_wait_timeout = None, single_connection = false,
+        keepalive = true, keepalive_idle = None, keepalive_interval = None, keepalive_count = None,
+        lib_name = Some(LIB_NAME.to_owned()), lib_version = Some(LIB_VERSION.to_owned()),
+        cluster = false, seeds = Vec::new(), read_from_replicas = false,
+        require_full_coverage = true,
     ))]
-    // The keywords of Python's constructor, flags included, one for one.
+    // The constructor's keywords, one parameter each, as Python gives them.
     #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
     fn new(
         py: Python<'_>,
@@ -172,6 +177,15 @@ impl PyClient {
         encoding_errors: &str,
         decode_responses: bool,
         tls: Option<&Bound<'_, PyTlsSettings>>,
+        wait_for_connection: bool,
+        connection_wait_timeout: Option<f64>,
+        single_connection: bool,
+        keepalive: bool,
+        keepalive_idle: Option<f64>,
+        keepalive_interval: Option<f64>,
+        keepalive_count: Option<u32>,
+        lib_name: Option<String>,
+        lib_version: Option<String>,
         cluster: bool,
         seeds: Vec<(String, u16)>,
         read_from_replicas: bool,
@@ -193,6 +207,23 @@ impl PyClient {
             max_in_flight,
             max_connections,
             tls: tls.map(|settings| settings.get().config.clone()),
+            lease_wait: if wait_for_connection {
+                Some(seconds(connection_wait_timeout, "timeout")?)
+            } else {
+                None
+            },
+            single_connection,
+            keepalive: if keepalive {
+                Some(Keepalive {
+                    idle: seconds(keepalive_idle, "TCP_KEEPIDLE")?,
+                    interval: seconds(keepalive_interval, "TCP_KEEPINTVL")?,
+                    count: keepalive_count,
+                })
+            } else {
+                None
+            },
+            lib_name,
+            lib_version,
             readonly: false,
             cluster: cluster.then(|| ClusterOptions {
                 seeds: seeds
@@ -272,10 +303,21 @@ impl PyClient {
 
     /// A dedicated connection for a `WATCH` session; requests sent with it
     /// run on it alone. Dropping it gives the connection back to the client.
-    fn lease(&self, py: Python<'_>) -> PyResult<PyLease> {
+    ///
+    /// When every dedicated connection is in use and the client waits for
+    /// one (a `BlockingConnectionPool`), this waits with the GIL released,
+    /// unless `wait` is false (an event loop's thread, which must not block:
+    /// the lease it would wait for may be one its own tasks hold).
+    #[pyo3(signature = (wait = true))]
+    fn lease(&self, py: Python<'_>, wait: bool) -> PyResult<PyLease> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        self.core
-            .lease()
+        let core = &self.core;
+        let taken = if wait {
+            py.detach(|| core.lease())
+        } else {
+            core.lease_now()
+        };
+        taken
             .map(|lease| PyLease { lease })
             .map_err(|e| to_py_err(py, &e))
     }
@@ -369,6 +411,13 @@ impl PyClient {
     /// Closes the connection. Later commands raise `ClientClosedError`.
     fn close(&self) {
         self.core.close();
+    }
+
+    /// Closes every connection (requests in flight fail with
+    /// `ClientClosedError`, subscribers close); the next command opens a
+    /// new one.
+    fn disconnect(&self) {
+        self.core.disconnect();
     }
 
     #[getter]

@@ -311,12 +311,18 @@ impl UdsCodec {
     }
 
     /// The id a request sends `lease` by; refuses another stream's lease.
-    fn lease_id(&self, lease: Option<&Bound<'_, UdsLease>>) -> PyResult<u64> {
+    fn lease_id(&self, py: Python<'_>, lease: Option<&Bound<'_, UdsLease>>) -> PyResult<u64> {
         let Some(lease) = lease else {
             return Ok(0);
         };
         let lease = lease.get();
         if !Arc::ptr_eq(&lease.shared, &self.shared) {
+            // A lease of this client's stream before it was closed (and
+            // reopened on next use): what it held is gone, as the other
+            // transports' closed leases are.
+            if let Some(err) = lease.shared.state.lock().closed.clone() {
+                return Err(to_py_err(py, &err));
+            }
             return Err(PyValueError::new_err(
                 "this lease belongs to another client (or to this client before a fork)",
             ));
@@ -391,7 +397,7 @@ impl UdsCodec {
         commands: &Bound<'_, PyAny>,
         node: Option<String>,
     ) -> PyResult<bool> {
-        let lease_id = self.lease_id(lease)?;
+        let lease_id = self.lease_id(py, lease)?;
         let node = node.unwrap_or_default();
         let kind = Kind::from_u8(kind)?;
         let (mut words, shape) = read_commands(kind, commands, |item| {

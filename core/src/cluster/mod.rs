@@ -697,6 +697,16 @@ impl Cluster {
         }
     }
 
+    /// Closes every node's connections (requests in flight fail with a
+    /// closed error) but stays usable: the next request opens new ones
+    /// (redis-py's `close()` then use again).
+    pub(crate) fn disconnect(&self) {
+        let nodes = std::mem::take(&mut *self.nodes.lock());
+        for connections in nodes.values() {
+            connections.close();
+        }
+    }
+
     /// Lets go of every node's connections, which close once the requests
     /// waiting on them are answered (a client dropped while its requests
     /// are in flight: `await RedisCluster(...).get(k)`); nothing new starts.

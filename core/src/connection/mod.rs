@@ -20,6 +20,7 @@ mod pipe;
 mod session;
 mod tls;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,8 +51,16 @@ struct Slots {
     /// Every dedicated connection open (leased or idle), bounded by
     /// `max_connections`, so `close` reaches the leased ones too.
     dedicated: Vec<Pipe>,
+    /// Callers waiting for a dedicated connection while all
+    /// `max_connections` are in use (a `BlockingConnectionPool`), first
+    /// come first served, by the id their timer knows them by.
+    waiters: VecDeque<(u64, Waiter)>,
+    next_waiter: u64,
     closed: bool,
 }
+
+/// Called once with a dedicated connection (or why there is none).
+type Waiter = Box<dyn FnOnce(Result<Pipe>) + Send>;
 
 /// Every connection of one client.
 pub(crate) struct Connections {
@@ -77,6 +86,8 @@ impl Connections {
                 shared: None,
                 idle: Vec::new(),
                 dedicated: Vec::new(),
+                waiters: VecDeque::new(),
+                next_waiter: 0,
                 closed: false,
             }),
             generation: AtomicU64::new(runtime::generation()),
@@ -130,56 +141,135 @@ impl Connections {
         }
     }
 
-    /// A dedicated connection for the caller alone; give it back with
-    /// [`Self::give_back`] (a [`Lease`] does).
-    fn take_dedicated(&self) -> Result<Pipe> {
-        let mut slots = self.slots()?;
+    /// Hands `then` a dedicated connection for the caller alone (give it
+    /// back with [`Self::give_back`]; a [`Lease`] does): at once when one is
+    /// idle or fewer than `max_connections` are open, else (with a lease
+    /// wait configured) when one comes back, or an error when the wait ends.
+    fn take_dedicated_then(self: &Arc<Self>, then: Waiter) {
+        let mut slots = match self.slots() {
+            Ok(slots) => slots,
+            Err(err) => return then(Err(err)),
+        };
         if slots.closed {
-            return Err(Error::closed());
+            drop(slots);
+            return then(Err(Error::closed()));
         }
+        if let Some(outcome) = self.take_now(&mut slots) {
+            drop(slots);
+            return then(outcome);
+        }
+        let Some(wait) = self.endpoint.config.lease_wait else {
+            drop(slots);
+            return then(Err(self.none_free()));
+        };
+        let id = slots.next_waiter;
+        slots.next_waiter += 1;
+        slots.waiters.push_back((id, then));
+        drop(slots);
+        if let Some(wait) = wait {
+            let owner = Arc::downgrade(self);
+            if let Ok(handle) = runtime::handle() {
+                handle.spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let Some(owner) = owner.upgrade() else { return };
+                    owner.give_up_waiting(id);
+                });
+            }
+        }
+    }
+
+    /// An idle dedicated connection, or a new one if the limit allows;
+    /// `None` when all `max_connections` are in use.
+    fn take_now(&self, slots: &mut Slots) -> Option<Result<Pipe>> {
         while let Some(pipe) = slots.idle.pop() {
             if !pipe.is_broken() {
-                return Ok(pipe);
+                return Some(Ok(pipe));
             }
             slots.dedicated.retain(|open| !open.is(&pipe));
         }
         if let Some(limit) = self.endpoint.config.max_connections {
             if slots.dedicated.len() >= limit {
-                return Err(Error::new(
-                    ErrorKind::Connection,
-                    format!(
-                        "Too many connections: all {limit} dedicated connections \
-                         (max_connections) are in use"
-                    ),
-                ));
+                return None;
             }
         }
-        let pipe = self.open()?;
-        slots.dedicated.push(pipe.clone());
-        Ok(pipe)
+        Some(
+            self.open()
+                .inspect(|pipe| slots.dedicated.push(pipe.clone())),
+        )
     }
 
-    /// Takes back a dedicated connection: kept for reuse if it is healthy and
-    /// nothing waits on it, else closed.
+    /// Why no dedicated connection can be had now: redis-py's messages.
+    #[cold]
+    fn none_free(&self) -> Error {
+        if self.endpoint.config.lease_wait.is_some() {
+            return Error::new(ErrorKind::Connection, "No connection available.");
+        }
+        let limit = self.endpoint.config.max_connections.unwrap_or(0);
+        Error::new(
+            ErrorKind::Connection,
+            format!(
+                "Too many connections: all {limit} dedicated connections \
+                 (max_connections) are in use"
+            ),
+        )
+    }
+
+    /// A waiter's time is up: it fails as redis-py's `BlockingConnectionPool`
+    /// does, unless it was served meanwhile.
+    fn give_up_waiting(&self, id: u64) {
+        let Ok(mut slots) = self.slots() else { return };
+        let Some(at) = slots.waiters.iter().position(|(waiting, _)| *waiting == id) else {
+            return;
+        };
+        let (_, waiter) = slots.waiters.remove(at).expect("found above");
+        drop(slots);
+        waiter(Err(self.none_free()));
+    }
+
+    /// Gives connections to waiters while there are some to give; called
+    /// with the lock held, returns the calls to make once it is released.
+    fn serve_waiters(&self, slots: &mut Slots) -> Vec<(Waiter, Result<Pipe>)> {
+        let mut served = Vec::new();
+        while !slots.waiters.is_empty() {
+            let Some(outcome) = self.take_now(slots) else {
+                break;
+            };
+            let (_, waiter) = slots.waiters.pop_front().expect("not empty");
+            served.push((waiter, outcome));
+        }
+        served
+    }
+
+    /// Takes back a dedicated connection: handed to a waiter or kept for
+    /// reuse if it is healthy and nothing waits on it, else closed.
     fn give_back(&self, pipe: Pipe, reusable: bool) {
         let Ok(mut slots) = self.slots() else {
             return; // a forked child whose lock is lost: nothing to give back to
         };
-        if reusable
-            && !slots.closed
-            && !pipe.is_broken()
-            && pipe.is_idle()
-            && slots.idle.len() < IDLE_DEDICATED
-        {
+        let healthy = reusable && !slots.closed && !pipe.is_broken() && pipe.is_idle();
+        if healthy && (!slots.waiters.is_empty() || slots.idle.len() < IDLE_DEDICATED) {
             slots.idle.push(pipe);
+            let served = self.serve_waiters(&mut slots);
+            drop(slots);
+            for (waiter, outcome) in served {
+                waiter(outcome);
+            }
             return;
         }
         slots.dedicated.retain(|open| !open.is(&pipe));
+        let served = if slots.closed {
+            Vec::new()
+        } else {
+            self.serve_waiters(&mut slots)
+        };
         drop(slots);
         pipe.shut_down(&Error::new(
             ErrorKind::Closed,
             "the dedicated connection was closed",
         ));
+        for (waiter, outcome) in served {
+            waiter(outcome);
+        }
     }
 
     /// Asks the server to close the connection with id `id`, on the shared
@@ -226,16 +316,22 @@ impl Connections {
     /// Closes every connection: requests waiting fail with a closed error,
     /// and so does every later one.
     pub(crate) fn close(&self) {
-        self.shut(false);
+        self.shut(Shut::Close);
+    }
+
+    /// Closes every connection as [`Self::close`] does, but the next request
+    /// opens a new one (redis-py's `ConnectionPool.disconnect`).
+    pub(crate) fn disconnect(&self) {
+        self.shut(Shut::Disconnect);
     }
 
     /// Closes every connection, but lets the requests already waiting on the
     /// shared one finish first; refuses later ones.
     fn close_when_idle(&self) {
-        self.shut(true);
+        self.shut(Shut::WhenIdle);
     }
 
-    fn shut(&self, let_waiting_finish: bool) {
+    fn shut(&self, how: Shut) {
         // No waiting here: this also runs in `drop`, perhaps under the GIL.
         let mut slots = if self.generation.load(Ordering::Acquire) == runtime::generation() {
             self.slots.lock()
@@ -245,13 +341,21 @@ impl Connections {
                 Err(_) => return, // the lock is lost with a parent thread
             }
         };
-        slots.closed = true;
+        let waiters = if how == Shut::Disconnect {
+            VecDeque::new()
+        } else {
+            slots.closed = true;
+            std::mem::take(&mut slots.waiters)
+        };
         let shared = slots.shared.take();
         slots.idle.clear();
         let dedicated = std::mem::take(&mut slots.dedicated);
         drop(slots);
+        for (_, waiter) in waiters {
+            waiter(Err(Error::closed()));
+        }
         if let Some(pipe) = shared {
-            if let_waiting_finish {
+            if how == Shut::WhenIdle {
                 pipe.close_when_idle();
             } else {
                 pipe.shut_down(&Error::closed());
@@ -265,6 +369,17 @@ impl Connections {
     pub(crate) fn is_closed(&self) -> bool {
         self.slots().is_ok_and(|slots| slots.closed)
     }
+}
+
+/// How [`Connections::shut`] closes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shut {
+    /// For good, failing what waits.
+    Close,
+    /// For good, once the shared connection's waiting requests are answered.
+    WhenIdle,
+    /// Every connection now, but later requests open new ones.
+    Disconnect,
 }
 
 impl Drop for Connections {
@@ -296,14 +411,54 @@ struct Leased {
 }
 
 impl Lease {
+    /// A dedicated connection now, or an error if none is free, whatever
+    /// lease wait is configured: for callers that must not wait (a runtime
+    /// thread).
     pub(crate) fn take(owner: &Arc<Connections>) -> Result<Self> {
-        Ok(Self {
+        let mut slots = owner.slots()?;
+        if slots.closed {
+            return Err(Error::closed());
+        }
+        let taken = owner.take_now(&mut slots);
+        drop(slots);
+        match taken {
+            Some(pipe) => Ok(Self::of(owner, pipe?)),
+            None => Err(owner.none_free()),
+        }
+    }
+
+    /// A dedicated connection, waiting for one (blocking the thread) as
+    /// long as the lease wait allows.
+    pub(crate) fn take_waiting(owner: &Arc<Connections>) -> Result<Self> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        Self::take_then(owner, move |outcome| {
+            let _ = sender.send(outcome);
+        });
+        receiver
+            .recv()
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the lease was lost")))
+    }
+
+    /// Calls `then` with a dedicated connection, when one is free (see
+    /// `Connections::take_dedicated_then`); perhaps on another thread.
+    pub(crate) fn take_then(
+        owner: &Arc<Connections>,
+        then: impl FnOnce(Result<Self>) + Send + 'static,
+    ) {
+        let held = Arc::clone(owner);
+        owner.take_dedicated_then(Box::new(move |outcome| {
+            then(outcome.map(|pipe| Self::of(&held, pipe)));
+        }));
+    }
+
+    fn of(owner: &Arc<Connections>, pipe: Pipe) -> Self {
+        Self {
             inner: Arc::new(Leased {
-                pipe: owner.take_dedicated()?,
+                pipe,
                 owner: Arc::clone(owner),
                 reusable: std::sync::atomic::AtomicBool::new(true),
             }),
-        })
+        }
     }
 
     pub(crate) fn pipe(&self) -> &Pipe {

@@ -9,7 +9,6 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
-use std::time::Duration;
 
 use futures::StreamExt;
 use redis::Value;
@@ -19,7 +18,7 @@ use tokio_util::codec::FramedRead;
 
 use super::tls;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol};
+use crate::config::{Address, ConnectionConfig, Keepalive, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::RespCodec;
 
@@ -28,9 +27,6 @@ pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, RespCodec>;
 /// The write half of a connection.
 pub(crate) type Writer = Pin<Box<dyn AsyncWrite + Send>>;
 
-/// Idle time before the first keep-alive probe, and the time between probes.
-const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// The read buffer's initial size.
 const READ_CAPACITY: usize = 64 * 1024;
 
@@ -72,7 +68,7 @@ pub(crate) struct Opened {
 pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let config = &endpoint.config;
     let opening = async {
-        let (reader, mut writer, direct) = connect(&config.address, endpoint.tls.as_ref()).await?;
+        let (reader, mut writer, direct) = connect(config, endpoint.tls.as_ref()).await?;
         let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
         let client_id = handshake(&mut reader, &mut writer, config).await?;
         Ok(Opened {
@@ -96,10 +92,10 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
 }
 
 async fn connect(
-    address: &Address,
+    config: &ConnectionConfig,
     tls: Option<&tls::Connector>,
 ) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer, Option<OwnedFd>)> {
-    match address {
+    match &config.address {
         Address::Tcp { host, port } => {
             let target = format!("{host}:{port}");
             let stream = TcpStream::connect((host.as_str(), *port))
@@ -112,12 +108,9 @@ async fn connect(
             // Probe an idle connection, so a server that vanished without
             // closing it (host down, network cut) is noticed, the requests
             // waiting on it fail, and the next one reconnects.
-            let keepalive = socket2::TcpKeepalive::new()
-                .with_time(KEEPALIVE_IDLE)
-                .with_interval(KEEPALIVE_INTERVAL);
-            socket2::SockRef::from(&stream)
-                .set_tcp_keepalive(&keepalive)
-                .map_err(|err| connect_error(&err, &target))?;
+            if let Some(keepalive) = &config.keepalive {
+                set_keepalive(&stream, keepalive).map_err(|err| connect_error(&err, &target))?;
+            }
             if let Some(tls) = tls {
                 let stream = tls.handshake(stream, &target).await?;
                 let (reader, writer) = tls::split(stream, &target);
@@ -137,6 +130,24 @@ async fn connect(
             Ok((Box::pin(reader), Box::pin(writer), direct))
         }
     }
+}
+
+/// Turns TCP keep-alive on with `keepalive`'s timings (the system's for a
+/// timing left unset).
+fn set_keepalive(stream: &TcpStream, keepalive: &Keepalive) -> std::io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    socket.set_keepalive(true)?;
+    let mut params = socket2::TcpKeepalive::new();
+    if let Some(idle) = keepalive.idle {
+        params = params.with_time(idle);
+    }
+    if let Some(interval) = keepalive.interval {
+        params = params.with_interval(interval);
+    }
+    if let Some(count) = keepalive.count {
+        params = params.with_retries(count);
+    }
+    socket.set_tcp_keepalive(&params)
 }
 
 #[cold]
@@ -189,19 +200,19 @@ fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
             OnError::Fail,
         ));
     }
-    commands.push((
-        words(&[b"CLIENT", b"SETINFO", b"LIB-NAME", b"babushka"]),
-        OnError::Ignore,
-    ));
-    commands.push((
-        words(&[
-            b"CLIENT",
-            b"SETINFO",
-            b"LIB-VER",
-            env!("CARGO_PKG_VERSION").as_bytes(),
-        ]),
-        OnError::Ignore,
-    ));
+    // As redis-py, a server that lacks `CLIENT SETINFO` (before 7.2) or
+    // refuses the value is no reason to fail the connection.
+    for (attribute, value) in [
+        (&b"LIB-NAME"[..], &config.lib_name),
+        (b"LIB-VER", &config.lib_version),
+    ] {
+        if let Some(value) = value {
+            commands.push((
+                words(&[b"CLIENT", b"SETINFO", attribute, value.as_bytes()]),
+                OnError::Ignore,
+            ));
+        }
+    }
     if config.readonly {
         commands.push((words(&[b"READONLY"]), OnError::Fail));
     }
@@ -388,6 +399,29 @@ mod tests {
         assert_eq!(
             names,
             vec![b"SETINFO".to_vec(), b"SETINFO".to_vec(), b"ID".to_vec()]
+        );
+    }
+
+    #[test]
+    fn setinfo_sends_the_configured_library_and_none_when_unset() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.lib_name = Some("mylib".into());
+        config.lib_version = None;
+        let commands: Vec<Vec<Vec<u8>>> = handshake_commands(&config)
+            .iter()
+            .map(|(cmd, _)| cmd.args().map(<[u8]>::to_vec).collect())
+            .collect();
+        assert_eq!(
+            commands,
+            vec![
+                vec![
+                    b"CLIENT".to_vec(),
+                    b"SETINFO".to_vec(),
+                    b"LIB-NAME".to_vec(),
+                    b"mylib".to_vec()
+                ],
+                vec![b"CLIENT".to_vec(), b"ID".to_vec()],
+            ]
         );
     }
 }

@@ -11,7 +11,9 @@ use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
 use crate::cluster::NodeName;
 use crate::command::Command;
-use crate::config::{Address, ClusterOptions, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+use crate::config::{
+    Address, ClusterOptions, ConnectionConfig, Keepalive, Protocol, TlsConfig, TlsVersion,
+};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
 
@@ -358,6 +360,16 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
             .max_connections
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         tls: config.tls.as_ref().map(tls_to_proto),
+        lease_wait: config.lease_wait.is_some(),
+        lease_wait_ms: config.lease_wait.flatten().map(millis),
+        single_connection: config.single_connection,
+        keepalive: config.keepalive.map(|keepalive| proto::Keepalive {
+            idle_ms: keepalive.idle.map(millis),
+            interval_ms: keepalive.interval.map(millis),
+            count: keepalive.count,
+        }),
+        lib_name: config.lib_name.clone(),
+        lib_version: config.lib_version.clone(),
         cluster: config
             .cluster
             .as_ref()
@@ -468,6 +480,17 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
         tls: request.tls.map(tls_from_proto).transpose()?,
+        lease_wait: request
+            .lease_wait
+            .then(|| request.lease_wait_ms.map(Duration::from_millis)),
+        single_connection: request.single_connection,
+        keepalive: request.keepalive.map(|keepalive| Keepalive {
+            idle: keepalive.idle_ms.map(Duration::from_millis),
+            interval: keepalive.interval_ms.map(Duration::from_millis),
+            count: keepalive.count,
+        }),
+        lib_name: request.lib_name,
+        lib_version: request.lib_version,
         readonly: false,
         cluster: request.cluster.map(cluster_from_proto).transpose()?,
     })
@@ -700,5 +723,36 @@ mod tests {
         let err = connection_config(future).unwrap_err();
         assert!(err.message().contains("version mismatch"), "{err}");
         assert!(err.message().contains("99"), "{err}");
+    }
+
+    #[test]
+    fn pool_keepalive_and_library_settings_round_trip() {
+        let mut config = ConnectionConfig::tcp("127.0.0.1", 6380);
+        // The defaults: keep-alive on with redis-py's timings, babushka's name.
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.keepalive, Some(Keepalive::default()));
+        assert_eq!(back.lib_name.as_deref(), Some("babushka"));
+        assert_eq!(back.lease_wait, None);
+        assert!(!back.single_connection);
+        for wait in [None, Some(Duration::from_millis(1500))] {
+            config.lease_wait = Some(wait);
+            config.single_connection = true;
+            config.keepalive = Some(Keepalive {
+                idle: Some(Duration::from_secs(200)),
+                interval: None,
+                count: Some(9),
+            });
+            config.lib_name = None;
+            config.lib_version = Some("1.2".into());
+            let back = connection_config(connection_request(&config)).unwrap();
+            assert_eq!(back.lease_wait, Some(wait));
+            assert!(back.single_connection);
+            assert_eq!(back.keepalive, config.keepalive);
+            assert_eq!(back.lib_name, None);
+            assert_eq!(back.lib_version.as_deref(), Some("1.2"));
+        }
+        config.keepalive = None;
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.keepalive, None);
     }
 }

@@ -484,7 +484,7 @@ impl Stream {
                         "more than {MAX_LEASES} leases open on one stream"
                     )));
                 }
-                let slot = match self.client.lease() {
+                let slot = match self.client.lease_now() {
                     Ok(lease) => LeaseSlot::Open(lease),
                     Err(err) => LeaseSlot::Failed(err),
                 };

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import warnings
 import weakref
 from types import TracebackType
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
@@ -14,6 +15,7 @@ from babushka import _core
 from babushka._base import ClientBase
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import AsyncStream
+from babushka.asyncio.connection import ConnectionPool
 from babushka.asyncio.lock import Lock
 from babushka.asyncio.pipeline import Pipeline
 from babushka.asyncio.pubsub import PubSub
@@ -60,11 +62,49 @@ class Redis(ClientBase):
     """
 
     _uds: AsyncStream | None = None
+    _pool_class = ConnectionPool
+    connection_pool: ConnectionPool
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, auto_close_connection_pool: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if auto_close_connection_pool is not None:
+            # As redis-py: deprecated, and only for a pool the client makes.
+            warnings.warn(
+                DeprecationWarning(
+                    '"auto_close_connection_pool" is deprecated since redis-py 5.0.1; '
+                    "create a ConnectionPool and give it to the Redis() constructor instead"
+                ),
+                stacklevel=2,
+            )
+            if kwargs.get("connection_pool") is None:
+                self.auto_close_connection_pool = auto_close_connection_pool
+        #: Nested ``async with`` blocks: the last one out closes the client.
+        self._usage = 0
         self._execute = self._bind_and_execute
         self._execute_request = self._bind_and_execute_request
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        single_connection_client: bool = False,
+        auto_close_connection_pool: bool | None = None,
+        **kwargs: Any,
+    ) -> Redis:
+        """See :meth:`babushka.Redis.from_url`."""
+        client = super().from_url(url, single_connection_client=single_connection_client, **kwargs)
+        if auto_close_connection_pool is not None:
+            warnings.warn(
+                DeprecationWarning(
+                    '"auto_close_connection_pool" is deprecated since redis-py 5.0.1; '
+                    "create a ConnectionPool and give it to the Redis() constructor instead"
+                ),
+                stacklevel=2,
+            )
+            client.auto_close_connection_pool = auto_close_connection_pool
+        return client
 
     def _bind(self) -> None:
         # The first request binds the client to the running loop and replaces
@@ -79,7 +119,12 @@ class Redis(ClientBase):
             self._execute = _callback_executor(self._core, loop)
             self._execute_request = _callback_request_executor(self._core, loop)
         else:
-            self._uds = AsyncStream(self._core, loop)
+            # A single-connection client's core is its own, and so is its stream.
+            self._uds = (
+                AsyncStream(self._core, loop)
+                if self.single_connection_client
+                else self.connection_pool.async_stream(loop)
+            )
             self._execute = self._uds.submit
             self._execute_request = self._uds.submit_request
         self._loop = loop
@@ -103,7 +148,9 @@ class Redis(ClientBase):
 
     def _lease(self) -> LeaseT:
         if self.transport != "uds":
-            return self._core.lease()
+            # Never blocks the loop: the lease a blocking pool would wait for
+            # may be held by a task of this very loop.
+            return self._core.lease(wait=False)
         return self._uds_stream().lease()
 
     def _uds_stream(self) -> AsyncStream:
@@ -202,17 +249,26 @@ class Redis(ClientBase):
                     if watch_delay is not None and watch_delay > 0:
                         await asyncio.sleep(watch_delay)
 
-    async def aclose(self) -> None:
-        """Closes the connection; later commands raise ``ClientClosedError``."""
-        self._core.close()
-        if self._uds is not None:
-            self._uds.close()
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Closes the client's connections if it owns its pool (or
+        ``close_connection_pool`` says so), as redis-py's ``aclose()``;
+        requests waiting on them fail with ``ClientClosedError``. The client
+        stays usable: the next command connects again."""
+        if self.single_connection_client:
+            self._core.disconnect()
+            if self._uds is not None:
+                self._uds.close()
+        if close_connection_pool or (
+            close_connection_pool is None and self.auto_close_connection_pool
+        ):
+            await self.connection_pool.disconnect()
 
-    async def close(self) -> None:
+    async def close(self, close_connection_pool: bool | None = None) -> None:
         """Alias of :meth:`aclose`, as in redis-py."""
-        await self.aclose()
+        await self.aclose(close_connection_pool)
 
     async def __aenter__(self) -> Redis:
+        self._usage += 1
         return self
 
     async def __aexit__(
@@ -221,16 +277,33 @@ class Redis(ClientBase):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        self._usage -= 1
+        if self._usage == 0:
+            await self.aclose()
 
     def __del__(self) -> None:
         # The core closes the connections of a client nobody references once
         # its requests in flight are answered (``await Redis().get(k)`` drops
-        # the client while its reply is on the way), so nothing to do here
-        # but for the uds stream, which lives in Python.
-        if self._uds is not None:
+        # the client while its reply is on the way). A single-connection
+        # client's uds stream lives in Python and is its own to close; the
+        # pool closes a shared one.
+        if getattr(self, "single_connection_client", False) and self._uds is not None:
             with contextlib.suppress(RuntimeError):  # the loop may be closed already
                 self._uds.close()
+
+    # redis-py's asyncio client refuses the mapping protocol: an ``await``
+    # cannot hide behind ``r[k]``.
+    def __getitem__(self, name: KeyT) -> Any:
+        raise TypeError("Async Redis client does not support class retrieval")
+
+    def __setitem__(self, name: KeyT, value: Any) -> None:
+        raise TypeError("Async Redis client does not support class assignment")
+
+    def __delitem__(self, name: KeyT) -> None:
+        raise TypeError("Async Redis client does not support class deletion")
+
+    def __contains__(self, name: KeyT) -> bool:
+        raise TypeError("Async Redis client does not support class inclusion")
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:

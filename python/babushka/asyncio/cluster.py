@@ -11,6 +11,7 @@ import asyncio
 import functools
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
+from babushka import _options
 from babushka.asyncio.client import Redis
 from babushka.cluster import (
     TARGETABLE_METHODS,
@@ -18,6 +19,7 @@ from babushka.cluster import (
     ClusterNode,
     _by_slot,
     _command_name,
+    cluster_pool,
     cluster_settings,
     merge_node_replies,
 )
@@ -38,11 +40,22 @@ class RedisCluster(ClusterMixin, Redis):
         read_from_replicas: bool = False,
         **kwargs: Any,
     ) -> None:
-        first_host, first_port, settings = cluster_settings(
-            host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
+        pool = cluster_pool(
+            self._pool_class,
+            cluster_settings(
+                host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
+            ),
+            kwargs,
         )
-        super().__init__(first_host, first_port, _cluster=settings, **kwargs)
+        super().__init__(connection_pool=pool)
+        self.auto_close_connection_pool = True
         self.read_from_replicas = read_from_replicas
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisCluster:  # type: ignore[override]
+        """A cluster client whose first node is ``url``'s; what the URL says
+        wins over the keywords (as in redis-py)."""
+        return cls(**{**kwargs, **_options.parse_url(url)})
 
     async def initialize(self) -> RedisCluster:
         """Reads the slot map now (raises when no startup node answers)."""
