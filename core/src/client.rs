@@ -1,5 +1,5 @@
-//! A client of one standalone server: the object every transport drives,
-//! through one entry, [`Client::submit`].
+//! A client of one standalone server or of a Redis Cluster: the object every
+//! transport drives, through one entry, [`Client::submit`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use redis::Value;
 use tokio::time::Instant;
 
+use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
@@ -18,10 +19,11 @@ use crate::retry::RetryPolicy;
 use crate::runtime;
 use crate::table::Blocking;
 
-/// A client of one server. Cheap to share: every method takes `&self`, and any
-/// number of requests may be in flight at once on its pipelined connection.
+/// A client of one server (or one cluster). Cheap to share: every method
+/// takes `&self`, and any number of requests may be in flight at once on its
+/// pipelined connection(s).
 pub struct Client {
-    connections: Arc<Connections>,
+    topology: Topology,
     response_timeout: Option<Duration>,
     /// Blocking commands run on the shared connection too.
     single_connection: bool,
@@ -88,6 +90,14 @@ impl Cancel {
     }
 }
 
+/// What a client's requests go through.
+enum Topology {
+    /// One server: its connections.
+    Standalone(Arc<Connections>),
+    /// A cluster: the router, which holds each node's connections.
+    Cluster(Arc<Cluster>),
+}
+
 #[cold]
 fn cancelled_error() -> Error {
     Error::new(
@@ -97,11 +107,16 @@ fn cancelled_error() -> Error {
 }
 
 impl Client {
-    /// Builds a client. It does not connect: the first request does.
+    /// Builds a client (of a cluster when `config.cluster` says so). It does
+    /// not connect: the first request does.
     pub fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
-        let connections = Connections::new(config)?;
+        let topology = if config.cluster.is_some() {
+            Topology::Cluster(Cluster::new(config)?)
+        } else {
+            Topology::Standalone(Connections::new(config)?)
+        };
         Ok(Arc::new_cyclic(|me| Self {
-            connections,
+            topology,
             response_timeout: config.response_timeout,
             single_connection: config.single_connection,
             retry: config.retry,
@@ -117,8 +132,28 @@ impl Client {
         let Request { batch, route } = request;
         let blocking = batch.blocking();
         let deadline = self.deadline(blocking);
+        let connections = match &self.topology {
+            Topology::Standalone(connections) => connections,
+            Topology::Cluster(cluster) => {
+                let target = match route {
+                    Route::Auto => ClusterTarget::Auto,
+                    Route::Node(node) => ClusterTarget::Node(node),
+                    Route::Lease(_) => {
+                        return refuse(sink, not_in_cluster("a dedicated connection (WATCH)"));
+                    }
+                };
+                return cluster.submit(batch, &target, deadline, sink);
+            }
+        };
         let holds_connection = blocking.is_some_and(|b| b.dedicated);
         match route {
+            Route::Node(_) => refuse(
+                sink,
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "target_nodes needs a cluster client (RedisCluster)",
+                ),
+            ),
             Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
             Route::Auto if holds_connection && !self.single_connection => {
                 self.send_on_dedicated(batch, deadline, sink)
@@ -129,35 +164,9 @@ impl Client {
             Route::Auto if blocking.is_none() && self.retry.attempts > 1 => {
                 let batch = Arc::new(batch);
                 let sink = self.retrying(Arc::clone(&batch), deadline, 1, Duration::ZERO, sink);
-                self.send_shared(&batch, deadline, sink)
+                send_shared(connections, &batch, deadline, sink)
             }
-            Route::Auto => self.send_shared(&batch, deadline, sink),
-        }
-    }
-
-    /// Queues a request on the shared connection.
-    fn send_shared(&self, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
-        let pipe = match self.connections.shared() {
-            Ok(pipe) => pipe,
-            Err(err) => {
-                complete(sink, Err(err));
-                return Submitted {
-                    wake_owed: false,
-                    cancel: None,
-                };
-            }
-        };
-        let wake_owed = match pipe.enqueue(batch, deadline, sink) {
-            WakeNeed::None => false,
-            WakeNeed::Now => {
-                pipe.wake_writer();
-                false
-            }
-            WakeNeed::Soon => true,
-        };
-        Submitted {
-            wake_owed,
-            cancel: None,
+            Route::Auto => send_shared(connections, &batch, deadline, sink),
         }
     }
 
@@ -192,7 +201,11 @@ impl Client {
             runtime.spawn(async move {
                 tokio::time::sleep(delay).await;
                 let next = client.retrying(Arc::clone(&batch), deadline, tries + 1, delay, sink);
-                if client.send_shared(&batch, deadline, next).wake_owed {
+                let submitted = match client.standalone() {
+                    Ok(connections) => send_shared(connections, &batch, deadline, next),
+                    Err(err) => refuse(next, err),
+                };
+                if submitted.wake_owed {
                     client.wake();
                 }
             });
@@ -226,7 +239,11 @@ impl Client {
             cancelled: AtomicBool::new(false),
         });
         let cancel = Cancel(Arc::downgrade(&request));
-        Lease::take_then(&self.connections, move |outcome| {
+        let connections = match self.standalone() {
+            Ok(connections) => connections,
+            Err(err) => return refuse(sink, err),
+        };
+        Lease::take_then(connections, move |outcome| {
             let lease = match outcome {
                 Ok(lease) => lease,
                 Err(err) => return complete(sink, Err(err)),
@@ -271,7 +288,10 @@ impl Client {
         deadline: Option<Instant>,
         sink: Sink,
     ) -> Submitted {
-        let pipe = match self.connections.shared() {
+        let pipe = match self
+            .standalone()
+            .and_then(|connections| connections.shared())
+        {
             Ok(pipe) => pipe,
             Err(err) => {
                 complete(sink, Err(err));
@@ -305,13 +325,47 @@ impl Client {
     /// With a lease wait configured this blocks the thread until one is free
     /// or the wait ends; never call it from a runtime thread.
     pub fn lease(&self) -> Result<Lease> {
-        Lease::take_waiting(&self.connections)
+        Lease::take_waiting(self.standalone()?)
     }
 
     /// As [`Self::lease`], but fails at once when every dedicated connection
     /// is in use, for callers that must not block (a runtime task).
     pub fn lease_now(&self) -> Result<Lease> {
-        Lease::take(&self.connections)
+        Lease::take(self.standalone()?)
+    }
+
+    /// A standalone client's connections; a cluster client has none of
+    /// its own (dedicated connections for `WATCH` are not there yet).
+    fn standalone(&self) -> Result<&Arc<Connections>> {
+        match &self.topology {
+            Topology::Standalone(connections) => Ok(connections),
+            Topology::Cluster(_) => Err(not_in_cluster("a dedicated connection (WATCH)")),
+        }
+    }
+
+    /// The cluster's router, for a cluster client.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        match &self.topology {
+            Topology::Cluster(cluster) => Some(cluster),
+            Topology::Standalone(_) => None,
+        }
+    }
+
+    /// For a cluster client: reads the slot map now and waits for it (a
+    /// standalone client has nothing to read).
+    pub async fn refresh_topology(&self) -> Result<()> {
+        match &self.topology {
+            Topology::Cluster(cluster) => cluster.refresh().await,
+            Topology::Standalone(_) => Ok(()),
+        }
+    }
+
+    /// For a cluster client: `(primaries, replicas)` of the current slot map
+    /// (empty before it is read).
+    pub fn cluster_nodes(&self) -> (Vec<NodeName>, Vec<NodeName>) {
+        self.cluster()
+            .and_then(|cluster| cluster.slot_map())
+            .map_or_else(Default::default, |map| (map.primaries(), map.replicas()))
     }
 
     /// A subscriber to this client's server: a connection of its own, opened
@@ -324,12 +378,12 @@ impl Client {
         if self.is_closed() {
             return Err(Error::closed());
         }
-        let subscriber = Subscriber::start(
-            self.connections.connector(),
-            max_buffered,
-            self.response_timeout,
-            runtime,
-        )?;
+        let connector = match &self.topology {
+            Topology::Standalone(connections) => connections.connector(),
+            Topology::Cluster(cluster) => cluster.connector()?,
+        };
+        let subscriber =
+            Subscriber::start(connector, max_buffered, self.response_timeout, runtime)?;
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)
@@ -340,7 +394,10 @@ impl Client {
     /// dropped. Applies to connections opened from now on: set it before the
     /// first request.
     pub fn set_push_sink(&self, sink: Option<PushSink>) {
-        self.connections.set_push_sink(sink);
+        match &self.topology {
+            Topology::Standalone(connections) => connections.set_push_sink(sink),
+            Topology::Cluster(cluster) => cluster.set_push_sink(sink),
+        }
     }
 
     /// When a request submitted now must be answered by, if ever.
@@ -360,8 +417,11 @@ impl Client {
     /// Wakes the writer of the shared connection (the deferred wake-up
     /// [`Self::submit`] asks for).
     pub fn wake(&self) {
-        if let Ok(pipe) = self.connections.shared() {
-            pipe.wake_writer();
+        // A cluster's router wakes each node's writer as it sends.
+        if let Topology::Standalone(connections) = &self.topology {
+            if let Ok(pipe) = connections.shared() {
+                pipe.wake_writer();
+            }
         }
     }
 
@@ -371,7 +431,10 @@ impl Client {
         // The subscribers' lock is held until the connections are closed, so
         // a subscriber made meanwhile either is in the list or is refused.
         let mut registered = self.subscribers.lock();
-        self.connections.close();
+        match &self.topology {
+            Topology::Standalone(connections) => connections.close(),
+            Topology::Cluster(cluster) => cluster.close(),
+        }
         let subscribers = std::mem::take(&mut *registered);
         drop(registered);
         for subscriber in subscribers {
@@ -385,21 +448,60 @@ impl Client {
     /// `close()` then use again).
     pub fn disconnect(&self) {
         let registered = std::mem::take(&mut *self.subscribers.lock());
-        self.connections.disconnect();
+        match &self.topology {
+            Topology::Standalone(connections) => connections.disconnect(),
+            Topology::Cluster(cluster) => cluster.disconnect(),
+        }
         for subscriber in registered {
             subscriber.close();
         }
     }
 
     pub fn is_closed(&self) -> bool {
-        self.connections.is_closed()
+        match &self.topology {
+            Topology::Standalone(connections) => connections.is_closed(),
+            Topology::Cluster(cluster) => cluster.is_closed(),
+        }
     }
+}
+
+impl Drop for Client {
+    /// A cluster's router is held by its own tasks (retries, refreshes), so
+    /// the client lets go of its connections when it goes (they close once
+    /// their requests are answered, as a standalone client's do).
+    fn drop(&mut self) {
+        if let Topology::Cluster(cluster) = &self.topology {
+            cluster.close_when_idle();
+        }
+    }
+}
+
+#[cold]
+fn refuse(sink: Sink, err: Error) -> Submitted {
+    complete(sink, Err(err));
+    Submitted {
+        wake_owed: false,
+        cancel: None,
+    }
+}
+
+#[cold]
+fn not_in_cluster(what: &str) -> Error {
+    Error::new(
+        ErrorKind::Cluster,
+        format!("{what} is not supported by a cluster client yet"),
+    )
 }
 
 /// Sends on a dedicated connection the caller holds (a `WATCH` session's).
 /// The request holds the lease until its reply, then lets go of it before
 /// the caller hears of it.
-fn send_leased(lease: Lease, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+pub(crate) fn send_leased(
+    lease: Lease,
+    batch: &Batch,
+    deadline: Option<Instant>,
+    sink: Sink,
+) -> Submitted {
     let pipe: Pipe = lease.pipe().clone();
     let request = Arc::new(InFlight {
         target: Mutex::new(Target::Leased(lease)),
@@ -417,5 +519,36 @@ fn send_leased(lease: Lease, batch: &Batch, deadline: Option<Instant>, sink: Sin
     Submitted {
         wake_owed: false,
         cancel: Some(cancel),
+    }
+}
+
+/// Queues a request on a standalone client's shared connection.
+fn send_shared(
+    connections: &Connections,
+    batch: &Batch,
+    deadline: Option<Instant>,
+    sink: Sink,
+) -> Submitted {
+    let pipe = match connections.shared() {
+        Ok(pipe) => pipe,
+        Err(err) => {
+            complete(sink, Err(err));
+            return Submitted {
+                wake_owed: false,
+                cancel: None,
+            };
+        }
+    };
+    let wake_owed = match pipe.enqueue(batch, deadline, sink) {
+        WakeNeed::None => false,
+        WakeNeed::Now => {
+            pipe.wake_writer();
+            false
+        }
+        WakeNeed::Soon => true,
+    };
+    Submitted {
+        wake_owed,
+        cancel: None,
     }
 }

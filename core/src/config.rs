@@ -117,6 +117,11 @@ pub struct ConnectionConfig {
     /// Where fresh credentials come from at each connect; when set,
     /// `username` and `password` are not used.
     pub credential_provider: Option<CredentialProvider>,
+    /// Send `READONLY` when connecting, so a cluster replica serves reads.
+    pub readonly: bool,
+    /// A Redis Cluster: `address` is one of its nodes, where the client
+    /// learns the rest; `None` for a standalone server.
+    pub cluster: Option<ClusterOptions>,
 }
 
 impl fmt::Debug for ConnectionConfig {
@@ -142,8 +147,23 @@ impl fmt::Debug for ConnectionConfig {
             .field("retry", &self.retry)
             .field("health_check_interval", &self.health_check_interval)
             .field("credential_provider", &self.credential_provider)
+            .field("readonly", &self.readonly)
+            .field("cluster", &self.cluster)
             .finish()
     }
+}
+
+/// How a cluster client uses its cluster (redis-py's `RedisCluster` keywords).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// More nodes to learn the cluster from, tried after `address`
+    /// (`startup_nodes`).
+    pub seeds: Vec<Address>,
+    /// Send read-only commands to the slot's replicas too, in turn with its
+    /// primary (their connections send `READONLY`).
+    pub read_from_replicas: bool,
+    /// Refuse a slot map in which a slot has no node.
+    pub require_full_coverage: bool,
 }
 
 /// TCP keep-alive probing: after `idle` without traffic, a probe every
@@ -198,6 +218,8 @@ impl ConnectionConfig {
             retry: RetryPolicy::default(),
             health_check_interval: None,
             credential_provider: None,
+            readonly: false,
+            cluster: None,
         }
     }
 }

@@ -30,6 +30,10 @@ pub enum ErrorKind {
     Protocol,
     /// A key watched by a transaction changed, so the server did not run it.
     Watch,
+    /// A cluster cannot serve the request as asked: the keys of an atomic
+    /// command or a transaction are in different slots, no node serves a
+    /// slot, no node answers at all.
+    Cluster,
     /// A bug in Babushka; the message says where.
     Internal,
 }

@@ -11,8 +11,10 @@
 //! - [`fork`]: the one place `fork` is handled; pieces with locks register hooks.
 //! - [`config`]: where and how to connect (address, credentials, timeouts, TLS).
 //! - [`request`]: the one request type (a command or a batch, and its route).
-//! - [`client`]: a client of one server; every transport drives one of these
-//!   through [`Client::submit`].
+//! - [`client`]: a client of one server or one cluster; every transport
+//!   drives one of these through [`Client::submit`].
+//! - [`cluster`]: a cluster client's router: the slot map, routing by the
+//!   command table's keys and policies, `MOVED`/`ASK`, retries, refreshes.
 //! - `connection`: the shared pipelined connection (`pipe`: output buffer,
 //!   waiting replies, deadlines, writer and reader tasks), the dedicated ones
 //!   leased to blocking commands and `WATCH`, `session` (open + handshake)
@@ -32,6 +34,7 @@
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod completion;
 pub mod config;
@@ -51,8 +54,8 @@ pub mod table;
 pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
 pub use config::{
-    Address, ConnectionConfig, CredentialFuture, CredentialProvider, Credentials, Keepalive,
-    Protocol, TlsConfig, TlsVersion,
+    Address, ClusterOptions, ConnectionConfig, CredentialFuture, CredentialProvider, Credentials,
+    Keepalive, Protocol, TlsConfig, TlsVersion,
 };
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};

@@ -43,6 +43,7 @@ __all__ = [
     "command_spec",
     "command_table",
     "configure",
+    "keyslot",
     "runtime_started",
     "shutdown",
     "start_socket_listener",
@@ -114,6 +115,9 @@ def command_table() -> list[CommandSpec]:
 def absent_commands() -> dict[str, str]:
     """The servers' commands the table leaves out on purpose, with why."""
 
+def keyslot(key: bytes) -> int:
+    """The cluster hash slot of ``key``."""
+
 def command_keys(*args: Any) -> list[bytes]:
     """A command's keys, found by its entry's key specs."""
 
@@ -156,14 +160,27 @@ class Client:
         retry_on_connection: bool = ...,
         health_check_interval: float | None = ...,
         credential_provider: Any = ...,
+        cluster: bool = ...,
+        seeds: Sequence[tuple[str, int]] = ...,
+        read_from_replicas: bool = ...,
+        require_full_coverage: bool = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
     def execute_request(
-        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         """Sends one command (kind 0), a pipeline (1) or a transaction (2) of
-        ``(shape, name, *args)`` tuples, on ``lease`` if given; blocks until done."""
+        ``(shape, name, *args)`` tuples, on ``lease`` if given (or to a cluster
+        client's ``node``, ``host:port``); blocks until done."""
+    def refresh_topology(self) -> None:
+        """A cluster client: reads the slot map now (GIL released)."""
+    def cluster_nodes(self) -> tuple[list[str], list[str]]:
+        """A cluster client's ``(primaries, replicas)``, ``host:port``."""
     def call(
         self,
         on_success: Callable[[Any], object],
@@ -180,6 +197,7 @@ class Client:
         lease: Lease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Cancel | None: ...
     def lease(self, wait: bool = ...) -> Lease:
         """A dedicated connection held across requests (a WATCH session);
@@ -231,7 +249,11 @@ class ManagedSender:
     def submit(self, shape: int, *args: Any) -> ReplyFuture:
         """Sends a command; returns a future completed at a queue drain."""
     def submit_request(
-        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> ReplyFuture: ...
 
 @final
@@ -281,6 +303,7 @@ class UdsCodec:
         lease: UdsLease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> bool:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
     def open_lease(self) -> UdsLease:

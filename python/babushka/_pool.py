@@ -69,12 +69,15 @@ class PoolBase:
         ):
             raise ValueError('"max_connections" must be a positive integer')
         self.max_connections = max_connections
+        # A RedisCluster's settings (babushka.cluster), for its core client.
+        cluster = connection_kwargs.pop("_cluster", None)
         self.connection_kwargs = dict(connection_kwargs)
         options = {**connection_defaults(), **connection_kwargs}
         self.transport = _options.resolve_transport(options.pop("transport"))
         options.pop("max_connections")  # the pool's own keyword, above
         self._core_kwargs = _core_kwargs(dict(options), max_connections)
         self._core_kwargs.update(self._wait_kwargs())
+        self._core_kwargs.update(cluster or {})
         #: What commands need to know about the connection (how ``str``
         #: arguments become bytes, the protocol), as ``client.connection_kwargs``.
         self.client_kwargs: dict[str, Any] = {

@@ -157,13 +157,17 @@ class SyncStream:
         return waiter.wait()
 
     def execute_request(
-        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: _core.UdsLease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         """As ``_core.Client.execute_request``, with a lease from :meth:`lease`."""
         if self._generation != _fork_generation:
             self._reopen_after_fork()
         waiter = Waiter()
-        self._codec.submit_request(waiter, lease, kind, commands)
+        self._codec.submit_request(waiter, lease, kind, commands, node)
         with self._write_lock:
             self._write()
         return waiter.wait()
@@ -307,12 +311,16 @@ class AsyncStream:
         return future
 
     def submit_request(
-        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: _core.UdsLease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> asyncio.Future[Any]:
         """As ``ManagedSender.submit_request``, with a lease from :meth:`lease`."""
         self._reopen_if_closed()
         future = self._loop.create_future()
-        if self._codec.submit_request(future, lease, kind, commands):
+        if self._codec.submit_request(future, lease, kind, commands, node):
             self._loop.call_soon(self._flush)
         return future
 

@@ -349,10 +349,13 @@ def _callback_request_executor(core: _core.Client) -> Callable[..., Any]:
     call_request = core.call_request
 
     def execute_request(
-        lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        lease: _core.Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         waiter = Waiter()
-        call_request(waiter.set_result, waiter.set_exception, lease, kind, commands)
+        call_request(waiter.set_result, waiter.set_exception, lease, kind, commands, node)
         return waiter.wait()
 
     return execute_request

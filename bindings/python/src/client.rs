@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use babushka_core::config::{LIB_NAME, LIB_VERSION};
 use babushka_core::{
-    runtime, Address, Backoff, Batch, Cancel, Client, ConnectionConfig, Error, Keepalive, Lease,
-    Protocol, Request, RetryPolicy, Route, Value,
+    runtime, Address, Backoff, Batch, Cancel, Client, ClusterOptions, ConnectionConfig, Error,
+    Keepalive, Lease, Protocol, Request, RetryPolicy, Route, Value,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -115,17 +115,18 @@ impl ManagedSender {
         self.send(py, Request::one(cmd), ReplyShape::One(shape))
     }
 
-    /// Sends a batch (or a command on a leased connection); see
-    /// `Client.execute_request`.
-    #[pyo3(signature = (lease, kind, commands))]
+    /// Sends a batch (or a command on a leased connection, or to a cluster
+    /// node); see `Client.execute_request`.
+    #[pyo3(signature = (lease, kind, commands, node = None))]
     fn submit_request<'py>(
         &self,
         py: Python<'py>,
         lease: Option<&Bound<'py, PyLease>>,
         kind: u8,
         commands: &Bound<'py, PyAny>,
+        node: Option<&str>,
     ) -> PyResult<Bound<'py, ReplyFuture>> {
-        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        let (request, shape) = build_request(lease, kind, commands, node, &self.encoding)?;
         self.send(py, request, shape)
     }
 }
@@ -179,6 +180,8 @@ impl PyClient {
         backoff = (3, 0.01, 1.0), attempts = 3, retry_on_timeout = false, retry_writes = false,
         retry_on_connection = true,
         health_check_interval = None, credential_provider = None,
+        cluster = false, seeds = Vec::new(), read_from_replicas = false,
+        require_full_coverage = true,
     ))]
     // Keyword-only arguments from Python, each named at the call, so
     // neither the count nor the bools can be mixed up.
@@ -217,6 +220,10 @@ impl PyClient {
         retry_on_connection: bool,
         health_check_interval: Option<f64>,
         credential_provider: Option<Py<PyAny>>,
+        cluster: bool,
+        seeds: Vec<(String, u16)>,
+        read_from_replicas: bool,
+        require_full_coverage: bool,
     ) -> PyResult<Self> {
         let credential_provider = credential_provider.map(Arc::new);
         let address = match unix_path {
@@ -264,6 +271,15 @@ impl PyClient {
             credential_provider: credential_provider
                 .as_ref()
                 .map(|provider| crate::credentials::from_python(Arc::clone(provider))),
+            readonly: false,
+            cluster: cluster.then(|| ClusterOptions {
+                seeds: seeds
+                    .into_iter()
+                    .map(|(host, port)| Address::Tcp { host, port })
+                    .collect(),
+                read_from_replicas,
+                require_full_coverage,
+            }),
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -298,18 +314,39 @@ impl PyClient {
     /// Sends a request and waits for it with the GIL released: `kind` 0 is
     /// one command, 1 a pipeline, 2 a transaction (MULTI/EXEC); `commands` a
     /// sequence of `(shape, name, *args)` tuples; `lease` a dedicated
-    /// connection from `lease()`, or `None` for the client's own routing. A
+    /// connection from `lease()`, or `None` for the client's own routing;
+    /// `node` (a cluster client's `host:port`) sends it to that node. A
     /// batch's reply is a list, error replies in it as exception objects.
-    #[pyo3(signature = (lease, kind, commands))]
+    #[pyo3(signature = (lease, kind, commands, node = None))]
     fn execute_request<'py>(
         &self,
         py: Python<'py>,
         lease: Option<&Bound<'py, PyLease>>,
         kind: u8,
         commands: &Bound<'py, PyAny>,
+        node: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        let (request, shape) = build_request(lease, kind, commands, node, &self.encoding)?;
         self.wait(py, request, &shape)
+    }
+
+    /// A cluster client: reads the slot map now, waiting with the GIL
+    /// released (raises if no node answers). Nothing for a standalone one.
+    fn refresh_topology(&self, py: Python<'_>) -> PyResult<()> {
+        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let core = &self.core;
+        py.detach(|| handle.block_on(core.refresh_topology()))
+            .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// A cluster client's nodes, `host:port`, by the current slot map:
+    /// `(primaries, replicas)`.
+    fn cluster_nodes(&self) -> (Vec<String>, Vec<String>) {
+        let (primaries, replicas) = self.core.cluster_nodes();
+        let names = |nodes: Vec<babushka_core::cluster::NodeName>| {
+            nodes.iter().map(ToString::to_string).collect()
+        };
+        (names(primaries), names(replicas))
     }
 
     /// A dedicated connection for a `WATCH` session; requests sent with it
@@ -384,8 +421,10 @@ impl PyClient {
         )
     }
 
-    /// `call` for a batch or a leased connection (see `execute_request`).
-    #[pyo3(signature = (on_success, on_failure, lease, kind, commands))]
+    /// `call` for a batch, a leased connection or a cluster node (see
+    /// `execute_request`).
+    #[pyo3(signature = (on_success, on_failure, lease, kind, commands, node = None))]
+    #[allow(clippy::too_many_arguments)]
     fn call_request<'py>(
         &self,
         py: Python<'py>,
@@ -394,8 +433,9 @@ impl PyClient {
         lease: Option<&Bound<'py, PyLease>>,
         kind: u8,
         commands: &Bound<'py, PyAny>,
+        node: Option<&str>,
     ) -> PyResult<Option<PyCancel>> {
-        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        let (request, shape) = build_request(lease, kind, commands, node, &self.encoding)?;
         self.call_with(py, on_success, on_failure, request, shape)
     }
 
@@ -516,6 +556,7 @@ fn build_request(
     lease: Option<&Bound<'_, PyLease>>,
     kind: u8,
     commands: &Bound<'_, PyAny>,
+    node: Option<&str>,
     encoding: &Encoding,
 ) -> PyResult<(Request, ReplyShape)> {
     let kind = Kind::from_u8(kind)?;
@@ -527,7 +568,16 @@ fn build_request(
         Kind::Pipeline => Batch::Pipeline(built),
         Kind::Transaction => Batch::Transaction(built),
     };
-    let route = lease.map_or(Route::Auto, |lease| Route::Lease(lease.get().lease.clone()));
+    let route = match (lease, node) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "a request has a lease or a node, not both",
+            ))
+        }
+        (Some(lease), None) => Route::Lease(lease.get().lease.clone()),
+        (None, Some(node)) => Route::Node(node.into()),
+        (None, None) => Route::Auto,
+    };
     Ok((Request { batch, route }, shape))
 }
 

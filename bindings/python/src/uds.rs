@@ -485,9 +485,10 @@ impl UdsCodec {
 
     /// `submit` for the form `Client.execute_request` takes: `kind` 0 one
     /// command, 1 a pipeline, 2 a transaction, of `(shape, name, *args)`
-    /// tuples, on `lease` (from `open_lease`) if given. A batch's reply is
-    /// a list, error replies in it as exception objects.
-    #[pyo3(signature = (waiter, lease, kind, commands))]
+    /// tuples, on `lease` (from `open_lease`) if given, or to a cluster
+    /// client's `node` (`host:port`). A batch's reply is a list, error
+    /// replies in it as exception objects.
+    #[pyo3(signature = (waiter, lease, kind, commands, node = None))]
     fn submit_request(
         &self,
         py: Python<'_>,
@@ -495,8 +496,10 @@ impl UdsCodec {
         lease: Option<&Bound<'_, UdsLease>>,
         kind: u8,
         commands: &Bound<'_, PyAny>,
+        node: Option<String>,
     ) -> PyResult<bool> {
         let lease_id = self.lease_id(py, lease)?;
+        let node = node.unwrap_or_default();
         let kind = Kind::from_u8(kind)?;
         let (mut words, shape) = read_commands(kind, commands, |item| {
             command_words_after(item, 1, &self.encoding)
@@ -507,6 +510,7 @@ impl UdsCodec {
                 let frame = proto::Request {
                     args,
                     lease_id,
+                    node,
                     ..proto::Request::default()
                 };
                 return self.push(py, waiter, shape, frame);
@@ -523,6 +527,7 @@ impl UdsCodec {
                     .collect(),
             })),
             lease_id,
+            node,
             ..proto::Request::default()
         };
         self.push(py, waiter, shape, frame)

@@ -235,6 +235,9 @@ fn handshake_commands(
             ));
         }
     }
+    if config.readonly {
+        commands.push((words(&[b"READONLY"]), OnError::Fail));
+    }
     commands.push((words(&[b"CLIENT", b"ID"]), OnError::ClientId));
     commands
 }

@@ -9,9 +9,11 @@ use redis::{Value, VerbatimFormat};
 
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
+use crate::cluster::NodeName;
 use crate::command::Command;
 use crate::config::{
-    Address, ConnectionConfig, Credentials, Keepalive, Protocol, TlsConfig, TlsVersion,
+    Address, ClusterOptions, ConnectionConfig, Credentials, Keepalive, Protocol, TlsConfig,
+    TlsVersion,
 };
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
@@ -28,6 +30,8 @@ pub enum Frame {
     Submit {
         request_id: u64,
         lease_id: u64,
+        /// A cluster client's node to send it to (`host:port`), if any.
+        node: Option<NodeName>,
         batch: Result<Batch, Error>,
     },
     OpenLease(u64),
@@ -67,17 +71,18 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         args,
         action,
         lease_id,
+        node,
     } = request;
     let Some(action) = action else {
         // The common case: one command.
         let batch = Command::from_args(&args).map(Batch::One);
-        return submit(request_id, lease_id, batch);
+        return submit(request_id, lease_id, &node, batch);
     };
     let control = |frame: Frame| {
-        if request_id != 0 || !args.is_empty() || lease_id != 0 {
+        if request_id != 0 || !args.is_empty() || lease_id != 0 || !node.is_empty() {
             return Err(malformed(
-                "a control frame (lease, cancel or subscriber) carries no request id, arguments \
-                 or lease id",
+                "a control frame (lease, cancel or subscriber) carries no request id, arguments, \
+                 lease id or node",
             ));
         }
         Ok(frame)
@@ -96,7 +101,7 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                     "a batch frame carries its commands in `batch`, not `args`",
                 ));
             }
-            submit(request_id, lease_id, batch_from_proto(&batch)?)
+            submit(request_id, lease_id, &node, batch_from_proto(&batch)?)
         }
         Action::OpenLease(id) => control(Frame::OpenLease(nonzero(id, "lease id")?)),
         Action::ReleaseLease(release) => control(Frame::ReleaseLease {
@@ -201,13 +206,24 @@ pub fn may_run_dedicated(request: &proto::Request) -> bool {
     }
 }
 
-fn submit(request_id: u64, lease_id: u64, batch: Result<Batch, Error>) -> Result<Frame, Error> {
+fn submit(
+    request_id: u64,
+    lease_id: u64,
+    node: &str,
+    batch: Result<Batch, Error>,
+) -> Result<Frame, Error> {
     if request_id == 0 {
         return Err(malformed("request id 0 is reserved"));
+    }
+    if lease_id != 0 && !node.is_empty() {
+        return Err(malformed(
+            "a request goes on a lease or to a node, not both",
+        ));
     }
     Ok(Frame::Submit {
         request_id,
         lease_id,
+        node: (!node.is_empty()).then(|| NodeName::from(node)),
         batch,
     })
 }
@@ -343,6 +359,7 @@ pub fn error_to_proto(err: &Error) -> proto::Error {
         ErrorKind::InvalidInput => proto::ErrorKind::InvalidInput,
         ErrorKind::Protocol => proto::ErrorKind::Protocol,
         ErrorKind::Watch => proto::ErrorKind::Watch,
+        ErrorKind::Cluster => proto::ErrorKind::Cluster,
         _ => proto::ErrorKind::Internal,
     };
     proto::Error {
@@ -363,6 +380,7 @@ pub fn error_from_proto(err: proto::Error) -> Error {
         Ok(proto::ErrorKind::InvalidInput) => ErrorKind::InvalidInput,
         Ok(proto::ErrorKind::Protocol) => ErrorKind::Protocol,
         Ok(proto::ErrorKind::Watch) => ErrorKind::Watch,
+        Ok(proto::ErrorKind::Cluster) => ErrorKind::Cluster,
         _ => ErrorKind::Internal,
     };
     let code = (!err.code.is_empty()).then_some(err.code);
@@ -419,6 +437,24 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
         retry: Some(retry_to_proto(&config.retry)),
         health_check_interval_ms: config.health_check_interval.map(millis),
         credentials_from_wrapper: config.credential_provider.is_some(),
+        cluster: config
+            .cluster
+            .as_ref()
+            .map(|cluster| proto::ClusterSettings {
+                seeds: cluster
+                    .seeds
+                    .iter()
+                    .filter_map(|seed| match seed {
+                        Address::Tcp { host, port } => Some(proto::TcpAddress {
+                            host: host.clone(),
+                            port: u32::from(*port),
+                        }),
+                        Address::Unix(_) => None,
+                    })
+                    .collect(),
+                read_from_replicas: cluster.read_from_replicas,
+                require_full_coverage: cluster.require_full_coverage,
+            }),
     }
 }
 
@@ -591,6 +627,32 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         // Set by the listener when the setup frame asks for it (see
         // `wants_wrapper_credentials`).
         credential_provider: None,
+        readonly: false,
+        cluster: request.cluster.map(cluster_from_proto).transpose()?,
+    })
+}
+
+fn cluster_from_proto(cluster: proto::ClusterSettings) -> Result<ClusterOptions, Error> {
+    let seeds = cluster
+        .seeds
+        .into_iter()
+        .map(|seed| {
+            let port = u16::try_from(seed.port).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("a cluster seed's port {} is out of range", seed.port),
+                )
+            })?;
+            Ok(Address::Tcp {
+                host: seed.host,
+                port,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(ClusterOptions {
+        seeds,
+        read_from_replicas: cluster.read_from_replicas,
+        require_full_coverage: cluster.require_full_coverage,
     })
 }
 
@@ -727,10 +789,30 @@ mod tests {
             Frame::Submit {
                 request_id: 1,
                 lease_id: 4,
+                node: None,
                 batch: Ok(Batch::One(cmd)),
             } => assert_eq!(cmd.name(), b"GET"),
             other => panic!("{other:?}"),
         }
+        // A cluster node to send it to; never together with a lease.
+        let to_node = proto::Request {
+            request_id: 7,
+            args: words(&["DBSIZE"]),
+            node: "127.0.0.1:7000".to_owned(),
+            ..proto::Request::default()
+        };
+        assert!(matches!(
+            frame_from_proto(to_node).unwrap(),
+            Frame::Submit { node: Some(node), .. } if &*node == "127.0.0.1:7000"
+        ));
+        let both = proto::Request {
+            request_id: 8,
+            args: words(&["DBSIZE"]),
+            lease_id: 1,
+            node: "127.0.0.1:7000".to_owned(),
+            ..proto::Request::default()
+        };
+        assert!(frame_from_proto(both).is_err());
         let transaction = proto::Request {
             request_id: 2,
             action: Some(Action::Batch(proto::Batch {
@@ -801,6 +883,20 @@ mod tests {
         assert_eq!(back.response_timeout, Some(Duration::from_millis(250)));
 
         assert_eq!(back.tls, None);
+        assert_eq!(back.cluster, None);
+
+        // A cluster client's settings come through whole.
+        let mut cluster = ConnectionConfig::tcp("127.0.0.1", 7000);
+        cluster.cluster = Some(ClusterOptions {
+            seeds: vec![Address::Tcp {
+                host: "10.0.0.2".into(),
+                port: 7001,
+            }],
+            read_from_replicas: true,
+            require_full_coverage: false,
+        });
+        let back = connection_config(connection_request(&cluster)).unwrap();
+        assert_eq!(back.cluster, cluster.cluster);
 
         let mut future = request;
         future.protocol_version = 99;

@@ -468,9 +468,14 @@ impl Stream {
             Frame::Submit {
                 request_id,
                 lease_id,
+                node,
                 batch,
             } => {
-                let route = match self.route(lease_id) {
+                let route = match node {
+                    Some(node) => Ok(Route::Node(node)),
+                    None => self.route(lease_id),
+                };
+                let route = match route {
                     Ok(route) => route,
                     Err(err) => {
                         self.reply(request_id, response::Result::Error(error_to_proto(&err)));

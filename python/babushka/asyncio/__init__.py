@@ -3,8 +3,10 @@
 from typing import Any
 
 from babushka.asyncio.client import Redis
+from babushka.asyncio.cluster import RedisCluster
 from babushka.asyncio.connection import BlockingConnectionPool, ConnectionPool
 from babushka.asyncio.pipeline import Pipeline
+from babushka.cluster import ClusterNode
 from babushka.exceptions import *  # noqa: F403
 
 StrictRedis = Redis
@@ -18,9 +20,11 @@ def from_url(url: str, **kwargs: Any) -> Redis:
 
 __all__ = [
     "BlockingConnectionPool",
+    "ClusterNode",
     "ConnectionPool",
     "Pipeline",
     "Redis",
+    "RedisCluster",
     "StrictRedis",
     "from_url",
 ]

@@ -256,10 +256,14 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         return self._execute(shape, *args)
 
     def _bind_and_execute_request(
-        self, lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: _core.Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         self._bind()
-        return self._execute_request(lease, kind, commands)
+        return self._execute_request(lease, kind, commands, node)
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
@@ -520,11 +524,14 @@ def _callback_executors(
         return future
 
     def execute_request(
-        lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        lease: _core.Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         cancels.send_due()
         future, on_success, on_failure = _callback_future(loop)
-        cancels.watch(future, call_request(on_success, on_failure, lease, kind, commands))
+        cancels.watch(future, call_request(on_success, on_failure, lease, kind, commands, node))
         return future
 
     return execute, execute_request
