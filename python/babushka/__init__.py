@@ -16,6 +16,7 @@ from babushka._options import TRANSPORTS
 from babushka.client import Redis
 from babushka.exceptions import (
     AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
     AuthorizationError,
     BusyLoadingError,
     ClientClosedError,
@@ -27,6 +28,7 @@ from babushka.exceptions import (
     LockNotOwnedError,
     NoPermissionError,
     NoScriptError,
+    OutOfMemoryError,
     PubSubError,
     ReadOnlyError,
     RedisError,
@@ -62,6 +64,7 @@ atexit.register(_core.shutdown)
 __all__ = [
     "TRANSPORTS",
     "AuthenticationError",
+    "AuthenticationWrongNumberOfArgsError",
     "AuthorizationError",
     "BusyLoadingError",
     "ClientClosedError",
@@ -73,6 +76,7 @@ __all__ = [
     "LockNotOwnedError",
     "NoPermissionError",
     "NoScriptError",
+    "OutOfMemoryError",
     "PubSubError",
     "ReadOnlyError",
     "Redis",
