@@ -13,7 +13,7 @@ from babushka._uds import SyncStream
 from babushka._waiter import Waiter
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
 from babushka.commands.scripting import ScriptTextT
-from babushka.exceptions import WatchError
+from babushka.exceptions import RedisError, WatchError
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline
 from babushka.pubsub import PubSub
@@ -48,6 +48,15 @@ class Redis(ClientBase):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return parse(self._execute(shape, *args))
+
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        try:
+            reply = self._execute(shape, *args)
+        except RedisError as error:
+            return settle(None, error)
+        return settle(reply, None)
 
     def _lease(self) -> LeaseT:
         if self._uds is not None:

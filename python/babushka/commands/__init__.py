@@ -6,7 +6,10 @@ Each group is a mixin of methods written once for both clients (see
 
 from __future__ import annotations
 
+from babushka.commands.acl import AclCommands
+from babushka.commands.client_admin import ClientCommands
 from babushka.commands.connection import ConnectionCommands
+from babushka.commands.diagnostics import DiagnosticsCommands
 from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
@@ -20,7 +23,10 @@ from babushka.commands.strings import StringCommands
 
 class CoreCommands(
     ConnectionCommands,
+    ClientCommands,
     ServerCommands,
+    AclCommands,
+    DiagnosticsCommands,
     KeyCommands,
     StringCommands,
     HashCommands,

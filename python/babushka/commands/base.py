@@ -78,6 +78,23 @@ class CommandsBase:
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
 
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        """Sends a command and returns ``settle(reply, None)``, or
+        ``settle(None, error)`` when it fails with a ``RedisError`` (SHUTDOWN
+        succeeds by losing its connection)."""
+        raise NotImplementedError
+
+    def _execute_alone(self, shape: int, *args: Any) -> ResponseT:
+        """Sends a command that ends or resets the connection it is sent on
+        (``QUIT``, ``RESET``, ``HELLO``: the table's ``alone`` flag) on a
+        dedicated connection, closed afterwards, so the shared one never
+        sees it. A pipeline queues it and sends its whole batch that way."""
+        lease = self._lease()
+        lease.set_reusable(False)
+        return self._execute_request(lease, 0, [(shape, *args)])
+
     def _iter_cursor(self, page: Callable[[int], ResponseT]) -> Any:
         """Iterates a SCAN-family cursor: ``page(cursor)`` gives ``(cursor, items)``
         (a dict's items are yielded as pairs) until the server returns cursor 0."""
