@@ -6,9 +6,12 @@ it returns ``self._execute(shape, *words)``, which is the reply itself on
 :class:`babushka.asyncio.Redis`. ``_execute`` is a bound method of the Rust
 core, so the common command costs one Python frame and one native call.
 
-Commands whose reply needs Python-side parsing (``INFO``) use
-``self._execute_then(parse, shape, *words)``, which applies ``parse`` to the
-reply in whichever way suits the client.
+Commands whose reply needs Python-side parsing that depends on the call
+(``zrange(..., score_cast_func=)``) use ``self._execute_then(parse, shape,
+*words)``, which applies ``parse`` to the reply in whichever way suits the
+client. A reply that always needs the same parsing (``INFO``) has a shape of
+its own instead, parsed by ``babushka._replies``, so ``execute_command``
+gives the same value.
 
 The ``*scan_iter`` methods build one page request and hand it to
 ``self._iter_cursor(page)``, which the sync client turns into a generator and
