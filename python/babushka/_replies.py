@@ -4,11 +4,11 @@ The administration commands answer with text to split (``INFO``, ``CLIENT
 LIST``) or nested arrays to name (``SLOWLOG GET``, ``ACL GETUSER``), and
 redis-py gives them as dicts. Their shapes are declared in the core's
 command table like every other (``core/src/table/shape.rs``, from
-``STR`` on); the binding builds the reply as it is (bytes, or str with
-``decode_responses``; a RESP3 map as a dict) and calls
-``parse_<shape name>`` here with it. So a command method, a pipeline and
-``execute_command`` all give the same value, on either protocol: redis-py's
-RESP2 one.
+``STR`` on); the binding builds the reply in its RESP2 form (RESP3's maps
+and sets as flat lists, doubles as text) with strings as bytes, or str with
+``decode_responses``, and calls ``parse_<shape name>`` here with it. So a
+command method, a pipeline and ``execute_command`` all give the same value,
+on either protocol: redis-py's RESP2 one.
 
 Text that redis-py decodes whatever ``decode_responses`` says is decoded
 here as it does: UTF-8, with undecodable bytes replaced.
@@ -28,11 +28,9 @@ def _text(value: Any) -> Any:
 
 
 def _pairs(reply: Any) -> list[tuple[Any, Any]]:
-    """The pairs of a flat ``[k, v, ...]`` array or of a RESP3 map."""
+    """The pairs of a flat ``[k, v, ...]`` array."""
     if reply is None:
         return []
-    if isinstance(reply, dict):
-        return list(reply.items())
     return list(zip(reply[::2], reply[1::2]))
 
 
@@ -135,8 +133,6 @@ def parse_client_kill(reply: Any) -> Any:
 
 
 def parse_tracking_info(reply: Any) -> list[Any]:
-    if isinstance(reply, dict):
-        return [item for key, value in reply.items() for item in (_text(key), value)]
     return [_text(item) for item in reply]
 
 
@@ -159,7 +155,6 @@ def parse_acl_getuser(reply: Any) -> dict[str, Any] | None:
     if "channels" in user:
         user["channels"] = _words(user["channels"])
     if user.get("selectors"):
-        # RESP2's flat lists; RESP3's maps flattened to the same.
         user["selectors"] = [
             [_text(item) for pair in _pairs(selector) for item in pair]
             for selector in user["selectors"]
@@ -211,19 +206,14 @@ def parse_slowlog_get(reply: Any) -> list[dict[str, Any]]:
     return entries
 
 
-def _stat(value: Any) -> Any:
-    # RESP3 sends ratios as doubles; RESP2 (and so redis-py) as text.
-    return repr(value) if isinstance(value, float) else _text(value)
-
-
 def parse_memory_stats(reply: Any) -> dict[str, Any]:
     stats: dict[str, Any] = {}
     for key, value in _pairs(reply):
         key = _text(key)
-        if key.startswith("db.") and isinstance(value, (list, dict)):
-            stats[key] = {_text(k): _stat(v) for k, v in _pairs(value)}
+        if key.startswith("db.") and isinstance(value, list):
+            stats[key] = {_text(k): _text(v) for k, v in _pairs(value)}
         else:
-            stats[key] = _stat(value)
+            stats[key] = _text(value)
     return stats
 
 
