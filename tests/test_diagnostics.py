@@ -143,6 +143,8 @@ def test_debug_object(r: babushka.Redis, theirs: redis.Redis) -> None:
     assert ours["encoding"] == expected["encoding"]
     with pytest.raises(babushka.ResponseError, match="no such key"):
         r.debug_object("missing")
+    with pytest.raises(NotImplementedError):
+        r.debug_segfault()
 
 
 @pytest.mark.every_transport

@@ -152,6 +152,10 @@ class DiagnosticsCommands(CommandsBase):
 
     # -- DEBUG -------------------------------------------------------------------
 
+    def debug_segfault(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/debug/"""
+        _left_out("DEBUG SEGFAULT")
+
     def debug_object(self, key: KeyT) -> ResponseT:
         """A key's internals (``type``, ``encoding``, ``refcount``, ...) as a
         dict. https://redis.io/docs/latest/commands/debug-object/"""
