@@ -75,7 +75,6 @@ def test_client_kill_and_kill_filter(r: babushka.Redis, redis_server: RedisServe
             ({}, "filter"),
             ({"skipme": "yes"}, "skipme"),
             ({"_type": "nosuch"}, "_type"),
-            ({"_id": "1"}, "_id"),
         ]:
             with pytest.raises(babushka.DataError, match=match):
                 r.client_kill_filter(**bad)  # type: ignore[arg-type]

@@ -120,7 +120,7 @@ def test_command_introspection(r: babushka.Redis, theirs: redis.Redis) -> None:
     assert b"get" in names and b"client|list" in names  # subcommands too
     assert set(r.command_list(pattern="xa*")) == {b"xack", b"xadd", b"xautoclaim"}
     assert b"get" in r.command_list(category="string")
-    with pytest.raises(babushka.DataError, match="one of"):
+    with pytest.raises(babushka.ResponseError):  # one filter only: the server says so
         r.command_list(pattern="x*", category="string")
     assert r.command_getkeys("MSET", "a", "1", "b", "2") == ["a", "b"]
     assert r.command_getkeysandflags("LMOVE", "a", "b", "LEFT", "RIGHT") == [

@@ -89,7 +89,7 @@ class ClientCommands(CommandsBase):
 
     def client_kill_filter(
         self,
-        _id: int | None = None,
+        _id: int | str | None = None,
         _type: str | None = None,
         addr: str | None = None,
         skipme: bool | None = None,
@@ -105,7 +105,7 @@ class ClientCommands(CommandsBase):
         if skipme is not None:
             words += ["SKIPME", _yes_no(skipme, "skipme")]
         if _id is not None:
-            words += ["ID", require_int(_id, "_id")]
+            words += ["ID", _id]
         if addr is not None:
             words += ["ADDR", addr]
         if laddr is not None:

@@ -117,15 +117,12 @@ class DiagnosticsCommands(CommandsBase):
         pattern: str | None = None,
     ) -> ResponseT:
         """The command names, filtered by ``module``, ACL ``category`` or a
-        ``pattern`` (one at a time). https://redis.io/docs/latest/commands/command-list/"""
-        filters = [
-            (word, value)
-            for word, value in (("MODULE", module), ("ACLCAT", category), ("PATTERN", pattern))
-            if value is not None
-        ]
-        if len(filters) > 1:
-            raise DataError("command_list takes one of module, category and pattern")
-        words: list[Any] = ["FILTERBY", *filters[0]] if filters else []
+        ``pattern``; the server takes one filter, and answers more with an
+        error, as redis-py lets it. https://redis.io/docs/latest/commands/command-list/"""
+        filters = (("MODULE", module), ("ACLCAT", category), ("PATTERN", pattern))
+        words: list[Any] = [word for pair in filters if pair[1] is not None for word in pair]
+        if words:
+            words.insert(0, "FILTERBY")
         return self._execute(S.RAW, "COMMAND", "LIST", *words)
 
     def command_getkeys(self, *args: EncodableT) -> ResponseT:

@@ -105,9 +105,8 @@ class ServerCommands(CommandsBase):
 
     def replicaof(self, *args: EncodableT) -> ResponseT:
         """``replicaof(host, port)`` follows a primary; ``replicaof("NO", "ONE")``
-        stops. https://redis.io/docs/latest/commands/replicaof/"""
-        if len(args) != 2:
-            raise DataError("replicaof takes a host and a port, or 'NO', 'ONE'")
+        stops (other arguments: the server's error, as with redis-py).
+        https://redis.io/docs/latest/commands/replicaof/"""
         return self._execute(S.RAW, "REPLICAOF", *args)
 
     def slaveof(self, host: str | None = None, port: int | None = None) -> ResponseT:
