@@ -59,14 +59,14 @@ def _succeeds(call: Callable[[], object]) -> bool:
 
 def test_client_name_survives_reconnect(own_server: RedisServer, transport: str) -> None:
     client = babushka.Redis(port=own_server.port, client_name="worker-7", transport=transport)
-    assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
+    assert client.execute_command("CLIENT", "GETNAME") == "worker-7"
     own_server.kill()
     own_server.restart()
     # The core notices the closed socket by itself; a command that raced the
     # restart may still see the old connection fail.
     with contextlib.suppress(babushka.ConnectionError):
         client.ping()
-    assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
+    assert client.execute_command("CLIENT", "GETNAME") == "worker-7"
     client.close()
 
 

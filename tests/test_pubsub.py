@@ -408,8 +408,7 @@ def test_a_dropped_connection_is_restored(
 
 def server_side_of(r: babushka.Redis, client_name: str) -> dict[str, str]:
     """The server's view (``CLIENT LIST``) of the connection named ``client_name``."""
-    for line in r.execute_command("CLIENT", "LIST").decode().splitlines():
-        fields = dict(field.split("=", 1) for field in line.split(" ") if "=" in field)
+    for fields in r.client_list():
         if fields.get("name") == client_name:
             return fields
     raise AssertionError(f"no connection named {client_name}")

@@ -173,14 +173,19 @@ class ClientBase(CoreCommands[ValueT]):
         """Sends any command; the reply has the shape the named method would give.
 
         ``MULTI``, ``EXEC``, ``DISCARD``, ``WATCH`` and ``UNWATCH`` are refused
-        (``DataError``): use :meth:`pipeline` or :meth:`transaction`.
+        (``DataError``): use :meth:`pipeline` or :meth:`transaction`. ``QUIT``,
+        ``RESET`` and ``HELLO`` go on a connection of their own, closed
+        afterwards (the shared one keeps its state).
         """
         args = _command_names.split_name(args)
         key = _command_names.command_key(args)
         spec = _command_names.lookup(key, args)
         _command_names.refuse_unpaired_replies(spec)
         _command_names.refuse_session_command(key, spec)
-        return self._execute(_command_names.shape_for(spec, self._protocol), *args)
+        shape = _command_names.shape_for(spec, self._protocol)
+        if _command_names.runs_alone(spec):
+            return self._execute_alone(shape, *args)
+        return self._execute(shape, *args)
 
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs

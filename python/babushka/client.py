@@ -15,7 +15,7 @@ from babushka._waiter import Waiter
 from babushka.commands.base import EncodableT, KeyT, LeaseT, ResponseT, page_items
 from babushka.commands.scripting import ScriptTextT
 from babushka.connection import ConnectionPool
-from babushka.exceptions import WatchError
+from babushka.exceptions import RedisError, WatchError
 from babushka.keyspace_notifications import KeyspaceNotifications
 from babushka.lock import Lock
 from babushka.pipeline import Pipeline
@@ -168,6 +168,15 @@ class Redis(SyncCommands[ValueT], ClientBase[ValueT]):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return parse(self._execute(shape, *args))
+
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        try:
+            reply = self._execute(shape, *args)
+        except RedisError as error:
+            return settle(None, error)
+        return settle(reply, None)
 
     def _lease(self) -> LeaseT:
         if self._uds is not None:

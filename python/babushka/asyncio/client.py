@@ -32,7 +32,7 @@ from babushka.asyncio.pipeline import Pipeline
 from babushka.asyncio.pubsub import PubSub
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
 from babushka.commands.scripting import ScriptTextT
-from babushka.exceptions import WatchError
+from babushka.exceptions import RedisError, WatchError
 from babushka.script import AsyncScript
 
 if TYPE_CHECKING:
@@ -68,6 +68,20 @@ def _queue_for(loop: asyncio.AbstractEventLoop) -> _core.CompletionQueue:
 
 async def _then(reply: Awaitable[Any], parse: Callable[[Any], Any]) -> Any:
     return parse(await reply)
+
+
+async def _settled(
+    reply: Awaitable[Any], settle: Callable[[Any, BaseException | None], Any]
+) -> Any:
+    try:
+        value = await reply
+    except RedisError as error:
+        return settle(None, error)
+    return settle(value, None)
+
+
+async def _failed(error: BaseException) -> Any:
+    raise error
 
 
 class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
@@ -267,6 +281,15 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
+
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        try:
+            reply = self._execute(shape, *args)
+        except RedisError as error:
+            reply = _failed(error)
+        return _settled(reply, settle)
 
     def _lease(self) -> LeaseT:
         if self.transport != "uds":

@@ -6,9 +6,12 @@ A command method is written once and serves the sync and the async client
 :class:`babushka.asyncio.Redis`. ``_execute`` is a bound method of the Rust
 core, so the common command costs one Python frame and one native call.
 
-Commands whose reply needs Python-side parsing (``INFO``) use
-``self._execute_then(parse, shape, *words)``, which applies ``parse`` to the
-reply in whichever way suits the client.
+Commands whose reply needs Python-side parsing that depends on the call
+(``zrange(..., score_cast_func=)``) use ``self._execute_then(parse, shape,
+*words)``, which applies ``parse`` to the reply in whichever way suits the
+client. A reply that always needs the same parsing (``INFO``) has a shape of
+its own instead, parsed by ``babushka._replies``, so ``execute_command``
+gives the same value.
 
 The ``*scan_iter`` methods build one page request and hand it to
 ``self._iter_cursor(page)``, which the sync client turns into a generator and
@@ -82,6 +85,23 @@ class CommandsBase(Generic[ValueT]):
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
+
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        """Sends a command and returns ``settle(reply, None)``, or
+        ``settle(None, error)`` when it fails with a ``RedisError`` (SHUTDOWN
+        succeeds by losing its connection)."""
+        raise NotImplementedError
+
+    def _execute_alone(self, shape: int, *args: Any) -> ResponseT:
+        """Sends a command that ends or resets the connection it is sent on
+        (``QUIT``, ``RESET``, ``HELLO``: the table's ``alone`` flag) on a
+        dedicated connection, closed afterwards, so the shared one never
+        sees it. A pipeline queues it and sends its whole batch that way."""
+        lease = self._lease()
+        lease.set_reusable(False)
+        return self._execute_request(lease, 0, [(shape, *args)])
 
     def _iter_cursor(self, page: Callable[[int], ResponseT]) -> Any:
         """Iterates a SCAN-family cursor: ``page(cursor)`` gives ``(cursor, items)``
