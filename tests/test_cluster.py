@@ -97,7 +97,7 @@ def test_mset_across_slots_is_refused_naming_the_keys(rc: babushka.RedisCluster)
 
 def test_cross_slot_commands_get_the_servers_crossslot(rc: babushka.RedisCluster) -> None:
     a, b = keys_in_different_slots(rc, 2)
-    with pytest.raises(babushka.ClusterCrossSlotError, match="CROSSSLOT"):
+    with pytest.raises(babushka.ClusterCrossSlotError, match="hash to the same slot"):
         rc.sunion(a, b)
     assert isinstance(babushka.ClusterCrossSlotError("x"), babushka.ResponseError)
 

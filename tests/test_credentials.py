@@ -49,7 +49,7 @@ def test_a_rotated_password_is_picked_up_on_reconnect(
         port=redis_server.port, transport=transport, credential_provider=provider
     )
     try:
-        assert client.execute_command("ACL", "WHOAMI") == acl_user.encode()
+        assert client.execute_command("ACL", "WHOAMI") == acl_user  # str, as redis-py
         client.set("k", "v")
         asked = provider.calls
         # The password changes on the server and in the provider; the old
@@ -59,7 +59,7 @@ def test_a_rotated_password_is_picked_up_on_reconnect(
         r.execute_command("CLIENT", "KILL", "USER", acl_user)
         assert client.get("k") == b"v"
         assert provider.calls > asked
-        assert client.execute_command("ACL", "WHOAMI") == acl_user.encode()
+        assert client.execute_command("ACL", "WHOAMI") == acl_user  # str, as redis-py
     finally:
         client.close()
 
@@ -72,7 +72,7 @@ async def test_the_async_client_asks_the_provider_too(
         port=redis_server.port, transport=transport, credential_provider=provider
     )
     try:
-        assert await client.execute_command("ACL", "WHOAMI") == acl_user.encode()
+        assert await client.execute_command("ACL", "WHOAMI") == acl_user  # str, as redis-py
         r.execute_command("ACL", "SETUSER", acl_user, "resetpass", ">second")
         provider.password = "second"
         r.execute_command("CLIENT", "KILL", "USER", acl_user)
@@ -80,7 +80,7 @@ async def test_the_async_client_asks_the_provider_too(
         # one, so if it were the first write on the killed connection it
         # would fail rather than be sent again (the retry rule).
         assert await client.get("k") is None
-        assert await client.execute_command("ACL", "WHOAMI") == acl_user.encode()
+        assert await client.execute_command("ACL", "WHOAMI") == acl_user  # str, as redis-py
         assert provider.calls == 2
     finally:
         await client.aclose()

@@ -60,7 +60,7 @@ def default_bytes(r: babushka.Redis) -> None:
     assert_type(r.script_load("return 1"), str)
     assert_type(r.eval("return 1", 0), Any)
     assert_type(r.pubsub_numsub("c"), list[tuple[bytes, int]])
-    assert_type(r.config_get("maxmemory"), dict[bytes, bytes])
+    assert_type(r.config_get("maxmemory"), dict[str, str])
 
 
 def decoded(r: babushka.Redis[str]) -> None:

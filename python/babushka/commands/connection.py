@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import NoReturn
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import CommandsBase, EncodableT, ResponseT
 
 
 class ConnectionCommands(CommandsBase[ValueT]):
-    def ping(self) -> ResponseT:
+    def ping(self) -> Reply[bool]:
         """``True`` when the server answers PONG. https://redis.io/docs/latest/commands/ping/"""
         return self._execute(S.PONG, "PING")
 
-    def echo(self, value: EncodableT) -> ResponseT:
+    def echo(self, value: EncodableT) -> Reply[ValueT]:
         """The value, sent back. https://redis.io/docs/latest/commands/echo/"""
         return self._execute(S.RAW, "ECHO", value)
 

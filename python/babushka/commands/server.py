@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import CommandsBase, EncodableT, ResponseT, require_int
 from babushka.exceptions import ConnectionError, DataError, RedisError
 
@@ -28,35 +28,35 @@ def _refuse_replication(name: str) -> NoReturn:
 
 
 class ServerCommands(CommandsBase[ValueT]):
-    def info(self, section: str | None = None, *args: str) -> ResponseT:
+    def info(self, section: str | None = None, *args: str) -> Reply[dict[str, Any]]:
         """The server's INFO (``section`` and more sections, ``"all"``,
         ``"everything"``...) parsed to a dict, as redis-py parses it.
         https://redis.io/docs/latest/commands/info/"""
         words: list[Any] = [] if section is None else [section, *args]
         return self._execute(S.INFO, "INFO", *words)
 
-    def dbsize(self) -> ResponseT:
+    def dbsize(self) -> Reply[int]:
         """The number of keys in the database. https://redis.io/docs/latest/commands/dbsize/"""
         return self._execute(S.RAW, "DBSIZE")
 
-    def flushdb(self, asynchronous: bool = False) -> ResponseT:
+    def flushdb(self, asynchronous: bool = False) -> Reply[bool]:
         """Deletes every key of the database. https://redis.io/docs/latest/commands/flushdb/"""
         if asynchronous:
             return self._execute(S.OK, "FLUSHDB", "ASYNC")
         return self._execute(S.OK, "FLUSHDB")
 
-    def flushall(self, asynchronous: bool = False) -> ResponseT:
+    def flushall(self, asynchronous: bool = False) -> Reply[bool]:
         """Deletes every key of every database. https://redis.io/docs/latest/commands/flushall/"""
         if asynchronous:
             return self._execute(S.OK, "FLUSHALL", "ASYNC")
         return self._execute(S.OK, "FLUSHALL")
 
-    def config_get(self, pattern: str = "*", *args: str) -> ResponseT:
+    def config_get(self, pattern: str = "*", *args: str) -> Reply[dict[str, str]]:
         """The matching configuration parameters as a dict of ``str``.
         https://redis.io/docs/latest/commands/config-get/"""
         return self._execute(S.CONFIG_GET, "CONFIG", "GET", pattern, *args)
 
-    def config_set(self, name: str, value: EncodableT, *args: EncodableT) -> ResponseT:
+    def config_set(self, name: str, value: EncodableT, *args: EncodableT) -> Reply[bool]:
         """Sets parameters: ``name, value`` and more pairs.
         https://redis.io/docs/latest/commands/config-set/"""
         if len(args) % 2:
@@ -72,7 +72,7 @@ class ServerCommands(CommandsBase[ValueT]):
         https://redis.io/docs/latest/commands/config-rewrite/"""
         return self._execute(S.RAW, "CONFIG", "REWRITE")
 
-    def time(self) -> ResponseT:
+    def time(self) -> Reply[tuple[int, int]]:
         """The server's clock as ``(seconds, microseconds)``.
         https://redis.io/docs/latest/commands/time/"""
         return self._execute(S.TIME, "TIME")
