@@ -7,21 +7,31 @@ from typing import Any, Callable, Self, final
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED_MESSAGES",
+    "SHAPE_AUTO_CLAIM",
     "SHAPE_BOOL",
     "SHAPE_BOOL_LIST",
     "SHAPE_BYTES",
+    "SHAPE_COORDS",
+    "SHAPE_FLAT",
     "SHAPE_FLOAT",
     "SHAPE_FLOAT_LIST",
+    "SHAPE_GEO_RESULTS",
     "SHAPE_INT",
     "SHAPE_KEY_MEMBER_SCORE",
     "SHAPE_OK",
     "SHAPE_PAIRS",
+    "SHAPE_PENDING",
     "SHAPE_RAW",
     "SHAPE_SCAN",
     "SHAPE_SCAN_PAIRS",
     "SHAPE_SCAN_SCORED",
     "SHAPE_SCORED",
     "SHAPE_SET",
+    "SHAPE_STREAMS_READ",
+    "SHAPE_STREAM_ENTRIES",
+    "SHAPE_STREAM_INFO",
+    "SHAPE_STR_DICTS",
+    "SHAPE_STR_LIST",
     "SHAPE_TUPLE",
     "Cancel",
     "Client",
@@ -69,6 +79,16 @@ SHAPE_INT: int
 SHAPE_TUPLE: int
 SHAPE_KEY_MEMBER_SCORE: int
 SHAPE_BYTES: int
+SHAPE_STREAM_ENTRIES: int
+SHAPE_STREAMS_READ: int
+SHAPE_AUTO_CLAIM: int
+SHAPE_STR_DICTS: int
+SHAPE_STREAM_INFO: int
+SHAPE_PENDING: int
+SHAPE_COORDS: int
+SHAPE_GEO_RESULTS: int
+SHAPE_FLAT: int
+SHAPE_STR_LIST: int
 
 @final
 class CommandSpec:

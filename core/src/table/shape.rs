@@ -44,11 +44,48 @@ pub enum Shape {
     /// `FUNCTION DUMP`: a binary payload that would not decode, and is only
     /// good as bytes).
     Bytes = 15,
+    /// Stream entries (`XRANGE`): `[[id, [f, v, ...]], ...]` becomes
+    /// `[(id, {f: v}), ...]`; a deleted entry (nil) `(None, None)`, nil
+    /// `None`; words past the fields stay in the tuple; an id alone (`XCLAIM
+    /// ... JUSTID`) stays as it is.
+    StreamEntries = 16,
+    /// `XREAD`: `[[stream, entries], ...]` or a RESP3 map becomes
+    /// `[[stream, [(id, {f: v}), ...]], ...]`; nil `[]`.
+    StreamsRead = 17,
+    /// `XAUTOCLAIM`: `[cursor, entries, deleted]` with the entries as
+    /// [`Shape::StreamEntries`], as a list.
+    AutoClaim = 18,
+    /// A list of flat arrays or maps becomes a list of dicts with `str`
+    /// keys (`XINFO GROUPS`, `XINFO CONSUMERS`).
+    StrDicts = 19,
+    /// `XINFO STREAM` as a dict with `str` keys: the first and last entries
+    /// as `(id, {f: v})`; with `FULL`, the entries as `{id: {f: v}}` and the
+    /// groups and their consumers as dicts with `str` keys.
+    StreamInfo = 20,
+    /// `XPENDING`: the summary as `{"pending", "min", "max", "consumers":
+    /// [{"name", "pending"}]}`, or the range form (an array of 4-arrays) as
+    /// `[{"message_id", "consumer", "time_since_delivered",
+    /// "times_delivered"}]`.
+    Pending = 21,
+    /// `GEOPOS`: each `[lon, lat]` becomes a `(float, float)` tuple, nil `None`.
+    Coords = 22,
+    /// `GEOSEARCH` and `GEORADIUS`: names stay as they are; a result with
+    /// options `[name, dist?, hash?, [lon, lat]?]` becomes a list with the
+    /// distance a float, the hash an int and the position a tuple of floats.
+    GeoResults = 23,
+    /// The RESP2 reply whatever the protocol: a map, or an array of pairs,
+    /// becomes a flat array, and a RESP3 double the string RESP2 sends
+    /// (`%.17g`) at any depth (`ZRANDMEMBER ... WITHSCORES`, `LCS ... IDX`,
+    /// `ZMPOP`).
+    Flat = 24,
+    /// Every string of an array as `str` even without `decode_responses`
+    /// (`GEOHASH`); nil stays `None`.
+    StrList = 25,
 }
 
 impl Shape {
     /// Every shape, in number order.
-    pub const ALL: [Shape; 16] = [
+    pub const ALL: [Shape; 26] = [
         Self::Raw,
         Self::Ok,
         Self::Bool,
@@ -65,6 +102,16 @@ impl Shape {
         Self::Tuple,
         Self::KeyMemberScore,
         Self::Bytes,
+        Self::StreamEntries,
+        Self::StreamsRead,
+        Self::AutoClaim,
+        Self::StrDicts,
+        Self::StreamInfo,
+        Self::Pending,
+        Self::Coords,
+        Self::GeoResults,
+        Self::Flat,
+        Self::StrList,
     ];
 
     /// The shape with this number, if there is one.
@@ -91,6 +138,16 @@ impl Shape {
             Self::Tuple => "TUPLE",
             Self::KeyMemberScore => "KEY_MEMBER_SCORE",
             Self::Bytes => "BYTES",
+            Self::StreamEntries => "STREAM_ENTRIES",
+            Self::StreamsRead => "STREAMS_READ",
+            Self::AutoClaim => "AUTO_CLAIM",
+            Self::StrDicts => "STR_DICTS",
+            Self::StreamInfo => "STREAM_INFO",
+            Self::Pending => "PENDING",
+            Self::Coords => "COORDS",
+            Self::GeoResults => "GEO_RESULTS",
+            Self::Flat => "FLAT",
+            Self::StrList => "STR_LIST",
         }
     }
 }
@@ -125,9 +182,62 @@ impl Reply {
     }
 }
 
+/// A double as C's `%.17g` writes it: how Redis sends a score on RESP2,
+/// and how redis-py turns a RESP3 score back into those bytes.
+pub fn resp2_double(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    // Seventeen significant digits; the exponent after rounding decides
+    // between fixed and scientific notation, as in C.
+    let scientific = format!("{value:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..17).contains(&exponent) {
+        let decimals = usize::try_from(16 - exponent).unwrap_or(0);
+        trim_zeros(&format!("{value:.decimals$}")).to_owned()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_zeros(mantissa), exponent.abs())
+    }
+}
+
+fn trim_zeros(number: &str) -> &str {
+    if number.contains('.') {
+        number.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        number
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doubles_print_as_c_g17() {
+        for (value, text) in [
+            (1.0, "1"),
+            (2.5, "2.5"),
+            (-3.0, "-3"),
+            (0.1, "0.10000000000000001"),
+            (1e17, "1e+17"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (123_456_789.0, "123456789"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(resp2_double(value), text, "{value}");
+        }
+    }
 
     #[test]
     fn numbers_are_positions_and_names_are_unique() {

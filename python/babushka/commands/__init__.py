@@ -6,15 +6,21 @@ Each group is a mixin of methods written once for both clients (see
 
 from __future__ import annotations
 
+from babushka.commands.bitmaps import BitmapCommands
 from babushka.commands.connection import ConnectionCommands
+from babushka.commands.geo import GeoCommands
+from babushka.commands.hash_fields import HashFieldCommands
 from babushka.commands.hashes import HashCommands
+from babushka.commands.hyperloglog import HyperLogLogCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
 from babushka.commands.pubsub import PubSubCommands
 from babushka.commands.scripting import ScriptingCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
-from babushka.commands.sorted_sets import SortedSetCommands
+from babushka.commands.sorted_set_algebra import SortedSetAlgebraCommands
+from babushka.commands.sorting import SortCommands
+from babushka.commands.streams import StreamCommands
 from babushka.commands.strings import StringCommands
 
 
@@ -22,11 +28,17 @@ class CoreCommands(
     ConnectionCommands,
     ServerCommands,
     KeyCommands,
+    SortCommands,
     StringCommands,
+    BitmapCommands,
     HashCommands,
+    HashFieldCommands,
     ListCommands,
     SetCommands,
-    SortedSetCommands,
+    SortedSetAlgebraCommands,
+    StreamCommands,
+    GeoCommands,
+    HyperLogLogCommands,
     PubSubCommands,
     ScriptingCommands,
 ):

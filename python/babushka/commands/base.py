@@ -112,6 +112,30 @@ def unix_milliseconds(value: AbsExpiryT, name: str) -> int:
     return _non_negative_int(value, name)
 
 
+def expiry_words(
+    ex: ExpiryT | None,
+    px: ExpiryT | None,
+    exat: AbsExpiryT | None,
+    pxat: AbsExpiryT | None,
+    **flags: bool,
+) -> list[Any]:
+    """The ``EX|PX|EXAT|PXAT`` words of GETEX, HGETEX and HSETEX; each of
+    ``flags`` (``persist=True``) is a word of its own that excludes them."""
+    given = [x is not None for x in (ex, px, exat, pxat)] + [bool(on) for on in flags.values()]
+    if sum(given) > 1:
+        names = ", ".join(["ex", "px", "exat", "pxat", *flags])
+        raise DataError(f"{names} are mutually exclusive")
+    if ex is not None:
+        return ["EX", seconds(ex, "ex")]
+    if px is not None:
+        return ["PX", milliseconds(px, "px")]
+    if exat is not None:
+        return ["EXAT", unix_seconds(exat, "exat")]
+    if pxat is not None:
+        return ["PXAT", unix_milliseconds(pxat, "pxat")]
+    return [name.upper() for name, on in flags.items() if on]
+
+
 def _non_negative_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{name} must be an int or a timedelta, got {type(value).__name__}")

@@ -10,7 +10,9 @@ from babushka.commands.base import (
     EncodableT,
     KeyT,
     ResponseT,
+    key_count,
     key_list,
+    require_int,
     require_cursor,
     scan_options,
 )
@@ -45,6 +47,14 @@ class SetCommands(CommandsBase):
         """Whether each value is a member, as a list of bools."""
         members = key_list(values, args, "values")  # type: ignore[arg-type]
         return self._execute(S.BOOL_LIST, "SMISMEMBER", name, *members)
+
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+        """The size of the intersection, counting up to ``limit`` (0: all)
+        (https://redis.io/docs/latest/commands/sintercard/)."""
+        names = key_list(keys, ())
+        if require_int(limit, "limit") < 0:
+            raise DataError(f"limit must not be negative, got {limit}")
+        return self._execute(S.RAW, "SINTERCARD", key_count(numkeys, names), *names, "LIMIT", limit)
 
     def scard(self, name: KeyT) -> ResponseT:
         return self._execute(S.RAW, "SCARD", name)

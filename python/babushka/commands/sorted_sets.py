@@ -270,14 +270,14 @@ class SortedSetCommands(CommandsBase):
         """Pops up to ``count`` members (the lowest with ``min``, the highest
         with ``max``) of the first non-empty sorted set, waiting up to
         ``timeout`` seconds: ``[key, [[member, score], ...]]`` as the server
-        sends it (scores as strings on RESP2), or ``None``."""
+        sends it on RESP2 (scores as strings, on either protocol), or ``None``."""
         if bool(min) == bool(max):
             raise DataError("Either min or max, but not both must be set")
         wait = blocking_timeout(timeout)
         names = key_list(keys, ())
         words: list[Any] = ["BZMPOP", wait, key_count(numkeys, names), *names]
         words.append("MIN" if min else "MAX")
-        return self._execute(S.RAW, *words, *count_option(count))
+        return self._execute(S.FLAT, *words, *count_option(count))
 
     def zremrangebyrank(self, name: KeyT, min: int, max: int) -> ResponseT:
         return self._execute(S.RAW, "ZREMRANGEBYRANK", name, min, max)

@@ -14,6 +14,7 @@ from babushka.commands.base import (
     ResponseT,
     key_list,
     milliseconds,
+    expiry_words,
     pairs_of,
     seconds,
     unix_milliseconds,
@@ -139,23 +140,39 @@ class StringCommands(CommandsBase):
         persist: bool = False,
     ) -> ResponseT:
         """The value of ``name``, changing its expiry as asked."""
-        if sum(x is not None for x in (ex, px, exat, pxat)) + bool(persist) > 1:
-            raise DataError("ex, px, exat, pxat and persist are mutually exclusive")
-        args: list[Any] = ["GETEX", name]
-        if ex is not None:
-            args += ["EX", seconds(ex, "ex")]
-        if px is not None:
-            args += ["PX", milliseconds(px, "px")]
-        if exat is not None:
-            args += ["EXAT", unix_seconds(exat, "exat")]
-        if pxat is not None:
-            args += ["PXAT", unix_milliseconds(pxat, "pxat")]
-        if persist:
-            args.append("PERSIST")
-        return self._execute(S.RAW, *args)
+        return self._execute(S.RAW, "GETEX", name, *expiry_words(ex, px, exat, pxat, persist=persist))
 
     def getset(self, name: KeyT, value: EncodableT) -> ResponseT:
         return self._execute(S.RAW, "GETSET", name, value)
+
+    def substr(self, name: KeyT, start: int, end: int = -1) -> ResponseT:
+        """The value's bytes from ``start`` to ``end`` (the old name of
+        GETRANGE) (https://redis.io/docs/latest/commands/substr/)."""
+        return self._execute(S.RAW, "SUBSTR", name, start, end)
+
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = False,
+        idx: bool | None = False,
+        minmatchlen: int | None = 0,
+        withmatchlen: bool | None = False,
+    ) -> ResponseT:
+        """The longest common subsequence of two values; its length with
+        ``len``; with ``idx`` the matches as RESP2 gives them (a flat
+        ``[b"matches", [...], b"len", n]``, as redis-py returns it)
+        (https://redis.io/docs/latest/commands/lcs/)."""
+        words: list[Any] = ["LCS", key1, key2]
+        if len:
+            words.append("LEN")
+        if idx:
+            words.append("IDX")
+        if minmatchlen:
+            words += ["MINMATCHLEN", minmatchlen]
+        if withmatchlen:
+            words.append("WITHMATCHLEN")
+        return self._execute(S.FLAT, *words)
 
 
 def _positive(value: int, name: str) -> int:
