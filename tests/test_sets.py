@@ -6,7 +6,8 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import Check, run_async, run_sync, step
+from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
+from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -45,6 +46,11 @@ SCENARIO = [
     step("spop", "u", 10, expect=Check("a..d", lambda m: sorted(m) == [b"a", b"b", b"c", b"d"])),
     step("spop", "u", expect=None),
     step("exists", "u", expect=0),
+    step("sadd", "x", "a", "b", "c", expect=3),
+    step("sadd", "y", "b", "c", "d", expect=3),
+    step("sintercard", 2, ["x", "y"], expect=2),
+    step("sintercard", 2, ["x", "y"], limit=1, expect=1),
+    step("sintercard", 2, ["x", "missing"], expect=0),
 ]
 
 
@@ -56,6 +62,21 @@ def test_scenario(r: babushka.Redis) -> None:
 @pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
+
+
+def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: RedisServer) -> None:
+    run_resp3(redis_server, SCENARIO)
+    run_pipeline(r, SCENARIO, transaction=True)
+
+
+def test_sintercard_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="numkeys"):
+        r.sintercard(3, ["a", "b"])
+    with pytest.raises(babushka.DataError, match="limit"):
+        r.sintercard(1, ["a"], limit=-1)
+    r.set("str", "v")
+    with pytest.raises(babushka.ResponseError, match="WRONGTYPE"):
+        r.sintercard(1, ["str"])
 
 
 @pytest.mark.every_transport

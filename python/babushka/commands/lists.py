@@ -183,4 +183,3 @@ class ListCommands(CommandsBase):
         words: list[Any] = ["LMPOP", key_count(num_keys, keys), *keys]
         words.append(_word(direction, ("LEFT", "RIGHT"), "direction"))
         return self._execute(S.RAW, *words, *count_option(count))
-

@@ -12,8 +12,8 @@ from babushka.commands.base import (
     ResponseT,
     key_count,
     key_list,
-    require_int,
     require_cursor,
+    require_int,
     scan_options,
 )
 from babushka.exceptions import DataError

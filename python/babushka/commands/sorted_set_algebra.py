@@ -8,7 +8,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from babushka import _shapes as S
 from babushka.commands.base import (
-    CommandsBase,
     EncodableT,
     KeyT,
     ResponseT,

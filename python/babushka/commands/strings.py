@@ -12,9 +12,9 @@ from babushka.commands.base import (
     ExpiryT,
     KeyT,
     ResponseT,
+    expiry_words,
     key_list,
     milliseconds,
-    expiry_words,
     pairs_of,
     seconds,
     unix_milliseconds,
@@ -140,7 +140,9 @@ class StringCommands(CommandsBase):
         persist: bool = False,
     ) -> ResponseT:
         """The value of ``name``, changing its expiry as asked."""
-        return self._execute(S.RAW, "GETEX", name, *expiry_words(ex, px, exat, pxat, persist=persist))
+        return self._execute(
+            S.RAW, "GETEX", name, *expiry_words(ex, px, exat, pxat, persist=persist)
+        )
 
     def getset(self, name: KeyT, value: EncodableT) -> ResponseT:
         return self._execute(S.RAW, "GETSET", name, value)
