@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import time
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
+from support.recorder import as_words, words_sent
 from support.scenario import Check, run_async, run_sync, step
 from support.servers import RedisServer
 
@@ -244,17 +244,5 @@ def test_wait_and_waitaof(r: babushka.Redis, redis_server: RedisServer) -> None:
 
 def test_waitaof_encoding(redis_server: RedisServer) -> None:
     """What WAITAOF sends, on every server (Redis 7.0 answers with an error)."""
-    from support.recorder import RecordingProxy
-
-    proxy = RecordingProxy(redis_server.host, redis_server.port)
-    client = babushka.Redis(port=proxy.port)
-    try:
-        client.ping()
-        mark = proxy.mark()
-        with contextlib.suppress(babushka.ResponseError):
-            client.waitaof(0, 1, 50)
-        assert proxy.settle(mark, 1) == [[b"WAITAOF", b"0", b"1", b"50"]]
-    finally:
-        client.close()
-        proxy.close()
-    assert proxy.malformed == []
+    sent = words_sent(redis_server.host, redis_server.port, lambda r: r.waitaof(0, 1, 50))
+    assert sent == as_words("WAITAOF", 0, 1, 50)

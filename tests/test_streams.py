@@ -12,6 +12,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
+from support.recorder import as_words, words_sent
 from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
 from support.servers import RedisServer
 
@@ -271,3 +272,51 @@ def test_server_errors_reach_the_caller(r: babushka.Redis) -> None:
     first, error, last = pipe.execute(raise_on_error=False)
     assert (first, last) == (1, 1)
     assert isinstance(error, babushka.ResponseError) and "BUSYGROUP" in str(error)
+
+
+#: Redis 8.2's reference policies: what is sent (neither test server has them).
+NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
+    (
+        "xadd",
+        ("s", {"a": 1}),
+        {"ref_policy": "DELREF", "maxlen": 5},
+        ["XADD", "s", "DELREF", "MAXLEN", "~", 5, "*", "a", 1],
+    ),
+    (
+        "xtrim",
+        ("s",),
+        {"minid": "5-0", "ref_policy": "ACKED"},
+        ["XTRIM", "s", "MINID", "~", "5-0", "ACKED"],
+    ),
+    ("xdelex", ("s", "1-0", "2-0"), {}, ["XDELEX", "s", "KEEPREF", "IDS", 2, "1-0", "2-0"]),
+    (
+        "xackdel",
+        ("s", "g", "1-0"),
+        {"ref_policy": "ACKED"},
+        ["XACKDEL", "s", "g", "ACKED", "IDS", 1, "1-0"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs", "words"), NEWER_SERVER_ENCODINGS)
+def test_what_newer_forms_send(
+    redis_server: RedisServer,
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    words: list[Any],
+) -> None:
+    call = lambda r: getattr(r, method)(*args, **kwargs)  # noqa: E731
+    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+
+
+def test_newer_forms_refuse_bad_arguments(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="ref_policy"):
+        r.xadd("s", {"a": 1}, ref_policy="DROP")
+    with pytest.raises(babushka.DataError, match="ref_policy"):
+        r.xtrim("s", maxlen=1, ref_policy="keepref")
+    with pytest.raises(babushka.DataError, match="at least one id"):
+        r.xdelex("s")
+    with pytest.raises(babushka.DataError, match="at least one id"):
+        r.xackdel("s", "g")
+    assert r.dbsize() == 0

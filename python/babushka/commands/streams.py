@@ -17,6 +17,23 @@ from babushka.exceptions import DataError
 
 StreamIdT = EncodableT
 
+#: What trimming or deleting does to the entries' references in consumer
+#: groups' pending lists (Redis 8.2+).
+REF_POLICIES = ("KEEPREF", "DELREF", "ACKED")
+
+
+def _ref_policy(policy: object) -> str:
+    if policy not in REF_POLICIES:
+        raise DataError(f"ref_policy must be one of {', '.join(REF_POLICIES)}, got {policy!r}")
+    return policy
+
+
+def _ids(ids: tuple[StreamIdT, ...], command: str) -> list[Any]:
+    """``IDS n id ...``."""
+    if not ids:
+        raise DataError(f"{command} needs at least one id")
+    return ["IDS", len(ids), *ids]
+
 
 def _non_negative(value: object, name: str) -> int:
     if require_int(value, name) < 0:
@@ -80,13 +97,18 @@ class StreamCommands(CommandsBase):
         nomkstream: bool = False,
         minid: StreamIdT | None = None,
         limit: int | None = None,
+        ref_policy: str | None = None,
     ) -> ResponseT:
-        """Appends an entry; returns its id (https://redis.io/docs/latest/commands/xadd/)."""
+        """Appends an entry; returns its id; ``ref_policy`` (Redis 8.2+) says
+        what trimming does to the trimmed entries' pending references
+        (https://redis.io/docs/latest/commands/xadd/)."""
         if not isinstance(fields, Mapping) or not fields:
             raise DataError("fields must be a non-empty dict")
         words: list[Any] = ["XADD", name]
         if nomkstream:
             words.append("NOMKSTREAM")
+        if ref_policy is not None:
+            words.append(_ref_policy(ref_policy))
         words += _trim(maxlen, minid, approximate, limit)
         words.append(id)
         for field, value in fields.items():
@@ -295,12 +317,31 @@ class StreamCommands(CommandsBase):
         approximate: bool = True,
         minid: StreamIdT | None = None,
         limit: int | None = None,
+        ref_policy: str | None = None,
     ) -> ResponseT:
         """Trims to ``maxlen`` entries or from ``minid`` on; returns how many
         were removed (https://redis.io/docs/latest/commands/xtrim/)."""
         if maxlen is None and minid is None:
             raise DataError("xtrim needs maxlen or minid")
-        return self._execute(S.RAW, "XTRIM", name, *_trim(maxlen, minid, approximate, limit))
+        words = ["XTRIM", name, *_trim(maxlen, minid, approximate, limit)]
+        if ref_policy is not None:
+            words.append(_ref_policy(ref_policy))
+        return self._execute(S.RAW, *words)
+
+    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = "KEEPREF") -> ResponseT:
+        """Deletes entries, with their pending references as ``ref_policy``
+        says; a result per id (Redis 8.2+)
+        (https://redis.io/docs/latest/commands/xdelex/)."""
+        words = ["XDELEX", name, _ref_policy(ref_policy), *_ids(ids, "xdelex")]
+        return self._execute(S.RAW, *words)
+
+    def xackdel(
+        self, name: KeyT, groupname: EncodableT, *ids: StreamIdT, ref_policy: str = "KEEPREF"
+    ) -> ResponseT:
+        """Acknowledges and deletes entries; a result per id (Redis 8.2+)
+        (https://redis.io/docs/latest/commands/xackdel/)."""
+        words = ["XACKDEL", name, groupname, _ref_policy(ref_policy), *_ids(ids, "xackdel")]
+        return self._execute(S.RAW, *words)
 
     def xdel(self, name: KeyT, *ids: StreamIdT) -> ResponseT:
         """Deletes entries; returns how many existed
