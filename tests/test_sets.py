@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import babushka
 import babushka.asyncio
+from support.recorder import as_words, words_sent
 from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
 from support.servers import RedisServer
 
@@ -69,11 +72,31 @@ def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: Re
     run_pipeline(r, SCENARIO, transaction=True)
 
 
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda r: r.sdiffcard(2, ["a", "b"]), ["SDIFFCARD", 2, "a", "b", "LIMIT", 0]),
+        (lambda r: r.sunioncard(1, ["a"], limit=5), ["SUNIONCARD", 1, "a", "LIMIT", 5]),
+        (
+            lambda r: r.sunioncard(1, ["a"], approx=True),
+            ["SUNIONCARD", 1, "a", "APPROX", "LIMIT", 0],
+        ),
+    ],
+)
+def test_what_newer_commands_send(redis_server: RedisServer, call: Any, words: list[Any]) -> None:
+    """SDIFFCARD and SUNIONCARD (Redis 8.6+): what is sent."""
+    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+
+
 def test_sintercard_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:
     with pytest.raises(babushka.DataError, match="numkeys"):
         r.sintercard(3, ["a", "b"])
     with pytest.raises(babushka.DataError, match="limit"):
         r.sintercard(1, ["a"], limit=-1)
+    with pytest.raises(babushka.DataError, match="numkeys"):
+        r.sdiffcard(1, ["a", "b"])
+    with pytest.raises(babushka.DataError, match="limit"):
+        r.sunioncard(1, ["a"], limit="5")  # type: ignore[arg-type]
     r.set("str", "v")
     with pytest.raises(babushka.ResponseError, match="WRONGTYPE"):
         r.sintercard(1, ["str"])

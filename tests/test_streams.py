@@ -290,6 +290,38 @@ NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[An
     ),
     ("xdelex", ("s", "1-0", "2-0"), {}, ["XDELEX", "s", "KEEPREF", "IDS", 2, "1-0", "2-0"]),
     (
+        "xnack",
+        ("s", "g", "FAIL", "1-0"),
+        {"retrycount": 2, "force": True},
+        ["XNACK", "s", "g", "FAIL", "IDS", 1, "1-0", "RETRYCOUNT", 2, "FORCE"],
+    ),
+    ("xcfgset", ("s",), {"idmp_duration": 60}, ["XCFGSET", "s", "IDMP-DURATION", 60]),
+    (
+        "xcfgset",
+        ("s",),
+        {"idmp_duration": 1, "idmp_maxsize": 10},
+        ["XCFGSET", "s", "IDMP-DURATION", 1, "IDMP-MAXSIZE", 10],
+    ),
+    ("xadd", ("s", {"a": 1}), {"idmpauto": "p1"}, ["XADD", "s", "IDMPAUTO", "p1", "*", "a", 1]),
+    (
+        "xadd",
+        ("s", {"a": 1}),
+        {"idmp": ("p1", b"i1")},
+        ["XADD", "s", "IDMP", "p1", "i1", "*", "a", 1],
+    ),
+    (
+        "xread",
+        ({"s": 0},),
+        {"count": 2, "max_count": 5, "max_size": 1000},
+        ["XREAD", "COUNT", 2, "MAXCOUNT", 5, "MAXSIZE", 1000, "STREAMS", "s", 0],
+    ),
+    (
+        "xreadgroup",
+        ("g", "c", {"s": ">"}),
+        {"claim_min_idle_time": 5000, "noack": True},
+        ["XREADGROUP", "GROUP", "g", "c", "NOACK", "CLAIM", 5000, "STREAMS", "s", ">"],
+    ),
+    (
         "xackdel",
         ("s", "g", "1-0"),
         {"ref_policy": "ACKED"},
@@ -319,4 +351,22 @@ def test_newer_forms_refuse_bad_arguments(r: babushka.Redis) -> None:
         r.xdelex("s")
     with pytest.raises(babushka.DataError, match="at least one id"):
         r.xackdel("s", "g")
+    with pytest.raises(babushka.DataError, match="mode"):
+        r.xnack("s", "g", "LOUD", "1-0")
+    with pytest.raises(babushka.DataError, match="retrycount"):
+        r.xnack("s", "g", "FAIL", "1-0", retrycount=-1)
+    with pytest.raises(babushka.DataError, match="idmp_duration or idmp_maxsize"):
+        r.xcfgset("s")
+    with pytest.raises(babushka.DataError, match="between 1 and 300"):
+        r.xcfgset("s", idmp_duration=301)
+    with pytest.raises(babushka.DataError, match="only one of idmpauto and idmp"):
+        r.xadd("s", {"a": 1}, idmpauto="p", idmp=("p", "i"))
+    with pytest.raises(babushka.DataError, match="id='\\*'"):
+        r.xadd("s", {"a": 1}, id="1-0", idmpauto="p")
+    with pytest.raises(babushka.DataError, match="tuple"):
+        r.xadd("s", {"a": 1}, idmp=["p", "i"])  # type: ignore[arg-type]
+    with pytest.raises(babushka.DataError, match="max_count"):
+        r.xread({"s": 0}, count=5, max_count=2)
+    with pytest.raises(babushka.DataError, match="claim_min_idle_time"):
+        r.xreadgroup("g", "c", {"s": ">"}, claim_min_idle_time=-5)
     assert r.dbsize() == 0

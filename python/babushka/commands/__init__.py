@@ -21,6 +21,7 @@ from babushka.commands.sets import SetCommands
 from babushka.commands.sorted_set_algebra import SortedSetAlgebraCommands
 from babushka.commands.sorting import SortCommands
 from babushka.commands.streams import StreamCommands
+from babushka.commands.streams_redis8 import StreamRedis8Commands
 from babushka.commands.strings import StringCommands
 
 
@@ -37,6 +38,7 @@ class CoreCommands(
     SetCommands,
     SortedSetAlgebraCommands,
     StreamCommands,
+    StreamRedis8Commands,
     GeoCommands,
     HyperLogLogCommands,
     PubSubCommands,

@@ -25,6 +25,13 @@ def _members(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, 
     return values
 
 
+def _limit(limit: object) -> int:
+    """The ``LIMIT`` of the *CARD commands: 0 counts everything."""
+    if require_int(limit, "limit") < 0:
+        raise DataError(f"limit must not be negative, got {limit}")
+    return limit  # type: ignore[return-value]
+
+
 class SetCommands(CommandsBase):
     def sadd(self, name: KeyT, *values: EncodableT) -> ResponseT:
         """Adds the members; returns how many were new."""
@@ -52,9 +59,27 @@ class SetCommands(CommandsBase):
         """The size of the intersection, counting up to ``limit`` (0: all)
         (https://redis.io/docs/latest/commands/sintercard/)."""
         names = key_list(keys, ())
-        if require_int(limit, "limit") < 0:
-            raise DataError(f"limit must not be negative, got {limit}")
-        return self._execute(S.RAW, "SINTERCARD", key_count(numkeys, names), *names, "LIMIT", limit)
+        count = key_count(numkeys, names)
+        return self._execute(S.RAW, "SINTERCARD", count, *names, "LIMIT", _limit(limit))
+
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+        """The size of the difference, counting up to ``limit`` (0: all)
+        (Redis 8.6+) (https://redis.io/docs/latest/commands/sdiffcard/)."""
+        names = key_list(keys, ())
+        count = key_count(numkeys, names)
+        return self._execute(S.RAW, "SDIFFCARD", count, *names, "LIMIT", _limit(limit))
+
+    def sunioncard(
+        self, numkeys: int, keys: list[KeyT], limit: int = 0, approx: bool = False
+    ) -> ResponseT:
+        """The size of the union, counting up to ``limit``; ``approx`` lets the
+        server estimate it (Redis 8.6+)
+        (https://redis.io/docs/latest/commands/sunioncard/)."""
+        names = key_list(keys, ())
+        words: list[Any] = ["SUNIONCARD", key_count(numkeys, names), *names]
+        if approx:
+            words.append("APPROX")
+        return self._execute(S.RAW, *words, "LIMIT", _limit(limit))
 
     def scard(self, name: KeyT) -> ResponseT:
         return self._execute(S.RAW, "SCARD", name)

@@ -13,26 +13,10 @@ from typing import Any, Mapping, Sequence
 
 from babushka import _shapes as S
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka.commands.streams_redis8 import idempotency_words, ref_policy_word
 from babushka.exceptions import DataError
 
 StreamIdT = EncodableT
-
-#: What trimming or deleting does to the entries' references in consumer
-#: groups' pending lists (Redis 8.2+).
-REF_POLICIES = ("KEEPREF", "DELREF", "ACKED")
-
-
-def _ref_policy(policy: object) -> str:
-    if policy not in REF_POLICIES:
-        raise DataError(f"ref_policy must be one of {', '.join(REF_POLICIES)}, got {policy!r}")
-    return policy
-
-
-def _ids(ids: tuple[StreamIdT, ...], command: str) -> list[Any]:
-    """``IDS n id ...``."""
-    if not ids:
-        raise DataError(f"{command} needs at least one id")
-    return ["IDS", len(ids), *ids]
 
 
 def _non_negative(value: object, name: str) -> int:
@@ -72,10 +56,18 @@ def _streams(streams: Mapping[KeyT, StreamIdT], command: str) -> list[Any]:
     return ["STREAMS", *streams.keys(), *streams.values()]
 
 
-def _read_options(count: int | None, block: int | None) -> list[Any]:
+def _read_options(
+    count: int | None, block: int | None, max_count: int | None, max_size: int | None
+) -> list[Any]:
     words: list[Any] = []
     if count is not None:
         words += ["COUNT", _positive(count, "count")]
+    if max_count is not None:
+        if _positive(max_count, "max_count") < (count or 0):
+            raise DataError(f"max_count must not be less than count, got {max_count}")
+        words += ["MAXCOUNT", max_count]
+    if max_size is not None:
+        words += ["MAXSIZE", _positive(max_size, "max_size")]
     if block is not None:
         words += ["BLOCK", _non_negative(block, "block")]
     return words
@@ -98,17 +90,21 @@ class StreamCommands(CommandsBase):
         minid: StreamIdT | None = None,
         limit: int | None = None,
         ref_policy: str | None = None,
+        idmpauto: EncodableT | None = None,
+        idmp: tuple[EncodableT, EncodableT] | None = None,
     ) -> ResponseT:
-        """Appends an entry; returns its id; ``ref_policy`` (Redis 8.2+) says
-        what trimming does to the trimmed entries' pending references
-        (https://redis.io/docs/latest/commands/xadd/)."""
+        """Appends an entry; returns its id. ``ref_policy`` (Redis 8.2+) says
+        what trimming does to the trimmed entries' pending references;
+        ``idmpauto=producer`` or ``idmp=(producer, id)`` (Redis 8.6+) make
+        the add idempotent (https://redis.io/docs/latest/commands/xadd/)."""
         if not isinstance(fields, Mapping) or not fields:
             raise DataError("fields must be a non-empty dict")
         words: list[Any] = ["XADD", name]
         if nomkstream:
             words.append("NOMKSTREAM")
         if ref_policy is not None:
-            words.append(_ref_policy(ref_policy))
+            words.append(ref_policy_word(ref_policy))
+        words += idempotency_words(idmpauto, idmp, id)
         words += _trim(maxlen, minid, approximate, limit)
         words.append(id)
         for field, value in fields.items():
@@ -152,11 +148,15 @@ class StreamCommands(CommandsBase):
         streams: Mapping[KeyT, StreamIdT],
         count: int | None = None,
         block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
     ) -> ResponseT:
         """Entries after each id of ``{stream: id}``, waiting up to ``block``
-        ms: ``[[stream, [(id, {field: value})]]]``, ``[]`` when none came
+        ms: ``[[stream, [(id, {field: value})]]]``, ``[]`` when none came;
+        ``max_count``/``max_size`` bound the reply (Redis 8.6+)
         (https://redis.io/docs/latest/commands/xread/)."""
-        words = ["XREAD", *_read_options(count, block), *_streams(streams, "XREAD")]
+        options = _read_options(count, block, max_count, max_size)
+        words = ["XREAD", *options, *_streams(streams, "XREAD")]
         return self._execute(S.STREAMS_READ, *words)
 
     def xreadgroup(
@@ -167,13 +167,20 @@ class StreamCommands(CommandsBase):
         count: int | None = None,
         block: int | None = None,
         noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
     ) -> ResponseT:
         """Reads as ``consumername`` of ``groupname``; ``">"`` as an id asks
-        for new entries (https://redis.io/docs/latest/commands/xreadgroup/)."""
+        for new entries. ``claim_min_idle_time`` (Redis 8.4+) also claims
+        entries pending that long, each then ``(id, fields, idle,
+        deliveries)`` (https://redis.io/docs/latest/commands/xreadgroup/)."""
         words: list[Any] = ["XREADGROUP", "GROUP", groupname, consumername]
-        words += _read_options(count, block)
+        words += _read_options(count, block, max_count, max_size)
         if noack:
             words.append("NOACK")
+        if claim_min_idle_time is not None:
+            words += ["CLAIM", _non_negative(claim_min_idle_time, "claim_min_idle_time")]
         words += _streams(streams, "XREADGROUP")
         return self._execute(S.STREAMS_READ, *words)
 
@@ -325,22 +332,7 @@ class StreamCommands(CommandsBase):
             raise DataError("xtrim needs maxlen or minid")
         words = ["XTRIM", name, *_trim(maxlen, minid, approximate, limit)]
         if ref_policy is not None:
-            words.append(_ref_policy(ref_policy))
-        return self._execute(S.RAW, *words)
-
-    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = "KEEPREF") -> ResponseT:
-        """Deletes entries, with their pending references as ``ref_policy``
-        says; a result per id (Redis 8.2+)
-        (https://redis.io/docs/latest/commands/xdelex/)."""
-        words = ["XDELEX", name, _ref_policy(ref_policy), *_ids(ids, "xdelex")]
-        return self._execute(S.RAW, *words)
-
-    def xackdel(
-        self, name: KeyT, groupname: EncodableT, *ids: StreamIdT, ref_policy: str = "KEEPREF"
-    ) -> ResponseT:
-        """Acknowledges and deletes entries; a result per id (Redis 8.2+)
-        (https://redis.io/docs/latest/commands/xackdel/)."""
-        words = ["XACKDEL", name, groupname, _ref_policy(ref_policy), *_ids(ids, "xackdel")]
+            words.append(ref_policy_word(ref_policy))
         return self._execute(S.RAW, *words)
 
     def xdel(self, name: KeyT, *ids: StreamIdT) -> ResponseT:
