@@ -642,6 +642,10 @@ def _same_type(ours: Any, theirs: Any) -> bool:
     return type(ours) is type(theirs) or (isinstance(ours, bool) and type(theirs) is int)
 
 
+#: Commands of redis-py 8 that neither test server has (Redis 8.4+), which
+#: methods name: the table has no entry for them yet.
+NEWER = frozenset({"DELEX", "DIGEST", "SDIFFCARD", "SUNIONCARD"})
+
 #: ``self._execute(S.SHAPE, "NAME"[, "SUB"], ...)`` in a command method.
 _METHOD_CALL = re.compile(r'_execute\(\s*S\.(\w+),\s*"([A-Z_]+)"(?:,\s*"([A-Z_-]+)")?')
 
@@ -650,7 +654,9 @@ def test_methods_give_their_entrys_shape() -> None:
     """A method that names its command gives the entry's default shape, so
     ``execute_command`` returns what the method does. (A shape that depends
     on the arguments, ``set(..., get=True)``, goes with words built in a list,
-    which this does not read.)"""
+    which this does not read.) A command newer than both test servers
+    (``NEWER``) has no entry, so ``execute_command`` gives its reply raw: its
+    method must too."""
     commands = Path(babushka.__file__).parent / "commands"
     calls = [
         (path.name, *match.groups())
@@ -661,7 +667,13 @@ def test_methods_give_their_entrys_shape() -> None:
     wrong = []
     for module, shape, name, sub in calls:
         spec = _core.command_spec(name, sub)
-        if spec is None or spec.resp2_shape != getattr(S, shape):
+        if spec is None and name in NEWER:
+            table_shape = S.RAW
+        elif spec is None:
+            table_shape = None
+        else:
+            table_shape = spec.resp2_shape
+        if table_shape != getattr(S, shape):
             wrong.append(f"{module}: {name} {sub or ''} gives {shape}, the table {spec}")
     assert not wrong, "\n".join(wrong)
 
