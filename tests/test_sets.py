@@ -84,7 +84,7 @@ def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: Re
     ],
 )
 def test_what_newer_commands_send(redis_server: RedisServer, call: Any, words: list[Any]) -> None:
-    """SDIFFCARD and SUNIONCARD (Redis 8.6+): what is sent."""
+    """SDIFFCARD and SUNIONCARD (newer Redis than 8.4): what is sent."""
     assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
 
 

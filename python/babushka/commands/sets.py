@@ -64,7 +64,7 @@ class SetCommands(CommandsBase):
 
     def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
         """The size of the difference, counting up to ``limit`` (0: all)
-        (Redis 8.6+) (https://redis.io/docs/latest/commands/sdiffcard/)."""
+        (newer Redis than 8.4) (https://redis.io/docs/latest/commands/sdiffcard/)."""
         names = key_list(keys, ())
         count = key_count(numkeys, names)
         return self._execute(S.RAW, "SDIFFCARD", count, *names, "LIMIT", _limit(limit))
@@ -73,7 +73,7 @@ class SetCommands(CommandsBase):
         self, numkeys: int, keys: list[KeyT], limit: int = 0, approx: bool = False
     ) -> ResponseT:
         """The size of the union, counting up to ``limit``; ``approx`` lets the
-        server estimate it (Redis 8.6+)
+        server estimate it (newer Redis than 8.4)
         (https://redis.io/docs/latest/commands/sunioncard/)."""
         names = key_list(keys, ())
         words: list[Any] = ["SUNIONCARD", key_count(numkeys, names), *names]

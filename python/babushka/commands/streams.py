@@ -95,7 +95,7 @@ class StreamCommands(CommandsBase):
     ) -> ResponseT:
         """Appends an entry; returns its id. ``ref_policy`` (Redis 8.2+) says
         what trimming does to the trimmed entries' pending references;
-        ``idmpauto=producer`` or ``idmp=(producer, id)`` (Redis 8.6+) make
+        ``idmpauto=producer`` or ``idmp=(producer, id)`` (newer Redis than 8.4) make
         the add idempotent (https://redis.io/docs/latest/commands/xadd/)."""
         if not isinstance(fields, Mapping) or not fields:
             raise DataError("fields must be a non-empty dict")
@@ -153,7 +153,7 @@ class StreamCommands(CommandsBase):
     ) -> ResponseT:
         """Entries after each id of ``{stream: id}``, waiting up to ``block``
         ms: ``[[stream, [(id, {field: value})]]]``, ``[]`` when none came;
-        ``max_count``/``max_size`` bound the reply (Redis 8.6+)
+        ``max_count``/``max_size`` bound the reply (newer Redis than 8.4)
         (https://redis.io/docs/latest/commands/xread/)."""
         options = _read_options(count, block, max_count, max_size)
         words = ["XREAD", *options, *_streams(streams, "XREAD")]

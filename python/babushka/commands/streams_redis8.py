@@ -1,4 +1,4 @@
-"""The stream commands only Redis 8.2+ has: reference policies when
+"""The stream commands of Redis 8.2 and later: reference policies when
 deleting (XDELEX, XACKDEL), XNACK, and idempotent producers (XCFGSET, and
 XADD's ``idmp`` words built here). Neither test server has them: their
 tests check the words sent."""
