@@ -100,11 +100,11 @@ class BitFieldOperation:
 
 class BitmapCommands(CommandsBase):
     def setbit(self, name: KeyT, offset: int, value: int) -> ResponseT:
-        """Sets the bit at ``offset`` to ``value``; returns the old bit
+        """Sets the bit at ``offset`` to 1 if ``value`` is true, else 0 (as
+        redis-py does); returns the old bit
         (https://redis.io/docs/latest/commands/setbit/)."""
-        if value not in (0, 1) or isinstance(value, bool):
-            raise DataError(f"value must be 0 or 1, got {value!r}")
-        return self._execute(S.RAW, "SETBIT", name, require_int(offset, "offset"), value)
+        bit = 1 if value else 0
+        return self._execute(S.RAW, "SETBIT", name, require_int(offset, "offset"), bit)
 
     def getbit(self, name: KeyT, offset: int) -> ResponseT:
         """The bit at ``offset`` (https://redis.io/docs/latest/commands/getbit/)."""

@@ -126,7 +126,7 @@ class StreamCommands(CommandsBase):
         (https://redis.io/docs/latest/commands/xrange/)."""
         words: list[Any] = ["XRANGE", name, min, max]
         if count is not None:
-            words += ["COUNT", _positive(count, "count")]
+            words += ["COUNT", _non_negative(count, "count")]
         return self._execute(S.STREAM_ENTRIES, *words)
 
     def xrevrange(
@@ -140,7 +140,7 @@ class StreamCommands(CommandsBase):
         (https://redis.io/docs/latest/commands/xrevrange/)."""
         words: list[Any] = ["XREVRANGE", name, max, min]
         if count is not None:
-            words += ["COUNT", _positive(count, "count")]
+            words += ["COUNT", _non_negative(count, "count")]
         return self._execute(S.STREAM_ENTRIES, *words)
 
     def xread(
