@@ -39,7 +39,7 @@ SCENARIO = [
     step("xrange", "s", expect=[E1, E2, E3]),
     step("xrange", "s", "2-0", count=1, expect=[E2]),
     step("xrange", "missing", expect=[]),
-    step("xrange", "s", count=0, expect=[]),
+    step("xrange", "s", count=0, expect=None),  # the server answers nil
     step("xrevrange", "s", expect=[E3, E2, E1]),
     step("xrevrange", "s", "+", "2-0", count=5, expect=[E3, E2]),
     step("xread", {"s": "1-0"}, expect=[[b"s", [E2, E3]]]),
