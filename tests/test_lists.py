@@ -50,7 +50,7 @@ SCENARIO = [
     step("rpoplpush", "src", "dst", expect=None),
     step("lrange", "dst", 0, -1, expect=[b"2", b"3", b"1"]),
     step("lmpop", 2, "missing", "dst", direction="left", expect=[b"dst", [b"2"]]),
-    step("lmpop", 1, "dst", direction="RIGHT", count=5, expect=[b"dst", [b"1", b"3"]]),
+    step("lmpop", "1", "dst", direction="RIGHT", count=5, expect=[b"dst", [b"1", b"3"]]),
     step("lmpop", 1, "dst", direction="LEFT", expect=None),
 ]
 

@@ -162,7 +162,11 @@ def blocking_timeout(value: object, name: str = "timeout") -> int | float:
 
 
 def key_count(numkeys: object, keys: list[Any]) -> int:
-    """``numkeys`` of BLMPOP/BZMPOP, checked against the keys given."""
+    """``numkeys`` of LMPOP, ZMPOP, *INTERCARD, ..., checked against the keys
+    given; digits in a string count as the number (redis-py sends them as
+    given, and its own tests pass ``"2"``)."""
+    if isinstance(numkeys, (str, bytes)) and numkeys.isdigit():
+        numkeys = int(numkeys)
     count = require_int(numkeys, "numkeys")
     if count != len(keys) or count < 1:
         raise DataError(f"numkeys is {count} but {len(keys)} keys were given")

@@ -250,15 +250,23 @@ class StreamCommands(CommandsBase):
         self,
         name: KeyT,
         groupname: EncodableT,
-        min: StreamIdT,
-        max: StreamIdT,
-        count: int,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
         consumername: EncodableT | None = None,
         idle: int | None = None,
     ) -> ResponseT:
         """Pending entries from ``min`` to ``max`` as dicts (``message_id``,
-        ``consumer``, ``time_since_delivered``, ``times_delivered``)
+        ``consumer``, ``time_since_delivered``, ``times_delivered``); with
+        none of the three, :meth:`xpending`'s summary
         (https://redis.io/docs/latest/commands/xpending/)."""
+        if min is None and max is None and count is None:
+            # redis-py's rule: no range at all is the summary.
+            if idle is not None or consumername is not None:
+                raise DataError("idle and consumername need min, max and count")
+            return self.xpending(name, groupname)
+        if min is None or max is None or count is None:
+            raise DataError("min, max and count go together")
         words: list[Any] = ["XPENDING", name, groupname]
         if idle is not None:
             words += ["IDLE", _non_negative(idle, "idle")]
