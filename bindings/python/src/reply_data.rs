@@ -283,14 +283,13 @@ fn entries_of_consumers(value: Option<Value>) -> Result<Vec<(Value, Value)>, ()>
 
 fn coord<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyAny>> {
     match value {
-        Value::Array(pair) if pair.len() == 2 => {
-            let mut pair = pair.into_iter();
-            let (Some(lon), Some(lat)) = (pair.next(), pair.next()) else {
-                unreachable!("two items")
-            };
-            let coords = [float(py, lon, encoding)?, float(py, lat, encoding)?];
-            Ok(PyTuple::new(py, coords)?.into_any())
-        }
+        Value::Array(pair) => match <[Value; 2]>::try_from(pair) {
+            Ok([lon, lat]) => {
+                let coords = [float(py, lon, encoding)?, float(py, lat, encoding)?];
+                Ok(PyTuple::new(py, coords)?.into_any())
+            }
+            Err(items) => raw(py, Value::Array(items), encoding),
+        },
         other => raw(py, other, encoding),
     }
 }
