@@ -133,3 +133,10 @@ def test_decode_responses(rd: babushka.Redis) -> None:
     assert rd.hget("h", "clé") == "välue"
     assert rd.hkeys("h") == ["clé", "n"]
     assert dict(rd.hscan_iter("h")) == {"clé": "välue", "n": "1"}
+
+
+def test_a_number_is_one_field(r: babushka.Redis) -> None:
+    # redis-py's list_or_args: a value that is not iterable is one key.
+    r.hset("h", 1, "one")
+    assert r.hmget("h", 1) == [b"one"]
+    assert r.hmget("h", 1.5, 1) == [None, b"one"]

@@ -202,7 +202,9 @@ def key_list(keys: Iterable[KeyT] | KeyT, args: tuple[KeyT, ...], name: str = "k
         try:
             result = list(keys)
         except TypeError:
-            raise DataError(f"{name} must be a key or an iterable of keys") from None
+            # A number (hmget("h", 1)): one key, as redis-py's list_or_args
+            # takes it; the encoder refuses what cannot be sent (None).
+            result = [keys]
     result.extend(args)
     if not result:
         raise DataError(f"{name} must name at least one key")
