@@ -53,6 +53,7 @@ __all__ = [
     "command_spec",
     "command_table",
     "configure",
+    "keyslot",
     "runtime_started",
     "shutdown",
     "start_socket_listener",
@@ -134,6 +135,9 @@ def command_table() -> list[CommandSpec]:
 def absent_commands() -> dict[str, str]:
     """The servers' commands the table leaves out on purpose, with why."""
 
+def keyslot(key: bytes) -> int:
+    """The cluster hash slot of ``key``."""
+
 def command_keys(*args: Any) -> list[bytes]:
     """A command's keys, found by its entry's key specs."""
 
@@ -160,14 +164,43 @@ class Client:
         encoding_errors: str = ...,
         decode_responses: bool = ...,
         tls: TlsSettings | None = ...,
+        wait_for_connection: bool = ...,
+        connection_wait_timeout: float | None = ...,
+        single_connection: bool = ...,
+        keepalive: bool = ...,
+        keepalive_idle: float | None = ...,
+        keepalive_interval: float | None = ...,
+        keepalive_count: int | None = ...,
+        lib_name: str | None = ...,
+        lib_version: str | None = ...,
+        backoff: tuple[int, float, float] = ...,
+        attempts: int = ...,
+        retry_on_timeout: bool = ...,
+        retry_writes: bool = ...,
+        retry_on_connection: bool = ...,
+        health_check_interval: float | None = ...,
+        credential_provider: Any = ...,
+        cluster: bool = ...,
+        seeds: Sequence[tuple[str, int]] = ...,
+        read_from_replicas: bool = ...,
+        require_full_coverage: bool = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
     def execute_request(
-        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         """Sends one command (kind 0), a pipeline (1) or a transaction (2) of
-        ``(shape, name, *args)`` tuples, on ``lease`` if given; blocks until done."""
+        ``(shape, name, *args)`` tuples, on ``lease`` if given (or to a cluster
+        client's ``node``, ``host:port``); blocks until done."""
+    def refresh_topology(self) -> None:
+        """A cluster client: reads the slot map now (GIL released)."""
+    def cluster_nodes(self) -> tuple[list[str], list[str]]:
+        """A cluster client's ``(primaries, replicas)``, ``host:port``."""
     def call(
         self,
         on_success: Callable[[Any], object],
@@ -184,9 +217,12 @@ class Client:
         lease: Lease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Cancel | None: ...
-    def lease(self) -> Lease:
-        """A dedicated connection held across requests (a WATCH session)."""
+    def lease(self, wait: bool = ...) -> Lease:
+        """A dedicated connection held across requests (a WATCH session);
+        with every one in use, waits for one (a blocking pool) unless ``wait``
+        is false."""
     def managed_sender(
         self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
     ) -> ManagedSender: ...
@@ -195,6 +231,8 @@ class Client:
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
     def close(self) -> None: ...
+    def disconnect(self) -> None:
+        """Closes every connection; the next command opens a new one."""
     @property
     def closed(self) -> bool: ...
 
@@ -231,7 +269,11 @@ class ManagedSender:
     def submit(self, shape: int, *args: Any) -> ReplyFuture:
         """Sends a command; returns a future completed at a queue drain."""
     def submit_request(
-        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> ReplyFuture: ...
 
 @final
@@ -281,6 +323,7 @@ class UdsCodec:
         lease: UdsLease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> bool:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
     def open_lease(self) -> UdsLease:
@@ -310,8 +353,10 @@ class Subscriber:
     """A subscriber in the core: a connection of its own, its subscriptions
     (restored after a reconnection) and a bounded backlog of messages."""
 
-    def subscribe(self, kind: int, *names: Any) -> None:
-        """``kind`` 0 channels, 1 patterns, 2 shard channels; sends without waiting."""
+    def subscribe(self, waiter: Any, kind: int, *names: Any) -> None:
+        """``kind`` 0 channels, 1 patterns, 2 shard channels; returns at once,
+        and ``waiter.set_result(None)`` (or ``set_exception``) is called on a
+        runtime thread once the server confirmed every name."""
     def unsubscribe(self, kind: int, *names: Any) -> None: ...
     def ping(self, message: Any | None = None) -> None: ...
     def key(self, name: Any) -> Any:
@@ -336,7 +381,8 @@ class Subscriber:
 class UdsSubscriber:
     """A subscriber on a uds stream, named in frames by ``id``; as ``Subscriber``."""
 
-    def subscribe(self, kind: int, *names: Any) -> None: ...
+    def subscribe(self, waiter: Any, kind: int, *names: Any) -> None:
+        """As ``Subscriber.subscribe``; ``waiter`` is resolved by the stream's reader."""
     def unsubscribe(self, kind: int, *names: Any) -> None: ...
     def ping(self, message: Any | None = None) -> None: ...
     def key(self, name: Any) -> Any: ...

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
 from babushka import _command_names
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import LeaseT, ResponseT
 from babushka.exceptions import (
@@ -49,10 +50,12 @@ Parse = Optional[Callable[[Any], Any]]
 Request = tuple["LeaseT | None", int, Sequence[tuple[Any, ...]]]
 
 
-class PipelineBase(CoreCommands):
+class PipelineBase(CoreCommands[ValueT]):
     """Queueing and result handling; a subclass adds the waiting."""
 
-    def __init__(self, client: ClientBase, transaction: bool, shard_hint: str | None) -> None:
+    def __init__(
+        self, client: ClientBase[ValueT], transaction: bool, shard_hint: str | None
+    ) -> None:
         self._client = client
         #: Wrap the commands in MULTI/EXEC (``pipeline(transaction=True)``).
         self.transaction = transaction

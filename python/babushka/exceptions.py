@@ -120,3 +120,46 @@ __all__ = [
     "TimeoutError",
     "WatchError",
 ]
+
+
+# Redis Cluster (babushka.RedisCluster), with redis-py's names and bases.
+
+
+class RedisClusterException(Exception):
+    """A cluster cannot serve the request as asked: an atomic command's keys
+    (or a transaction's) in different slots, no node reachable. As in
+    redis-py, not a :class:`RedisError`."""
+
+
+class SlotNotCoveredError(RedisClusterException):
+    """No node serves the key's slot."""
+
+
+class ClusterError(RedisError):
+    """A cluster error reply that outlived the client's retries."""
+
+
+class ClusterDownError(ClusterError, ResponseError):
+    """``CLUSTERDOWN``: the cluster cannot serve the slot (for longer than
+    the request could wait)."""
+
+
+class MasterDownError(ClusterDownError):
+    """``MASTERDOWN``: the node's primary is down."""
+
+
+class AskError(ResponseError):
+    """``ASK``: the key is being migrated (the client follows it; seen only
+    when the redirections run out)."""
+
+
+class MovedError(AskError):
+    """``MOVED``: the slot lives on another node (followed by the client)."""
+
+
+class TryAgainError(ResponseError):
+    """``TRYAGAIN``: a multi-key request during a migration (retried)."""
+
+
+class ClusterCrossSlotError(ResponseError):
+    """``CROSSSLOT``: the server refused keys in different slots."""

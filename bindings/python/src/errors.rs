@@ -32,6 +32,14 @@ exception_class!(busy_loading_error, "BusyLoadingError");
 exception_class!(no_permission_error, "NoPermissionError");
 exception_class!(invalid_response, "InvalidResponse");
 exception_class!(watch_error, "WatchError");
+exception_class!(cluster_exception, "RedisClusterException");
+exception_class!(slot_not_covered_error, "SlotNotCoveredError");
+exception_class!(cluster_down_error, "ClusterDownError");
+exception_class!(master_down_error, "MasterDownError");
+exception_class!(moved_error, "MovedError");
+exception_class!(ask_error, "AskError");
+exception_class!(try_again_error, "TryAgainError");
+exception_class!(cross_slot_error, "ClusterCrossSlotError");
 
 /// Converts a core error to the Python exception a redis-py user expects.
 #[cold]
@@ -58,6 +66,13 @@ fn class_for<'py>(py: Python<'py>, err: &Error) -> PyResult<&'py Bound<'py, PyTy
             Some("EXECABORT") => exec_abort_error(py),
             Some("LOADING") => busy_loading_error(py),
             Some("NOPERM") => no_permission_error(py),
+            // A cluster's replies that outlived the router's retries.
+            Some("CLUSTERDOWN") => cluster_down_error(py),
+            Some("MASTERDOWN") => master_down_error(py),
+            Some("MOVED") => moved_error(py),
+            Some("ASK") => ask_error(py),
+            Some("TRYAGAIN") => try_again_error(py),
+            Some("CROSSSLOT") => cross_slot_error(py),
             // Two generic ERR replies redis-py classes by their text: a full
             // server refuses the connection, a wrong AUTH refuses the user.
             Some("ERR")
@@ -79,6 +94,8 @@ fn class_for<'py>(py: Python<'py>, err: &Error) -> PyResult<&'py Bound<'py, PyTy
         ErrorKind::InvalidInput => data_error(py),
         ErrorKind::Protocol => invalid_response(py),
         ErrorKind::Watch => watch_error(py),
+        ErrorKind::Cluster if err.code() == Some("SLOTNOTCOVERED") => slot_not_covered_error(py),
+        ErrorKind::Cluster => cluster_exception(py),
         _ => redis_error(py),
     }
 }

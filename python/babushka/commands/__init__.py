@@ -6,6 +6,7 @@ Each group is a mixin of methods written once for both clients (see
 
 from __future__ import annotations
 
+from babushka._typing import ValueT
 from babushka.commands.bitmaps import BitmapCommands
 from babushka.commands.connection import ConnectionCommands
 from babushka.commands.geo import GeoCommands
@@ -19,6 +20,7 @@ from babushka.commands.scripting import ScriptingCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
 from babushka.commands.sorted_set_algebra import SortedSetAlgebraCommands
+from babushka.commands.sorted_sets import SortedSetCommands
 from babushka.commands.sorting import SortCommands
 from babushka.commands.streams import StreamCommands
 from babushka.commands.streams_redis8 import StreamRedis8Commands
@@ -26,23 +28,24 @@ from babushka.commands.strings import StringCommands
 
 
 class CoreCommands(
-    ConnectionCommands,
-    ServerCommands,
-    KeyCommands,
-    SortCommands,
-    StringCommands,
-    BitmapCommands,
-    HashCommands,
-    HashFieldCommands,
-    ListCommands,
-    SetCommands,
-    SortedSetAlgebraCommands,
-    StreamCommands,
-    StreamRedis8Commands,
-    GeoCommands,
-    HyperLogLogCommands,
-    PubSubCommands,
-    ScriptingCommands,
+    ConnectionCommands[ValueT],
+    ServerCommands[ValueT],
+    KeyCommands[ValueT],
+    SortCommands[ValueT],
+    StringCommands[ValueT],
+    BitmapCommands[ValueT],
+    HashCommands[ValueT],
+    HashFieldCommands[ValueT],
+    ListCommands[ValueT],
+    SetCommands[ValueT],
+    SortedSetAlgebraCommands[ValueT],
+    SortedSetCommands[ValueT],
+    StreamCommands[ValueT],
+    StreamRedis8Commands[ValueT],
+    GeoCommands[ValueT],
+    HyperLogLogCommands[ValueT],
+    PubSubCommands[ValueT],
+    ScriptingCommands[ValueT],
 ):
     """Every command group of a standalone client."""
 

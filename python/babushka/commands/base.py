@@ -1,7 +1,7 @@
 """What every command group builds on.
 
-A command method is written once and serves the sync and the async client:
-it returns ``self._execute(shape, *words)``, which is the reply itself on
+A command method is written once and serves the sync and the async client
+(and pipelines): it returns ``self._execute(shape, *words)``, which is the reply itself on
 :class:`babushka.Redis` and an awaitable of it on
 :class:`babushka.asyncio.Redis`. ``_execute`` is a bound method of the Rust
 core, so the common command costs one Python frame and one native call.
@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import datetime
 import math
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol, Union
+from typing import Any, Awaitable, Callable, Generic, Iterable, Mapping, Protocol, Union
 
+from babushka._typing import ValueT
 from babushka.exceptions import DataError
 
-#: A command's result: the reply on the sync client, an awaitable of it on the async one.
+#: A command's result: the reply on the sync client, an awaitable of it on the
+#: async one. Command methods say their reply's type instead (``Reply[T]``, see
+#: ``babushka/_typing.py``); one still returning ``ResponseT`` is typed ``Any``.
 ResponseT = Union[Awaitable[Any], Any]
 #: What may be sent as a key, a value or a member.
 EncodableT = Union[bytes, bytearray, memoryview, str, int, float]
@@ -52,8 +55,10 @@ class LeaseT(Protocol):
         this lease fail."""
 
 
-class CommandsBase:
-    """The hooks a client provides to the command groups."""
+class CommandsBase(Generic[ValueT]):
+    """The hooks a client provides to the command groups; ``ValueT`` is the
+    type of the values the client returns (``bytes``, or ``str`` with
+    ``decode_responses``)."""
 
     _execute: Callable[..., Any]
     #: ``(lease, kind, commands)``: one request, the same on every transport

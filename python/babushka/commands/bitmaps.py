@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Union
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import CommandsBase, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -39,7 +40,7 @@ class BitFieldOperation:
     on :meth:`execute`: the list of results (on a pipeline, queued with it)."""
 
     def __init__(
-        self, client: CommandsBase, key: KeyT, default_overflow: str | None = None
+        self, client: CommandsBase[Any], key: KeyT, default_overflow: str | None = None
     ) -> None:
         self.client = client
         self.key = key
@@ -98,7 +99,7 @@ class BitFieldOperation:
         return self.client._execute(S.RAW, *command)
 
 
-class BitmapCommands(CommandsBase):
+class BitmapCommands(CommandsBase[ValueT]):
     def setbit(self, name: KeyT, offset: int, value: int) -> ResponseT:
         """Sets the bit at ``offset`` to 1 if ``value`` is true, else 0 (as
         redis-py does); returns the old bit

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -78,7 +79,7 @@ def _search_from(
     return words
 
 
-class GeoCommands(CommandsBase):
+class GeoCommands(CommandsBase[ValueT]):
     def geoadd(
         self,
         name: KeyT,

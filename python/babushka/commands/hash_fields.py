@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import (
     AbsExpiryT,
     CommandsBase,
@@ -45,7 +46,7 @@ def _condition(nx: bool, xx: bool, gt: bool, lt: bool) -> list[str]:
     return words
 
 
-class HashFieldCommands(CommandsBase):
+class HashFieldCommands(CommandsBase[ValueT]):
     def _hexpire(
         self,
         command: str,

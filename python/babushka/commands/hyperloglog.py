@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT
 from babushka.exceptions import DataError
 
 
-class HyperLogLogCommands(CommandsBase):
+class HyperLogLogCommands(CommandsBase[ValueT]):
     def pfadd(self, name: KeyT, *values: EncodableT) -> ResponseT:
         """Adds elements; 1 if the estimate changed
         (https://redis.io/docs/latest/commands/pfadd/)."""

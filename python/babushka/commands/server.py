@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from babushka import _shapes as S
-from babushka.commands.base import CommandsBase, EncodableT, ResponseT
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT
 from babushka.exceptions import DataError
 
 
@@ -55,8 +56,8 @@ def _time_pair(reply: Any) -> tuple[int, int]:
     return (int(reply[0]), int(reply[1]))
 
 
-class ServerCommands(CommandsBase):
-    def info(self, section: str | None = None, *args: str) -> ResponseT:
+class ServerCommands(CommandsBase[ValueT]):
+    def info(self, section: str | None = None, *args: str) -> Reply[dict[str, Any]]:
         """The server's INFO, parsed to a dict."""
         words: list[Any] = ["INFO"]
         if section is not None:
@@ -64,31 +65,31 @@ class ServerCommands(CommandsBase):
             words.extend(args)
         return self._execute_then(parse_info, S.RAW, *words)
 
-    def dbsize(self) -> ResponseT:
+    def dbsize(self) -> Reply[int]:
         return self._execute(S.RAW, "DBSIZE")
 
-    def flushdb(self, asynchronous: bool = False) -> ResponseT:
+    def flushdb(self, asynchronous: bool = False) -> Reply[bool]:
         if asynchronous:
             return self._execute(S.OK, "FLUSHDB", "ASYNC")
         return self._execute(S.OK, "FLUSHDB")
 
-    def flushall(self, asynchronous: bool = False) -> ResponseT:
+    def flushall(self, asynchronous: bool = False) -> Reply[bool]:
         if asynchronous:
             return self._execute(S.OK, "FLUSHALL", "ASYNC")
         return self._execute(S.OK, "FLUSHALL")
 
-    def config_get(self, pattern: str = "*", *args: str) -> ResponseT:
+    def config_get(self, pattern: str = "*", *args: str) -> Reply[dict[ValueT, ValueT]]:
         """Matching configuration parameters as a dict."""
         return self._execute(S.PAIRS, "CONFIG", "GET", pattern, *args)
 
-    def config_set(self, name: str, value: EncodableT, *args: EncodableT) -> ResponseT:
+    def config_set(self, name: str, value: EncodableT, *args: EncodableT) -> Reply[bool]:
         if len(args) % 2:
             raise DataError("config_set takes name/value pairs")
         return self._execute(S.OK, "CONFIG", "SET", name, value, *args)
 
-    def time(self) -> ResponseT:
+    def time(self) -> Reply[tuple[int, int]]:
         """The server's clock as ``(seconds, microseconds)``."""
         return self._execute_then(_time_pair, S.RAW, "TIME")
 
-    def lastsave(self) -> ResponseT:
+    def lastsave(self) -> Reply[int]:
         return self._execute(S.RAW, "LASTSAVE")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import (
     EncodableT,
     KeyT,
@@ -48,7 +49,7 @@ def _numbered(keys: Iterable[KeyT] | KeyT) -> list[Any]:
     return [len(names), *names]
 
 
-class SortedSetAlgebraCommands(SortedSetCommands):
+class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
     def zunion(
         self,
         keys: Sequence[KeyT] | Mapping[KeyT, float],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -53,7 +54,7 @@ def _patterns(get: Iterable[EncodableT] | EncodableT | None) -> list[EncodableT]
     return list(get)  # type: ignore[arg-type]
 
 
-class SortCommands(CommandsBase):
+class SortCommands(CommandsBase[ValueT]):
     def sort(
         self,
         name: KeyT,

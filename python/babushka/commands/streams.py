@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
 from babushka.commands.streams_redis8 import idempotency_words, ref_policy_word
 from babushka.exceptions import DataError
@@ -78,7 +79,7 @@ def _second(reply: Any) -> Any:
     return reply[1]
 
 
-class StreamCommands(CommandsBase):
+class StreamCommands(CommandsBase[ValueT]):
     def xadd(
         self,
         name: KeyT,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -59,7 +60,7 @@ def _bounded(value: object, name: str, low: int, high: int) -> int:
     return number
 
 
-class StreamRedis8Commands(CommandsBase):
+class StreamRedis8Commands(CommandsBase[ValueT]):
     def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = "KEEPREF") -> ResponseT:
         """Deletes entries, with their pending references as ``ref_policy``
         says; a result per id (Redis 8.2+)
