@@ -422,6 +422,12 @@ FUNCTIONS_DUMPED = object()
 #: A function library (``redis.`` works on Valkey too).
 LIBRARY = "#!lua name=tablelib\nredis.register_function('tablefn', function() return 1 end)"
 
+#: A stream of two entries, a group that read them, a place or two.
+STREAM: list[tuple[Any, ...]] = [("XADD", "s", "1-0", "a", "1"), ("XADD", "s", "2-0", "b", "2")]
+GROUP = [*STREAM, ("XGROUP", "CREATE", "s", "g", "0")]
+READ = [*GROUP, ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")]
+GEO = [("GEOADD", "geo", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")]
+
 #: For each entry whose reply has a shape: commands that set up the data,
 #: and the command.
 SHAPE_SAMPLES: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...]]] = {
@@ -534,6 +540,41 @@ SHAPE_SAMPLES: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...]]] = {
     "MODULE UNLOAD": ([], ("MODULE UNLOAD", "nosuchmodule")),
     "SLOWLOG GET": ([("CONFIG", "SET", "slowlog-log-slower-than", 0)], ("SLOWLOG GET", 2)),
     "SLOWLOG RESET": ([], ("SLOWLOG RESET",)),
+    "PFMERGE": ([("PFADD", "h", "a")], ("PFMERGE", "h2", "h")),
+    "XRANGE": (STREAM, ("XRANGE", "s", "-", "+")),
+    "XREVRANGE": (STREAM, ("XREVRANGE", "s", "+", "-", "COUNT", 1)),
+    "XREAD": (STREAM, ("XREAD", "COUNT", 5, "STREAMS", "s", "t", "0", "0")),
+    "XREADGROUP": (GROUP, ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")),
+    "XCLAIM": (READ, ("XCLAIM", "s", "g", "d", 0, "1-0", "2-0")),
+    "XAUTOCLAIM": (READ, ("XAUTOCLAIM", "s", "g", "d", 0, "0")),
+    "XPENDING": (READ, ("XPENDING", "s", "g")),
+    "XGROUP CREATE": (STREAM, ("XGROUP CREATE", "s", "g", "0")),
+    "XGROUP SETID": (GROUP, ("XGROUP SETID", "s", "g", "1-0")),
+    "XGROUP DESTROY": (GROUP, ("XGROUP DESTROY", "s", "g")),
+    "XINFO GROUPS": (READ, ("XINFO GROUPS", "s")),
+    "XINFO CONSUMERS": (GROUP, ("XINFO CONSUMERS", "s", "g")),
+    "XINFO STREAM": (STREAM, ("XINFO STREAM", "s")),
+    "GEOPOS": (GEO, ("GEOPOS", "geo", "Palermo", "nowhere")),
+    "GEODIST": (GEO, ("GEODIST", "geo", "Palermo", "Catania", "km")),
+    "GEOHASH": (GEO, ("GEOHASH", "geo", "Palermo", "nowhere")),
+    # Without WITH* options: redis-py shapes those only through its methods
+    # (test_geo.py holds the methods to redis-py's values).
+    "GEORADIUS": (GEO, ("GEORADIUS", "geo", 15, 37, 200, "km", "ASC")),
+    "GEORADIUSBYMEMBER": (GEO, ("GEORADIUSBYMEMBER", "geo", "Palermo", 200, "km", "ASC")),
+    "GEOSEARCH": (GEO, ("GEOSEARCH", "geo", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "ASC")),
+    # Scores that print the same with %.17g and the shortest form.
+    "ZRANDMEMBER": ([("ZADD", "z", "2.5", "m")], ("ZRANDMEMBER", "z", 1, "WITHSCORES")),
+    "ZDIFF": (
+        [("ZADD", "z", "1", "a", "2.5", "b"), ("ZADD", "y", "1", "a")],
+        ("ZDIFF", 2, "z", "y", "WITHSCORES"),
+    ),
+    "ZMPOP": ([("ZADD", "z", "1", "a", "2.5", "b")], ("ZMPOP", 1, "z", "MIN", "COUNT", 2)),
+    "BZMPOP": ([("ZADD", "z", "1", "a", "2.5", "b")], ("BZMPOP", 1, 1, "z", "MAX")),
+    "HRANDFIELD": ([("HSET", "h", "f", "v")], ("HRANDFIELD", "h", 1, "WITHVALUES")),
+    "LCS": (
+        [("SET", "a", "ohmytext"), ("SET", "b", "mynewtext")],
+        ("LCS", "a", "b", "IDX", "WITHMATCHLEN"),
+    ),
 }
 
 #: Replies that differ from one call to the next (clocks, ids, addresses, the
@@ -679,6 +720,10 @@ def _same_type(ours: Any, theirs: Any) -> bool:
     return type(ours) is type(theirs) or (isinstance(ours, bool) and type(theirs) is int)
 
 
+#: Commands of redis-py 8 that neither test server has (Redis 8.4+), which
+#: methods name: the table has no entry for them yet.
+NEWER = frozenset({"DELEX", "DIGEST", "SDIFFCARD", "SUNIONCARD"})
+
 #: ``self._execute(S.SHAPE, "NAME"[, "SUB"], ...)`` in a command method.
 _METHOD_CALL = re.compile(r'_execute\(\s*S\.(\w+),\s*"([A-Z_]+)"(?:,\s*"([A-Z_-]+)")?')
 
@@ -687,7 +732,9 @@ def test_methods_give_their_entrys_shape() -> None:
     """A method that names its command gives the entry's default shape, so
     ``execute_command`` returns what the method does. (A shape that depends
     on the arguments, ``set(..., get=True)``, goes with words built in a list,
-    which this does not read.)"""
+    which this does not read.) A command newer than both test servers
+    (``NEWER``) has no entry, so ``execute_command`` gives its reply raw: its
+    method must too."""
     commands = Path(babushka.__file__).parent / "commands"
     calls = [
         (path.name, *match.groups())
@@ -698,7 +745,13 @@ def test_methods_give_their_entrys_shape() -> None:
     wrong = []
     for module, shape, name, sub in calls:
         spec = _core.command_spec(name, sub)
-        if spec is None or spec.resp2_shape != getattr(S, shape):
+        if spec is None and name in NEWER:
+            table_shape = S.RAW
+        elif spec is None:
+            table_shape = None
+        else:
+            table_shape = spec.resp2_shape
+        if table_shape != getattr(S, shape):
             wrong.append(f"{module}: {name} {sub or ''} gives {shape}, the table {spec}")
     assert not wrong, "\n".join(wrong)
 

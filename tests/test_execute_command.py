@@ -33,6 +33,14 @@ Command = tuple[Any, ...]
 
 LIBRARY = "#!lua name=cases\nredis.register_function('one', function() return 1 end)"
 
+#: A stream of two entries, a group that read them, two places.
+STREAM: list[Command] = [("XADD", "s", "1-0", "a", "1"), ("XADD", "s", "2-0", "b", "2")]
+GROUP = [*STREAM, ("XGROUP", "CREATE", "s", "g", "0")]
+READ = [*GROUP, ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")]
+GEO: list[Command] = [
+    ("GEOADD", "geo", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")
+]
+
 #: Per command: setup commands, then the command under test. Babushka takes a
 #: subcommand as a word of its own; redis-py also splits "CONFIG SET" itself.
 CASES: dict[str, tuple[list[Command], Command]] = {
@@ -139,6 +147,40 @@ CASES: dict[str, tuple[list[Command], Command]] = {
     "PING": ([], ("PING",)),
     "QUIT": ([], ("QUIT",)),
     "RESET": ([], ("RESET",)),
+    "PFMERGE": ([("PFADD", "h", "a")], ("PFMERGE", "h2", "h")),
+    "XRANGE": (STREAM, ("XRANGE", "s", "-", "+")),
+    "XREVRANGE": (STREAM, ("XREVRANGE", "s", "+", "-", "COUNT", 1)),
+    "XREAD": (STREAM, ("XREAD", "COUNT", 5, "STREAMS", "s", "t", "0", "0")),
+    "XREADGROUP": (GROUP, ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")),
+    "XCLAIM": (READ, ("XCLAIM", "s", "g", "d", 0, "1-0", "2-0")),
+    "XAUTOCLAIM": (READ, ("XAUTOCLAIM", "s", "g", "d", 0, "0")),
+    "XPENDING": (READ, ("XPENDING", "s", "g")),
+    "XGROUP CREATE": (STREAM, ("XGROUP", "CREATE", "s", "g", "0")),
+    "XGROUP SETID": (GROUP, ("XGROUP", "SETID", "s", "g", "1-0")),
+    "XGROUP DESTROY": (GROUP, ("XGROUP", "DESTROY", "s", "g")),
+    "XINFO GROUPS": (READ, ("XINFO", "GROUPS", "s")),
+    "XINFO CONSUMERS": (GROUP, ("XINFO", "CONSUMERS", "s", "g")),
+    "XINFO STREAM": (STREAM, ("XINFO", "STREAM", "s")),
+    "GEOPOS": (GEO, ("GEOPOS", "geo", "Palermo", "nowhere")),
+    "GEODIST": (GEO, ("GEODIST", "geo", "Palermo", "Catania", "km")),
+    "GEOHASH": (GEO, ("GEOHASH", "geo", "Palermo", "nowhere")),
+    # Without WITH* options: redis-py shapes those only through its methods.
+    "GEORADIUS": (GEO, ("GEORADIUS", "geo", 15, 37, 200, "km", "ASC")),
+    "GEORADIUSBYMEMBER": (GEO, ("GEORADIUSBYMEMBER", "geo", "Palermo", 200, "km", "ASC")),
+    "GEOSEARCH": (GEO, ("GEOSEARCH", "geo", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "ASC")),
+    # Scores that print the same in %.17g and in the shortest form.
+    "ZRANDMEMBER": ([("ZADD", "z", "2.5", "m")], ("ZRANDMEMBER", "z", 1, "WITHSCORES")),
+    "ZDIFF": (
+        [("ZADD", "z", "1", "a", "2.5", "b"), ("ZADD", "y", "1", "a")],
+        ("ZDIFF", 2, "z", "y", "WITHSCORES"),
+    ),
+    "ZMPOP": ([("ZADD", "z", "1", "a", "2.5", "b")], ("ZMPOP", 1, "z", "MIN", "COUNT", 2)),
+    "BZMPOP": ([("ZADD", "z", "1", "a", "2.5", "b")], ("BZMPOP", 1, 1, "z", "MAX")),
+    "HRANDFIELD": ([("HSET", "h", "f", "v")], ("HRANDFIELD", "h", 1, "WITHVALUES")),
+    "LCS": (
+        [("SET", "a", "ohmytext"), ("SET", "b", "mynewtext")],
+        ("LCS", "a", "b", "IDX", "WITHMATCHLEN"),
+    ),
 }
 
 #: Replies that differ from one call to the next (clocks, ids, counters, the

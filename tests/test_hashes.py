@@ -6,7 +6,8 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import Check, run_async, run_sync, step
+from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
+from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -62,6 +63,12 @@ def test_scenario(r: babushka.Redis) -> None:
 @pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
+
+
+def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: RedisServer) -> None:
+    # HRANDFIELD ... WITHVALUES: RESP3 sends pairs; redis-py's value is flat.
+    run_resp3(redis_server, SCENARIO)
+    run_pipeline(r, SCENARIO, transaction=True)
 
 
 def test_hmset_is_deprecated_but_works(r: babushka.Redis) -> None:
@@ -126,3 +133,10 @@ def test_decode_responses(rd: babushka.Redis) -> None:
     assert rd.hget("h", "clé") == "välue"
     assert rd.hkeys("h") == ["clé", "n"]
     assert dict(rd.hscan_iter("h")) == {"clé": "välue", "n": "1"}
+
+
+def test_a_number_is_one_field(r: babushka.Redis) -> None:
+    # redis-py's list_or_args: a value that is not iterable is one key.
+    r.hset("h", 1, "one")
+    assert r.hmget("h", 1) == [b"one"]
+    assert r.hmget("h", 1.5, 1) == [None, b"one"]

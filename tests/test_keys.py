@@ -10,6 +10,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
+from support.recorder import as_words, words_sent
 from support.scenario import Check, run_async, run_sync, step
 from support.servers import RedisServer
 
@@ -204,3 +205,44 @@ def test_dump_is_bytes_even_when_decoding(rd: babushka.Redis) -> None:
     rd.delete("k")
     assert rd.restore("k", 0, payload) == "OK"
     assert rd.get("k") == "v"
+
+
+def test_object_and_expiry_times(r: babushka.Redis) -> None:
+    r.set("k", "12345")
+    assert r.object("encoding", "k") == b"int"
+    assert r.object("REFCOUNT", "k") == 1
+    assert isinstance(r.object("idletime", "k"), int)
+    assert r.object("encoding", "missing") is None
+    assert r.expiretime("k") == -1
+    assert r.pexpiretime("missing") == -2
+    r.expireat("k", IN_AN_HOUR)
+    assert r.expiretime("k") == IN_AN_HOUR
+    assert r.pexpiretime("k") == IN_AN_HOUR * 1000
+    with pytest.raises(babushka.DataError, match="infotype"):
+        r.object("size", "k")
+    with pytest.raises(babushka.ResponseError, match="LFU"):
+        r.object("freq", "k")  # the default eviction policy keeps no frequency
+    pipe = r.pipeline()
+    pipe.object("encoding", "k").expiretime("k").pexpiretime("k")
+    assert pipe.execute() == [b"int", IN_AN_HOUR, IN_AN_HOUR * 1000]
+
+
+def test_wait_and_waitaof(r: babushka.Redis, redis_server: RedisServer) -> None:
+    r.set("k", "v")
+    # No replicas: WAIT answers at once with 0 (a timeout of 0 would wait for
+    # ever only if replicas were asked for and missing).
+    assert r.wait(0, 100) == 0
+    with pytest.raises(babushka.DataError, match="num_replicas"):
+        r.wait(-1, 0)
+    with pytest.raises(babushka.DataError, match="timeout"):
+        r.waitaof(0, 0, 1.5)  # type: ignore[arg-type]
+    redis_server.require("WAITAOF", redis=(7, 2), valkey=(7, 2))
+    assert r.waitaof(0, 0, 100) == [0, 0]
+    with pytest.raises(babushka.ResponseError, match="appendonly"):
+        r.waitaof(1, 0, 100)  # the test servers keep no AOF
+
+
+def test_waitaof_encoding(redis_server: RedisServer) -> None:
+    """What WAITAOF sends, on every server (Redis 7.0 answers with an error)."""
+    sent = words_sent(redis_server.host, redis_server.port, lambda r: r.waitaof(0, 1, 50))
+    assert sent == as_words("WAITAOF", 0, 1, 50)

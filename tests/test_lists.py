@@ -6,7 +6,8 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import run_async, run_sync, step
+from support.scenario import run_async, run_pipeline, run_resp3, run_sync, step
+from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -48,6 +49,9 @@ SCENARIO = [
     step("rpoplpush", "src", "dst", expect=b"2"),
     step("rpoplpush", "src", "dst", expect=None),
     step("lrange", "dst", 0, -1, expect=[b"2", b"3", b"1"]),
+    step("lmpop", 2, "missing", "dst", direction="left", expect=[b"dst", [b"2"]]),
+    step("lmpop", "1", "dst", direction="RIGHT", count=5, expect=[b"dst", [b"1", b"3"]]),
+    step("lmpop", 1, "dst", direction="LEFT", expect=None),
 ]
 
 
@@ -59,6 +63,23 @@ def test_scenario(r: babushka.Redis) -> None:
 @pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
+
+
+def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: RedisServer) -> None:
+    run_resp3(redis_server, SCENARIO)
+    run_pipeline(r, SCENARIO, transaction=True)
+
+
+def test_lmpop_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="numkeys"):
+        r.lmpop(2, "a", direction="LEFT")
+    with pytest.raises(babushka.DataError, match="direction"):
+        r.lmpop(1, "a", direction="up")
+    with pytest.raises(babushka.DataError, match="count"):
+        r.lmpop(1, "a", direction="LEFT", count=0)
+    r.set("str", "v")
+    with pytest.raises(babushka.ResponseError, match="WRONGTYPE"):
+        r.lmpop(1, "str", direction="LEFT")
 
 
 def test_bad_arguments_are_rejected_before_sending(r: babushka.Redis) -> None:

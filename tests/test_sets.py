@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import Check, run_async, run_sync, step
+from support.recorder import as_words, words_sent
+from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
+from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -45,6 +49,11 @@ SCENARIO = [
     step("spop", "u", 10, expect=Check("a..d", lambda m: sorted(m) == [b"a", b"b", b"c", b"d"])),
     step("spop", "u", expect=None),
     step("exists", "u", expect=0),
+    step("sadd", "x", "a", "b", "c", expect=3),
+    step("sadd", "y", "b", "c", "d", expect=3),
+    step("sintercard", 2, ["x", "y"], expect=2),
+    step("sintercard", 2, ["x", "y"], limit=1, expect=1),
+    step("sintercard", 2, ["x", "missing"], expect=0),
 ]
 
 
@@ -56,6 +65,41 @@ def test_scenario(r: babushka.Redis) -> None:
 @pytest.mark.every_transport
 async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
     await run_async(ar, SCENARIO)
+
+
+def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: RedisServer) -> None:
+    run_resp3(redis_server, SCENARIO)
+    run_pipeline(r, SCENARIO, transaction=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda r: r.sdiffcard(2, ["a", "b"]), ["SDIFFCARD", 2, "a", "b", "LIMIT", 0]),
+        (lambda r: r.sunioncard(1, ["a"], limit=5), ["SUNIONCARD", 1, "a", "LIMIT", 5]),
+        (
+            lambda r: r.sunioncard(1, ["a"], approx=True),
+            ["SUNIONCARD", 1, "a", "APPROX", "LIMIT", 0],
+        ),
+    ],
+)
+def test_what_newer_commands_send(redis_server: RedisServer, call: Any, words: list[Any]) -> None:
+    """SDIFFCARD and SUNIONCARD (newer Redis than 8.4): what is sent."""
+    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+
+
+def test_sintercard_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="numkeys"):
+        r.sintercard(3, ["a", "b"])
+    with pytest.raises(babushka.DataError, match="limit"):
+        r.sintercard(1, ["a"], limit=-1)
+    with pytest.raises(babushka.DataError, match="numkeys"):
+        r.sdiffcard(1, ["a", "b"])
+    with pytest.raises(babushka.DataError, match="limit"):
+        r.sunioncard(1, ["a"], limit="5")  # type: ignore[arg-type]
+    r.set("str", "v")
+    with pytest.raises(babushka.ResponseError, match="WRONGTYPE"):
+        r.sintercard(1, ["str"])
 
 
 @pytest.mark.every_transport

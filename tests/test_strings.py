@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import Any
 
 import pytest
 
 import babushka
+from support.recorder import as_words, words_sent
+from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -103,3 +106,71 @@ def test_none_inside_a_container_is_named_by_the_container(r: babushka.Redis) ->
         r.delete(*["a", None])  # type: ignore[list-item]
     with pytest.raises(babushka.DataError, match="'mapping'"):
         r.mset({"a": None})  # type: ignore[dict-item]
+
+
+#: Redis 8.4's value conditions and MSETEX: what is sent (the test servers
+#: have none of them, but Valkey's SET IFEQ).
+NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
+    ("set", ("k", "v"), {"ifeq": "old"}, ["SET", "k", "v", "IFEQ", "old"]),
+    (
+        "set",
+        ("k", "v"),
+        {"ifne": "old", "get": True, "ex": 5},
+        ["SET", "k", "v", "EX", 5, "IFNE", "old", "GET"],
+    ),
+    ("set", ("k", "v"), {"ifdeq": "abc1"}, ["SET", "k", "v", "IFDEQ", "abc1"]),
+    (
+        "set",
+        ("k", "v"),
+        {"ifdne": "abc1", "keepttl": True},
+        ["SET", "k", "v", "KEEPTTL", "IFDNE", "abc1"],
+    ),
+    ("delex", ("k",), {}, ["DELEX", "k"]),
+    ("delex", ("k",), {"ifeq": b"v"}, ["DELEX", "k", "IFEQ", "v"]),
+    ("delex", ("k",), {"ifdne": "abc1"}, ["DELEX", "k", "IFDNE", "abc1"]),
+    ("digest", ("k",), {}, ["DIGEST", "k"]),
+    ("msetex", ({"a": 1, "b": 2},), {}, ["MSETEX", 2, "a", 1, "b", 2]),
+    (
+        "msetex",
+        ({"a": 1},),
+        {"data_persist_option": "NX", "px": 500},
+        ["MSETEX", 1, "a", 1, "NX", "PX", 500],
+    ),
+    ("msetex", ({"a": 1},), {"keepttl": True}, ["MSETEX", 1, "a", 1, "KEEPTTL"]),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs", "words"), NEWER_SERVER_ENCODINGS)
+def test_what_newer_forms_send(
+    redis_server: RedisServer,
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    words: list[Any],
+) -> None:
+    call = lambda r: getattr(r, method)(*args, **kwargs)  # noqa: E731
+    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+
+
+def test_set_ifeq_where_the_server_has_it(r: babushka.Redis, redis_server: RedisServer) -> None:
+    redis_server.require("SET ... IFEQ", redis=(8, 4), valkey=(8, 1))
+    r.set("k", "v")
+    assert r.set("k", "w", ifeq="nope") is None
+    assert r.set("k", "w", ifeq="v") is True
+    assert r.get("k") == b"w"
+
+
+def test_newer_forms_refuse_bad_arguments(r: babushka.Redis) -> None:
+    with pytest.raises(babushka.DataError, match="mutually exclusive"):
+        r.set("k", "v", nx=True, ifeq="v")
+    with pytest.raises(babushka.DataError, match="only one of"):
+        r.set("k", "v", ifeq="v", ifne="w")
+    with pytest.raises(babushka.DataError, match="only one of"):
+        r.delex("k", ifdeq="a", ifdne="b")
+    with pytest.raises(babushka.DataError, match="NX or XX"):
+        r.msetex({"a": 1}, data_persist_option="FNX")
+    with pytest.raises(babushka.DataError, match="mutually exclusive"):
+        r.msetex({"a": 1}, ex=1, keepttl=True)
+    with pytest.raises(babushka.DataError, match="mapping"):
+        r.msetex({})
+    assert r.dbsize() == 0

@@ -28,8 +28,10 @@ from babushka import _tls
 from babushka._pool import PoolBase
 from babushka._typing import ValueT
 from babushka.commands.base import AbsExpiryT, EncodableT, ExpiryT, KeyT
+from babushka.commands.bitmaps import BitfieldOffsetT
 from babushka.commands.scripting import ScriptTextT
 from babushka.commands.sorted_sets import ScoreCastT
+from babushka.commands.streams import StreamIdT
 from babushka.credentials import CredentialProvider
 from babushka.retry import Retry
 
@@ -267,6 +269,33 @@ class SyncCommands(Generic[ValueT]):
         _type: str | None = ...,
         **kwargs: Any,
     ) -> Iterator[ValueT]: ...
+    def expiretime(self, key: KeyT) -> Any: ...
+    def pexpiretime(self, key: KeyT) -> Any: ...
+    def object(self, infotype: str, key: KeyT) -> Any: ...
+    def wait(self, num_replicas: int, timeout: int) -> Any: ...
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> Any: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = ...,
+        num: int | None = ...,
+        by: EncodableT | None = ...,
+        get: Iterable[EncodableT] | EncodableT | None = ...,
+        desc: bool = ...,
+        alpha: bool = ...,
+        store: KeyT | None = ...,
+        groups: bool | None = ...,
+    ) -> Any: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = ...,
+        num: int | None = ...,
+        by: EncodableT | None = ...,
+        get: Iterable[EncodableT] | EncodableT | None = ...,
+        desc: bool = ...,
+        alpha: bool = ...,
+    ) -> Any: ...
     def get(self, name: KeyT) -> ValueT | None: ...
     @overload
     def set(
@@ -281,6 +310,10 @@ class SyncCommands(Generic[ValueT]):
         get: Literal[False] = ...,
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> bool | None: ...
     @overload
     def set(
@@ -296,6 +329,10 @@ class SyncCommands(Generic[ValueT]):
         get: Literal[True],
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> ValueT | None: ...
     @overload
     def set(
@@ -310,9 +347,32 @@ class SyncCommands(Generic[ValueT]):
         get: bool = ...,
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> bool | ValueT | None: ...
     def mget(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> list[ValueT | None]: ...
     def mset(self, mapping: Mapping[KeyT, EncodableT]) -> bool: ...
+    def msetex(
+        self,
+        mapping: Mapping[KeyT, EncodableT],
+        data_persist_option: Any = ...,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        keepttl: bool = ...,
+    ) -> Any: ...
+    def delex(
+        self,
+        name: KeyT,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
+    ) -> Any: ...
+    def digest(self, name: KeyT) -> Any: ...
     def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> bool: ...
     def setnx(self, name: KeyT, value: EncodableT) -> bool: ...
     def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> bool: ...
@@ -337,6 +397,38 @@ class SyncCommands(Generic[ValueT]):
         persist: bool = ...,
     ) -> ValueT | None: ...
     def getset(self, name: KeyT, value: EncodableT) -> ValueT | None: ...
+    def substr(self, name: KeyT, start: int, end: int = ...) -> Any: ...
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = ...,
+        idx: bool | None = ...,
+        minmatchlen: int | None = ...,
+        withmatchlen: bool | None = ...,
+    ) -> Any: ...
+    def setbit(self, name: KeyT, offset: int, value: int) -> Any: ...
+    def getbit(self, name: KeyT, offset: int) -> Any: ...
+    def bitcount(
+        self, key: KeyT, start: int | None = ..., end: int | None = ..., mode: str | None = ...
+    ) -> Any: ...
+    def bitpos(
+        self,
+        key: KeyT,
+        bit: int,
+        start: int | None = ...,
+        end: int | None = ...,
+        mode: str | None = ...,
+    ) -> Any: ...
+    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> Any: ...
+    def bitfield(self, key: KeyT, default_overflow: str | None = ...) -> Any: ...
+    def bitfield_ro(
+        self,
+        key: KeyT,
+        encoding: str,
+        offset: BitfieldOffsetT,
+        items: list[tuple[str, BitfieldOffsetT]] | None = ...,
+    ) -> Any: ...
     def hset(
         self,
         name: KeyT,
@@ -385,6 +477,76 @@ class SyncCommands(Generic[ValueT]):
         count: int | None = ...,
         no_values: bool | None = ...,
     ) -> Iterator[tuple[ValueT, ValueT] | ValueT]: ...
+    def hexpire(
+        self,
+        name: KeyT,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> Any: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> Any: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        persist: bool = ...,
+    ) -> Any: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = ...,
+        value: EncodableT | None = ...,
+        mapping: Mapping[EncodableT, EncodableT] | None = ...,
+        items: Sequence[EncodableT] | None = ...,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        data_persist_option: Any = ...,
+        keepttl: bool = ...,
+    ) -> Any: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> int: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> int: ...
     def lpushx(self, name: KeyT, *values: EncodableT) -> int: ...
@@ -429,6 +591,7 @@ class SyncCommands(Generic[ValueT]):
     def blmpop(
         self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = ...
     ) -> list[ValueT | list[ValueT]] | None: ...
+    def lmpop(self, num_keys: int, *args: KeyT, direction: str, count: int | None = ...) -> Any: ...
     def sadd(self, name: KeyT, *values: EncodableT) -> int: ...
     def srem(self, name: KeyT, *values: EncodableT) -> int: ...
     def smembers(self, name: KeyT) -> builtins.set[ValueT]: ...
@@ -436,6 +599,11 @@ class SyncCommands(Generic[ValueT]):
     def smismember(
         self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
     ) -> list[bool]: ...
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def sunioncard(
+        self, numkeys: int, keys: list[KeyT], limit: int = ..., approx: bool = ...
+    ) -> Any: ...
     def scard(self, name: KeyT) -> int: ...
     @overload
     def spop(self, name: KeyT, count: None = ...) -> ValueT | None: ...
@@ -458,6 +626,67 @@ class SyncCommands(Generic[ValueT]):
     def sscan_iter(
         self, name: KeyT, match: EncodableT | None = ..., count: int | None = ...
     ) -> Iterator[ValueT]: ...
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = ...,
+        withscores: bool = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Any: ...
+    def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[KeyT, float], aggregate: str | None = ...
+    ) -> Any: ...
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = ...,
+        withscores: bool = ...,
+    ) -> Any: ...
+    def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[KeyT, float], aggregate: str | None = ...
+    ) -> Any: ...
+    def zdiff(self, keys: Iterable[KeyT] | KeyT, withscores: bool = ...) -> Any: ...
+    def zdiffstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT) -> Any: ...
+    def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: list[KeyT],
+        min: bool | None = ...,
+        max: bool | None = ...,
+        count: int | None = ...,
+    ) -> Any: ...
+    def zrandmember(self, key: KeyT, count: int | None = ..., withscores: bool = ...) -> Any: ...
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        desc: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Any: ...
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> Any: ...
     def zadd(
         self,
         name: KeyT,
@@ -653,6 +882,209 @@ class SyncCommands(Generic[ValueT]):
         count: int | None = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> Iterator[tuple[ValueT, Any]]: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Mapping[EncodableT, EncodableT],
+        id: StreamIdT = ...,
+        maxlen: int | None = ...,
+        approximate: bool = ...,
+        nomkstream: bool = ...,
+        minid: StreamIdT | None = ...,
+        limit: int | None = ...,
+        ref_policy: str | None = ...,
+        idmpauto: EncodableT | None = ...,
+        idmp: tuple[EncodableT, EncodableT] | None = ...,
+    ) -> Any: ...
+    def xlen(self, name: KeyT) -> Any: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = ..., max: StreamIdT = ..., count: int | None = ...
+    ) -> Any: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = ..., min: StreamIdT = ..., count: int | None = ...
+    ) -> Any: ...
+    def xread(
+        self,
+        streams: Mapping[KeyT, StreamIdT],
+        count: int | None = ...,
+        block: int | None = ...,
+        max_count: int | None = ...,
+        max_size: int | None = ...,
+    ) -> Any: ...
+    def xreadgroup(
+        self,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        streams: Mapping[KeyT, StreamIdT],
+        count: int | None = ...,
+        block: int | None = ...,
+        noack: bool = ...,
+        claim_min_idle_time: int | None = ...,
+        max_count: int | None = ...,
+        max_size: int | None = ...,
+    ) -> Any: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        id: StreamIdT = ...,
+        mkstream: bool = ...,
+        entries_read: int | None = ...,
+    ) -> Any: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: EncodableT, consumername: EncodableT
+    ) -> Any: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: EncodableT, consumername: EncodableT
+    ) -> Any: ...
+    def xgroup_destroy(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: EncodableT, id: StreamIdT, entries_read: int | None = ...
+    ) -> Any: ...
+    def xack(self, name: KeyT, groupname: EncodableT, *ids: StreamIdT) -> Any: ...
+    def xpending(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: EncodableT | None = ...,
+        idle: int | None = ...,
+    ) -> Any: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        min_idle_time: int,
+        message_ids: Sequence[StreamIdT],
+        idle: int | None = ...,
+        time: int | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+    ) -> Any: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        min_idle_time: int,
+        start_id: StreamIdT = ...,
+        count: int | None = ...,
+        justid: bool = ...,
+    ) -> Any: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = ...,
+        approximate: bool = ...,
+        minid: StreamIdT | None = ...,
+        limit: int | None = ...,
+        ref_policy: str | None = ...,
+    ) -> Any: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> Any: ...
+    def xinfo_stream(self, name: KeyT, full: bool = ...) -> Any: ...
+    def xinfo_groups(self, name: KeyT) -> Any: ...
+    def xinfo_consumers(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = ...) -> Any: ...
+    def xackdel(
+        self, name: KeyT, groupname: EncodableT, *ids: StreamIdT, ref_policy: str = ...
+    ) -> Any: ...
+    def xnack(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        mode: str,
+        *ids: StreamIdT,
+        retrycount: int | None = ...,
+        force: bool = ...,
+    ) -> Any: ...
+    def xcfgset(
+        self, name: KeyT, idmp_duration: int | None = ..., idmp_maxsize: int | None = ...
+    ) -> Any: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = ...,
+        xx: bool = ...,
+        ch: bool = ...,
+    ) -> Any: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = ...
+    ) -> Any: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = ...,
+        withdist: bool = ...,
+        withcoord: bool = ...,
+        withhash: bool = ...,
+        count: int | None = ...,
+        sort: str | None = ...,
+        store: KeyT | None = ...,
+        store_dist: KeyT | None = ...,
+        any: bool = ...,
+    ) -> Any: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = ...,
+        withdist: bool = ...,
+        withcoord: bool = ...,
+        withhash: bool = ...,
+        count: int | None = ...,
+        sort: str | None = ...,
+        store: KeyT | None = ...,
+        store_dist: KeyT | None = ...,
+        any: bool = ...,
+    ) -> Any: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        unit: str = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        sort: str | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+    ) -> Any: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        unit: str = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        sort: str | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+    ) -> Any: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def pfcount(self, *sources: KeyT) -> Any: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> Any: ...
     def publish(self, channel: KeyT, message: EncodableT) -> int: ...
     def spublish(self, shard_channel: KeyT, message: EncodableT) -> int: ...
     def pubsub_channels(self, pattern: EncodableT = ...) -> list[ValueT]: ...
@@ -915,6 +1347,33 @@ class AsyncCommands(Generic[ValueT]):
         _type: str | None = ...,
         **kwargs: Any,
     ) -> AsyncIterator[ValueT]: ...
+    def expiretime(self, key: KeyT) -> Any: ...
+    def pexpiretime(self, key: KeyT) -> Any: ...
+    def object(self, infotype: str, key: KeyT) -> Any: ...
+    def wait(self, num_replicas: int, timeout: int) -> Any: ...
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> Any: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = ...,
+        num: int | None = ...,
+        by: EncodableT | None = ...,
+        get: Iterable[EncodableT] | EncodableT | None = ...,
+        desc: bool = ...,
+        alpha: bool = ...,
+        store: KeyT | None = ...,
+        groups: bool | None = ...,
+    ) -> Any: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = ...,
+        num: int | None = ...,
+        by: EncodableT | None = ...,
+        get: Iterable[EncodableT] | EncodableT | None = ...,
+        desc: bool = ...,
+        alpha: bool = ...,
+    ) -> Any: ...
     def get(self, name: KeyT) -> Awaitable[ValueT | None]: ...
     @overload
     def set(
@@ -929,6 +1388,10 @@ class AsyncCommands(Generic[ValueT]):
         get: Literal[False] = ...,
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> Awaitable[bool | None]: ...
     @overload
     def set(
@@ -944,6 +1407,10 @@ class AsyncCommands(Generic[ValueT]):
         get: Literal[True],
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> Awaitable[ValueT | None]: ...
     @overload
     def set(
@@ -958,9 +1425,32 @@ class AsyncCommands(Generic[ValueT]):
         get: bool = ...,
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> Awaitable[bool | ValueT | None]: ...
     def mget(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Awaitable[list[ValueT | None]]: ...
     def mset(self, mapping: Mapping[KeyT, EncodableT]) -> Awaitable[bool]: ...
+    def msetex(
+        self,
+        mapping: Mapping[KeyT, EncodableT],
+        data_persist_option: Any = ...,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        keepttl: bool = ...,
+    ) -> Any: ...
+    def delex(
+        self,
+        name: KeyT,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
+    ) -> Any: ...
+    def digest(self, name: KeyT) -> Any: ...
     def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> Awaitable[bool]: ...
     def setnx(self, name: KeyT, value: EncodableT) -> Awaitable[bool]: ...
     def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> Awaitable[bool]: ...
@@ -985,6 +1475,38 @@ class AsyncCommands(Generic[ValueT]):
         persist: bool = ...,
     ) -> Awaitable[ValueT | None]: ...
     def getset(self, name: KeyT, value: EncodableT) -> Awaitable[ValueT | None]: ...
+    def substr(self, name: KeyT, start: int, end: int = ...) -> Any: ...
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = ...,
+        idx: bool | None = ...,
+        minmatchlen: int | None = ...,
+        withmatchlen: bool | None = ...,
+    ) -> Any: ...
+    def setbit(self, name: KeyT, offset: int, value: int) -> Any: ...
+    def getbit(self, name: KeyT, offset: int) -> Any: ...
+    def bitcount(
+        self, key: KeyT, start: int | None = ..., end: int | None = ..., mode: str | None = ...
+    ) -> Any: ...
+    def bitpos(
+        self,
+        key: KeyT,
+        bit: int,
+        start: int | None = ...,
+        end: int | None = ...,
+        mode: str | None = ...,
+    ) -> Any: ...
+    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> Any: ...
+    def bitfield(self, key: KeyT, default_overflow: str | None = ...) -> Any: ...
+    def bitfield_ro(
+        self,
+        key: KeyT,
+        encoding: str,
+        offset: BitfieldOffsetT,
+        items: list[tuple[str, BitfieldOffsetT]] | None = ...,
+    ) -> Any: ...
     def hset(
         self,
         name: KeyT,
@@ -1035,6 +1557,76 @@ class AsyncCommands(Generic[ValueT]):
         count: int | None = ...,
         no_values: bool | None = ...,
     ) -> AsyncIterator[tuple[ValueT, ValueT] | ValueT]: ...
+    def hexpire(
+        self,
+        name: KeyT,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> Any: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> Any: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        persist: bool = ...,
+    ) -> Any: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = ...,
+        value: EncodableT | None = ...,
+        mapping: Mapping[EncodableT, EncodableT] | None = ...,
+        items: Sequence[EncodableT] | None = ...,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        data_persist_option: Any = ...,
+        keepttl: bool = ...,
+    ) -> Any: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
     def lpushx(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
@@ -1083,6 +1675,7 @@ class AsyncCommands(Generic[ValueT]):
     def blmpop(
         self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = ...
     ) -> Awaitable[list[ValueT | list[ValueT]] | None]: ...
+    def lmpop(self, num_keys: int, *args: KeyT, direction: str, count: int | None = ...) -> Any: ...
     def sadd(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
     def srem(self, name: KeyT, *values: EncodableT) -> Awaitable[int]: ...
     def smembers(self, name: KeyT) -> Awaitable[builtins.set[ValueT]]: ...
@@ -1090,6 +1683,11 @@ class AsyncCommands(Generic[ValueT]):
     def smismember(
         self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
     ) -> Awaitable[list[bool]]: ...
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def sunioncard(
+        self, numkeys: int, keys: list[KeyT], limit: int = ..., approx: bool = ...
+    ) -> Any: ...
     def scard(self, name: KeyT) -> Awaitable[int]: ...
     @overload
     def spop(self, name: KeyT, count: None = ...) -> Awaitable[ValueT | None]: ...
@@ -1124,6 +1722,67 @@ class AsyncCommands(Generic[ValueT]):
     def sscan_iter(
         self, name: KeyT, match: EncodableT | None = ..., count: int | None = ...
     ) -> AsyncIterator[ValueT]: ...
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = ...,
+        withscores: bool = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Any: ...
+    def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[KeyT, float], aggregate: str | None = ...
+    ) -> Any: ...
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = ...,
+        withscores: bool = ...,
+    ) -> Any: ...
+    def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[KeyT, float], aggregate: str | None = ...
+    ) -> Any: ...
+    def zdiff(self, keys: Iterable[KeyT] | KeyT, withscores: bool = ...) -> Any: ...
+    def zdiffstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT) -> Any: ...
+    def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: list[KeyT],
+        min: bool | None = ...,
+        max: bool | None = ...,
+        count: int | None = ...,
+    ) -> Any: ...
+    def zrandmember(self, key: KeyT, count: int | None = ..., withscores: bool = ...) -> Any: ...
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        desc: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Any: ...
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> Any: ...
     def zadd(
         self,
         name: KeyT,
@@ -1325,6 +1984,209 @@ class AsyncCommands(Generic[ValueT]):
         count: int | None = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> AsyncIterator[tuple[ValueT, Any]]: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Mapping[EncodableT, EncodableT],
+        id: StreamIdT = ...,
+        maxlen: int | None = ...,
+        approximate: bool = ...,
+        nomkstream: bool = ...,
+        minid: StreamIdT | None = ...,
+        limit: int | None = ...,
+        ref_policy: str | None = ...,
+        idmpauto: EncodableT | None = ...,
+        idmp: tuple[EncodableT, EncodableT] | None = ...,
+    ) -> Any: ...
+    def xlen(self, name: KeyT) -> Any: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = ..., max: StreamIdT = ..., count: int | None = ...
+    ) -> Any: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = ..., min: StreamIdT = ..., count: int | None = ...
+    ) -> Any: ...
+    def xread(
+        self,
+        streams: Mapping[KeyT, StreamIdT],
+        count: int | None = ...,
+        block: int | None = ...,
+        max_count: int | None = ...,
+        max_size: int | None = ...,
+    ) -> Any: ...
+    def xreadgroup(
+        self,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        streams: Mapping[KeyT, StreamIdT],
+        count: int | None = ...,
+        block: int | None = ...,
+        noack: bool = ...,
+        claim_min_idle_time: int | None = ...,
+        max_count: int | None = ...,
+        max_size: int | None = ...,
+    ) -> Any: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        id: StreamIdT = ...,
+        mkstream: bool = ...,
+        entries_read: int | None = ...,
+    ) -> Any: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: EncodableT, consumername: EncodableT
+    ) -> Any: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: EncodableT, consumername: EncodableT
+    ) -> Any: ...
+    def xgroup_destroy(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: EncodableT, id: StreamIdT, entries_read: int | None = ...
+    ) -> Any: ...
+    def xack(self, name: KeyT, groupname: EncodableT, *ids: StreamIdT) -> Any: ...
+    def xpending(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: EncodableT | None = ...,
+        idle: int | None = ...,
+    ) -> Any: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        min_idle_time: int,
+        message_ids: Sequence[StreamIdT],
+        idle: int | None = ...,
+        time: int | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+    ) -> Any: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        min_idle_time: int,
+        start_id: StreamIdT = ...,
+        count: int | None = ...,
+        justid: bool = ...,
+    ) -> Any: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = ...,
+        approximate: bool = ...,
+        minid: StreamIdT | None = ...,
+        limit: int | None = ...,
+        ref_policy: str | None = ...,
+    ) -> Any: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> Any: ...
+    def xinfo_stream(self, name: KeyT, full: bool = ...) -> Any: ...
+    def xinfo_groups(self, name: KeyT) -> Any: ...
+    def xinfo_consumers(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = ...) -> Any: ...
+    def xackdel(
+        self, name: KeyT, groupname: EncodableT, *ids: StreamIdT, ref_policy: str = ...
+    ) -> Any: ...
+    def xnack(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        mode: str,
+        *ids: StreamIdT,
+        retrycount: int | None = ...,
+        force: bool = ...,
+    ) -> Any: ...
+    def xcfgset(
+        self, name: KeyT, idmp_duration: int | None = ..., idmp_maxsize: int | None = ...
+    ) -> Any: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = ...,
+        xx: bool = ...,
+        ch: bool = ...,
+    ) -> Any: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = ...
+    ) -> Any: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = ...,
+        withdist: bool = ...,
+        withcoord: bool = ...,
+        withhash: bool = ...,
+        count: int | None = ...,
+        sort: str | None = ...,
+        store: KeyT | None = ...,
+        store_dist: KeyT | None = ...,
+        any: bool = ...,
+    ) -> Any: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = ...,
+        withdist: bool = ...,
+        withcoord: bool = ...,
+        withhash: bool = ...,
+        count: int | None = ...,
+        sort: str | None = ...,
+        store: KeyT | None = ...,
+        store_dist: KeyT | None = ...,
+        any: bool = ...,
+    ) -> Any: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        unit: str = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        sort: str | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+    ) -> Any: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        unit: str = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        sort: str | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+    ) -> Any: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def pfcount(self, *sources: KeyT) -> Any: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> Any: ...
     def publish(self, channel: KeyT, message: EncodableT) -> Awaitable[int]: ...
     def spublish(self, shard_channel: KeyT, message: EncodableT) -> Awaitable[int]: ...
     def pubsub_channels(self, pattern: EncodableT = ...) -> Awaitable[list[ValueT]]: ...
@@ -1595,6 +2457,33 @@ class PipelineCommands(Generic[ValueT]):
         _type: str | None = ...,
         **kwargs: Any,
     ) -> NoReturn: ...
+    def expiretime(self, key: KeyT) -> Any: ...
+    def pexpiretime(self, key: KeyT) -> Any: ...
+    def object(self, infotype: str, key: KeyT) -> Any: ...
+    def wait(self, num_replicas: int, timeout: int) -> Any: ...
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> Any: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = ...,
+        num: int | None = ...,
+        by: EncodableT | None = ...,
+        get: Iterable[EncodableT] | EncodableT | None = ...,
+        desc: bool = ...,
+        alpha: bool = ...,
+        store: KeyT | None = ...,
+        groups: bool | None = ...,
+    ) -> Any: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = ...,
+        num: int | None = ...,
+        by: EncodableT | None = ...,
+        get: Iterable[EncodableT] | EncodableT | None = ...,
+        desc: bool = ...,
+        alpha: bool = ...,
+    ) -> Any: ...
     def get(self, name: KeyT) -> Self: ...
     @overload
     def set(
@@ -1609,6 +2498,10 @@ class PipelineCommands(Generic[ValueT]):
         get: Literal[False] = ...,
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> Self: ...
     @overload
     def set(
@@ -1624,6 +2517,10 @@ class PipelineCommands(Generic[ValueT]):
         get: Literal[True],
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> Self: ...
     @overload
     def set(
@@ -1638,9 +2535,32 @@ class PipelineCommands(Generic[ValueT]):
         get: bool = ...,
         exat: AbsExpiryT | None = ...,
         pxat: AbsExpiryT | None = ...,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
     ) -> Self: ...
     def mget(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Self: ...
     def mset(self, mapping: Mapping[KeyT, EncodableT]) -> Self: ...
+    def msetex(
+        self,
+        mapping: Mapping[KeyT, EncodableT],
+        data_persist_option: Any = ...,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        keepttl: bool = ...,
+    ) -> Any: ...
+    def delex(
+        self,
+        name: KeyT,
+        ifeq: EncodableT | None = ...,
+        ifne: EncodableT | None = ...,
+        ifdeq: str | None = ...,
+        ifdne: str | None = ...,
+    ) -> Any: ...
+    def digest(self, name: KeyT) -> Any: ...
     def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> Self: ...
     def setnx(self, name: KeyT, value: EncodableT) -> Self: ...
     def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> Self: ...
@@ -1665,6 +2585,38 @@ class PipelineCommands(Generic[ValueT]):
         persist: bool = ...,
     ) -> Self: ...
     def getset(self, name: KeyT, value: EncodableT) -> Self: ...
+    def substr(self, name: KeyT, start: int, end: int = ...) -> Any: ...
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = ...,
+        idx: bool | None = ...,
+        minmatchlen: int | None = ...,
+        withmatchlen: bool | None = ...,
+    ) -> Any: ...
+    def setbit(self, name: KeyT, offset: int, value: int) -> Any: ...
+    def getbit(self, name: KeyT, offset: int) -> Any: ...
+    def bitcount(
+        self, key: KeyT, start: int | None = ..., end: int | None = ..., mode: str | None = ...
+    ) -> Any: ...
+    def bitpos(
+        self,
+        key: KeyT,
+        bit: int,
+        start: int | None = ...,
+        end: int | None = ...,
+        mode: str | None = ...,
+    ) -> Any: ...
+    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> Any: ...
+    def bitfield(self, key: KeyT, default_overflow: str | None = ...) -> Any: ...
+    def bitfield_ro(
+        self,
+        key: KeyT,
+        encoding: str,
+        offset: BitfieldOffsetT,
+        items: list[tuple[str, BitfieldOffsetT]] | None = ...,
+    ) -> Any: ...
     def hset(
         self,
         name: KeyT,
@@ -1709,6 +2661,76 @@ class PipelineCommands(Generic[ValueT]):
         count: int | None = ...,
         no_values: bool | None = ...,
     ) -> NoReturn: ...
+    def hexpire(
+        self,
+        name: KeyT,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = ...,
+        xx: bool = ...,
+        gt: bool = ...,
+        lt: bool = ...,
+    ) -> Any: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> Any: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> Any: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> Any: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        persist: bool = ...,
+    ) -> Any: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = ...,
+        value: EncodableT | None = ...,
+        mapping: Mapping[EncodableT, EncodableT] | None = ...,
+        items: Sequence[EncodableT] | None = ...,
+        ex: ExpiryT | None = ...,
+        px: ExpiryT | None = ...,
+        exat: AbsExpiryT | None = ...,
+        pxat: AbsExpiryT | None = ...,
+        data_persist_option: Any = ...,
+        keepttl: bool = ...,
+    ) -> Any: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> Self: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> Self: ...
     def lpushx(self, name: KeyT, *values: EncodableT) -> Self: ...
@@ -1749,6 +2771,7 @@ class PipelineCommands(Generic[ValueT]):
     def blmpop(
         self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = ...
     ) -> Self: ...
+    def lmpop(self, num_keys: int, *args: KeyT, direction: str, count: int | None = ...) -> Any: ...
     def sadd(self, name: KeyT, *values: EncodableT) -> Self: ...
     def srem(self, name: KeyT, *values: EncodableT) -> Self: ...
     def smembers(self, name: KeyT) -> Self: ...
@@ -1756,6 +2779,11 @@ class PipelineCommands(Generic[ValueT]):
     def smismember(
         self, name: KeyT, values: Iterable[EncodableT] | EncodableT, *args: EncodableT
     ) -> Self: ...
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def sunioncard(
+        self, numkeys: int, keys: list[KeyT], limit: int = ..., approx: bool = ...
+    ) -> Any: ...
     def scard(self, name: KeyT) -> Self: ...
     @overload
     def spop(self, name: KeyT, count: None = ...) -> Self: ...
@@ -1778,6 +2806,67 @@ class PipelineCommands(Generic[ValueT]):
     def sscan_iter(
         self, name: KeyT, match: EncodableT | None = ..., count: int | None = ...
     ) -> NoReturn: ...
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = ...,
+        withscores: bool = ...,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Any: ...
+    def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[KeyT, float], aggregate: str | None = ...
+    ) -> Any: ...
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = ...,
+        withscores: bool = ...,
+    ) -> Any: ...
+    def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[KeyT, float], aggregate: str | None = ...
+    ) -> Any: ...
+    def zdiff(self, keys: Iterable[KeyT] | KeyT, withscores: bool = ...) -> Any: ...
+    def zdiffstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT) -> Any: ...
+    def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = ...) -> Any: ...
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: list[KeyT],
+        min: bool | None = ...,
+        max: bool | None = ...,
+        count: int | None = ...,
+    ) -> Any: ...
+    def zrandmember(self, key: KeyT, count: int | None = ..., withscores: bool = ...) -> Any: ...
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = ...,
+        bylex: bool = ...,
+        desc: bool = ...,
+        offset: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Any: ...
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = ...,
+        num: int | None = ...,
+    ) -> Any: ...
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> Any: ...
     def zadd(
         self,
         name: KeyT,
@@ -1967,6 +3056,209 @@ class PipelineCommands(Generic[ValueT]):
         count: int | None = ...,
         score_cast_func: ScoreCastT = ...,
     ) -> NoReturn: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Mapping[EncodableT, EncodableT],
+        id: StreamIdT = ...,
+        maxlen: int | None = ...,
+        approximate: bool = ...,
+        nomkstream: bool = ...,
+        minid: StreamIdT | None = ...,
+        limit: int | None = ...,
+        ref_policy: str | None = ...,
+        idmpauto: EncodableT | None = ...,
+        idmp: tuple[EncodableT, EncodableT] | None = ...,
+    ) -> Any: ...
+    def xlen(self, name: KeyT) -> Any: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = ..., max: StreamIdT = ..., count: int | None = ...
+    ) -> Any: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = ..., min: StreamIdT = ..., count: int | None = ...
+    ) -> Any: ...
+    def xread(
+        self,
+        streams: Mapping[KeyT, StreamIdT],
+        count: int | None = ...,
+        block: int | None = ...,
+        max_count: int | None = ...,
+        max_size: int | None = ...,
+    ) -> Any: ...
+    def xreadgroup(
+        self,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        streams: Mapping[KeyT, StreamIdT],
+        count: int | None = ...,
+        block: int | None = ...,
+        noack: bool = ...,
+        claim_min_idle_time: int | None = ...,
+        max_count: int | None = ...,
+        max_size: int | None = ...,
+    ) -> Any: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        id: StreamIdT = ...,
+        mkstream: bool = ...,
+        entries_read: int | None = ...,
+    ) -> Any: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: EncodableT, consumername: EncodableT
+    ) -> Any: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: EncodableT, consumername: EncodableT
+    ) -> Any: ...
+    def xgroup_destroy(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: EncodableT, id: StreamIdT, entries_read: int | None = ...
+    ) -> Any: ...
+    def xack(self, name: KeyT, groupname: EncodableT, *ids: StreamIdT) -> Any: ...
+    def xpending(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: EncodableT | None = ...,
+        idle: int | None = ...,
+    ) -> Any: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        min_idle_time: int,
+        message_ids: Sequence[StreamIdT],
+        idle: int | None = ...,
+        time: int | None = ...,
+        retrycount: int | None = ...,
+        force: bool = ...,
+        justid: bool = ...,
+    ) -> Any: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        consumername: EncodableT,
+        min_idle_time: int,
+        start_id: StreamIdT = ...,
+        count: int | None = ...,
+        justid: bool = ...,
+    ) -> Any: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = ...,
+        approximate: bool = ...,
+        minid: StreamIdT | None = ...,
+        limit: int | None = ...,
+        ref_policy: str | None = ...,
+    ) -> Any: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> Any: ...
+    def xinfo_stream(self, name: KeyT, full: bool = ...) -> Any: ...
+    def xinfo_groups(self, name: KeyT) -> Any: ...
+    def xinfo_consumers(self, name: KeyT, groupname: EncodableT) -> Any: ...
+    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = ...) -> Any: ...
+    def xackdel(
+        self, name: KeyT, groupname: EncodableT, *ids: StreamIdT, ref_policy: str = ...
+    ) -> Any: ...
+    def xnack(
+        self,
+        name: KeyT,
+        groupname: EncodableT,
+        mode: str,
+        *ids: StreamIdT,
+        retrycount: int | None = ...,
+        force: bool = ...,
+    ) -> Any: ...
+    def xcfgset(
+        self, name: KeyT, idmp_duration: int | None = ..., idmp_maxsize: int | None = ...
+    ) -> Any: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = ...,
+        xx: bool = ...,
+        ch: bool = ...,
+    ) -> Any: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = ...
+    ) -> Any: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = ...,
+        withdist: bool = ...,
+        withcoord: bool = ...,
+        withhash: bool = ...,
+        count: int | None = ...,
+        sort: str | None = ...,
+        store: KeyT | None = ...,
+        store_dist: KeyT | None = ...,
+        any: bool = ...,
+    ) -> Any: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = ...,
+        withdist: bool = ...,
+        withcoord: bool = ...,
+        withhash: bool = ...,
+        count: int | None = ...,
+        sort: str | None = ...,
+        store: KeyT | None = ...,
+        store_dist: KeyT | None = ...,
+        any: bool = ...,
+    ) -> Any: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        unit: str = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        sort: str | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        withcoord: bool = ...,
+        withdist: bool = ...,
+        withhash: bool = ...,
+    ) -> Any: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = ...,
+        longitude: float | None = ...,
+        latitude: float | None = ...,
+        unit: str = ...,
+        radius: float | None = ...,
+        width: float | None = ...,
+        height: float | None = ...,
+        sort: str | None = ...,
+        count: int | None = ...,
+        any: bool = ...,
+        storedist: bool = ...,
+    ) -> Any: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> Any: ...
+    def pfcount(self, *sources: KeyT) -> Any: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> Any: ...
     def publish(self, channel: KeyT, message: EncodableT) -> Self: ...
     def spublish(self, shard_channel: KeyT, message: EncodableT) -> Self: ...
     def pubsub_channels(self, pattern: EncodableT = ...) -> Self: ...

@@ -32,6 +32,19 @@ INT: Final = _core.SHAPE_INT  # integer, or a string holding one -> int
 TUPLE: Final = _core.SHAPE_TUPLE  # array -> tuple; nil -> None
 KEY_MEMBER_SCORE: Final = _core.SHAPE_KEY_MEMBER_SCORE  # [k, m, score] -> (k, m, float)
 BYTES: Final = _core.SHAPE_BYTES  # a string as bytes even with decode_responses (DUMP)
+STREAM_ENTRIES: Final = (
+    _core.SHAPE_STREAM_ENTRIES
+)  # [[id, [f, v, ...]], ...] -> [(id, {f: v}), ...]
+STREAMS_READ: Final = _core.SHAPE_STREAMS_READ  # XREAD -> [[stream, [(id, {f: v}), ...]], ...]
+AUTO_CLAIM: Final = _core.SHAPE_AUTO_CLAIM  # XAUTOCLAIM -> [cursor, [(id, {f: v}), ...], deleted]
+STR_DICTS: Final = _core.SHAPE_STR_DICTS  # [[k, v, ...] | map, ...] -> [{str: v}, ...]
+STREAM_INFO: Final = _core.SHAPE_STREAM_INFO  # XINFO STREAM [FULL] -> {str: v} with entries parsed
+PENDING: Final = _core.SHAPE_PENDING  # XPENDING -> summary dict, or range list of dicts
+COORDS: Final = _core.SHAPE_COORDS  # GEOPOS -> [(lon, lat) | None, ...]
+GEO_RESULTS: Final = (
+    _core.SHAPE_GEO_RESULTS
+)  # GEOSEARCH WITH* -> [[name, dist, hash, (lon, lat)], ...]
+FLAT: Final = _core.SHAPE_FLAT  # the RESP2 reply: maps/pairs flat, doubles as strings
 STR: Final = _core.SHAPE_STR  # bytes -> str, whatever decode_responses says
 STR_LIST: Final = _core.SHAPE_STR_LIST  # [bytes, ...] -> [str, ...]
 CONFIG_GET: Final = _core.SHAPE_CONFIG_GET  # CONFIG GET -> dict of str

@@ -19,6 +19,7 @@ import selectors
 import socket
 import threading
 import time
+from typing import Any
 
 
 class _RequestParser:
@@ -203,3 +204,29 @@ class RecordingProxy:
                 key.fileobj.close()
         self._selector.close()
         self._wake_w.close()
+
+
+def words_sent(host: str, port: int, call: Any, transport: str = "managed") -> list[bytes]:
+    """The one command ``call(client)`` sends, through a recording proxy to
+    the server at ``host:port``. An error reply is expected when the server
+    is too old for the command (the words are what is checked), and ignored."""
+    import babushka
+
+    proxy = RecordingProxy(host, port)
+    client = babushka.Redis(port=proxy.port, transport=transport, socket_timeout=10)
+    try:
+        client.ping()  # connected, handshake done: what follows is the call's
+        mark = proxy.mark()
+        with contextlib.suppress(babushka.ResponseError):
+            call(client)
+        (command,) = proxy.settle(mark, 1)
+    finally:
+        client.close()
+        proxy.close()
+    assert proxy.malformed == [], "the server was sent something that is not a command"
+    return command
+
+
+def as_words(*words: bytes | str | int) -> list[bytes]:
+    """Words as a server receives them."""
+    return [w if isinstance(w, bytes) else str(w).encode() for w in words]

@@ -60,3 +60,27 @@ async def run_async(client: babushka.asyncio.Redis, steps: list[Step]) -> None:
         method, args, kwargs, expected = entry
         got = await getattr(client, method)(*args, **kwargs)
         assert same(got, expected), _where(index, entry, got)
+
+
+def run_pipeline(client: babushka.Redis, steps: list[Step], transaction: bool = False) -> None:
+    """The steps queued on one pipeline (MULTI/EXEC with ``transaction``):
+    each reply in the batch must be what the step expects."""
+    pipe = client.pipeline(transaction=transaction)
+    for method, args, kwargs, _ in steps:
+        getattr(pipe, method)(*args, **kwargs)
+    replies = pipe.execute()
+    assert len(replies) == len(steps)
+    for index, (entry, got) in enumerate(zip(steps, replies)):
+        assert same(got, entry[3]), _where(index, entry, got)
+
+
+def run_resp3(server: Any, steps: list[Step], **options: Any) -> None:
+    """The steps on a client speaking RESP3 (``protocol=3``): Babushka gives
+    the same values as on RESP2."""
+    client = babushka.Redis(host=server.host, port=server.port, protocol=3, **options)
+    try:
+        client.flushdb()
+        run_sync(client, steps)
+    finally:
+        client.flushdb()
+        client.close()

@@ -11,7 +11,8 @@
 //! - `args`: Python arguments to command bytes (redis-py's encoding rules).
 //! - `request`: the Python form of a request (kind and command tuples), read
 //!   the same way by every transport's `execute_request`.
-//! - `reply`: server replies to Python objects, in the shape each command returns.
+//! - `reply`: server replies to Python objects, in the shape each command returns;
+//!   `reply_data` the structured shapes of streams, geo and RESP2-only replies.
 //! - `pubsub`: `Subscriber` (managed and ffi) and pub/sub messages as
 //!   redis-py's dicts, for every transport.
 //! - `table`: the core's command table (shape numbers, entries, key lookup).
@@ -33,6 +34,7 @@ mod encoding;
 mod errors;
 mod pubsub;
 mod reply;
+mod reply_data;
 mod reply_future;
 mod request;
 mod runtime;

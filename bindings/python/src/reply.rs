@@ -17,6 +17,7 @@ use redis::Value;
 
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
+use crate::reply_data;
 
 /// How to shape a reply: the core's command table names the shapes (and
 /// each command's default one); this module builds them.
@@ -173,6 +174,15 @@ pub fn to_python<'py>(
             Value::BulkString(data) => Ok(PyBytes::new(py, &data).into_any()),
             other => raw(py, other, encoding),
         },
+        Shape::StreamEntries => reply_data::stream_entries(py, value, encoding),
+        Shape::StreamsRead => reply_data::streams_read(py, value, encoding),
+        Shape::AutoClaim => reply_data::auto_claim(py, value, encoding),
+        Shape::StrDicts => reply_data::str_dicts(py, value, encoding),
+        Shape::StreamInfo => reply_data::stream_info(py, value, encoding),
+        Shape::Pending => reply_data::pending(py, value, encoding),
+        Shape::Coords => reply_data::coords(py, value, encoding),
+        Shape::GeoResults => reply_data::geo_results(py, value, encoding),
+        Shape::Flat => reply_data::flat(py, value, encoding),
         parsed => {
             let value = resp2_form(value);
             let reply = if parsed.keeps_bytes() && encoding.decode_responses {
@@ -226,7 +236,11 @@ fn parse_in_python<'py>(
 }
 
 /// The reply as it is, recursively.
-fn raw<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn raw<'py>(
+    py: Python<'py>,
+    value: Value,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Nil => py.None().into_bound(py),
         Value::Int(n) => n.into_pyobject(py)?.into_any(),
@@ -308,7 +322,11 @@ fn map_list<'py>(
     }
 }
 
-fn float<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn float<'py>(
+    py: Python<'py>,
+    value: Value,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyAny>> {
     let parsed = match &value {
         Value::BulkString(data) => parse_float(data),
         Value::SimpleString(text) => parse_float(text.as_bytes()),
@@ -331,7 +349,11 @@ fn parse_float(data: &[u8]) -> Option<f64> {
 }
 
 /// A dict from a flat array or a RESP3 map.
-fn pairs<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn pairs<'py>(
+    py: Python<'py>,
+    value: Value,
+    encoding: &Encoding,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     match value {
         Value::Map(entries) => {

@@ -38,7 +38,7 @@ use std::sync::LazyLock;
 pub use blocking::Blocking;
 pub use commands::{Absent, ABSENT};
 pub use keys::keys_of;
-pub use shape::{Reply, Shape};
+pub use shape::{resp2_double, Reply, Shape};
 pub use spec::{
     Begin, CommandSpec, Find, Flag, Flags, KeyFlag, KeyFlags, KeySpec, RequestPolicy,
     ResponsePolicy, Timeout,

@@ -44,59 +44,93 @@ pub enum Shape {
     /// `FUNCTION DUMP`: a binary payload that would not decode, and is only
     /// good as bytes).
     Bytes = 15,
+    /// Stream entries (`XRANGE`): `[[id, [f, v, ...]], ...]` becomes
+    /// `[(id, {f: v}), ...]`; a deleted entry (nil) `(None, None)`, nil
+    /// `None`; words past the fields stay in the tuple; an id alone (`XCLAIM
+    /// ... JUSTID`) stays as it is.
+    StreamEntries = 16,
+    /// `XREAD`: `[[stream, entries], ...]` or a RESP3 map becomes
+    /// `[[stream, [(id, {f: v}), ...]], ...]`; nil `[]`.
+    StreamsRead = 17,
+    /// `XAUTOCLAIM`: `[cursor, entries, deleted]` with the entries as
+    /// [`Shape::StreamEntries`], as a list.
+    AutoClaim = 18,
+    /// A list of flat arrays or maps becomes a list of dicts with `str`
+    /// keys (`XINFO GROUPS`, `XINFO CONSUMERS`).
+    StrDicts = 19,
+    /// `XINFO STREAM` as a dict with `str` keys: the first and last entries
+    /// as `(id, {f: v})`; with `FULL`, the entries as `{id: {f: v}}` and the
+    /// groups and their consumers as dicts with `str` keys.
+    StreamInfo = 20,
+    /// `XPENDING`: the summary as `{"pending", "min", "max", "consumers":
+    /// [{"name", "pending"}]}`, or the range form (an array of 4-arrays) as
+    /// `[{"message_id", "consumer", "time_since_delivered",
+    /// "times_delivered"}]`.
+    Pending = 21,
+    /// `GEOPOS`: each `[lon, lat]` becomes a `(float, float)` tuple, nil `None`.
+    Coords = 22,
+    /// `GEOSEARCH` and `GEORADIUS`: names stay as they are; a result with
+    /// options `[name, dist?, hash?, [lon, lat]?]` becomes a list with the
+    /// distance a float, the hash an int and the position a tuple of floats.
+    GeoResults = 23,
+    /// The RESP2 reply whatever the protocol: a map, or an array of pairs,
+    /// becomes a flat array, and a RESP3 double the string RESP2 sends
+    /// (`%.17g`) at any depth (`ZRANDMEMBER ... WITHSCORES`, `LCS ... IDX`,
+    /// `ZMPOP`).
+    Flat = 24,
     // From here on the reply is parsed by a Python function named after the
     // shape in `babushka._replies` (see `Shape::parsed_in_python`).
     /// A string reply as `str` even without `decode_responses` (`ACL WHOAMI`,
     /// `CLIENT GETNAME`), as redis-py decodes it.
-    Str = 16,
+    Str = 25,
     /// Each string of an array as `str` (`ACL CAT`, `ACL USERS`); other items
     /// as they are.
-    StrList = 17,
+    StrList = 26,
     /// `CONFIG GET`'s pairs as a dict of `str` to `str`.
-    ConfigGet = 18,
+    ConfigGet = 27,
     /// `INFO`'s text parsed to a dict (numbers as numbers, `a=1,b=2` values
     /// as nested dicts).
-    Info = 19,
+    Info = 28,
     /// `CLIENT LIST`'s lines as a list of dicts of `str`.
-    ClientList = 20,
+    ClientList = 29,
     /// `CLIENT INFO`'s line as a dict, its numeric fields as ints.
-    ClientInfo = 21,
+    ClientInfo = 30,
     /// `CLIENT KILL`: `OK` becomes `True`, a count stays an int.
-    ClientKill = 22,
+    ClientKill = 31,
     /// `CLIENT TRACKINGINFO` as a flat list, its labels as `str` (a RESP3
     /// map is flattened).
-    TrackingInfo = 23,
+    TrackingInfo = 32,
     /// `ACL GETUSER`'s reply as a dict (flags, passwords, commands and
     /// categories split, `enabled`).
-    AclGetuser = 24,
+    AclGetuser = 33,
     /// `ACL LOG`'s entries as dicts of `str`, `client-info` parsed; `OK`
     /// (`ACL LOG RESET`) becomes `True`.
-    AclLog = 25,
+    AclLog = 34,
     /// `SLOWLOG GET`'s entries as dicts (`id`, `start_time`, `duration`,
     /// `command`, ...), their strings bytes whatever `decode_responses` says.
-    SlowlogGet = 26,
+    SlowlogGet = 35,
     /// `MEMORY STATS` as a dict with `str` keys and string values.
-    MemoryStats = 27,
+    MemoryStats = 36,
     /// `DEBUG OBJECT`'s `key:value` text as a dict.
-    DebugObject = 28,
+    DebugObject = 37,
     /// `COMMAND`'s entries as a dict of command name to its details.
-    CommandInfo = 29,
+    CommandInfo = 38,
     /// A Unix time as a local `datetime` (`LASTSAVE`).
-    Datetime = 30,
+    Datetime = 39,
     /// `TIME`'s `[seconds, microseconds]` as a tuple of ints.
-    Time = 31,
+    Time = 40,
     /// An array of flat pairs (or maps) as a list of dicts (`MODULE LIST`).
-    PairsList = 32,
+    PairsList = 41,
     /// Any reply becomes `True` (`BGSAVE`, `BGREWRITEAOF`: their status text
     /// says which was started).
-    True = 33,
+    True = 42,
     /// `PONG` becomes `True`, anything else `False` (`PING`).
-    Pong = 34,
+    Pong = 43,
 }
 
 impl Shape {
     /// Every shape, in number order.
-    pub const ALL: [Shape; 35] = [
+    pub const ALL: [Shape; 44] = [
         Self::Raw,
         Self::Ok,
         Self::Bool,
@@ -113,6 +147,15 @@ impl Shape {
         Self::Tuple,
         Self::KeyMemberScore,
         Self::Bytes,
+        Self::StreamEntries,
+        Self::StreamsRead,
+        Self::AutoClaim,
+        Self::StrDicts,
+        Self::StreamInfo,
+        Self::Pending,
+        Self::Coords,
+        Self::GeoResults,
+        Self::Flat,
         Self::Str,
         Self::StrList,
         Self::ConfigGet,
@@ -174,6 +217,15 @@ impl Shape {
             Self::Tuple => "TUPLE",
             Self::KeyMemberScore => "KEY_MEMBER_SCORE",
             Self::Bytes => "BYTES",
+            Self::StreamEntries => "STREAM_ENTRIES",
+            Self::StreamsRead => "STREAMS_READ",
+            Self::AutoClaim => "AUTO_CLAIM",
+            Self::StrDicts => "STR_DICTS",
+            Self::StreamInfo => "STREAM_INFO",
+            Self::Pending => "PENDING",
+            Self::Coords => "COORDS",
+            Self::GeoResults => "GEO_RESULTS",
+            Self::Flat => "FLAT",
             Self::Str => "STR",
             Self::StrList => "STR_LIST",
             Self::ConfigGet => "CONFIG_GET",
@@ -227,9 +279,62 @@ impl Reply {
     }
 }
 
+/// A double as C's `%.17g` writes it: how Redis sends a score on RESP2,
+/// and how redis-py turns a RESP3 score back into those bytes.
+pub fn resp2_double(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    // Seventeen significant digits; the exponent after rounding decides
+    // between fixed and scientific notation, as in C.
+    let scientific = format!("{value:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..17).contains(&exponent) {
+        let decimals = usize::try_from(16 - exponent).unwrap_or(0);
+        trim_zeros(&format!("{value:.decimals$}")).to_owned()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_zeros(mantissa), exponent.abs())
+    }
+}
+
+fn trim_zeros(number: &str) -> &str {
+    if number.contains('.') {
+        number.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        number
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doubles_print_as_c_g17() {
+        for (value, text) in [
+            (1.0, "1"),
+            (2.5, "2.5"),
+            (-3.0, "-3"),
+            (0.1, "0.10000000000000001"),
+            (1e17, "1e+17"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (123_456_789.0, "123456789"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(resp2_double(value), text, "{value}");
+        }
+    }
 
     #[test]
     fn numbers_are_positions_and_names_are_unique() {

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from babushka._typing import ValueT
 from babushka.commands.acl import AclCommands
+from babushka.commands.bitmaps import BitmapCommands
 from babushka.commands.client_admin import ClientCommands
 from babushka.commands.connection import ConnectionCommands
 from babushka.commands.diagnostics import DiagnosticsCommands
+from babushka.commands.geo import GeoCommands
+from babushka.commands.hash_fields import HashFieldCommands
 from babushka.commands.hashes import HashCommands
+from babushka.commands.hyperloglog import HyperLogLogCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
 from babushka.commands.pubsub import PubSubCommands
 from babushka.commands.scripting import ScriptingCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
+from babushka.commands.sorted_set_algebra import SortedSetAlgebraCommands
 from babushka.commands.sorted_sets import SortedSetCommands
+from babushka.commands.sorting import SortCommands
+from babushka.commands.streams import StreamCommands
+from babushka.commands.streams_redis8 import StreamRedis8Commands
 from babushka.commands.strings import StringCommands
 
 
@@ -29,11 +37,19 @@ class CoreCommands(
     AclCommands[ValueT],
     DiagnosticsCommands[ValueT],
     KeyCommands[ValueT],
+    SortCommands[ValueT],
     StringCommands[ValueT],
+    BitmapCommands[ValueT],
     HashCommands[ValueT],
+    HashFieldCommands[ValueT],
     ListCommands[ValueT],
     SetCommands[ValueT],
+    SortedSetAlgebraCommands[ValueT],
     SortedSetCommands[ValueT],
+    StreamCommands[ValueT],
+    StreamRedis8Commands[ValueT],
+    GeoCommands[ValueT],
+    HyperLogLogCommands[ValueT],
     PubSubCommands[ValueT],
     ScriptingCommands[ValueT],
 ):

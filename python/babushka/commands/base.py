@@ -137,6 +137,30 @@ def unix_milliseconds(value: AbsExpiryT, name: str) -> int:
     return _non_negative_int(value, name)
 
 
+def expiry_words(
+    ex: ExpiryT | None,
+    px: ExpiryT | None,
+    exat: AbsExpiryT | None,
+    pxat: AbsExpiryT | None,
+    **flags: bool,
+) -> list[Any]:
+    """The ``EX|PX|EXAT|PXAT`` words of GETEX, HGETEX and HSETEX; each of
+    ``flags`` (``persist=True``) is a word of its own that excludes them."""
+    given = [x is not None for x in (ex, px, exat, pxat)] + [bool(on) for on in flags.values()]
+    if sum(given) > 1:
+        names = ", ".join(["ex", "px", "exat", "pxat", *flags])
+        raise DataError(f"{names} are mutually exclusive")
+    if ex is not None:
+        return ["EX", seconds(ex, "ex")]
+    if px is not None:
+        return ["PX", milliseconds(px, "px")]
+    if exat is not None:
+        return ["EXAT", unix_seconds(exat, "exat")]
+    if pxat is not None:
+        return ["PXAT", unix_milliseconds(pxat, "pxat")]
+    return [name.upper() for name, on in flags.items() if on]
+
+
 def _non_negative_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{name} must be an int or a timedelta, got {type(value).__name__}")
@@ -163,7 +187,11 @@ def blocking_timeout(value: object, name: str = "timeout") -> int | float:
 
 
 def key_count(numkeys: object, keys: list[Any]) -> int:
-    """``numkeys`` of BLMPOP/BZMPOP, checked against the keys given."""
+    """``numkeys`` of LMPOP, ZMPOP, *INTERCARD, ..., checked against the keys
+    given; digits in a string count as the number (redis-py sends them as
+    given, and its own tests pass ``"2"``)."""
+    if isinstance(numkeys, (str, bytes)) and numkeys.isdigit():
+        numkeys = int(numkeys)
     count = require_int(numkeys, "numkeys")
     if count != len(keys) or count < 1:
         raise DataError(f"numkeys is {count} but {len(keys)} keys were given")
@@ -199,7 +227,9 @@ def key_list(keys: Iterable[KeyT] | KeyT, args: tuple[KeyT, ...], name: str = "k
         try:
             result = list(keys)
         except TypeError:
-            raise DataError(f"{name} must be a key or an iterable of keys") from None
+            # A number (hmget("h", 1)): one key, as redis-py's list_or_args
+            # takes it; the encoder refuses what cannot be sent (None).
+            result = [keys]
     result.extend(args)
     if not result:
         raise DataError(f"{name} must name at least one key")

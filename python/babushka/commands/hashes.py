@@ -20,7 +20,7 @@ from babushka.commands.base import (
 from babushka.exceptions import DataError
 
 
-def _hset_pairs(
+def hset_pairs(
     key: EncodableT | None,
     value: EncodableT | None,
     mapping: Mapping[Any, Any] | None,
@@ -64,7 +64,7 @@ class HashCommands(CommandsBase[ValueT]):
     ) -> Reply[int]:
         """Sets fields from ``key``/``value``, ``mapping`` and ``items``;
         returns how many fields were added (not updated)."""
-        return self._execute(S.RAW, "HSET", name, *_hset_pairs(key, value, mapping, items))
+        return self._execute(S.RAW, "HSET", name, *hset_pairs(key, value, mapping, items))
 
     def hmset(self, name: KeyT, mapping: Mapping[EncodableT, EncodableT]) -> Reply[bool]:
         """Deprecated alias of ``hset(name, mapping=...)`` that returns ``True``."""
@@ -137,11 +137,11 @@ class HashCommands(CommandsBase[ValueT]):
         if count is None:
             if withvalues:
                 raise DataError("withvalues needs count")
-            return self._execute(S.RAW, "HRANDFIELD", key)
+            return self._execute(S.FLAT, "HRANDFIELD", key)
         require_int(count, "count")
         if withvalues:
-            return self._execute(S.RAW, "HRANDFIELD", key, count, "WITHVALUES")
-        return self._execute(S.RAW, "HRANDFIELD", key, count)
+            return self._execute(S.FLAT, "HRANDFIELD", key, count, "WITHVALUES")
+        return self._execute(S.FLAT, "HRANDFIELD", key, count)
 
     def hscan(
         self,

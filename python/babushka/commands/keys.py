@@ -12,6 +12,7 @@ from babushka.commands.base import (
     EncodableT,
     ExpiryT,
     KeyT,
+    ResponseT,
     milliseconds,
     require_cursor,
     require_int,
@@ -208,3 +209,49 @@ class KeyCommands(CommandsBase[ValueT]):
         if _type is not None:
             options += ["TYPE", _type]
         return self._iter_cursor(lambda cursor: self._execute(S.SCAN, "SCAN", cursor, *options))
+
+    def expiretime(self, key: KeyT) -> ResponseT:
+        """When the key expires, in Unix seconds (-1: no expiry, -2: no key)
+        (https://redis.io/docs/latest/commands/expiretime/)."""
+        return self._execute(S.RAW, "EXPIRETIME", key)
+
+    def pexpiretime(self, key: KeyT) -> ResponseT:
+        """When the key expires, in Unix milliseconds
+        (https://redis.io/docs/latest/commands/pexpiretime/)."""
+        return self._execute(S.RAW, "PEXPIRETIME", key)
+
+    def object(self, infotype: str, key: KeyT) -> ResponseT:
+        """``OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT`` of the key
+        (https://redis.io/docs/latest/commands/object/)."""
+        word = infotype.upper() if isinstance(infotype, str) else None
+        if word not in OBJECT_INFO:
+            raise DataError(f"infotype must be one of {', '.join(OBJECT_INFO)}, got {infotype!r}")
+        return self._execute(S.RAW, "OBJECT", word, key)
+
+    def wait(self, num_replicas: int, timeout: int) -> ResponseT:
+        """Waits up to ``timeout`` ms (0: for ever) for ``num_replicas``
+        replicas to acknowledge this connection's writes; returns how many did
+        (https://redis.io/docs/latest/commands/wait/)."""
+        replicas = _not_negative(num_replicas, "num_replicas")
+        return self._execute(S.RAW, "WAIT", replicas, _not_negative(timeout, "timeout"))
+
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> ResponseT:
+        """Waits up to ``timeout`` ms for this connection's writes to reach the
+        AOF locally and on ``num_replicas`` replicas: ``[local, replicas]``
+        (https://redis.io/docs/latest/commands/waitaof/)."""
+        words = [
+            _not_negative(num_local, "num_local"),
+            _not_negative(num_replicas, "num_replicas"),
+            _not_negative(timeout, "timeout"),
+        ]
+        return self._execute(S.RAW, "WAITAOF", *words)
+
+
+#: OBJECT's subcommands that take a key.
+OBJECT_INFO = ("ENCODING", "FREQ", "IDLETIME", "REFCOUNT")
+
+
+def _not_negative(value: object, name: str) -> int:
+    if require_int(value, name) < 0:
+        raise DataError(f"{name} must not be negative, got {value}")
+    return value  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
+    ResponseT,
     blocking_timeout,
     count_option,
     key_count,
@@ -180,5 +181,20 @@ class ListCommands(CommandsBase[ValueT]):
         wait = blocking_timeout(timeout)
         keys = list(args)
         words: list[Any] = ["BLMPOP", wait, key_count(numkeys, keys), *keys]
+        words.append(_word(direction, ("LEFT", "RIGHT"), "direction"))
+        return self._execute(S.RAW, *words, *count_option(count))
+
+    def lmpop(
+        self,
+        num_keys: int,
+        *args: KeyT,
+        direction: str,
+        count: int | None = 1,
+    ) -> ResponseT:
+        """Pops up to ``count`` elements from the ``direction`` end of the first
+        non-empty list of ``args``: ``[key, [element, ...]]``, or ``None``
+        (https://redis.io/docs/latest/commands/lmpop/)."""
+        keys = list(args)
+        words: list[Any] = ["LMPOP", key_count(num_keys, keys), *keys]
         words.append(_word(direction, ("LEFT", "RIGHT"), "direction"))
         return self._execute(S.RAW, *words, *count_option(count))

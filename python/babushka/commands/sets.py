@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, overload
+from typing import Any, Iterable, overload
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ScanIter, ValueT
@@ -10,8 +10,11 @@ from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
+    ResponseT,
+    key_count,
     key_list,
     require_cursor,
+    require_int,
     scan_options,
 )
 from babushka.exceptions import DataError
@@ -21,6 +24,13 @@ def _members(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, 
     if not values:
         raise DataError(f"{command} needs at least one member")
     return values
+
+
+def _limit(limit: object) -> int:
+    """The ``LIMIT`` of the *CARD commands: 0 counts everything."""
+    if require_int(limit, "limit") < 0:
+        raise DataError(f"limit must not be negative, got {limit}")
+    return limit  # type: ignore[return-value]
 
 
 class SetCommands(CommandsBase[ValueT]):
@@ -45,6 +55,32 @@ class SetCommands(CommandsBase[ValueT]):
         """Whether each value is a member, as a list of bools."""
         members = key_list(values, args, "values")  # type: ignore[arg-type]
         return self._execute(S.BOOL_LIST, "SMISMEMBER", name, *members)
+
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+        """The size of the intersection, counting up to ``limit`` (0: all)
+        (https://redis.io/docs/latest/commands/sintercard/)."""
+        names = key_list(keys, ())
+        count = key_count(numkeys, names)
+        return self._execute(S.RAW, "SINTERCARD", count, *names, "LIMIT", _limit(limit))
+
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+        """The size of the difference, counting up to ``limit`` (0: all)
+        (newer Redis than 8.4) (https://redis.io/docs/latest/commands/sdiffcard/)."""
+        names = key_list(keys, ())
+        count = key_count(numkeys, names)
+        return self._execute(S.RAW, "SDIFFCARD", count, *names, "LIMIT", _limit(limit))
+
+    def sunioncard(
+        self, numkeys: int, keys: list[KeyT], limit: int = 0, approx: bool = False
+    ) -> ResponseT:
+        """The size of the union, counting up to ``limit``; ``approx`` lets the
+        server estimate it (newer Redis than 8.4)
+        (https://redis.io/docs/latest/commands/sunioncard/)."""
+        names = key_list(keys, ())
+        words: list[Any] = ["SUNIONCARD", key_count(numkeys, names), *names]
+        if approx:
+            words.append("APPROX")
+        return self._execute(S.RAW, *words, "LIMIT", _limit(limit))
 
     def scard(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "SCARD", name)

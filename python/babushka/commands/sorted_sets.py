@@ -2,7 +2,8 @@
 
 Scores come back as floats, built by the core (the ``SCORED`` shapes). A
 ``score_cast_func`` other than ``float`` is applied here in Python, to the
-score as the server sent it (``bytes``/``str``), as redis-py does.
+score as RESP2 writes it (``bytes``/``str``, the ``FLAT`` shape on either
+protocol), as redis-py does.
 """
 
 from __future__ import annotations
@@ -30,14 +31,12 @@ ScoreCastT = Callable[[Any], Any]
 
 
 def _cast_scored(cast: ScoreCastT) -> Callable[[Any], list[tuple[Any, Any]]]:
-    """Parses a raw WITHSCORES reply into ``[(member, cast(score)), ...]``."""
+    """Parses a WITHSCORES reply in its RESP2 form (the ``FLAT`` shape, also
+    on RESP3: ``cast`` sees the score as RESP2 writes it, as in redis-py)
+    into ``[(member, cast(score)), ...]``."""
 
     def parse(reply: Any) -> list[tuple[Any, Any]]:
-        if not reply:
-            return []
-        if isinstance(reply[0], list):  # RESP3: [[member, score], ...]
-            return [(member, cast(score)) for member, score in reply]
-        items = iter(reply)  # RESP2: [member, score, member, score, ...]
+        items = iter(reply or ())  # [member, score, member, score, ...]
         return [(member, cast(score)) for member, score in zip(items, items)]
 
     return parse
@@ -75,7 +74,7 @@ class SortedSetCommands(CommandsBase[ValueT]):
             return self._execute(S.RAW, *words)
         if cast is float:
             return self._execute(S.SCORED, *words, "WITHSCORES")
-        return self._execute_then(_cast_scored(cast), S.RAW, *words, "WITHSCORES")
+        return self._execute_then(_cast_scored(cast), S.FLAT, *words, "WITHSCORES")
 
     def zadd(
         self,
@@ -149,7 +148,7 @@ class SortedSetCommands(CommandsBase[ValueT]):
         ``withscore`` (Redis 7.2+), ``[rank, score]``."""
         if withscore:
             return self._execute_then(
-                _cast_rank(score_cast_func), S.RAW, "ZRANK", name, value, "WITHSCORE"
+                _cast_rank(score_cast_func), S.FLAT, "ZRANK", name, value, "WITHSCORE"
             )
         return self._execute(S.RAW, "ZRANK", name, value)
 
@@ -162,7 +161,7 @@ class SortedSetCommands(CommandsBase[ValueT]):
     ) -> Reply[int | list[Any] | None]:
         if withscore:
             return self._execute_then(
-                _cast_rank(score_cast_func), S.RAW, "ZREVRANK", name, value, "WITHSCORE"
+                _cast_rank(score_cast_func), S.FLAT, "ZREVRANK", name, value, "WITHSCORE"
             )
         return self._execute(S.RAW, "ZREVRANK", name, value)
 
@@ -410,14 +409,14 @@ class SortedSetCommands(CommandsBase[ValueT]):
         """Pops up to ``count`` members (the lowest with ``min``, the highest
         with ``max``) of the first non-empty sorted set, waiting up to
         ``timeout`` seconds: ``[key, [[member, score], ...]]`` as the server
-        sends it (scores as strings on RESP2), or ``None``."""
+        sends it on RESP2 (scores as strings, on either protocol), or ``None``."""
         if bool(min) == bool(max):
             raise DataError("Either min or max, but not both must be set")
         wait = blocking_timeout(timeout)
         names = key_list(keys, ())
         words: list[Any] = ["BZMPOP", wait, key_count(numkeys, names), *names]
         words.append("MIN" if min else "MAX")
-        return self._execute(S.RAW, *words, *count_option(count))
+        return self._execute(S.FLAT, *words, *count_option(count))
 
     def zremrangebyrank(self, name: KeyT, min: int, max: int) -> Reply[int]:
         return self._execute(S.RAW, "ZREMRANGEBYRANK", name, min, max)

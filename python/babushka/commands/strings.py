@@ -12,6 +12,8 @@ from babushka.commands.base import (
     EncodableT,
     ExpiryT,
     KeyT,
+    ResponseT,
+    expiry_words,
     key_list,
     milliseconds,
     pairs_of,
@@ -40,6 +42,10 @@ class StringCommands(CommandsBase[ValueT]):
         get: Literal[False] = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: EncodableT | None = None,
+        ifne: EncodableT | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Reply[bool | None]: ...
     @overload
     def set(
@@ -55,6 +61,10 @@ class StringCommands(CommandsBase[ValueT]):
         get: Literal[True],
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: EncodableT | None = None,
+        ifne: EncodableT | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Reply[ValueT | None]: ...
     @overload
     def set(
@@ -69,6 +79,10 @@ class StringCommands(CommandsBase[ValueT]):
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: EncodableT | None = None,
+        ifne: EncodableT | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Reply[bool | ValueT | None]: ...
     def set(
         self,
@@ -82,23 +96,34 @@ class StringCommands(CommandsBase[ValueT]):
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: EncodableT | None = None,
+        ifne: EncodableT | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Reply[bool | ValueT | None]:
-        """Sets ``name`` to ``value``. Returns ``True``, or ``None`` when NX/XX
-        prevented the write; with ``get=True``, the previous value."""
+        """Sets ``name`` to ``value``. Returns ``True``, or ``None`` when a
+        condition (NX/XX; IFEQ/IFNE/IFDEQ/IFDNE on Redis 8.4+: the value, or
+        its ``digest``, equal or not) prevented the write; with ``get=True``,
+        the previous value (https://redis.io/docs/latest/commands/set/)."""
         if (
             ex is None
             and px is None
             and exat is None
             and pxat is None
             and not (nx or xx or keepttl or get)
+            and ifeq is None
+            and ifne is None
+            and ifdeq is None
+            and ifdne is None
         ):
             return self._execute(S.OK, "SET", name, value)
         args: list[Any] = ["SET", name, value]
         expiries = sum(x is not None for x in (ex, px, exat, pxat)) + bool(keepttl)
         if expiries > 1:
             raise DataError("ex, px, exat, pxat and keepttl are mutually exclusive")
-        if nx and xx:
-            raise DataError("nx and xx are mutually exclusive")
+        compare = _compare_words(ifeq, ifne, ifdeq, ifdne)
+        if bool(nx) + bool(xx) + bool(compare) > 1:
+            raise DataError("nx, xx, ifeq, ifne, ifdeq and ifdne are mutually exclusive")
         if ex is not None:
             args += ["EX", _positive(seconds(ex, "ex"), "ex")]
         if px is not None:
@@ -113,6 +138,7 @@ class StringCommands(CommandsBase[ValueT]):
             args.append("NX")
         if xx:
             args.append("XX")
+        args += compare
         if get:
             args.append("GET")
             return self._execute(S.RAW, *args)
@@ -125,6 +151,49 @@ class StringCommands(CommandsBase[ValueT]):
     def mset(self, mapping: Mapping[KeyT, EncodableT]) -> Reply[bool]:
         """Sets every key of ``mapping``. Returns ``True``."""
         return self._execute(S.OK, "MSET", *pairs_of(mapping, "mapping"))
+
+    def msetex(
+        self,
+        mapping: Mapping[KeyT, EncodableT],
+        data_persist_option: Any = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        keepttl: bool = False,
+    ) -> ResponseT:
+        """Sets every key of ``mapping`` with one expiry, if every key is new
+        (``NX``) or there (``XX``) as ``data_persist_option`` asks; returns 1
+        if it did, 0 if not (Redis 8.4+)
+        (https://redis.io/docs/latest/commands/msetex/)."""
+        pairs = pairs_of(mapping, "mapping")
+        words: list[Any] = ["MSETEX", len(pairs) // 2, *pairs]
+        if data_persist_option is not None:
+            # redis-py's DataPersistOptions enum, or its value.
+            option = getattr(data_persist_option, "value", data_persist_option)
+            if option not in ("NX", "XX"):
+                raise DataError(f"data_persist_option must be NX or XX, got {option!r}")
+            words.append(option)
+        words += expiry_words(ex, px, exat, pxat, keepttl=keepttl)
+        return self._execute(S.RAW, *words)
+
+    def delex(
+        self,
+        name: KeyT,
+        ifeq: EncodableT | None = None,
+        ifne: EncodableT | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
+    ) -> ResponseT:
+        """Deletes the key if its value (or its ``digest``) is equal or not as
+        asked; returns 1 if it did (Redis 8.4+)
+        (https://redis.io/docs/latest/commands/delex/)."""
+        return self._execute(S.RAW, "DELEX", name, *_compare_words(ifeq, ifne, ifdeq, ifdne))
+
+    def digest(self, name: KeyT) -> ResponseT:
+        """A hash of the key's value as hex, ``None`` when the key is missing
+        (Redis 8.4+) (https://redis.io/docs/latest/commands/digest/)."""
+        return self._execute(S.RAW, "DIGEST", name)
 
     def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> Reply[bool]:
         """Sets the keys only if none exists. Returns whether it did."""
@@ -182,23 +251,55 @@ class StringCommands(CommandsBase[ValueT]):
         persist: bool = False,
     ) -> Reply[ValueT | None]:
         """The value of ``name``, changing its expiry as asked."""
-        if sum(x is not None for x in (ex, px, exat, pxat)) + bool(persist) > 1:
-            raise DataError("ex, px, exat, pxat and persist are mutually exclusive")
-        args: list[Any] = ["GETEX", name]
-        if ex is not None:
-            args += ["EX", seconds(ex, "ex")]
-        if px is not None:
-            args += ["PX", milliseconds(px, "px")]
-        if exat is not None:
-            args += ["EXAT", unix_seconds(exat, "exat")]
-        if pxat is not None:
-            args += ["PXAT", unix_milliseconds(pxat, "pxat")]
-        if persist:
-            args.append("PERSIST")
-        return self._execute(S.RAW, *args)
+        return self._execute(
+            S.RAW, "GETEX", name, *expiry_words(ex, px, exat, pxat, persist=persist)
+        )
 
     def getset(self, name: KeyT, value: EncodableT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "GETSET", name, value)
+
+    def substr(self, name: KeyT, start: int, end: int = -1) -> ResponseT:
+        """The value's bytes from ``start`` to ``end`` (the old name of
+        GETRANGE) (https://redis.io/docs/latest/commands/substr/)."""
+        return self._execute(S.RAW, "SUBSTR", name, start, end)
+
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = False,
+        idx: bool | None = False,
+        minmatchlen: int | None = 0,
+        withmatchlen: bool | None = False,
+    ) -> ResponseT:
+        """The longest common subsequence of two values; its length with
+        ``len``; with ``idx`` the matches as RESP2 gives them (a flat
+        ``[b"matches", [...], b"len", n]``, as redis-py returns it)
+        (https://redis.io/docs/latest/commands/lcs/)."""
+        words: list[Any] = ["LCS", key1, key2]
+        if len:
+            words.append("LEN")
+        if idx:
+            words.append("IDX")
+        if minmatchlen:
+            words += ["MINMATCHLEN", minmatchlen]
+        if withmatchlen:
+            words.append("WITHMATCHLEN")
+        return self._execute(S.FLAT, *words)
+
+
+def _compare_words(
+    ifeq: EncodableT | None, ifne: EncodableT | None, ifdeq: str | None, ifdne: str | None
+) -> list[Any]:
+    """SET's and DELEX's value conditions (at most one)."""
+    given = [
+        (word, value)
+        for word, value in (("IFEQ", ifeq), ("IFNE", ifne), ("IFDEQ", ifdeq), ("IFDNE", ifdne))
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise DataError("only one of ifeq, ifne, ifdeq and ifdne may be given")
+    return [*given[0]] if given else []
 
 
 def _positive(value: int, name: str) -> int:

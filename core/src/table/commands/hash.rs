@@ -35,7 +35,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("HPEXPIREAT", &[Write, Fast]).keys(&[at(1).flags(&[Rw, Update])]),
     cmd("HPEXPIRETIME", &[Readonly, Fast]).keys(&[at(1).flags(&[Ro, Access])]),
     cmd("HPTTL", &[Readonly, Fast]).keys(&[at(1).flags(&[Ro, Access])]),
-    cmd("HRANDFIELD", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),
+    cmd("HRANDFIELD", &[Readonly])
+        .keys(&[at(1).flags(&[Ro, Access])])
+        .reply(Shape::Flat),
     cmd("HSCAN", &[Readonly])
         .keys(&[at(1).flags(&[Ro, Access])])
         .reply(Shape::ScanPairs),

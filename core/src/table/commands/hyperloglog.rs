@@ -9,8 +9,10 @@ use crate::table::spec::prelude::*;
 pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("PFADD", &[Write, Denyoom, Fast]).keys(&[at(1).flags(&[Rw, Insert])]),
     cmd("PFCOUNT", &[Readonly]).keys(&[at(1).range(-1, 1, 0).flags(&[Rw, Access])]),
-    cmd("PFMERGE", &[Write, Denyoom]).keys(&[
-        at(1).flags(&[Rw, Access, Insert]),
-        at(2).range(-1, 1, 0).flags(&[Ro, Access]),
-    ]),
+    cmd("PFMERGE", &[Write, Denyoom])
+        .keys(&[
+            at(1).flags(&[Rw, Access, Insert]),
+            at(2).range(-1, 1, 0).flags(&[Ro, Access]),
+        ])
+        .reply(Shape::Ok),
 ];

@@ -9,7 +9,8 @@ use crate::table::spec::prelude::*;
 pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("BZMPOP", &[Write, Blocking, Dedicated])
         .keys(&[at(2).keynum(0, 1, 1).flags(&[Rw, Access, Delete])])
-        .timeout(Timeout::FirstSeconds),
+        .timeout(Timeout::FirstSeconds)
+        .reply(Shape::Flat),
     cmd("BZPOPMAX", &[Write, Blocking, Fast, Dedicated])
         .keys(&[at(1).range(-2, 1, 0).flags(&[Rw, Access, Delete])])
         .timeout(Timeout::LastSeconds)
@@ -21,7 +22,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("ZADD", &[Write, Denyoom, Fast]).keys(&[at(1).flags(&[Rw, Update])]),
     cmd("ZCARD", &[Readonly, Fast]).keys(&[at(1).flags(&[Ro])]),
     cmd("ZCOUNT", &[Readonly, Fast]).keys(&[at(1).flags(&[Ro, Access])]),
-    cmd("ZDIFF", &[Readonly]).keys(&[at(1).keynum(0, 1, 1).flags(&[Ro, Access])]),
+    cmd("ZDIFF", &[Readonly])
+        .keys(&[at(1).keynum(0, 1, 1).flags(&[Ro, Access])])
+        .reply(Shape::Flat),
     cmd("ZDIFFSTORE", &[Write, Denyoom]).keys(&[
         at(1).flags(&[Ow, Update]),
         at(2).keynum(0, 1, 1).flags(&[Ro, Access]),
@@ -36,7 +39,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         at(2).keynum(0, 1, 1).flags(&[Ro, Access]),
     ]),
     cmd("ZLEXCOUNT", &[Readonly, Fast]).keys(&[at(1).flags(&[Ro, Access])]),
-    cmd("ZMPOP", &[Write]).keys(&[at(1).keynum(0, 1, 1).flags(&[Rw, Access, Delete])]),
+    cmd("ZMPOP", &[Write])
+        .keys(&[at(1).keynum(0, 1, 1).flags(&[Rw, Access, Delete])])
+        .reply(Shape::Flat),
     cmd("ZMSCORE", &[Readonly, Fast])
         .keys(&[at(1).flags(&[Ro, Access])])
         .reply(Shape::FloatList),
@@ -46,7 +51,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("ZPOPMIN", &[Write, Fast])
         .keys(&[at(1).flags(&[Rw, Access, Delete])])
         .reply(Shape::Scored),
-    cmd("ZRANDMEMBER", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),
+    cmd("ZRANDMEMBER", &[Readonly])
+        .keys(&[at(1).flags(&[Ro, Access])])
+        .reply(Shape::Flat),
     cmd("ZRANGE", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),
     cmd("ZRANGEBYLEX", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),
     cmd("ZRANGEBYSCORE", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),

@@ -21,7 +21,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("INCRBYFLOAT", &[Write, Denyoom, Fast])
         .keys(&[at(1).flags(&[Rw, Access, Update])])
         .reply(Shape::Float),
-    cmd("LCS", &[Readonly]).keys(&[at(1).range(1, 1, 0).flags(&[Ro, Access])]),
+    cmd("LCS", &[Readonly])
+        .keys(&[at(1).range(1, 1, 0).flags(&[Ro, Access])])
+        .reply(Shape::Flat),
     cmd("MGET", &[Readonly, Fast])
         .keys(&[at(1).range(-1, 1, 0).flags(&[Ro, Access])])
         .policy(RequestPolicy::MultiShard, ResponsePolicy::Default),
