@@ -39,6 +39,7 @@ import threading
 from typing import Any, Sequence
 
 from babushka import _core
+from babushka._loops import ShutdownHook
 from babushka._waiter import Waiter
 from babushka.exceptions import ConnectionError
 
@@ -232,16 +233,19 @@ class AsyncStream:
     """The asyncio client's stream on ``loop``; connects in the background.
 
     Requests submitted before the connection is up wait in the codec's output
-    and go out right after the setup frame.
+    and go out right after the setup frame. The stream closes when its loop
+    shuts down (``asyncio.run`` ending), while the loop can still close its
+    transport; a client then opens another on the next loop it is used from.
     """
 
     def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
         self._codec = core.uds_codec()
         self._codec.set_on_output(self._flush_soon)
-        self._loop = loop
+        self.loop = self._loop = loop
         self._transport: asyncio.Transport | None = None
         self._closed = False
         self._connecting = loop.create_task(self._connect())
+        self._shutdown_hook = ShutdownHook(self.close)
 
     async def _connect(self) -> None:
         codec = self._codec
@@ -299,9 +303,15 @@ class AsyncStream:
                 transport.write(data)
 
     def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
+        self._shutdown_hook.cancel()
         self._codec.close()
-        if self._transport is not None:
-            self._transport.close()
-        elif not self._connecting.done():
-            self._connecting.cancel()
+        # On a loop closed without shutting down (no notice reached us) these
+        # raise; the transport's socket is then closed when it is collected.
+        with contextlib.suppress(RuntimeError):
+            if self._transport is not None:
+                self._transport.close()
+            elif not self._connecting.done():
+                self._connecting.cancel()

@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 from babushka import _core
 from babushka._base import ClientBase
+from babushka._loops import running_loop
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT
 from babushka._uds import AsyncStream
 from babushka.asyncio.lock import Lock
@@ -55,34 +56,38 @@ async def _then(reply: Awaitable[Any], parse: Callable[[Any], Any]) -> Any:
 class Redis(ClientBase):
     """An asyncio client, with redis-py's constructor and command methods.
 
-    Command methods return awaitables. The client binds to the event loop it
-    is first used on; use it from any task of that loop.
+    Command methods return awaitables of the event loop that calls them. A
+    client may be used from any loop, one after another (``asyncio.run``
+    twice, a loop per test) or at once from loops in several threads: what a
+    transport keeps per loop (a completion queue, a uds stream) is found
+    again from the running loop, and let go when that loop shuts down.
     """
 
+    #: The uds stream of the loop that sent last, and every loop's.
     _uds: AsyncStream | None = None
+    _uds_streams: dict[asyncio.AbstractEventLoop, AsyncStream]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._execute = self._bind_and_execute
-        self._execute_request = self._bind_and_execute_request
+        self._uds_streams = {}
+        if self.transport == "managed":
+            # Made on the first command, which starts the core's runtime.
+            self._execute = self._bind_and_execute
+            self._execute_request = self._bind_and_execute_request
+        elif self.transport == "ffi":
+            loops = _LastLoop()
+            self._execute = _callback_executor(self._core, loops)
+            self._execute_request = _callback_request_executor(self._core, loops)
+        else:
+            self._execute = self._uds_submit
+            self._execute_request = self._uds_submit_request
 
     def _bind(self) -> None:
-        # The first request binds the client to the running loop and replaces
-        # ``_execute`` and ``_execute_request`` with the transport's senders
-        # for the rest of its life.
-        loop = asyncio.get_running_loop()
-        if self.transport == "managed":
-            sender = self._core.managed_sender(_queue_for(loop), loop)
-            self._execute = sender.submit
-            self._execute_request = sender.submit_request
-        elif self.transport == "ffi":
-            self._execute = _callback_executor(self._core, loop)
-            self._execute_request = _callback_request_executor(self._core, loop)
-        else:
-            self._uds = AsyncStream(self._core, loop)
-            self._execute = self._uds.submit
-            self._execute_request = self._uds.submit_request
-        self._loop = loop
+        # The managed sender replaces ``_execute`` and ``_execute_request``
+        # for the rest of the client's life; it follows the running loop.
+        sender = self._core.managed_sender(_queue_for)
+        self._execute = sender.submit
+        self._execute_request = sender.submit_request
 
     def _bind_and_execute(self, shape: int, *args: Any) -> Any:
         self._bind()
@@ -94,6 +99,20 @@ class Redis(ClientBase):
         self._bind()
         return self._execute_request(lease, kind, commands)
 
+    def _uds_submit(self, shape: int, *args: Any) -> Any:
+        stream = self._uds
+        if stream is None or stream.loop is not running_loop():
+            stream = self._uds_stream()
+        return stream.submit(shape, *args)
+
+    def _uds_submit_request(
+        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        stream = self._uds
+        if stream is None or stream.loop is not running_loop():
+            stream = self._uds_stream()
+        return stream.submit_request(lease, kind, commands)
+
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
 
@@ -103,12 +122,24 @@ class Redis(ClientBase):
         return self._uds_stream().lease()
 
     def _uds_stream(self) -> AsyncStream:
-        """The uds stream (leases and subscribers live on it), bound to the
-        running loop on first use."""
-        if self._uds is None:
-            self._bind()
-        assert self._uds is not None
-        return self._uds
+        """The uds stream of the running loop (leases and subscribers live on
+        it), opened on the loop's first use; outside a running loop, the
+        last one used."""
+        loop = running_loop()
+        if loop is None:
+            if self._uds is None:
+                raise RuntimeError("no running event loop")
+            return self._uds
+        stream = self._uds_streams.get(loop)
+        if stream is None:
+            # Streams of loops that closed without shutting down (no notice
+            # reached them) are closed now; the others close at their loop's
+            # shutdown.
+            for old_loop in [old for old in self._uds_streams if old.is_closed()]:
+                self._uds_streams.pop(old_loop).close()
+            stream = self._uds_streams[loop] = AsyncStream(self._core, loop)
+        self._uds = stream
+        return stream
 
     async def _iter_cursor(self, page: Callable[[int], Any]) -> AsyncIterator[Any]:
         cursor = 0
@@ -201,8 +232,8 @@ class Redis(ClientBase):
     async def aclose(self) -> None:
         """Closes the connection; later commands raise ``ClientClosedError``."""
         self._core.close()
-        if self._uds is not None:
-            self._uds.close()
+        for stream in self._uds_streams.values():
+            stream.close()
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`, as in redis-py."""
@@ -223,10 +254,9 @@ class Redis(ClientBase):
         # The core closes the connections of a client nobody references once
         # its requests in flight are answered (``await Redis().get(k)`` drops
         # the client while its reply is on the way), so nothing to do here
-        # but for the uds stream, which lives in Python.
-        if self._uds is not None:
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                self._uds.close()
+        # but for the uds streams, which live in Python.
+        for stream in getattr(self, "_uds_streams", {}).values():
+            stream.close()
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:
@@ -237,6 +267,25 @@ def _resolve(future: asyncio.Future[Any], value: Any) -> None:
 def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
+
+
+class _LastLoop:
+    """The ffi transport's choice of loop: the running one; outside a running
+    loop (``loop.run_until_complete(r.get(k))``), the one that called last."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> asyncio.AbstractEventLoop:
+        loop = running_loop()
+        if loop is not None:
+            self._last = loop
+            return loop
+        if self._last is None:
+            raise RuntimeError("no running event loop")
+        return self._last
 
 
 def _callback_future(
@@ -265,29 +314,27 @@ def _cancel_with(future: asyncio.Future[Any], cancel: _core.Cancel | None) -> No
         future.add_done_callback(lambda done: cancel() if done.cancelled() else None)
 
 
-def _callback_executor(core: _core.Client, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+def _callback_executor(core: _core.Client, loops: _LastLoop) -> Callable[..., Any]:
     """The ffi transport: a runtime thread calls back, and hands the outcome to
-    the loop with ``call_soon_threadsafe`` (one loop wake-up per reply)."""
+    the caller's loop with ``call_soon_threadsafe`` (one loop wake-up per reply)."""
     call = core.call
 
     def execute(shape: int, *args: Any) -> Any:
-        future, on_success, on_failure = _callback_future(loop)
+        future, on_success, on_failure = _callback_future(loops())
         _cancel_with(future, call(on_success, on_failure, shape, *args))
         return future
 
     return execute
 
 
-def _callback_request_executor(
-    core: _core.Client, loop: asyncio.AbstractEventLoop
-) -> Callable[..., Any]:
+def _callback_request_executor(core: _core.Client, loops: _LastLoop) -> Callable[..., Any]:
     """The ffi transport's ``execute_request``: as ``_callback_executor``."""
     call_request = core.call_request
 
     def execute_request(
         lease: _core.Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
     ) -> Any:
-        future, on_success, on_failure = _callback_future(loop)
+        future, on_success, on_failure = _callback_future(loops())
         _cancel_with(future, call_request(on_success, on_failure, lease, kind, commands))
         return future
 
