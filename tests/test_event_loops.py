@@ -8,6 +8,7 @@ running loop. This module also runs under uvloop (``every_loop``)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import threading
 import warnings
@@ -80,7 +81,7 @@ def test_one_client_serves_one_loop_after_another(
     r = _client(redis_server, transport)
     _run(r.flushdb, loop_name)
     for n in range(3):
-        assert _run(lambda: _round_trip(r, n), loop_name) == [
+        assert _run(functools.partial(_round_trip, r, n), loop_name) == [
             str(n).encode(),
             True,
             str(n).encode(),
@@ -127,7 +128,6 @@ def test_a_loop_closed_without_shutting_down(
             warnings.simplefilter("ignore", ResourceWarning)
         assert _run(lambda: r.get("closed"), loop_name) == b"1"
         _run(r.aclose, loop_name)
-        del r, loop
         gc.collect()
 
 
@@ -199,9 +199,7 @@ def test_one_client_shared_by_loops_in_two_threads(
     _run(r.aclose, loop_name)
 
 
-def test_outside_a_running_loop(
-    redis_server: RedisServer, transport: str, loop_name: str
-) -> None:
+def test_outside_a_running_loop(redis_server: RedisServer, transport: str, loop_name: str) -> None:
     """A command's future is of a loop: outside one, of the loop the client
     last ran on (``loop.run_until_complete(r.get(k))``), and before any, none."""
     r = _client(redis_server, transport)

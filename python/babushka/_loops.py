@@ -52,6 +52,7 @@ class ShutdownHook:
         """Forgets the callback and finishes the generator now, so the loop
         has nothing left to close (or to finalize after it closed)."""
         self._callback = None
-        if not self._generator.ag_running:
+        # Not from inside its own ``finally`` (the loop is closing it now).
+        if not getattr(self._generator, "ag_running", False):
             with contextlib.suppress(StopIteration, RuntimeError):
                 self._generator.aclose().send(None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence, cast
 from urllib.parse import urlparse
 
 import babushka
@@ -52,11 +52,11 @@ def _format(value: Any) -> str:
 def _info(args: argparse.Namespace) -> int:
     with _client(args) as r:
         if args.section:
-            for key, value in r.info(*args.section).items():
+            for key, value in cast(Dict[str, Any], r.info(*args.section)).items():
                 print(f"{key}:{_format(value)}")
             return 0
-        info = r.info()
-        keyspace = r.info("keyspace")
+        info = cast(Dict[str, Any], r.info())
+        keyspace = cast(Dict[str, Any], r.info("keyspace"))
     for field, label in SUMMARY:
         if field in info:
             print(f"{label + ':':<20} {info[field]}")
