@@ -8,7 +8,9 @@ several minutes per interpreter here, and what is checked (the sdist is
 complete, the build works, the wheel carries its files, the package imports
 and runs on that Python) does not depend on the profile. Both builds share
 cargo's target directory (``target/packaging``), so the second one compiles
-only what depends on the Python version (pyo3 and the binding).
+only what depends on the Python version (pyo3 and the binding); a new one is
+seeded with the dependencies ``./dev build`` compiled (same profile and
+features), so a fresh clone's run compiles only the project's crates and pyo3.
 """
 
 from __future__ import annotations
@@ -91,6 +93,27 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def target_dir() -> Path:
+    """Cargo's target directory for the wheel builds, seeded on first use
+    with the debug build's compiled dependencies (not the project's own
+    crates, which the unpacked sdist builds from another path anyway)."""
+    target = ROOT / "target" / "packaging"
+    debug = ROOT / "target" / "debug"
+    if not target.exists() and debug.is_dir():
+        seeding = target.with_name("packaging.seeding")
+        shutil.rmtree(seeding, ignore_errors=True)
+
+        def own_or_bulky(directory: str, names: list[str]) -> list[str]:
+            return [n for n in names if "babushka" in n or n.startswith("lib_core")]
+
+        for part in (".fingerprint", "build", "deps"):
+            if (debug / part).is_dir():
+                shutil.copytree(debug / part, seeding / "debug" / part, ignore=own_or_bulky)
+        seeding.rename(target)
+    return target
+
+
+@pytest.fixture(scope="module")
 def server() -> object:
     server = RedisServer.start(kind="redis")
     yield server
@@ -99,7 +122,7 @@ def server() -> object:
 
 @pytest.mark.parametrize("version", PYTHONS)
 def test_wheel_from_the_sdist_installs_and_runs(
-    sdist: Path, server: RedisServer, version: str, tmp_path: Path
+    sdist: Path, target_dir: Path, server: RedisServer, version: str, tmp_path: Path
 ) -> None:
     python = find_python(version)
     venv = tmp_path / "venv"
@@ -107,7 +130,7 @@ def test_wheel_from_the_sdist_installs_and_runs(
     env = {
         **os.environ,
         "MATURIN_PEP517_ARGS": "--profile dev",
-        "CARGO_TARGET_DIR": str(ROOT / "target" / "packaging"),
+        "CARGO_TARGET_DIR": str(target_dir),
     }
     env.pop("VIRTUAL_ENV", None)
     wheels = tmp_path / "wheels"

@@ -171,11 +171,11 @@ impl ManagedSender {
     ) -> PyResult<Bound<'py, ReplyFuture>> {
         let binding = self.binding(py)?;
         let future = Bound::new(py, ReplyFuture::new(binding.event_loop.clone_ref(py)))?;
-        let responder =
-            binding
-                .queue
-                .get()
-                .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
+        let responder = binding.queue.get().responder(
+            future.clone().unbind(),
+            shape,
+            Arc::clone(&self.encoding),
+        );
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let sink = Box::new(move |outcome| responder.complete(outcome));
         let submitted = self.core.submit(request, sink);
