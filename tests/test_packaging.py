@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -85,11 +86,21 @@ def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
 
 @pytest.fixture(scope="module")
 def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist, unpacked once: both wheels build from the same directory,
+    so cargo compiles the core crate once (pip would unpack the archive to a
+    new directory per build, a new path each time)."""
     out = tmp_path_factory.mktemp("sdist")
     maturin = Path(sys.executable).with_name("maturin")
     run(maturin, "sdist", "--out", out, cwd=ROOT)
     (archive,) = out.glob("babushka_redis-*.tar.gz")
-    return archive
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        # What a build from the sdist needs beyond the sources: the frame schema.
+        assert any(n.endswith("core/proto/request.proto") for n in names), names
+        assert not any(n.endswith(".so") for n in names), "a built module leaked into the sdist"
+        tar.extractall(out, filter="data")
+    (unpacked,) = (p for p in out.iterdir() if p.is_dir())
+    return unpacked
 
 
 @pytest.fixture(scope="module")
