@@ -70,7 +70,8 @@ def test_info_summary(redis_server: RedisServer) -> None:
     completed = run_cli("info", "--url", url(redis_server))
     assert completed.returncode == 0, completed.stderr
     fields = dict(line.split(":", 1) for line in completed.stdout.splitlines())
-    assert fields["version"].strip() == ".".join(map(str, redis_server.version))
+    version = ".".join(map(str, redis_server.version))
+    assert fields["server"].strip() == f"{redis_server.kind} {version}"
     assert fields["role"].strip() == "master"
     assert "db0=1" in fields["keys"]
 

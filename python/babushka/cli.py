@@ -14,10 +14,9 @@ from babushka.exceptions import RedisError
 
 DEFAULT_URL = "redis://localhost:6379/0"
 
-#: What ``info`` prints without ``--section``: (INFO field, label).
+#: What ``info`` prints without ``--section`` after the server's name and
+#: version: (INFO field, label).
 SUMMARY = (
-    ("redis_version", "version"),
-    ("server_name", "server"),
     ("redis_mode", "mode"),
     ("role", "role"),
     ("uptime_in_seconds", "uptime (s)"),
@@ -57,6 +56,11 @@ def _info(args: argparse.Namespace) -> int:
             return 0
         info = cast(Dict[str, Any], r.info())
         keyspace = cast(Dict[str, Any], r.info("keyspace"))
+    # Valkey names itself and gives its own version besides the Redis one it
+    # is compatible with; Redis has neither field.
+    name = info.get("server_name", "redis")
+    version = info.get(f"{name}_version", info.get("redis_version"))
+    print(f"{'server:':<20} {name} {version}")
     for field, label in SUMMARY:
         if field in info:
             print(f"{label + ':':<20} {info[field]}")
