@@ -61,7 +61,7 @@ def test_uvloop_columns(tmp_path: Path) -> None:
             "--loop",
             "asyncio,uvloop",
             "--clients",
-            "babushka-async-*,redis-py-async*",
+            "babushka-async-*,redis-py-async*,reference-async*",
             "--data-sizes",
             "",
             "--out",
@@ -79,6 +79,8 @@ def test_uvloop_columns(tmp_path: Path) -> None:
         assert loops[f"babushka-async-{transport}"] == "asyncio"
         assert loops[f"babushka-async-{transport}@uvloop"] == "uvloop"
     assert loops["redis-py-async@uvloop"] == "uvloop"
+    # uvloop's transports do not subclass asyncio's: the reference client ran too.
+    assert loops["reference-async@uvloop"] == "uvloop"
     for cell in results["cells"]:
         assert not cell["errors"], cell
         assert cell["tps"] > 0
