@@ -25,16 +25,15 @@ def on_files(files: Files, config: Any) -> Files:
 def _accepted_redis_py_options() -> str:
     from babushka import _options, _tls
 
-    accepted = ", ".join(f"`{name}`" for name in sorted(_options.IGNORED_REDIS_PY_OPTIONS))
     refused = "\n".join(
-        f"| `{name}` | {feature} |" for name, feature in sorted(_tls.UNSUPPORTED.items())
+        f"| `{name}` | {feature} |"
+        for name, feature in sorted({**_options.UNSUPPORTED, **_tls.UNSUPPORTED}.items())
     )
     return (
-        f"Accepted and left to the core (it pools, keeps alive and retries by itself): "
-        f"{accepted}.\n\n"
-        "Accepted only at their default, since rustls has no such feature "
+        "Every other redis-py keyword has its meaning (above). These are accepted "
+        "only when left unset, since what they hook into does not exist here "
         "(anything else raises `NotImplementedError`):\n\n"
-        "| keyword | feature |\n|---|---|\n" + refused + "\n"
+        "| keyword | what it would need |\n|---|---|\n" + refused + "\n"
     )
 
 

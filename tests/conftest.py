@@ -44,6 +44,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
+from support.cluster import Cluster
 from support.loops import LOOP_FACTORIES, selected_loops
 from support.servers import RedisServer, selected_server_kinds, server_binary
 
@@ -248,3 +249,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "matrix (server/transport: tests; - for none): "
             + ", ".join(f"{s}/{t}: {n}" for (s, t), n in sorted(_RUNS.items()))
         )
+
+
+@pytest.fixture(scope="session")
+def cluster(server_kind: str) -> Iterator[Cluster]:
+    """A cluster of 3 primaries and 3 replicas of this test's kind, started
+    only when a selected test asks for it (about 10 s), stopped at the end."""
+    started = Cluster.start(server_kind)
+    yield started
+    started.stop()

@@ -206,3 +206,46 @@ async def test_cancelled_blpop_takes_no_later_element(
     assert await ar.rpush("queue", "job") == 1
     await asyncio.sleep(0.2)
     assert await ar.llen("queue") == 1
+
+
+def _blocked_by(client_list: bytes, client_name: str) -> list[str]:
+    """The lines of ``CLIENT LIST`` for connections named ``client_name``
+    that are blocked (flag ``b``)."""
+    blocked = []
+    for line in client_list.decode().splitlines():
+        fields = dict(field.split("=", 1) for field in line.split(" ") if "=" in field)
+        if fields.get("name") == client_name and "b" in fields.get("flags", ""):
+            blocked.append(line)
+    return blocked
+
+
+async def test_a_cancelled_blpop_is_gone_before_the_clients_next_request(
+    redis_server: RedisServer, transport: str
+) -> None:
+    """Cancelled as soon as it is sent (before the uds listener could say it
+    runs on a dedicated connection) or once blocked: the first request the
+    client sends afterwards finds the server-side connection gone, and an
+    element it pushes stays in the list."""
+    client_name = f"cancel-{time.monotonic_ns()}"
+    client = babushka.asyncio.Redis(
+        port=redis_server.port, transport=transport, client_name=client_name
+    )
+    try:
+        await client.ping()
+        # A dedicated connection in the pool, so the next BLPOP goes out at once.
+        assert await client.blpop("cancelq", timeout=0.01) is None
+        for round_ in range(20):
+            waiter = asyncio.ensure_future(client.blpop("cancelq", timeout=30))
+            if round_ % 2:
+                await asyncio.sleep(0.05)  # blocked in the server by now
+            else:
+                await asyncio.sleep(0)  # sent, and not a moment more
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            listed = await client.execute_command("CLIENT", "LIST")
+            assert _blocked_by(listed, client_name) == [], f"round {round_}"
+            assert await client.rpush("cancelq", "job") == 1
+            assert await client.lpop("cancelq") == b"job"
+    finally:
+        await client.aclose()

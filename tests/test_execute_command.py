@@ -93,7 +93,61 @@ CASES: dict[str, tuple[list[Command], Command]] = {
     "SCRIPT FLUSH": ([("SCRIPT", "LOAD", "return 1")], ("SCRIPT", "FLUSH")),
     "CLIENT SETNAME": ([], ("CLIENT", "SETNAME", "cases")),
     "CONFIG GET": ([], ("CONFIG", "GET", "maxmemory-policy")),
+    # Server and connection administration (replies parsed in babushka._replies).
+    "INFO": ([("SET", "k", "v", "EX", 100)], ("INFO", "server", "keyspace")),
+    "TIME": ([], ("TIME",)),
+    "LASTSAVE": ([], ("LASTSAVE",)),
+    "SAVE": ([("SET", "k", "v")], ("SAVE",)),
+    # A save still running from another case would fail the next one or not,
+    # by timing: their error replies compare here (test_server runs them).
+    "BGSAVE": ([], ("BGSAVE", "NO-SUCH-OPTION")),
+    "BGREWRITEAOF": ([], ("BGREWRITEAOF", "extra")),
+    "SWAPDB": ([("SET", "k", "v")], ("SWAPDB", 0, 1)),
+    "SLAVEOF": ([], ("SLAVEOF", "NO", "ONE")),
+    "SHUTDOWN": ([], ("SHUTDOWN", "ABORT")),  # nothing to abort: an error reply
+    "CONFIG RESETSTAT": ([], ("CONFIG", "RESETSTAT")),
+    "CLIENT GETNAME": ([], ("CLIENT", "GETNAME")),
+    "CLIENT INFO": ([], ("CLIENT", "INFO")),
+    "CLIENT LIST": ([], ("CLIENT", "LIST", "TYPE", "pubsub")),
+    "CLIENT KILL": ([], ("CLIENT", "KILL", "ID", 999999)),
+    "CLIENT PAUSE": ([], ("CLIENT", "PAUSE", 1)),
+    "CLIENT SETINFO": ([], ("CLIENT", "SETINFO", "LIB-VER", "1.0")),
+    "CLIENT TRACKINGINFO": ([], ("CLIENT", "TRACKINGINFO")),
+    "CLIENT UNBLOCK": ([], ("CLIENT", "UNBLOCK", 999999)),
+    "ACL CAT": ([], ("ACL", "CAT")),
+    "ACL GENPASS": ([], ("ACL", "GENPASS", 64)),
+    "ACL GETUSER": ([("ACL", "SETUSER", "u", "on", ">pw", "~k*", "+get")], ("ACL", "GETUSER", "u")),
+    "ACL HELP": ([], ("ACL", "HELP")),
+    "ACL LIST": ([("ACL", "DELUSER", "u", "cases-user")], ("ACL", "LIST")),
+    "ACL LOAD": ([], ("ACL", "LOAD")),  # no ACL file: an error reply
+    "ACL LOG": ([("ACL", "LOG", "RESET")], ("ACL", "LOG", "RESET")),
+    "ACL SAVE": ([], ("ACL", "SAVE")),
+    "ACL SETUSER": ([], ("ACL", "SETUSER", "cases-user", "off")),
+    "ACL USERS": ([], ("ACL", "USERS")),
+    "ACL WHOAMI": ([], ("ACL", "WHOAMI")),
+    "COMMAND": ([], ("COMMAND",)),
+    "COMMAND GETKEYS": ([], ("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2")),
+    "MEMORY PURGE": ([], ("MEMORY", "PURGE")),
+    "MEMORY STATS": ([("SET", "k", "v")], ("MEMORY", "STATS")),
+    "MODULE LIST": ([], ("MODULE", "LIST")),
+    "MODULE LOAD": ([], ("MODULE", "LOAD", "/no/such/module.so")),
+    "MODULE UNLOAD": ([], ("MODULE", "UNLOAD", "nosuchmodule")),
+    "SLOWLOG GET": ([("CONFIG", "SET", "slowlog-log-slower-than", 0)], ("SLOWLOG", "GET", 1)),
+    "SLOWLOG RESET": ([], ("SLOWLOG", "RESET")),
+    # Last: redis-py's QUIT and RESET end or reset its connection's session
+    # (its name); Babushka's go on a connection of their own.
+    "PING": ([], ("PING",)),
+    "QUIT": ([], ("QUIT",)),
+    "RESET": ([], ("RESET",)),
 }
+
+#: Replies that differ from one call to the next (clocks, ids, counters, the
+#: order of COMMAND's subcommands): compared by their form, the same keys and
+#: types all the way down.
+VARYING = frozenset(
+    {"INFO", "TIME", "LASTSAVE", "CLIENT INFO", "ACL GENPASS", "MEMORY STATS", "SLOWLOG GET"}
+    | {"COMMAND"}
+)
 
 #: SCRIPT KILL answers OK only while a script runs: run with one running.
 BUSY_CASES: dict[str, Command] = {"SCRIPT KILL": ("SCRIPT", "KILL")}
@@ -115,11 +169,23 @@ SESSION_CASES: dict[str, list[Command]] = {
 #: Where Babushka answers bool and redis-py 0/1 (documented in the README).
 BOOL_NOT_INT = {"HSETNX", "SISMEMBER", "SMISMEMBER"}
 
-#: Where Babushka differs from redis-py today without the README saying so:
-#: what Babushka answers (see the xfail tests at the end).
-UNDOCUMENTED: dict[str, Any] = {
-    "CONFIG GET": {b"maxmemory-policy": b"noeviction"},  # redis-py decodes it: str keys, values
-}
+
+def outcome(call: Any) -> Any:
+    """``call()``'s reply, or ``("error", class name, message)``: an error
+    reply is a case's answer as much as any other."""
+    try:
+        return call()
+    except (babushka.ResponseError, redis.ResponseError) as error:
+        return ("error", type(error).__name__, str(error))
+
+
+def form(value: Any) -> Any:
+    """The keys and types of a reply, all the way down (a list by its first item)."""
+    if isinstance(value, dict):
+        return {key: form(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return (type(value), form(value[0]) if value else None)
+    return type(value)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +212,7 @@ def expected(server: RedisServer, admin: redis.Redis) -> dict[str, Any]:
         command = prepare(admin, name)
         if " " in name:  # redis-py looks callbacks up by the first argument, which it splits
             command = (name, *command[2:])
-        replies[name] = client.execute_command(*command)
+        replies[name] = outcome(lambda: client.execute_command(*command))  # noqa: B023
     for name in BUSY_CASES:
         with a_script_running(server):
             replies[name] = client.execute_command(name)
@@ -229,12 +295,38 @@ def agrees(ours: Any, theirs: Any, bools: bool) -> bool:
     return bool(ours == theirs)
 
 
+def difference(ours: Any, theirs: Any, bools: bool, path: str = "") -> str:
+    """Where two replies that do not agree first differ, for the message."""
+    if (
+        isinstance(theirs, (list, tuple))
+        and type(ours) is type(theirs)
+        and len(ours) == len(theirs)
+    ):
+        for at, (o, t) in enumerate(zip(ours, theirs)):
+            if not agrees(o, t, bools):
+                return difference(o, t, bools, f"{path}[{at}]")
+    if isinstance(theirs, dict) and isinstance(ours, dict) and ours.keys() == theirs.keys():
+        for key in theirs:
+            if not agrees(ours[key], theirs[key], bools):
+                return difference(ours[key], theirs[key], bools, f"{path}[{key!r}]")
+    return f"{path or 'the top'}: {ours!r:.200} and {theirs!r:.200}"
+
+
 def disagreements(name_to_reply: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     problems = []
     for name, ours in name_to_reply.items():
-        theirs = UNDOCUMENTED.get(name, expected[name])
+        theirs = expected[name]
+        if name in VARYING:
+            if form(ours) != form(theirs):
+                problems.append(
+                    f"{name}: execute_command returned {form(ours)!r}, expected {form(theirs)!r}"
+                )
+            continue
         if not agrees(ours, theirs, name in BOOL_NOT_INT):
-            problems.append(f"{name}: execute_command returned {ours!r}, expected {theirs!r}")
+            problems.append(
+                f"{name}: execute_command returned {ours!r:.300}, expected {theirs!r:.300}"
+                f" (first difference at {difference(ours, theirs, name in BOOL_NOT_INT)})"
+            )
     return problems
 
 
@@ -256,7 +348,10 @@ def test_execute_command_replies_like_redis_py(
 ) -> None:
     client = babushka.Redis(port=server.port, transport=transport, protocol=protocol)
     try:
-        replies = {name: client.execute_command(*prepare(admin, name)) for name in CASES}
+        replies = {
+            name: outcome(lambda: client.execute_command(*prepare(admin, name)))  # noqa: B023
+            for name in CASES
+        }
         for name, command in BUSY_CASES.items():
             with a_script_running(server):
                 replies[name] = client.execute_command(*command)
@@ -277,7 +372,12 @@ async def test_execute_command_replies_like_redis_py_async(
 ) -> None:
     client = babushka.asyncio.Redis(port=server.port, transport=transport, protocol=protocol)
     try:
-        replies = {name: await client.execute_command(*prepare(admin, name)) for name in CASES}
+        replies = {}
+        for name in CASES:
+            try:
+                replies[name] = await client.execute_command(*prepare(admin, name))
+            except babushka.ResponseError as error:
+                replies[name] = ("error", type(error).__name__, str(error))
         for name, command in BUSY_CASES.items():
             with a_script_running(server):
                 replies[name] = await client.execute_command(*command)
@@ -336,7 +436,6 @@ def test_restore_replies_like_redis_py(
     assert agrees(ours, expected["RESTORE"], False), ours
 
 
-@pytest.mark.xfail(strict=True, reason="CONFIG GET answers bytes; redis-py decodes it to str")
 def test_config_get_replies_like_redis_py(
     server: RedisServer, admin: redis.Redis, expected: dict[str, Any]
 ) -> None:

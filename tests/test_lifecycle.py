@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -39,22 +40,33 @@ def test_reconnects_after_server_restart(own_server: RedisServer, transport: str
     with pytest.raises(babushka.ConnectionError):
         client.get("k")
     own_server.restart()
-    # The broken connection was dropped; the next command opens a new one.
-    assert client.set("k", "again") is True
+    # The broken connection was dropped. The failed attempts spent the
+    # reconnect budget, so until the next attempt is due (at most
+    # reconnect_backoff_cap, 1 s, later) commands fail fast; the first one
+    # after that opens a new connection.
+    assert wait_until(lambda: _succeeds(lambda: client.set("k", "again")), timeout=3)
     assert client.get("k") == b"again"
     client.close()
 
 
+def _succeeds(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except babushka.ConnectionError:
+        return False
+    return True
+
+
 def test_client_name_survives_reconnect(own_server: RedisServer, transport: str) -> None:
     client = babushka.Redis(port=own_server.port, client_name="worker-7", transport=transport)
-    assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
+    assert client.execute_command("CLIENT", "GETNAME") == "worker-7"
     own_server.kill()
     own_server.restart()
     # The core notices the closed socket by itself; a command that raced the
     # restart may still see the old connection fail.
     with contextlib.suppress(babushka.ConnectionError):
         client.ping()
-    assert client.execute_command("CLIENT", "GETNAME") == b"worker-7"
+    assert client.execute_command("CLIENT", "GETNAME") == "worker-7"
     client.close()
 
 
@@ -115,18 +127,36 @@ async def test_closing_async_clients_leaks_no_fd_or_thread(
     observer.close()
 
 
-def test_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
+def _client_ids(observer: redis.Redis) -> set[int]:
+    return {int(entry["id"]) for entry in observer.client_list()}
+
+
+def test_close_then_use_reconnects(redis_server: RedisServer, transport: str) -> None:
+    """As redis-py: ``with`` closes the client's connections, and a command
+    after it connects again."""
+    observer = redis.Redis(port=redis_server.port)
     with babushka.Redis(port=redis_server.port, transport=transport) as client:
-        assert client.ping() is True
-    with pytest.raises(babushka.ClientClosedError):
-        client.ping()
+        first = client.client_id()
+        assert first in _client_ids(observer)
+    assert wait_until(lambda: first not in _client_ids(observer))
+    second = client.client_id()
+    assert second != first
+    client.close()
+    assert client.ping() is True  # closed twice, used again
+    observer.close()
 
 
-async def test_async_context_manager_closes(redis_server: RedisServer, transport: str) -> None:
+async def test_aclose_then_use_reconnects(redis_server: RedisServer, transport: str) -> None:
+    observer = redis.Redis(port=redis_server.port)
     async with babushka.asyncio.Redis(port=redis_server.port, transport=transport) as client:
-        assert await client.ping() is True
-    with pytest.raises(babushka.ClientClosedError):
-        await client.ping()
+        first = await client.client_id()
+        assert first in _client_ids(observer)
+    assert await async_wait_until(lambda: first not in _client_ids(observer))
+    assert await client.client_id() != first
+    await client.aclose()
+    assert await client.ping() is True
+    await client.aclose()
+    observer.close()
 
 
 def test_from_url(redis_server: RedisServer, transport: str) -> None:

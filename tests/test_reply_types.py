@@ -23,7 +23,7 @@ REPLY_TYPES: list[tuple[tuple[Any, ...], Any, Any]] = [
     (("GET", "s"), b"\x00\xff\r\n", b"\x00\xff\r\n"),
     (("GET", "missing"), None, None),
     (("INCR", "n"), 1, 1),
-    (("PING",), b"PONG", b"PONG"),
+    (("TYPE", "s"), b"string", b"string"),  # a simple string
     (("HSET", "h", "a", "1", "b", "2"), 2, 2),
     (("HGETALL", "h"), {b"a": b"1", b"b": b"2"}, {b"a": b"1", b"b": b"2"}),
     (("SADD", "set", "x", "y"), 2, 2),

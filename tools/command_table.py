@@ -10,7 +10,7 @@ the table has every command any of them has, and where they disagree (a
 flag, a key spec's flags, a policy) the later one's word. What the servers
 cannot say is kept from the files as they are: reply shapes, blocking
 timeouts, and Babushka's own flags (``Dedicated``, ``Session``,
-``Unpaired``). Commands the table leaves out on purpose (``ABSENT`` in
+``Unpaired``, ``Alone``). Commands the table leaves out on purpose (``ABSENT`` in
 ``core/src/table/commands/mod.rs``) are skipped. The
 files are then formatted with rustfmt; ``git diff`` shows what changed.
 
@@ -45,7 +45,12 @@ SERVER_FLAGS = {
     "no_mandatory_keys": "NoMandatoryKeys",
 }
 #: Babushka's own flags: set by hand, kept from the files.
-OWN_FLAGS = {"dedicated": "Dedicated", "session": "Session", "unpaired": "Unpaired"}
+OWN_FLAGS = {
+    "dedicated": "Dedicated",
+    "session": "Session",
+    "unpaired": "Unpaired",
+    "alone": "Alone",
+}
 KEY_FLAGS = {
     "RO": "Ro",
     "RW": "Rw",

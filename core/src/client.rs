@@ -1,6 +1,7 @@
-//! A client of one standalone server: the object every transport drives,
-//! through one entry, [`Client::submit`].
+//! A client of one standalone server or of a Redis Cluster: the object every
+//! transport drives, through one entry, [`Client::submit`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -8,19 +9,27 @@ use parking_lot::Mutex;
 use redis::Value;
 use tokio::time::Instant;
 
+use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
+use crate::retry::RetryPolicy;
 use crate::runtime;
 use crate::table::Blocking;
 
-/// A client of one server. Cheap to share: every method takes `&self`, and any
-/// number of requests may be in flight at once on its pipelined connection.
+/// A client of one server (or one cluster). Cheap to share: every method
+/// takes `&self`, and any number of requests may be in flight at once on its
+/// pipelined connection(s).
 pub struct Client {
-    connections: Arc<Connections>,
+    topology: Topology,
     response_timeout: Option<Duration>,
+    /// Blocking commands run on the shared connection too.
+    single_connection: bool,
+    retry: RetryPolicy,
+    /// Itself, for requests sent again after a failure.
+    me: Weak<Client>,
     /// The subscribers made from this client, which `close` closes too.
     subscribers: Mutex<Vec<Closer>>,
 }
@@ -35,19 +44,42 @@ pub struct Submitted {
     pub cancel: Option<Cancel>,
 }
 
-/// Cancels a request on a dedicated connection by closing the connection.
-/// Holds it weakly: the connection goes back to the client when its request
-/// completes, whoever still holds this.
-pub struct Cancel(Weak<LeaseCell>);
+/// Cancels a request that holds its connection (a blocking command) by
+/// closing that connection. Holds the request weakly: the connection goes
+/// back to the client when its request completes, whoever still holds this.
+pub struct Cancel(Weak<InFlight>);
 
-/// What a [`Cancel`] points at.
-pub struct LeaseCell(Lease);
+/// A request that holds its connection, from submission to reply.
+pub struct InFlight {
+    target: Mutex<Target>,
+    cancelled: AtomicBool,
+}
+
+/// Where an [`InFlight`] request is.
+enum Target {
+    /// Waiting for a dedicated connection to come free.
+    Waiting,
+    /// Sent on a dedicated connection.
+    Leased(Lease),
+    /// Sent on the shared connection (a single-connection client).
+    Shared(Pipe),
+}
 
 impl Cancel {
     pub fn cancel(&self) {
-        if let Some(cell) = self.0.upgrade() {
-            cell.0.close();
-        }
+        let Some(request) = self.0.upgrade() else {
+            return;
+        };
+        request.cancelled.store(true, Ordering::Release);
+        match &*request.target.lock() {
+            // Its waiter sees the flag and never sends it.
+            Target::Waiting => {}
+            Target::Leased(lease) => lease.close(),
+            // The command would still run on the server (and a `BLPOP` take
+            // an element nobody receives): close the one connection, as
+            // redis-py disconnects a connection whose command was cancelled.
+            Target::Shared(pipe) => pipe.shut_down(&cancelled_error()),
+        };
     }
 
     /// Whether the request still waits for its reply (so cancelling it would
@@ -58,12 +90,37 @@ impl Cancel {
     }
 }
 
+/// What a client's requests go through.
+enum Topology {
+    /// One server: its connections.
+    Standalone(Arc<Connections>),
+    /// A cluster: the router, which holds each node's connections.
+    Cluster(Arc<Cluster>),
+}
+
+#[cold]
+fn cancelled_error() -> Error {
+    Error::new(
+        ErrorKind::Closed,
+        "the request was cancelled, so its connection was closed",
+    )
+}
+
 impl Client {
-    /// Builds a client. It does not connect: the first request does.
+    /// Builds a client (of a cluster when `config.cluster` says so). It does
+    /// not connect: the first request does.
     pub fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self {
-            connections: Connections::new(config)?,
+        let topology = if config.cluster.is_some() {
+            Topology::Cluster(Cluster::new(config)?)
+        } else {
+            Topology::Standalone(Connections::new(config)?)
+        };
+        Ok(Arc::new_cyclic(|me| Self {
+            topology,
             response_timeout: config.response_timeout,
+            single_connection: config.single_connection,
+            retry: config.retry,
+            me: me.clone(),
             subscribers: Mutex::new(Vec::new()),
         }))
     }
@@ -75,45 +132,84 @@ impl Client {
         let Request { batch, route } = request;
         let blocking = batch.blocking();
         let deadline = self.deadline(blocking);
+        let connections = match &self.topology {
+            Topology::Standalone(connections) => connections,
+            Topology::Cluster(cluster) => {
+                let target = match route {
+                    Route::Auto => ClusterTarget::Auto,
+                    Route::Node(node) => ClusterTarget::Node(node),
+                    Route::Lease(_) => {
+                        return refuse(sink, not_in_cluster("a dedicated connection (WATCH)"));
+                    }
+                };
+                return cluster.submit(batch, &target, deadline, sink);
+            }
+        };
+        let holds_connection = blocking.is_some_and(|b| b.dedicated);
         match route {
+            Route::Node(_) => refuse(
+                sink,
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    "target_nodes needs a cluster client (RedisCluster)",
+                ),
+            ),
             Route::Lease(lease) => send_leased(lease, &batch, deadline, sink),
-            Route::Auto if blocking.is_some_and(|b| b.dedicated) => {
-                match Lease::take(&self.connections) {
-                    Ok(lease) => send_leased(lease, &batch, deadline, sink),
-                    Err(err) => {
-                        complete(sink, Err(err));
-                        Submitted {
-                            wake_owed: false,
-                            cancel: None,
-                        }
-                    }
-                }
+            Route::Auto if holds_connection && !self.single_connection => {
+                self.send_on_dedicated(batch, deadline, sink)
             }
-            Route::Auto => {
-                let pipe = match self.connections.shared() {
-                    Ok(pipe) => pipe,
-                    Err(err) => {
-                        complete(sink, Err(err));
-                        return Submitted {
-                            wake_owed: false,
-                            cancel: None,
-                        };
-                    }
-                };
-                let wake_owed = match pipe.enqueue(&batch, deadline, sink) {
-                    WakeNeed::None => false,
-                    WakeNeed::Now => {
-                        pipe.wake_writer();
-                        false
-                    }
-                    WakeNeed::Soon => true,
-                };
-                Submitted {
-                    wake_owed,
-                    cancel: None,
-                }
+            Route::Auto if holds_connection => self.send_shared_blocking(&batch, deadline, sink),
+            // Blocking commands are not sent again: they hold a connection
+            // of their own, which a cancel closes, and wait on their own terms.
+            Route::Auto if blocking.is_none() && self.retry.attempts > 1 => {
+                let batch = Arc::new(batch);
+                let sink = self.retrying(Arc::clone(&batch), deadline, 1, Duration::ZERO, sink);
+                send_shared(connections, &batch, deadline, sink)
             }
+            Route::Auto => send_shared(connections, &batch, deadline, sink),
         }
+    }
+
+    /// Wraps `sink` so that a failure the retry policy covers sends the
+    /// request again (after the backoff, on the shared connection, within
+    /// its original deadline) instead of reaching the caller. `tries` counts
+    /// the sends so far; `previous` is the last backoff delay.
+    fn retrying(
+        &self,
+        batch: Arc<Batch>,
+        deadline: Option<Instant>,
+        tries: u32,
+        previous: Duration,
+        sink: Sink,
+    ) -> Sink {
+        let me = self.me.clone();
+        let policy = self.retry;
+        Box::new(move |outcome| {
+            let again = match &outcome {
+                Err(err) if policy.retries(&batch, err, tries) => me.upgrade(),
+                _ => None,
+            };
+            let Some(client) = again else {
+                return sink(outcome);
+            };
+            let delay = policy.backoff.delay(tries, previous);
+            let too_late = deadline.is_some_and(|at| Instant::now() + delay >= at);
+            let runtime = match runtime::handle() {
+                Ok(runtime) if !too_late && !client.is_closed() => runtime,
+                _ => return sink(outcome),
+            };
+            runtime.spawn(async move {
+                tokio::time::sleep(delay).await;
+                let next = client.retrying(Arc::clone(&batch), deadline, tries + 1, delay, sink);
+                let submitted = match client.standalone() {
+                    Ok(connections) => send_shared(connections, &batch, deadline, next),
+                    Err(err) => refuse(next, err),
+                };
+                if submitted.wake_owed {
+                    client.wake();
+                }
+            });
+        })
     }
 
     /// Sends a request and waits for its outcome.
@@ -135,10 +231,141 @@ impl Client {
             .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the reply was lost")))
     }
 
+    /// Sends a blocking command on a dedicated connection of its own, once
+    /// one is free.
+    fn send_on_dedicated(&self, batch: Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
+        let request = Arc::new(InFlight {
+            target: Mutex::new(Target::Waiting),
+            cancelled: AtomicBool::new(false),
+        });
+        let cancel = Cancel(Arc::downgrade(&request));
+        let connections = match self.standalone() {
+            Ok(connections) => connections,
+            Err(err) => return refuse(sink, err),
+        };
+        Lease::take_then(connections, move |outcome| {
+            let lease = match outcome {
+                Ok(lease) => lease,
+                Err(err) => return complete(sink, Err(err)),
+            };
+            let pipe: Pipe = lease.pipe().clone();
+            {
+                // Checked under the lock `cancel` takes after setting the
+                // flag: either it sees the lease and closes it, or this sees
+                // the flag and never sends.
+                let mut target = request.target.lock();
+                if request.cancelled.load(Ordering::Acquire) {
+                    drop(target);
+                    drop(lease); // never used: goes back as it came
+                    return complete(sink, Err(cancelled_error()));
+                }
+                *target = Target::Leased(lease);
+            }
+            // Holds the lease until the reply, then lets go of it before the
+            // caller hears of it, so a caller that blocks again at once
+            // finds the connection idle and reuses it.
+            pipe.send(
+                &batch,
+                deadline,
+                Box::new(move |outcome| {
+                    drop(request);
+                    sink(outcome);
+                }),
+            );
+        });
+        Submitted {
+            wake_owed: false,
+            cancel: Some(cancel),
+        }
+    }
+
+    /// A single-connection client's blocking command: on the shared
+    /// connection, in order with everything else (so it holds up what comes
+    /// after it, as on redis-py's one connection).
+    fn send_shared_blocking(
+        &self,
+        batch: &Batch,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Submitted {
+        let pipe = match self
+            .standalone()
+            .and_then(|connections| connections.shared())
+        {
+            Ok(pipe) => pipe,
+            Err(err) => {
+                complete(sink, Err(err));
+                return Submitted {
+                    wake_owed: false,
+                    cancel: None,
+                };
+            }
+        };
+        let request = Arc::new(InFlight {
+            target: Mutex::new(Target::Shared(pipe.clone())),
+            cancelled: AtomicBool::new(false),
+        });
+        let cancel = Cancel(Arc::downgrade(&request));
+        pipe.send(
+            batch,
+            deadline,
+            Box::new(move |outcome| {
+                drop(request);
+                sink(outcome);
+            }),
+        );
+        Submitted {
+            wake_owed: false,
+            cancel: Some(cancel),
+        }
+    }
+
     /// A dedicated connection held across requests (a `WATCH` session); send
     /// on it with [`Route::Lease`]. Dropping it gives the connection back.
+    /// With a lease wait configured this blocks the thread until one is free
+    /// or the wait ends; never call it from a runtime thread.
     pub fn lease(&self) -> Result<Lease> {
-        Lease::take(&self.connections)
+        Lease::take_waiting(self.standalone()?)
+    }
+
+    /// As [`Self::lease`], but fails at once when every dedicated connection
+    /// is in use, for callers that must not block (a runtime task).
+    pub fn lease_now(&self) -> Result<Lease> {
+        Lease::take(self.standalone()?)
+    }
+
+    /// A standalone client's connections; a cluster client has none of
+    /// its own (dedicated connections for `WATCH` are not there yet).
+    fn standalone(&self) -> Result<&Arc<Connections>> {
+        match &self.topology {
+            Topology::Standalone(connections) => Ok(connections),
+            Topology::Cluster(_) => Err(not_in_cluster("a dedicated connection (WATCH)")),
+        }
+    }
+
+    /// The cluster's router, for a cluster client.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        match &self.topology {
+            Topology::Cluster(cluster) => Some(cluster),
+            Topology::Standalone(_) => None,
+        }
+    }
+
+    /// For a cluster client: reads the slot map now and waits for it (a
+    /// standalone client has nothing to read).
+    pub async fn refresh_topology(&self) -> Result<()> {
+        match &self.topology {
+            Topology::Cluster(cluster) => cluster.refresh().await,
+            Topology::Standalone(_) => Ok(()),
+        }
+    }
+
+    /// For a cluster client: `(primaries, replicas)` of the current slot map
+    /// (empty before it is read).
+    pub fn cluster_nodes(&self) -> (Vec<NodeName>, Vec<NodeName>) {
+        self.cluster()
+            .and_then(|cluster| cluster.slot_map())
+            .map_or_else(Default::default, |map| (map.primaries(), map.replicas()))
     }
 
     /// A subscriber to this client's server: a connection of its own, opened
@@ -151,7 +378,12 @@ impl Client {
         if self.is_closed() {
             return Err(Error::closed());
         }
-        let subscriber = Subscriber::start(self.connections.connector(), max_buffered, runtime)?;
+        let connector = match &self.topology {
+            Topology::Standalone(connections) => connections.connector(),
+            Topology::Cluster(cluster) => cluster.connector()?,
+        };
+        let subscriber =
+            Subscriber::start(connector, max_buffered, self.response_timeout, runtime)?;
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)
@@ -162,7 +394,10 @@ impl Client {
     /// dropped. Applies to connections opened from now on: set it before the
     /// first request.
     pub fn set_push_sink(&self, sink: Option<PushSink>) {
-        self.connections.set_push_sink(sink);
+        match &self.topology {
+            Topology::Standalone(connections) => connections.set_push_sink(sink),
+            Topology::Cluster(cluster) => cluster.set_push_sink(sink),
+        }
     }
 
     /// When a request submitted now must be answered by, if ever.
@@ -182,8 +417,11 @@ impl Client {
     /// Wakes the writer of the shared connection (the deferred wake-up
     /// [`Self::submit`] asks for).
     pub fn wake(&self) {
-        if let Ok(pipe) = self.connections.shared() {
-            pipe.wake_writer();
+        // A cluster's router wakes each node's writer as it sends.
+        if let Topology::Standalone(connections) = &self.topology {
+            if let Ok(pipe) = connections.shared() {
+                pipe.wake_writer();
+            }
         }
     }
 
@@ -193,7 +431,10 @@ impl Client {
         // The subscribers' lock is held until the connections are closed, so
         // a subscriber made meanwhile either is in the list or is refused.
         let mut registered = self.subscribers.lock();
-        self.connections.close();
+        match &self.topology {
+            Topology::Standalone(connections) => connections.close(),
+            Topology::Cluster(cluster) => cluster.close(),
+        }
         let subscribers = std::mem::take(&mut *registered);
         drop(registered);
         for subscriber in subscribers {
@@ -201,28 +442,113 @@ impl Client {
         }
     }
 
+    /// Closes every connection as [`Self::close`] does (requests in flight
+    /// fail with a closed error, subscribers close), but the client stays
+    /// usable: the next request opens a new connection (redis-py's
+    /// `close()` then use again).
+    pub fn disconnect(&self) {
+        let registered = std::mem::take(&mut *self.subscribers.lock());
+        match &self.topology {
+            Topology::Standalone(connections) => connections.disconnect(),
+            Topology::Cluster(cluster) => cluster.disconnect(),
+        }
+        for subscriber in registered {
+            subscriber.close();
+        }
+    }
+
     pub fn is_closed(&self) -> bool {
-        self.connections.is_closed()
+        match &self.topology {
+            Topology::Standalone(connections) => connections.is_closed(),
+            Topology::Cluster(cluster) => cluster.is_closed(),
+        }
     }
 }
 
-/// Sends on a dedicated connection. The request holds its lease until its
-/// reply, then lets go of it before the caller hears of it, so a caller that
-/// blocks again at once finds the connection idle and reuses it.
-fn send_leased(lease: Lease, batch: &Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
-    let cell = Arc::new(LeaseCell(lease));
-    let cancel = Cancel(Arc::downgrade(&cell));
-    let pipe: Pipe = cell.0.pipe().clone();
+impl Drop for Client {
+    /// A cluster's router is held by its own tasks (retries, refreshes), so
+    /// the client lets go of its connections when it goes (they close once
+    /// their requests are answered, as a standalone client's do).
+    fn drop(&mut self) {
+        if let Topology::Cluster(cluster) = &self.topology {
+            cluster.close_when_idle();
+        }
+    }
+}
+
+#[cold]
+fn refuse(sink: Sink, err: Error) -> Submitted {
+    complete(sink, Err(err));
+    Submitted {
+        wake_owed: false,
+        cancel: None,
+    }
+}
+
+#[cold]
+fn not_in_cluster(what: &str) -> Error {
+    Error::new(
+        ErrorKind::Cluster,
+        format!("{what} is not supported by a cluster client yet"),
+    )
+}
+
+/// Sends on a dedicated connection the caller holds (a `WATCH` session's).
+/// The request holds the lease until its reply, then lets go of it before
+/// the caller hears of it.
+pub(crate) fn send_leased(
+    lease: Lease,
+    batch: &Batch,
+    deadline: Option<Instant>,
+    sink: Sink,
+) -> Submitted {
+    let pipe: Pipe = lease.pipe().clone();
+    let request = Arc::new(InFlight {
+        target: Mutex::new(Target::Leased(lease)),
+        cancelled: AtomicBool::new(false),
+    });
+    let cancel = Cancel(Arc::downgrade(&request));
     pipe.send(
         batch,
         deadline,
         Box::new(move |outcome| {
-            drop(cell);
+            drop(request);
             sink(outcome);
         }),
     );
     Submitted {
         wake_owed: false,
         cancel: Some(cancel),
+    }
+}
+
+/// Queues a request on a standalone client's shared connection.
+fn send_shared(
+    connections: &Connections,
+    batch: &Batch,
+    deadline: Option<Instant>,
+    sink: Sink,
+) -> Submitted {
+    let pipe = match connections.shared() {
+        Ok(pipe) => pipe,
+        Err(err) => {
+            complete(sink, Err(err));
+            return Submitted {
+                wake_owed: false,
+                cancel: None,
+            };
+        }
+    };
+    let wake_owed = match pipe.enqueue(batch, deadline, sink) {
+        WakeNeed::None => false,
+        WakeNeed::Now => {
+            pipe.wake_writer();
+            false
+        }
+        WakeNeed::Soon => true,
+    };
+    Submitted {
+        wake_owed,
+        cancel: None,
     }
 }

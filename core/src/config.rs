@@ -4,10 +4,14 @@
 //! so every transport agrees.
 
 use std::fmt;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::retry::RetryPolicy;
 
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +41,40 @@ impl Protocol {
     }
 }
 
+/// What a connection authenticates with (`AUTH [username] password`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: Option<String>,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    /// Leaves the password out, so a logged value does not leak it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"...")
+            .finish()
+    }
+}
+
+/// What a [`CredentialProvider`] returns: the credentials, when it has them.
+pub type CredentialFuture = Pin<Box<dyn Future<Output = Result<Credentials>> + Send>>;
+
+/// Asked for fresh credentials every time a connection is opened (and so on
+/// every reconnect), so rotating passwords and tokens work: redis-py's
+/// `credential_provider`. The binding makes one from the Python object.
+#[derive(Clone)]
+pub struct CredentialProvider(pub Arc<dyn Fn() -> CredentialFuture + Send + Sync>);
+
+impl fmt::Debug for CredentialProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CredentialProvider(..)")
+    }
+}
+
 /// Everything needed to open (and reopen) a connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectionConfig {
     pub address: Address,
     pub db: i64,
@@ -57,7 +93,105 @@ pub struct ConnectionConfig {
     pub max_connections: Option<usize>,
     /// Speak TLS to the server (`ssl=True`, `rediss://`); `None` for plain TCP.
     pub tls: Option<TlsConfig>,
+    /// How long a request that needs a dedicated connection waits for one
+    /// when all `max_connections` are in use (redis-py's
+    /// `BlockingConnectionPool`): `None` fails it at once (redis-py's
+    /// default pool), `Some(None)` waits for as long as it takes.
+    pub lease_wait: Option<Option<Duration>>,
+    /// Every request, blocking commands included, runs on the one shared
+    /// connection (redis-py's `single_connection_client=True`): a `BLPOP`
+    /// then holds up the client's later requests until it returns.
+    pub single_connection: bool,
+    /// TCP keep-alive on the client's TCP sockets; `None` turns it off.
+    pub keepalive: Option<Keepalive>,
+    /// `CLIENT SETINFO LIB-NAME` sent in the handshake; `None` sends none.
+    pub lib_name: Option<String>,
+    /// `CLIENT SETINFO LIB-VER` sent in the handshake; `None` sends none.
+    pub lib_version: Option<String>,
+    /// How connection attempts are spaced and which failed requests are
+    /// sent again (see [`crate::retry`]).
+    pub retry: RetryPolicy,
+    /// A connection idle longer than this is checked (`PING`) before the
+    /// next request is written to it (`health_check_interval`).
+    pub health_check_interval: Option<Duration>,
+    /// Where fresh credentials come from at each connect; when set,
+    /// `username` and `password` are not used.
+    pub credential_provider: Option<CredentialProvider>,
+    /// Send `READONLY` when connecting, so a cluster replica serves reads.
+    pub readonly: bool,
+    /// A Redis Cluster: `address` is one of its nodes, where the client
+    /// learns the rest; `None` for a standalone server.
+    pub cluster: Option<ClusterOptions>,
 }
+
+impl fmt::Debug for ConnectionConfig {
+    /// Leaves the password out, so a logged config does not leak it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("address", &self.address)
+            .field("db", &self.db)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "..."))
+            .field("client_name", &self.client_name)
+            .field("protocol", &self.protocol)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_connections", &self.max_connections)
+            .field("tls", &self.tls)
+            .field("lease_wait", &self.lease_wait)
+            .field("single_connection", &self.single_connection)
+            .field("keepalive", &self.keepalive)
+            .field("lib_name", &self.lib_name)
+            .field("lib_version", &self.lib_version)
+            .field("retry", &self.retry)
+            .field("health_check_interval", &self.health_check_interval)
+            .field("credential_provider", &self.credential_provider)
+            .field("readonly", &self.readonly)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
+}
+
+/// How a cluster client uses its cluster (redis-py's `RedisCluster` keywords).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// More nodes to learn the cluster from, tried after `address`
+    /// (`startup_nodes`).
+    pub seeds: Vec<Address>,
+    /// Send read-only commands to the slot's replicas too, in turn with its
+    /// primary (their connections send `READONLY`).
+    pub read_from_replicas: bool,
+    /// Refuse a slot map in which a slot has no node.
+    pub require_full_coverage: bool,
+}
+
+/// TCP keep-alive probing: after `idle` without traffic, a probe every
+/// `interval`; the connection is given up after `count` unanswered probes.
+/// A field left `None` keeps the operating system's setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub idle: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub count: Option<u32>,
+}
+
+impl Default for Keepalive {
+    /// redis-py's defaults with `socket_keepalive=True`: probe after 30 s
+    /// idle, every 5 s, give up after 3.
+    fn default() -> Self {
+        Self {
+            idle: Some(Duration::from_secs(30)),
+            interval: Some(Duration::from_secs(5)),
+            count: Some(3),
+        }
+    }
+}
+
+/// The library name `CLIENT SETINFO` reports unless told otherwise.
+pub const LIB_NAME: &str = "babushka";
+/// The library version `CLIENT SETINFO` reports unless told otherwise.
+pub const LIB_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 impl ConnectionConfig {
     pub fn tcp(host: impl Into<String>, port: u16) -> Self {
@@ -76,6 +210,16 @@ impl ConnectionConfig {
             max_in_flight: None,
             max_connections: None,
             tls: None,
+            lease_wait: None,
+            single_connection: false,
+            keepalive: Some(Keepalive::default()),
+            lib_name: Some(LIB_NAME.to_owned()),
+            lib_version: Some(LIB_VERSION.to_owned()),
+            retry: RetryPolicy::default(),
+            health_check_interval: None,
+            credential_provider: None,
+            readonly: false,
+            cluster: None,
         }
     }
 }
@@ -155,5 +299,32 @@ impl fmt::Debug for TlsConfig {
             .field("min_version", &self.min_version)
             .field("ciphers", &self.ciphers)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config or credentials printed for a log never show the password.
+    #[test]
+    fn debug_output_leaves_passwords_out() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.username = Some("ada".into());
+        config.password = Some("s3cret".into());
+        config.tls = Some(TlsConfig {
+            key_password: Some(b"s3cret".to_vec()),
+            ..TlsConfig::default()
+        });
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("ada") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        let credentials = Credentials {
+            username: None,
+            password: "s3cret".into(),
+        };
+        assert!(!format!("{credentials:?}").contains("s3cret"));
     }
 }

@@ -30,6 +30,10 @@ pub enum ErrorKind {
     Protocol,
     /// A key watched by a transaction changed, so the server did not run it.
     Watch,
+    /// A cluster cannot serve the request as asked: the keys of an atomic
+    /// command or a transaction are in different slots, no node serves a
+    /// slot, no node answers at all.
+    Cluster,
     /// A bug in Babushka; the message says where.
     Internal,
 }
@@ -44,6 +48,12 @@ pub struct Error {
     message: String,
     /// For a failure that belongs to one command of a batch, its position.
     index: Option<usize>,
+    /// The request never reached the server: it waited for a connection
+    /// that could not be opened (see `crate::retry`).
+    unsent: bool,
+    /// Trying again cannot help (a certificate refused, TLS spoken to a
+    /// plain port): a connection attempt that failed so is not repeated.
+    permanent: bool,
 }
 
 impl Error {
@@ -54,6 +64,8 @@ impl Error {
             code: None,
             message: message.into(),
             index: None,
+            unsent: false,
+            permanent: false,
         }
     }
 
@@ -65,6 +77,8 @@ impl Error {
             code,
             message: message.into(),
             index: None,
+            unsent: false,
+            permanent: false,
         }
     }
 
@@ -74,6 +88,33 @@ impl Error {
     pub fn at_index(mut self, index: usize) -> Self {
         self.index = Some(index);
         self
+    }
+
+    /// The same error, marked as one whose request never reached the server.
+    #[cold]
+    #[must_use]
+    pub fn unsent(mut self) -> Self {
+        self.unsent = true;
+        self
+    }
+
+    /// The same error, marked as one that trying again cannot cure.
+    #[cold]
+    #[must_use]
+    pub fn permanent(mut self) -> Self {
+        self.permanent = true;
+        self
+    }
+
+    /// Whether trying again cannot cure it (see [`Self::permanent`]).
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+
+    /// Whether the request never reached the server (its connection could
+    /// not be opened), so its outcome is known: it did nothing.
+    pub fn is_unsent(&self) -> bool {
+        self.unsent
     }
 
     /// For a failure caused by one command of a batch, its position.
@@ -172,6 +213,8 @@ impl From<RedisError> for Error {
             code,
             message,
             index: None,
+            unsent: false,
+            permanent: false,
         }
     }
 }

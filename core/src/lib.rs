@@ -11,8 +11,10 @@
 //! - [`fork`]: the one place `fork` is handled; pieces with locks register hooks.
 //! - [`config`]: where and how to connect (address, credentials, timeouts, TLS).
 //! - [`request`]: the one request type (a command or a batch, and its route).
-//! - [`client`]: a client of one server; every transport drives one of these
-//!   through [`Client::submit`].
+//! - [`client`]: a client of one server or one cluster; every transport
+//!   drives one of these through [`Client::submit`].
+//! - [`cluster`]: a cluster client's router: the slot map, routing by the
+//!   command table's keys and policies, `MOVED`/`ASK`, retries, refreshes.
 //! - `connection`: the shared pipelined connection (`pipe`: output buffer,
 //!   waiting replies, deadlines, writer and reader tasks), the dedicated ones
 //!   leased to blocking commands and `WATCH`, `session` (open + handshake)
@@ -25,11 +27,14 @@
 //!   subscriptions restored after a reconnection) and the push sink.
 //! - [`command`]: commands encoded once, straight into RESP.
 //! - [`resp`]: the decoder of the server's replies.
+//! - [`retry`]: the reconnect and retry policy (backoff, which requests are
+//!   sent again) and the schedule that spaces a client's connection attempts.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod completion;
 pub mod config;
@@ -41,15 +46,20 @@ pub mod fork;
 pub mod pubsub;
 pub mod request;
 pub mod resp;
+pub mod retry;
 pub mod runtime;
 pub mod socket;
 pub mod table;
 
 pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
-pub use config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+pub use config::{
+    Address, ClusterOptions, ConnectionConfig, CredentialFuture, CredentialProvider, Credentials,
+    Keepalive, Protocol, TlsConfig, TlsVersion,
+};
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};
 pub use pubsub::{PushSink, Subscriber};
 pub use redis::{Cmd, Value};
 pub use request::{Batch, Request, Route, Sink};
+pub use retry::{Backoff, RetryPolicy};

@@ -109,6 +109,9 @@ pub enum Route {
     Auto,
     /// A connection the caller holds across requests (a `WATCH` session).
     Lease(Lease),
+    /// A cluster client's node, named `host:port` (`target_nodes=`),
+    /// whatever the command's keys say.
+    Node(crate::cluster::NodeName),
 }
 
 /// A unit of work for the core.

@@ -715,6 +715,14 @@ fn subscriber_command(
     ))
 }
 
+/// A subscribe, answered as request `request_id` once the server confirmed it.
+fn subscribe_frame(subscriber_id: u64, request_id: u64, names: &[&str]) -> proto::Request {
+    proto::Request {
+        request_id,
+        ..subscriber_command(subscriber_id, proto::SubscriberAction::Subscribe, names)
+    }
+}
+
 impl Wrapper {
     /// The next batch of subscriber `id`'s messages, skipping other frames.
     async fn pushed(&mut self, id: u64) -> proto::PushBatch {
@@ -760,13 +768,10 @@ fn a_subscriber_answers_each_fetch_with_its_messages() {
                 },
             )))
             .await;
-        wrapper
-            .send(&subscriber_command(
-                3,
-                proto::SubscriberAction::Subscribe,
-                &["news"],
-            ))
-            .await;
+        // The subscribe is answered once the server confirmed it; the
+        // confirmation itself comes with the messages.
+        wrapper.send(&subscribe_frame(3, 100, &["news"])).await;
+        assert_eq!(wrapper.value(100).await, value::Kind::Okay(true));
         wrapper
             .send(&subscriber_frame(proto::request::Action::FetchMessages(3)))
             .await;
@@ -849,6 +854,14 @@ fn malformed_subscriber_frames_close_the_stream() {
             "unknown action",
             vec![open(1), unknown_action],
             "unknown subscriber action 42",
+        ),
+        (
+            "subscribe without a request id",
+            vec![
+                open(1),
+                subscriber_command(1, proto::SubscriberAction::Subscribe, &["a"]),
+            ],
+            "request id 0 is reserved",
         ),
         (
             "ping with two messages",

@@ -10,33 +10,53 @@ of CPUs the process may use.
 from __future__ import annotations
 
 import atexit
+from typing import Any
 
 from babushka import _core
 from babushka._options import TRANSPORTS
 from babushka.client import Redis
+from babushka.cluster import ClusterNode, RedisCluster
+from babushka.connection import BlockingConnectionPool, ConnectionPool
+from babushka.credentials import CredentialProvider, UsernamePasswordCredentialProvider
 from babushka.exceptions import (
+    AskError,
     AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
     AuthorizationError,
     BusyLoadingError,
     ClientClosedError,
+    ClusterCrossSlotError,
+    ClusterDownError,
+    ClusterError,
     ConnectionError,
     DataError,
     ExecAbortError,
     InvalidResponse,
     LockError,
     LockNotOwnedError,
+    MasterDownError,
+    MovedError,
     NoPermissionError,
     NoScriptError,
+    OutOfMemoryError,
     PubSubError,
     ReadOnlyError,
+    RedisClusterException,
     RedisError,
     ResponseError,
+    SlotNotCoveredError,
     TimeoutError,
+    TryAgainError,
     WatchError,
 )
 
 __version__: str = _core.__version__
 StrictRedis = Redis
+
+
+def from_url(url: str, **kwargs: Any) -> Redis:
+    """A client for ``url``: :meth:`Redis.from_url` (redis-py's ``redis.from_url``)."""
+    return Redis.from_url(url, **kwargs)
 
 
 def configure(*, worker_threads: int) -> None:
@@ -61,26 +81,44 @@ atexit.register(_core.shutdown)
 
 __all__ = [
     "TRANSPORTS",
+    "AskError",
     "AuthenticationError",
+    "AuthenticationWrongNumberOfArgsError",
     "AuthorizationError",
+    "BlockingConnectionPool",
     "BusyLoadingError",
     "ClientClosedError",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
+    "ClusterNode",
     "ConnectionError",
+    "ConnectionPool",
+    "CredentialProvider",
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
     "LockError",
     "LockNotOwnedError",
+    "MasterDownError",
+    "MovedError",
     "NoPermissionError",
     "NoScriptError",
+    "OutOfMemoryError",
     "PubSubError",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
+    "RedisClusterException",
     "RedisError",
     "ResponseError",
+    "SlotNotCoveredError",
     "StrictRedis",
     "TimeoutError",
+    "TryAgainError",
+    "UsernamePasswordCredentialProvider",
     "WatchError",
     "configure",
+    "from_url",
     "worker_threads",
 ]

@@ -3,21 +3,35 @@ parsing and ``execute_command``."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
-from babushka import _command_names, _core, _options, _tls
+from babushka import _command_names, _core, _options, _pool, _tls
+from babushka._pool import PoolBase
+from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
+from babushka.credentials import CredentialProvider
+from babushka.retry import Retry
 
-_Self = TypeVar("_Self", bound="ClientBase")
+_Self = TypeVar("_Self", bound="ClientBase[Any]")
+#: What ``CLIENT SETINFO LIB-VER`` reports unless ``lib_version`` says otherwise.
+_LIB_VERSION: str = _core.__version__
 
 
-class ClientBase(CoreCommands):
-    """Options and the native client; subclasses choose how to wait for replies."""
+class ClientBase(CoreCommands[ValueT]):
+    """Options and the native client; subclasses choose how to wait for replies.
+
+    The keywords are declared once, here: ``tools/typing_interfaces.py``
+    writes each client's typed overloads (``decode_responses`` choosing
+    ``bytes`` or ``str`` replies) from this signature.
+    """
 
     _core: _core.Client
     _protocol: int
     transport: str
+    connection_pool: PoolBase
+    #: The pool class this flavour of client takes (sync or asyncio).
+    _pool_class: type[PoolBase]
 
     def __init__(
         self,
@@ -39,6 +53,12 @@ class ClientBase(CoreCommands):
         transport: str | None = None,
         max_in_flight: int | None = None,
         max_connections: int | None = None,
+        connection_pool: PoolBase | None = None,
+        single_connection_client: bool = False,
+        socket_keepalive: bool | None = True,
+        socket_keepalive_options: Mapping[int, int] | None = _options.KEEPALIVE_DEFAULT,
+        lib_name: str | None = "babushka",
+        lib_version: str | None = _LIB_VERSION,
         ssl_keyfile: _tls.Path | None = None,
         ssl_certfile: _tls.Path | None = None,
         ssl_cert_reqs: _tls.CertReqs = "required",
@@ -49,7 +69,24 @@ class ClientBase(CoreCommands):
         ssl_password: _tls.Password | None = None,
         ssl_min_version: _tls.TlsVersionLike | None = None,
         ssl_ciphers: str | None = None,
-        **redis_py_options: Any,
+        retry: Retry | None = None,
+        retry_on_timeout: bool = False,
+        retry_on_error: list[type[BaseException]] | None = None,
+        health_check_interval: float = 0,
+        credential_provider: CredentialProvider | None = None,
+        reconnect_backoff_base: float | None = None,
+        reconnect_backoff_cap: float | None = None,
+        reconnect_attempts: int | None = None,
+        # redis-py's keywords that cannot have their meaning here: refused
+        # unless left unset (``_tls.UNSUPPORTED``, ``_options.UNSUPPORTED``).
+        ssl_validate_ocsp: bool | None = None,
+        ssl_validate_ocsp_stapled: bool | None = None,
+        ssl_ocsp_context: Any = None,
+        ssl_ocsp_expected_cert: str | None = None,
+        ssl_include_verify_flags: list[Any] | None = None,
+        ssl_exclude_verify_flags: list[Any] | None = None,
+        redis_connect_func: Callable[..., Any] | None = None,
+        socket_type: int | None = None,
     ) -> None:
         """Makes a client; it connects on its first command. The same keywords
         are ``from_url``'s query parameters.
@@ -91,6 +128,19 @@ class ClientBase(CoreCommands):
             max_connections: At most this many dedicated connections
                 (blocking commands, ``WATCH`` sessions) besides the shared
                 one; more at once raise ``ConnectionError``.
+            connection_pool: A ``ConnectionPool`` (or ``BlockingConnectionPool``)
+                whose settings and connections the client uses; no other
+                connection keyword may be given with it.
+            single_connection_client: One connection for every command,
+                blocking ones included (a ``blpop`` holds up the rest), as in
+                redis-py.
+            socket_keepalive: TCP keep-alive on the core's sockets (on by
+                default, with redis-py 8's timings).
+            socket_keepalive_options: ``socket.TCP_KEEPIDLE``/``TCP_KEEPINTVL``/
+                ``TCP_KEEPCNT`` to positive ints; ``None`` or ``{}`` keeps the
+                system's timings.
+            lib_name: Sent with ``CLIENT SETINFO LIB-NAME`` (``None``: not sent).
+            lib_version: Sent with ``CLIENT SETINFO LIB-VER`` (``None``: not sent).
             ssl_keyfile: The client's private key (PEM), for mutual TLS.
                 Without it the key follows the certificates in ``ssl_certfile``.
             ssl_certfile: The client's certificate chain (PEM), for mutual TLS.
@@ -110,88 +160,131 @@ class ClientBase(CoreCommands):
                 ``ssl.TLSVersion`` (TLS 1.2 and 1.3 are all there is).
             ssl_ciphers: A ``:``-separated list of cipher suite names
                 (OpenSSL's or IANA's), not an OpenSSL cipher string.
-            **redis_py_options: redis-py keywords for what the core does by
-                itself (connection pools, keep-alive, retries), accepted so
-                redis-py code runs unchanged; any other keyword raises
-                ``TypeError``.
+            retry: A ``babushka.retry.Retry``: requests failing with its
+                errors are sent again (writes included) with its backoff, as in
+                redis-py, within their timeout.
+            retry_on_timeout: Timeouts are retried too.
+            retry_on_error: More error classes to retry (connection errors and
+                timeouts are what the core can retry).
+            health_check_interval: A connection idle longer than this many
+                seconds is checked with ``PING`` before use (0: never).
+            credential_provider: An object whose ``get_credentials()`` gives
+                ``(password,)`` or ``(username, password)``, asked at every
+                connect (so rotated credentials are picked up).
+            reconnect_backoff_base: The base of the reconnect backoff (full
+                jitter), in seconds.
+            reconnect_backoff_cap: The cap of the reconnect backoff, in seconds.
+            reconnect_attempts: Connection attempts a request waits through
+                before it fails with ``ConnectionError``.
+            ssl_validate_ocsp: Refused unless unset: rustls has no OCSP check.
+            ssl_validate_ocsp_stapled: Refused unless unset, as above.
+            ssl_ocsp_context: Refused unless unset, as above.
+            ssl_ocsp_expected_cert: Refused unless unset, as above.
+            ssl_include_verify_flags: Refused unless unset: OpenSSL's verify
+                flags have no rustls equivalent.
+            ssl_exclude_verify_flags: Refused unless unset, as above.
+            redis_connect_func: Refused unless unset: there is no Python
+                connection object to hand it.
+            socket_type: Refused unless unset: the core opens its own sockets.
         """
-        self.transport = _options.resolve_transport(transport)
-        self.decode_responses = decode_responses
-        # As redis-py: the ssl_* keywords mean nothing without ssl=True.
-        tls = (
-            _tls.settings(
-                cert_reqs=ssl_cert_reqs,
-                check_hostname=ssl_check_hostname,
-                ca_certs=ssl_ca_certs,
-                ca_path=ssl_ca_path,
-                ca_data=ssl_ca_data,
-                certfile=ssl_certfile,
-                keyfile=ssl_keyfile,
-                password=ssl_password,
-                min_version=ssl_min_version,
-                ciphers=ssl_ciphers,
-                extra=redis_py_options,
-            )
-            if ssl
-            else None
-        )
-        self._core = _options.make_core_client(
-            host=host,
-            port=port,
-            db=db,
-            username=username,
-            password=password,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_connect_timeout,
-            unix_socket_path=unix_socket_path,
-            encoding=encoding,
-            encoding_errors=encoding_errors,
-            decode_responses=decode_responses,
-            client_name=client_name,
-            protocol=protocol,
-            max_in_flight=max_in_flight,
-            max_connections=max_connections,
-            tls=tls,
-            extra=redis_py_options,
-        )
-        #: The RESP version spoken (validated above), which picks the default
-        #: reply shapes of ``execute_command``.
-        self._protocol = 2 if protocol is None else int(protocol)
-        self.connection_kwargs = {
-            "host": host,
-            "port": port,
-            "db": db,
-            "unix_socket_path": unix_socket_path,
-            "decode_responses": decode_responses,
-            "protocol": protocol,
-            # How str arguments become bytes, for what hashes or compares
-            # them as the server will see them (a script's SHA1, a lock token).
-            "encoding": encoding,
-            "encoding_errors": encoding_errors,
-            "ssl": bool(ssl),
+        given = {
+            name: value
+            for name, value in locals().items()
+            if name not in ("self", "connection_pool", "single_connection_client", "__class__")
         }
+        if connection_pool is None:
+            connection_pool = self._pool_class(**given)
+            #: Whether ``close()`` disconnects the pool (it does for a pool the
+            #: client made itself, as in redis-py).
+            self.auto_close_connection_pool = True
+        else:
+            self._check_pool(connection_pool, given)
+            self.auto_close_connection_pool = False
+        self.connection_pool = connection_pool
+        self.transport = connection_pool.transport
+        self.single_connection_client = bool(single_connection_client)
+        # A single-connection client has its one connection to itself, as
+        # redis-py's takes one from the pool for good.
+        self._core = (
+            connection_pool.new_core(single_connection=True)
+            if single_connection_client
+            else connection_pool._core
+        )
+        self.connection_kwargs = dict(connection_pool.client_kwargs)
+        self.decode_responses = bool(self.connection_kwargs["decode_responses"])
+        #: redis-py's, for subscribers (a PING when the connection was idle
+        #: longer); the core checks its other connections itself.
+        self._health_check_interval = float(self.connection_kwargs["health_check_interval"])
+        #: The RESP version spoken (validated by the pool), which picks the
+        #: default reply shapes of ``execute_command``.
+        protocol = self.connection_kwargs["protocol"]
+        self._protocol = 2 if protocol is None else int(protocol)
+        self._use_transport()
+
+    def _use_transport(self) -> None:
+        """Sets the ``_execute`` hooks to the transport's; the constructor's last step."""
+        raise NotImplementedError
+
+    def _check_pool(self, pool: PoolBase, given: dict[str, Any]) -> None:
+        """With ``connection_pool=``, the pool says how to connect (as in
+        redis-py); a connection keyword given too would be ignored there, so
+        here it raises."""
+        if not isinstance(pool, self._pool_class):
+            raise TypeError(
+                f"connection_pool must be a {self._pool_class.__module__}."
+                f"{self._pool_class.__name__}, got {type(pool).__name__}"
+            )
+        defaults = _pool.connection_defaults()
+        clashing = sorted(
+            name
+            for name, value in given.items()
+            if name not in defaults or (value is not defaults[name] and value != defaults[name])
+        )
+        if clashing:
+            raise TypeError(
+                "connection_pool= gives the connection settings, so these keywords "
+                f"would have no effect: {', '.join(clashing)}; give them to the pool"
+            )
 
     @classmethod
-    def from_url(cls: type[_Self], url: str, **kwargs: Any) -> _Self:
-        """A client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
+    def _from_url(cls: type[_Self], url: str, kwargs: dict[str, Any]) -> _Self:
+        """What each client's ``from_url`` (typed by generated overloads) does:
+        a client for ``redis://[[user]:password@]host[:port][/db][?option=value]``,
         ``rediss://...`` (TLS; ``valkey://``, ``valkeys://`` too) or
-        ``unix:///path/to.sock``; keywords override the URL."""
-        options = _options.parse_url(url)
-        options.update(kwargs)
-        return cls(**options)
+        ``unix:///path/to.sock[?db=N]``, as redis-py reads it: the query
+        parameters redis-py knows are converted as it converts them, ``db``
+        comes from the query, else the path, else the keyword; and what the
+        URL says wins over the keywords."""
+        single = kwargs.pop("single_connection_client", False)
+        pool = cls._pool_class.from_url(url, **kwargs)
+        client = cls(connection_pool=pool, single_connection_client=single)
+        client.auto_close_connection_pool = True
+        return client
+
+    @classmethod
+    def from_pool(cls: type[_Self], connection_pool: PoolBase) -> _Self:
+        """A client that owns ``connection_pool``: ``close()`` disconnects it."""
+        client = cls(connection_pool=connection_pool)
+        client.auto_close_connection_pool = True
+        return client
 
     def execute_command(self, *args: Any, **options: Any) -> ResponseT:
         """Sends any command; the reply has the shape the named method would give.
 
         ``MULTI``, ``EXEC``, ``DISCARD``, ``WATCH`` and ``UNWATCH`` are refused
-        (``DataError``): use :meth:`pipeline` or :meth:`transaction`.
+        (``DataError``): use :meth:`pipeline` or :meth:`transaction`. ``QUIT``,
+        ``RESET`` and ``HELLO`` go on a connection of their own, closed
+        afterwards (the shared one keeps its state).
         """
         args = _command_names.split_name(args)
         key = _command_names.command_key(args)
         spec = _command_names.lookup(key, args)
         _command_names.refuse_unpaired_replies(spec)
         _command_names.refuse_session_command(key, spec)
-        return self._execute(_command_names.shape_for(spec, self._protocol), *args)
+        shape = _command_names.shape_for(spec, self._protocol)
+        if _command_names.runs_alone(spec):
+            return self._execute_alone(shape, *args)
+        return self._execute(shape, *args)
 
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs

@@ -5,8 +5,9 @@ Both come from the core's command table (``_core.command_spec``): the
 entry's default shape for the client's protocol, and its flags
 (``unpaired``: replies that do not come one per request; ``session``:
 commands that change how the server treats the requests after them on the
-same connection). Clients and pipelines both take raw commands; this module
-is where the rules for them are written once.
+same connection; ``alone``: commands that end or reset their connection).
+Clients and pipelines both take raw commands; this module is where the
+rules for them are written once.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ def refuse_session_command(key: str, spec: _core.CommandSpec | None) -> None:
             "transaction or watch. Use pipeline() (watch(), multi(), execute()) "
             "or transaction() instead"
         )
+
+
+def runs_alone(spec: _core.CommandSpec | None) -> bool:
+    """``QUIT``, ``RESET``, ``HELLO``: they end or reset the connection they
+    are sent on, so they go on one of their own (``_execute_alone``)."""
+    return spec is not None and "alone" in spec.flags
 
 
 def shape_for(spec: _core.CommandSpec | None, protocol: int) -> int:

@@ -7,21 +7,40 @@ from typing import Any, Callable, Self, final
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED_MESSAGES",
+    "SHAPE_ACL_GETUSER",
+    "SHAPE_ACL_LOG",
     "SHAPE_BOOL",
     "SHAPE_BOOL_LIST",
     "SHAPE_BYTES",
+    "SHAPE_CLIENT_INFO",
+    "SHAPE_CLIENT_KILL",
+    "SHAPE_CLIENT_LIST",
+    "SHAPE_COMMAND_INFO",
+    "SHAPE_CONFIG_GET",
+    "SHAPE_DATETIME",
+    "SHAPE_DEBUG_OBJECT",
     "SHAPE_FLOAT",
     "SHAPE_FLOAT_LIST",
+    "SHAPE_INFO",
     "SHAPE_INT",
     "SHAPE_KEY_MEMBER_SCORE",
+    "SHAPE_MEMORY_STATS",
     "SHAPE_OK",
     "SHAPE_PAIRS",
+    "SHAPE_PAIRS_LIST",
+    "SHAPE_PONG",
     "SHAPE_RAW",
     "SHAPE_SCAN",
     "SHAPE_SCAN_PAIRS",
     "SHAPE_SCAN_SCORED",
     "SHAPE_SCORED",
     "SHAPE_SET",
+    "SHAPE_SLOWLOG_GET",
+    "SHAPE_STR",
+    "SHAPE_STR_LIST",
+    "SHAPE_TIME",
+    "SHAPE_TRACKING_INFO",
+    "SHAPE_TRUE",
     "SHAPE_TUPLE",
     "Cancel",
     "Client",
@@ -43,6 +62,7 @@ __all__ = [
     "command_spec",
     "command_table",
     "configure",
+    "keyslot",
     "runtime_started",
     "shutdown",
     "start_socket_listener",
@@ -69,6 +89,25 @@ SHAPE_INT: int
 SHAPE_TUPLE: int
 SHAPE_KEY_MEMBER_SCORE: int
 SHAPE_BYTES: int
+SHAPE_STR: int
+SHAPE_STR_LIST: int
+SHAPE_CONFIG_GET: int
+SHAPE_INFO: int
+SHAPE_CLIENT_LIST: int
+SHAPE_CLIENT_INFO: int
+SHAPE_CLIENT_KILL: int
+SHAPE_TRACKING_INFO: int
+SHAPE_ACL_GETUSER: int
+SHAPE_ACL_LOG: int
+SHAPE_SLOWLOG_GET: int
+SHAPE_MEMORY_STATS: int
+SHAPE_DEBUG_OBJECT: int
+SHAPE_COMMAND_INFO: int
+SHAPE_DATETIME: int
+SHAPE_TIME: int
+SHAPE_PAIRS_LIST: int
+SHAPE_TRUE: int
+SHAPE_PONG: int
 
 @final
 class CommandSpec:
@@ -114,6 +153,9 @@ def command_table() -> list[CommandSpec]:
 def absent_commands() -> dict[str, str]:
     """The servers' commands the table leaves out on purpose, with why."""
 
+def keyslot(key: bytes) -> int:
+    """The cluster hash slot of ``key``."""
+
 def command_keys(*args: Any) -> list[bytes]:
     """A command's keys, found by its entry's key specs."""
 
@@ -140,14 +182,43 @@ class Client:
         encoding_errors: str = ...,
         decode_responses: bool = ...,
         tls: TlsSettings | None = ...,
+        wait_for_connection: bool = ...,
+        connection_wait_timeout: float | None = ...,
+        single_connection: bool = ...,
+        keepalive: bool = ...,
+        keepalive_idle: float | None = ...,
+        keepalive_interval: float | None = ...,
+        keepalive_count: int | None = ...,
+        lib_name: str | None = ...,
+        lib_version: str | None = ...,
+        backoff: tuple[int, float, float] = ...,
+        attempts: int = ...,
+        retry_on_timeout: bool = ...,
+        retry_writes: bool = ...,
+        retry_on_connection: bool = ...,
+        health_check_interval: float | None = ...,
+        credential_provider: Any = ...,
+        cluster: bool = ...,
+        seeds: Sequence[tuple[str, int]] = ...,
+        read_from_replicas: bool = ...,
+        require_full_coverage: bool = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""
     def execute_request(
-        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         """Sends one command (kind 0), a pipeline (1) or a transaction (2) of
-        ``(shape, name, *args)`` tuples, on ``lease`` if given; blocks until done."""
+        ``(shape, name, *args)`` tuples, on ``lease`` if given (or to a cluster
+        client's ``node``, ``host:port``); blocks until done."""
+    def refresh_topology(self) -> None:
+        """A cluster client: reads the slot map now (GIL released)."""
+    def cluster_nodes(self) -> tuple[list[str], list[str]]:
+        """A cluster client's ``(primaries, replicas)``, ``host:port``."""
     def call(
         self,
         on_success: Callable[[Any], object],
@@ -164,9 +235,12 @@ class Client:
         lease: Lease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Cancel | None: ...
-    def lease(self) -> Lease:
-        """A dedicated connection held across requests (a WATCH session)."""
+    def lease(self, wait: bool = ...) -> Lease:
+        """A dedicated connection held across requests (a WATCH session);
+        with every one in use, waits for one (a blocking pool) unless ``wait``
+        is false."""
     def managed_sender(
         self, queue_for: Callable[[asyncio.AbstractEventLoop], CompletionQueue]
     ) -> ManagedSender:
@@ -177,6 +251,8 @@ class Client:
     def uds_codec(self) -> UdsCodec:
         """uds transport: a frame codec for one stream, with this client's settings."""
     def close(self) -> None: ...
+    def disconnect(self) -> None:
+        """Closes every connection; the next command opens a new one."""
     @property
     def closed(self) -> bool: ...
 
@@ -215,7 +291,11 @@ class ManagedSender:
     def submit(self, shape: int, *args: Any) -> ReplyFuture:
         """Sends a command; returns a future completed at a queue drain."""
     def submit_request(
-        self, lease: Lease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: Lease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> ReplyFuture: ...
 
 @final
@@ -265,6 +345,7 @@ class UdsCodec:
         lease: UdsLease | None,
         kind: int,
         commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> bool:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
     def open_lease(self) -> UdsLease:
@@ -294,8 +375,10 @@ class Subscriber:
     """A subscriber in the core: a connection of its own, its subscriptions
     (restored after a reconnection) and a bounded backlog of messages."""
 
-    def subscribe(self, kind: int, *names: Any) -> None:
-        """``kind`` 0 channels, 1 patterns, 2 shard channels; sends without waiting."""
+    def subscribe(self, waiter: Any, kind: int, *names: Any) -> None:
+        """``kind`` 0 channels, 1 patterns, 2 shard channels; returns at once,
+        and ``waiter.set_result(None)`` (or ``set_exception``) is called on a
+        runtime thread once the server confirmed every name."""
     def unsubscribe(self, kind: int, *names: Any) -> None: ...
     def ping(self, message: Any | None = None) -> None: ...
     def key(self, name: Any) -> Any:
@@ -320,7 +403,8 @@ class Subscriber:
 class UdsSubscriber:
     """A subscriber on a uds stream, named in frames by ``id``; as ``Subscriber``."""
 
-    def subscribe(self, kind: int, *names: Any) -> None: ...
+    def subscribe(self, waiter: Any, kind: int, *names: Any) -> None:
+        """As ``Subscriber.subscribe``; ``waiter`` is resolved by the stream's reader."""
     def unsubscribe(self, kind: int, *names: Any) -> None: ...
     def ping(self, message: Any | None = None) -> None: ...
     def key(self, name: Any) -> Any: ...

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
 from babushka import _command_names
 from babushka import _shapes as S
+from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import LeaseT, ResponseT
 from babushka.exceptions import (
@@ -49,10 +50,12 @@ Parse = Optional[Callable[[Any], Any]]
 Request = tuple["LeaseT | None", int, Sequence[tuple[Any, ...]]]
 
 
-class PipelineBase(CoreCommands):
+class PipelineBase(CoreCommands[ValueT]):
     """Queueing and result handling; a subclass adds the waiting."""
 
-    def __init__(self, client: ClientBase, transaction: bool, shard_hint: str | None) -> None:
+    def __init__(
+        self, client: ClientBase[ValueT], transaction: bool, shard_hint: str | None
+    ) -> None:
         self._client = client
         #: Wrap the commands in MULTI/EXEC (``pipeline(transaction=True)``).
         self.transaction = transaction
@@ -70,6 +73,8 @@ class PipelineBase(CoreCommands):
         self._held_lease: LeaseT | None = None
         #: The queue holds MULTI/EXEC/DISCARD/UNWATCH given to execute_command.
         self._queued_session_command = False
+        #: The queue holds QUIT, RESET or HELLO (the ``alone`` flag).
+        self._queued_alone_command = False
         #: Registered scripts called with this pipeline as ``client``:
         #: ``execute()`` loads the ones the server lacks before the batch.
         self.scripts: set[Any] = set()
@@ -95,6 +100,19 @@ class PipelineBase(CoreCommands):
         self._parsers[len(self.command_stack)] = parse
         self.command_stack.append((shape, *args))
         return self
+
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        # In a batch an error reply is the result, in place; a lost connection
+        # fails the whole batch.
+        return self._execute_then(lambda reply: settle(reply, None), shape, *args)
+
+    def _execute_alone(self, shape: int, *args: Any) -> ResponseT:
+        # QUIT, RESET, HELLO: the batch goes on a connection of its own,
+        # closed afterwards, as with MULTI/EXEC queued by hand.
+        self._queued_alone_command = True
+        return self._execute(shape, *args)
 
     def _iter_cursor(self, page: Callable[[int], ResponseT]) -> Any:
         raise RedisError("*scan_iter cannot run in a pipeline: call it on the client")
@@ -131,7 +149,10 @@ class PipelineBase(CoreCommands):
             args = (key, *args[1:])
         if _command_names.is_session_command(spec):
             self._check_session_command(key)
-        return self._execute(_command_names.shape_for(spec, self._client._protocol), *args)
+        shape = _command_names.shape_for(spec, self._client._protocol)
+        if _command_names.runs_alone(spec):
+            return self._execute_alone(shape, *args)
+        return self._execute(shape, *args)
 
     def _check_session_command(self, key: str) -> None:
         if self._runs_now(key):
@@ -225,10 +246,14 @@ class PipelineBase(CoreCommands):
         if self._is_transaction():
             if not stack and not self.watching:
                 return None
+            if self._queued_alone_command:
+                lease = self._session_lease()
+                lease.set_reusable(False)
+                return lease, TRANSACTION, stack
             return self._held_lease, TRANSACTION, stack
         if not stack:
             return None
-        if self._queued_session_command:
+        if self._queued_session_command or self._queued_alone_command:
             lease = self._session_lease()
             lease.set_reusable(False)
             return lease, PIPELINE, stack
@@ -282,6 +307,7 @@ class PipelineBase(CoreCommands):
         self._parsers = {}
         self.explicit_transaction = False
         self._queued_session_command = False
+        self._queued_alone_command = False
         self.scripts = set()
         lease, self._held_lease = self._held_lease, None
         watching, self.watching = self.watching, False

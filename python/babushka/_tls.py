@@ -60,11 +60,12 @@ def settings(
     password: Password | None,
     min_version: TlsVersionLike | None,
     ciphers: str | None,
-    extra: Mapping[str, Any],
+    unsupported: Mapping[str, Any],
 ) -> _core.TlsSettings:
-    """The core's TLS settings for ``ssl=True`` and the ``ssl_*`` keywords."""
+    """The core's TLS settings for ``ssl=True`` and the ``ssl_*`` keywords
+    (``unsupported``: the value of each keyword ``UNSUPPORTED`` names)."""
     for name, feature in UNSUPPORTED.items():
-        if extra.get(name) not in (None, False, [], ()):
+        if unsupported.get(name) not in (None, False, [], ()):
             raise NotImplementedError(
                 f"{name}: Babushka's TLS is rustls, which has no {feature}; leave it unset"
             )

@@ -20,8 +20,10 @@ and ``subscriber()`` a ``_core.UdsSubscriber`` (a subscriber in the core,
 named by id, whose messages the codec hands over batch by batch).
 Frames the codec encodes outside a request (lease and cancel frames) reach
 the socket through its ``on_output`` hook. An asyncio future cancelled while
-its request runs on a dedicated connection sends a cancel frame, so the core
-closes that connection (a cancelled ``BLPOP`` never pops an element later).
+its request may run on a dedicated connection sends a cancel frame at once
+(written in the callback, not on a later loop iteration), so the core closes
+that connection before anything the program sends afterwards arrives (a
+cancelled ``BLPOP`` never pops an element pushed after the cancel).
 
 After ``fork``, the child has a listener of its own (the parent's serves the
 parent), and a sync stream inherited from the parent opens a new one on first
@@ -36,7 +38,7 @@ import contextlib
 import os
 import socket
 import threading
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from babushka import _core
 from babushka._loops import ShutdownHook
@@ -47,6 +49,8 @@ _listener_lock = threading.Lock()
 _listener_path: str | None = None
 #: Bumped in each forked child; a stream made in another generation is the parent's.
 _fork_generation = 0
+#: A stream's generation once disconnected: reopened on next use.
+_DISCONNECTED = -1
 #: Serialises child threads that find the same inherited stream.
 _fork_lock = threading.Lock()
 
@@ -124,9 +128,25 @@ class SyncStream:
 
     def _reopen_after_fork(self) -> None:
         with _fork_lock:
-            if self._generation != _fork_generation:
+            if self._generation == _DISCONNECTED:
+                self._open()
+            elif self._generation != _fork_generation:
                 self._drop_inherited_socket()
                 self._open()
+
+    def disconnect(self) -> None:
+        """Closes the stream (the core closes its connections); the next
+        request opens a new one. The generation check every request makes
+        anyway notices it."""
+        with _fork_lock:
+            if self._generation == _DISCONNECTED:
+                return
+            if self._generation != _fork_generation:
+                # The parent's stream, inherited: left to the parent.
+                self._drop_inherited_socket()
+            else:
+                self._close_stream()
+            self._generation = _DISCONNECTED
 
     def execute(self, shape: int, *args: Any) -> Any:
         if self._generation != _fork_generation:
@@ -138,13 +158,17 @@ class SyncStream:
         return waiter.wait()
 
     def execute_request(
-        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: _core.UdsLease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> Any:
         """As ``_core.Client.execute_request``, with a lease from :meth:`lease`."""
         if self._generation != _fork_generation:
             self._reopen_after_fork()
         waiter = Waiter()
-        self._codec.submit_request(waiter, lease, kind, commands)
+        self._codec.submit_request(waiter, lease, kind, commands, node)
         with self._write_lock:
             self._write()
         return waiter.wait()
@@ -188,11 +212,16 @@ class SyncStream:
 
     def close(self) -> None:
         with _fork_lock:
+            if self._generation == _DISCONNECTED:
+                return
             if self._generation != _fork_generation:
                 # Closed for good in this process too: the steps below only
                 # mark the parent's codec closed and find the socket detached.
                 self._drop_inherited_socket()
                 self._generation = _fork_generation
+        self._close_stream()
+
+    def _close_stream(self) -> None:
         self._codec.close()
         with contextlib.suppress(OSError):  # already disconnected
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -238,14 +267,39 @@ class AsyncStream:
     transport; a client then opens another on the next loop it is used from.
     """
 
-    def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
-        self._codec = core.uds_codec()
-        self._codec.set_on_output(self._flush_soon)
+    def __init__(
+        self,
+        core: _core.Client,
+        loop: asyncio.AbstractEventLoop,
+        on_loop_shutdown: Callable[[AsyncStream], None] | None = None,
+    ) -> None:
+        self._core = core
         self.loop = self._loop = loop
+        #: The loop's thread: output announced there is written at once.
+        self._loop_thread = threading.get_ident()
+        #: Told when the loop shuts down (the stream is closed then), so
+        #: whoever keeps streams per loop lets this one go.
+        self._on_loop_shutdown = on_loop_shutdown
+        self._open()
+
+    def _open(self) -> None:
+        self._codec = self._core.uds_codec()
+        self._codec.set_on_output(self._flush_soon)
         self._transport: asyncio.Transport | None = None
         self._closed = False
-        self._connecting = loop.create_task(self._connect())
-        self._shutdown_hook = ShutdownHook(self.close)
+        self._connecting = self._loop.create_task(self._connect())
+        self._shutdown_hook = ShutdownHook(self._loop_shut_down)
+
+    def _loop_shut_down(self) -> None:
+        self.close()
+        if self._on_loop_shutdown is not None:
+            self._on_loop_shutdown(self)
+
+    def _reopen_if_closed(self) -> None:
+        """A stream closed by ``close()`` (the client's ``aclose()``) opens
+        again on its next use, as redis-py reconnects a closed client."""
+        if self._closed:
+            self._open()
 
     async def _connect(self) -> None:
         codec = self._codec
@@ -264,6 +318,8 @@ class AsyncStream:
         self._flush()
 
     def submit(self, shape: int, *args: Any) -> asyncio.Future[Any]:
+        if self._closed:
+            self._open()
         future = self._loop.create_future()
         if self._codec.submit(future, shape, *args):
             # The first request since the last write: write once this loop
@@ -272,26 +328,39 @@ class AsyncStream:
         return future
 
     def submit_request(
-        self, lease: _core.UdsLease | None, kind: int, commands: Sequence[tuple[Any, ...]]
+        self,
+        lease: _core.UdsLease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
     ) -> asyncio.Future[Any]:
         """As ``ManagedSender.submit_request``, with a lease from :meth:`lease`."""
+        self._reopen_if_closed()
         future = self._loop.create_future()
-        if self._codec.submit_request(future, lease, kind, commands):
+        if self._codec.submit_request(future, lease, kind, commands, node):
             self._loop.call_soon(self._flush)
         return future
 
     def lease(self) -> _core.UdsLease:
         """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
+        self._reopen_if_closed()
         return self._codec.open_lease()
 
     def subscriber(self, max_buffered_messages: int) -> _core.UdsSubscriber:
         """A subscriber on this stream (``_core.Client.subscriber``); its
         messages arrive through the loop's reader."""
+        self._reopen_if_closed()
         return self._codec.open_subscriber(max_buffered_messages)
 
     def _flush_soon(self) -> None:
-        """The codec's ``on_output`` hook: a lease or cancel frame, perhaps
-        from another thread (a lease collected there), goes out from the loop."""
+        """The codec's ``on_output`` hook: a lease or cancel frame goes out now
+        when announced on the loop's thread (a cancelled future's callback:
+        the cancel must not wait for a later iteration, in which the program
+        may have sent more), else from the loop (a lease collected on another
+        thread)."""
+        if threading.get_ident() == self._loop_thread:
+            self._flush()
+            return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to write
             self._loop.call_soon_threadsafe(self._flush)
 
@@ -315,3 +384,42 @@ class AsyncStream:
                 self._transport.close()
             elif not self._connecting.done():
                 self._connecting.cancel()
+
+
+class LoopStreams:
+    """The asyncio uds streams of one core client (a pool's, or a
+    single-connection client's own): one per event loop, opened on the
+    loop's first use. A loop's stream is closed and let go when the loop
+    shuts down; streams of loops closed without shutting down (no notice
+    reached them) are closed when another loop opens one. Outside a running
+    loop (``loop.run_until_complete(r.get(k))``), the last one used serves."""
+
+    def __init__(self, core: _core.Client) -> None:
+        self._core = core
+        self._streams: dict[asyncio.AbstractEventLoop, AsyncStream] = {}
+        self._last: AsyncStream | None = None
+
+    def get(self, loop: asyncio.AbstractEventLoop | None) -> AsyncStream:
+        if loop is None:
+            if self._last is None:
+                raise RuntimeError("no running event loop")
+            return self._last
+        stream = self._streams.get(loop)
+        if stream is None:
+            for old_loop in [old for old in self._streams if old.is_closed()]:
+                self._streams.pop(old_loop).close()
+            stream = self._streams[loop] = AsyncStream(self._core, loop, self._forget)
+        self._last = stream
+        return stream
+
+    def _forget(self, stream: AsyncStream) -> None:
+        if self._streams.get(stream.loop) is stream:
+            del self._streams[stream.loop]
+        if self._last is stream:
+            self._last = None
+
+    def close(self) -> None:
+        """Closes every loop's stream; each opens again on its next use."""
+        for stream in list(self._streams.values()):
+            with contextlib.suppress(RuntimeError):  # its loop may be closed already
+                stream.close()

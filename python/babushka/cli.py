@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, cast
+from typing import Any, Callable, Optional, Sequence
 from urllib.parse import urlparse
 
 import babushka
@@ -51,11 +51,11 @@ def _format(value: Any) -> str:
 def _info(args: argparse.Namespace) -> int:
     with _client(args) as r:
         if args.section:
-            for key, value in cast(Dict[str, Any], r.info(*args.section)).items():
+            for key, value in r.info(*args.section).items():
                 print(f"{key}:{_format(value)}")
             return 0
-        info = cast(Dict[str, Any], r.info())
-        keyspace = cast(Dict[str, Any], r.info("keyspace"))
+        info = r.info()
+        keyspace = r.info("keyspace")
     # Valkey names itself and gives its own version besides the Redis one it
     # is compatible with; Redis has neither field.
     name = info.get("server_name", "redis")

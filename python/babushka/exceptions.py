@@ -11,7 +11,14 @@ import builtins
 
 
 class RedisError(Exception):
-    """The root of every error Babushka raises."""
+    """The root of every error Babushka raises.
+
+    ``status_code`` is the server's error code (``"ERR"``, ``"NOPERM"``) when
+    the message no longer starts with it, as redis-py strips the codes it
+    has a class for; ``None`` otherwise.
+    """
+
+    status_code: str | None = None
 
 
 class ConnectionError(RedisError, builtins.ConnectionError):
@@ -32,6 +39,10 @@ class AuthorizationError(ConnectionError):
 
 class BusyLoadingError(ConnectionError):
     """The server is loading its dataset and cannot answer yet."""
+
+
+class ExternalAuthProviderError(ConnectionError):
+    """The server's external authentication provider (LDAP) failed."""
 
 
 class ClientClosedError(ConnectionError):
@@ -80,6 +91,70 @@ class NoPermissionError(ResponseError):
     """The ACL user may not run this command or touch these keys."""
 
 
+class OutOfMemoryError(ResponseError):
+    """The server is at ``maxmemory`` and could evict nothing for this write."""
+
+
+class ModuleError(ResponseError):
+    """A module could not be loaded or unloaded."""
+
+
+class AuthenticationWrongNumberOfArgsError(ResponseError):
+    """AUTH was sent with the wrong number of arguments."""
+
+
+class NoSuchFieldsetError(ResponseError):
+    """HIMPORT SET named a fieldset the connection has not prepared."""
+
+
+class ClusterError(RedisError):
+    """A cluster could not serve the request."""
+
+
+class ClusterDownError(ClusterError, ResponseError):
+    """The cluster is down (``CLUSTERDOWN``)."""
+
+    def __init__(self, resp: str) -> None:
+        super().__init__(resp)
+        self.message = resp
+
+
+class MasterDownError(ClusterDownError):
+    """The replica lost its primary and may not serve stale data (``MASTERDOWN``)."""
+
+
+class AskError(ResponseError):
+    """The key's slot is moving (``ASK slot host:port``): ask that node, once.
+
+    ``slot_id``, ``node_addr`` (``(host, port)``), ``host`` and ``port`` say
+    where, as redis-py's does.
+    """
+
+    def __init__(self, resp: str) -> None:
+        super().__init__(resp)
+        self.message = resp
+        slot, _, address = resp.partition(" ")
+        host, _, port = address.rpartition(":")
+        self.slot_id = int(slot)
+        self.host = host
+        self.port = int(port)
+        self.node_addr = (self.host, self.port)
+
+
+class MovedError(AskError):
+    """The key's slot lives on another node (``MOVED slot host:port``)."""
+
+
+class TryAgainError(ResponseError):
+    """The slot is being resharded; try again (``TRYAGAIN``)."""
+
+
+class ClusterCrossSlotError(ResponseError):
+    """The keys of one request hash to different slots (``CROSSSLOT``)."""
+
+    message = "Keys in request don't hash to the same slot"
+
+
 class LockError(RedisError, ValueError):
     """A lock could not be acquired, or was used without being held.
 
@@ -101,22 +176,49 @@ class LockNotOwnedError(LockError):
 
 
 __all__ = [
+    "AskError",
     "AuthenticationError",
+    "AuthenticationWrongNumberOfArgsError",
     "AuthorizationError",
     "BusyLoadingError",
     "ClientClosedError",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
     "ConnectionError",
     "DataError",
     "ExecAbortError",
+    "ExternalAuthProviderError",
     "InvalidResponse",
     "LockError",
     "LockNotOwnedError",
+    "MasterDownError",
+    "ModuleError",
+    "MovedError",
     "NoPermissionError",
     "NoScriptError",
+    "NoSuchFieldsetError",
+    "OutOfMemoryError",
     "PubSubError",
     "ReadOnlyError",
+    "RedisClusterException",
     "RedisError",
     "ResponseError",
+    "SlotNotCoveredError",
     "TimeoutError",
+    "TryAgainError",
     "WatchError",
 ]
+
+
+# Redis Cluster (babushka.RedisCluster), with redis-py's names and bases.
+
+
+class RedisClusterException(Exception):
+    """A cluster cannot serve the request as asked: an atomic command's keys
+    (or a transaction's) in different slots, no node reachable. As in
+    redis-py, not a :class:`RedisError`."""
+
+
+class SlotNotCoveredError(RedisClusterException):
+    """No node serves the key's slot."""

@@ -210,7 +210,7 @@ class Lock(LockBase):
     lua_extend: ClassVar[Script | None] = None
     lua_reacquire: ClassVar[Script | None] = None
 
-    redis: Redis
+    redis: Redis[Any]
 
     def register_scripts(self) -> None:
         cls = type(self)

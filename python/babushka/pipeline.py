@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babushka import _shapes as S
 from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
+from babushka._typing import PipelineCommands, ValueT
 from babushka.commands.base import LeaseT
 from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from babushka.client import Redis
+
 from babushka.script import Script
 
 
-class Pipeline(PipelineBase):
+class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
     """redis-py's ``Pipeline``: command methods queue and return the pipeline,
     ``execute()`` sends the queue as one request and returns the replies.
 
@@ -22,7 +29,9 @@ class Pipeline(PipelineBase):
     ``reset()``. A pipeline is for one thread at a time.
     """
 
-    def __enter__(self) -> Pipeline:
+    _client: Redis[ValueT]
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -60,7 +69,7 @@ class Pipeline(PipelineBase):
         as ``client`` (SCRIPT EXISTS, then SCRIPT LOAD for the missing ones),
         so no EVALSHA of the batch fails with NOSCRIPT. ``execute()`` calls it."""
         scripts = list(self.scripts)
-        exists: Any = self._client.script_exists(*(script.sha for script in scripts))
+        exists = self._client.script_exists(*(script.sha for script in scripts))
         for script, known in zip(scripts, exists):
             if not known:
                 script.sha = self._client.script_load(script.script)

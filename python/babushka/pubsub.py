@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 from babushka._pubsub import (
     CHANNEL,
@@ -24,9 +24,13 @@ from babushka._pubsub import (
     SHARD,
     HandlerT,
     PubSubBase,
+    PushHandlerT,
     SubscriberT,
     Subscription,
+    message_from_push,
+    push_list,
 )
+from babushka._waiter import Waiter
 
 if TYPE_CHECKING:
     from babushka.client import Redis
@@ -47,14 +51,21 @@ class PubSub(PubSubBase):
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis[Any],
         ignore_subscribe_messages: bool = False,
         shard_hint: str | None = None,
         *,
         max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
         on_reconnect: Optional[HandlerT] = None,
+        push_handler_func: Optional[PushHandlerT] = None,
     ) -> None:
-        super().__init__(ignore_subscribe_messages, max_buffered_messages, on_reconnect)
+        super().__init__(
+            client,
+            ignore_subscribe_messages,
+            max_buffered_messages,
+            on_reconnect,
+            push_handler_func,
+        )
         self._client = client
         #: Accepted for redis-py compatibility; a standalone client has one node.
         self.shard_hint = shard_hint
@@ -94,23 +105,42 @@ class PubSub(PubSubBase):
         if not (self.channels or self.patterns or self.shard_channels):
             self.subscribed_event.clear()
 
+    def _subscribe(self, kind: int, args: tuple[Any, ...], handlers: dict[str, HandlerT]) -> None:
+        native, names, undo = self._prepare(kind, args, handlers)
+        # Set before the wait, so a get_message waiting in another thread
+        # starts reading and sees the confirmation.
+        self.subscribed_event.set()
+        try:
+            self._confirm(native, kind, names)
+        except Exception:
+            undo()
+            raise
+
+    @staticmethod
+    def _confirm(native: SubscriberT, kind: int, names: Sequence[Any]) -> None:
+        """Sends a subscribe and waits (GIL released) until the server has
+        confirmed it; raises what it failed with (``ConnectionError`` when
+        the connection cannot be opened, ``TimeoutError`` past
+        ``socket_timeout``, the server's refusal)."""
+        waiter = Waiter()
+        native.subscribe(waiter, kind, *names)
+        waiter.wait()
+
     def subscribe(self, *args: Any, **kwargs: HandlerT) -> None:
         """Subscribes to channels; ``name=handler`` keywords (or
         ``Subscription(name, handler)``) have their messages go to the
-        handler instead of ``get_message``. Returns at once: the
-        subscription holds once its ``subscribe`` confirmation arrives."""
+        handler instead of ``get_message``. Returns once the server has
+        confirmed the subscription, so a message published afterwards, from
+        any connection, reaches it; the confirmation is still a message."""
         self._subscribe(CHANNEL, args, kwargs)
-        self.subscribed_event.set()
 
     def psubscribe(self, *args: Any, **kwargs: HandlerT) -> None:
         """Subscribes to channel patterns (``news.*``), as :meth:`subscribe`."""
         self._subscribe(PATTERN, args, kwargs)
-        self.subscribed_event.set()
 
     def ssubscribe(self, *args: Any, target_node: Any = None, **kwargs: HandlerT) -> None:
         """Subscribes to shard channels (Redis 7 and later), as :meth:`subscribe`."""
         self._subscribe(SHARD, args, kwargs)
-        self.subscribed_event.set()
 
     def unsubscribe(self, *args: Any) -> None:
         """Unsubscribes from channels, or from every channel if none is named."""
@@ -125,11 +155,15 @@ class PubSub(PubSubBase):
     def ping(self, message: Any = None) -> None:
         """Sends a PING; its answer is a ``pong`` message."""
         self._native_subscriber().ping(message)
+        self._sent()
 
     def execute_command(self, *args: Any) -> None:
         """Sends a (un)subscribe command or PING as it is (without updating
-        ``channels`` and ``patterns``, as redis-py's)."""
-        self._command(args)
+        ``channels`` and ``patterns``, as redis-py's); a subscribe returns
+        once confirmed, as :meth:`subscribe`."""
+        subscribe = self._command(args)
+        if subscribe is not None:
+            self._confirm(*subscribe)
 
     def get_message(
         self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
@@ -159,15 +193,21 @@ class PubSub(PubSubBase):
     get_sharded_message = get_message
 
     def _receive(self, timeout: float | None) -> dict[str, Any] | None:
+        self._raise_deferred()
         native = self._live_native()
         if native is None:
             return None
+        self._check_health(native)
         ready = self._ready
         message = (
             native.get_message(timeout) if ready is None else self._wait(native, ready, timeout)
         )
-        if message is not None:
-            self._note_dropped(native)
+        if message is None:
+            return None
+        self._received(native)
+        handler = self.push_handler_func
+        if handler is not None and self._pushed(message):
+            return message_from_push(handler(push_list(message, self._decoded)))
         return message
 
     def _wait(

@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -193,17 +194,22 @@ class RedisServer:
 
     @classmethod
     def start(
-        cls, *extra_config: str, kind: str | None = None, tls: TlsFiles | None = None
+        cls,
+        *extra_config: str,
+        kind: str | None = None,
+        tls: TlsFiles | None = None,
+        choose_port: Callable[[], int] = free_port,
     ) -> RedisServer:
         """Starts a server of ``kind`` (by default the first of the selected
         kinds, ``redis`` unless ``BABUSHKA_TEST_SERVERS`` says otherwise) with
         ``extra_config`` appended to the command line; with ``tls``, a server
-        that speaks TLS only."""
+        that speaks TLS only. ``choose_port`` picks a free port (a cluster
+        node's must have a free bus port too)."""
         binary = server_binary(kind or selected_server_kinds()[0])
         directory = Path(tempfile.mkdtemp(prefix=f"babushka-{binary.kind}-"))
         unix_socket = str(directory / "server.sock")
         for _attempt in range(5):
-            port = free_port()
+            port = choose_port()
             args = [
                 binary.path,
                 *(tls.arguments(port) if tls else ["--port", str(port)]),

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use babushka_core::config::{LIB_NAME, LIB_VERSION};
 use babushka_core::{
-    runtime, Address, Batch, Cancel, Client, ConnectionConfig, Error, Lease, Protocol, Request,
-    Route, Value,
+    runtime, Address, Backoff, Batch, Cancel, Client, ClusterOptions, ConnectionConfig, Error,
+    Keepalive, Lease, Protocol, Request, RetryPolicy, Route, Value,
 };
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -34,6 +35,9 @@ pub struct PyClient {
     encoding: Arc<Encoding>,
     /// Kept for the uds transport, whose setup frame carries the settings.
     config: ConnectionConfig,
+    /// The Python `credential_provider`, which a uds stream's codec calls
+    /// when the listener asks for credentials.
+    credential_provider: Option<Arc<Py<PyAny>>>,
 }
 
 fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
@@ -46,6 +50,26 @@ fn seconds(value: Option<f64>, name: &str) -> PyResult<Option<Duration>> {
             })
         })
         .transpose()
+}
+
+/// A core backoff from `(kind, base, cap)`: the kind numbers
+/// `babushka.backoff` gives its classes (`_core_backoff`), in seconds.
+fn backoff_from((kind, base, cap): (u8, f64, f64)) -> PyResult<Backoff> {
+    let base = seconds(Some(base), "backoff base")?.unwrap_or_default();
+    let cap = seconds(Some(cap), "backoff cap")?.unwrap_or_default();
+    Ok(match kind {
+        1 => Backoff::Constant(base),
+        2 => Backoff::Exponential { base, cap },
+        3 => Backoff::FullJitter { base, cap },
+        4 => Backoff::EqualJitter { base, cap },
+        5 => Backoff::DecorrelatedJitter { base, cap },
+        6 => Backoff::ExponentialWithJitter { base, cap },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown backoff kind {other}"
+            )))
+        }
+    })
 }
 
 /// Sends commands of one client on behalf of the asyncio event loop that
@@ -111,17 +135,18 @@ impl ManagedSender {
         self.send(py, Request::one(cmd), ReplyShape::One(shape))
     }
 
-    /// Sends a batch (or a command on a leased connection); see
-    /// `Client.execute_request`.
-    #[pyo3(signature = (lease, kind, commands))]
+    /// Sends a batch (or a command on a leased connection, or to a cluster
+    /// node); see `Client.execute_request`.
+    #[pyo3(signature = (lease, kind, commands, node = None))]
     fn submit_request<'py>(
         &self,
         py: Python<'py>,
         lease: Option<&Bound<'py, PyLease>>,
         kind: u8,
         commands: &Bound<'py, PyAny>,
+        node: Option<&str>,
     ) -> PyResult<Bound<'py, ReplyFuture>> {
-        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        let (request, shape) = build_request(lease, kind, commands, node, &self.encoding)?;
         self.send(py, request, shape)
     }
 }
@@ -207,8 +232,18 @@ impl PyClient {
         password = None, client_name = None, protocol = 2, connect_timeout = None,
         response_timeout = None, max_in_flight = None, max_connections = None, encoding = "utf-8",
         encoding_errors = "strict", decode_responses = false, tls = None,
+        wait_for_connection = false, connection_wait_timeout = None, single_connection = false,
+        keepalive = true, keepalive_idle = None, keepalive_interval = None, keepalive_count = None,
+        lib_name = Some(LIB_NAME.to_owned()), lib_version = Some(LIB_VERSION.to_owned()),
+        backoff = (3, 0.01, 1.0), attempts = 3, retry_on_timeout = false, retry_writes = false,
+        retry_on_connection = true,
+        health_check_interval = None, credential_provider = None,
+        cluster = false, seeds = Vec::new(), read_from_replicas = false,
+        require_full_coverage = true,
     ))]
-    #[allow(clippy::too_many_arguments)]
+    // Keyword-only arguments from Python, each named at the call, so
+    // neither the count nor the bools can be mixed up.
+    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
     fn new(
         py: Python<'_>,
         host: String,
@@ -227,7 +262,28 @@ impl PyClient {
         encoding_errors: &str,
         decode_responses: bool,
         tls: Option<&Bound<'_, PyTlsSettings>>,
+        wait_for_connection: bool,
+        connection_wait_timeout: Option<f64>,
+        single_connection: bool,
+        keepalive: bool,
+        keepalive_idle: Option<f64>,
+        keepalive_interval: Option<f64>,
+        keepalive_count: Option<u32>,
+        lib_name: Option<String>,
+        lib_version: Option<String>,
+        backoff: (u8, f64, f64),
+        attempts: u32,
+        retry_on_timeout: bool,
+        retry_writes: bool,
+        retry_on_connection: bool,
+        health_check_interval: Option<f64>,
+        credential_provider: Option<Py<PyAny>>,
+        cluster: bool,
+        seeds: Vec<(String, u16)>,
+        read_from_replicas: bool,
+        require_full_coverage: bool,
     ) -> PyResult<Self> {
+        let credential_provider = credential_provider.map(Arc::new);
         let address = match unix_path {
             Some(path) => Address::Unix(path),
             None => Address::Tcp { host, port },
@@ -244,6 +300,44 @@ impl PyClient {
             max_in_flight,
             max_connections,
             tls: tls.map(|settings| settings.get().config.clone()),
+            lease_wait: if wait_for_connection {
+                Some(seconds(connection_wait_timeout, "timeout")?)
+            } else {
+                None
+            },
+            single_connection,
+            keepalive: if keepalive {
+                Some(Keepalive {
+                    idle: seconds(keepalive_idle, "TCP_KEEPIDLE")?,
+                    interval: seconds(keepalive_interval, "TCP_KEEPINTVL")?,
+                    count: keepalive_count,
+                })
+            } else {
+                None
+            },
+            lib_name,
+            lib_version,
+            retry: RetryPolicy {
+                backoff: backoff_from(backoff)?,
+                attempts: attempts.max(1),
+                on_timeout: retry_on_timeout,
+                writes: retry_writes,
+                on_connection: retry_on_connection,
+            },
+            health_check_interval: seconds(health_check_interval, "health_check_interval")?
+                .filter(|interval| !interval.is_zero()),
+            credential_provider: credential_provider
+                .as_ref()
+                .map(|provider| crate::credentials::from_python(Arc::clone(provider))),
+            readonly: false,
+            cluster: cluster.then(|| ClusterOptions {
+                seeds: seeds
+                    .into_iter()
+                    .map(|(host, port)| Address::Tcp { host, port })
+                    .collect(),
+                read_from_replicas,
+                require_full_coverage,
+            }),
         };
         // The runtime must exist before redis-rs builds anything that spawns.
         let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
@@ -252,6 +346,7 @@ impl PyClient {
         Ok(Self {
             core,
             config,
+            credential_provider,
             encoding: Arc::new(Encoding::new(
                 py,
                 encoding,
@@ -277,26 +372,58 @@ impl PyClient {
     /// Sends a request and waits for it with the GIL released: `kind` 0 is
     /// one command, 1 a pipeline, 2 a transaction (MULTI/EXEC); `commands` a
     /// sequence of `(shape, name, *args)` tuples; `lease` a dedicated
-    /// connection from `lease()`, or `None` for the client's own routing. A
+    /// connection from `lease()`, or `None` for the client's own routing;
+    /// `node` (a cluster client's `host:port`) sends it to that node. A
     /// batch's reply is a list, error replies in it as exception objects.
-    #[pyo3(signature = (lease, kind, commands))]
+    #[pyo3(signature = (lease, kind, commands, node = None))]
     fn execute_request<'py>(
         &self,
         py: Python<'py>,
         lease: Option<&Bound<'py, PyLease>>,
         kind: u8,
         commands: &Bound<'py, PyAny>,
+        node: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        let (request, shape) = build_request(lease, kind, commands, node, &self.encoding)?;
         self.wait(py, request, &shape)
+    }
+
+    /// A cluster client: reads the slot map now, waiting with the GIL
+    /// released (raises if no node answers). Nothing for a standalone one.
+    fn refresh_topology(&self, py: Python<'_>) -> PyResult<()> {
+        let handle = runtime::handle().map_err(|e| to_py_err(py, &e))?;
+        let core = &self.core;
+        py.detach(|| handle.block_on(core.refresh_topology()))
+            .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// A cluster client's nodes, `host:port`, by the current slot map:
+    /// `(primaries, replicas)`.
+    fn cluster_nodes(&self) -> (Vec<String>, Vec<String>) {
+        let (primaries, replicas) = self.core.cluster_nodes();
+        let names = |nodes: Vec<babushka_core::cluster::NodeName>| {
+            nodes.iter().map(ToString::to_string).collect()
+        };
+        (names(primaries), names(replicas))
     }
 
     /// A dedicated connection for a `WATCH` session; requests sent with it
     /// run on it alone. Dropping it gives the connection back to the client.
-    fn lease(&self, py: Python<'_>) -> PyResult<PyLease> {
+    ///
+    /// When every dedicated connection is in use and the client waits for
+    /// one (a `BlockingConnectionPool`), this waits with the GIL released,
+    /// unless `wait` is false (an event loop's thread, which must not block:
+    /// the lease it would wait for may be one its own tasks hold).
+    #[pyo3(signature = (wait = true))]
+    fn lease(&self, py: Python<'_>, wait: bool) -> PyResult<PyLease> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        self.core
-            .lease()
+        let core = &self.core;
+        let taken = if wait {
+            py.detach(|| core.lease())
+        } else {
+            core.lease_now()
+        };
+        taken
             .map(|lease| PyLease { lease })
             .map_err(|e| to_py_err(py, &e))
     }
@@ -339,8 +466,10 @@ impl PyClient {
         )
     }
 
-    /// `call` for a batch or a leased connection (see `execute_request`).
-    #[pyo3(signature = (on_success, on_failure, lease, kind, commands))]
+    /// `call` for a batch, a leased connection or a cluster node (see
+    /// `execute_request`).
+    #[pyo3(signature = (on_success, on_failure, lease, kind, commands, node = None))]
+    #[allow(clippy::too_many_arguments)]
     fn call_request<'py>(
         &self,
         py: Python<'py>,
@@ -349,8 +478,9 @@ impl PyClient {
         lease: Option<&Bound<'py, PyLease>>,
         kind: u8,
         commands: &Bound<'py, PyAny>,
+        node: Option<&str>,
     ) -> PyResult<Option<PyCancel>> {
-        let (request, shape) = build_request(lease, kind, commands, &self.encoding)?;
+        let (request, shape) = build_request(lease, kind, commands, node, &self.encoding)?;
         self.call_with(py, on_success, on_failure, request, shape)
     }
 
@@ -368,12 +498,23 @@ impl PyClient {
     /// uds transport: a codec for one stream to the socket listener, with
     /// this client's settings and encoding.
     fn uds_codec(&self) -> UdsCodec {
-        UdsCodec::new(Arc::clone(&self.encoding), self.config.clone())
+        UdsCodec::new(
+            Arc::clone(&self.encoding),
+            self.config.clone(),
+            self.credential_provider.clone(),
+        )
     }
 
     /// Closes the connection. Later commands raise `ClientClosedError`.
     fn close(&self) {
         self.core.close();
+    }
+
+    /// Closes every connection (requests in flight fail with
+    /// `ClientClosedError`, subscribers close); the next command opens a
+    /// new one.
+    fn disconnect(&self) {
+        self.core.disconnect();
     }
 
     #[getter]
@@ -460,6 +601,7 @@ fn build_request(
     lease: Option<&Bound<'_, PyLease>>,
     kind: u8,
     commands: &Bound<'_, PyAny>,
+    node: Option<&str>,
     encoding: &Encoding,
 ) -> PyResult<(Request, ReplyShape)> {
     let kind = Kind::from_u8(kind)?;
@@ -471,7 +613,16 @@ fn build_request(
         Kind::Pipeline => Batch::Pipeline(built),
         Kind::Transaction => Batch::Transaction(built),
     };
-    let route = lease.map_or(Route::Auto, |lease| Route::Lease(lease.get().lease.clone()));
+    let route = match (lease, node) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "a request has a lease or a node, not both",
+            ))
+        }
+        (Some(lease), None) => Route::Lease(lease.get().lease.clone()),
+        (None, Some(node)) => Route::Node(node.into()),
+        (None, None) => Route::Auto,
+    };
     Ok((Request { batch, route }, shape))
 }
 

@@ -27,6 +27,7 @@
 mod args;
 mod client;
 mod completions;
+mod credentials;
 mod debug;
 mod encoding;
 mod errors;
@@ -41,6 +42,12 @@ mod uds;
 mod uds_pubsub;
 
 use pyo3::prelude::*;
+
+/// The cluster hash slot of `key` (its bytes, as the server will see them).
+#[pyfunction]
+fn keyslot(key: &[u8]) -> u16 {
+    babushka_core::cluster::slot_of(key)
+}
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -58,6 +65,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
         babushka_core::pubsub::DEFAULT_MAX_BUFFERED,
     )?;
     module.add_class::<tls::PyTlsSettings>()?;
+    module.add_function(wrap_pyfunction!(keyslot, module)?)?;
     runtime::register(module)?;
     table::register(module)?;
     uds::register(module)?;

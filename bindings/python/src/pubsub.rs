@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use babushka_core::pubsub::{Event, Kind, Message, Payload, Waited};
+use babushka_core::pubsub::{Ack, Event, Kind, Message, Payload, Waited};
 use babushka_core::{Error, ErrorKind, Subscriber};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -145,12 +145,22 @@ impl PySubscriber {
 #[pymethods]
 impl PySubscriber {
     /// Subscribes to `names` (`kind` 0 channels, 1 patterns, 2 shard
-    /// channels). Sends without waiting: the confirmations are messages.
-    #[pyo3(signature = (kind, *names))]
-    fn subscribe(&self, py: Python<'_>, kind: u8, names: &Bound<'_, PyTuple>) -> PyResult<()> {
+    /// channels). Returns at once; `waiter` (an object with `set_result`
+    /// and `set_exception`) is resolved on a runtime thread once the server
+    /// confirmed every name, or fails (the subscribe then holds nothing).
+    /// The confirmations are messages too.
+    #[pyo3(signature = (waiter, kind, *names))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        waiter: Py<PyAny>,
+        kind: u8,
+        names: &Bound<'_, PyTuple>,
+    ) -> PyResult<()> {
+        let kind = kind_from_u8(kind)?;
         let names = encode_names(names, &self.encoding)?;
         self.core
-            .subscribe(kind_from_u8(kind)?, &names)
+            .subscribe(kind, &names, ack_to(waiter))
             .map_err(|err| to_py_err(py, &err))
     }
 
@@ -250,6 +260,26 @@ impl PySubscriber {
     fn closed(&self) -> bool {
         self.core.is_closed()
     }
+}
+
+/// An ack that resolves `waiter` (`set_result(None)` or `set_exception`),
+/// taking the GIL on whichever thread has the outcome.
+fn ack_to(waiter: Py<PyAny>) -> Ack {
+    Box::new(move |outcome| {
+        Python::attach(|py| {
+            let called = match outcome {
+                Ok(()) => waiter.call_method1(py, intern!(py, "set_result"), (py.None(),)),
+                Err(err) => waiter.call_method1(
+                    py,
+                    intern!(py, "set_exception"),
+                    (to_py_err(py, &err).into_value(py),),
+                ),
+            };
+            if let Err(err) = called {
+                err.write_unraisable(py, Some(waiter.bind(py)));
+            }
+        });
+    })
 }
 
 /// A channel or pattern name as messages will carry it.

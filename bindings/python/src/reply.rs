@@ -11,7 +11,8 @@ use babushka_core::debug::{self, PanicSite};
 use babushka_core::Error;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PySet, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyModule, PySet, PyTuple};
 use redis::Value;
 
 use crate::encoding::Encoding;
@@ -172,7 +173,56 @@ pub fn to_python<'py>(
             Value::BulkString(data) => Ok(PyBytes::new(py, &data).into_any()),
             other => raw(py, other, encoding),
         },
+        parsed => {
+            let value = resp2_form(value);
+            let reply = if parsed.keeps_bytes() && encoding.decode_responses {
+                raw(py, value, &Encoding::new(py, "utf-8", "strict", false))?
+            } else {
+                raw(py, value, encoding)?
+            };
+            parse_in_python(py, parsed, reply)
+        }
     }
+}
+
+/// A RESP3 reply in the form RESP2 gives it (maps and sets as flat arrays,
+/// doubles as their text, booleans as 0/1), so a Python parser reads one
+/// form whatever the protocol, and gives redis-py's RESP2 value (whose
+/// order a Python set would lose: `COMMAND`'s flags).
+fn resp2_form(value: Value) -> Value {
+    match value {
+        Value::Map(entries) => Value::Array(
+            entries
+                .into_iter()
+                .flat_map(|(key, value)| [resp2_form(key), resp2_form(value)])
+                .collect(),
+        ),
+        Value::Array(items) | Value::Set(items) => {
+            Value::Array(items.into_iter().map(resp2_form).collect())
+        }
+        Value::Double(number) => Value::BulkString(number.to_string().into_bytes()),
+        Value::Boolean(flag) => Value::Int(i64::from(flag)),
+        Value::VerbatimString { text, .. } => Value::BulkString(text.into_bytes()),
+        Value::Attribute { data, .. } => resp2_form(*data),
+        other => other,
+    }
+}
+
+/// Hands a reply, built as it is, to its shape's parser in
+/// `babushka._replies`, `parse_<shape name>` (the shapes of
+/// `Shape::parsed_in_python`).
+fn parse_in_python<'py>(
+    py: Python<'py>,
+    shape: Shape,
+    reply: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    static PARSERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let parsers =
+        PARSERS.get_or_try_init(py, || py.import("babushka._replies").map(Bound::unbind))?;
+    parsers
+        .bind(py)
+        .getattr(format!("parse_{}", shape.name().to_ascii_lowercase()))?
+        .call1((reply,))
 }
 
 /// The reply as it is, recursively.
@@ -187,11 +237,16 @@ fn raw<'py>(py: Python<'py>, value: Value, encoding: &Encoding) -> PyResult<Boun
         Value::Okay => encoding.reply_bytes(py, b"OK")?,
         Value::Array(items) => list(py, items, encoding)?.into_any(),
         Value::Set(items) => {
-            let set = PySet::empty(py)?;
-            for item in items {
-                set.add(raw(py, item, encoding)?)?;
+            let items = items
+                .into_iter()
+                .map(|item| raw(py, item, encoding))
+                .collect::<PyResult<Vec<_>>>()?;
+            // A set of maps (RESP3 `COMMAND`'s key specs) cannot be a Python
+            // set: it stays a list, in the server's order.
+            match PySet::new(py, &items) {
+                Ok(set) => set.into_any(),
+                Err(_) => PyList::new(py, items)?.into_any(),
             }
-            set.into_any()
         }
         Value::Map(entries) => {
             let dict = PyDict::new(py);

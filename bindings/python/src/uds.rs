@@ -17,10 +17,15 @@
 //!
 //! - Leases: `open_lease` returns a [`UdsLease`], which names its lease by an
 //!   id the codec chose and gives it back (a release frame) when dropped.
-//! - Cancellation: when the listener says a request runs on a dedicated
-//!   connection (a `dedicated` notice), the codec asks the waiter, if it is
-//!   an asyncio future, to call back when done; if it was cancelled, a
-//!   cancel frame tells the core to close that connection.
+//! - Cancellation: a request that may run on a dedicated connection (a
+//!   blocking command, a leased request: `may_run_dedicated`, from the
+//!   command table) has its waiter, if it is an asyncio future, call back
+//!   when done, from the moment it is encoded; if it was cancelled, a cancel
+//!   frame tells the core to close that connection. It follows the request
+//!   on the stream, so the listener finds the request whenever it comes
+//!   (the `dedicated` notice is not waited for: a cancel that waited for it
+//!   could reach the core after a later request of the same client, which a
+//!   cancelled `BLPOP` could then still pop).
 //! - Frames encoded outside a submit (lease and cancel frames) are announced
 //!   to the stream through its `on_output` callable, which writes them out.
 
@@ -28,7 +33,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
-use babushka_core::socket::convert::{connection_request, error_from_proto, value_from_proto};
+use babushka_core::socket::convert::{
+    connection_request, error_from_proto, may_run_dedicated, value_from_proto,
+};
 use babushka_core::socket::proto::{self, request::Action, response};
 use babushka_core::socket::{self, encode_frame, FrameDecoder, MAX_FRAME_LEN};
 use babushka_core::{ConnectionConfig, Error, ErrorKind};
@@ -43,7 +50,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::args::{command_words_after, encode_args};
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::reply::{shape_from_u8, shape_reply, ReplyShape};
+use crate::reply::{shape_from_u8, shape_reply, ReplyShape, Shape};
 use crate::request::{read_commands, Kind};
 use crate::uds_pubsub::{UdsInbox, UdsSubscriber};
 
@@ -82,6 +89,9 @@ struct State {
     next_id: u64,
     /// Lease ids start at 1: 0 means "no lease" in a request frame.
     next_lease: u64,
+    /// The requests that may run on a dedicated connection and wait for
+    /// their replies, by id, watched for cancellation (see `push`).
+    watched: Vec<u64>,
     /// Subscriber ids start at 1 and are never reused on a stream.
     next_subscriber: u64,
     /// The open subscribers, by id: where their batches go.
@@ -159,6 +169,41 @@ impl Shared {
         Ok(())
     }
 
+    /// Writes a frame that is answered like a request (a subscribe):
+    /// `waiter` gets its outcome, as a request's waiter does.
+    pub fn answered(&self, py: Python<'_>, waiter: Py<PyAny>, action: Action) -> PyResult<()> {
+        let was_empty = {
+            let mut state = self.state.lock();
+            if let Some(err) = state.closed.clone() {
+                drop(state);
+                return Err(to_py_err(py, &err));
+            }
+            let request_id = state.next_id;
+            state.next_id += 1;
+            let was_empty = state.output.is_empty();
+            encode_frame(
+                &proto::Request {
+                    request_id,
+                    action: Some(action),
+                    ..proto::Request::default()
+                },
+                &mut state.output,
+            );
+            state.pending.insert(
+                request_id,
+                Pending {
+                    waiter,
+                    shape: ReplyShape::One(Shape::Ok),
+                },
+            );
+            was_empty
+        };
+        if was_empty {
+            self.announce_output(py);
+        }
+        Ok(())
+    }
+
     /// Registers `inbox` under a new subscriber id and writes the frames
     /// that open the subscriber and ask for its first messages.
     pub fn open_subscriber(
@@ -207,10 +252,15 @@ impl Shared {
     /// Cancels request `request_id` (a cancelled future on a dedicated
     /// connection): its reply will go nowhere, and the core closes that
     /// connection.
+    /// Nothing is sent for a request already answered (nothing to cancel)
+    /// or cancelled already.
     fn cancel(&self, py: Python<'_>, request_id: u64) {
         let (was_empty, forgotten) = {
             let mut state = self.state.lock();
-            let forgotten = state.pending.remove(&request_id);
+            let Some(forgotten) = state.pending.remove(&request_id) else {
+                return;
+            };
+            state.watched.retain(|id| *id != request_id);
             (state.control(Action::Cancel(request_id)), forgotten)
         };
         // The waiter is let go outside the lock: dropping it may run Python code.
@@ -226,14 +276,21 @@ impl Shared {
 pub struct UdsCodec {
     encoding: Arc<Encoding>,
     config: ConnectionConfig,
+    /// Answers the listener's credentials requests (see `crate::credentials`).
+    credential_provider: Option<Arc<Py<PyAny>>>,
     shared: Arc<Shared>,
 }
 
 impl UdsCodec {
-    pub fn new(encoding: Arc<Encoding>, config: ConnectionConfig) -> Self {
+    pub fn new(
+        encoding: Arc<Encoding>,
+        config: ConnectionConfig,
+        credential_provider: Option<Arc<Py<PyAny>>>,
+    ) -> Self {
         Self {
             encoding,
             config,
+            credential_provider,
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     next_id: 1,
@@ -241,6 +298,7 @@ impl UdsCodec {
                     next_subscriber: 1,
                     subscribers: HashMap::new(),
                     pending: HashMap::new(),
+                    watched: Vec::new(),
                     output: Vec::new(),
                     decoder: FrameDecoder::new(),
                     closed: None,
@@ -259,6 +317,7 @@ impl UdsCodec {
                 state.closed = Some(err.clone());
             }
             state.output.clear();
+            state.watched.clear();
             (
                 state.pending.drain().map(|(_, pending)| pending).collect(),
                 state.subscribers.drain().map(|(_, inbox)| inbox).collect(),
@@ -275,6 +334,33 @@ impl UdsCodec {
         for pending in failed {
             reject(py, &pending.waiter, to_py_err(py, err));
         }
+    }
+
+    /// Answers the listener's credentials request `ask_id` with what the
+    /// provider gives (on the thread or loop that reads the stream, as
+    /// redis-py's connections call it on theirs).
+    fn answer_credentials(&self, py: Python<'_>, ask_id: u64) {
+        let answer = match &self.credential_provider {
+            Some(provider) => crate::credentials::ask(py, provider.bind(py)),
+            None => Err(Error::new(
+                ErrorKind::Authentication,
+                "the core asked for credentials, but this client has no credential_provider",
+            )),
+        };
+        let answer = match answer {
+            Ok(credentials) => proto::CredentialsAnswer {
+                ask_id,
+                username: credentials.username,
+                password: credentials.password,
+                error: None,
+            },
+            Err(err) => proto::CredentialsAnswer {
+                ask_id,
+                error: Some(err.message().to_owned()),
+                ..proto::CredentialsAnswer::default()
+            },
+        };
+        self.shared.control(py, Action::Credentials(answer));
     }
 
     /// Appends a request frame for `waiter`. Returns whether the output was
@@ -295,6 +381,14 @@ impl UdsCodec {
         if size > MAX_FRAME_LEN {
             return Err(to_py_err(py, &frame_too_long(size)));
         }
+        // An asyncio future (a sync waiter cannot be cancelled).
+        let watched = (may_run_dedicated(&frame)
+            && waiter
+                .bind(py)
+                .hasattr(intern!(py, "add_done_callback"))
+                .unwrap_or(false))
+        .then(|| waiter.clone_ref(py));
+        self.send_due_cancels(py);
         let mut state = self.shared.state.lock();
         if let Some(err) = state.closed.clone() {
             drop(state);
@@ -307,16 +401,29 @@ impl UdsCodec {
         state
             .pending
             .insert(frame.request_id, Pending { waiter, shape });
+        if watched.is_some() {
+            state.watched.push(frame.request_id);
+        }
+        drop(state);
+        if let Some(waiter) = watched {
+            self.watch_cancel(py, frame.request_id, &waiter);
+        }
         Ok(was_empty)
     }
 
     /// The id a request sends `lease` by; refuses another stream's lease.
-    fn lease_id(&self, lease: Option<&Bound<'_, UdsLease>>) -> PyResult<u64> {
+    fn lease_id(&self, py: Python<'_>, lease: Option<&Bound<'_, UdsLease>>) -> PyResult<u64> {
         let Some(lease) = lease else {
             return Ok(0);
         };
         let lease = lease.get();
         if !Arc::ptr_eq(&lease.shared, &self.shared) {
+            // A lease of this client's stream before it was closed (and
+            // reopened on next use): what it held is gone, as the other
+            // transports' closed leases are.
+            if let Some(err) = lease.shared.state.lock().closed.clone() {
+                return Err(to_py_err(py, &err));
+            }
             return Err(PyValueError::new_err(
                 "this lease belongs to another client (or to this client before a fork)",
             ));
@@ -378,9 +485,10 @@ impl UdsCodec {
 
     /// `submit` for the form `Client.execute_request` takes: `kind` 0 one
     /// command, 1 a pipeline, 2 a transaction, of `(shape, name, *args)`
-    /// tuples, on `lease` (from `open_lease`) if given. A batch's reply is
-    /// a list, error replies in it as exception objects.
-    #[pyo3(signature = (waiter, lease, kind, commands))]
+    /// tuples, on `lease` (from `open_lease`) if given, or to a cluster
+    /// client's `node` (`host:port`). A batch's reply is a list, error
+    /// replies in it as exception objects.
+    #[pyo3(signature = (waiter, lease, kind, commands, node = None))]
     fn submit_request(
         &self,
         py: Python<'_>,
@@ -388,8 +496,10 @@ impl UdsCodec {
         lease: Option<&Bound<'_, UdsLease>>,
         kind: u8,
         commands: &Bound<'_, PyAny>,
+        node: Option<String>,
     ) -> PyResult<bool> {
-        let lease_id = self.lease_id(lease)?;
+        let lease_id = self.lease_id(py, lease)?;
+        let node = node.unwrap_or_default();
         let kind = Kind::from_u8(kind)?;
         let (mut words, shape) = read_commands(kind, commands, |item| {
             command_words_after(item, 1, &self.encoding)
@@ -400,6 +510,7 @@ impl UdsCodec {
                 let frame = proto::Request {
                     args,
                     lease_id,
+                    node,
                     ..proto::Request::default()
                 };
                 return self.push(py, waiter, shape, frame);
@@ -416,6 +527,7 @@ impl UdsCodec {
                     .collect(),
             })),
             lease_id,
+            node,
             ..proto::Request::default()
         };
         self.push(py, waiter, shape, frame)
@@ -478,8 +590,8 @@ impl UdsCodec {
     /// from before) and resolves their waiters. Returns how many it resolved.
     fn feed(&self, py: Python<'_>, data: &[u8]) -> usize {
         let mut ready = Vec::new();
-        let mut dedicated = Vec::new();
         let mut pushed = Vec::new();
+        let mut asks = Vec::new();
         let mut closing = None;
         {
             let mut state = self.shared.state.lock();
@@ -501,16 +613,17 @@ impl UdsCodec {
                                 pushed.push((inbox, batch));
                             }
                         }
+                        Some(response::Result::CredentialsRequest(ask_id)) => asks.push(ask_id),
                         // The acknowledgement of the setup frame.
                         _ if response.request_id == 0 => {}
-                        // A notice, not the outcome; stale once that came.
-                        Some(response::Result::Dedicated(_)) => {
-                            if let Some(pending) = state.pending.get(&response.request_id) {
-                                dedicated.push((response.request_id, pending.waiter.clone_ref(py)));
-                            }
-                        }
+                        // A notice, not the outcome: the request was
+                        // watched for cancellation when it was sent.
+                        Some(response::Result::Dedicated(_)) => {}
                         result => {
                             if let Some(pending) = state.pending.remove(&response.request_id) {
+                                if !state.watched.is_empty() {
+                                    state.watched.retain(|id| *id != response.request_id);
+                                }
                                 ready.push((pending, result));
                             }
                         }
@@ -528,11 +641,11 @@ impl UdsCodec {
         }
         // Waiters are resolved outside the lock: resolving runs Python code,
         // which may submit again.
-        for (request_id, waiter) in dedicated {
-            self.watch_cancel(py, request_id, &waiter);
-        }
         for (inbox, batch) in pushed {
             inbox.deliver(py, batch);
+        }
+        for ask_id in asks {
+            self.answer_credentials(py, ask_id);
         }
         let count = ready.len();
         for (pending, result) in ready {
@@ -602,8 +715,41 @@ impl UdsCodec {
 }
 
 impl UdsCodec {
-    /// Request `request_id` runs on a dedicated connection: if its waiter is
-    /// an asyncio future, cancelling it must close that connection, so a
+    /// Writes the cancel frames of watched requests whose futures were
+    /// cancelled since, ahead of the request about to be encoded. Their
+    /// done-callbacks would send them too, but only on a later turn of the
+    /// loop, after whatever the program sends meanwhile: a `BLPOP` cancelled
+    /// and followed at once by an `RPUSH` could still pop the element. The
+    /// list is empty unless a blocking request is in flight.
+    fn send_due_cancels(&self, py: Python<'_>) {
+        let watched: Vec<(u64, Py<PyAny>)> = {
+            let state = self.shared.state.lock();
+            if state.watched.is_empty() {
+                return;
+            }
+            state
+                .watched
+                .iter()
+                .filter_map(|id| {
+                    let pending = state.pending.get(id)?;
+                    Some((*id, pending.waiter.clone_ref(py)))
+                })
+                .collect()
+        };
+        let cancelled = intern!(py, "cancelled");
+        for (request_id, waiter) in watched {
+            let is_cancelled = waiter
+                .call_method0(py, cancelled)
+                .and_then(|done| done.is_truthy(py))
+                .unwrap_or(false);
+            if is_cancelled {
+                self.shared.cancel(py, request_id);
+            }
+        }
+    }
+
+    /// Request `request_id` may run on a dedicated connection: if its waiter
+    /// is an asyncio future, cancelling it must close that connection, so a
     /// done-callback sends a cancel frame if the future was cancelled.
     /// (Sync waiters cannot be cancelled.)
     #[cold]
@@ -728,7 +874,8 @@ fn resolve(
         Some(
             response::Result::ClosingError(_)
             | response::Result::Dedicated(_)
-            | response::Result::Pushed(_),
+            | response::Result::Pushed(_)
+            | response::Result::CredentialsRequest(_),
         )
         | None => Err(to_py_err(
             py,

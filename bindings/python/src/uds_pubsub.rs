@@ -172,13 +172,18 @@ impl UdsSubscriber {
         })
     }
 
-    fn send(&self, py: Python<'_>, call: &SubscriberCall) -> PyResult<()> {
+    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
         if self.inbox.local.lock().closed {
             return Err(to_py_err(
                 py,
                 &Error::new(ErrorKind::Closed, "the subscriber is closed"),
             ));
         }
+        Ok(())
+    }
+
+    fn send(&self, py: Python<'_>, call: &SubscriberCall) -> PyResult<()> {
+        self.check_open(py)?;
         let (action, names) = call.to_proto();
         self.shared.control_checked(
             py,
@@ -207,15 +212,34 @@ impl UdsSubscriber {
 
 #[pymethods]
 impl UdsSubscriber {
-    /// As `Subscriber.subscribe`: `kind` 0 channels, 1 patterns, 2 shard channels.
-    #[pyo3(signature = (kind, *names))]
-    fn subscribe(&self, py: Python<'_>, kind: u8, names: &Bound<'_, PyTuple>) -> PyResult<()> {
+    /// As `Subscriber.subscribe`: `kind` 0 channels, 1 patterns, 2 shard
+    /// channels; `waiter` is resolved when the listener answers (by the
+    /// stream's reader: an asyncio future of the stream's loop, or a sync
+    /// waiter).
+    #[pyo3(signature = (waiter, kind, *names))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        waiter: Py<PyAny>,
+        kind: u8,
+        names: &Bound<'_, PyTuple>,
+    ) -> PyResult<()> {
         let kind = kind_from_u8(kind)?;
         let names = encode_names(names, &self.encoding)?;
-        // The core's own check, before anything is written: the listener
-        // has nobody to report it to.
+        // The core's own check, before anything is written, so every
+        // transport raises the same error at the call.
         check_subscribe(kind, &names).map_err(|err| to_py_err(py, &err))?;
-        self.send(py, &SubscriberCall::Subscribe(kind, names))
+        self.check_open(py)?;
+        let (action, names) = SubscriberCall::Subscribe(kind, names).to_proto();
+        self.shared.answered(
+            py,
+            waiter,
+            Action::SubscriberCommand(proto::SubscriberCommand {
+                subscriber_id: self.id,
+                action: action.into(),
+                names,
+            }),
+        )
     }
 
     #[pyo3(signature = (kind, *names))]

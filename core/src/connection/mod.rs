@@ -5,7 +5,9 @@
 //! - `pipe`: one connection: output buffer, waiting replies, writer and reader.
 //! - `session`: opening one: the socket, TLS and the handshake.
 //! - `tls`: TLS with rustls, set up once per client.
-//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool.
+//! - [`Connections`]: the shared pipe (replaced when it breaks) and the pool;
+//!   while the client's connection attempts are spent, new connections are
+//!   refused at once (see `crate::retry`).
 //!
 //! ## After `fork`
 //!
@@ -20,8 +22,9 @@ mod pipe;
 mod session;
 mod tls;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -32,6 +35,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
+use pipe::HealthCheck;
 pub(crate) use pipe::{Pipe, WakeNeed};
 use session::Endpoint;
 pub(crate) use session::{Reader, Writer};
@@ -41,6 +45,9 @@ pub(crate) use session::{Reader, Writer};
 const FORK_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Dedicated connections kept open while unused; more are closed when returned.
 const IDLE_DEDICATED: usize = 2;
+/// How long a health check's `PING` may take when the client has no
+/// `socket_timeout` (then nothing else would ever give up on it).
+const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Slots {
     /// The shared connection; `None` before the first request and after close.
@@ -50,8 +57,16 @@ struct Slots {
     /// Every dedicated connection open (leased or idle), bounded by
     /// `max_connections`, so `close` reaches the leased ones too.
     dedicated: Vec<Pipe>,
+    /// Callers waiting for a dedicated connection while all
+    /// `max_connections` are in use (a `BlockingConnectionPool`), first
+    /// come first served, by the id their timer knows them by.
+    waiters: VecDeque<(u64, Waiter)>,
+    next_waiter: u64,
     closed: bool,
 }
+
+/// Called once with a dedicated connection (or why there is none).
+type Waiter = Box<dyn FnOnce(Result<Pipe>) + Send>;
 
 /// Every connection of one client.
 pub(crate) struct Connections {
@@ -61,6 +76,9 @@ pub(crate) struct Connections {
     generation: AtomicU64,
     /// Where every connection opened from now on sends RESP3 pushes.
     push_sink: Mutex<Option<PushSink>>,
+    /// Itself, for the shared connection's adopter (held requests of a
+    /// failed connection go to the next one).
+    me: Weak<Connections>,
 }
 
 impl Connections {
@@ -71,12 +89,16 @@ impl Connections {
                 format!("db must be a non-negative integer, got {}", config.db),
             ));
         }
-        Ok(Arc::new(Self {
-            endpoint: Arc::new(Endpoint::new(config)?),
+        let endpoint = Arc::new(Endpoint::new(config)?);
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            endpoint,
             slots: Mutex::new(Slots {
                 shared: None,
                 idle: Vec::new(),
                 dedicated: Vec::new(),
+                waiters: VecDeque::new(),
+                next_waiter: 0,
                 closed: false,
             }),
             generation: AtomicU64::new(runtime::generation()),
@@ -123,63 +145,170 @@ impl Connections {
         match &slots.shared {
             Some(pipe) if !pipe.is_broken() => Ok(pipe.clone()),
             _ => {
-                let pipe = self.open()?;
+                self.refuse_while_down()?;
+                let pipe = self.open(self.health_check())?;
+                let me = self.me.clone();
+                pipe.set_adopter(Box::new(move |orphans| {
+                    let next = me
+                        .upgrade()
+                        .ok_or_else(Error::closed)
+                        .and_then(|connections| connections.shared());
+                    match next {
+                        Ok(pipe) => pipe.adopt(orphans),
+                        Err(err) => Pipe::fail_orphans(orphans, &err),
+                    }
+                }));
                 slots.shared = Some(pipe.clone());
                 Ok(pipe)
             }
         }
     }
 
-    /// A dedicated connection for the caller alone; give it back with
-    /// [`Self::give_back`] (a [`Lease`] does).
-    fn take_dedicated(&self) -> Result<Pipe> {
-        let mut slots = self.slots()?;
+    /// Hands `then` a dedicated connection for the caller alone (give it
+    /// back with [`Self::give_back`]; a [`Lease`] does): at once when one is
+    /// idle or fewer than `max_connections` are open, else (with a lease
+    /// wait configured) when one comes back, or an error when the wait ends.
+    fn take_dedicated_then(self: &Arc<Self>, then: Waiter) {
+        let mut slots = match self.slots() {
+            Ok(slots) => slots,
+            Err(err) => return then(Err(err)),
+        };
         if slots.closed {
-            return Err(Error::closed());
+            drop(slots);
+            return then(Err(Error::closed()));
         }
+        if let Some(outcome) = self.take_now(&mut slots) {
+            drop(slots);
+            return then(outcome);
+        }
+        let Some(wait) = self.endpoint.config.lease_wait else {
+            drop(slots);
+            return then(Err(self.none_free()));
+        };
+        let id = slots.next_waiter;
+        slots.next_waiter += 1;
+        slots.waiters.push_back((id, then));
+        drop(slots);
+        if let Some(wait) = wait {
+            let owner = Arc::downgrade(self);
+            if let Ok(handle) = runtime::handle() {
+                handle.spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let Some(owner) = owner.upgrade() else { return };
+                    owner.give_up_waiting(id);
+                });
+            }
+        }
+    }
+
+    /// An idle dedicated connection, or a new one if the limit allows;
+    /// `None` when all `max_connections` are in use.
+    fn take_now(&self, slots: &mut Slots) -> Option<Result<Pipe>> {
+        let interval = self.endpoint.config.health_check_interval;
         while let Some(pipe) = slots.idle.pop() {
-            if !pipe.is_broken() {
-                return Ok(pipe);
+            // An idle dedicated connection past the health check interval is
+            // replaced rather than checked: its lease could not move a
+            // request to a new connection the way the shared one does.
+            let stale = interval
+                .zip(pipe.idle_for())
+                .is_some_and(|(interval, idle)| idle > interval);
+            if !pipe.is_broken() && !stale {
+                return Some(Ok(pipe));
             }
             slots.dedicated.retain(|open| !open.is(&pipe));
+            if stale {
+                pipe.shut_down(&Error::new(ErrorKind::Closed, "idle too long"));
+            }
         }
         if let Some(limit) = self.endpoint.config.max_connections {
             if slots.dedicated.len() >= limit {
-                return Err(Error::new(
-                    ErrorKind::Connection,
-                    format!(
-                        "Too many connections: all {limit} dedicated connections \
-                         (max_connections) are in use"
-                    ),
-                ));
+                return None;
             }
         }
-        let pipe = self.open()?;
-        slots.dedicated.push(pipe.clone());
-        Ok(pipe)
+        if let Err(err) = self.refuse_while_down() {
+            return Some(Err(err));
+        }
+        // Dedicated connections keep `last_active` (for the check above),
+        // but are never probed: a probe's held requests could not move.
+        let opened = self.open(self.health_check().map(|check| HealthCheck {
+            interval: Duration::MAX,
+            ..check
+        }));
+        Some(opened.inspect(|pipe| slots.dedicated.push(pipe.clone())))
     }
 
-    /// Takes back a dedicated connection: kept for reuse if it is healthy and
-    /// nothing waits on it, else closed.
+    /// Why no dedicated connection can be had now: redis-py's messages.
+    #[cold]
+    fn none_free(&self) -> Error {
+        if self.endpoint.config.lease_wait.is_some() {
+            return Error::new(ErrorKind::Connection, "No connection available.");
+        }
+        let limit = self.endpoint.config.max_connections.unwrap_or(0);
+        Error::new(
+            ErrorKind::Connection,
+            format!(
+                "Too many connections: all {limit} dedicated connections \
+                 (max_connections) are in use"
+            ),
+        )
+    }
+
+    /// A waiter's time is up: it fails as redis-py's `BlockingConnectionPool`
+    /// does, unless it was served meanwhile.
+    fn give_up_waiting(&self, id: u64) {
+        let Ok(mut slots) = self.slots() else { return };
+        let Some(at) = slots.waiters.iter().position(|(waiting, _)| *waiting == id) else {
+            return;
+        };
+        let (_, waiter) = slots.waiters.remove(at).expect("found above");
+        drop(slots);
+        waiter(Err(self.none_free()));
+    }
+
+    /// Gives connections to waiters while there are some to give; called
+    /// with the lock held, returns the calls to make once it is released.
+    fn serve_waiters(&self, slots: &mut Slots) -> Vec<(Waiter, Result<Pipe>)> {
+        let mut served = Vec::new();
+        while !slots.waiters.is_empty() {
+            let Some(outcome) = self.take_now(slots) else {
+                break;
+            };
+            let (_, waiter) = slots.waiters.pop_front().expect("not empty");
+            served.push((waiter, outcome));
+        }
+        served
+    }
+
+    /// Takes back a dedicated connection: handed to a waiter or kept for
+    /// reuse if it is healthy and nothing waits on it, else closed.
     fn give_back(&self, pipe: Pipe, reusable: bool) {
         let Ok(mut slots) = self.slots() else {
             return; // a forked child whose lock is lost: nothing to give back to
         };
-        if reusable
-            && !slots.closed
-            && !pipe.is_broken()
-            && pipe.is_idle()
-            && slots.idle.len() < IDLE_DEDICATED
-        {
+        let healthy = reusable && !slots.closed && !pipe.is_broken() && pipe.is_idle();
+        if healthy && (!slots.waiters.is_empty() || slots.idle.len() < IDLE_DEDICATED) {
             slots.idle.push(pipe);
+            let served = self.serve_waiters(&mut slots);
+            drop(slots);
+            for (waiter, outcome) in served {
+                waiter(outcome);
+            }
             return;
         }
         slots.dedicated.retain(|open| !open.is(&pipe));
+        let served = if slots.closed {
+            Vec::new()
+        } else {
+            self.serve_waiters(&mut slots)
+        };
         drop(slots);
         pipe.shut_down(&Error::new(
             ErrorKind::Closed,
             "the dedicated connection was closed",
         ));
+        for (waiter, outcome) in served {
+            waiter(outcome);
+        }
     }
 
     /// Asks the server to close the connection with id `id`, on the shared
@@ -195,10 +324,33 @@ impl Connections {
         }
     }
 
-    fn open(&self) -> Result<Pipe> {
+    /// Fails at once while the connection attempts are spent and the next
+    /// is not due (see `crate::retry`): requests fail fast in an outage.
+    fn refuse_while_down(&self) -> Result<()> {
+        match self.endpoint.schedule.refusal(&self.endpoint.config.retry) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// The health check of the client's connections, if it asked for one.
+    fn health_check(&self) -> Option<HealthCheck> {
+        let config = &self.endpoint.config;
+        config.health_check_interval.map(|interval| HealthCheck {
+            interval,
+            // Half the request timeout: a request held behind a check that
+            // fails keeps the other half for the new connection (its
+            // deadline counts from its call, and is never extended).
+            timeout: config
+                .response_timeout
+                .map_or(HEALTH_CHECK_TIMEOUT, |timeout| timeout / 2),
+        })
+    }
+
+    fn open(&self, health_check: Option<HealthCheck>) -> Result<Pipe> {
         let handle = runtime::handle()?;
         let _entered = handle.enter();
-        let pipe = Pipe::open(Arc::clone(&self.endpoint))?;
+        let pipe = Pipe::open(Arc::clone(&self.endpoint), health_check)?;
         // Set before any request is sent, so no push is answered earlier.
         pipe.set_push_sink(self.push_sink.lock().clone());
         Ok(pipe)
@@ -226,16 +378,22 @@ impl Connections {
     /// Closes every connection: requests waiting fail with a closed error,
     /// and so does every later one.
     pub(crate) fn close(&self) {
-        self.shut(false);
+        self.shut(Shut::Close);
+    }
+
+    /// Closes every connection as [`Self::close`] does, but the next request
+    /// opens a new one (redis-py's `ConnectionPool.disconnect`).
+    pub(crate) fn disconnect(&self) {
+        self.shut(Shut::Disconnect);
     }
 
     /// Closes every connection, but lets the requests already waiting on the
     /// shared one finish first; refuses later ones.
     fn close_when_idle(&self) {
-        self.shut(true);
+        self.shut(Shut::WhenIdle);
     }
 
-    fn shut(&self, let_waiting_finish: bool) {
+    fn shut(&self, how: Shut) {
         // No waiting here: this also runs in `drop`, perhaps under the GIL.
         let mut slots = if self.generation.load(Ordering::Acquire) == runtime::generation() {
             self.slots.lock()
@@ -245,13 +403,21 @@ impl Connections {
                 Err(_) => return, // the lock is lost with a parent thread
             }
         };
-        slots.closed = true;
+        let waiters = if how == Shut::Disconnect {
+            VecDeque::new()
+        } else {
+            slots.closed = true;
+            std::mem::take(&mut slots.waiters)
+        };
         let shared = slots.shared.take();
         slots.idle.clear();
         let dedicated = std::mem::take(&mut slots.dedicated);
         drop(slots);
+        for (_, waiter) in waiters {
+            waiter(Err(Error::closed()));
+        }
         if let Some(pipe) = shared {
-            if let_waiting_finish {
+            if how == Shut::WhenIdle {
                 pipe.close_when_idle();
             } else {
                 pipe.shut_down(&Error::closed());
@@ -265,6 +431,17 @@ impl Connections {
     pub(crate) fn is_closed(&self) -> bool {
         self.slots().is_ok_and(|slots| slots.closed)
     }
+}
+
+/// How [`Connections::shut`] closes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shut {
+    /// For good, failing what waits.
+    Close,
+    /// For good, once the shared connection's waiting requests are answered.
+    WhenIdle,
+    /// Every connection now, but later requests open new ones.
+    Disconnect,
 }
 
 impl Drop for Connections {
@@ -296,14 +473,54 @@ struct Leased {
 }
 
 impl Lease {
+    /// A dedicated connection now, or an error if none is free, whatever
+    /// lease wait is configured: for callers that must not wait (a runtime
+    /// thread).
     pub(crate) fn take(owner: &Arc<Connections>) -> Result<Self> {
-        Ok(Self {
+        let mut slots = owner.slots()?;
+        if slots.closed {
+            return Err(Error::closed());
+        }
+        let taken = owner.take_now(&mut slots);
+        drop(slots);
+        match taken {
+            Some(pipe) => Ok(Self::of(owner, pipe?)),
+            None => Err(owner.none_free()),
+        }
+    }
+
+    /// A dedicated connection, waiting for one (blocking the thread) as
+    /// long as the lease wait allows.
+    pub(crate) fn take_waiting(owner: &Arc<Connections>) -> Result<Self> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        Self::take_then(owner, move |outcome| {
+            let _ = sender.send(outcome);
+        });
+        receiver
+            .recv()
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the lease was lost")))
+    }
+
+    /// Calls `then` with a dedicated connection, when one is free (see
+    /// `Connections::take_dedicated_then`); perhaps on another thread.
+    pub(crate) fn take_then(
+        owner: &Arc<Connections>,
+        then: impl FnOnce(Result<Self>) + Send + 'static,
+    ) {
+        let held = Arc::clone(owner);
+        owner.take_dedicated_then(Box::new(move |outcome| {
+            then(outcome.map(|pipe| Self::of(&held, pipe)));
+        }));
+    }
+
+    fn of(owner: &Arc<Connections>, pipe: Pipe) -> Self {
+        Self {
             inner: Arc::new(Leased {
-                pipe: owner.take_dedicated()?,
+                pipe,
                 owner: Arc::clone(owner),
                 reusable: std::sync::atomic::AtomicBool::new(true),
             }),
-        })
+        }
     }
 
     pub(crate) fn pipe(&self) -> &Pipe {

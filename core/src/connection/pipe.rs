@@ -11,9 +11,19 @@
 //!
 //! A pipe exists before its socket does: the writer task opens the connection
 //! (and runs the handshake) while the first requests accumulate, so requests
-//! are queued in call order whatever state the connection is in. When the
-//! connection fails, every waiting request fails with it and the pipe is
-//! broken for good; its owner makes a new one for the next request.
+//! are queued in call order whatever state the connection is in; a failed
+//! attempt is tried again as the client's retry policy says (`crate::retry`),
+//! the requests still queued. When the connection fails, every waiting
+//! request fails with it and the pipe is broken for good; its owner makes a
+//! new one for the next request. Requests it held back, never sent, go to
+//! that new one (the shared connection's adopter).
+//!
+//! ## Health checks
+//!
+//! With `health_check_interval`, a request for a connection that has been
+//! idle longer than that first queues a `PING` and is itself held until the
+//! answer comes; a check that times out (after half the request timeout)
+//! fails the connection and the held requests move, unsent, to a new one.
 //!
 //! Appending costs the caller no wake-up when the writer has one coming
 //! already, so an event loop that queues a hundred commands in one iteration
@@ -73,6 +83,8 @@ pub enum WakeNeed {
 enum Collect {
     One(Sink),
     Batch(Box<BatchReplies>),
+    /// The health check's `PING`: its reply lets the held requests go.
+    Probe,
 }
 
 struct BatchReplies {
@@ -88,8 +100,10 @@ struct Waiting {
     deadline: Option<Instant>,
 }
 
-/// A request held back by the in-flight limit, not yet in the output buffer.
-struct Held {
+/// A request held back (by the in-flight limit, or behind a health check),
+/// not yet in the output buffer. When its connection fails it has not
+/// reached the server, so it can go to a new connection as it is.
+pub(crate) struct Held {
     bytes: Vec<u8>,
     waiting: Waiting,
 }
@@ -109,7 +123,23 @@ struct State {
     client_id: Option<i64>,
     /// Set by [`Pipe::close_when_idle`]: shut down once nothing waits.
     closing: bool,
+    /// A health check's `PING` is out: requests are held until it is answered.
+    probing: bool,
+    /// When the connection last answered (or opened); `None` until it is
+    /// open. Kept only with a health check.
+    last_active: Option<Instant>,
 }
+
+/// Checks a connection idle for longer than `interval` before using it.
+#[derive(Clone, Copy)]
+pub(crate) struct HealthCheck {
+    pub(crate) interval: Duration,
+    /// How long the check's `PING` may take before the connection is given up.
+    pub(crate) timeout: Duration,
+}
+
+/// Where a failed connection's held requests go (a new connection).
+pub(crate) type Adopter = Box<dyn Fn(Vec<Held>) + Send + Sync>;
 
 struct Shared {
     state: Mutex<State>,
@@ -122,6 +152,9 @@ struct Shared {
     stop_reader: Notify,
     /// Where the reader sends RESP3 pushes, which answer no request.
     push_sink: Mutex<Option<PushSink>>,
+    health_check: Option<HealthCheck>,
+    /// Takes the held requests when the connection fails; without one they fail.
+    adopter: Mutex<Option<Adopter>>,
 }
 
 /// A handle on one pipelined connection; clones share it.
@@ -186,8 +219,11 @@ impl Pipe {
     /// A pipe to the server `endpoint` names. Its writer task connects
     /// (within the connect timeout) while requests queue. Must run inside
     /// the runtime.
-    pub(crate) fn open(endpoint: Arc<Endpoint>) -> Result<Self> {
-        let pipe = Self::new(endpoint.config.max_in_flight)?;
+    pub(crate) fn open(endpoint: Arc<Endpoint>, health_check: Option<HealthCheck>) -> Result<Self> {
+        let mut pipe = Self::new(endpoint.config.max_in_flight)?;
+        Arc::get_mut(&mut pipe.shared)
+            .expect("not shared yet")
+            .health_check = health_check;
         let shared = Arc::clone(&pipe.shared);
         // The guard is an argument, so it exists (and fails the waiting
         // requests when dropped) even if the task is dropped before it runs.
@@ -201,6 +237,20 @@ impl Pipe {
     #[cfg(test)]
     pub(crate) fn over(reader: Reader, writer: Writer, max_in_flight: Option<usize>) -> Self {
         let pipe = Self::new(max_in_flight).expect("an eventfd");
+        let shared = Arc::clone(&pipe.shared);
+        let task = run(FailOnDrop(Arc::clone(&shared)), reader, writer);
+        tokio::spawn(contain_panics(shared, "a connection's writer", task));
+        pipe
+    }
+
+    /// [`Self::over`] with a health check, the connection counted as just used.
+    #[cfg(test)]
+    pub(crate) fn over_checked(reader: Reader, writer: Writer, check: HealthCheck) -> Self {
+        let mut pipe = Self::new(None).expect("an eventfd");
+        Arc::get_mut(&mut pipe.shared)
+            .expect("not shared yet")
+            .health_check = Some(check);
+        pipe.shared.state.lock().last_active = Some(Instant::now());
         let shared = Arc::clone(&pipe.shared);
         let task = run(FailOnDrop(Arc::clone(&shared)), reader, writer);
         tokio::spawn(contain_panics(shared, "a connection's writer", task));
@@ -225,6 +275,8 @@ impl Pipe {
                     writing: false,
                     client_id: None,
                     closing: false,
+                    probing: false,
+                    last_active: None,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
@@ -232,6 +284,8 @@ impl Pipe {
                 stop_writer: Notify::new(),
                 stop_reader: Notify::new(),
                 push_sink: Mutex::new(None),
+                health_check: None,
+                adopter: Mutex::new(None),
             }),
         })
     }
@@ -270,13 +324,30 @@ impl Pipe {
             waiting.fail(err);
             return WakeNeed::None;
         }
-        if let Some(limit) = self.shared.max_in_flight {
-            if state.waiting.len() >= limit || !state.held.is_empty() {
-                let mut bytes = Vec::new();
-                batch.write_to(&mut bytes);
-                state.held.push_back(Held { bytes, waiting });
-                return WakeNeed::None;
-            }
+        let probe = self.shared.health_check.filter(|check| {
+            state.waiting.is_empty()
+                && !state.probing
+                && state
+                    .last_active
+                    .is_some_and(|at| at.elapsed() > check.interval)
+        });
+        if let Some(check) = probe {
+            start_probe(&mut state, check.timeout);
+        }
+        let limited = self
+            .shared
+            .max_in_flight
+            .is_some_and(|limit| state.waiting.len() >= limit);
+        if state.probing || limited || !state.held.is_empty() {
+            let mut bytes = Vec::new();
+            batch.write_to(&mut bytes);
+            state.held.push_back(Held { bytes, waiting });
+            // A new probe's PING must go out now.
+            return if probe.is_some() {
+                WakeNeed::Now
+            } else {
+                WakeNeed::None
+            };
         }
         let was_idle = state.waiting.is_empty();
         let was_empty = state.out.is_empty();
@@ -303,6 +374,44 @@ impl Pipe {
         } else {
             WakeNeed::Soon
         }
+    }
+
+    /// Takes requests held by a connection that failed before sending them,
+    /// in their order, behind anything queued here already.
+    pub(crate) fn adopt(&self, orphans: Vec<Held>) {
+        let mut state = self.shared.state.lock();
+        if let Some(err) = state.broken.clone() {
+            drop(state);
+            for orphan in orphans {
+                orphan.waiting.fail(err.clone());
+            }
+            return;
+        }
+        state.held.extend(orphans);
+        let released = !state.probing && release_held(&self.shared, &mut state);
+        drop(state);
+        if released {
+            self.wake_writer();
+        }
+    }
+
+    /// Fails requests no connection could take.
+    #[cold]
+    pub(crate) fn fail_orphans(orphans: Vec<Held>, err: &Error) {
+        for orphan in orphans {
+            orphan.waiting.fail(err.clone());
+        }
+    }
+
+    /// Gives the held requests to `adopter` when this connection fails.
+    pub(crate) fn set_adopter(&self, adopter: Adopter) {
+        *self.shared.adopter.lock() = Some(adopter);
+    }
+
+    /// How long since the connection last answered; `None` before it opens
+    /// or without a health check.
+    pub(crate) fn idle_for(&self) -> Option<Duration> {
+        self.shared.state.lock().last_active.map(|at| at.elapsed())
     }
 
     /// Queues a request and wakes the writer (which costs nothing when it is
@@ -389,8 +498,21 @@ impl Waiting {
         match self.collect {
             Collect::One(sink) => complete(sink, Err(err)),
             Collect::Batch(batch) => complete(batch.sink, Err(err)),
+            Collect::Probe => {}
         }
     }
+}
+
+/// Queues a health check's `PING` ahead of everything; requests are held
+/// until it is answered, so a connection that died while idle fails only
+/// the check and the held requests move to a new connection unsent.
+fn start_probe(state: &mut State, timeout: Duration) {
+    state.out.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    state.waiting.push_back(Waiting {
+        collect: Collect::Probe,
+        deadline: Some(Instant::now() + timeout),
+    });
+    state.probing = true;
 }
 
 /// Writes a request to the socket from the caller's thread, without waking
@@ -453,11 +575,21 @@ fn fail(shared: &Shared, err: &Error) {
     for entry in waiting {
         entry.fail(err.clone());
     }
-    for entry in held {
-        entry.waiting.fail(err.clone());
-    }
     shared.stop_writer.notify_one();
     shared.stop_reader.notify_one();
+    // Held requests never reached the server: a new connection can take
+    // them (unless the client is closing).
+    let adopter = shared.adopter.lock().take();
+    match adopter {
+        Some(adopt) if !held.is_empty() && err.kind() != ErrorKind::Closed => {
+            adopt(held.into());
+        }
+        _ => {
+            for entry in held {
+                entry.waiting.fail(err.clone());
+            }
+        }
+    }
 }
 
 /// Fails the waiting requests if a task of the pipe is dropped before it
@@ -490,50 +622,89 @@ fn never() -> Instant {
 /// The writer task: connects, then writes until the pipe breaks.
 async fn connect_then_run(guard: FailOnDrop, endpoint: Arc<Endpoint>) {
     let shared = Arc::clone(&guard.0);
-    let connecting = session::open(&endpoint);
-    tokio::pin!(connecting);
-    let stop = shared.stop_writer.notified();
-    tokio::pin!(stop);
-    let timer = tokio::time::sleep_until(never());
-    tokio::pin!(timer);
-    // Requests queue meanwhile; the oldest one's deadline counts from its
-    // call, so it covers connecting too.
-    let opened = loop {
-        shared.doorbell.arm();
-        let deadline = front_deadline(&shared);
-        if let Some(deadline) = deadline {
-            timer.as_mut().reset(deadline);
-        }
-        tokio::select! {
-            opened = &mut connecting => match opened {
-                Ok(opened) => break opened,
-                Err(err) => {
-                    fail(&shared, &err);
-                    return;
-                }
-            },
-            () = &mut stop => return,
-            () = &mut timer, if deadline.is_some() => {
-                if expire_overdue(&shared) {
-                    return;
-                }
-            }
-            rung = shared.doorbell.wait() => {
-                if let Err(err) = rung {
-                    fail(&shared, &Error::from(redis::RedisError::from(err)));
-                    return;
-                }
-            }
-        }
+    let Some(opened) = connect(&shared, &endpoint).await else {
+        return;
     };
     {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
             state.direct = opened.direct;
             state.client_id = opened.client_id;
+            if shared.health_check.is_some() {
+                state.last_active = Some(Instant::now());
+            }
         }
     }
     run(guard, opened.reader, opened.writer).await;
+}
+
+/// Opens the connection while requests queue, trying again as the client's
+/// retry policy allows (see `crate::retry`): attempts wait for the client's
+/// schedule, and end when this pipe has made its share or the client's
+/// consecutive failures reach the budget. `None` when the pipe failed.
+async fn connect(shared: &Shared, endpoint: &Endpoint) -> Option<session::Opened> {
+    let policy = endpoint.config.retry;
+    let mut attempts = 0;
+    loop {
+        let due = endpoint.schedule.next_at();
+        let attempt = async {
+            if let Some(at) = due {
+                tokio::time::sleep_until(at).await;
+            }
+            session::open(endpoint).await
+        };
+        let err = match while_queueing(shared, attempt).await? {
+            Ok(opened) => {
+                endpoint.schedule.succeeded();
+                return Some(opened);
+            }
+            Err(err) => err,
+        };
+        // Nothing was sent: the requests' outcome is known (nothing happened).
+        let err = err.unsent();
+        if matches!(err.kind(), ErrorKind::Connection | ErrorKind::Timeout) && !err.is_permanent() {
+            attempts += 1;
+            let failures = endpoint.schedule.failed(&policy, &err);
+            if attempts < policy.attempts && failures < policy.attempts {
+                continue;
+            }
+        }
+        fail(shared, &err);
+        return None;
+    }
+}
+
+/// Runs `work` while requests queue: the oldest one's deadline counts from
+/// its call, so it covers connecting too. `None` when the pipe was stopped
+/// or failed meanwhile.
+async fn while_queueing<T>(shared: &Shared, work: impl Future<Output = T>) -> Option<T> {
+    tokio::pin!(work);
+    let stop = shared.stop_writer.notified();
+    tokio::pin!(stop);
+    let timer = tokio::time::sleep_until(never());
+    tokio::pin!(timer);
+    loop {
+        shared.doorbell.arm();
+        let deadline = front_deadline(shared);
+        if let Some(deadline) = deadline {
+            timer.as_mut().reset(deadline);
+        }
+        tokio::select! {
+            done = &mut work => return Some(done),
+            () = &mut stop => return None,
+            () = &mut timer, if deadline.is_some() => {
+                if expire_overdue(shared) {
+                    return None;
+                }
+            }
+            rung = shared.doorbell.wait() => {
+                if let Err(err) = rung {
+                    fail(shared, &Error::from(redis::RedisError::from(err)));
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 /// Runs a connected pipe: starts the reader, then writes until it breaks.
@@ -711,6 +882,9 @@ async fn read_loop(guard: FailOnDrop, mut frames: Reader) {
 /// Hands one reply to the oldest waiting request.
 fn deliver(shared: &Shared, value: Value) -> Result<()> {
     let mut state = shared.state.lock();
+    if shared.health_check.is_some() {
+        state.last_active = Some(Instant::now());
+    }
     let Some(front) = state.waiting.front_mut() else {
         return Err(Error::new(
             ErrorKind::Protocol,
@@ -727,7 +901,11 @@ fn deliver(shared: &Shared, value: Value) -> Result<()> {
         }
     }
     let done = state.waiting.pop_front().expect("checked above");
-    let released = release_held(shared, &mut state);
+    if matches!(done.collect, Collect::Probe) {
+        // Any reply (even an error) shows the connection is alive.
+        state.probing = false;
+    }
+    let released = !state.probing && release_held(shared, &mut state);
     let last = state.closing && state.waiting.is_empty() && state.held.is_empty();
     drop(state);
     if released {
@@ -739,6 +917,7 @@ fn deliver(shared: &Shared, value: Value) -> Result<()> {
             batch.values.push(value);
             complete(batch.sink, finish_batch(batch.kind, batch.values));
         }
+        Collect::Probe => {}
     }
     if last {
         fail(shared, &Error::closed());
@@ -749,9 +928,7 @@ fn deliver(shared: &Shared, value: Value) -> Result<()> {
 /// Moves requests held back by the in-flight limit into the output buffer
 /// while there is room; says whether any moved.
 fn release_held(shared: &Shared, state: &mut State) -> bool {
-    let Some(limit) = shared.max_in_flight else {
-        return false;
-    };
+    let limit = shared.max_in_flight.unwrap_or(usize::MAX);
     let mut moved = false;
     while state.waiting.len() < limit {
         let Some(held) = state.held.pop_front() else {

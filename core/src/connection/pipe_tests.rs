@@ -25,6 +25,19 @@ fn scripted(max_in_flight: Option<usize>) -> (Pipe, DuplexStream) {
     (Pipe::over(reader, Box::pin(writer), max_in_flight), theirs)
 }
 
+/// A scripted pipe whose connection is checked once idle for 50 ms; an
+/// unanswered check gives up after `timeout`.
+fn scripted_checked(timeout: Duration) -> (Pipe, DuplexStream) {
+    let (ours, theirs) = tokio::io::duplex(1 << 20);
+    let (reader, writer) = tokio::io::split(ours);
+    let reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
+    let check = HealthCheck {
+        interval: Duration::from_millis(50),
+        timeout,
+    };
+    (Pipe::over_checked(reader, Box::pin(writer), check), theirs)
+}
+
 fn cmd(words: &[&str]) -> Command {
     Command::from_args(words).unwrap()
 }
@@ -441,4 +454,58 @@ async fn closing_when_idle_lets_the_waiting_requests_finish() {
     let (idle, _server) = scripted(None);
     idle.close_when_idle();
     assert!(idle.is_broken());
+}
+
+const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+const GET_K: &[u8] = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+
+#[tokio::test]
+async fn an_idle_connection_is_checked_before_a_request_is_written() {
+    let (pipe, mut server) = scripted_checked(Duration::from_secs(5));
+    let (tx, mut outcomes) = mpsc::unbounded_channel();
+    // Busy: no check.
+    send(&pipe, &Batch::One(cmd(&["GET", "k"])), None, 0, &tx);
+    expect_written(&mut server, GET_K).await;
+    server.write_all(b"$1\r\na\r\n").await.unwrap();
+    assert_eq!(
+        next(&mut outcomes).await.1.unwrap(),
+        Value::BulkString(b"a".to_vec())
+    );
+    // Idle past the interval: the PING goes first and the GET waits for its answer.
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    send(&pipe, &Batch::One(cmd(&["GET", "k"])), None, 1, &tx);
+    expect_written(&mut server, PING).await;
+    expect_silence(&mut server).await;
+    server.write_all(b"+PONG\r\n").await.unwrap();
+    expect_written(&mut server, GET_K).await;
+    server.write_all(b"$1\r\nb\r\n").await.unwrap();
+    let (tag, outcome) = next(&mut outcomes).await;
+    assert_eq!(
+        (tag, outcome.unwrap()),
+        (1, Value::BulkString(b"b".to_vec()))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_check_hands_the_held_requests_to_the_adopter_unsent() {
+    let (pipe, mut silent) = scripted_checked(Duration::from_millis(100));
+    let (next_pipe, mut server) = scripted(None);
+    let adopter = next_pipe.clone();
+    pipe.set_adopter(Box::new(move |orphans| adopter.adopt(orphans)));
+    let (tx, mut outcomes) = mpsc::unbounded_channel();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    send(&pipe, &Batch::One(cmd(&["INCR", "n"])), None, 0, &tx);
+    // The check is written and never answered; the INCR never is.
+    expect_written(&mut silent, PING).await;
+    expect_written(&mut server, b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n").await;
+    let mut rest = Vec::new();
+    silent.read_to_end(&mut rest).await.unwrap();
+    assert!(
+        rest.is_empty(),
+        "the failed connection carried more than its check"
+    );
+    server.write_all(b":1\r\n").await.unwrap();
+    let (tag, outcome) = next(&mut outcomes).await;
+    assert_eq!((tag, outcome.unwrap()), (0, Value::Int(1)));
+    assert!(pipe.is_broken());
 }

@@ -9,7 +9,6 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
-use std::time::Duration;
 
 use futures::StreamExt;
 use redis::Value;
@@ -19,18 +18,16 @@ use tokio_util::codec::FramedRead;
 
 use super::tls;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol};
+use crate::config::{Address, ConnectionConfig, Credentials, Keepalive, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::RespCodec;
+use crate::retry::Schedule;
 
 /// The read half of a connection, decoded into replies.
 pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, RespCodec>;
 /// The write half of a connection.
 pub(crate) type Writer = Pin<Box<dyn AsyncWrite + Send>>;
 
-/// Idle time before the first keep-alive probe, and the time between probes.
-const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// The read buffer's initial size.
 const READ_CAPACITY: usize = 64 * 1024;
 
@@ -39,6 +36,9 @@ const READ_CAPACITY: usize = 64 * 1024;
 pub(crate) struct Endpoint {
     pub(crate) config: ConnectionConfig,
     tls: Option<tls::Connector>,
+    /// When the next connection attempt may be made (every connection of
+    /// the client shares it, so attempts stay spaced).
+    pub(crate) schedule: Schedule,
 }
 
 impl Endpoint {
@@ -48,6 +48,7 @@ impl Endpoint {
         Ok(Self {
             tls: tls::Connector::new(config)?,
             config: config.clone(),
+            schedule: Schedule::default(),
         })
     }
 }
@@ -72,9 +73,10 @@ pub(crate) struct Opened {
 pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let config = &endpoint.config;
     let opening = async {
-        let (reader, mut writer, direct) = connect(&config.address, endpoint.tls.as_ref()).await?;
+        let (reader, mut writer, direct) = connect(config, endpoint.tls.as_ref()).await?;
         let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
-        let client_id = handshake(&mut reader, &mut writer, config).await?;
+        let credentials = credentials(config).await?;
+        let client_id = handshake(&mut reader, &mut writer, config, credentials.as_ref()).await?;
         Ok(Opened {
             reader,
             writer,
@@ -96,10 +98,10 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
 }
 
 async fn connect(
-    address: &Address,
+    config: &ConnectionConfig,
     tls: Option<&tls::Connector>,
 ) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer, Option<OwnedFd>)> {
-    match address {
+    match &config.address {
         Address::Tcp { host, port } => {
             let target = format!("{host}:{port}");
             let stream = TcpStream::connect((host.as_str(), *port))
@@ -112,12 +114,9 @@ async fn connect(
             // Probe an idle connection, so a server that vanished without
             // closing it (host down, network cut) is noticed, the requests
             // waiting on it fail, and the next one reconnects.
-            let keepalive = socket2::TcpKeepalive::new()
-                .with_time(KEEPALIVE_IDLE)
-                .with_interval(KEEPALIVE_INTERVAL);
-            socket2::SockRef::from(&stream)
-                .set_tcp_keepalive(&keepalive)
-                .map_err(|err| connect_error(&err, &target))?;
+            if let Some(keepalive) = &config.keepalive {
+                set_keepalive(&stream, keepalive).map_err(|err| connect_error(&err, &target))?;
+            }
             if let Some(tls) = tls {
                 let stream = tls.handshake(stream, &target).await?;
                 let (reader, writer) = tls::split(stream, &target);
@@ -137,6 +136,37 @@ async fn connect(
             Ok((Box::pin(reader), Box::pin(writer), direct))
         }
     }
+}
+
+/// Turns TCP keep-alive on with `keepalive`'s timings (the system's for a
+/// timing left unset).
+fn set_keepalive(stream: &TcpStream, keepalive: &Keepalive) -> std::io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    socket.set_keepalive(true)?;
+    let mut params = socket2::TcpKeepalive::new();
+    if let Some(idle) = keepalive.idle {
+        params = params.with_time(idle);
+    }
+    if let Some(interval) = keepalive.interval {
+        params = params.with_interval(interval);
+    }
+    if let Some(count) = keepalive.count {
+        params = params.with_retries(count);
+    }
+    socket.set_tcp_keepalive(&params)
+}
+
+/// The credentials to authenticate with: asked of the provider at every
+/// connect (so a rotated password or token is picked up), else the
+/// configured ones.
+async fn credentials(config: &ConnectionConfig) -> Result<Option<Credentials>> {
+    if let Some(provider) = &config.credential_provider {
+        return (provider.0)().await.map(Some);
+    }
+    Ok(config.password.as_ref().map(|password| Credentials {
+        username: config.username.clone(),
+        password: password.clone(),
+    }))
 }
 
 #[cold]
@@ -162,11 +192,14 @@ enum OnError {
 }
 
 /// The handshake's commands, in order, with what an error reply means.
-fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
+fn handshake_commands(
+    config: &ConnectionConfig,
+    credentials: Option<&Credentials>,
+) -> Vec<(Command, OnError)> {
     let words = |words: &[&[u8]]| Command::from_args(words).expect("a named command");
     let mut commands = Vec::new();
-    let password = config.password.as_deref().map(str::as_bytes);
-    let username = config.username.as_deref().map(str::as_bytes);
+    let password = credentials.map(|given| given.password.as_bytes());
+    let username = credentials.and_then(|given| given.username.as_deref().map(str::as_bytes));
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
         if let Some(password) = password {
@@ -189,19 +222,22 @@ fn handshake_commands(config: &ConnectionConfig) -> Vec<(Command, OnError)> {
             OnError::Fail,
         ));
     }
-    commands.push((
-        words(&[b"CLIENT", b"SETINFO", b"LIB-NAME", b"babushka"]),
-        OnError::Ignore,
-    ));
-    commands.push((
-        words(&[
-            b"CLIENT",
-            b"SETINFO",
-            b"LIB-VER",
-            env!("CARGO_PKG_VERSION").as_bytes(),
-        ]),
-        OnError::Ignore,
-    ));
+    // As redis-py, a server that lacks `CLIENT SETINFO` (before 7.2) or
+    // refuses the value is no reason to fail the connection.
+    for (attribute, value) in [
+        (&b"LIB-NAME"[..], &config.lib_name),
+        (b"LIB-VER", &config.lib_version),
+    ] {
+        if let Some(value) = value {
+            commands.push((
+                words(&[b"CLIENT", b"SETINFO", attribute, value.as_bytes()]),
+                OnError::Ignore,
+            ));
+        }
+    }
+    if config.readonly {
+        commands.push((words(&[b"READONLY"]), OnError::Fail));
+    }
     commands.push((words(&[b"CLIENT", b"ID"]), OnError::ClientId));
     commands
 }
@@ -212,8 +248,9 @@ async fn handshake(
     reader: &mut Reader,
     writer: &mut Writer,
     config: &ConnectionConfig,
+    credentials: Option<&Credentials>,
 ) -> Result<Option<i64>> {
-    let commands = handshake_commands(config);
+    let commands = handshake_commands(config, credentials);
     let mut out = Vec::new();
     for (cmd, _) in &commands {
         out.extend_from_slice(cmd.packed());
@@ -318,7 +355,7 @@ mod tests {
         let (reader, writer) = tokio::io::split(ours);
         let mut reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
         let mut writer: Writer = Box::pin(writer);
-        let expected: usize = handshake_commands(config)
+        let expected: usize = handshake_commands(config, credentials(config).await?.as_ref())
             .iter()
             .map(|(cmd, _)| cmd.packed().len())
             .sum();
@@ -329,7 +366,13 @@ mod tests {
             theirs.write_all(replies).await.unwrap();
             // Dropped here: what was not answered ends in a closed connection.
         });
-        let outcome = handshake(&mut reader, &mut writer, config).await;
+        let outcome = handshake(
+            &mut reader,
+            &mut writer,
+            config,
+            credentials(config).await?.as_ref(),
+        )
+        .await;
         server.await.unwrap();
         outcome
     }
@@ -378,13 +421,36 @@ mod tests {
     #[test]
     fn handshake_is_only_setinfo_and_client_id_for_a_default_config() {
         let config = ConnectionConfig::tcp("localhost", 6379);
-        let names: Vec<Vec<u8>> = handshake_commands(&config)
+        let names: Vec<Vec<u8>> = handshake_commands(&config, None)
             .iter()
             .map(|(cmd, _)| cmd.args().nth(1).unwrap().to_vec())
             .collect();
         assert_eq!(
             names,
             vec![b"SETINFO".to_vec(), b"SETINFO".to_vec(), b"ID".to_vec()]
+        );
+    }
+
+    #[test]
+    fn setinfo_sends_the_configured_library_and_none_when_unset() {
+        let mut config = ConnectionConfig::tcp("localhost", 6379);
+        config.lib_name = Some("mylib".into());
+        config.lib_version = None;
+        let commands: Vec<Vec<Vec<u8>>> = handshake_commands(&config, None)
+            .iter()
+            .map(|(cmd, _)| cmd.args().map(<[u8]>::to_vec).collect())
+            .collect();
+        assert_eq!(
+            commands,
+            vec![
+                vec![
+                    b"CLIENT".to_vec(),
+                    b"SETINFO".to_vec(),
+                    b"LIB-NAME".to_vec(),
+                    b"mylib".to_vec()
+                ],
+                vec![b"CLIENT".to_vec(), b"ID".to_vec()],
+            ]
         );
     }
 }

@@ -17,6 +17,17 @@
 //! nothing), and then queues one [`MessageKind::Reconnected`] message: from
 //! that message on, every subscription holds again. Messages published while
 //! no connection was subscribed are lost; the server keeps none.
+//!
+//! ## Subscribes wait for their confirmation
+//!
+//! A subscribe command is answered to its caller (an [`Ack`]) once the
+//! server confirmed each of its names: see [`super::acks`] for why, and for
+//! what a failed one leaves behind (nothing). A failed connection fails
+//! every subscribe in flight with its error; a confirmation overdue by the
+//! client's `socket_timeout` fails its subscribe with a timeout and closes
+//! the connection, which is then restored like a lost one. When the very
+//! first connection fails, the subscriber goes back to how it was made:
+//! nothing subscribed, nothing queued, no connection until the next command.
 
 use std::future::Future;
 use std::io;
@@ -30,7 +41,9 @@ use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
+use super::acks::{overdue, Ack, Acks, Waiting};
 use super::inbox::Inbox;
 use super::message::{Event, Message, MessageKind, Payload};
 use super::subscriptions::{Kind, Subscriptions};
@@ -56,12 +69,17 @@ pub(crate) struct Link {
     /// Rung when commands are queued.
     doorbell: Notify,
     stop: Notify,
+    /// How long a written subscribe may wait for its confirmation (the
+    /// client's `socket_timeout`).
+    ack_timeout: Option<Duration>,
 }
 
 struct State {
     subscriptions: Subscriptions,
     /// Commands not yet written, in call order.
     out: Vec<u8>,
+    /// The subscribe commands waiting for their confirmations.
+    acks: Acks,
     closed: bool,
 }
 
@@ -70,17 +88,20 @@ impl Link {
     pub(crate) fn start(
         connect: Connect,
         max_buffered: usize,
+        ack_timeout: Option<Duration>,
         runtime: &Handle,
     ) -> Result<Arc<Self>> {
         let link = Arc::new(Self {
             state: Mutex::new(State {
                 subscriptions: Subscriptions::default(),
                 out: Vec::new(),
+                acks: Acks::default(),
                 closed: false,
             }),
             inbox: Arc::new(Inbox::new(max_buffered)?),
             doorbell: Notify::new(),
             stop: Notify::new(),
+            ack_timeout,
         });
         // The guard is an argument, so it closes the inbox even if the task
         // is dropped before it first runs (the runtime shutting down).
@@ -88,8 +109,22 @@ impl Link {
         Ok(link)
     }
 
-    pub(crate) fn subscribe(&self, kind: Kind, names: &[Vec<u8>]) -> Result<()> {
-        self.queue(|subscriptions| subscriptions.subscribe(kind, names))
+    /// Queues a subscribe command; `ack` gets its outcome once the server
+    /// confirmed every name (not called if this returns an error).
+    pub(crate) fn subscribe(&self, kind: Kind, names: &[Vec<u8>], ack: Ack) -> Result<()> {
+        {
+            let mut state = self.state.lock();
+            if state.closed {
+                return Err(closed());
+            }
+            let (cmd, added) = state.subscriptions.subscribe(kind, names)?;
+            let start = state.out.len();
+            state.out.extend_from_slice(cmd.packed());
+            let at = start..state.out.len();
+            state.acks.push(Waiting::new(kind, names, added, at, ack));
+        }
+        self.doorbell.notify_one();
+        Ok(())
     }
 
     pub(crate) fn unsubscribe(&self, kind: Kind, names: &[Vec<u8>]) -> Result<()> {
@@ -109,7 +144,7 @@ impl Link {
         {
             let mut state = self.state.lock();
             if state.closed {
-                return Err(Error::new(ErrorKind::Closed, "the subscriber is closed"));
+                return Err(closed());
             }
             let cmd = build(&mut state.subscriptions)?;
             state.out.extend_from_slice(cmd.packed());
@@ -121,11 +156,14 @@ impl Link {
     /// Stops the task (which closes the connection) and the inbox. Events
     /// already queued can still be taken.
     pub(crate) fn close(&self) {
-        {
+        let acks = {
             let mut state = self.state.lock();
             state.closed = true;
             state.out = Vec::new();
-        }
+            std::mem::take(&mut state.acks)
+        };
+        // Dropped outside the lock: each fails its caller (a closed subscriber).
+        drop(acks);
         self.stop.notify_one();
         self.inbox.close();
     }
@@ -144,9 +182,103 @@ impl Link {
         let mut state = self.state.lock();
         let mut restore = Vec::new();
         let count = state.subscriptions.restore_into(&mut restore);
+        state.acks.shifted(restore.len());
         restore.extend_from_slice(&state.out);
         state.out = restore;
         count
+    }
+
+    /// A confirmation arrived: completes the subscribe it was the last one for.
+    fn confirm(&self, message: &Message) {
+        let done = self.state.lock().acks.confirmed(message);
+        if let Some(waiting) = done {
+            waiting.finish(Ok(()));
+        }
+    }
+
+    /// An error reply arrived: fails the subscribe the server refused.
+    /// Returns the error back if no written subscribe waits (it is then the
+    /// inbox's).
+    fn refuse(&self, err: Error) -> Option<Error> {
+        let refused = {
+            let mut state = self.state.lock();
+            let State {
+                acks,
+                subscriptions,
+                ..
+            } = &mut *state;
+            acks.refused(subscriptions)
+        };
+        match refused {
+            Some(waiting) => {
+                waiting.finish(Err(err));
+                None
+            }
+            None => Some(err),
+        }
+    }
+
+    /// A connection attempt failed with `err`: every subscribe in flight
+    /// fails with it. Before any connection was made, the subscriber also
+    /// forgets everything queued (the caller goes back to waiting for a
+    /// command); whether any subscribe was told is returned.
+    fn connect_failed(&self, err: &Error, first: bool) -> bool {
+        let failed = {
+            let mut state = self.state.lock();
+            let State {
+                acks,
+                subscriptions,
+                out,
+                ..
+            } = &mut *state;
+            let failed = acks.fail_all(subscriptions, out);
+            if first {
+                out.clear();
+                *subscriptions = Subscriptions::default();
+            }
+            failed
+        };
+        let told = !failed.is_empty();
+        for waiting in failed {
+            waiting.finish(Err(err.clone()));
+        }
+        told
+    }
+
+    /// Fails the subscribes whose confirmation is overdue; returns whether
+    /// there were any (their connection must then be closed).
+    fn expire(&self) -> bool {
+        let expired = {
+            let mut state = self.state.lock();
+            let State {
+                acks,
+                subscriptions,
+                ..
+            } = &mut *state;
+            acks.expired(subscriptions, Instant::now())
+        };
+        let any = !expired.is_empty();
+        for waiting in expired {
+            waiting.finish(Err(overdue()));
+        }
+        any
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.state.lock().acks.next_deadline()
+    }
+}
+
+#[cold]
+fn closed() -> Error {
+    Error::new(ErrorKind::Closed, "the subscriber is closed")
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -168,56 +300,78 @@ enum Ended {
 
 async fn run(guard: CloseOnExit, connect: Connect) {
     let link = &guard.0;
-    // A subscriber that is never used opens no connection.
-    while !link.has_output() {
-        if link.is_closed() {
-            return;
+    'idle: loop {
+        // A subscriber that is never used opens no connection.
+        while !link.has_output() {
+            if link.is_closed() {
+                return;
+            }
+            tokio::select! {
+                () = link.doorbell.notified() => {}
+                () = link.stop.notified() => return,
+            }
         }
-        tokio::select! {
-            () = link.doorbell.notified() => {}
-            () = link.stop.notified() => return,
+        let mut backoff = Backoff::new();
+        let mut connected_before = false;
+        loop {
+            if link.is_closed() {
+                return;
+            }
+            let Some(opened) = open(link, &connect).await else {
+                return;
+            };
+            let (reader, writer) = match opened {
+                Ok(halves) => halves,
+                Err(err) => {
+                    let told = link.connect_failed(&err, !connected_before);
+                    if !connected_before {
+                        // Where redis-py's subscribe() would raise it: the
+                        // subscribes waiting get it; with none (a lone
+                        // PING), get_message raises it.
+                        if !told {
+                            link.inbox.push(Event::Error(err));
+                        }
+                        continue 'idle;
+                    }
+                    // Later losses are silent until restored.
+                    let pause = backoff.next();
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        () = link.stop.notified() => return,
+                    }
+                }
+            };
+            backoff = Backoff::new();
+            let restoring = if connected_before {
+                let count = link.prepare_restore();
+                if count == 0 {
+                    link.inbox.push(reconnected(0));
+                }
+                count
+            } else {
+                0
+            };
+            connected_before = true;
+            if let Ended::Closed = session(link, reader, writer, restoring).await {
+                return;
+            }
         }
     }
-    let mut backoff = Backoff::new();
-    let mut connected_before = false;
-    let mut reported = false;
+}
+
+/// Opens a connection, failing the subscribes that become overdue
+/// meanwhile; `None` when the subscriber is closed.
+async fn open(link: &Link, connect: &Connect) -> Option<Result<(Reader, Writer)>> {
+    let connecting = connect();
+    tokio::pin!(connecting);
     loop {
-        if link.is_closed() {
-            return;
-        }
-        let opened = tokio::select! {
-            opened = connect() => opened,
-            () = link.stop.notified() => return,
-        };
-        let (reader, writer) = match opened {
-            Ok(halves) => halves,
-            Err(err) => {
-                // The first connection's failure is reported once (where
-                // redis-py's subscribe() would raise it); the task keeps
-                // trying. Later losses are silent until restored.
-                if !connected_before && !std::mem::replace(&mut reported, true) {
-                    link.inbox.push(Event::Error(err));
-                }
-                let pause = backoff.next();
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => continue,
-                    () = link.stop.notified() => return,
-                }
+        let deadline = link.next_deadline();
+        tokio::select! {
+            opened = &mut connecting => return Some(opened),
+            () = link.stop.notified() => return None,
+            () = sleep_until(deadline) => {
+                link.expire();
             }
-        };
-        backoff = Backoff::new();
-        let restoring = if connected_before {
-            let count = link.prepare_restore();
-            if count == 0 {
-                link.inbox.push(reconnected(0));
-            }
-            count
-        } else {
-            0
-        };
-        connected_before = true;
-        if let Ended::Closed = session(link, reader, writer, restoring).await {
-            return;
         }
     }
 }
@@ -230,6 +384,7 @@ enum Step {
     Frame(Option<crate::error::Result<redis::Value>>),
     Written(io::Result<(Writer, Vec<u8>)>),
     Rung,
+    Overdue,
     Stopped,
 }
 
@@ -249,6 +404,9 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
                     return Ended::Closed;
                 }
                 std::mem::swap(&mut state.out, &mut batch);
+                if !batch.is_empty() {
+                    state.acks.written(link.ack_timeout);
+                }
             }
             if batch.is_empty() {
                 spare = batch;
@@ -265,12 +423,14 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
                 }));
             }
         }
+        let deadline = link.next_deadline();
         let step = tokio::select! {
             frame = reader.next() => Step::Frame(frame),
             Some(written) = OptionFuture::from(writing.as_mut()), if writing.is_some() => {
                 Step::Written(written)
             }
             () = link.doorbell.notified(), if writing.is_none() => Step::Rung,
+            () = sleep_until(deadline) => Step::Overdue,
             () = link.stop.notified() => Step::Stopped,
         };
         match step {
@@ -280,17 +440,37 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
                 };
                 if restoring > 0 && answers_restore(&event) {
                     restoring -= 1;
-                    // A subscription the server refused to restore (its
-                    // ACL changed) is the user's to know about.
-                    if let Event::Error(_) = event {
-                        link.inbox.push(event);
+                    match event {
+                        // A subscription the server refused to restore (its
+                        // ACL changed) is the user's to know about.
+                        Event::Error(_) => link.inbox.push(event),
+                        // It answers a subscribe whose own command was lost
+                        // with the last connection, too.
+                        Event::Message(message) => link.confirm(&message),
                     }
                     if restoring == 0 {
                         link.inbox.push(reconnected(restored));
                     }
                     continue;
                 }
+                let event = match event {
+                    // The subscribe that waits for it raises it instead.
+                    Event::Error(err) => match link.refuse(err) {
+                        Some(err) => Event::Error(err),
+                        None => continue,
+                    },
+                    event @ Event::Message(_) => event,
+                };
+                // Queued before its subscribe returns, so a get_message
+                // right after that finds it.
+                let confirmation = event
+                    .as_message()
+                    .filter(|message| message.kind.is_subscribe_confirmation())
+                    .cloned();
                 link.inbox.push(event);
+                if let Some(message) = confirmation {
+                    link.confirm(&message);
+                }
             }
             Step::Frame(_) | Step::Written(Err(_)) => return Ended::Lost,
             Step::Written(Ok((out, mut batch))) => {
@@ -302,6 +482,11 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
                 }
             }
             Step::Rung => {}
+            Step::Overdue => {
+                if link.expire() {
+                    return Ended::Lost;
+                }
+            }
             Step::Stopped => return Ended::Closed,
         }
     }

@@ -8,6 +8,7 @@
 //! in the order the server sent it.
 //!
 //! - `message`: frames to events, RESP2 arrays and RESP3 pushes alike.
+//! - `acks`: subscribe commands waiting for their confirmations.
 //! - `inbox`: the bounded queue, its backlog policy and its wake-ups.
 //! - `subscriptions`: what to restore, and the commands' bytes.
 //! - `link`: the connection task: connect, write, read, reconnect, restore.
@@ -31,6 +32,7 @@
 //! a [`MessageKind::Reconnected`] message. Messages published in between are
 //! lost: the server keeps nothing for a subscriber it does not know.
 
+mod acks;
 mod inbox;
 mod link;
 mod message;
@@ -40,10 +42,12 @@ mod subscriptions;
 mod tests;
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use redis::Value;
 use tokio::runtime::Handle;
 
+pub use acks::Ack;
 pub use inbox::{Inbox, Waited, Waker, DEFAULT_MAX_BUFFERED};
 pub(crate) use link::Connect;
 use link::Link;
@@ -67,17 +71,25 @@ pub struct Subscriber {
 impl Subscriber {
     /// Starts a subscriber whose connections `connect` opens; it connects on
     /// its first command. At most `max_buffered` published messages wait in
-    /// its inbox (see [`Inbox`] for what happens to more).
-    pub(crate) fn start(connect: Connect, max_buffered: usize, runtime: &Handle) -> Result<Self> {
+    /// its inbox (see [`Inbox`] for what happens to more). A subscribe's
+    /// confirmation is due within `ack_timeout` of its writing, if given.
+    pub(crate) fn start(
+        connect: Connect,
+        max_buffered: usize,
+        ack_timeout: Option<Duration>,
+        runtime: &Handle,
+    ) -> Result<Self> {
         Ok(Self {
-            link: Link::start(connect, max_buffered, runtime)?,
+            link: Link::start(connect, max_buffered, ack_timeout, runtime)?,
         })
     }
 
-    /// Subscribes to `names` (at least one). The confirmations arrive in the
-    /// inbox; the subscriptions are restored after every reconnection.
-    pub fn subscribe(&self, kind: Kind, names: &[Vec<u8>]) -> Result<()> {
-        self.link.subscribe(kind, names)
+    /// Subscribes to `names` (at least one); `ack` is told once the server
+    /// confirmed them all, refused the command, or could not be reached
+    /// (a failed subscribe holds nothing). The confirmations also arrive in
+    /// the inbox; the subscriptions are restored after every reconnection.
+    pub fn subscribe(&self, kind: Kind, names: &[Vec<u8>], ack: Ack) -> Result<()> {
+        self.link.subscribe(kind, names, ack)
     }
 
     /// Unsubscribes from `names`, or from every name of the kind if empty.

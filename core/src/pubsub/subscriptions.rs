@@ -73,12 +73,30 @@ pub fn check_subscribe(kind: Kind, names: &[Vec<u8>]) -> Result<()> {
 }
 
 impl Subscriptions {
-    /// Records a subscribe command and returns its bytes.
-    pub(crate) fn subscribe(&mut self, kind: Kind, names: &[Vec<u8>]) -> Result<Command> {
+    /// Records a subscribe command and returns its bytes, with the names
+    /// it added (those not subscribed to already).
+    pub(crate) fn subscribe(
+        &mut self,
+        kind: Kind,
+        names: &[Vec<u8>],
+    ) -> Result<(Command, Vec<Vec<u8>>)> {
         check_subscribe(kind, names)?;
         let cmd = command(kind.subscribe_word(), names)?;
-        self.sets[kind.index()].extend(names.iter().cloned());
-        Ok(cmd)
+        let set = &mut self.sets[kind.index()];
+        let added = names
+            .iter()
+            .filter(|name| set.insert((*name).clone()))
+            .cloned()
+            .collect();
+        Ok((cmd, added))
+    }
+
+    /// Forgets `names` of `kind` (a subscribe that failed).
+    pub(crate) fn forget(&mut self, kind: Kind, names: &[Vec<u8>]) {
+        let set = &mut self.sets[kind.index()];
+        for name in names {
+            set.remove(name);
+        }
     }
 
     /// Records an unsubscribe command (no names: every one of the kind) and
@@ -129,8 +147,16 @@ mod tests {
     #[test]
     fn follows_the_commands_and_restores_one_name_per_command() {
         let mut subs = Subscriptions::default();
-        let cmd = subs.subscribe(Kind::Channel, &names(&["a", "b"])).unwrap();
-        assert_eq!(cmd, Command::from_args(["SUBSCRIBE", "a", "b"]).unwrap());
+        let (cmd, added) = subs
+            .subscribe(Kind::Channel, &names(&["a", "b", "a"]))
+            .unwrap();
+        assert_eq!(
+            cmd,
+            Command::from_args(["SUBSCRIBE", "a", "b", "a"]).unwrap()
+        );
+        assert_eq!(added, names(&["a", "b"]));
+        let (_, added) = subs.subscribe(Kind::Channel, &names(&["b"])).unwrap();
+        assert!(added.is_empty(), "b was subscribed to already");
         subs.subscribe(Kind::Pattern, &names(&["p*"])).unwrap();
         subs.subscribe(Kind::Shard, &names(&["s"])).unwrap();
         subs.unsubscribe(Kind::Channel, &names(&["a"])).unwrap();

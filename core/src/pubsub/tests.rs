@@ -26,6 +26,10 @@ struct Peer {
 }
 
 fn scripted(max_buffered: usize) -> (Subscriber, Peer) {
+    scripted_with(max_buffered, None)
+}
+
+fn scripted_with(max_buffered: usize, ack_timeout: Option<Duration>) -> (Subscriber, Peer) {
     let (tx, ends) = mpsc::unbounded_channel();
     let down = Arc::new(AtomicBool::new(false));
     let attempts = Arc::new(AtomicUsize::new(0));
@@ -44,7 +48,8 @@ fn scripted(max_buffered: usize) -> (Subscriber, Peer) {
         };
         Box::pin(async move { outcome })
     });
-    let subscriber = Subscriber::start(connect, max_buffered, &Handle::current()).unwrap();
+    let subscriber =
+        Subscriber::start(connect, max_buffered, ack_timeout, &Handle::current()).unwrap();
     (
         subscriber,
         Peer {
@@ -76,6 +81,35 @@ impl Peer {
 
 fn names(words: &[&str]) -> Vec<Vec<u8>> {
     words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+/// Subscribes; the receiver gets the subscribe's outcome.
+fn subscribe(
+    subscriber: &Subscriber,
+    kind: Kind,
+    words: &[&str],
+) -> tokio::sync::oneshot::Receiver<crate::error::Result<()>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    subscriber
+        .subscribe(
+            kind,
+            &names(words),
+            Box::new(move |outcome| {
+                let _ = tx.send(outcome);
+            }),
+        )
+        .unwrap();
+    rx
+}
+
+/// The outcome a subscribe's ack got.
+async fn acked(
+    ack: tokio::sync::oneshot::Receiver<crate::error::Result<()>>,
+) -> crate::error::Result<()> {
+    tokio::time::timeout(Duration::from_secs(5), ack)
+        .await
+        .expect("the subscribe was answered in time")
+        .expect("the ack was called")
 }
 
 fn packed(commands: &[&[&str]]) -> Vec<u8> {
@@ -143,10 +177,8 @@ async fn confirmations_and_messages_arrive_in_order_however_the_reads_split() {
         *4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npq\r\n$0\r\n\r\n";
     for split in 1..pushes.len() {
         let (subscriber, mut peer) = scripted(100);
-        subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
-        subscriber
-            .subscribe(Kind::Pattern, &names(&["p*"]))
-            .unwrap();
+        subscribe(&subscriber, Kind::Channel, &["a"]);
+        subscribe(&subscriber, Kind::Pattern, &["p*"]);
         let mut server = peer.accept().await;
         expect_written(
             &mut server,
@@ -179,7 +211,7 @@ async fn confirmations_and_messages_arrive_in_order_however_the_reads_split() {
 #[tokio::test]
 async fn resp3_pushes_and_a_plain_ping_reply_share_the_inbox() {
     let (subscriber, mut peer) = scripted(100);
-    subscriber.subscribe(Kind::Shard, &names(&["s"])).unwrap();
+    subscribe(&subscriber, Kind::Shard, &["s"]);
     subscriber.ping(Some(b"hi")).unwrap();
     let mut server = peer.accept().await;
     expect_written(
@@ -209,23 +241,35 @@ async fn resp3_pushes_and_a_plain_ping_reply_share_the_inbox() {
 #[tokio::test]
 async fn a_lost_connection_is_restored_then_announced() {
     let (subscriber, mut peer) = scripted(100);
-    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
-    subscriber
-        .subscribe(Kind::Pattern, &names(&["p*"]))
-        .unwrap();
+    let acks = [
+        subscribe(&subscriber, Kind::Channel, &["a"]),
+        subscribe(&subscriber, Kind::Pattern, &["p*"]),
+    ];
     let mut first = peer.accept().await;
     expect_written(
         &mut first,
         &packed(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]]),
     )
     .await;
+    first
+        .write_all(
+            b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+              *3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n",
+        )
+        .await
+        .unwrap();
+    for ack in acks {
+        acked(ack).await.unwrap();
+    }
+    assert_eq!(next_message(&subscriber).await.0, "subscribe");
+    assert_eq!(next_message(&subscriber).await.0, "psubscribe");
 
     // The server goes away and refuses connections for a while; a
     // subscription made meanwhile waits for it.
     peer.down.store(true, Ordering::SeqCst);
     drop(first);
     peer.attempts_reach(3).await;
-    subscriber.subscribe(Kind::Shard, &names(&["s"])).unwrap();
+    let waiting = subscribe(&subscriber, Kind::Shard, &["s"]);
     peer.down.store(false, Ordering::SeqCst);
 
     // Every subscription is restored, one name per command, before what
@@ -261,29 +305,61 @@ async fn a_lost_connection_is_restored_then_announced() {
         next_message(&subscriber).await,
         owned(("reconnected", "", "", "3"))
     );
-    // The confirmation of the command made while disconnected is the user's.
+    // The confirmation of the command made while disconnected is the user's;
+    // the restore's confirmation answered it already.
     assert_eq!(
         next_message(&subscriber).await,
         owned(("ssubscribe", "", "s", "1"))
     );
+    acked(waiting).await.unwrap();
     assert!(subscriber.inbox().is_empty());
 }
 
 #[tokio::test]
-async fn the_first_connections_failure_is_reported_once_while_it_retries() {
+async fn the_first_connections_failure_fails_the_subscribe_and_forgets_it() {
     let (subscriber, mut peer) = scripted(100);
     peer.down.store(true, Ordering::SeqCst);
-    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    let err = acked(subscribe(&subscriber, Kind::Channel, &["a"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    // The subscribe raised it, so get_message does not; and the subscriber
+    // is as new: no retries, nothing to restore.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(peer.attempts.load(Ordering::SeqCst), 1);
+    assert!(subscriber.inbox().is_empty());
+    peer.down.store(false, Ordering::SeqCst);
+    let ack = subscribe(&subscriber, Kind::Channel, &["b"]);
+    let mut server = peer.accept().await;
+    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "b"]])).await;
+    server
+        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:1\r\n")
+        .await
+        .unwrap();
+    acked(ack).await.unwrap();
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("subscribe", "", "b", "1"))
+    );
+}
+
+#[tokio::test]
+async fn a_lone_pings_first_connection_failure_goes_to_the_inbox() {
+    let (subscriber, peer) = scripted(100);
+    peer.down.store(true, Ordering::SeqCst);
+    subscriber.ping(None).unwrap();
     let Event::Error(err) = next(&subscriber).await else {
         panic!("the failure is reported");
     };
     assert_eq!(err.kind(), ErrorKind::Connection);
-    peer.attempts_reach(3).await;
-    assert!(subscriber.inbox().is_empty(), "reported once");
-    peer.down.store(false, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn a_subscribe_is_answered_once_every_name_is_confirmed() {
+    let (subscriber, mut peer) = scripted(100);
+    let mut ack = subscribe(&subscriber, Kind::Channel, &["a", "b"]);
     let mut server = peer.accept().await;
-    // The first connection restores nothing: the queued command says it all.
-    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a", "b"]])).await;
     server
         .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
         .await
@@ -292,12 +368,106 @@ async fn the_first_connections_failure_is_reported_once_while_it_retries() {
         next_message(&subscriber).await,
         owned(("subscribe", "", "a", "1"))
     );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(ack.try_recv().is_err(), "b is not confirmed yet");
+    server
+        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n")
+        .await
+        .unwrap();
+    acked(ack).await.unwrap();
+    // The confirmation was queued before the subscribe was answered.
+    assert_eq!(subscriber.inbox().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_subscribe_raises_and_is_not_restored() {
+    let (subscriber, mut peer) = scripted(100);
+    let first = subscribe(&subscriber, Kind::Channel, &["a"]);
+    let refused = subscribe(&subscriber, Kind::Channel, &["secret"]);
+    let mut first_server = peer.accept().await;
+    expect_written(
+        &mut first_server,
+        &packed(&[&["SUBSCRIBE", "a"], &["SUBSCRIBE", "secret"]]),
+    )
+    .await;
+    first_server
+        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n-NOPERM no\r\n")
+        .await
+        .unwrap();
+    acked(first).await.unwrap();
+    let err = acked(refused).await.unwrap_err();
+    assert_eq!(err.code(), Some("NOPERM"));
+    assert_eq!(next_message(&subscriber).await.0, "subscribe");
+    assert!(
+        subscriber.inbox().is_empty(),
+        "the error went to the caller only"
+    );
+    // After a lost connection only `a` comes back.
+    drop(first_server);
+    let mut second = peer.accept().await;
+    expect_written(&mut second, &packed(&[&["SUBSCRIBE", "a"]])).await;
+}
+
+#[tokio::test]
+async fn an_overdue_confirmation_times_out_and_the_connection_is_replaced() {
+    let (subscriber, mut peer) = scripted_with(100, Some(Duration::from_millis(100)));
+    let held = subscribe(&subscriber, Kind::Channel, &["a"]);
+    let mut first = peer.accept().await;
+    expect_written(&mut first, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    first
+        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
+        .await
+        .unwrap();
+    acked(held).await.unwrap();
+    let late = subscribe(&subscriber, Kind::Channel, &["late"]);
+    expect_written(&mut first, &packed(&[&["SUBSCRIBE", "late"]])).await;
+    // The server never answers it.
+    let err = acked(late).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    // That connection is given up; the next restores what held, not `late`.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection was closed");
+    let mut second = peer.accept().await;
+    expect_written(&mut second, &packed(&[&["SUBSCRIBE", "a"]])).await;
+}
+
+#[tokio::test]
+async fn a_subscribe_waiting_when_the_connection_fails_again_fails_and_is_rolled_back() {
+    let (subscriber, mut peer) = scripted(100);
+    let held = subscribe(&subscriber, Kind::Channel, &["a"]);
+    let mut first = peer.accept().await;
+    expect_written(&mut first, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    first
+        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
+        .await
+        .unwrap();
+    acked(held).await.unwrap();
+    let lost = subscribe(&subscriber, Kind::Pattern, &["p*"]);
+    expect_written(&mut first, &packed(&[&["PSUBSCRIBE", "p*"]])).await;
+    peer.down.store(true, Ordering::SeqCst);
+    drop(first);
+    let err = acked(lost).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    peer.down.store(false, Ordering::SeqCst);
+    let mut second = peer.accept().await;
+    expect_written(&mut second, &packed(&[&["SUBSCRIBE", "a"]])).await;
+}
+
+#[tokio::test]
+async fn closing_fails_the_subscribes_still_waiting() {
+    let (subscriber, mut peer) = scripted(100);
+    let waiting = subscribe(&subscriber, Kind::Channel, &["a"]);
+    let mut server = peer.accept().await;
+    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    subscriber.close();
+    assert_eq!(acked(waiting).await.unwrap_err().kind(), ErrorKind::Closed);
 }
 
 #[tokio::test]
 async fn a_reader_that_falls_behind_loses_the_oldest_messages_not_the_connection() {
     let (subscriber, mut peer) = scripted(10);
-    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    subscribe(&subscriber, Kind::Channel, &["a"]);
     let mut server = peer.accept().await;
     expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
     let mut pushes = b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n".to_vec();
@@ -343,7 +513,7 @@ async fn a_reader_that_falls_behind_loses_the_oldest_messages_not_the_connection
 #[tokio::test]
 async fn closing_closes_the_connection_and_refuses_later_commands() {
     let (subscriber, mut peer) = scripted(100);
-    subscriber.subscribe(Kind::Channel, &names(&["a"])).unwrap();
+    subscribe(&subscriber, Kind::Channel, &["a"]);
     let mut server = peer.accept().await;
     expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
     subscriber.close();

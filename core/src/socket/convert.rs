@@ -9,10 +9,16 @@ use redis::{Value, VerbatimFormat};
 
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
+use crate::cluster::NodeName;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Protocol, TlsConfig, TlsVersion};
+use crate::config::{
+    Address, ClusterOptions, ConnectionConfig, Credentials, Keepalive, Protocol, TlsConfig,
+    TlsVersion,
+};
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
+use crate::retry::{Backoff, RetryPolicy};
+use crate::table;
 
 /// What one `Request` frame asks the listener to do, once its rules are
 /// checked (see `request.proto`).
@@ -24,6 +30,8 @@ pub enum Frame {
     Submit {
         request_id: u64,
         lease_id: u64,
+        /// A cluster client's node to send it to (`host:port`), if any.
+        node: Option<NodeName>,
         batch: Result<Batch, Error>,
     },
     OpenLease(u64),
@@ -38,12 +46,20 @@ pub enum Frame {
         subscriber_id: u64,
         max_buffered: usize,
     },
+    /// A command for a subscriber; a subscribe carries a request id and is
+    /// answered once the server confirmed it (others carry 0).
     SubscriberCommand {
         subscriber_id: u64,
+        request_id: u64,
         call: SubscriberCall,
     },
     FetchMessages(u64),
     CloseSubscriber(u64),
+    /// The wrapper's answer to a credentials request.
+    Credentials {
+        ask_id: u64,
+        answer: Result<Credentials, Error>,
+    },
 }
 
 /// Reads a request frame. `Err` when the frame breaks a rule of the schema:
@@ -55,17 +71,18 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         args,
         action,
         lease_id,
+        node,
     } = request;
     let Some(action) = action else {
         // The common case: one command.
         let batch = Command::from_args(&args).map(Batch::One);
-        return submit(request_id, lease_id, batch);
+        return submit(request_id, lease_id, &node, batch);
     };
     let control = |frame: Frame| {
-        if request_id != 0 || !args.is_empty() || lease_id != 0 {
+        if request_id != 0 || !args.is_empty() || lease_id != 0 || !node.is_empty() {
             return Err(malformed(
-                "a control frame (lease, cancel or subscriber) carries no request id, arguments \
-                 or lease id",
+                "a control frame (lease, cancel or subscriber) carries no request id, arguments, \
+                 lease id or node",
             ));
         }
         Ok(frame)
@@ -84,32 +101,7 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                     "a batch frame carries its commands in `batch`, not `args`",
                 ));
             }
-            let kind = proto::BatchKind::try_from(batch.kind);
-            let commands = batch
-                .commands
-                .iter()
-                .enumerate()
-                .map(|(at, cmd)| {
-                    Command::from_args(&cmd.args).map_err(|err| {
-                        Error::new(
-                            err.kind(),
-                            format!("command {at} of the batch: {}", err.message()),
-                        )
-                        .at_index(at)
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>();
-            let batch = match kind {
-                Ok(proto::BatchKind::Pipeline) => commands.map(Batch::Pipeline),
-                Ok(proto::BatchKind::Transaction) => commands.map(Batch::Transaction),
-                Ok(proto::BatchKind::Unspecified) | Err(_) => {
-                    return Err(malformed(&format!(
-                        "unknown batch kind {} (1 is a pipeline, 2 a transaction)",
-                        batch.kind
-                    )))
-                }
-            };
-            submit(request_id, lease_id, batch)
+            submit(request_id, lease_id, &node, batch_from_proto(&batch)?)
         }
         Action::OpenLease(id) => control(Frame::OpenLease(nonzero(id, "lease id")?)),
         Action::ReleaseLease(release) => control(Frame::ReleaseLease {
@@ -125,24 +117,113 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
                 n => usize::try_from(n).unwrap_or(usize::MAX),
             },
         }),
-        Action::SubscriberCommand(command) => control(Frame::SubscriberCommand {
-            subscriber_id: nonzero(command.subscriber_id, "subscriber id")?,
-            call: SubscriberCall::from_proto(command.action, command.names)?,
-        }),
+        Action::SubscriberCommand(command) => {
+            let subscriber_id = nonzero(command.subscriber_id, "subscriber id")?;
+            let call = SubscriberCall::from_proto(command.action, command.names)?;
+            if !call.is_answered() {
+                return control(Frame::SubscriberCommand {
+                    subscriber_id,
+                    request_id: 0,
+                    call,
+                });
+            }
+            if !args.is_empty() || lease_id != 0 {
+                return Err(malformed(
+                    "a subscribe frame carries no arguments or lease id",
+                ));
+            }
+            Ok(Frame::SubscriberCommand {
+                subscriber_id,
+                request_id: nonzero(request_id, "request id")?,
+                call,
+            })
+        }
         Action::FetchMessages(id) => control(Frame::FetchMessages(nonzero(id, "subscriber id")?)),
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
         }
+        Action::Credentials(answer) => control(Frame::Credentials {
+            ask_id: nonzero(answer.ask_id, "credentials ask id")?,
+            answer: match answer.error {
+                Some(why) => Err(Error::new(ErrorKind::Authentication, why)),
+                None => Ok(Credentials {
+                    username: answer.username,
+                    password: answer.password,
+                }),
+            },
+        }),
     }
 }
 
-fn submit(request_id: u64, lease_id: u64, batch: Result<Batch, Error>) -> Result<Frame, Error> {
+/// A batch frame's commands as the core's batch: `Err` (outer) for a frame
+/// that breaks the schema, `Ok(Err)` for a command the caller gets an error
+/// for (its index says which).
+fn batch_from_proto(batch: &proto::Batch) -> Result<Result<Batch, Error>, Error> {
+    let commands = batch
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(at, cmd)| {
+            Command::from_args(&cmd.args).map_err(|err| {
+                Error::new(
+                    err.kind(),
+                    format!("command {at} of the batch: {}", err.message()),
+                )
+                .at_index(at)
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>();
+    match proto::BatchKind::try_from(batch.kind) {
+        Ok(proto::BatchKind::Pipeline) => Ok(commands.map(Batch::Pipeline)),
+        Ok(proto::BatchKind::Transaction) => Ok(commands.map(Batch::Transaction)),
+        Ok(proto::BatchKind::Unspecified) | Err(_) => Err(malformed(&format!(
+            "unknown batch kind {} (1 is a pipeline, 2 a transaction)",
+            batch.kind
+        ))),
+    }
+}
+
+/// Whether the request in this frame may run on a dedicated connection (a
+/// lease, or a blocking command the table sends on one), so that cancelling
+/// it must reach the listener. A superset of what the listener finds: the
+/// wrapper watches these from the moment it sends them, without waiting
+/// for the `dedicated` notice.
+pub fn may_run_dedicated(request: &proto::Request) -> bool {
+    let name = |args: &[Bytes]| {
+        args.first()
+            .is_some_and(|name| table::may_be_dedicated(name))
+    };
+    if request.lease_id != 0 {
+        return true;
+    }
+    match &request.action {
+        None => name(&request.args),
+        Some(Action::Batch(batch)) => {
+            batch.kind == proto::BatchKind::Pipeline as i32
+                && batch.commands.iter().any(|cmd| name(&cmd.args))
+        }
+        Some(_) => false,
+    }
+}
+
+fn submit(
+    request_id: u64,
+    lease_id: u64,
+    node: &str,
+    batch: Result<Batch, Error>,
+) -> Result<Frame, Error> {
     if request_id == 0 {
         return Err(malformed("request id 0 is reserved"));
+    }
+    if lease_id != 0 && !node.is_empty() {
+        return Err(malformed(
+            "a request goes on a lease or to a node, not both",
+        ));
     }
     Ok(Frame::Submit {
         request_id,
         lease_id,
+        node: (!node.is_empty()).then(|| NodeName::from(node)),
         batch,
     })
 }
@@ -278,6 +359,7 @@ pub fn error_to_proto(err: &Error) -> proto::Error {
         ErrorKind::InvalidInput => proto::ErrorKind::InvalidInput,
         ErrorKind::Protocol => proto::ErrorKind::Protocol,
         ErrorKind::Watch => proto::ErrorKind::Watch,
+        ErrorKind::Cluster => proto::ErrorKind::Cluster,
         _ => proto::ErrorKind::Internal,
     };
     proto::Error {
@@ -298,6 +380,7 @@ pub fn error_from_proto(err: proto::Error) -> Error {
         Ok(proto::ErrorKind::InvalidInput) => ErrorKind::InvalidInput,
         Ok(proto::ErrorKind::Protocol) => ErrorKind::Protocol,
         Ok(proto::ErrorKind::Watch) => ErrorKind::Watch,
+        Ok(proto::ErrorKind::Cluster) => ErrorKind::Cluster,
         _ => ErrorKind::Internal,
     };
     let code = (!err.code.is_empty()).then_some(err.code);
@@ -341,7 +424,93 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
             .max_connections
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         tls: config.tls.as_ref().map(tls_to_proto),
+        lease_wait: config.lease_wait.is_some(),
+        lease_wait_ms: config.lease_wait.flatten().map(millis),
+        single_connection: config.single_connection,
+        keepalive: config.keepalive.map(|keepalive| proto::Keepalive {
+            idle_ms: keepalive.idle.map(millis),
+            interval_ms: keepalive.interval.map(millis),
+            count: keepalive.count,
+        }),
+        lib_name: config.lib_name.clone(),
+        lib_version: config.lib_version.clone(),
+        retry: Some(retry_to_proto(&config.retry)),
+        health_check_interval_ms: config.health_check_interval.map(millis),
+        credentials_from_wrapper: config.credential_provider.is_some(),
+        cluster: config
+            .cluster
+            .as_ref()
+            .map(|cluster| proto::ClusterSettings {
+                seeds: cluster
+                    .seeds
+                    .iter()
+                    .filter_map(|seed| match seed {
+                        Address::Tcp { host, port } => Some(proto::TcpAddress {
+                            host: host.clone(),
+                            port: u32::from(*port),
+                        }),
+                        Address::Unix(_) => None,
+                    })
+                    .collect(),
+                read_from_replicas: cluster.read_from_replicas,
+                require_full_coverage: cluster.require_full_coverage,
+            }),
     }
+}
+
+fn retry_to_proto(policy: &RetryPolicy) -> proto::RetryPolicy {
+    use proto::BackoffKind as Kind;
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let (kind, base, cap) = match policy.backoff {
+        Backoff::Constant(delay) => (Kind::Constant, delay, delay),
+        Backoff::Exponential { base, cap } => (Kind::Exponential, base, cap),
+        Backoff::FullJitter { base, cap } => (Kind::FullJitter, base, cap),
+        Backoff::EqualJitter { base, cap } => (Kind::EqualJitter, base, cap),
+        Backoff::DecorrelatedJitter { base, cap } => (Kind::DecorrelatedJitter, base, cap),
+        Backoff::ExponentialWithJitter { base, cap } => (Kind::ExponentialWithJitter, base, cap),
+    };
+    proto::RetryPolicy {
+        backoff: kind as i32,
+        base_us: micros(base),
+        cap_us: micros(cap),
+        attempts: policy.attempts,
+        on_timeout: policy.on_timeout,
+        writes: policy.writes,
+        on_connection: policy.on_connection,
+    }
+}
+
+fn retry_from_proto(policy: proto::RetryPolicy) -> Result<RetryPolicy, Error> {
+    use proto::BackoffKind as Kind;
+    let base = Duration::from_micros(policy.base_us);
+    let cap = Duration::from_micros(policy.cap_us);
+    let backoff = match Kind::try_from(policy.backoff) {
+        Ok(Kind::Constant) => Backoff::Constant(base),
+        Ok(Kind::Exponential) => Backoff::Exponential { base, cap },
+        Ok(Kind::FullJitter) => Backoff::FullJitter { base, cap },
+        Ok(Kind::EqualJitter) => Backoff::EqualJitter { base, cap },
+        Ok(Kind::DecorrelatedJitter) => Backoff::DecorrelatedJitter { base, cap },
+        Ok(Kind::ExponentialWithJitter) => Backoff::ExponentialWithJitter { base, cap },
+        Ok(Kind::Unspecified) | Err(_) => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("unknown backoff kind {}", policy.backoff),
+            ))
+        }
+    };
+    if policy.attempts == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "retry attempts must be at least 1",
+        ));
+    }
+    Ok(RetryPolicy {
+        backoff,
+        attempts: policy.attempts,
+        on_timeout: policy.on_timeout,
+        writes: policy.writes,
+        on_connection: policy.on_connection,
+    })
 }
 
 fn tls_to_proto(tls: &TlsConfig) -> proto::TlsSettings {
@@ -391,6 +560,11 @@ fn tls_from_proto(tls: proto::TlsSettings) -> Result<TlsConfig, Error> {
     })
 }
 
+/// Whether the setup frame asks the core to get credentials from the wrapper.
+pub fn wants_wrapper_credentials(request: &proto::ConnectionRequest) -> bool {
+    request.credentials_from_wrapper
+}
+
 /// The client settings a setup frame asks for, after checking its version.
 pub fn connection_config(request: proto::ConnectionRequest) -> Result<ConnectionConfig, Error> {
     let current = proto::ProtocolVersion::Current as u32;
@@ -433,12 +607,102 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         max_in_flight: request.max_in_flight.map(|n| n as usize),
         max_connections: request.max_connections.map(|n| n as usize),
         tls: request.tls.map(tls_from_proto).transpose()?,
+        lease_wait: request
+            .lease_wait
+            .then(|| request.lease_wait_ms.map(Duration::from_millis)),
+        single_connection: request.single_connection,
+        keepalive: request.keepalive.map(|keepalive| Keepalive {
+            idle: keepalive.idle_ms.map(Duration::from_millis),
+            interval: keepalive.interval_ms.map(Duration::from_millis),
+            count: keepalive.count,
+        }),
+        lib_name: request.lib_name,
+        lib_version: request.lib_version,
+        retry: request
+            .retry
+            .map(retry_from_proto)
+            .transpose()?
+            .unwrap_or_default(),
+        health_check_interval: request.health_check_interval_ms.map(Duration::from_millis),
+        // Set by the listener when the setup frame asks for it (see
+        // `wants_wrapper_credentials`).
+        credential_provider: None,
+        readonly: false,
+        cluster: request.cluster.map(cluster_from_proto).transpose()?,
+    })
+}
+
+fn cluster_from_proto(cluster: proto::ClusterSettings) -> Result<ClusterOptions, Error> {
+    let seeds = cluster
+        .seeds
+        .into_iter()
+        .map(|seed| {
+            let port = u16::try_from(seed.port).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("a cluster seed's port {} is out of range", seed.port),
+                )
+            })?;
+            Ok(Address::Tcp {
+                host: seed.host,
+                port,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(ClusterOptions {
+        seeds,
+        read_from_replicas: cluster.read_from_replicas,
+        require_full_coverage: cluster.require_full_coverage,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_that_may_run_dedicated_are_the_leased_and_the_blocking_ones() {
+        let args = |words: &[&str]| words.iter().map(|w| Bytes::from(w.to_string())).collect();
+        let one = |words: &[&str]| proto::Request {
+            args: args(words),
+            ..proto::Request::default()
+        };
+        let batch = |kind: proto::BatchKind, words: &[&str]| proto::Request {
+            action: Some(Action::Batch(proto::Batch {
+                kind: kind.into(),
+                commands: vec![
+                    proto::BatchCommand {
+                        args: args(&["GET", "k"]),
+                    },
+                    proto::BatchCommand { args: args(words) },
+                ],
+            })),
+            ..proto::Request::default()
+        };
+        assert!(may_run_dedicated(&one(&["blpop", "q", "5"])));
+        assert!(!may_run_dedicated(&one(&["GET", "k"])));
+        assert!(may_run_dedicated(&proto::Request {
+            lease_id: 3,
+            ..one(&["GET", "k"])
+        }));
+        assert!(may_run_dedicated(&batch(
+            proto::BatchKind::Pipeline,
+            &["BLPOP", "q", "1"]
+        )));
+        // Inside MULTI nothing blocks.
+        assert!(!may_run_dedicated(&batch(
+            proto::BatchKind::Transaction,
+            &["BLPOP", "q", "1"]
+        )));
+        assert!(!may_run_dedicated(&control(Action::Cancel(1))));
+    }
+
+    fn control(action: Action) -> proto::Request {
+        proto::Request {
+            action: Some(action),
+            ..proto::Request::default()
+        }
+    }
 
     #[test]
     fn tls_settings_round_trip() {
@@ -525,10 +789,30 @@ mod tests {
             Frame::Submit {
                 request_id: 1,
                 lease_id: 4,
+                node: None,
                 batch: Ok(Batch::One(cmd)),
             } => assert_eq!(cmd.name(), b"GET"),
             other => panic!("{other:?}"),
         }
+        // A cluster node to send it to; never together with a lease.
+        let to_node = proto::Request {
+            request_id: 7,
+            args: words(&["DBSIZE"]),
+            node: "127.0.0.1:7000".to_owned(),
+            ..proto::Request::default()
+        };
+        assert!(matches!(
+            frame_from_proto(to_node).unwrap(),
+            Frame::Submit { node: Some(node), .. } if &*node == "127.0.0.1:7000"
+        ));
+        let both = proto::Request {
+            request_id: 8,
+            args: words(&["DBSIZE"]),
+            lease_id: 1,
+            node: "127.0.0.1:7000".to_owned(),
+            ..proto::Request::default()
+        };
+        assert!(frame_from_proto(both).is_err());
         let transaction = proto::Request {
             request_id: 2,
             action: Some(Action::Batch(proto::Batch {
@@ -599,11 +883,56 @@ mod tests {
         assert_eq!(back.response_timeout, Some(Duration::from_millis(250)));
 
         assert_eq!(back.tls, None);
+        assert_eq!(back.cluster, None);
+
+        // A cluster client's settings come through whole.
+        let mut cluster = ConnectionConfig::tcp("127.0.0.1", 7000);
+        cluster.cluster = Some(ClusterOptions {
+            seeds: vec![Address::Tcp {
+                host: "10.0.0.2".into(),
+                port: 7001,
+            }],
+            read_from_replicas: true,
+            require_full_coverage: false,
+        });
+        let back = connection_config(connection_request(&cluster)).unwrap();
+        assert_eq!(back.cluster, cluster.cluster);
 
         let mut future = request;
         future.protocol_version = 99;
         let err = connection_config(future).unwrap_err();
         assert!(err.message().contains("version mismatch"), "{err}");
         assert!(err.message().contains("99"), "{err}");
+    }
+
+    #[test]
+    fn pool_keepalive_and_library_settings_round_trip() {
+        let mut config = ConnectionConfig::tcp("127.0.0.1", 6380);
+        // The defaults: keep-alive on with redis-py's timings, babushka's name.
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.keepalive, Some(Keepalive::default()));
+        assert_eq!(back.lib_name.as_deref(), Some("babushka"));
+        assert_eq!(back.lease_wait, None);
+        assert!(!back.single_connection);
+        for wait in [None, Some(Duration::from_millis(1500))] {
+            config.lease_wait = Some(wait);
+            config.single_connection = true;
+            config.keepalive = Some(Keepalive {
+                idle: Some(Duration::from_secs(200)),
+                interval: None,
+                count: Some(9),
+            });
+            config.lib_name = None;
+            config.lib_version = Some("1.2".into());
+            let back = connection_config(connection_request(&config)).unwrap();
+            assert_eq!(back.lease_wait, Some(wait));
+            assert!(back.single_connection);
+            assert_eq!(back.keepalive, config.keepalive);
+            assert_eq!(back.lib_name, None);
+            assert_eq!(back.lib_version.as_deref(), Some("1.2"));
+        }
+        config.keepalive = None;
+        let back = connection_config(connection_request(&config)).unwrap();
+        assert_eq!(back.keepalive, None);
     }
 }

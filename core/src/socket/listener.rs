@@ -48,8 +48,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, Notify};
 
 use super::convert::{
-    connection_config, error_to_proto, frame_from_proto, malformed, value_to_proto, Frame,
+    connection_config, error_to_proto, frame_from_proto, malformed, value_to_proto,
+    wants_wrapper_credentials, Frame,
 };
+use super::credentials::Asks;
 use super::frame::{encode_frame, FrameDecoder, FrameError};
 use super::proto::{self, response};
 use super::subscribers::Subscribers;
@@ -343,7 +345,8 @@ async fn read_loop(
     tx: &mpsc::UnboundedSender<Outgoing>,
 ) -> Option<Arc<Client>> {
     let mut decoder = FrameDecoder::new();
-    let client = match setup(&mut reader, &mut decoder).await {
+    let asks = Arc::new(Asks::default());
+    let client = match setup(&mut reader, &mut decoder, &asks, tx).await {
         Ok(client) => client,
         Err(stop) => {
             if let Stop::Invalid(err) = stop {
@@ -356,7 +359,7 @@ async fn read_loop(
         request_id: 0,
         result: Some(response::Result::Value(value_to_proto(redis::Value::Okay))),
     }));
-    let mut stream = Stream::new(Arc::clone(&client), tx.clone());
+    let mut stream = Stream::new(Arc::clone(&client), tx.clone(), Arc::clone(&asks));
     loop {
         let request = match decoder.next_message::<proto::Request>() {
             Ok(Some(request)) => request,
@@ -387,6 +390,8 @@ async fn read_loop(
         }
     }
     stream.pay_wake();
+    // Connections being opened stop waiting for credentials nobody will send.
+    asks.abandon();
     // Leases go back (and are closed with the client); cancels are dropped
     // without being called: closing the client ends every request anyway.
     drop(stream);
@@ -396,9 +401,15 @@ async fn read_loop(
 async fn setup(
     reader: &mut OwnedReadHalf,
     decoder: &mut FrameDecoder,
+    asks: &Arc<Asks>,
+    tx: &mpsc::UnboundedSender<Outgoing>,
 ) -> Result<Arc<Client>, Stop> {
     let request = next_message::<proto::ConnectionRequest>(reader, decoder).await?;
-    let config = connection_config(request).map_err(Stop::Invalid)?;
+    let from_wrapper = wants_wrapper_credentials(&request);
+    let mut config = connection_config(request).map_err(Stop::Invalid)?;
+    if from_wrapper {
+        config.credential_provider = Some(asks.provider(tx.downgrade()));
+    }
     Client::new(&config).map_err(Stop::Invalid)
 }
 
@@ -428,6 +439,8 @@ struct Stream {
     wake_owed: bool,
     /// The subscribers the wrapper opened, by the ids it chose.
     subscribers: Subscribers,
+    /// Credentials asked of the wrapper, waiting for its answers.
+    asks: Arc<Asks>,
 }
 
 /// The cancel table is pruned when it reaches this size, or twice the size
@@ -435,7 +448,7 @@ struct Stream {
 const MIN_CANCEL_PRUNE: usize = 64;
 
 impl Stream {
-    fn new(client: Arc<Client>, tx: mpsc::UnboundedSender<Outgoing>) -> Self {
+    fn new(client: Arc<Client>, tx: mpsc::UnboundedSender<Outgoing>, asks: Arc<Asks>) -> Self {
         Self {
             client,
             tx,
@@ -444,6 +457,7 @@ impl Stream {
             prune_cancels_at: MIN_CANCEL_PRUNE,
             wake_owed: false,
             subscribers: Subscribers::default(),
+            asks,
         }
     }
 
@@ -454,9 +468,14 @@ impl Stream {
             Frame::Submit {
                 request_id,
                 lease_id,
+                node,
                 batch,
             } => {
-                let route = match self.route(lease_id) {
+                let route = match node {
+                    Some(node) => Ok(Route::Node(node)),
+                    None => self.route(lease_id),
+                };
+                let route = match route {
                     Ok(route) => route,
                     Err(err) => {
                         self.reply(request_id, response::Result::Error(error_to_proto(&err)));
@@ -479,7 +498,7 @@ impl Stream {
                         "more than {MAX_LEASES} leases open on one stream"
                     )));
                 }
-                let slot = match self.client.lease() {
+                let slot = match self.client.lease_now() {
                     Ok(lease) => LeaseSlot::Open(lease),
                     Err(err) => LeaseSlot::Failed(err),
                 };
@@ -516,10 +535,14 @@ impl Stream {
             }
             Frame::SubscriberCommand {
                 subscriber_id,
+                request_id,
                 call,
-            } => self.subscribers.command(subscriber_id, call)?,
+            } => self
+                .subscribers
+                .command(subscriber_id, request_id, call, &self.tx)?,
             Frame::FetchMessages(subscriber_id) => self.subscribers.fetch(subscriber_id)?,
             Frame::CloseSubscriber(subscriber_id) => self.subscribers.close(subscriber_id)?,
+            Frame::Credentials { ask_id, answer } => self.asks.answer(ask_id, answer),
         }
         Ok(())
     }

@@ -5,11 +5,13 @@
 //! - [`frame`]: cutting a byte stream into frames, safely.
 //! - [`convert`]: messages to and from the core's values, errors and settings.
 //! - [`pushes`]: subscriber commands and pushed events to and from frames.
+//! - `credentials`: credentials asked of the wrapper at each connect.
 //! - [`listener`]: the per-process listener and the per-stream loops.
 //! - `subscribers`: a stream's subscribers, and the task per subscriber that
 //!   answers the wrapper's fetches with its messages.
 
 pub mod convert;
+mod credentials;
 pub mod frame;
 pub mod listener;
 pub mod pushes;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::convert::{error_from_proto, error_to_proto, malformed};
 use super::proto::{self, pub_sub_message, push_event};
 use crate::error::Error;
-use crate::pubsub::{Event, Kind, Message, MessageKind, Payload, Subscriber};
+use crate::pubsub::{Ack, Event, Kind, Message, MessageKind, Payload, Subscriber};
 
 /// What a `subscriber_command` frame asks of its subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +67,18 @@ impl SubscriberCall {
         }
     }
 
-    /// Carries the call out on `subscriber`.
-    pub fn apply(self, subscriber: &Subscriber) -> Result<(), Error> {
+    /// Whether the call is answered (a subscribe, once confirmed): its
+    /// frame then carries a request id.
+    pub fn is_answered(&self) -> bool {
+        matches!(self, Self::Subscribe(..))
+    }
+
+    /// Carries the call out on `subscriber`; `ack` gets a subscribe's
+    /// outcome (and is dropped unused by the other calls, which are not
+    /// answered). Not called when this returns an error.
+    pub fn apply(self, subscriber: &Subscriber, ack: Ack) -> Result<(), Error> {
         match self {
-            Self::Subscribe(kind, names) => subscriber.subscribe(kind, &names),
+            Self::Subscribe(kind, names) => subscriber.subscribe(kind, &names, ack),
             Self::Unsubscribe(kind, names) => subscriber.unsubscribe(kind, &names),
             Self::Ping(message) => subscriber.ping(message.as_deref()),
         }

@@ -15,13 +15,13 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
-use super::convert::malformed;
+use super::convert::{error_to_proto, malformed, value_to_proto};
 use super::listener::Outgoing;
 use super::proto::{self, response};
 use super::pushes::{event_to_proto, SubscriberCall};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::pubsub::{Event, Inbox, Subscriber};
+use crate::pubsub::{Ack, Event, Inbox, Subscriber};
 
 /// The most events one `PushBatch` carries.
 const MAX_BATCH: usize = 4096;
@@ -31,8 +31,9 @@ const MAX_SUBSCRIBERS: usize = 65_536;
 
 /// An open subscriber and its fetch-answering task.
 struct Open {
-    /// `None` when opening it failed: the first fetch reports why.
-    subscriber: Option<Subscriber>,
+    /// Why opening it failed: the first fetch reports it, and a subscribe
+    /// is answered with it.
+    subscriber: std::result::Result<Subscriber, Error>,
     fetch: Arc<Notify>,
     task: JoinHandle<()>,
 }
@@ -74,10 +75,10 @@ impl Subscribers {
                     .set_waker(Some(Arc::new(move || ring.notify_one())));
                 let inbox = Arc::clone(subscriber.inbox());
                 let task = tokio::spawn(forward(id, inbox, Arc::clone(&fetch), ready, tx.clone()));
-                (Some(subscriber), task)
+                (Ok(subscriber), task)
             }
             Err(err) => (
-                None,
+                Err(err.clone()),
                 tokio::spawn(report(id, err, Arc::clone(&fetch), tx.clone())),
             ),
         };
@@ -92,13 +93,30 @@ impl Subscribers {
         Ok(())
     }
 
-    pub(super) fn command(&self, id: u64, call: SubscriberCall) -> Result<()> {
+    /// Carries out a subscriber command. A subscribe (`request_id` set) is
+    /// answered on `tx` once the server confirmed it, or at once if it
+    /// cannot be sent.
+    pub(super) fn command(
+        &self,
+        id: u64,
+        request_id: u64,
+        call: SubscriberCall,
+        tx: &mpsc::UnboundedSender<Outgoing>,
+    ) -> Result<()> {
         let open = self.get(id)?;
-        if let Some(subscriber) = &open.subscriber {
-            // What can fail here (a closed subscriber, an empty subscribe the
-            // codec refuses before sending) has nobody to answer: the
-            // wrapper learns of a closed subscriber from its batches.
-            let _ = call.apply(subscriber);
+        let answered = call.is_answered();
+        let reply = tx.clone();
+        let ack: Ack = Box::new(move |outcome: Result<()>| {
+            respond(&reply, request_id, outcome);
+        });
+        let applied = match &open.subscriber {
+            Ok(subscriber) => call.apply(subscriber, ack),
+            Err(err) => Err(err.clone()),
+        };
+        // What else fails (an unsubscribe on a closed subscriber) has nobody
+        // to answer: the wrapper learns of a closed subscriber from its batches.
+        if let (true, Err(err)) = (answered, applied) {
+            respond(tx, request_id, Err(err));
         }
         Ok(())
     }
@@ -158,6 +176,19 @@ async fn forward(
 async fn report(id: u64, err: Error, fetch: Arc<Notify>, tx: mpsc::UnboundedSender<Outgoing>) {
     fetch.notified().await;
     send(&tx, id, vec![Event::Error(err)], 0, true);
+}
+
+/// Answers a subscribe: `OK`, or the error it failed with.
+fn respond(tx: &mpsc::UnboundedSender<Outgoing>, request_id: u64, outcome: Result<()>) {
+    let result = match outcome {
+        Ok(()) => response::Result::Value(value_to_proto(redis::Value::Okay)),
+        Err(err) => response::Result::Error(error_to_proto(&err)),
+    };
+    // The writer is gone only when the stream is closing.
+    let _ = tx.send(Outgoing::Frame(proto::Response {
+        request_id,
+        result: Some(result),
+    }));
 }
 
 fn send(

@@ -37,6 +37,7 @@ use std::sync::LazyLock;
 
 pub use blocking::Blocking;
 pub use commands::{Absent, ABSENT};
+pub use keys::keys_of;
 pub use shape::{Reply, Shape};
 pub use spec::{
     Begin, CommandSpec, Find, Flag, Flags, KeyFlag, KeyFlags, KeySpec, RequestPolicy,
@@ -86,6 +87,20 @@ pub fn blocking(cmd: &Command) -> Option<Blocking> {
         .iter()
         .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(name))?;
     blocking::blocking(spec, cmd)
+}
+
+/// Whether a command of this name (any case) may run on a dedicated
+/// connection: [`blocking`] says `dedicated` for it with some arguments. A
+/// uds wrapper asks, to watch such a request for cancellation from the
+/// moment it is sent.
+pub fn may_be_dedicated(name: &[u8]) -> bool {
+    let Some(&initial) = name.first() else {
+        return false;
+    };
+    BLOCKING_INITIALS & initial_bit(initial) != 0
+        && INDEX.blocking.iter().any(|spec| {
+            spec.has(Flag::Dedicated) && spec.name.as_bytes().eq_ignore_ascii_case(name)
+        })
 }
 
 /// The keys of `cmd`, by its entry's key specs (none for a command the
@@ -188,6 +203,29 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn may_be_dedicated_covers_every_command_blocking_sends_on_a_dedicated_connection() {
+        for spec in entries() {
+            // The wait's argument, wherever the entry reads it, as a
+            // timeout that is a number; XREAD's needs BLOCK.
+            let cmd = Command::from_args([spec.name, "BLOCK", "1", "STREAMS", "k", "1"]).unwrap();
+            let dedicated = blocking(&cmd).is_some_and(|b| b.dedicated);
+            assert!(
+                !dedicated || may_be_dedicated(spec.name.as_bytes()),
+                "{}",
+                spec.name
+            );
+            assert_eq!(
+                may_be_dedicated(spec.name.to_ascii_lowercase().as_bytes()),
+                may_be_dedicated(spec.name.as_bytes())
+            );
+        }
+        assert!(may_be_dedicated(b"blpop"));
+        assert!(may_be_dedicated(b"XREAD"));
+        assert!(!may_be_dedicated(b"GET"));
+        assert!(!may_be_dedicated(b""));
+    }
 
     #[test]
     fn finds_commands_and_subcommands_in_any_case() {

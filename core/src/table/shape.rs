@@ -44,11 +44,59 @@ pub enum Shape {
     /// `FUNCTION DUMP`: a binary payload that would not decode, and is only
     /// good as bytes).
     Bytes = 15,
+    // From here on the reply is parsed by a Python function named after the
+    // shape in `babushka._replies` (see `Shape::parsed_in_python`).
+    /// A string reply as `str` even without `decode_responses` (`ACL WHOAMI`,
+    /// `CLIENT GETNAME`), as redis-py decodes it.
+    Str = 16,
+    /// Each string of an array as `str` (`ACL CAT`, `ACL USERS`); other items
+    /// as they are.
+    StrList = 17,
+    /// `CONFIG GET`'s pairs as a dict of `str` to `str`.
+    ConfigGet = 18,
+    /// `INFO`'s text parsed to a dict (numbers as numbers, `a=1,b=2` values
+    /// as nested dicts).
+    Info = 19,
+    /// `CLIENT LIST`'s lines as a list of dicts of `str`.
+    ClientList = 20,
+    /// `CLIENT INFO`'s line as a dict, its numeric fields as ints.
+    ClientInfo = 21,
+    /// `CLIENT KILL`: `OK` becomes `True`, a count stays an int.
+    ClientKill = 22,
+    /// `CLIENT TRACKINGINFO` as a flat list, its labels as `str` (a RESP3
+    /// map is flattened).
+    TrackingInfo = 23,
+    /// `ACL GETUSER`'s reply as a dict (flags, passwords, commands and
+    /// categories split, `enabled`).
+    AclGetuser = 24,
+    /// `ACL LOG`'s entries as dicts of `str`, `client-info` parsed; `OK`
+    /// (`ACL LOG RESET`) becomes `True`.
+    AclLog = 25,
+    /// `SLOWLOG GET`'s entries as dicts (`id`, `start_time`, `duration`,
+    /// `command`, ...), their strings bytes whatever `decode_responses` says.
+    SlowlogGet = 26,
+    /// `MEMORY STATS` as a dict with `str` keys and string values.
+    MemoryStats = 27,
+    /// `DEBUG OBJECT`'s `key:value` text as a dict.
+    DebugObject = 28,
+    /// `COMMAND`'s entries as a dict of command name to its details.
+    CommandInfo = 29,
+    /// A Unix time as a local `datetime` (`LASTSAVE`).
+    Datetime = 30,
+    /// `TIME`'s `[seconds, microseconds]` as a tuple of ints.
+    Time = 31,
+    /// An array of flat pairs (or maps) as a list of dicts (`MODULE LIST`).
+    PairsList = 32,
+    /// Any reply becomes `True` (`BGSAVE`, `BGREWRITEAOF`: their status text
+    /// says which was started).
+    True = 33,
+    /// `PONG` becomes `True`, anything else `False` (`PING`).
+    Pong = 34,
 }
 
 impl Shape {
     /// Every shape, in number order.
-    pub const ALL: [Shape; 16] = [
+    pub const ALL: [Shape; 35] = [
         Self::Raw,
         Self::Ok,
         Self::Bool,
@@ -65,7 +113,42 @@ impl Shape {
         Self::Tuple,
         Self::KeyMemberScore,
         Self::Bytes,
+        Self::Str,
+        Self::StrList,
+        Self::ConfigGet,
+        Self::Info,
+        Self::ClientList,
+        Self::ClientInfo,
+        Self::ClientKill,
+        Self::TrackingInfo,
+        Self::AclGetuser,
+        Self::AclLog,
+        Self::SlowlogGet,
+        Self::MemoryStats,
+        Self::DebugObject,
+        Self::CommandInfo,
+        Self::Datetime,
+        Self::Time,
+        Self::PairsList,
+        Self::True,
+        Self::Pong,
     ];
+
+    /// Whether the binding hands the reply, built as it is, to the Python
+    /// function `babushka._replies.parse_<name in lower case>`. These are the
+    /// administration commands' text and nested replies, which redis-py
+    /// parses in Python too: rare, and much shorter to write and check
+    /// against redis-py there than in Rust.
+    pub const fn parsed_in_python(self) -> bool {
+        self as u8 >= Self::Str as u8
+    }
+
+    /// Whether the parser gets the reply's strings as bytes even with
+    /// `decode_responses`: redis-py's `slowlog_get` never decodes its
+    /// entries (a command's words may be any bytes).
+    pub const fn keeps_bytes(self) -> bool {
+        matches!(self, Self::SlowlogGet)
+    }
 
     /// The shape with this number, if there is one.
     pub fn from_u8(value: u8) -> Option<Self> {
@@ -91,6 +174,25 @@ impl Shape {
             Self::Tuple => "TUPLE",
             Self::KeyMemberScore => "KEY_MEMBER_SCORE",
             Self::Bytes => "BYTES",
+            Self::Str => "STR",
+            Self::StrList => "STR_LIST",
+            Self::ConfigGet => "CONFIG_GET",
+            Self::Info => "INFO",
+            Self::ClientList => "CLIENT_LIST",
+            Self::ClientInfo => "CLIENT_INFO",
+            Self::ClientKill => "CLIENT_KILL",
+            Self::TrackingInfo => "TRACKING_INFO",
+            Self::AclGetuser => "ACL_GETUSER",
+            Self::AclLog => "ACL_LOG",
+            Self::SlowlogGet => "SLOWLOG_GET",
+            Self::MemoryStats => "MEMORY_STATS",
+            Self::DebugObject => "DEBUG_OBJECT",
+            Self::CommandInfo => "COMMAND_INFO",
+            Self::Datetime => "DATETIME",
+            Self::Time => "TIME",
+            Self::PairsList => "PAIRS_LIST",
+            Self::True => "TRUE",
+            Self::Pong => "PONG",
         }
     }
 }

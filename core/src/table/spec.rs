@@ -189,10 +189,15 @@ pub enum Flag {
     /// `MONITOR`, `CLIENT REPLY`), so a pipelined connection could not pair
     /// them up; refused on the shared connection.
     Unpaired,
+    /// Babushka's: it ends or resets the connection it is sent on (`QUIT`,
+    /// `RESET`, `HELLO`), which would break the shared connection for
+    /// every other request on it; sent on a connection of its own, closed
+    /// afterwards.
+    Alone,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 14] = [
+    pub const ALL: [Flag; 15] = [
         Self::Write,
         Self::Readonly,
         Self::Denyoom,
@@ -207,10 +212,11 @@ impl Flag {
         Self::Dedicated,
         Self::Session,
         Self::Unpaired,
+        Self::Alone,
     ];
 
     /// As `COMMAND INFO` spells it (Babushka's own: `dedicated`, `session`,
-    /// `unpaired`).
+    /// `unpaired`, `alone`).
     pub const fn name(self) -> &'static str {
         match self {
             Self::Write => "write",
@@ -227,6 +233,7 @@ impl Flag {
             Self::Dedicated => "dedicated",
             Self::Session => "session",
             Self::Unpaired => "unpaired",
+            Self::Alone => "alone",
         }
     }
 }

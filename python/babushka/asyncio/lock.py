@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import TYPE_CHECKING, Awaitable, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Awaitable, ClassVar, Literal
 
 from babushka.commands.base import EncodableT
 from babushka.exceptions import LockError, LockNotOwnedError
@@ -30,7 +30,7 @@ class Lock(LockBase):
     lua_extend: ClassVar[AsyncScript | None] = None
     lua_reacquire: ClassVar[AsyncScript | None] = None
 
-    redis: Redis
+    redis: Redis[Any]
 
     def register_scripts(self) -> None:
         cls = type(self)

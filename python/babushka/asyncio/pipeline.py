@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Awaitable, Generator
+from typing import TYPE_CHECKING, Any, Awaitable, Generator
 
 from babushka import _shapes as S
 from babushka._pipeline import ONE, Parse, PipelineBase, raise_as
+from babushka._typing import PipelineCommands, ValueT
 from babushka.commands.base import LeaseT
 from babushka.commands.scripting import ScriptTextT
 from babushka.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from babushka.asyncio.client import Redis
+
 from babushka.script import AsyncScript
 
 
-class Pipeline(PipelineBase):
+class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
     """redis-py's asyncio ``Pipeline``: command methods queue and return the
     pipeline (which may be awaited, giving itself), ``await execute()`` sends
     the queue as one request and returns the replies.
@@ -23,19 +30,21 @@ class Pipeline(PipelineBase):
     for one task at a time.
     """
 
+    _client: Redis[ValueT]
+
     @property
     def is_transaction(self) -> bool:
         """redis-py's asyncio name for ``transaction``."""
         return self.transaction
 
-    def __await__(self) -> Generator[Any, None, Pipeline]:
+    def __await__(self) -> Generator[Any, None, Self]:
         # ``await pipe.set(...)`` works when set() queued, as in redis-py.
         return self._itself().__await__()
 
-    async def _itself(self) -> Pipeline:
+    async def _itself(self) -> Self:
         return self
 
-    async def __aenter__(self) -> Pipeline:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

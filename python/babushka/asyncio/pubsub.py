@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import inspect
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, Sequence
 
 from babushka._pubsub import (
     CHANNEL,
@@ -24,8 +24,11 @@ from babushka._pubsub import (
     SHARD,
     HandlerT,
     PubSubBase,
+    PushHandlerT,
     SubscriberT,
     Subscription,
+    message_from_push,
+    push_list,
 )
 
 if TYPE_CHECKING:
@@ -39,14 +42,21 @@ class PubSub(PubSubBase):
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis[Any],
         ignore_subscribe_messages: bool = False,
         shard_hint: str | None = None,
         *,
         max_buffered_messages: int = DEFAULT_MAX_BUFFERED_MESSAGES,
         on_reconnect: Optional[HandlerT] = None,
+        push_handler_func: Optional[PushHandlerT] = None,
     ) -> None:
-        super().__init__(ignore_subscribe_messages, max_buffered_messages, on_reconnect)
+        super().__init__(
+            client,
+            ignore_subscribe_messages,
+            max_buffered_messages,
+            on_reconnect,
+            push_handler_func,
+        )
         self._client = client
         #: Accepted for redis-py compatibility; a standalone client has one node.
         self.shard_hint = shard_hint
@@ -93,18 +103,43 @@ class PubSub(PubSubBase):
         """Whether anything is subscribed to (until its unsubscribe confirmation)."""
         return bool(self.channels or self.patterns or self.shard_channels)
 
+    async def _subscribe(
+        self, kind: int, args: tuple[Any, ...], handlers: dict[str, HandlerT]
+    ) -> None:
+        native, names, undo = self._prepare(kind, args, handlers)
+        try:
+            await self._confirm(native, kind, names)
+        except Exception:
+            # A cancelled wait (CancelledError) undoes nothing: the
+            # subscribe goes ahead in the core.
+            undo()
+            raise
+
+    async def _confirm(self, native: SubscriberT, kind: int, names: Sequence[Any]) -> None:
+        """Sends a subscribe and waits until the server has confirmed it;
+        raises what it failed with (see :meth:`babushka.pubsub.PubSub._confirm`)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if self._client.transport == "uds":
+            # Resolved by the stream's reader, on this loop.
+            native.subscribe(future, kind, *names)
+        else:
+            native.subscribe(_LoopWaiter(loop, future), kind, *names)
+        await future
+
     async def subscribe(self, *args: Any, **kwargs: HandlerT) -> None:
         """Subscribes to channels; ``name=handler`` keywords (or
         ``Subscription(name, handler)``) have their messages go to the handler
-        (a function or a coroutine function) instead of ``get_message``. The
-        subscription holds once its ``subscribe`` confirmation arrives."""
-        self._subscribe(CHANNEL, args, kwargs)
+        (a function or a coroutine function) instead of ``get_message``.
+        Returns once the server has confirmed the subscription (see
+        :meth:`babushka.pubsub.PubSub.subscribe`)."""
+        await self._subscribe(CHANNEL, args, kwargs)
 
     async def psubscribe(self, *args: Any, **kwargs: HandlerT) -> None:
-        self._subscribe(PATTERN, args, kwargs)
+        await self._subscribe(PATTERN, args, kwargs)
 
     async def ssubscribe(self, *args: Any, target_node: Any = None, **kwargs: HandlerT) -> None:
-        self._subscribe(SHARD, args, kwargs)
+        await self._subscribe(SHARD, args, kwargs)
 
     async def unsubscribe(self, *args: Any) -> None:
         self._unsubscribe(CHANNEL, args)
@@ -118,10 +153,14 @@ class PubSub(PubSubBase):
     async def ping(self, message: Any = None) -> None:
         """Sends a PING; its answer is a ``pong`` message."""
         self._native_subscriber().ping(message)
+        self._sent()
 
     async def execute_command(self, *args: Any) -> None:
-        """Sends a (un)subscribe command or PING as it is."""
-        self._command(args)
+        """Sends a (un)subscribe command or PING as it is; a subscribe
+        returns once confirmed."""
+        subscribe = self._command(args)
+        if subscribe is not None:
+            await self._confirm(*subscribe)
 
     async def get_message(
         self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
@@ -142,11 +181,13 @@ class PubSub(PubSubBase):
     get_sharded_message = get_message
 
     async def _receive(self, timeout: float | None) -> dict[str, Any] | None:
+        self._raise_deferred()
         native = self._live_native()
         ready = self._ready
         loop = self._loop
         if native is None or ready is None or loop is None:
             return None
+        self._check_health(native)
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             message = native.pop()
@@ -167,8 +208,15 @@ class PubSub(PubSubBase):
             else:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(ready.wait(), remaining)
-        if message is not None:
-            self._note_dropped(native)
+        if message is None:
+            return None
+        self._received(native)
+        handler = self.push_handler_func
+        if handler is not None and self._pushed(message):
+            replaced = handler(push_list(message, self._decoded))
+            if inspect.isawaitable(replaced):
+                replaced = await replaced
+            return message_from_push(replaced)
         return message
 
     async def _process(self, message: dict[str, Any], ignore: bool) -> dict[str, Any] | None:
@@ -270,3 +318,29 @@ class PubSub(PubSubBase):
         if fd is not None and loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.remove_reader, fd)
+
+
+class _LoopWaiter:
+    """A subscribe's waiter for the managed and ffi transports: the core
+    resolves it on a runtime thread, and it hands the outcome to the loop."""
+
+    __slots__ = ("_future", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+        self._loop = loop
+        self._future = future
+
+    def set_result(self, value: Any) -> None:
+        self._call(self._future.set_result, value)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._call(self._future.set_exception, error)
+
+    def _call(self, resolve: Callable[[Any], object], outcome: Any) -> None:
+        def settle() -> None:
+            if not self._future.done():  # a cancelled wait
+                resolve(outcome)
+
+        # The loop may be closed by now (nobody waits then).
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(settle)

@@ -6,7 +6,11 @@ Each group is a mixin of methods written once for both clients (see
 
 from __future__ import annotations
 
+from babushka._typing import ValueT
+from babushka.commands.acl import AclCommands
+from babushka.commands.client_admin import ClientCommands
 from babushka.commands.connection import ConnectionCommands
+from babushka.commands.diagnostics import DiagnosticsCommands
 from babushka.commands.hashes import HashCommands
 from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
@@ -19,16 +23,19 @@ from babushka.commands.strings import StringCommands
 
 
 class CoreCommands(
-    ConnectionCommands,
-    ServerCommands,
-    KeyCommands,
-    StringCommands,
-    HashCommands,
-    ListCommands,
-    SetCommands,
-    SortedSetCommands,
-    PubSubCommands,
-    ScriptingCommands,
+    ConnectionCommands[ValueT],
+    ClientCommands[ValueT],
+    ServerCommands[ValueT],
+    AclCommands[ValueT],
+    DiagnosticsCommands[ValueT],
+    KeyCommands[ValueT],
+    StringCommands[ValueT],
+    HashCommands[ValueT],
+    ListCommands[ValueT],
+    SetCommands[ValueT],
+    SortedSetCommands[ValueT],
+    PubSubCommands[ValueT],
+    ScriptingCommands[ValueT],
 ):
     """Every command group of a standalone client."""
 

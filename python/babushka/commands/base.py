@@ -1,14 +1,17 @@
 """What every command group builds on.
 
-A command method is written once and serves the sync and the async client:
-it returns ``self._execute(shape, *words)``, which is the reply itself on
+A command method is written once and serves the sync and the async client
+(and pipelines): it returns ``self._execute(shape, *words)``, which is the reply itself on
 :class:`babushka.Redis` and an awaitable of it on
 :class:`babushka.asyncio.Redis`. ``_execute`` is a bound method of the Rust
 core, so the common command costs one Python frame and one native call.
 
-Commands whose reply needs Python-side parsing (``INFO``) use
-``self._execute_then(parse, shape, *words)``, which applies ``parse`` to the
-reply in whichever way suits the client.
+Commands whose reply needs Python-side parsing that depends on the call
+(``zrange(..., score_cast_func=)``) use ``self._execute_then(parse, shape,
+*words)``, which applies ``parse`` to the reply in whichever way suits the
+client. A reply that always needs the same parsing (``INFO``) has a shape of
+its own instead, parsed by ``babushka._replies``, so ``execute_command``
+gives the same value.
 
 The ``*scan_iter`` methods build one page request and hand it to
 ``self._iter_cursor(page)``, which the sync client turns into a generator and
@@ -23,11 +26,14 @@ from __future__ import annotations
 
 import datetime
 import math
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol, Union
+from typing import Any, Awaitable, Callable, Generic, Iterable, Mapping, Protocol, Union
 
+from babushka._typing import ValueT
 from babushka.exceptions import DataError
 
-#: A command's result: the reply on the sync client, an awaitable of it on the async one.
+#: A command's result: the reply on the sync client, an awaitable of it on the
+#: async one. Command methods say their reply's type instead (``Reply[T]``, see
+#: ``babushka/_typing.py``); one still returning ``ResponseT`` is typed ``Any``.
 ResponseT = Union[Awaitable[Any], Any]
 #: What may be sent as a key, a value or a member.
 EncodableT = Union[bytes, bytearray, memoryview, str, int, float]
@@ -52,8 +58,10 @@ class LeaseT(Protocol):
         this lease fail."""
 
 
-class CommandsBase:
-    """The hooks a client provides to the command groups."""
+class CommandsBase(Generic[ValueT]):
+    """The hooks a client provides to the command groups; ``ValueT`` is the
+    type of the values the client returns (``bytes``, or ``str`` with
+    ``decode_responses``)."""
 
     _execute: Callable[..., Any]
     #: ``(lease, kind, commands)``: one request, the same on every transport
@@ -77,6 +85,23 @@ class CommandsBase:
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
+
+    def _execute_outcome(
+        self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
+    ) -> ResponseT:
+        """Sends a command and returns ``settle(reply, None)``, or
+        ``settle(None, error)`` when it fails with a ``RedisError`` (SHUTDOWN
+        succeeds by losing its connection)."""
+        raise NotImplementedError
+
+    def _execute_alone(self, shape: int, *args: Any) -> ResponseT:
+        """Sends a command that ends or resets the connection it is sent on
+        (``QUIT``, ``RESET``, ``HELLO``: the table's ``alone`` flag) on a
+        dedicated connection, closed afterwards, so the shared one never
+        sees it. A pipeline queues it and sends its whole batch that way."""
+        lease = self._lease()
+        lease.set_reusable(False)
+        return self._execute_request(lease, 0, [(shape, *args)])
 
     def _iter_cursor(self, page: Callable[[int], ResponseT]) -> Any:
         """Iterates a SCAN-family cursor: ``page(cursor)`` gives ``(cursor, items)``

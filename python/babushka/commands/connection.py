@@ -1,30 +1,36 @@
-"""Connection commands: PING, ECHO, CLIENT names."""
+"""Connection commands: PING, ECHO, QUIT, RESET, HELLO."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NoReturn
 
 from babushka import _shapes as S
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import CommandsBase, EncodableT, ResponseT
 
 
-def _is_pong(reply: Any) -> bool:
-    return reply in (b"PONG", "PONG") or isinstance(reply, list)
+class ConnectionCommands(CommandsBase[ValueT]):
+    def ping(self) -> Reply[bool]:
+        """``True`` when the server answers PONG. https://redis.io/docs/latest/commands/ping/"""
+        return self._execute(S.PONG, "PING")
 
-
-class ConnectionCommands(CommandsBase):
-    def ping(self) -> ResponseT:
-        """``True`` when the server answers."""
-        return self._execute_then(_is_pong, S.RAW, "PING")
-
-    def echo(self, value: EncodableT) -> ResponseT:
+    def echo(self, value: EncodableT) -> Reply[ValueT]:
+        """The value, sent back. https://redis.io/docs/latest/commands/echo/"""
         return self._execute(S.RAW, "ECHO", value)
 
-    def client_setname(self, name: str) -> ResponseT:
-        return self._execute(S.OK, "CLIENT", "SETNAME", name)
+    def quit(self) -> ResponseT:
+        """Sends QUIT on a connection of its own, which the server then closes;
+        the client's other connections stay open (``True``).
+        https://redis.io/docs/latest/commands/quit/"""
+        return self._execute_alone(S.OK, "QUIT")
 
-    def client_getname(self) -> ResponseT:
-        return self._execute(S.RAW, "CLIENT", "GETNAME")
+    def reset(self) -> ResponseT:
+        """Sends RESET on a connection of its own, closed afterwards (``"RESET"``):
+        the shared connection keeps its database, user and name.
+        https://redis.io/docs/latest/commands/reset/"""
+        return self._execute_alone(S.STR, "RESET")
 
-    def client_id(self) -> ResponseT:
-        return self._execute(S.RAW, "CLIENT", "ID")
+    def hello(self) -> NoReturn:
+        """Not implemented, as in redis-py: the client negotiates the protocol
+        itself (``protocol=``). https://redis.io/docs/latest/commands/hello/"""
+        raise NotImplementedError("HELLO is intentionally not implemented in the client.")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence, overload
 
 from babushka import _shapes as S
+from babushka._typing import Reply, ScanIter, ValueT
 from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
-    ResponseT,
     key_list,
     pairs_of,
     require_cursor,
@@ -53,7 +53,7 @@ def _hset_pairs(
     return pairs
 
 
-class HashCommands(CommandsBase):
+class HashCommands(CommandsBase[ValueT]):
     def hset(
         self,
         name: KeyT,
@@ -61,12 +61,12 @@ class HashCommands(CommandsBase):
         value: EncodableT | None = None,
         mapping: Mapping[EncodableT, EncodableT] | None = None,
         items: Sequence[EncodableT] | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Sets fields from ``key``/``value``, ``mapping`` and ``items``;
         returns how many fields were added (not updated)."""
         return self._execute(S.RAW, "HSET", name, *_hset_pairs(key, value, mapping, items))
 
-    def hmset(self, name: KeyT, mapping: Mapping[EncodableT, EncodableT]) -> ResponseT:
+    def hmset(self, name: KeyT, mapping: Mapping[EncodableT, EncodableT]) -> Reply[bool]:
         """Deprecated alias of ``hset(name, mapping=...)`` that returns ``True``."""
         warnings.warn(
             "hmset() is deprecated; use hset(name, mapping=...)",
@@ -75,54 +75,65 @@ class HashCommands(CommandsBase):
         )
         return self._execute(S.OK, "HMSET", name, *pairs_of(mapping, "mapping"))
 
-    def hsetnx(self, name: KeyT, key: EncodableT, value: EncodableT) -> ResponseT:
+    def hsetnx(self, name: KeyT, key: EncodableT, value: EncodableT) -> Reply[bool]:
         """Sets the field only when it is new; returns whether it did."""
         return self._execute(S.BOOL, "HSETNX", name, key, value)
 
-    def hget(self, name: KeyT, key: EncodableT) -> ResponseT:
+    def hget(self, name: KeyT, key: EncodableT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "HGET", name, key)
 
     def hmget(
         self, name: KeyT, keys: Iterable[EncodableT] | EncodableT, *args: EncodableT
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT | None]]:
         """The values of the fields, ``None`` for each missing one."""
         return self._execute(S.RAW, "HMGET", name, *key_list(keys, args))  # type: ignore[arg-type]
 
-    def hgetall(self, name: KeyT) -> ResponseT:
+    def hgetall(self, name: KeyT) -> Reply[dict[ValueT, ValueT]]:
         """Every field and value as a dict (empty when the key is missing)."""
         return self._execute(S.PAIRS, "HGETALL", name)
 
-    def hdel(self, name: KeyT, *keys: EncodableT) -> ResponseT:
+    def hdel(self, name: KeyT, *keys: EncodableT) -> Reply[int]:
         if not keys:
             raise DataError("hdel needs at least one field")
         return self._execute(S.RAW, "HDEL", name, *keys)
 
-    def hexists(self, name: KeyT, key: EncodableT) -> ResponseT:
+    def hexists(self, name: KeyT, key: EncodableT) -> Reply[bool]:
         return self._execute(S.BOOL, "HEXISTS", name, key)
 
-    def hkeys(self, name: KeyT) -> ResponseT:
+    def hkeys(self, name: KeyT) -> Reply[list[ValueT]]:
         return self._execute(S.RAW, "HKEYS", name)
 
-    def hvals(self, name: KeyT) -> ResponseT:
+    def hvals(self, name: KeyT) -> Reply[list[ValueT]]:
         return self._execute(S.RAW, "HVALS", name)
 
-    def hlen(self, name: KeyT) -> ResponseT:
+    def hlen(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "HLEN", name)
 
-    def hstrlen(self, name: KeyT, key: EncodableT) -> ResponseT:
+    def hstrlen(self, name: KeyT, key: EncodableT) -> Reply[int]:
         return self._execute(S.RAW, "HSTRLEN", name, key)
 
-    def hincrby(self, name: KeyT, key: EncodableT, amount: int = 1) -> ResponseT:
+    def hincrby(self, name: KeyT, key: EncodableT, amount: int = 1) -> Reply[int]:
         return self._execute(S.RAW, "HINCRBY", name, key, amount)
 
-    def hincrbyfloat(self, name: KeyT, key: EncodableT, amount: float = 1.0) -> ResponseT:
+    def hincrbyfloat(self, name: KeyT, key: EncodableT, amount: float = 1.0) -> Reply[float]:
         return self._execute(S.FLOAT, "HINCRBYFLOAT", name, key, amount)
 
+    @overload
+    def hrandfield(self, key: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def hrandfield(
+        self, key: KeyT, count: int, withvalues: Literal[False] = False
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def hrandfield(
+        self, key: KeyT, count: int, withvalues: bool
+    ) -> Reply[list[ValueT] | list[list[ValueT]]]: ...
     def hrandfield(
         self, key: KeyT, count: int | None = None, withvalues: bool = False
-    ) -> ResponseT:
+    ) -> Reply[ValueT | list[ValueT] | list[list[ValueT]] | None]:
         """A random field; with ``count``, a list of fields (``withvalues``:
-        a flat ``[field, value, ...]`` list, as redis-py returns it)."""
+        a flat ``[field, value, ...]`` list, as redis-py returns it; on RESP3
+        ``[[field, value], ...]`` as the server sends it)."""
         if count is None:
             if withvalues:
                 raise DataError("withvalues needs count")
@@ -139,7 +150,7 @@ class HashCommands(CommandsBase):
         match: EncodableT | None = None,
         count: int | None = None,
         no_values: bool | None = None,
-    ) -> ResponseT:
+    ) -> Reply[tuple[int, dict[ValueT, ValueT] | list[ValueT]]]:
         """One page of fields: ``(next_cursor, {field: value})``, or
         ``(next_cursor, [field, ...])`` with ``no_values`` (Redis 7.4+)."""
         words = ["HSCAN", name, require_cursor(cursor), *scan_options(match, count)]
@@ -153,7 +164,7 @@ class HashCommands(CommandsBase):
         match: EncodableT | None = None,
         count: int | None = None,
         no_values: bool | None = None,
-    ) -> Any:
+    ) -> ScanIter[tuple[ValueT, ValueT] | ValueT]:
         """Every ``(field, value)`` (or field, with ``no_values``), page by page."""
         options = scan_options(match, count)
         if no_values:

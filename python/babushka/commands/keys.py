@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from babushka import _shapes as S
+from babushka._typing import Reply, ScanIter, ValueT
 from babushka.commands.base import (
     AbsExpiryT,
     CommandsBase,
     EncodableT,
     ExpiryT,
     KeyT,
-    ResponseT,
     milliseconds,
     require_cursor,
     require_int,
@@ -39,20 +39,20 @@ def _some(names: tuple[KeyT, ...], command: str) -> tuple[KeyT, ...]:
     return names
 
 
-class KeyCommands(CommandsBase):
-    def delete(self, *names: KeyT) -> ResponseT:
+class KeyCommands(CommandsBase[ValueT]):
+    def delete(self, *names: KeyT) -> Reply[int]:
         """Deletes the keys; returns how many existed."""
         return self._execute(S.RAW, "DEL", *_some(names, "delete"))
 
-    def unlink(self, *names: KeyT) -> ResponseT:
+    def unlink(self, *names: KeyT) -> Reply[int]:
         """Like :meth:`delete`, with the memory reclaimed in the background."""
         return self._execute(S.RAW, "UNLINK", *_some(names, "unlink"))
 
-    def exists(self, *names: KeyT) -> ResponseT:
+    def exists(self, *names: KeyT) -> Reply[int]:
         """How many of the keys exist (a key named twice counts twice)."""
         return self._execute(S.RAW, "EXISTS", *_some(names, "exists"))
 
-    def touch(self, *args: KeyT) -> ResponseT:
+    def touch(self, *args: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "TOUCH", *_some(args, "touch"))
 
     def expire(
@@ -63,7 +63,7 @@ class KeyCommands(CommandsBase):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         """Sets a timeout in seconds; returns whether it was set."""
         flags = _expire_flags(nx, xx, gt, lt)
         return self._execute(S.BOOL, "EXPIRE", name, seconds(time, "time"), *flags)
@@ -76,7 +76,7 @@ class KeyCommands(CommandsBase):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         flags = _expire_flags(nx, xx, gt, lt)
         return self._execute(S.BOOL, "PEXPIRE", name, milliseconds(time, "time"), *flags)
 
@@ -88,7 +88,7 @@ class KeyCommands(CommandsBase):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         flags = _expire_flags(nx, xx, gt, lt)
         return self._execute(S.BOOL, "EXPIREAT", name, unix_seconds(when, "when"), *flags)
 
@@ -100,37 +100,37 @@ class KeyCommands(CommandsBase):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         flags = _expire_flags(nx, xx, gt, lt)
         when_ms = unix_milliseconds(when, "when")
         return self._execute(S.BOOL, "PEXPIREAT", name, when_ms, *flags)
 
-    def ttl(self, name: KeyT) -> ResponseT:
+    def ttl(self, name: KeyT) -> Reply[int]:
         """Seconds to live; -1 without a timeout, -2 when the key is missing."""
         return self._execute(S.RAW, "TTL", name)
 
-    def pttl(self, name: KeyT) -> ResponseT:
+    def pttl(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "PTTL", name)
 
-    def persist(self, name: KeyT) -> ResponseT:
+    def persist(self, name: KeyT) -> Reply[bool]:
         """Removes the timeout; returns whether there was one."""
         return self._execute(S.BOOL, "PERSIST", name)
 
-    def type(self, name: KeyT) -> ResponseT:
+    def type(self, name: KeyT) -> Reply[ValueT]:
         """The type's name (``b"string"``, ``b"hash"``, ...; ``b"none"`` when missing)."""
         return self._execute(S.RAW, "TYPE", name)
 
-    def rename(self, src: KeyT, dst: KeyT) -> ResponseT:
+    def rename(self, src: KeyT, dst: KeyT) -> Reply[bool]:
         return self._execute(S.OK, "RENAME", src, dst)
 
-    def renamenx(self, src: KeyT, dst: KeyT) -> ResponseT:
+    def renamenx(self, src: KeyT, dst: KeyT) -> Reply[bool]:
         """Renames only when ``dst`` does not exist; returns whether it did."""
         return self._execute(S.BOOL, "RENAMENX", src, dst)
 
-    def keys(self, pattern: EncodableT = "*", **kwargs: Any) -> ResponseT:
+    def keys(self, pattern: EncodableT = "*", **kwargs: Any) -> Reply[list[ValueT]]:
         return self._execute(S.RAW, "KEYS", pattern)
 
-    def randomkey(self, **kwargs: Any) -> ResponseT:
+    def randomkey(self, **kwargs: Any) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "RANDOMKEY")
 
     def copy(
@@ -139,7 +139,7 @@ class KeyCommands(CommandsBase):
         destination: KeyT,
         destination_db: int | str | None = None,
         replace: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         """Copies ``source`` to ``destination``; returns whether it did."""
         words: list[Any] = ["COPY", source, destination]
         if destination_db is not None:
@@ -148,11 +148,11 @@ class KeyCommands(CommandsBase):
             words.append("REPLACE")
         return self._execute(S.BOOL, *words)
 
-    def move(self, name: KeyT, db: int) -> ResponseT:
+    def move(self, name: KeyT, db: int) -> Reply[bool]:
         """Moves the key to database ``db``; returns whether it did."""
         return self._execute(S.BOOL, "MOVE", name, require_int(db, "db"))
 
-    def dump(self, name: KeyT) -> ResponseT:
+    def dump(self, name: KeyT) -> Reply[bytes | None]:
         """The key's value serialized for :meth:`restore`, or ``None``."""
         return self._execute(S.BYTES, "DUMP", name)
 
@@ -165,7 +165,7 @@ class KeyCommands(CommandsBase):
         absttl: bool = False,
         idletime: int | None = None,
         frequency: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[ValueT]:
         """Creates ``name`` from a :meth:`dump`; ``ttl`` in milliseconds (0: none)."""
         words: list[Any] = ["RESTORE", name, milliseconds(ttl, "ttl"), value]
         if idletime is not None and frequency is not None:
@@ -188,7 +188,7 @@ class KeyCommands(CommandsBase):
         count: int | None = None,
         _type: str | None = None,
         **kwargs: Any,
-    ) -> ResponseT:
+    ) -> Reply[tuple[int, list[ValueT]]]:
         """One page of the keyspace: ``(next_cursor, [key, ...])``."""
         words = ["SCAN", require_cursor(cursor), *scan_options(match, count)]
         if _type is not None:
@@ -201,7 +201,7 @@ class KeyCommands(CommandsBase):
         count: int | None = None,
         _type: str | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> ScanIter[ValueT]:
         """Every key (matching ``match``, of type ``_type``), page by page:
         an iterator on the sync client, an async iterator on the async one."""
         options = scan_options(match, count)

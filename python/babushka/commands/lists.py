@@ -4,14 +4,14 @@ hold up nobody else's requests."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 from babushka import _shapes as S
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
-    ResponseT,
     blocking_timeout,
     count_option,
     key_count,
@@ -35,56 +35,66 @@ def _word(value: str, allowed: tuple[str, ...], name: str) -> str:
     return word
 
 
-class ListCommands(CommandsBase):
-    def lpush(self, name: KeyT, *values: EncodableT) -> ResponseT:
+class ListCommands(CommandsBase[ValueT]):
+    def lpush(self, name: KeyT, *values: EncodableT) -> Reply[int]:
         """Prepends the values (the last ends up first); returns the new length."""
         return self._execute(S.RAW, "LPUSH", name, *_values(values, "lpush"))
 
-    def rpush(self, name: KeyT, *values: EncodableT) -> ResponseT:
+    def rpush(self, name: KeyT, *values: EncodableT) -> Reply[int]:
         """Appends the values; returns the new length."""
         return self._execute(S.RAW, "RPUSH", name, *_values(values, "rpush"))
 
-    def lpushx(self, name: KeyT, *values: EncodableT) -> ResponseT:
+    def lpushx(self, name: KeyT, *values: EncodableT) -> Reply[int]:
         """:meth:`lpush` only when the list exists; returns its length (0 if not)."""
         return self._execute(S.RAW, "LPUSHX", name, *_values(values, "lpushx"))
 
-    def rpushx(self, name: KeyT, *values: EncodableT) -> ResponseT:
+    def rpushx(self, name: KeyT, *values: EncodableT) -> Reply[int]:
         return self._execute(S.RAW, "RPUSHX", name, *_values(values, "rpushx"))
 
-    def lpop(self, name: KeyT, count: int | None = None) -> ResponseT:
+    @overload
+    def lpop(self, name: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def lpop(self, name: KeyT, count: int) -> Reply[list[ValueT] | None]: ...
+    def lpop(self, name: KeyT, count: int | None = None) -> Reply[ValueT | list[ValueT] | None]:
         """The first element (``None`` when empty); with ``count``, a list of up
         to ``count`` elements (``None`` when the key is missing)."""
         if count is None:
             return self._execute(S.RAW, "LPOP", name)
         return self._execute(S.RAW, "LPOP", name, count)
 
-    def rpop(self, name: KeyT, count: int | None = None) -> ResponseT:
+    @overload
+    def rpop(self, name: KeyT, count: None = None) -> Reply[ValueT | None]: ...
+    @overload
+    def rpop(self, name: KeyT, count: int) -> Reply[list[ValueT] | None]: ...
+    def rpop(self, name: KeyT, count: int | None = None) -> Reply[ValueT | list[ValueT] | None]:
         if count is None:
             return self._execute(S.RAW, "RPOP", name)
         return self._execute(S.RAW, "RPOP", name, count)
 
-    def lrange(self, name: KeyT, start: int, end: int) -> ResponseT:
+    def lrange(self, name: KeyT, start: int, end: int) -> Reply[list[ValueT]]:
         """Elements ``start`` to ``end``, both inclusive (negative from the end)."""
         return self._execute(S.RAW, "LRANGE", name, start, end)
 
-    def llen(self, name: KeyT) -> ResponseT:
+    def llen(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "LLEN", name)
 
-    def lindex(self, name: KeyT, index: int) -> ResponseT:
+    def lindex(self, name: KeyT, index: int) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "LINDEX", name, index)
 
-    def lset(self, name: KeyT, index: int, value: EncodableT) -> ResponseT:
+    def lset(self, name: KeyT, index: int, value: EncodableT) -> Reply[bool]:
         return self._execute(S.OK, "LSET", name, index, value)
 
-    def lrem(self, name: KeyT, count: int, value: EncodableT) -> ResponseT:
+    def lrem(self, name: KeyT, count: int, value: EncodableT) -> Reply[int]:
         """Removes ``count`` occurrences of ``value`` (from the tail when
         negative, all when 0); returns how many it removed."""
         return self._execute(S.RAW, "LREM", name, count, value)
 
-    def ltrim(self, name: KeyT, start: int, end: int) -> ResponseT:
+    def ltrim(self, name: KeyT, start: int, end: int) -> Reply[bool]:
         return self._execute(S.OK, "LTRIM", name, start, end)
 
-    def linsert(self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT) -> ResponseT:
+    def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> Reply[int]:
         """Inserts ``value`` before or after ``refvalue``; returns the new length,
         or -1 when ``refvalue`` is not in the list."""
         where = _word(where, ("BEFORE", "AFTER"), "where")
@@ -97,7 +107,7 @@ class ListCommands(CommandsBase):
         rank: int | None = None,
         count: int | None = None,
         maxlen: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int | list[int] | None]:
         """The index of ``value`` (``None`` if absent); with ``count``, a list of indexes."""
         words: list[Any] = ["LPOS", name, value]
         if rank is not None:
@@ -110,29 +120,33 @@ class ListCommands(CommandsBase):
 
     def lmove(
         self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
-    ) -> ResponseT:
+    ) -> Reply[ValueT | None]:
         """Pops from ``src`` end of one list, pushes onto ``dest`` end of the
         other; returns the element (``None`` when the source is empty)."""
         src = _word(src, ("LEFT", "RIGHT"), "src")
         dest = _word(dest, ("LEFT", "RIGHT"), "dest")
         return self._execute(S.RAW, "LMOVE", first_list, second_list, src, dest)
 
-    def rpoplpush(self, src: KeyT, dst: KeyT) -> ResponseT:
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "RPOPLPUSH", src, dst)
 
-    def blpop(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+    def blpop(
+        self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0
+    ) -> Reply[tuple[ValueT, ValueT] | None]:
         """Pops the first element of the first non-empty list in ``keys``,
         waiting up to ``timeout`` seconds (0: for ever) for one: ``(key,
         element)``, or ``None`` when the time ran out."""
         words = key_list(keys, ())
         return self._execute(S.TUPLE, "BLPOP", *words, blocking_timeout(timeout))
 
-    def brpop(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+    def brpop(
+        self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0
+    ) -> Reply[tuple[ValueT, ValueT] | None]:
         """:meth:`blpop` from the tail: ``(key, element)`` or ``None``."""
         words = key_list(keys, ())
         return self._execute(S.TUPLE, "BRPOP", *words, blocking_timeout(timeout))
 
-    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> ResponseT:
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> Reply[ValueT | None]:
         """:meth:`rpoplpush`, waiting up to ``timeout`` seconds for an element;
         ``None`` when the time ran out."""
         return self._execute(S.RAW, "BRPOPLPUSH", src, dst, blocking_timeout(timeout))
@@ -144,7 +158,7 @@ class ListCommands(CommandsBase):
         timeout: float,
         src: str = "LEFT",
         dest: str = "RIGHT",
-    ) -> ResponseT:
+    ) -> Reply[ValueT | None]:
         """:meth:`lmove`, waiting up to ``timeout`` seconds for an element;
         ``None`` when the time ran out."""
         src = _word(src, ("LEFT", "RIGHT"), "src")
@@ -159,7 +173,7 @@ class ListCommands(CommandsBase):
         *args: KeyT,
         direction: str,
         count: int | None = 1,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT | list[ValueT]] | None]:
         """Pops up to ``count`` elements from the ``direction`` end of the first
         non-empty list of ``args``, waiting up to ``timeout`` seconds:
         ``[key, [element, ...]]``, or ``None`` when the time ran out."""

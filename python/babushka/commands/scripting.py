@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any, Union
 
 from babushka import _shapes as S
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int
 from babushka.exceptions import DataError
 
 #: What may be sent as a script's or a library's source.
@@ -74,44 +75,44 @@ def _flat(entry: Any) -> Any:
     return flat
 
 
-class ScriptingCommands(CommandsBase):
+class ScriptingCommands(CommandsBase[ValueT]):
     # -- Lua scripts -------------------------------------------------------
 
-    def eval(self, script: ScriptTextT, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
+    def eval(self, script: ScriptTextT, numkeys: int, *keys_and_args: EncodableT) -> Reply[Any]:
         """Runs the Lua ``script`` with the first ``numkeys`` of
         ``keys_and_args`` as KEYS and the rest as ARGV; returns its result.
         :meth:`register_script` is the usual way to run scripts."""
         count = _numkeys(numkeys, keys_and_args)
         return self._execute(S.RAW, "EVAL", _text(script, "script"), count, *keys_and_args)
 
-    def eval_ro(self, script: ScriptTextT, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
+    def eval_ro(self, script: ScriptTextT, numkeys: int, *keys_and_args: EncodableT) -> Reply[Any]:
         """:meth:`eval` of a script that only reads (the server refuses writes)."""
         count = _numkeys(numkeys, keys_and_args)
         return self._execute(S.RAW, "EVAL_RO", _text(script, "script"), count, *keys_and_args)
 
-    def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Reply[Any]:
         """Runs the cached script whose SHA1 is ``sha`` (``NoScriptError`` when
         the server does not have it); see :meth:`eval`."""
         count = _numkeys(numkeys, keys_and_args)
         return self._execute(S.RAW, "EVALSHA", _text(sha, "sha"), count, *keys_and_args)
 
-    def evalsha_ro(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
+    def evalsha_ro(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Reply[Any]:
         """:meth:`evalsha` of a script that only reads."""
         count = _numkeys(numkeys, keys_and_args)
         return self._execute(S.RAW, "EVALSHA_RO", _text(sha, "sha"), count, *keys_and_args)
 
-    def script_load(self, script: ScriptTextT) -> ResponseT:
+    def script_load(self, script: ScriptTextT) -> Reply[str]:
         """Caches ``script`` on the server; returns its SHA1 (a ``str``)."""
         return self._execute_then(str_if_bytes, S.RAW, "SCRIPT", "LOAD", _text(script, "script"))
 
-    def script_exists(self, *args: str) -> ResponseT:
+    def script_exists(self, *args: str) -> Reply[list[bool]]:
         """Whether each SHA1 names a cached script: a list of bools."""
         if not args:
             raise DataError("script_exists needs at least one sha")
         shas = [_text(sha, "sha") for sha in args]
         return self._execute(S.BOOL_LIST, "SCRIPT", "EXISTS", *shas)
 
-    def script_flush(self, sync_type: str | None = None) -> ResponseT:
+    def script_flush(self, sync_type: str | None = None) -> Reply[bool]:
         """Empties the script cache; ``sync_type`` is ``"SYNC"`` or ``"ASYNC"``
         (``None``: the server's default)."""
         if sync_type is None:
@@ -119,7 +120,7 @@ class ScriptingCommands(CommandsBase):
         mode = _mode(sync_type, ("SYNC", "ASYNC"), "sync_type")
         return self._execute(S.OK, "SCRIPT", "FLUSH", mode)
 
-    def script_kill(self) -> ResponseT:
+    def script_kill(self) -> Reply[bool]:
         """Stops the script running on the server (one that has not written
         yet); ``True``. Send it from another client than the one waiting for
         the script: a connection's requests are served in order."""
@@ -127,7 +128,7 @@ class ScriptingCommands(CommandsBase):
 
     # -- functions ---------------------------------------------------------
 
-    def function_load(self, code: ScriptTextT, replace: bool | None = False) -> ResponseT:
+    def function_load(self, code: ScriptTextT, replace: bool | None = False) -> Reply[ValueT]:
         """Loads a library (its code starts with ``#!lua name=...``); with
         ``replace`` it overwrites one of the same name. Returns its name."""
         source = _text(code, "code")
@@ -135,17 +136,19 @@ class ScriptingCommands(CommandsBase):
             return self._execute(S.RAW, "FUNCTION", "LOAD", "REPLACE", source)
         return self._execute(S.RAW, "FUNCTION", "LOAD", source)
 
-    def function_delete(self, library: str) -> ResponseT:
+    def function_delete(self, library: str) -> Reply[bool]:
         """Deletes a library and its functions; ``True``."""
         return self._execute(S.OK, "FUNCTION", "DELETE", _text(library, "library"))
 
-    def function_flush(self, mode: str | None = "SYNC") -> ResponseT:
+    def function_flush(self, mode: str | None = "SYNC") -> Reply[bool]:
         """Deletes every library; ``mode`` is ``"SYNC"`` or ``"ASYNC"``."""
         if mode is None:
             return self._execute(S.OK, "FUNCTION", "FLUSH")
         return self._execute(S.OK, "FUNCTION", "FLUSH", _mode(mode, ("SYNC", "ASYNC"), "mode"))
 
-    def function_list(self, library: str | None = "*", withcode: bool | None = False) -> ResponseT:
+    def function_list(
+        self, library: str | None = "*", withcode: bool | None = False
+    ) -> Reply[list[Any]]:
         """The libraries whose names match the pattern ``library`` (``None``:
         all), each as ``[b"library_name", name, b"engine", ..., b"functions",
         [[b"name", ..., b"flags", [...]], ...]]``; with ``withcode`` their source too."""
@@ -156,11 +159,11 @@ class ScriptingCommands(CommandsBase):
             words.append("WITHCODE")
         return self._execute_then(_flat_function_list, S.RAW, *words)
 
-    def function_dump(self) -> ResponseT:
+    def function_dump(self) -> Reply[bytes]:
         """Every library, serialized for :meth:`function_restore` (bytes)."""
         return self._execute(S.BYTES, "FUNCTION", "DUMP")
 
-    def function_restore(self, payload: bytes, policy: str | None = "APPEND") -> ResponseT:
+    def function_restore(self, payload: bytes, policy: str | None = "APPEND") -> Reply[bool]:
         """Loads the libraries of a :meth:`function_dump`. ``policy``:
         ``"APPEND"`` (fail on a name already there), ``"REPLACE"`` or
         ``"FLUSH"`` (delete every library first). Returns ``True``."""
@@ -169,24 +172,26 @@ class ScriptingCommands(CommandsBase):
             words.append(_mode(policy, ("APPEND", "REPLACE", "FLUSH"), "policy"))
         return self._execute(S.OK, *words)
 
-    def function_stats(self) -> ResponseT:
+    def function_stats(self) -> Reply[Any]:
         """The function running now (if any) and the engines, as the server
         sends them (nested lists on RESP2, maps on RESP3)."""
         return self._execute(S.RAW, "FUNCTION", "STATS")
 
-    def function_kill(self) -> ResponseT:
+    def function_kill(self) -> Reply[ValueT]:
         """Stops the function running on the server (one that has not
         written); ``b"OK"`` as redis-py gives it. Send it from another client,
         as :meth:`script_kill`."""
         return self._execute(S.RAW, "FUNCTION", "KILL")
 
-    def fcall(self, function: str, numkeys: int, *keys_and_args: EncodableT | KeyT) -> ResponseT:
+    def fcall(self, function: str, numkeys: int, *keys_and_args: EncodableT | KeyT) -> Reply[Any]:
         """Calls a loaded function with the first ``numkeys`` of
         ``keys_and_args`` as its keys and the rest as its args."""
         count = _numkeys(numkeys, keys_and_args)
         return self._execute(S.RAW, "FCALL", _text(function, "function"), count, *keys_and_args)
 
-    def fcall_ro(self, function: str, numkeys: int, *keys_and_args: EncodableT | KeyT) -> ResponseT:
+    def fcall_ro(
+        self, function: str, numkeys: int, *keys_and_args: EncodableT | KeyT
+    ) -> Reply[Any]:
         """:meth:`fcall` of a function flagged ``no-writes``."""
         count = _numkeys(numkeys, keys_and_args)
         return self._execute(S.RAW, "FCALL_RO", _text(function, "function"), count, *keys_and_args)

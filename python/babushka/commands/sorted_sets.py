@@ -7,9 +7,10 @@ score as the server sent it (``bytes``/``str``), as redis-py does.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping, overload
 
 from babushka import _shapes as S
+from babushka._typing import Reply, ScanIter, ValueT
 from babushka.commands.base import (
     CommandsBase,
     EncodableT,
@@ -67,7 +68,7 @@ def _limit(offset: int | None, num: int | None, offset_name: str) -> list[Any]:
     return ["LIMIT", require_int(offset, offset_name), require_int(num, "num")]
 
 
-class SortedSetCommands(CommandsBase):
+class SortedSetCommands(CommandsBase[ValueT]):
     def _scored_range(self, words: list[Any], withscores: bool, cast: ScoreCastT) -> ResponseT:
         """A range reply: members, or ``(member, score)`` tuples with ``withscores``."""
         if not withscores:
@@ -86,7 +87,7 @@ class SortedSetCommands(CommandsBase):
         incr: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int | float | None]:
         """Adds ``{member: score}``; returns how many were added (changed, with
         ``ch``). With ``incr``, the member's new score, or ``None`` when a
         condition prevented the update."""
@@ -112,27 +113,27 @@ class SortedSetCommands(CommandsBase):
             words += [score, member]
         return self._execute(S.FLOAT if incr else S.RAW, *words)
 
-    def zincrby(self, name: KeyT, amount: float, value: EncodableT) -> ResponseT:
+    def zincrby(self, name: KeyT, amount: float, value: EncodableT) -> Reply[float]:
         """Adds ``amount`` to the member's score; returns the new score."""
         return self._execute(S.FLOAT, "ZINCRBY", name, amount, value)
 
-    def zrem(self, name: KeyT, *values: EncodableT) -> ResponseT:
+    def zrem(self, name: KeyT, *values: EncodableT) -> Reply[int]:
         if not values:
             raise DataError("zrem needs at least one member")
         return self._execute(S.RAW, "ZREM", name, *values)
 
-    def zcard(self, name: KeyT) -> ResponseT:
+    def zcard(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "ZCARD", name)
 
-    def zcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
+    def zcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Reply[int]:
         """Members with scores in ``[min, max]`` (``"(1"`` excludes, ``"-inf"`` works)."""
         return self._execute(S.RAW, "ZCOUNT", name, min, max)
 
-    def zscore(self, name: KeyT, value: EncodableT) -> ResponseT:
+    def zscore(self, name: KeyT, value: EncodableT) -> Reply[float | None]:
         """The member's score, or ``None``."""
         return self._execute(S.FLOAT, "ZSCORE", name, value)
 
-    def zmscore(self, key: KeyT, members: Iterable[EncodableT]) -> ResponseT:
+    def zmscore(self, key: KeyT, members: Iterable[EncodableT]) -> Reply[list[float | None]]:
         """The members' scores, ``None`` for each missing one."""
         words = key_list(members, (), "members")  # type: ignore[arg-type]
         return self._execute(S.FLOAT_LIST, "ZMSCORE", key, *words)
@@ -143,7 +144,7 @@ class SortedSetCommands(CommandsBase):
         value: EncodableT,
         withscore: bool = False,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[int | list[Any] | None]:
         """The member's 0-based rank by ascending score, or ``None``; with
         ``withscore`` (Redis 7.2+), ``[rank, score]``."""
         if withscore:
@@ -158,13 +159,42 @@ class SortedSetCommands(CommandsBase):
         value: EncodableT,
         withscore: bool = False,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[int | list[Any] | None]:
         if withscore:
             return self._execute_then(
                 _cast_rank(score_cast_func), S.RAW, "ZREVRANK", name, value, "WITHSCORE"
             )
         return self._execute(S.RAW, "ZREVRANK", name, value)
 
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        *,
+        withscores: Literal[True],
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrange(
         self,
         name: KeyT,
@@ -177,7 +207,20 @@ class SortedSetCommands(CommandsBase):
         bylex: bool = False,
         offset: int | None = None,
         num: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    def zrange(
+        self,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        desc: bool = False,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]:
         """Members from ``start`` to ``end`` (ranks; scores with ``byscore``;
         ``"[a"``-style bounds with ``bylex``). With ``desc`` the order is
         reversed and ``start`` is the upper bound for ``byscore``/``bylex``."""
@@ -198,6 +241,25 @@ class SortedSetCommands(CommandsBase):
         words += limit
         return self._scored_range(words, withscores, score_cast_func)
 
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        *,
+        withscores: Literal[True],
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrevrange(
         self,
         name: KeyT,
@@ -205,10 +267,41 @@ class SortedSetCommands(CommandsBase):
         end: int,
         withscores: bool = False,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    def zrevrange(
+        self,
+        name: KeyT,
+        start: int,
+        end: int,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]:
         """Members by descending score, ranks ``start`` to ``end``."""
         return self._scored_range(["ZREVRANGE", name, start, end], withscores, score_cast_func)
 
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        *,
+        withscores: Literal[True],
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrangebyscore(
         self,
         name: KeyT,
@@ -218,10 +311,43 @@ class SortedSetCommands(CommandsBase):
         num: int | None = None,
         withscores: bool = False,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    def zrangebyscore(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]:
         words = ["ZRANGEBYSCORE", name, min, max, *_limit(start, num, "start")]
         return self._scored_range(words, withscores, score_cast_func)
 
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: Literal[False] = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT]]: ...
+    @overload
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        *,
+        withscores: Literal[True],
+    ) -> Reply[list[tuple[ValueT, float]]]: ...
+    @overload
     def zrevrangebyscore(
         self,
         name: KeyT,
@@ -231,29 +357,43 @@ class SortedSetCommands(CommandsBase):
         num: int | None = None,
         withscores: bool = False,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]: ...
+    def zrevrangebyscore(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> Reply[list[ValueT] | list[tuple[ValueT, Any]]]:
         words = ["ZREVRANGEBYSCORE", name, max, min, *_limit(start, num, "start")]
         return self._scored_range(words, withscores, score_cast_func)
 
-    def zpopmin(self, name: KeyT, count: int | None = None) -> ResponseT:
+    def zpopmin(self, name: KeyT, count: int | None = None) -> Reply[list[tuple[ValueT, float]]]:
         """Removes and returns the lowest-scored members as ``[(member, score)]``."""
         if count is None:
             return self._execute(S.SCORED, "ZPOPMIN", name)
         return self._execute(S.SCORED, "ZPOPMIN", name, count)
 
-    def zpopmax(self, name: KeyT, count: int | None = None) -> ResponseT:
+    def zpopmax(self, name: KeyT, count: int | None = None) -> Reply[list[tuple[ValueT, float]]]:
         if count is None:
             return self._execute(S.SCORED, "ZPOPMAX", name)
         return self._execute(S.SCORED, "ZPOPMAX", name, count)
 
-    def bzpopmin(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+    def bzpopmin(
+        self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0
+    ) -> Reply[tuple[ValueT, ValueT, float] | None]:
         """Pops the lowest-scored member of the first non-empty sorted set in
         ``keys``, waiting up to ``timeout`` seconds (0: for ever): ``(key,
         member, score)``, or ``None`` when the time ran out."""
         words = key_list(keys, ())
         return self._execute(S.KEY_MEMBER_SCORE, "BZPOPMIN", *words, blocking_timeout(timeout))
 
-    def bzpopmax(self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0) -> ResponseT:
+    def bzpopmax(
+        self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0
+    ) -> Reply[tuple[ValueT, ValueT, float] | None]:
         """:meth:`bzpopmin` for the highest score."""
         words = key_list(keys, ())
         return self._execute(S.KEY_MEMBER_SCORE, "BZPOPMAX", *words, blocking_timeout(timeout))
@@ -266,7 +406,7 @@ class SortedSetCommands(CommandsBase):
         min: bool = False,
         max: bool = False,
         count: int | None = 1,
-    ) -> ResponseT:
+    ) -> Reply[list[Any] | None]:
         """Pops up to ``count`` members (the lowest with ``min``, the highest
         with ``max``) of the first non-empty sorted set, waiting up to
         ``timeout`` seconds: ``[key, [[member, score], ...]]`` as the server
@@ -279,10 +419,10 @@ class SortedSetCommands(CommandsBase):
         words.append("MIN" if min else "MAX")
         return self._execute(S.RAW, *words, *count_option(count))
 
-    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> ResponseT:
+    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> Reply[int]:
         return self._execute(S.RAW, "ZREMRANGEBYRANK", name, min, max)
 
-    def zremrangebyscore(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
+    def zremrangebyscore(self, name: KeyT, min: EncodableT, max: EncodableT) -> Reply[int]:
         return self._execute(S.RAW, "ZREMRANGEBYSCORE", name, min, max)
 
     def zscan(
@@ -292,7 +432,7 @@ class SortedSetCommands(CommandsBase):
         match: EncodableT | None = None,
         count: int | None = None,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[tuple[int, list[tuple[ValueT, Any]]]]:
         """One page: ``(next_cursor, [(member, score), ...])``."""
         words = ["ZSCAN", name, require_cursor(cursor), *scan_options(match, count)]
         if score_cast_func is float:
@@ -305,7 +445,7 @@ class SortedSetCommands(CommandsBase):
         match: EncodableT | None = None,
         count: int | None = None,
         score_cast_func: ScoreCastT = float,
-    ) -> Any:
+    ) -> ScanIter[tuple[ValueT, Any]]:
         """Every ``(member, score)``, page by page."""
         options = scan_options(match, count)
         if score_cast_func is float:

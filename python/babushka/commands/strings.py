@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping, overload
 
 from babushka import _shapes as S
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import (
     AbsExpiryT,
     CommandsBase,
     EncodableT,
     ExpiryT,
     KeyT,
-    ResponseT,
     key_list,
     milliseconds,
     pairs_of,
@@ -22,11 +22,41 @@ from babushka.commands.base import (
 from babushka.exceptions import DataError
 
 
-class StringCommands(CommandsBase):
-    def get(self, name: KeyT) -> ResponseT:
+class StringCommands(CommandsBase[ValueT]):
+    def get(self, name: KeyT) -> Reply[ValueT | None]:
         """The value of ``name``, or ``None`` when it does not exist."""
         return self._execute(S.RAW, "GET", name)
 
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        keepttl: bool = False,
+        get: Literal[False] = False,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+    ) -> Reply[bool | None]: ...
+    @overload
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        keepttl: bool = False,
+        *,
+        get: Literal[True],
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+    ) -> Reply[ValueT | None]: ...
+    @overload
     def set(
         self,
         name: KeyT,
@@ -39,7 +69,20 @@ class StringCommands(CommandsBase):
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
-    ) -> ResponseT:
+    ) -> Reply[bool | ValueT | None]: ...
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        keepttl: bool = False,
+        get: bool = False,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+    ) -> Reply[bool | ValueT | None]:
         """Sets ``name`` to ``value``. Returns ``True``, or ``None`` when NX/XX
         prevented the write; with ``get=True``, the previous value."""
         if (
@@ -75,58 +118,58 @@ class StringCommands(CommandsBase):
             return self._execute(S.RAW, *args)
         return self._execute(S.OK, *args)
 
-    def mget(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+    def mget(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Reply[list[ValueT | None]]:
         """The values of the keys, ``None`` for each missing one."""
         return self._execute(S.RAW, "MGET", *key_list(keys, args))
 
-    def mset(self, mapping: Mapping[KeyT, EncodableT]) -> ResponseT:
+    def mset(self, mapping: Mapping[KeyT, EncodableT]) -> Reply[bool]:
         """Sets every key of ``mapping``. Returns ``True``."""
         return self._execute(S.OK, "MSET", *pairs_of(mapping, "mapping"))
 
-    def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> ResponseT:
+    def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> Reply[bool]:
         """Sets the keys only if none exists. Returns whether it did."""
         return self._execute(S.BOOL, "MSETNX", *pairs_of(mapping, "mapping"))
 
-    def setnx(self, name: KeyT, value: EncodableT) -> ResponseT:
+    def setnx(self, name: KeyT, value: EncodableT) -> Reply[bool]:
         return self._execute(S.BOOL, "SETNX", name, value)
 
-    def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> ResponseT:
+    def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> Reply[bool]:
         return self._execute(S.OK, "SETEX", name, _positive(seconds(time, "time"), "time"), value)
 
-    def psetex(self, name: KeyT, time_ms: ExpiryT, value: EncodableT) -> ResponseT:
+    def psetex(self, name: KeyT, time_ms: ExpiryT, value: EncodableT) -> Reply[bool]:
         ms = _positive(milliseconds(time_ms, "time_ms"), "time_ms")
         return self._execute(S.OK, "PSETEX", name, ms, value)
 
-    def incr(self, name: KeyT, amount: int = 1) -> ResponseT:
+    def incr(self, name: KeyT, amount: int = 1) -> Reply[int]:
         return self.incrby(name, amount)
 
-    def incrby(self, name: KeyT, amount: int = 1) -> ResponseT:
+    def incrby(self, name: KeyT, amount: int = 1) -> Reply[int]:
         return self._execute(S.RAW, "INCRBY", name, amount)
 
-    def incrbyfloat(self, name: KeyT, amount: float = 1.0) -> ResponseT:
+    def incrbyfloat(self, name: KeyT, amount: float = 1.0) -> Reply[float]:
         return self._execute(S.FLOAT, "INCRBYFLOAT", name, amount)
 
-    def decr(self, name: KeyT, amount: int = 1) -> ResponseT:
+    def decr(self, name: KeyT, amount: int = 1) -> Reply[int]:
         return self.decrby(name, amount)
 
-    def decrby(self, name: KeyT, amount: int = 1) -> ResponseT:
+    def decrby(self, name: KeyT, amount: int = 1) -> Reply[int]:
         return self._execute(S.RAW, "DECRBY", name, amount)
 
-    def append(self, key: KeyT, value: EncodableT) -> ResponseT:
+    def append(self, key: KeyT, value: EncodableT) -> Reply[int]:
         return self._execute(S.RAW, "APPEND", key, value)
 
-    def strlen(self, name: KeyT) -> ResponseT:
+    def strlen(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "STRLEN", name)
 
-    def getrange(self, key: KeyT, start: int, end: int) -> ResponseT:
+    def getrange(self, key: KeyT, start: int, end: int) -> Reply[ValueT]:
         return self._execute(S.RAW, "GETRANGE", key, start, end)
 
-    def setrange(self, name: KeyT, offset: int, value: EncodableT) -> ResponseT:
+    def setrange(self, name: KeyT, offset: int, value: EncodableT) -> Reply[int]:
         if isinstance(offset, int) and offset < 0:
             raise DataError(f"offset must not be negative, got {offset}")
         return self._execute(S.RAW, "SETRANGE", name, offset, value)
 
-    def getdel(self, name: KeyT) -> ResponseT:
+    def getdel(self, name: KeyT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "GETDEL", name)
 
     def getex(
@@ -137,7 +180,7 @@ class StringCommands(CommandsBase):
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
         persist: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[ValueT | None]:
         """The value of ``name``, changing its expiry as asked."""
         if sum(x is not None for x in (ex, px, exat, pxat)) + bool(persist) > 1:
             raise DataError("ex, px, exat, pxat and persist are mutually exclusive")
@@ -154,7 +197,7 @@ class StringCommands(CommandsBase):
             args.append("PERSIST")
         return self._execute(S.RAW, *args)
 
-    def getset(self, name: KeyT, value: EncodableT) -> ResponseT:
+    def getset(self, name: KeyT, value: EncodableT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "GETSET", name, value)
 
 

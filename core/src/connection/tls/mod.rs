@@ -81,15 +81,19 @@ impl Connector {
         self.connector
             .connect(self.server_name.clone(), stream)
             .await
-            .map_err(|err| {
-                Error::new(
+            .map_err(|err| match describe::tls_error(&err, Phase::Handshake) {
+                // TLS itself refused (a certificate, an alert, not TLS at
+                // all): the same attempt would fail the same way again.
+                Some(why) => Error::new(
                     ErrorKind::Connection,
-                    format!(
-                        "TLS handshake with {target} failed: {}",
-                        describe::tls_error(&err, Phase::Handshake)
-                            .unwrap_or_else(|| err.to_string())
-                    ),
+                    format!("TLS handshake with {target} failed: {why}"),
                 )
+                .permanent(),
+                // The socket failed under the handshake: perhaps transient.
+                None => Error::new(
+                    ErrorKind::Connection,
+                    format!("TLS handshake with {target} failed: {err}"),
+                ),
             })
     }
 }

@@ -80,10 +80,6 @@ pub static ABSENT: &[Absent] = &[
         reason: SERVER_TO_SERVER,
     },
     Absent {
-        name: "ACL HELP",
-        reason: HELP,
-    },
-    Absent {
         name: "CLIENT HELP",
         reason: HELP,
     },

@@ -8,28 +8,31 @@ use crate::table::spec::prelude::*;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("ACL", &[]).subcommands(&[
-        cmd("ACL CAT", &[Noscript]),
+        cmd("ACL CAT", &[Noscript]).reply(Shape::StrList),
         cmd("ACL DELUSER", &[Admin, Noscript])
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
         cmd("ACL DRYRUN", &[Admin, Noscript]),
-        cmd("ACL GENPASS", &[Noscript]),
-        cmd("ACL GETUSER", &[Admin, Noscript]),
-        cmd("ACL LIST", &[Admin, Noscript]),
-        cmd("ACL LOAD", &[Admin, Noscript]),
-        cmd("ACL LOG", &[Admin, Noscript]),
+        cmd("ACL GENPASS", &[Noscript]).reply(Shape::Str),
+        cmd("ACL GETUSER", &[Admin, Noscript]).reply(Shape::AclGetuser),
+        cmd("ACL HELP", &[]).reply(Shape::StrList),
+        cmd("ACL LIST", &[Admin, Noscript]).reply(Shape::StrList),
+        cmd("ACL LOAD", &[Admin, Noscript]).reply(Shape::Ok),
+        cmd("ACL LOG", &[Admin, Noscript]).reply(Shape::AclLog),
         cmd("ACL SAVE", &[Admin, Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
         cmd("ACL SETUSER", &[Admin, Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
-        cmd("ACL USERS", &[Admin, Noscript]),
-        cmd("ACL WHOAMI", &[Noscript]),
+        cmd("ACL USERS", &[Admin, Noscript]).reply(Shape::StrList),
+        cmd("ACL WHOAMI", &[Noscript]).reply(Shape::Str),
     ]),
-    cmd("BGREWRITEAOF", &[Admin, Noscript]),
-    cmd("BGSAVE", &[Admin, Noscript]),
-    cmd("COMMAND", &[]).subcommands(&[
+    cmd("BGREWRITEAOF", &[Admin, Noscript]).reply(Shape::True),
+    cmd("BGSAVE", &[Admin, Noscript]).reply(Shape::True),
+    cmd("COMMAND", &[]).reply(Shape::CommandInfo).subcommands(&[
         cmd("COMMAND COUNT", &[]),
         cmd("COMMAND DOCS", &[]),
-        cmd("COMMAND GETKEYS", &[]),
+        cmd("COMMAND GETKEYS", &[]).reply(Shape::StrList),
         cmd("COMMAND GETKEYSANDFLAGS", &[]),
         cmd("COMMAND INFO", &[]),
         cmd("COMMAND LIST", &[]),
@@ -41,8 +44,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
     ]),
     cmd("CONFIG", &[]).subcommands(&[
-        cmd("CONFIG GET", &[Admin, Noscript]).reply(Shape::Pairs),
+        cmd("CONFIG GET", &[Admin, Noscript]).reply(Shape::ConfigGet),
         cmd("CONFIG RESETSTAT", &[Admin, Noscript])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
         cmd("CONFIG REWRITE", &[Admin, Noscript])
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
@@ -59,8 +63,10 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("FLUSHDB", &[Write])
         .reply(Shape::Ok)
         .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
-    cmd("INFO", &[]).policy(RequestPolicy::AllShards, ResponsePolicy::Special),
-    cmd("LASTSAVE", &[Fast]),
+    cmd("INFO", &[])
+        .reply(Shape::Info)
+        .policy(RequestPolicy::AllShards, ResponsePolicy::Special),
+    cmd("LASTSAVE", &[Fast]).reply(Shape::Datetime),
     cmd("LATENCY", &[]).subcommands(&[
         cmd("LATENCY DOCTOR", &[Admin, Noscript])
             .policy(RequestPolicy::AllNodes, ResponsePolicy::Special),
@@ -79,30 +85,37 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("MEMORY", &[]).subcommands(&[
         cmd("MEMORY DOCTOR", &[]).policy(RequestPolicy::AllShards, ResponsePolicy::Special),
         cmd("MEMORY MALLOC-STATS", &[]).policy(RequestPolicy::AllShards, ResponsePolicy::Special),
-        cmd("MEMORY PURGE", &[]).policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
-        cmd("MEMORY STATS", &[]).policy(RequestPolicy::AllShards, ResponsePolicy::Special),
+        cmd("MEMORY PURGE", &[])
+            .reply(Shape::Ok)
+            .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
+        cmd("MEMORY STATS", &[])
+            .reply(Shape::MemoryStats)
+            .policy(RequestPolicy::AllShards, ResponsePolicy::Special),
         cmd("MEMORY USAGE", &[Readonly]).keys(&[at(2).flags(&[Ro])]),
     ]),
     cmd("MODULE", &[]).subcommands(&[
-        cmd("MODULE LIST", &[Admin, Noscript]),
-        cmd("MODULE LOAD", &[Admin, Noscript]),
+        cmd("MODULE LIST", &[Admin, Noscript]).reply(Shape::PairsList),
+        cmd("MODULE LOAD", &[Admin, Noscript]).reply(Shape::Bool),
         cmd("MODULE LOADEX", &[Admin, Noscript]),
-        cmd("MODULE UNLOAD", &[Admin, Noscript]),
+        cmd("MODULE UNLOAD", &[Admin, Noscript]).reply(Shape::Bool),
     ]),
     cmd("MONITOR", &[Admin, Noscript, Unpaired]),
     cmd("PSYNC", &[Admin, Noscript, NoMulti, Unpaired]),
     cmd("REPLICAOF", &[Admin, Noscript]),
     cmd("ROLE", &[Noscript, Fast]),
-    cmd("SAVE", &[Admin, Noscript, NoMulti]),
-    cmd("SHUTDOWN", &[Admin, Noscript, NoMulti]),
-    cmd("SLAVEOF", &[Admin, Noscript]),
+    cmd("SAVE", &[Admin, Noscript, NoMulti]).reply(Shape::Ok),
+    cmd("SHUTDOWN", &[Admin, Noscript, NoMulti]).reply(Shape::Ok),
+    cmd("SLAVEOF", &[Admin, Noscript]).reply(Shape::Ok),
     cmd("SLOWLOG", &[]).subcommands(&[
-        cmd("SLOWLOG GET", &[Admin]).policy(RequestPolicy::AllNodes, ResponsePolicy::Default),
+        cmd("SLOWLOG GET", &[Admin])
+            .reply(Shape::SlowlogGet)
+            .policy(RequestPolicy::AllNodes, ResponsePolicy::Default),
         cmd("SLOWLOG LEN", &[Admin]).policy(RequestPolicy::AllNodes, ResponsePolicy::AggSum),
         cmd("SLOWLOG RESET", &[Admin])
+            .reply(Shape::Ok)
             .policy(RequestPolicy::AllNodes, ResponsePolicy::AllSucceeded),
     ]),
-    cmd("SWAPDB", &[Write, Fast]),
+    cmd("SWAPDB", &[Write, Fast]).reply(Shape::Ok),
     cmd("SYNC", &[Admin, Noscript, NoMulti, Unpaired]),
-    cmd("TIME", &[Fast]),
+    cmd("TIME", &[Fast]).reply(Shape::Time),
 ];

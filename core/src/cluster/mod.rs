@@ -1,0 +1,819 @@
+//! A Redis Cluster client's router: it sits between [`crate::Client`] and the
+//! connections, one [`Connections`] per node (the same pipelined connection,
+//! handshake, TLS and deadlines as a standalone client), and sends each
+//! request where the cluster serves it.
+//!
+//! - `slot`: key to hash slot (CRC16, hash tags).
+//! - `topology`: the slot map, read from `CLUSTER SLOTS`.
+//! - `plan`: where one command goes, by the command table (its keys' slot,
+//!   a split by slot, every primary, any node) and how replies combine.
+//! - `redirect`: what a `MOVED`, `ASK`, `TRYAGAIN` or `CLUSTERDOWN` reply asks for.
+//! - this file: [`Cluster`]: sending, following redirections, retrying
+//!   within the request's deadline, gathering split replies, and keeping
+//!   the slot map fresh (at the first request, after `MOVED` or a lost
+//!   connection, and every [`REFRESH_PERIOD`]).
+//!
+//! Requests that arrive before the first slot map wait for it in `pending`,
+//! so no transport has to know whether the map is there yet.
+
+mod plan;
+mod redirect;
+mod slot;
+mod topology;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use redis::Value;
+use tokio::time::Instant;
+
+use crate::client::{send_leased, Submitted};
+use crate::command::Command;
+use crate::config::{Address, ClusterOptions, ConnectionConfig};
+use crate::connection::{Connections, Lease};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pubsub::{Connect, PushSink};
+use crate::request::{complete, Batch, Sink};
+use crate::runtime;
+use crate::table;
+use plan::{Combine, Plan};
+use redirect::Redirect;
+pub use slot::{slot_of, SLOTS};
+pub use topology::{split_name, NodeName, SlotMap};
+
+/// How often the slot map is read again when nothing prompted it.
+const REFRESH_PERIOD: Duration = Duration::from_secs(10);
+/// At most this many redirections and retries per request.
+const MAX_ATTEMPTS: u8 = 16;
+/// A lost connection is retried this many times (after a refresh) before
+/// its error reaches the caller: a node that is down stays down until its
+/// replica takes over, which the caller should hear of.
+const CONNECTION_ATTEMPTS: u8 = 3;
+/// How long one node may take to answer `CLUSTER SLOTS`.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Refreshes prompted by replies are at least this far apart (a slot
+/// migration answers every request for the slot with `MOVED` at once).
+const REFRESH_GAP: Duration = Duration::from_millis(100);
+
+/// Where a request goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Routed by its keys and the command table.
+    Auto,
+    /// To this node (`target_nodes=` a node), whatever its keys say.
+    Node(NodeName),
+}
+
+/// One attempt at sending a batch to one place.
+struct Job {
+    batch: Batch,
+    to: To,
+    deadline: Option<Instant>,
+    attempt: u8,
+    connection_attempt: u8,
+    /// Preceded by `ASKING` (after an `ASK` redirection).
+    asking: bool,
+}
+
+/// A job waiting for the first slot map.
+struct Parked {
+    job: Job,
+    sink: Sink,
+    replan: bool,
+}
+
+#[derive(Debug, Clone)]
+enum To {
+    Slot { slot: u16, read: bool },
+    Node(NodeName),
+    Default,
+}
+
+/// The router of one cluster client.
+pub struct Cluster {
+    /// The settings every node's connections are made from (the address
+    /// replaced by the node's).
+    template: ConnectionConfig,
+    options: ClusterOptions,
+    map: RwLock<Option<Arc<SlotMap>>>,
+    nodes: Mutex<HashMap<NodeName, Arc<Connections>>>,
+    /// Requests waiting for the first slot map.
+    pending: Mutex<Vec<Parked>>,
+    refreshing: AtomicBool,
+    last_refresh: Mutex<Option<Instant>>,
+    periodic_started: AtomicBool,
+    closed: AtomicBool,
+    /// Turns of `read_from_replicas` between a slot's nodes.
+    turn: AtomicUsize,
+    push_sink: Mutex<Option<PushSink>>,
+    me: Weak<Cluster>,
+}
+
+impl Cluster {
+    /// A router for the cluster `config.address` belongs to. Connects on
+    /// the first request (or [`Self::refresh`]).
+    pub(crate) fn new(config: &ConnectionConfig) -> Result<Arc<Self>> {
+        let options = config.cluster.clone().unwrap_or_default();
+        if config.db != 0 {
+            return Err(Error::new(
+                ErrorKind::Cluster,
+                "Argument 'db' must be 0 or None in cluster mode",
+            ));
+        }
+        if let Address::Unix(_) = config.address {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a cluster is reached over TCP; unix_socket_path cannot name a cluster node",
+            ));
+        }
+        let mut template = config.clone();
+        template.cluster = None;
+        template.readonly = options.read_from_replicas;
+        Ok(Arc::new_cyclic(|me| Self {
+            template,
+            options,
+            map: RwLock::new(None),
+            nodes: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
+            refreshing: AtomicBool::new(false),
+            last_refresh: Mutex::new(None),
+            periodic_started: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            turn: AtomicUsize::new(0),
+            push_sink: Mutex::new(None),
+            me: me.clone(),
+        }))
+    }
+
+    fn this(&self) -> Arc<Self> {
+        self.me
+            .upgrade()
+            .expect("a cluster is used only through its Arc")
+    }
+
+    /// Sends `batch` where `target` says; `sink` gets the outcome.
+    pub(crate) fn submit(
+        &self,
+        batch: Batch,
+        target: &Target,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Submitted {
+        let cancel = match (batch, target) {
+            (batch, Target::Node(node)) => {
+                self.run(Job::new(batch, To::Node(node.clone()), deadline), sink)
+            }
+            (Batch::One(cmd), Target::Auto) => self.route_one(cmd, deadline, sink),
+            (Batch::Pipeline(commands), Target::Auto) => {
+                self.route_pipeline(commands, deadline, sink);
+                None
+            }
+            (Batch::Transaction(commands), Target::Auto) => match transaction_slot(&commands) {
+                Ok(to) => self.run(Job::new(Batch::Transaction(commands), to, deadline), sink),
+                Err(err) => {
+                    complete(sink, Err(err));
+                    None
+                }
+            },
+        };
+        Submitted {
+            wake_owed: false,
+            cancel,
+        }
+    }
+
+    /// One command, routed by the table.
+    fn route_one(
+        &self,
+        cmd: Command,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Option<crate::client::Cancel> {
+        let plan = match plan::plan(&cmd) {
+            Ok(plan) => plan,
+            Err(err) => {
+                complete(sink, Err(err));
+                return None;
+            }
+        };
+        match plan {
+            Plan::Slot { slot, read } => self.run(
+                Job::new(Batch::One(cmd), To::Slot { slot, read }, deadline),
+                sink,
+            ),
+            Plan::Default => self.run(Job::new(Batch::One(cmd), To::Default, deadline), sink),
+            Plan::Split { parts, combine } => {
+                let positions: Vec<Vec<usize>> =
+                    parts.iter().map(|part| part.positions.clone()).collect();
+                let jobs = parts
+                    .into_iter()
+                    .map(|part| {
+                        let to = To::Slot {
+                            slot: part.slot,
+                            read: false,
+                        };
+                        Job::new(Batch::One(part.cmd), to, deadline)
+                    })
+                    .collect();
+                self.gather(jobs, combine, positions, sink);
+                None
+            }
+            Plan::Fanout { all_nodes, combine } => {
+                match self.fanout_nodes(all_nodes) {
+                    Some(nodes) => {
+                        let jobs = nodes
+                            .into_iter()
+                            .map(|node| Job::new(Batch::One(cmd.clone()), To::Node(node), deadline))
+                            .collect();
+                        self.gather(jobs, combine, Vec::new(), sink);
+                    }
+                    // No map yet: wait for one, then plan again.
+                    None => self.wait_for_map(
+                        Job::new(Batch::One(cmd), To::Default, deadline),
+                        sink,
+                        true,
+                    ),
+                }
+                None
+            }
+        }
+    }
+
+    /// A pipeline: each command routed on its own (the node's connection
+    /// pipelines them), the replies put back in order, an error reply in
+    /// its command's place.
+    fn route_pipeline(&self, commands: Vec<Command>, deadline: Option<Instant>, sink: Sink) {
+        if commands.is_empty() {
+            complete(sink, Ok(Value::Array(Vec::new())));
+            return;
+        }
+        let count = commands.len();
+        let gathered = Gathered::new(
+            count,
+            move |outcomes: Vec<Result<Value>>| {
+                let mut replies = Vec::with_capacity(outcomes.len());
+                for outcome in outcomes {
+                    match outcome {
+                        Ok(value) => replies.push(value),
+                        Err(err) if err.kind() == ErrorKind::Response => {
+                            replies.push(redirect::as_error_value(&err));
+                        }
+                        // A lost connection fails the pipeline, as on one server.
+                        Err(err) => return Err(err),
+                    }
+                }
+                Ok(Value::Array(replies))
+            },
+            sink,
+        );
+        for (at, cmd) in commands.into_iter().enumerate() {
+            let part = gathered.part(at);
+            self.route_one(cmd, deadline, part);
+        }
+    }
+
+    /// Sends every job; `sink` gets their outcomes combined.
+    fn gather(&self, jobs: Vec<Job>, how: Combine, positions: Vec<Vec<usize>>, sink: Sink) {
+        if jobs.is_empty() {
+            complete(sink, plan::combine(&how, Vec::new(), &positions));
+            return;
+        }
+        let gathered = Gathered::new(
+            jobs.len(),
+            move |outcomes| plan::combine(&how, outcomes, &positions),
+            sink,
+        );
+        for (at, job) in jobs.into_iter().enumerate() {
+            self.run(job, gathered.part(at));
+        }
+    }
+
+    /// The nodes a fan-out goes to, or `None` before the first slot map.
+    fn fanout_nodes(&self, all_nodes: bool) -> Option<Vec<NodeName>> {
+        let map = self.map.read().clone()?;
+        let mut nodes = map.primaries();
+        if all_nodes {
+            nodes.extend(map.replicas());
+        }
+        Some(nodes)
+    }
+
+    /// Sends one job, following what the reply asks. Returns the cancel
+    /// handle of a blocking command's dedicated connection.
+    fn run(&self, job: Job, sink: Sink) -> Option<crate::client::Cancel> {
+        if self.closed.load(Ordering::Acquire) {
+            complete(sink, Err(Error::closed()));
+            return None;
+        }
+        let Some(map) = self.map.read().clone() else {
+            self.wait_for_map(job, sink, false);
+            return None;
+        };
+        let node = match self.node_for(&map, &job.to) {
+            Ok(node) => node,
+            Err(err) => {
+                // A slot nobody serves (yet): a failover or a migration may
+                // be under way; the map is read again and the job retried.
+                self.refresh_soon();
+                self.retry_later(job, sink, err);
+                return None;
+            }
+        };
+        let connections = match self.connections(&node) {
+            Ok(connections) => connections,
+            Err(err) => {
+                complete(sink, Err(err));
+                return None;
+            }
+        };
+        let this = self.this();
+        let asking = job.asking;
+        let sent_to = node.clone();
+        let batch = if asking {
+            match &job.batch {
+                Batch::One(cmd) => Batch::Pipeline(vec![asking_command(), cmd.clone()]),
+                other => other.clone(),
+            }
+        } else {
+            job.batch.clone()
+        };
+        let deadline = job.deadline;
+        let on_reply: Sink = Box::new(move |outcome| {
+            let outcome = if asking && matches!(job.batch, Batch::One(_)) {
+                redirect::after_asking(outcome)
+            } else {
+                outcome
+            };
+            this.follow(job, &sent_to, outcome, sink);
+        });
+        let blocking =
+            matches!(&batch, Batch::One(cmd) if table::blocking(cmd).is_some_and(|b| b.dedicated));
+        if blocking {
+            return match Lease::take(&connections) {
+                Ok(lease) => send_leased(lease, &batch, deadline, on_reply).cancel,
+                Err(err) => {
+                    complete(on_reply, Err(err));
+                    None
+                }
+            };
+        }
+        match connections.shared() {
+            Ok(pipe) => pipe.send(&batch, deadline, on_reply),
+            Err(err) => complete(on_reply, Err(err)),
+        }
+        None
+    }
+
+    /// What to do with a job's outcome: deliver it, or follow the cluster
+    /// where it says (a new node, `ASKING` first, later).
+    fn follow(&self, mut job: Job, sent_to: &NodeName, outcome: Result<Value>, sink: Sink) {
+        let err = match outcome {
+            Ok(value) => return complete(sink, Ok(value)),
+            Err(err) => err,
+        };
+        let redirect = redirect::classify(&err, sent_to);
+        if matches!(redirect, Redirect::No) || job.attempt >= MAX_ATTEMPTS {
+            return complete(sink, Err(err));
+        }
+        job.attempt += 1;
+        match redirect {
+            Redirect::No => complete(sink, Err(err)),
+            Redirect::Moved { slot, node } => {
+                if let Some(map) = &mut *self.map.write() {
+                    Arc::make_mut(map).move_slot(slot, &node);
+                }
+                self.refresh_soon();
+                job.to = To::Node(node);
+                job.asking = false;
+                self.run(job, sink);
+            }
+            Redirect::Ask { node } => {
+                job.to = To::Node(node);
+                job.asking = true;
+                self.run(job, sink);
+            }
+            Redirect::Later => {
+                self.refresh_soon();
+                self.retry_later(job, sink, err);
+            }
+            Redirect::Lost => {
+                self.refresh_soon();
+                job.connection_attempt += 1;
+                if job.connection_attempt >= CONNECTION_ATTEMPTS {
+                    return complete(sink, Err(err));
+                }
+                // Routed again by the (refreshed) map, not to the lost node.
+                job.asking = false;
+                self.retry_later(job, sink, err);
+            }
+        }
+    }
+
+    /// Runs `job` again after a pause that grows with its attempts, unless
+    /// its deadline comes first (then `err` is its outcome).
+    fn retry_later(&self, mut job: Job, sink: Sink, err: Error) {
+        job.attempt = job.attempt.saturating_add(1);
+        if job.attempt >= MAX_ATTEMPTS {
+            return complete(sink, Err(err));
+        }
+        let pause = Duration::from_millis(10 << job.attempt.min(6)).min(Duration::from_millis(500));
+        if job
+            .deadline
+            .is_some_and(|deadline| Instant::now() + pause >= deadline)
+        {
+            return complete(sink, Err(err));
+        }
+        let Ok(handle) = runtime::handle() else {
+            return complete(sink, Err(err));
+        };
+        let this = self.this();
+        handle.spawn(async move {
+            tokio::time::sleep(pause).await;
+            this.run(job, sink);
+        });
+    }
+
+    /// The node a job goes to on `map`.
+    fn node_for(&self, map: &SlotMap, to: &To) -> Result<NodeName> {
+        match to {
+            To::Node(node) => Ok(node.clone()),
+            To::Default => map
+                .primaries()
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::new(ErrorKind::Cluster, "the cluster has no primary")),
+            To::Slot { slot, read } => {
+                let shard = map.shard(*slot).ok_or_else(|| {
+                    Error::with_code(
+                        ErrorKind::Cluster,
+                        Some("SLOTNOTCOVERED".to_owned()),
+                        format!("Slot {slot} is not covered by the cluster"),
+                    )
+                })?;
+                if *read && self.options.read_from_replicas && !shard.replicas.is_empty() {
+                    // In turn: the primary, then each replica (as redis-py).
+                    let turn =
+                        self.turn.fetch_add(1, Ordering::Relaxed) % (1 + shard.replicas.len());
+                    return Ok(if turn == 0 {
+                        shard.primary.clone()
+                    } else {
+                        shard.replicas[turn - 1].clone()
+                    });
+                }
+                Ok(shard.primary.clone())
+            }
+        }
+    }
+
+    /// The connections to `node`, opened on first use.
+    fn connections(&self, node: &NodeName) -> Result<Arc<Connections>> {
+        let mut nodes = self.nodes.lock();
+        if let Some(connections) = nodes.get(node) {
+            return Ok(Arc::clone(connections));
+        }
+        let (host, port) = split_name(node).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("a node named {node:?} has no port"),
+            )
+        })?;
+        let mut config = self.template.clone();
+        config.address = Address::Tcp {
+            host: host.to_owned(),
+            port,
+        };
+        let connections = Connections::new(&config)?;
+        connections.set_push_sink(self.push_sink.lock().clone());
+        nodes.insert(node.clone(), Arc::clone(&connections));
+        Ok(connections)
+    }
+
+    /// Parks a job until the first slot map (starting its refresh); with
+    /// `replan`, the command is routed from scratch then (a fan-out needs
+    /// the map to know its nodes).
+    fn wait_for_map(&self, job: Job, sink: Sink, replan: bool) {
+        self.pending.lock().push(Parked { job, sink, replan });
+        // The map may have come while the job was parked: then its refresh
+        // has let the parked jobs go already, so this one goes now.
+        if self.map.read().is_some() {
+            self.release_parked();
+        } else {
+            self.start_refresh();
+        }
+    }
+
+    /// Routes the parked jobs (the map is there).
+    fn release_parked(&self) {
+        let parked = std::mem::take(&mut *self.pending.lock());
+        for Parked { job, sink, replan } in parked {
+            match job.batch {
+                Batch::One(cmd) if replan => {
+                    self.route_one(cmd, job.deadline, sink);
+                }
+                _ => {
+                    self.run(job, sink);
+                }
+            }
+        }
+    }
+
+    /// Reads the slot map again soon, unless a refresh runs or just ran.
+    fn refresh_soon(&self) {
+        let recent = self
+            .last_refresh
+            .lock()
+            .is_some_and(|at| at.elapsed() < REFRESH_GAP);
+        if recent {
+            return;
+        }
+        self.start_refresh();
+    }
+
+    /// Starts a refresh unless one runs.
+    fn start_refresh(&self) {
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(handle) = runtime::handle() else {
+            self.refreshing.store(false, Ordering::Release);
+            return;
+        };
+        let this = self.this();
+        handle.spawn(async move {
+            let outcome = this.read_map().await;
+            *this.last_refresh.lock() = Some(Instant::now());
+            this.refreshing.store(false, Ordering::Release);
+            this.after_refresh(outcome);
+        });
+    }
+
+    /// Reads the slot map now, and waits for it: the first time, a client
+    /// learns here whether the cluster can be reached at all.
+    pub async fn refresh(&self) -> Result<()> {
+        let outcome = self.read_map().await;
+        *self.last_refresh.lock() = Some(Instant::now());
+        let failed = outcome.as_ref().err().cloned();
+        self.after_refresh(outcome);
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Installs a new map and lets the parked requests go, or fails them
+    /// when no node could be asked.
+    fn after_refresh(&self, outcome: Result<SlotMap>) {
+        match outcome {
+            Ok(map) => {
+                *self.map.write() = Some(Arc::new(map));
+                self.start_periodic();
+                self.release_parked();
+            }
+            // Parked jobs wait for the first map only: with none, they fail.
+            Err(err) if self.map.read().is_none() => {
+                let parked = std::mem::take(&mut *self.pending.lock());
+                for Parked { sink, .. } in parked {
+                    complete(sink, Err(err.clone()));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Asks the known nodes, then the seeds, for `CLUSTER SLOTS`, until one
+    /// answers with a usable map.
+    async fn read_map(&self) -> Result<SlotMap> {
+        let mut candidates: Vec<NodeName> = Vec::new();
+        if let Some(map) = self.map.read().clone() {
+            candidates.extend(map.primaries());
+            candidates.extend(map.replicas());
+        }
+        for seed in std::iter::once(&self.template.address).chain(&self.options.seeds) {
+            if let Address::Tcp { host, port } = seed {
+                let name: NodeName = Arc::from(format!("{host}:{port}"));
+                if !candidates.contains(&name) {
+                    candidates.push(name);
+                }
+            }
+        }
+        let mut last_error = Error::new(
+            ErrorKind::Cluster,
+            "no cluster node to ask for the slot map",
+        );
+        for node in candidates {
+            if self.closed.load(Ordering::Acquire) {
+                return Err(Error::closed());
+            }
+            match self.ask_slots(&node).await {
+                Ok(map) if map.is_complete() || !self.options.require_full_coverage => {
+                    return Ok(map)
+                }
+                Ok(_) => {
+                    last_error = Error::new(
+                        ErrorKind::Cluster,
+                        format!("{node}: not every slot is covered (require_full_coverage)"),
+                    );
+                }
+                Err(err) => last_error = err,
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn ask_slots(&self, node: &NodeName) -> Result<SlotMap> {
+        let connections = self.connections(node)?;
+        let pipe = connections.shared()?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let cmd = Command::from_args([&b"CLUSTER"[..], b"SLOTS"])?;
+        let timeout = self
+            .template
+            .connect_timeout
+            .map_or(REFRESH_TIMEOUT, |connect| connect.max(REFRESH_TIMEOUT));
+        pipe.send(
+            &Batch::One(cmd),
+            Some(Instant::now() + timeout),
+            Box::new(move |outcome| {
+                let _ = reply.send(outcome);
+            }),
+        );
+        let value = answer
+            .await
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "the reply was lost")))?;
+        let host = split_name(node).map_or("", |(host, _)| host);
+        SlotMap::from_cluster_slots(&value, host)
+    }
+
+    /// Reads the map every [`REFRESH_PERIOD`] while the client lives.
+    fn start_periodic(&self) {
+        if self.periodic_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(handle) = runtime::handle() else {
+            return;
+        };
+        let me = self.me.clone();
+        handle.spawn(async move {
+            loop {
+                tokio::time::sleep(REFRESH_PERIOD).await;
+                let Some(this) = me.upgrade() else { return };
+                if this.closed.load(Ordering::Acquire) {
+                    return;
+                }
+                this.start_refresh();
+            }
+        });
+    }
+
+    /// The current slot map, if one was read.
+    pub fn slot_map(&self) -> Option<Arc<SlotMap>> {
+        self.map.read().clone()
+    }
+
+    /// Opens connections for a subscriber: to the default node (classic
+    /// pub/sub reaches every node of a cluster).
+    pub(crate) fn connector(&self) -> Result<Connect> {
+        let node = match self.slot_map() {
+            Some(map) => self.node_for(&map, &To::Default)?,
+            None => match &self.template.address {
+                Address::Tcp { host, port } => Arc::from(format!("{host}:{port}")),
+                Address::Unix(_) => unreachable!("refused in Cluster::new"),
+            },
+        };
+        Ok(self.connections(&node)?.connector())
+    }
+
+    pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {
+        *self.push_sink.lock() = sink;
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let nodes = std::mem::take(&mut *self.nodes.lock());
+        for connections in nodes.values() {
+            connections.close();
+        }
+        for Parked { sink, .. } in std::mem::take(&mut *self.pending.lock()) {
+            complete(sink, Err(Error::closed()));
+        }
+    }
+
+    /// Closes every node's connections (requests in flight fail with a
+    /// closed error) but stays usable: the next request opens new ones
+    /// (redis-py's `close()` then use again).
+    pub(crate) fn disconnect(&self) {
+        let nodes = std::mem::take(&mut *self.nodes.lock());
+        for connections in nodes.values() {
+            connections.close();
+        }
+    }
+
+    /// Lets go of every node's connections, which close once the requests
+    /// waiting on them are answered (a client dropped while its requests
+    /// are in flight: `await RedisCluster(...).get(k)`); nothing new starts.
+    pub(crate) fn close_when_idle(&self) {
+        self.closed.store(true, Ordering::Release);
+        // Each `Connections`, dropped by its last holder, closes when idle.
+        drop(std::mem::take(&mut *self.nodes.lock()));
+        for Parked { sink, .. } in std::mem::take(&mut *self.pending.lock()) {
+            complete(sink, Err(Error::closed()));
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl Job {
+    fn new(batch: Batch, to: To, deadline: Option<Instant>) -> Self {
+        Self {
+            batch,
+            to,
+            deadline,
+            attempt: 0,
+            connection_attempt: 0,
+            asking: false,
+        }
+    }
+}
+
+fn asking_command() -> Command {
+    Command::from_args([&b"ASKING"[..]]).expect("a named command")
+}
+
+/// Where a transaction goes: the one slot of all its commands' keys (any
+/// node when it has none); refused when the keys are in several slots.
+fn transaction_slot(commands: &[Command]) -> Result<To> {
+    let mut first: Option<(u16, Vec<u8>)> = None;
+    for cmd in commands {
+        for key in table::keys(cmd) {
+            let slot = slot_of(key);
+            match &first {
+                None => first = Some((slot, key.to_vec())),
+                Some((known, first_key)) if *known != slot => {
+                    return Err(plan::cross_slot(
+                        "MULTI",
+                        [first_key.as_slice(), key].into_iter(),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(first.map_or(To::Default, |(slot, _)| To::Slot { slot, read: false }))
+}
+
+/// Turns the parts' outcomes (in part order) into the request's.
+type Finish = Box<dyn FnOnce(Vec<Result<Value>>) -> Result<Value> + Send>;
+
+/// The outcomes of the parts of one request, combined when the last arrives.
+struct Gathered {
+    state: Mutex<GatherState>,
+}
+
+struct GatherState {
+    outcomes: Vec<Option<Result<Value>>>,
+    missing: usize,
+    finish: Option<(Finish, Sink)>,
+}
+
+impl Gathered {
+    fn new(
+        count: usize,
+        finish: impl FnOnce(Vec<Result<Value>>) -> Result<Value> + Send + 'static,
+        sink: Sink,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(GatherState {
+                outcomes: (0..count).map(|_| None).collect(),
+                missing: count,
+                finish: Some((Box::new(finish), sink)),
+            }),
+        })
+    }
+
+    /// The sink of part `at`.
+    fn part(self: &Arc<Self>, at: usize) -> Sink {
+        let this = Arc::clone(self);
+        Box::new(move |outcome| {
+            let mut state = this.state.lock();
+            state.outcomes[at] = Some(outcome);
+            state.missing -= 1;
+            if state.missing > 0 {
+                return;
+            }
+            let outcomes = std::mem::take(&mut state.outcomes)
+                .into_iter()
+                .map(|outcome| {
+                    outcome
+                        .unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "a part was lost")))
+                })
+                .collect();
+            let finish = state.finish.take();
+            drop(state);
+            if let Some((finish, sink)) = finish {
+                complete(sink, finish(outcomes));
+            }
+        })
+    }
+}

@@ -1,0 +1,127 @@
+"""The asyncio ``RedisCluster``: :class:`babushka.cluster.RedisCluster`'s twin.
+
+As redis-py's asyncio cluster client, it reads the slot map on its first
+command (or ``await initialize()``); commands sent before it wait for it
+in the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+
+from babushka import _options
+from babushka.asyncio.client import Redis
+from babushka.cluster import (
+    TARGETABLE_METHODS,
+    ClusterMixin,
+    ClusterNode,
+    _by_slot,
+    _command_name,
+    cluster_pool,
+    cluster_settings,
+    merge_node_replies,
+)
+from babushka.commands.base import EncodableT, KeyT
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class RedisCluster(ClusterMixin, Redis):
+    """An asyncio client of a Redis Cluster, with redis-py's interface."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int = 6379,
+        startup_nodes: Sequence[ClusterNode] | None = None,
+        require_full_coverage: bool = True,
+        read_from_replicas: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        pool = cluster_pool(
+            self._pool_class,
+            cluster_settings(
+                host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
+            ),
+            kwargs,
+        )
+        super().__init__(connection_pool=pool)
+        self.auto_close_connection_pool = True
+        self.read_from_replicas = read_from_replicas
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisCluster:  # type: ignore[override]
+        """A cluster client whose first node is ``url``'s; what the URL says
+        wins over the keywords (as in redis-py)."""
+        return cls(**{**kwargs, **_options.parse_url(url)})
+
+    async def initialize(self) -> RedisCluster:
+        """Reads the slot map now (raises when no startup node answers)."""
+        await asyncio.get_running_loop().run_in_executor(None, self._core.refresh_topology)
+        return self
+
+    async def __aenter__(self) -> RedisCluster:
+        return await self.initialize()
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        target_nodes = options.pop("target_nodes", None)
+        if target_nodes is None:
+            return await super().execute_command(*args, **options)
+        if not self.get_nodes():
+            await self.initialize()
+        nodes = self._resolve_targets(target_nodes)
+        replies = await asyncio.gather(
+            *(Redis.execute_command(self._view_on(node), *args, **options) for node in nodes)
+        )
+        named = dict(zip((node.name for node in nodes), replies))
+        return merge_node_replies(_command_name(args), named)
+
+    async def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Any:
+        """``MGET`` split by slot (not atomic across slots); values in the order asked."""
+        return await self.mget(keys, *args)
+
+    async def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> list[Any]:
+        """``MSET`` of each slot's keys, one per slot (not atomic across slots)."""
+        return list(await asyncio.gather(*(self.mset(group) for group in _by_slot(self, mapping))))
+
+    def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
+        """As the sync client's: non-transactional by default."""
+        return super().pipeline(bool(transaction), shard_hint)
+
+
+def _targetable(method: _F) -> _F:
+    """``target_nodes=`` for an async command method (see the sync twin)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, *args: Any, target_nodes: Any = None, **kwargs: Any) -> Any:
+        if target_nodes is None:
+            return await method(self, *args, **kwargs)
+        if not self.get_nodes():
+            await self.initialize()
+        sent: list[str] = []
+        calls = []
+        nodes = self._resolve_targets(target_nodes)
+        for node in nodes:
+            view = self._view_on(node)
+            execute = view._execute
+
+            def recording(shape: int, *words: Any, _execute: Any = execute) -> Any:
+                sent.append(_command_name(words) or "")
+                return _execute(shape, *words)
+
+            view._execute = recording
+            calls.append(method(view, *args, **kwargs))
+        replies = await asyncio.gather(*calls)
+        named = dict(zip((node.name for node in nodes), replies))
+        return merge_node_replies(sent[0] if sent else None, named)
+
+    return wrapper  # type: ignore[return-value]
+
+
+for _name in TARGETABLE_METHODS:
+    if hasattr(Redis, _name):
+        setattr(RedisCluster, _name, _targetable(getattr(Redis, _name)))
+
+__all__ = ["RedisCluster"]

@@ -1,0 +1,414 @@
+"""Redis Cluster: :class:`RedisCluster` (sync; ``babushka.asyncio.RedisCluster``
+is its asyncio twin), :class:`ClusterNode` and the ``target_nodes`` constants,
+with redis-py's names.
+
+The routing lives in the core (``core/src/cluster``): the slot map, each
+command sent to its keys' slot or split by slot or sent to every primary as
+the command table says, ``MOVED``/``ASK`` followed, ``TRYAGAIN``/``CLUSTERDOWN``
+retried within the timeout, the map refreshed. This module adds what redis-py
+users call on the client: the nodes, ``keyslot``, ``target_nodes=`` and the
+``*_nonatomic`` helpers.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import random
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+
+from babushka import _core, _options
+from babushka._pool import PoolBase
+from babushka.client import Redis
+from babushka.commands.base import EncodableT, KeyT, ResponseT
+from babushka.exceptions import DataError, RedisClusterException
+
+PRIMARY = "primary"
+REPLICA = "replica"
+
+#: ``target_nodes=`` values, as redis-py spells them.
+PRIMARIES = "primaries"
+REPLICAS = "replicas"
+ALL_NODES = "all"
+RANDOM = "random"
+DEFAULT_NODE = "default-node"
+_TARGET_NAMES = (PRIMARIES, REPLICAS, ALL_NODES, RANDOM, DEFAULT_NODE)
+
+#: Methods that take ``target_nodes=`` (those of redis-py's that the client has).
+TARGETABLE_METHODS = (
+    "bgsave",
+    "client_getname",
+    "client_id",
+    "client_list",
+    "client_setname",
+    "config_get",
+    "config_resetstat",
+    "config_set",
+    "dbsize",
+    "echo",
+    "flushall",
+    "flushdb",
+    "info",
+    "keys",
+    "lastsave",
+    "ping",
+    "randomkey",
+    "save",
+    "script_exists",
+    "script_flush",
+    "script_load",
+    "time",
+)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_C = TypeVar("_C", bound="ClusterMixin")
+
+
+def get_node_name(host: str, port: int | str) -> str:
+    return f"{host}:{port}"
+
+
+class ClusterNode:
+    """A node of the cluster: ``host``, ``port``, ``name`` (``host:port``) and
+    ``server_type`` (``"primary"`` or ``"replica"``, ``None`` before it is known)."""
+
+    def __init__(self, host: str, port: int | str = 6379, server_type: str | None = None) -> None:
+        if host == "localhost":
+            host = "127.0.0.1"  # as redis-py: the cluster names its nodes by address
+        self.host = host
+        self.port = int(port)
+        self.name = get_node_name(host, self.port)
+        self.server_type = server_type
+
+    def __repr__(self) -> str:
+        return (
+            f"[host={self.host},port={self.port},name={self.name},server_type={self.server_type}]"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClusterNode) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+def cluster_settings(
+    host: str | None,
+    port: int,
+    startup_nodes: Sequence[ClusterNode] | None,
+    read_from_replicas: bool,
+    require_full_coverage: bool,
+    kwargs: dict[str, Any],
+) -> tuple[str, int, dict[str, Any]]:
+    """Checks a ``RedisCluster``'s own keywords; returns the first node's
+    address and the core client's cluster settings."""
+    if kwargs.get("db") not in (None, 0):
+        raise RedisClusterException("Argument 'db' must be 0 or None in cluster mode")
+    kwargs.pop("db", None)
+    if kwargs.get("unix_socket_path") is not None:
+        raise DataError(
+            "unix_socket_path cannot name a cluster node: a cluster is reached over TCP"
+        )
+    nodes = list(startup_nodes or [])
+    if not all(isinstance(node, ClusterNode) for node in nodes):
+        raise DataError("startup_nodes must be a list of babushka.cluster.ClusterNode")
+    if host is not None:
+        nodes.insert(0, ClusterNode(host, port))
+    if not nodes:
+        raise RedisClusterException(
+            "RedisCluster requires at least one node to discover the cluster. "
+            "Please provide one of the followings:\n"
+            "1. host and port, for example:\n RedisCluster(host='localhost', port=6379)\n"
+            "2. list of startup nodes, for example:\n"
+            " RedisCluster(startup_nodes=[ClusterNode('localhost', 6379),"
+            " ClusterNode('localhost', 6378)])"
+        )
+    for name, flag in (
+        ("read_from_replicas", read_from_replicas),
+        ("require_full_coverage", require_full_coverage),
+    ):
+        if not isinstance(flag, bool):
+            raise DataError(f"{name} must be a bool, got {flag!r}")
+    first = nodes[0]
+    settings = {
+        "cluster": True,
+        "seeds": [(node.host, node.port) for node in nodes[1:]],
+        "read_from_replicas": read_from_replicas,
+        "require_full_coverage": require_full_coverage,
+    }
+    return first.host, first.port, settings
+
+
+def cluster_pool(
+    pool_class: type[PoolBase],
+    settings: tuple[str, int, dict[str, Any]],
+    kwargs: dict[str, Any],
+) -> PoolBase:
+    """The pool (one core client, in cluster mode) a ``RedisCluster`` runs on."""
+    for name in ("connection_pool", "single_connection_client"):
+        if kwargs.get(name):
+            raise RedisClusterException(f"{name} is not supported in cluster mode")
+        kwargs.pop(name, None)
+    host, port, cluster = settings
+    return pool_class(host=host, port=port, _cluster=cluster, **kwargs)
+
+
+class ClusterMixin:
+    """What both ``RedisCluster`` flavours add to their client class."""
+
+    _core: _core.Client
+    connection_kwargs: dict[str, Any]
+    #: Set on a view of the client that sends to one node (``target_nodes``).
+    _node_view: str | None = None
+
+    @classmethod
+    def _from_url(cls: type[_C], url: str, kwargs: dict[str, Any]) -> _C:
+        """``from_url``: a cluster client whose first node is ``url``'s
+        (``redis://host:port``); as in redis-py, what the URL says wins over
+        the keywords."""
+        return cls(**{**kwargs, **_options.parse_url(url)})
+
+    # -- nodes ---------------------------------------------------------------
+
+    def get_nodes(self) -> list[ClusterNode]:
+        """Every node serving slots (primaries, then replicas), by the current slot map."""
+        primaries, replicas = self._core.cluster_nodes()
+        return [_node(name, PRIMARY) for name in primaries] + [
+            _node(name, REPLICA) for name in replicas
+        ]
+
+    def get_primaries(self) -> list[ClusterNode]:
+        return [node for node in self.get_nodes() if node.server_type == PRIMARY]
+
+    def get_replicas(self) -> list[ClusterNode]:
+        return [node for node in self.get_nodes() if node.server_type == REPLICA]
+
+    def get_random_node(self) -> ClusterNode:
+        return random.choice(self.get_nodes())
+
+    def get_default_node(self) -> ClusterNode:
+        """The node keyless commands go to: the first primary of the slot map
+        (the core's choice, so this names the node it really uses)."""
+        primaries = self.get_primaries()
+        if not primaries:
+            raise RedisClusterException("the cluster's slot map is not known yet")
+        return primaries[0]
+
+    def get_node(
+        self, host: str | None = None, port: int | None = None, node_name: str | None = None
+    ) -> ClusterNode | None:
+        """The node named ``host:port`` (or ``node_name``), ``None`` when the
+        cluster has no such node."""
+        if node_name is None:
+            if host is None or port is None:
+                raise DataError("get_node() needs host and port, or node_name")
+            node_name = get_node_name("127.0.0.1" if host == "localhost" else host, port)
+        return next((node for node in self.get_nodes() if node.name == node_name), None)
+
+    def keyslot(self, key: EncodableT) -> int:
+        """The hash slot of ``key`` (encoded as the client encodes keys)."""
+        if isinstance(key, str):
+            encoded = key.encode(
+                self.connection_kwargs["encoding"], self.connection_kwargs["encoding_errors"]
+            )
+        elif isinstance(key, (bytes, bytearray, memoryview)):
+            encoded = bytes(key)
+        elif isinstance(key, (int, float)) and not isinstance(key, bool):
+            encoded = repr(key).encode()
+        else:
+            raise DataError(f"keyslot() needs a str, bytes or number key, got {type(key).__name__}")
+        return _core.keyslot(encoded)
+
+    # -- target_nodes --------------------------------------------------------
+
+    def _resolve_targets(self, target_nodes: Any) -> list[ClusterNode]:
+        if isinstance(target_nodes, ClusterNode):
+            return [target_nodes]
+        if isinstance(target_nodes, str):
+            if target_nodes not in _TARGET_NAMES:
+                raise DataError(
+                    f"target_nodes must be a ClusterNode, a list of them or one of "
+                    f"{', '.join(_TARGET_NAMES)}; got {target_nodes!r}"
+                )
+            choosers: dict[str, Callable[[], list[ClusterNode]]] = {
+                PRIMARIES: self.get_primaries,
+                REPLICAS: self.get_replicas,
+                ALL_NODES: self.get_nodes,
+                RANDOM: lambda: [self.get_random_node()],
+                DEFAULT_NODE: lambda: [self.get_default_node()],
+            }
+            chosen = choosers[target_nodes]()
+            if not chosen:
+                raise RedisClusterException(f"the cluster has no {target_nodes} node")
+            return chosen
+        if isinstance(target_nodes, dict):
+            target_nodes = list(target_nodes.values())
+        if isinstance(target_nodes, (list, tuple)) and all(
+            isinstance(node, ClusterNode) for node in target_nodes
+        ):
+            if not target_nodes:
+                raise DataError("target_nodes is empty")
+            return list(target_nodes)
+        raise DataError(
+            f"target_nodes must be a ClusterNode, a list of them or one of "
+            f"{', '.join(_TARGET_NAMES)}; got {target_nodes!r}"
+        )
+
+    def _view_on(self, node: ClusterNode) -> Any:
+        """A shallow copy of the client whose commands go to ``node``."""
+        view = copy.copy(self)
+        view._node_view = node.name
+        execute_request = self._execute_request  # type: ignore[attr-defined]
+        name = node.name
+
+        def execute(shape: int, *args: Any) -> Any:
+            return execute_request(None, 0, [(shape, *args)], name)
+
+        view._execute = execute  # type: ignore[attr-defined]
+        return view
+
+    def __del__(self) -> None:
+        # A view shares its client's core: only the client itself closes it.
+        if self._node_view is None:
+            super().__del__()  # type: ignore[misc]
+
+
+def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
+    """Several nodes' replies as one, by the command table's response policy
+    (as redis-py's cluster result callbacks combine them): summed, all true,
+    lists joined, else a dict of replies by node name."""
+    if len(replies) == 1:
+        return next(iter(replies.values()))
+    spec = _core.command_spec(*command.split(" ", 1)) if command else None
+    policy = spec.response_policy if spec is not None else None
+    values = list(replies.values())
+    if policy == "agg_sum":
+        return sum(values)
+    if policy in ("all_succeeded", "one_succeeded"):
+        return all(values) if all(isinstance(v, bool) for v in values) else values[0]
+    if policy == "agg_logical_and":
+        return [all(flags) for flags in zip(*values)]
+    if policy is None and all(isinstance(v, list) for v in values):
+        return [item for value in values for item in value]
+    return replies
+
+
+def _node(name: str, server_type: str) -> ClusterNode:
+    host, _, port = name.rpartition(":")
+    return ClusterNode(host, int(port), server_type)
+
+
+class RedisCluster(ClusterMixin, Redis):
+    """A client of a Redis Cluster, with redis-py's ``RedisCluster`` interface.
+
+    Connects (reads the slot map) in the constructor, as redis-py does, and
+    raises there when no startup node answers.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int = 6379,
+        startup_nodes: Sequence[ClusterNode] | None = None,
+        require_full_coverage: bool = True,
+        read_from_replicas: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        pool = cluster_pool(
+            self._pool_class,
+            cluster_settings(
+                host, port, startup_nodes, read_from_replicas, require_full_coverage, kwargs
+            ),
+            kwargs,
+        )
+        super().__init__(connection_pool=pool)
+        self.auto_close_connection_pool = True
+        self.read_from_replicas = read_from_replicas
+        self._core.refresh_topology()
+
+    def execute_command(self, *args: Any, **options: Any) -> ResponseT:
+        """As :meth:`Redis.execute_command`; ``target_nodes=`` sends it to
+        those nodes (their replies combined as redis-py combines them)."""
+        target_nodes = options.pop("target_nodes", None)
+        if target_nodes is None:
+            return super().execute_command(*args, **options)
+        replies = {
+            node.name: Redis.execute_command(self._view_on(node), *args, **options)
+            for node in self._resolve_targets(target_nodes)
+        }
+        return merge_node_replies(_command_name(args), replies)
+
+    def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
+        """``MGET`` split by slot (not atomic across slots); values in the order asked."""
+        return self.mget(keys, *args)
+
+    def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> list[Any]:
+        """``MSET`` of each slot's keys, one per slot (not atomic across
+        slots); the list of their replies."""
+        return [self.mset(group) for group in _by_slot(self, mapping)]
+
+    def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
+        """A pipeline: without ``transaction`` (the default in a cluster),
+        commands go to their nodes and replies come back in order; with it,
+        MULTI/EXEC on the one slot of all its keys (refused otherwise)."""
+        return super().pipeline(bool(transaction), shard_hint)
+
+
+def _command_name(args: tuple[Any, ...]) -> str | None:
+    if not args:
+        return None
+    words = [w.decode() if isinstance(w, (bytes, bytearray)) else str(w) for w in args[:2]]
+    first = words[0].upper()
+    if " " in first:
+        return first
+    spec = _core.command_spec(first, words[1] if len(words) > 1 else None)
+    return spec.name if spec is not None else first
+
+
+def _by_slot(client: ClusterMixin, mapping: Mapping[KeyT, EncodableT]) -> list[dict[Any, Any]]:
+    groups: dict[int, dict[Any, Any]] = {}
+    for key, value in mapping.items():
+        groups.setdefault(client.keyslot(key), {})[key] = value
+    return list(groups.values())
+
+
+def _targetable(method: _F) -> _F:
+    """Gives a command method ``target_nodes=``: without it, the method as
+    it is; with it, the method run on a view of the client per node, the
+    replies merged."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, target_nodes: Any = None, **kwargs: Any) -> Any:
+        if target_nodes is None:
+            return method(self, *args, **kwargs)
+        sent: list[str] = []
+        replies = {}
+        for node in self._resolve_targets(target_nodes):
+            view = self._view_on(node)
+            execute = view._execute
+
+            def recording(shape: int, *words: Any, _execute: Any = execute) -> Any:
+                sent.append(_command_name(words) or "")
+                return _execute(shape, *words)
+
+            view._execute = recording
+            replies[node.name] = method(view, *args, **kwargs)
+        return merge_node_replies(sent[0] if sent else None, replies)
+
+    return wrapper  # type: ignore[return-value]
+
+
+for _name in TARGETABLE_METHODS:
+    if hasattr(Redis, _name):
+        setattr(RedisCluster, _name, _targetable(getattr(Redis, _name)))
+
+__all__ = [
+    "ALL_NODES",
+    "DEFAULT_NODE",
+    "PRIMARIES",
+    "RANDOM",
+    "REPLICAS",
+    "ClusterNode",
+    "RedisCluster",
+    "get_node_name",
+]

@@ -1,0 +1,163 @@
+"""Looking into the server: MEMORY, SLOWLOG, LATENCY, COMMAND, DEBUG OBJECT.
+
+Where redis-py leaves a command out on purpose (its text is for people:
+``MEMORY DOCTOR``, ``LATENCY GRAPH``; or ``COMMAND INFO``/``DOCS``, whose
+replies it does not parse), the method raises ``NotImplementedError`` as
+redis-py's does; ``execute_command`` still sends them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from babushka import _shapes as S
+from babushka._typing import ValueT
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka.exceptions import DataError
+
+
+def _left_out(name: str) -> NoReturn:
+    raise NotImplementedError(f"{name} is intentionally not implemented in the client.")
+
+
+class DiagnosticsCommands(CommandsBase[ValueT]):
+    # -- MEMORY ----------------------------------------------------------------
+
+    def memory_doctor(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/memory-doctor/"""
+        _left_out("MEMORY DOCTOR")
+
+    def memory_help(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/memory-help/"""
+        _left_out("MEMORY HELP")
+
+    def memory_malloc_stats(self) -> ResponseT:
+        """The allocator's statistics, as text.
+        https://redis.io/docs/latest/commands/memory-malloc-stats/"""
+        return self._execute(S.RAW, "MEMORY", "MALLOC-STATS")
+
+    def memory_purge(self) -> ResponseT:
+        """Asks the allocator to release memory.
+        https://redis.io/docs/latest/commands/memory-purge/"""
+        return self._execute(S.OK, "MEMORY", "PURGE")
+
+    def memory_stats(self) -> ResponseT:
+        """The server's memory use as a dict (``str`` keys).
+        https://redis.io/docs/latest/commands/memory-stats/"""
+        return self._execute(S.MEMORY_STATS, "MEMORY", "STATS")
+
+    def memory_usage(self, key: KeyT, samples: int | None = None) -> ResponseT:
+        """Bytes a key and its value take (nested values estimated from
+        ``samples`` of them; 0: all). https://redis.io/docs/latest/commands/memory-usage/"""
+        words: list[Any] = []
+        if samples is not None:
+            if require_int(samples, "samples") < 0:
+                raise DataError(f"samples must not be negative, got {samples}")
+            words = ["SAMPLES", samples]
+        return self._execute(S.RAW, "MEMORY", "USAGE", key, *words)
+
+    # -- SLOWLOG -----------------------------------------------------------------
+
+    def slowlog_get(self, num: int | None = None) -> ResponseT:
+        """The slow log's latest ``num`` entries (the server's default: 10)
+        as dicts. https://redis.io/docs/latest/commands/slowlog-get/"""
+        words: list[Any] = [] if num is None else [require_int(num, "num")]
+        return self._execute(S.SLOWLOG_GET, "SLOWLOG", "GET", *words)
+
+    def slowlog_len(self) -> ResponseT:
+        """How many entries the slow log holds. https://redis.io/docs/latest/commands/slowlog-len/"""
+        return self._execute(S.RAW, "SLOWLOG", "LEN")
+
+    def slowlog_reset(self) -> ResponseT:
+        """Empties the slow log. https://redis.io/docs/latest/commands/slowlog-reset/"""
+        return self._execute(S.OK, "SLOWLOG", "RESET")
+
+    # -- LATENCY -----------------------------------------------------------------
+
+    def latency_doctor(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/latency-doctor/"""
+        _left_out("LATENCY DOCTOR")
+
+    def latency_graph(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/latency-graph/"""
+        _left_out("LATENCY GRAPH")
+
+    def latency_histogram(self, *args: str) -> NoReturn:
+        """Not implemented, as in redis-py.
+        https://redis.io/docs/latest/commands/latency-histogram/"""
+        _left_out("LATENCY HISTOGRAM")
+
+    def latency_history(self, event: str) -> ResponseT:
+        """An event's ``[timestamp, latency]`` samples.
+        https://redis.io/docs/latest/commands/latency-history/"""
+        return self._execute(S.RAW, "LATENCY", "HISTORY", event)
+
+    def latency_latest(self) -> ResponseT:
+        """Each event's latest latency sample. https://redis.io/docs/latest/commands/latency-latest/"""
+        return self._execute(S.RAW, "LATENCY", "LATEST")
+
+    def latency_reset(self, *events: str) -> ResponseT:
+        """Forgets the samples of ``events`` (of all, with none); how many
+        were reset. https://redis.io/docs/latest/commands/latency-reset/"""
+        return self._execute(S.RAW, "LATENCY", "RESET", *events)
+
+    # -- COMMAND -----------------------------------------------------------------
+
+    def command(self) -> ResponseT:
+        """Every command's details, by name. https://redis.io/docs/latest/commands/command/"""
+        return self._execute(S.COMMAND_INFO, "COMMAND")
+
+    def command_count(self) -> ResponseT:
+        """How many commands the server has. https://redis.io/docs/latest/commands/command-count/"""
+        return self._execute(S.RAW, "COMMAND", "COUNT")
+
+    def command_list(
+        self,
+        module: str | None = None,
+        category: str | None = None,
+        pattern: str | None = None,
+    ) -> ResponseT:
+        """The command names, filtered by ``module``, ACL ``category`` or a
+        ``pattern``; the server takes one filter, and answers more with an
+        error, as redis-py lets it. https://redis.io/docs/latest/commands/command-list/"""
+        filters = (("MODULE", module), ("ACLCAT", category), ("PATTERN", pattern))
+        words: list[Any] = [word for pair in filters if pair[1] is not None for word in pair]
+        if words:
+            words.insert(0, "FILTERBY")
+        return self._execute(S.RAW, "COMMAND", "LIST", *words)
+
+    def command_getkeys(self, *args: EncodableT) -> ResponseT:
+        """The keys of the command ``args``, as ``str``.
+        https://redis.io/docs/latest/commands/command-getkeys/"""
+        if not args:
+            raise DataError("command_getkeys needs a command")
+        return self._execute(S.STR_LIST, "COMMAND", "GETKEYS", *args)
+
+    def command_getkeysandflags(self, *args: EncodableT) -> ResponseT:
+        """The keys of the command ``args``, each with its flags.
+        https://redis.io/docs/latest/commands/command-getkeysandflags/"""
+        if not args:
+            raise DataError("command_getkeysandflags needs a command")
+        return self._execute(S.RAW, "COMMAND", "GETKEYSANDFLAGS", *args)
+
+    def command_info(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/command-info/"""
+        _left_out("COMMAND INFO")
+
+    def command_docs(self, *args: str) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/command-docs/"""
+        _left_out("COMMAND DOCS")
+
+    # -- DEBUG -------------------------------------------------------------------
+
+    def debug_segfault(self) -> NoReturn:
+        """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/debug/"""
+        _left_out("DEBUG SEGFAULT")
+
+    def debug_object(self, key: KeyT) -> ResponseT:
+        """A key's internals (``type``, ``encoding``, ``refcount``, ...) as a
+        dict. https://redis.io/docs/latest/commands/debug-object/"""
+        # DEBUG's other subcommands answer otherwise: the table gives DEBUG
+        # a raw reply, and this shape is the method's.
+        words: list[Any] = ["DEBUG", "OBJECT", key]
+        return self._execute(S.DEBUG_OBJECT, *words)

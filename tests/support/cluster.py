@@ -1,0 +1,225 @@
+"""A real Redis Cluster for the tests: 3 primaries and 3 replicas, each a
+``RedisServer`` started with ``--cluster-enabled yes`` on a free loopback
+port whose bus port (the port + 10000) is free too, joined with
+``redis-cli --cluster create ... --cluster-replicas 1``.
+
+``Cluster.start(kind)`` returns once every node reports ``cluster_state:ok``,
+agrees on the slot map, and every replica's link to its primary is up (a
+failover test needs a synced replica). ``stop()`` stops every node.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from support.servers import RedisServer
+
+PRIMARIES = 3
+REPLICAS_PER_PRIMARY = 1
+BUS_OFFSET = 10000
+#: Small, so a failover is quick; large enough that a busy test machine does
+#: not see nodes as failed when they are only slow.
+NODE_TIMEOUT_MS = 2000
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _cluster_port() -> int:
+    """A free port whose bus port is free too."""
+    for _attempt in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + BUS_OFFSET <= 65535 and _port_is_free(port + BUS_OFFSET):
+            return port
+    raise RuntimeError("no free port with a free cluster bus port (port + 10000)")
+
+
+def command(host: str, port: int, *args: str, timeout: float = 5.0) -> str:
+    """One command with ``redis-cli`` (the reply as text)."""
+    completed = subprocess.run(
+        ["redis-cli", "-h", host, "-p", str(port), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    return completed.stdout
+
+
+@dataclass
+class Cluster:
+    """The nodes of a running cluster; ``nodes[i]`` is a ``RedisServer``."""
+
+    nodes: list[RedisServer] = field(default_factory=list)
+    kind: str = "redis"
+
+    @property
+    def host(self) -> str:
+        return self.nodes[0].host
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    @classmethod
+    def start(cls, kind: str) -> Cluster:
+        if shutil.which("redis-cli") is None:
+            raise RuntimeError("redis-cli is missing: install Debian's redis-tools")
+        cluster = cls(kind=kind)
+        try:
+            for _ in range(PRIMARIES * (1 + REPLICAS_PER_PRIMARY)):
+                cluster.nodes.append(cluster._start_node())
+            addresses = [f"{node.host}:{node.port}" for node in cluster.nodes]
+            subprocess.run(
+                [
+                    "redis-cli",
+                    "--cluster",
+                    "create",
+                    *addresses,
+                    "--cluster-replicas",
+                    str(REPLICAS_PER_PRIMARY),
+                    "--cluster-yes",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            cluster.wait_healthy()
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    def _start_node(self) -> RedisServer:
+        return RedisServer.start(
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(NODE_TIMEOUT_MS),
+            # CLUSTER SLOTS lists a replica only once its replication
+            # offset moved, which the primary's pings do: every second.
+            "--repl-ping-replica-period",
+            "1",
+            # A replica may take over at once in a test's failover.
+            "--cluster-replica-validity-factor",
+            "0",
+            kind=self.kind,
+            choose_port=_cluster_port,
+        )
+
+    def info(self, node: RedisServer, section: str) -> dict[str, str]:
+        if section == "cluster":
+            text = command(node.host, node.port, "CLUSTER", "INFO")
+        else:
+            text = command(node.host, node.port, "INFO", section)
+        fields = {}
+        for line in text.splitlines():
+            name, sep, value = line.strip().partition(":")
+            if sep:
+                fields[name] = value
+        return fields
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Until every node says ``cluster_state:ok``, all agree on the slots,
+        and every replica is in sync with its primary."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                states = [self.info(node, "cluster").get("cluster_state") for node in self.nodes]
+                maps = {self._canonical_slots(node) for node in self.nodes}
+                links = [
+                    self.info(node, "replication").get("master_link_status")
+                    for node in self.replicas()
+                ]
+                replicas = len(links)
+                listed = [self._listed_nodes(node) for node in self.nodes]
+                if (
+                    all(state == "ok" for state in states)
+                    and len(maps) == 1
+                    and replicas == PRIMARIES * REPLICAS_PER_PRIMARY
+                    and all(link == "up" for link in links)
+                    and all(count == len(self.nodes) for count in listed)
+                ):
+                    return
+                last = (
+                    f"states={states} maps={len(maps)} replica links={links} "
+                    f"nodes in CLUSTER SLOTS={listed}"
+                )
+            except (subprocess.SubprocessError, OSError) as error:
+                last = str(error)
+            time.sleep(0.1)
+        raise RuntimeError(f"the cluster did not become healthy in {timeout} s: {last}")
+
+    def _listed_nodes(self, node: RedisServer) -> int:
+        """How many nodes this node's ``CLUSTER SLOTS`` lists (a client
+        learns only those)."""
+        text = command(node.host, node.port, "CLUSTER", "SLOTS")
+        return len({line for line in text.split() if len(line) == 40})
+
+    def _canonical_slots(self, node: RedisServer) -> str:
+        """This node's view of every node (id, role, primary, slots), sorted,
+        so that views compare equal when the nodes agree."""
+        rows = []
+        for line in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            if len(parts) < 8:
+                continue
+            flags = parts[2].replace("myself,", "")
+            rows.append(f"{parts[0]} {flags.split(',')[0]} {parts[3]} {' '.join(parts[8:])}")
+        return "\n".join(sorted(rows))
+
+    def role(self, node: RedisServer) -> str:
+        return self.info(node, "replication").get("role", "")
+
+    def primaries(self) -> list[RedisServer]:
+        return [node for node in self.nodes if self._alive(node) and self.role(node) == "master"]
+
+    def replicas(self) -> list[RedisServer]:
+        return [node for node in self.nodes if self._alive(node) and self.role(node) == "slave"]
+
+    def node_at(self, port: int) -> RedisServer:
+        return next(node for node in self.nodes if node.port == port)
+
+    def node_for_slot(self, slot: int) -> RedisServer:
+        """The primary serving ``slot``, by ``CLUSTER SLOTS`` of a live node."""
+        for node in self.nodes:
+            if not self._alive(node):
+                continue
+            for line_node in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
+                parts = line_node.split()
+                if "master" not in parts[2] or "fail" in parts[2]:
+                    continue
+                for spec in parts[8:]:
+                    if spec.startswith("["):
+                        continue
+                    low, _, high = spec.partition("-")
+                    if int(low) <= slot <= int(high or low):
+                        return self.node_at(int(parts[1].split(":")[1].split("@")[0]))
+        raise LookupError(f"no primary serves slot {slot}")
+
+    def node_id(self, node: RedisServer) -> str:
+        return command(node.host, node.port, "CLUSTER", "MYID").strip()
+
+    @staticmethod
+    def _alive(node: RedisServer) -> bool:
+        return node.process.poll() is None
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
