@@ -208,15 +208,14 @@ async def test_cancelled_blpop_takes_no_later_element(
     assert await ar.llen("queue") == 1
 
 
-def _blocked_by(client_list: bytes, client_name: str) -> list[str]:
-    """The lines of ``CLIENT LIST`` for connections named ``client_name``
-    that are blocked (flag ``b``)."""
-    blocked = []
-    for line in client_list.decode().splitlines():
-        fields = dict(field.split("=", 1) for field in line.split(" ") if "=" in field)
-        if fields.get("name") == client_name and "b" in fields.get("flags", ""):
-            blocked.append(line)
-    return blocked
+def _blocked_by(client_list: list[dict[str, str]], client_name: str) -> list[dict[str, str]]:
+    """The entries of ``CLIENT LIST`` (as redis-py parses it) for connections
+    named ``client_name`` that are blocked (flag ``b``)."""
+    return [
+        fields
+        for fields in client_list
+        if fields.get("name") == client_name and "b" in fields.get("flags", "")
+    ]
 
 
 async def test_a_cancelled_blpop_is_gone_before_the_clients_next_request(

@@ -107,15 +107,29 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def target_dir() -> Path:
     """Cargo's target directory for the wheel builds, seeded on first use
     with the debug build's compiled dependencies (not the project's own
-    crates, which the unpacked sdist builds from another path anyway)."""
+    crates, which the unpacked sdist builds from another path anyway).
+
+    The project's crates left by an earlier run are removed: the sdist's
+    files carry fixed timestamps, so cargo would take an earlier source's
+    outputs (the frames generated from an older ``.proto``, say) as fresh."""
     target = ROOT / "target" / "packaging"
     debug = ROOT / "target" / "debug"
+
+    def own_or_bulky(directory: str, names: list[str]) -> list[str]:
+        return [n for n in names if "babushka" in n or n.startswith("lib_core")]
+
+    for part in (".fingerprint", "build", "deps"):
+        built = target / "debug" / part
+        if built.is_dir():
+            for name in own_or_bulky(str(built), os.listdir(built)):
+                path = built / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
     if not target.exists() and debug.is_dir():
         seeding = target.with_name("packaging.seeding")
         shutil.rmtree(seeding, ignore_errors=True)
-
-        def own_or_bulky(directory: str, names: list[str]) -> list[str]:
-            return [n for n in names if "babushka" in n or n.startswith("lib_core")]
 
         for part in (".fingerprint", "build", "deps"):
             if (debug / part).is_dir():

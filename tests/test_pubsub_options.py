@@ -25,10 +25,9 @@ def name() -> str:
 
 def last_command(r: babushka.Redis, client_name: str) -> str:
     """The last command the server ran for the connection named ``client_name``."""
-    for line in r.execute_command("CLIENT", "LIST").decode().splitlines():
-        fields = dict(field.split("=", 1) for field in line.split(" ") if "=" in field)
+    for fields in r.client_list():
         if fields.get("name") == client_name:
-            return fields["cmd"]
+            return str(fields["cmd"])
     raise AssertionError(f"no connection named {client_name}")
 
 
