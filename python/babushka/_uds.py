@@ -51,8 +51,10 @@ _listener_path: str | None = None
 _fork_generation = 0
 #: A stream's generation once disconnected: reopened on next use.
 _DISCONNECTED = -1
-#: Serialises child threads that find the same inherited stream.
-_fork_lock = threading.Lock()
+#: Serialises child threads that find the same inherited stream. Reentrant:
+#: opening a stream under it allocates, so the collector may run a dropped
+#: pool's ``__del__`` there, which closes that pool's stream under it too.
+_fork_lock = threading.RLock()
 
 #: How much one ``recv`` may return; replies larger than this arrive in pieces.
 _READ_SIZE = 256 * 1024
@@ -83,7 +85,7 @@ def _after_fork_in_child() -> None:
     global _listener_lock, _listener_path, _fork_generation, _fork_lock
     # A parent thread may have held these at the fork.
     _listener_lock = threading.Lock()
-    _fork_lock = threading.Lock()
+    _fork_lock = threading.RLock()
     _listener_path = None
     _fork_generation += 1
 
