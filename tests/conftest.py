@@ -24,13 +24,20 @@ Narrowing, through the environment:
 - ``BABUSHKA_TEST_SERVERS=redis`` (default ``redis,valkey``);
 - ``BABUSHKA_TEST_TRANSPORTS=managed,ffi`` (default ``managed,ffi,uds``);
 - ``BABUSHKA_TEST_FULL_MATRIX=1`` runs command shapes on every transport too.
+
+Event loops: a module or test marked ``every_loop`` runs its async tests on
+asyncio's loop and on uvloop's (``support/loops.py``; the id ends in
+``-asyncio`` or ``-uvloop``), the others on asyncio's;
+``BABUSHKA_TEST_LOOPS=asyncio`` narrows that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import importlib.util
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -38,6 +45,7 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.cluster import Cluster
+from support.loops import LOOP_FACTORIES, selected_loops
 from support.servers import RedisServer, selected_server_kinds, server_binary
 
 ALL_TRANSPORTS = ["managed", "ffi", "uds"]
@@ -48,6 +56,7 @@ DEFAULT_TRANSPORT = "managed"
 class Matrix:
     servers: list[str] = field(default_factory=list)
     transports: list[str] = field(default_factory=list)
+    loops: list[str] = field(default_factory=list)
     # Where a module of command shapes runs.
     shape_transports: list[str] = field(default_factory=list)
 
@@ -55,6 +64,7 @@ class Matrix:
     def from_environment(cls) -> Matrix:
         try:
             servers = selected_server_kinds()
+            loops = selected_loops()
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
         raw = os.environ.get("BABUSHKA_TEST_TRANSPORTS", ",".join(ALL_TRANSPORTS))
@@ -70,7 +80,7 @@ class Matrix:
             shapes = [DEFAULT_TRANSPORT]
         else:  # the environment left the default out: the first one selected
             shapes = transports[:1]
-        return cls(servers, transports, shapes)
+        return cls(servers, transports, loops, shapes)
 
 
 MATRIX = Matrix()  # read from the environment when pytest starts
@@ -89,6 +99,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "every_transport: in a command_shapes module, part of the sample that runs "
         "on every transport",
     )
+    config.addinivalue_line(
+        "markers",
+        "every_loop: its async tests run on every selected event loop (asyncio, uvloop)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "packaging: builds the sdist and wheels and installs them into fresh virtualenvs "
+        "(minutes; -m 'not packaging' leaves it out while iterating)",
+    )
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The loops an async test runs on (pytest-asyncio parametrizes by them)."""
+    if item.get_closest_marker("every_loop") is not None:
+        return {name: LOOP_FACTORIES[name] for name in MATRIX.loops}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -99,6 +127,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             server_binary(kind)
         except RuntimeError as error:
             raise pytest.UsageError(str(error)) from None
+    if "uvloop" in MATRIX.loops and importlib.util.find_spec("uvloop") is None:
+        raise pytest.UsageError(
+            "uvloop is not installed (the test extra has it); BABUSHKA_TEST_LOOPS=asyncio "
+            "leaves it out"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -116,6 +149,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"servers: {'; '.join(servers)}",
         f"transports: {', '.join(MATRIX.transports)} (command shapes: {shapes})",
+        f"event loops of every_loop tests: {', '.join(MATRIX.loops)}",
     ]
 
 

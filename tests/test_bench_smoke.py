@@ -46,3 +46,54 @@ def test_quick_run_writes_its_files(tmp_path: Path) -> None:
 
     png = (out / "throughput.png").read_bytes()
     assert png.startswith(b"\x89PNG")
+
+
+def test_uvloop_columns(tmp_path: Path) -> None:
+    """``--loop asyncio,uvloop``: every async client once per loop, each
+    compared with redis-py on the same loop."""
+    out = tmp_path / "results"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babushka.bench",
+            "--quick",
+            "--loop",
+            "asyncio,uvloop",
+            "--clients",
+            "babushka-async-*,redis-py-async*,reference-async*",
+            "--data-sizes",
+            "",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=55,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["environment"]["uvloop"]
+    loops = {c["name"]: c["loop"] for c in results["clients"]}
+    for transport in ("managed", "ffi", "uds"):
+        assert loops[f"babushka-async-{transport}"] == "asyncio"
+        assert loops[f"babushka-async-{transport}@uvloop"] == "uvloop"
+    assert loops["redis-py-async@uvloop"] == "uvloop"
+    # uvloop's transports do not subclass asyncio's: the reference client ran too.
+    assert loops["reference-async@uvloop"] == "uvloop"
+    for cell in results["cells"]:
+        assert not cell["errors"], cell
+        assert cell["tps"] > 0
+        assert cell["vs_redis_py"] is not None, cell
+    assert "babushka-async-managed@uvloop" in completed.stdout
+
+
+def test_bench_rejects_an_unknown_loop() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "babushka.bench", "--loop", "trio"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert completed.returncode == 2
+    assert "loops are asyncio, uvloop" in completed.stderr

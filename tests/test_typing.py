@@ -110,7 +110,7 @@ def test_the_wheel_carries_the_types(tmp_path: Path) -> None:
         capture_output=True,
         timeout=900,
     )
-    (wheel,) = tmp_path.glob("babushka-*.whl")
+    (wheel,) = tmp_path.glob("babushka_redis-*.whl")
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())

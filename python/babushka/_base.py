@@ -88,6 +88,105 @@ class ClientBase(CoreCommands[ValueT]):
         redis_connect_func: Callable[..., Any] | None = None,
         socket_type: int | None = None,
     ) -> None:
+        """Makes a client; it connects on its first command. The same keywords
+        are ``from_url``'s query parameters.
+
+        This docstring is the configuration reference of the docs
+        (``docs/configuration.md``), and a test holds it to the signature.
+
+        Args:
+            host: The server's host name or address.
+            port: The server's TCP port.
+            db: The database selected on every connection (``SELECT``).
+            password: Sent with ``AUTH`` when connecting (with ``username``
+                for an ACL user).
+            socket_timeout: Seconds a request may wait for its reply before it
+                fails with ``TimeoutError`` (``None``: no limit). When the
+                oldest reply on the shared connection is overdue, the
+                connection is closed and every request waiting on it fails.
+                A blocking command's own timeout adds to it.
+            socket_connect_timeout: Seconds to open a connection, TLS and
+                handshake included (``None``: no limit).
+            unix_socket_path: Connect to this Unix socket instead of
+                ``host``/``port``.
+            encoding: How ``str`` arguments become bytes, and replies ``str``
+                with ``decode_responses``.
+            encoding_errors: The error handler of that encoding (``"strict"``,
+                ``"replace"``, ...).
+            decode_responses: Replies as ``str`` instead of ``bytes``.
+            ssl: Speak TLS (as a ``rediss://`` URL does); the ``ssl_*``
+                keywords mean nothing without it, as in redis-py.
+            username: The ACL user to ``AUTH`` as.
+            client_name: Set with ``CLIENT SETNAME`` on every connection.
+            protocol: ``2`` (RESP2, the default) or ``3`` (RESP3). Replies have
+                redis-py's RESP2 shapes on either.
+            transport: How Python reaches the core: ``"managed"`` (the
+                default), ``"ffi"`` or ``"uds"``; the ``BABUSHKA_TRANSPORT``
+                environment variable sets the process default.
+            max_in_flight: At most this many requests wait for replies at
+                once; more queue in the core, in order (``None``: no limit).
+            max_connections: At most this many dedicated connections
+                (blocking commands, ``WATCH`` sessions) besides the shared
+                one; more at once raise ``ConnectionError``.
+            connection_pool: A ``ConnectionPool`` (or ``BlockingConnectionPool``)
+                whose settings and connections the client uses; no other
+                connection keyword may be given with it.
+            single_connection_client: One connection for every command,
+                blocking ones included (a ``blpop`` holds up the rest), as in
+                redis-py.
+            socket_keepalive: TCP keep-alive on the core's sockets (on by
+                default, with redis-py 8's timings).
+            socket_keepalive_options: ``socket.TCP_KEEPIDLE``/``TCP_KEEPINTVL``/
+                ``TCP_KEEPCNT`` to positive ints; ``None`` or ``{}`` keeps the
+                system's timings.
+            lib_name: Sent with ``CLIENT SETINFO LIB-NAME`` (``None``: not sent).
+            lib_version: Sent with ``CLIENT SETINFO LIB-VER`` (``None``: not sent).
+            ssl_keyfile: The client's private key (PEM), for mutual TLS.
+                Without it the key follows the certificates in ``ssl_certfile``.
+            ssl_certfile: The client's certificate chain (PEM), for mutual TLS.
+            ssl_cert_reqs: ``"required"`` (the default), ``"optional"`` (the
+                same, for a client), ``"none"`` or ``None`` (accept any
+                certificate), or an ``ssl.CERT_*`` value.
+            ssl_ca_certs: A PEM file of CAs to trust besides the system's.
+            ssl_ca_path: A directory of PEM files of CAs to trust besides the
+                system's.
+            ssl_ca_data: CAs to trust besides the system's, as PEM text or DER
+                bytes.
+            ssl_check_hostname: The server's certificate must name the host
+                connected to (off with ``ssl_cert_reqs="none"``).
+            ssl_password: The password of an encrypted PKCS#8 key: text,
+                bytes, or a callable returning either.
+            ssl_min_version: The lowest TLS version allowed, an
+                ``ssl.TLSVersion`` (TLS 1.2 and 1.3 are all there is).
+            ssl_ciphers: A ``:``-separated list of cipher suite names
+                (OpenSSL's or IANA's), not an OpenSSL cipher string.
+            retry: A ``babushka.retry.Retry``: requests failing with its
+                errors are sent again (writes included) with its backoff, as in
+                redis-py, within their timeout.
+            retry_on_timeout: Timeouts are retried too.
+            retry_on_error: More error classes to retry (connection errors and
+                timeouts are what the core can retry).
+            health_check_interval: A connection idle longer than this many
+                seconds is checked with ``PING`` before use (0: never).
+            credential_provider: An object whose ``get_credentials()`` gives
+                ``(password,)`` or ``(username, password)``, asked at every
+                connect (so rotated credentials are picked up).
+            reconnect_backoff_base: The base of the reconnect backoff (full
+                jitter), in seconds.
+            reconnect_backoff_cap: The cap of the reconnect backoff, in seconds.
+            reconnect_attempts: Connection attempts a request waits through
+                before it fails with ``ConnectionError``.
+            ssl_validate_ocsp: Refused unless unset: rustls has no OCSP check.
+            ssl_validate_ocsp_stapled: Refused unless unset, as above.
+            ssl_ocsp_context: Refused unless unset, as above.
+            ssl_ocsp_expected_cert: Refused unless unset, as above.
+            ssl_include_verify_flags: Refused unless unset: OpenSSL's verify
+                flags have no rustls equivalent.
+            ssl_exclude_verify_flags: Refused unless unset, as above.
+            redis_connect_func: Refused unless unset: there is no Python
+                connection object to hand it.
+            socket_type: Refused unless unset: the core opens its own sockets.
+        """
         given = {
             name: value
             for name, value in locals().items()

@@ -260,8 +260,10 @@ class Client:
         with every one in use, waits for one (a blocking pool) unless ``wait``
         is false."""
     def managed_sender(
-        self, queue: CompletionQueue, event_loop: asyncio.AbstractEventLoop
-    ) -> ManagedSender: ...
+        self, queue_for: Callable[[asyncio.AbstractEventLoop], CompletionQueue]
+    ) -> ManagedSender:
+        """The managed transport's asyncio sender; ``queue_for(loop)`` gives
+        the completion queue of each event loop that calls it."""
     def subscriber(self, max_buffered_messages: int = ...) -> Subscriber:
         """A subscriber (managed and ffi transports), opened on its first command."""
     def uds_codec(self) -> UdsCodec:
@@ -302,6 +304,8 @@ class Cancel:
 
 @final
 class ManagedSender:
+    """Sends one client's commands for whichever event loop calls it."""
+
     def submit(self, shape: int, *args: Any) -> ReplyFuture:
         """Sends a command; returns a future completed at a queue drain."""
     def submit_request(

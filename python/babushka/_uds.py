@@ -38,9 +38,10 @@ import contextlib
 import os
 import socket
 import threading
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from babushka import _core
+from babushka._loops import ShutdownHook
 from babushka._waiter import Waiter
 from babushka.exceptions import ConnectionError
 
@@ -50,8 +51,10 @@ _listener_path: str | None = None
 _fork_generation = 0
 #: A stream's generation once disconnected: reopened on next use.
 _DISCONNECTED = -1
-#: Serialises child threads that find the same inherited stream.
-_fork_lock = threading.Lock()
+#: Serialises child threads that find the same inherited stream. Reentrant:
+#: opening a stream under it allocates, so the collector may run a dropped
+#: pool's ``__del__`` there, which closes that pool's stream under it too.
+_fork_lock = threading.RLock()
 
 #: How much one ``recv`` may return; replies larger than this arrive in pieces.
 _READ_SIZE = 256 * 1024
@@ -82,7 +85,7 @@ def _after_fork_in_child() -> None:
     global _listener_lock, _listener_path, _fork_generation, _fork_lock
     # A parent thread may have held these at the fork.
     _listener_lock = threading.Lock()
-    _fork_lock = threading.Lock()
+    _fork_lock = threading.RLock()
     _listener_path = None
     _fork_generation += 1
 
@@ -261,14 +264,24 @@ class AsyncStream:
     """The asyncio client's stream on ``loop``; connects in the background.
 
     Requests submitted before the connection is up wait in the codec's output
-    and go out right after the setup frame.
+    and go out right after the setup frame. The stream closes when its loop
+    shuts down (``asyncio.run`` ending), while the loop can still close its
+    transport; a client then opens another on the next loop it is used from.
     """
 
-    def __init__(self, core: _core.Client, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        core: _core.Client,
+        loop: asyncio.AbstractEventLoop,
+        on_loop_shutdown: Callable[[AsyncStream], None] | None = None,
+    ) -> None:
         self._core = core
-        self._loop = loop
+        self.loop = self._loop = loop
         #: The loop's thread: output announced there is written at once.
         self._loop_thread = threading.get_ident()
+        #: Told when the loop shuts down (the stream is closed then), so
+        #: whoever keeps streams per loop lets this one go.
+        self._on_loop_shutdown = on_loop_shutdown
         self._open()
 
     def _open(self) -> None:
@@ -277,6 +290,12 @@ class AsyncStream:
         self._transport: asyncio.Transport | None = None
         self._closed = False
         self._connecting = self._loop.create_task(self._connect())
+        self._shutdown_hook = ShutdownHook(self._loop_shut_down)
+
+    def _loop_shut_down(self) -> None:
+        self.close()
+        if self._on_loop_shutdown is not None:
+            self._on_loop_shutdown(self)
 
     def _reopen_if_closed(self) -> None:
         """A stream closed by ``close()`` (the client's ``aclose()``) opens
@@ -355,9 +374,54 @@ class AsyncStream:
                 transport.write(data)
 
     def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
+        self._shutdown_hook.cancel()
         self._codec.close()
-        if self._transport is not None:
-            self._transport.close()
-        elif not self._connecting.done():
-            self._connecting.cancel()
+        # On a loop closed without shutting down (no notice reached us) these
+        # raise; the transport's socket is then closed when it is collected.
+        with contextlib.suppress(RuntimeError):
+            if self._transport is not None:
+                self._transport.close()
+            elif not self._connecting.done():
+                self._connecting.cancel()
+
+
+class LoopStreams:
+    """The asyncio uds streams of one core client (a pool's, or a
+    single-connection client's own): one per event loop, opened on the
+    loop's first use. A loop's stream is closed and let go when the loop
+    shuts down; streams of loops closed without shutting down (no notice
+    reached them) are closed when another loop opens one. Outside a running
+    loop (``loop.run_until_complete(r.get(k))``), the last one used serves."""
+
+    def __init__(self, core: _core.Client) -> None:
+        self._core = core
+        self._streams: dict[asyncio.AbstractEventLoop, AsyncStream] = {}
+        self._last: AsyncStream | None = None
+
+    def get(self, loop: asyncio.AbstractEventLoop | None) -> AsyncStream:
+        if loop is None:
+            if self._last is None:
+                raise RuntimeError("no running event loop")
+            return self._last
+        stream = self._streams.get(loop)
+        if stream is None:
+            for old_loop in [old for old in self._streams if old.is_closed()]:
+                self._streams.pop(old_loop).close()
+            stream = self._streams[loop] = AsyncStream(self._core, loop, self._forget)
+        self._last = stream
+        return stream
+
+    def _forget(self, stream: AsyncStream) -> None:
+        if self._streams.get(stream.loop) is stream:
+            del self._streams[stream.loop]
+        if self._last is stream:
+            self._last = None
+
+    def close(self) -> None:
+        """Closes every loop's stream; each opens again on its next use."""
+        for stream in list(self._streams.values()):
+            with contextlib.suppress(RuntimeError):  # its loop may be closed already
+                stream.close()

@@ -11,9 +11,11 @@ use babushka_core::{
     runtime, Address, Backoff, Batch, Cancel, Client, ClusterOptions, ConnectionConfig, Error,
     Keepalive, Lease, Protocol, Request, RetryPolicy, Route, Value,
 };
-use pyo3::exceptions::PyValueError;
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 
 use crate::args::{build_command, build_command_after};
@@ -70,15 +72,33 @@ fn backoff_from((kind, base, cap): (u8, f64, f64)) -> PyResult<Backoff> {
     })
 }
 
-/// Sends commands of one client on behalf of one asyncio event loop.
+/// Sends commands of one client on behalf of the asyncio event loop that
+/// calls it.
+///
+/// A client outlives event loops (`asyncio.run` twice in a script, a test
+/// suite's loop per test, a loop per thread), so the sender is bound to no
+/// loop: each call looks up the running loop (one call into C, far below the
+/// cost of a request) and, when it is not the one of the previous call, asks
+/// `queue_for(loop)` for that loop's completion queue. A future is thus always
+/// of the loop that awaits it, and a closed loop leaves nothing behind.
 #[pyclass(frozen, name = "ManagedSender", module = "babushka._core")]
 pub struct ManagedSender {
     core: Arc<Client>,
     encoding: Arc<Encoding>,
-    queue: Py<PyCompletionQueue>,
+    /// `queue_for(loop) -> CompletionQueue`: the queue a loop drains.
+    queue_for: Py<PyAny>,
+    /// What the last call's loop needs; replaced when another loop calls.
+    binding: Mutex<Option<Arc<LoopBinding>>>,
+}
+
+/// One event loop's side of a sender.
+struct LoopBinding {
     event_loop: Py<PyAny>,
+    queue: Py<PyCompletionQueue>,
     /// The loop's `call_soon` and the callable that wakes the connection's writer.
     call_soon: Py<PyAny>,
+    /// Per loop: a wake scheduled on a loop that closed before running it
+    /// must not keep another loop's wakes from being scheduled.
     wake: Py<WriterWake>,
 }
 
@@ -132,17 +152,55 @@ impl ManagedSender {
 }
 
 impl ManagedSender {
+    /// The binding of the running loop, made on the loop's first call;
+    /// outside a running loop (`loop.run_until_complete(r.get(k))`), the one
+    /// of the loop that called last.
+    fn binding(&self, py: Python<'_>) -> PyResult<Arc<LoopBinding>> {
+        static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let running = GET_RUNNING_LOOP
+            .import(py, "asyncio.events", "_get_running_loop")?
+            .call0()?;
+        let last = self.binding.lock().clone();
+        match last {
+            Some(binding) if running.is_none() || running.is(binding.event_loop.bind(py)) => {
+                Ok(binding)
+            }
+            _ if running.is_none() => Err(PyRuntimeError::new_err("no running event loop")),
+            _ => {
+                // Outside the lock: `queue_for` runs Python code.
+                let queue: Py<PyCompletionQueue> =
+                    self.queue_for.bind(py).call1((&running,))?.extract()?;
+                let binding = Arc::new(LoopBinding {
+                    call_soon: running.getattr(intern!(py, "call_soon"))?.unbind(),
+                    event_loop: running.unbind(),
+                    queue,
+                    wake: Py::new(
+                        py,
+                        WriterWake {
+                            core: Arc::clone(&self.core),
+                            scheduled: AtomicBool::new(false),
+                        },
+                    )?,
+                });
+                *self.binding.lock() = Some(Arc::clone(&binding));
+                Ok(binding)
+            }
+        }
+    }
+
     fn send<'py>(
         &self,
         py: Python<'py>,
         request: Request,
         shape: ReplyShape,
     ) -> PyResult<Bound<'py, ReplyFuture>> {
-        let future = Bound::new(py, ReplyFuture::new(self.event_loop.clone_ref(py)))?;
-        let responder =
-            self.queue
-                .get()
-                .responder(future.clone().unbind(), shape, Arc::clone(&self.encoding));
+        let binding = self.binding(py)?;
+        let future = Bound::new(py, ReplyFuture::new(binding.event_loop.clone_ref(py)))?;
+        let responder = binding.queue.get().responder(
+            future.clone().unbind(),
+            shape,
+            Arc::clone(&self.encoding),
+        );
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let sink = Box::new(move |outcome| responder.complete(outcome));
         let submitted = self.core.submit(request, sink);
@@ -152,9 +210,9 @@ impl ManagedSender {
         // Under load, one wake-up per loop iteration rather than per command:
         // waking the runtime costs this thread a syscall whenever a worker sleeps.
         if submitted.wake_owed {
-            let wake = self.wake.bind(py);
+            let wake = binding.wake.bind(py);
             if !wake.get().scheduled.swap(true, Ordering::AcqRel) {
-                if let Err(err) = self.call_soon.bind(py).call1((wake,)) {
+                if let Err(err) = binding.call_soon.bind(py).call1((wake,)) {
                     // The loop cannot run it (closed?): wake now instead.
                     wake.get().scheduled.store(false, Ordering::Release);
                     self.core.wake();
@@ -372,28 +430,15 @@ impl PyClient {
 
     /// Managed transport for asyncio: a sender whose `submit` returns a
     /// future of `event_loop`, completed through `queue`.
-    fn managed_sender(
-        &self,
-        py: Python<'_>,
-        queue: Py<PyCompletionQueue>,
-        event_loop: Py<PyAny>,
-    ) -> PyResult<ManagedSender> {
+    /// The managed transport's asyncio sender; `queue_for(loop)` gives the
+    /// completion queue of each event loop that calls it.
+    fn managed_sender(&self, py: Python<'_>, queue_for: Py<PyAny>) -> PyResult<ManagedSender> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
-        let wake = Py::new(
-            py,
-            WriterWake {
-                core: Arc::clone(&self.core),
-                scheduled: AtomicBool::new(false),
-            },
-        )?;
-        let call_soon = event_loop.getattr(py, intern!(py, "call_soon"))?;
         Ok(ManagedSender {
             core: Arc::clone(&self.core),
             encoding: Arc::clone(&self.encoding),
-            queue,
-            event_loop,
-            call_soon,
-            wake,
+            queue_for,
+            binding: Mutex::new(None),
         })
     }
 

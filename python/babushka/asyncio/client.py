@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import threading
 import warnings
 import weakref
 from types import TracebackType
@@ -22,9 +23,10 @@ from typing import (
 
 from babushka import _core
 from babushka._base import ClientBase
+from babushka._loops import running_loop
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._typing import AsyncCommands, ValueT
-from babushka._uds import AsyncStream
+from babushka._uds import AsyncStream, LoopStreams
 from babushka.asyncio.connection import ConnectionPool
 from babushka.asyncio.keyspace_notifications import AsyncKeyspaceNotifications
 from babushka.asyncio.lock import Lock
@@ -87,12 +89,19 @@ async def _failed(error: BaseException) -> Any:
 class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
     """An asyncio client, with redis-py's constructor and command methods.
 
-    Command methods return awaitables. The client binds to the event loop it
-    is first used on; use it from any task of that loop. ``Redis[bytes]`` by
-    default, ``Redis[str]`` with ``decode_responses=True``.
+    Command methods return awaitables of the event loop that calls them. A
+    client may be used from any loop, one after another (``asyncio.run``
+    twice, a loop per test) or at once from loops in several threads: what a
+    transport keeps per loop (a completion queue, a uds stream) is found
+    again from the running loop, and let go when that loop shuts down.
+    ``Redis[bytes]`` by default, ``Redis[str]`` with ``decode_responses=True``.
     """
 
+    #: The uds stream of the loop that sent last (every loop's are the
+    #: pool's, or ``_own_streams``).
     _uds: AsyncStream | None = None
+    #: A single-connection client's uds streams, one per loop.
+    _own_streams: LoopStreams | None = None
     _pool_class = ConnectionPool
     connection_pool: ConnectionPool
 
@@ -225,8 +234,19 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
                     self.auto_close_connection_pool = auto_close_connection_pool
 
     def _use_transport(self) -> None:
-        self._execute = self._bind_and_execute
-        self._execute_request = self._bind_and_execute_request
+        if self.transport == "managed":
+            # Made on the first command, which starts the core's runtime.
+            self._execute = self._bind_and_execute
+            self._execute_request = self._bind_and_execute_request
+        elif self.transport == "ffi":
+            self._execute, self._execute_request = _callback_executors(self._core)
+        else:
+            if self.single_connection_client:
+                # A single-connection client's core is its own, and so are
+                # its streams.
+                self._own_streams = LoopStreams(self._core)
+            self._execute = self._uds_submit
+            self._execute_request = self._uds_submit_request
 
     @classmethod
     def _from_url(cls, url: str, kwargs: dict[str, Any]) -> Redis[Any]:
@@ -244,26 +264,11 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         return client
 
     def _bind(self) -> None:
-        # The first request binds the client to the running loop and replaces
-        # ``_execute`` and ``_execute_request`` with the transport's senders
-        # for the rest of its life.
-        loop = asyncio.get_running_loop()
-        if self.transport == "managed":
-            sender = self._core.managed_sender(_queue_for(loop), loop)
-            self._execute = sender.submit
-            self._execute_request = sender.submit_request
-        elif self.transport == "ffi":
-            self._execute, self._execute_request = _callback_executors(self._core, loop)
-        else:
-            # A single-connection client's core is its own, and so is its stream.
-            self._uds = (
-                AsyncStream(self._core, loop)
-                if self.single_connection_client
-                else self.connection_pool.async_stream(loop)
-            )
-            self._execute = self._uds.submit
-            self._execute_request = self._uds.submit_request
-        self._loop = loop
+        # The managed sender replaces ``_execute`` and ``_execute_request``
+        # for the rest of the client's life; it follows the running loop.
+        sender = self._core.managed_sender(_queue_for)
+        self._execute = sender.submit
+        self._execute_request = sender.submit_request
 
     def _bind_and_execute(self, shape: int, *args: Any) -> Any:
         self._bind()
@@ -278,6 +283,24 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
     ) -> Any:
         self._bind()
         return self._execute_request(lease, kind, commands, node)
+
+    def _uds_submit(self, shape: int, *args: Any) -> Any:
+        stream = self._uds
+        if stream is None or stream.loop is not running_loop():
+            stream = self._uds_stream()
+        return stream.submit(shape, *args)
+
+    def _uds_submit_request(
+        self,
+        lease: _core.UdsLease | None,
+        kind: int,
+        commands: Sequence[tuple[Any, ...]],
+        node: str | None = None,
+    ) -> Any:
+        stream = self._uds
+        if stream is None or stream.loop is not running_loop():
+            stream = self._uds_stream()
+        return stream.submit_request(lease, kind, commands, node)
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         return _then(self._execute(shape, *args), parse)
@@ -299,12 +322,19 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         return self._uds_stream().lease()
 
     def _uds_stream(self) -> AsyncStream:
-        """The uds stream (leases and subscribers live on it), bound to the
-        running loop on first use."""
-        if self._uds is None:
-            self._bind()
-        assert self._uds is not None
-        return self._uds
+        """The uds stream of the running loop (leases and subscribers live on
+        it): the pool's for that loop (a single-connection client's own),
+        opened on the loop's first use; outside a running loop, the last one
+        this client used."""
+        loop = running_loop()
+        if loop is None and self._uds is not None:
+            return self._uds
+        streams = self._own_streams
+        stream = (
+            streams.get(loop) if streams is not None else self.connection_pool.async_stream(loop)
+        )
+        self._uds = stream
+        return stream
 
     async def _iter_cursor(self, page: Callable[[int], Any]) -> AsyncIterator[Any]:
         cursor = 0
@@ -416,8 +446,8 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         stays usable: the next command connects again."""
         if self.single_connection_client:
             self._core.disconnect()
-            if self._uds is not None:
-                self._uds.close()
+            if self._own_streams is not None:
+                self._own_streams.close()
         if close_connection_pool or (
             close_connection_pool is None and self.auto_close_connection_pool
         ):
@@ -445,11 +475,11 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         # The core closes the connections of a client nobody references once
         # its requests in flight are answered (``await Redis().get(k)`` drops
         # the client while its reply is on the way). A single-connection
-        # client's uds stream lives in Python and is its own to close; the
-        # pool closes a shared one.
-        if getattr(self, "single_connection_client", False) and self._uds is not None:
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                self._uds.close()
+        # client's uds streams live in Python and are its own to close; the
+        # pool closes shared ones.
+        own = getattr(self, "_own_streams", None)
+        if own is not None:
+            own.close()
 
     # redis-py's asyncio client refuses the mapping protocol: an ``await``
     # cannot hide behind ``r[k]``.
@@ -474,6 +504,25 @@ def _resolve(future: asyncio.Future[Any], value: Any) -> None:
 def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
+
+
+class _LastLoop:
+    """The ffi transport's choice of loop: the running one; outside a running
+    loop (``loop.run_until_complete(r.get(k))``), the one that called last."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> asyncio.AbstractEventLoop:
+        loop = running_loop()
+        if loop is not None:
+            self._last = loop
+            return loop
+        if self._last is None:
+            raise RuntimeError("no running event loop")
+        return self._last
 
 
 def _callback_future(
@@ -504,16 +553,20 @@ class _Cancels:
     whatever the program sends meanwhile (a ``BLPOP`` cancelled and followed
     at once by an ``RPUSH`` could still pop the element). So each request
     first closes the connections of those cancelled since (the list is empty
-    unless a blocking request is in flight)."""
+    unless a blocking request is in flight). A client may serve loops in
+    several threads at once, hence the lock (taken only while some are
+    watched)."""
 
-    __slots__ = ("_watched",)
+    __slots__ = ("_lock", "_watched")
 
     def __init__(self) -> None:
         self._watched: list[tuple[asyncio.Future[Any], _core.Cancel]] = []
+        self._lock = threading.Lock()
 
     def watch(self, future: asyncio.Future[Any], cancel: _core.Cancel | None) -> None:
         if cancel is not None:
-            self._watched.append((future, cancel))
+            with self._lock:
+                self._watched.append((future, cancel))
             future.add_done_callback(self._done)
 
     def send_due(self) -> None:
@@ -521,28 +574,25 @@ class _Cancels:
             self._done(None)
 
     def _done(self, _: asyncio.Future[Any] | None) -> None:
-        still = []
-        for future, cancel in self._watched:
-            if not future.done():
-                still.append((future, cancel))
-            elif future.cancelled():
-                cancel()
-        self._watched = still
+        with self._lock:
+            due = [cancel for future, cancel in self._watched if future.cancelled()]
+            self._watched = [pair for pair in self._watched if not pair[0].done()]
+        for cancel in due:
+            cancel()
 
 
-def _callback_executors(
-    core: _core.Client, loop: asyncio.AbstractEventLoop
-) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _callback_executors(core: _core.Client) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The ffi transport's ``execute`` and ``execute_request``: a runtime
-    thread calls back, and hands the outcome to the loop with
+    thread calls back, and hands the outcome to the caller's loop with
     ``call_soon_threadsafe`` (one loop wake-up per reply)."""
     call = core.call
     call_request = core.call_request
     cancels = _Cancels()
+    loops = _LastLoop()
 
     def execute(shape: int, *args: Any) -> Any:
         cancels.send_due()
-        future, on_success, on_failure = _callback_future(loop)
+        future, on_success, on_failure = _callback_future(loops())
         cancels.watch(future, call(on_success, on_failure, shape, *args))
         return future
 
@@ -553,7 +603,7 @@ def _callback_executors(
         node: str | None = None,
     ) -> Any:
         cancels.send_due()
-        future, on_success, on_failure = _callback_future(loop)
+        future, on_success, on_failure = _callback_future(loops())
         cancels.watch(future, call_request(on_success, on_failure, lease, kind, commands, node))
         return future
 

@@ -4,25 +4,26 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from types import TracebackType
 
 from babushka._pool import BlockingPoolBase, PoolBase
-from babushka._uds import AsyncStream
+from babushka._uds import AsyncStream, LoopStreams
 
 
 class ConnectionPool(PoolBase):
     """The asyncio client's pool (``babushka.asyncio.Redis(connection_pool=
     pool)``); see :class:`babushka.ConnectionPool`."""
 
-    _stream: AsyncStream | None = None
+    _streams: LoopStreams | None = None
 
-    def async_stream(self, loop: asyncio.AbstractEventLoop) -> AsyncStream:
-        """The uds transport's stream, shared by the pool's clients on the
-        loop it was first used on."""
-        if self._stream is None:
-            self._stream = AsyncStream(self._core, loop)
-        return self._stream
+    def async_stream(self, loop: asyncio.AbstractEventLoop | None) -> AsyncStream:
+        """The uds transport's stream of ``loop``, shared by the pool's
+        clients on that loop: one per event loop, closed at the loop's
+        shutdown (see ``babushka._uds.LoopStreams``); with ``None`` (no
+        running loop), the last one used."""
+        if self._streams is None:
+            self._streams = LoopStreams(self._core)
+        return self._streams.get(loop)
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
         """Closes every connection (requests waiting on them fail with
@@ -34,8 +35,8 @@ class ConnectionPool(PoolBase):
                 "request, so none is ever idle while others are in use"
             )
         self._disconnect()
-        if self._stream is not None:
-            self._stream.close()
+        if self._streams is not None:
+            self._streams.close()
 
     async def aclose(self) -> None:
         """As :meth:`disconnect` (redis-py's ``aclose``)."""
@@ -53,10 +54,8 @@ class ConnectionPool(PoolBase):
         await self.disconnect()
 
     def __del__(self) -> None:
-        stream = self._stream
-        if stream is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed already
-                stream.close()
+        if self._streams is not None:
+            self._streams.close()
 
 
 class BlockingConnectionPool(BlockingPoolBase, ConnectionPool):

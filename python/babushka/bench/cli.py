@@ -73,6 +73,7 @@ def _environment(host: str, port: int, own_server: bool) -> dict[str, Any]:
         "cpus_available": len(os.sched_getaffinity(0)),
         "babushka": babushka.__version__,
         "babushka_worker_threads": babushka.worker_threads(),
+        "uvloop": _version("uvloop"),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "redis_py": _version("redis"),
         "hiredis": _version("hiredis"),
@@ -135,7 +136,14 @@ def _measure(
         for concurrency in concurrencies:
             for spec in clients:
                 cells[(section, size, concurrency, spec.name)] = Cell(
-                    section, size, concurrency, spec.name, spec.family, spec.kind, spec.transport
+                    section,
+                    size,
+                    concurrency,
+                    spec.name,
+                    spec.family,
+                    spec.kind,
+                    spec.transport,
+                    spec.loop,
                 )
     progress = Progress(len(cells) * options.repetitions)
     for repetition in range(options.repetitions):
@@ -189,7 +197,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             assert options.port is not None
             host, port, own_server = options.host, options.port, False
-        specs, notes = discover()
+        specs, notes = discover(options.loops)
         specs = _select(specs, options.clients)
         if not specs:
             print(f"no client matches --clients {','.join(options.clients)}", file=sys.stderr)

@@ -8,12 +8,14 @@ adds no frame of its own between the workload and the client.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import babushka
 import babushka.asyncio
+from babushka.bench.loops import suffix
 
 #: Sends one batch: for each key, SET key value then GET key, as one
 #: pipeline (no MULTI); returns the replies.
@@ -54,6 +56,8 @@ class ClientSpec:
     open_sync: Optional[Callable[[str, int], SyncHandle]] = None
     #: A real client (as opposed to the asyncio ceiling) whose replies are checked.
     real: bool = True
+    #: The event loop an async client's cells run on (``bench/loops.py``).
+    loop: str = "asyncio"
 
 
 # babushka
@@ -213,8 +217,25 @@ def _importable(module: str) -> bool:
         return False
 
 
-def discover() -> tuple[list[ClientSpec], list[str]]:
-    """Every client this environment can run, and notes on the ones it cannot."""
+def discover(loops: Sequence[str] = ("asyncio",)) -> tuple[list[ClientSpec], list[str]]:
+    """Every client this environment can run, its async ones once per loop of
+    ``loops``, and notes on the ones it cannot."""
+    specs, notes = _discover()
+    if "uvloop" in loops and not _importable("uvloop"):
+        notes.append("uvloop is not installed: no @uvloop columns")
+        loops = [name for name in loops if name != "uvloop"]
+    every: list[ClientSpec] = []
+    for loop in loops:
+        every += [
+            dataclasses.replace(spec, name=spec.name + suffix(loop), loop=loop)
+            for spec in specs
+            if spec.kind == "async"
+        ]
+    every += [spec for spec in specs if spec.kind == "sync"]
+    return every, notes
+
+
+def _discover() -> tuple[list[ClientSpec], list[str]]:
     specs: list[ClientSpec] = []
     notes: list[str] = []
     for transport in babushka.TRANSPORTS:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from babushka.bench.loops import LOOPS
+
 
 @dataclass
 class Options:
@@ -16,6 +18,9 @@ class Options:
     host: Optional[str] = None
     port: Optional[int] = None
     clients: list[str] = field(default_factory=list)
+    #: The event loops the async clients run on: asyncio's, uvloop, or both
+    #: (a column per loop: ``babushka-async-managed@uvloop``).
+    loops: list[str] = field(default_factory=lambda: ["asyncio"])
     concurrency: list[int] = field(default_factory=lambda: [1, 10, 100, 1000])
     sizes: list[int] = field(default_factory=lambda: [100, 4000])
     data_sizes: list[int] = field(default_factory=lambda: [64 << 10, 1 << 20])
@@ -88,6 +93,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _loop_list(text: str) -> list[str]:
+    loops = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in loops if name not in LOOPS]
+    if not loops or unknown:
+        raise argparse.ArgumentTypeError(f"loops are {', '.join(LOOPS)}; got {text!r}")
+    return loops
+
+
 def parse(argv: Optional[Sequence[str]] = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m babushka.bench",
@@ -102,6 +115,13 @@ def parse(argv: Optional[Sequence[str]] = None) -> Options:
         default="",
         help="comma-separated names or globs, e.g. 'babushka-async-*,redis-py-async' "
         "(default: every available client)",
+    )
+    parser.add_argument(
+        "--loop",
+        type=_loop_list,
+        default=["asyncio"],
+        help="event loops of the async clients: asyncio, uvloop or asyncio,uvloop "
+        "(default asyncio)",
     )
     parser.add_argument(
         "--concurrency", type=_list_of(_positive_int), help="tasks/threads, e.g. 1,10,100,1000"
@@ -144,4 +164,5 @@ def parse(argv: Optional[Sequence[str]] = None) -> Options:
     options.port = args.port
     options.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
     options.out = args.out
+    options.loops = args.loop
     return options

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from babushka.bench.results import DATA, MAIN, PIPELINE, Cell, Run
 
 COLUMNS = (
-    ("client", 24, "<"),
+    ("client", 30, "<"),
     ("conc", 5, ">"),
     ("TPS", 9, ">"),
     ("p50 ms", 8, ">"),
@@ -94,7 +94,7 @@ def table(run: Run) -> str:
         for idle in run.idle:
             s = idle.summary()
             lines.append(
-                f"{idle.client:<24}  {s['cpu_ms']:8.1f} ms over {idle.seconds:g} s"
+                f"{idle.client:<30}  {s['cpu_ms']:8.1f} ms over {idle.seconds:g} s"
                 f"  ({s['cpu_percent_of_one_core']:.2f}% of a core)"
             )
         lines.append("")

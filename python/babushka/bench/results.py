@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from babushka.bench.clients import ClientSpec
+from babushka.bench.loops import suffix
 from babushka.bench.runner import Sample
 
 #: The sections of the report: the standard workload, the data-intensive row,
@@ -28,6 +29,8 @@ class Cell:
     family: str
     kind: str
     transport: str
+    #: The event loop of an async cell (compared with redis-py's on the same loop).
+    loop: str = "asyncio"
     samples: list[Sample] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     vs_redis_py: Optional[float] = None
@@ -57,6 +60,7 @@ class Cell:
             "family": self.family,
             "kind": self.kind,
             "transport": self.transport,
+            "loop": self.loop,
             "tps": _round(self.tps, 1),
             "p50_ms": _round(self.latency_ms(0.50), 4),
             "p90_ms": _round(self.latency_ms(0.90), 4),
@@ -126,8 +130,8 @@ class Run:
             key = (cell.section, cell.value_size, cell.concurrency)
             tps = cell.tps
             for attr, other in (
-                ("vs_redis_py", f"redis-py-{cell.kind}"),
-                ("vs_glide", f"glide-{cell.kind}"),
+                ("vs_redis_py", f"redis-py-{cell.kind}{suffix(cell.loop)}"),
+                ("vs_glide", f"glide-{cell.kind}{suffix(cell.loop)}"),
             ):
                 base = by_key.get((*key, other))
                 base_tps = base.tps if base is not None else None
@@ -139,7 +143,13 @@ class Run:
             "environment": self.environment,
             "options": self.options,
             "clients": [
-                {"name": c.name, "family": c.family, "kind": c.kind, "transport": c.transport}
+                {
+                    "name": c.name,
+                    "family": c.family,
+                    "kind": c.kind,
+                    "transport": c.transport,
+                    "loop": c.loop,
+                }
                 for c in self.clients
             ],
             "notes": self.notes,

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from babushka.bench import loops
 from babushka.bench.clients import AsyncHandle, ClientSpec, SyncHandle
 from babushka.bench.workload import Workload
 
@@ -339,10 +340,14 @@ def run_cell(
     commands and its latencies are whole batches'."""
     if batch_size:
         if spec.kind == "async":
-            return asyncio.run(_async_batches(spec, host, port, workload, batch_size, duration))
+            return loops.run(
+                _async_batches(spec, host, port, workload, batch_size, duration), spec.loop
+            )
         return _sync_batches(spec, host, port, workload, batch_size, duration)
     if spec.kind == "async":
-        return asyncio.run(_async_cell(spec, host, port, workload, concurrency, duration, warmup))
+        return loops.run(
+            _async_cell(spec, host, port, workload, concurrency, duration, warmup), spec.loop
+        )
     return _sync_cell(spec, host, port, workload, concurrency, duration, warmup)
 
 
@@ -393,5 +398,5 @@ def probe_and_idle(spec: ClientSpec, host: str, port: int, seconds: float) -> fl
     transport that is not built yet.
     """
     if spec.kind == "async":
-        return asyncio.run(_async_idle(spec, host, port, seconds))
+        return loops.run(_async_idle(spec, host, port, seconds), spec.loop)
     return _sync_idle(spec, host, port, seconds)
