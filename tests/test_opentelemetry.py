@@ -459,3 +459,34 @@ assert r.ping() is True
     )
     assert done.returncode == 0, done.stderr
     assert "pip install 'babushka-redis[opentelemetry]'" in done.stdout
+
+
+def test_reconnects_are_counted(otel: Telemetry, redis_server: RedisServer, transport: str) -> None:
+    client = _client(redis_server, transport)
+    killer = _client(redis_server, "managed")
+
+    def counter(name: str) -> int:
+        (point,) = otel.points(name)
+        return int(point.value)
+
+    try:
+        client.ping()
+        opened = counter("babushka.connections.opened")
+        reconnects = counter("babushka.connections.reconnects")
+        assert opened >= 1
+        # Every other normal connection is killed: the client's next command
+        # finds its shared connection broken and opens another.
+        killer.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        for _ in range(50):
+            try:
+                client.ping()
+                break
+            except babushka.ConnectionError:
+                continue
+        assert counter("babushka.connections.reconnects") > reconnects
+        assert counter("babushka.connections.opened") > opened
+    finally:
+        killer.close()
+        client.close()
+    BabushkaInstrumentor().uninstrument()
+    assert otel.points("babushka.connections.opened") == []  # silent once off

@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from babushka import _core
@@ -30,6 +31,14 @@ _VERSION: str = _core.__version__
 
 #: The conventions' bucket boundaries for ``db.client.operation.duration``.
 _DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
+
+#: The core's connection counters (``_core.connection_stats()``, in its
+#: order): process-wide, every client and transport.
+_CONNECTION_COUNTERS = (
+    ("babushka.connections.opened", "Connections opened (connected and handshake done)."),
+    ("babushka.connections.failed", "Connection attempts that failed."),
+    ("babushka.connections.reconnects", "Shared connections replaced after they broke."),
+)
 
 #: ``_execute_request``'s kinds (``babushka._pipeline``) as operation names.
 _BATCH_NAMES = {1: "PIPELINE", 2: "MULTI"}
@@ -60,6 +69,26 @@ class Telemetry:
             description="Requests sent and still waiting for their reply.",
         )
         self.query_text = query_text
+        #: Whether this instrumentation is the one on: the observable counters
+        #: cannot be taken back from a meter, so they fall silent instead.
+        self.active = True
+        for index, (name, description) in enumerate(_CONNECTION_COUNTERS):
+            meter.create_observable_counter(
+                name,
+                callbacks=[self._observe(index)],
+                unit="{connection}",
+                description=description,
+            )
+
+    def _observe(self, index: int) -> Callable[[CallbackOptions], list[Observation]]:
+        """Reads one of the core's process-wide counters when metrics are collected."""
+
+        def observe(_options: CallbackOptions) -> list[Observation]:
+            if not self.active:
+                return []
+            return [Observation(_core.connection_stats()[index])]
+
+        return observe
 
     def wrap(self, client: Any) -> None:
         """Puts traced hooks in place of ``client``'s own (once: a hook

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["BabushkaInstrumentor"]
 
 _lock = threading.Lock()
+#: The instrumentation that is on (a ``babushka._otel.Telemetry``), if any.
+_active: Any = None
 
 
 class BabushkaInstrumentor:
@@ -86,9 +88,11 @@ class BabushkaInstrumentor:
                 "Babushka's OpenTelemetry instrumentation needs opentelemetry-api: "
                 "pip install 'babushka-redis[opentelemetry]'"
             ) from error
+        global _active
         telemetry = _otel.Telemetry(tracer_provider, meter_provider, query_text)
         with _lock:
-            _unwrap_all()
+            _stop()
+            _active = telemetry
             _instrumented.wrap = telemetry.wrap
             for client in _instrumented.clients():
                 telemetry.wrap(client)
@@ -97,11 +101,16 @@ class BabushkaInstrumentor:
         """Gives every client its own hooks back: no spans, no metrics, and
         nothing checked per command."""
         with _lock:
-            _instrumented.wrap = None
-            _unwrap_all()
+            _stop()
 
 
-def _unwrap_all() -> None:
+def _stop() -> None:
+    """Silences the instrumentation that is on, and unwraps every client."""
+    global _active
+    if _active is not None:
+        _active.active = False
+        _active = None
+    _instrumented.wrap = None
     for client in _instrumented.clients():
         for hook in ("_execute", "_execute_request"):
             raw: Any = getattr(getattr(client, hook, None), "__wrapped__", None)
