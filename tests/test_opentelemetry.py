@@ -83,7 +83,6 @@ def _expect_command_span(span: ReadableSpan, server: RedisServer, name: str) -> 
     assert span.kind is SpanKind.CLIENT
     attributes = dict(span.attributes or {})
     assert attributes["db.system.name"] == "redis"
-    assert attributes["db.system"] == "redis"
     assert attributes["db.operation.name"] == name
     assert attributes["db.namespace"] == "0"
     assert attributes["server.address"] == server.host
@@ -242,7 +241,11 @@ def test_metrics_go_to_the_applications_meter(
     assert 0 < point.sum < 60
     # The conventions' buckets (seconds), given as the histogram's advice.
     assert list(point.explicit_bounds)[:3] == [0.001, 0.005, 0.01]
-    (in_flight,) = otel.points("babushka.client.requests.in_flight")
+    (in_flight,) = [
+        p
+        for p in otel.points("babushka.client.requests.in_flight")
+        if p.attributes["server.port"] == redis_server.port
+    ]
     assert in_flight.value == 0  # every request sent has had its reply
 
 
@@ -343,6 +346,12 @@ async def test_a_cancelled_command_ends_its_span(
     try:
         waiting = asyncio.ensure_future(client.blpop(["never"], timeout=5))
         await asyncio.sleep(0.1)
+        in_flight = [
+            p.value
+            for p in otel.points("babushka.client.requests.in_flight")
+            if p.attributes["server.port"] == redis_server.port
+        ]
+        assert in_flight == [1]
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting

@@ -16,6 +16,7 @@ Attributes follow OpenTelemetry's database semantic conventions.
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
 import time
 from typing import Any, Callable, Sequence
@@ -63,8 +64,13 @@ class Telemetry:
             description="Duration of database client operations.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
-        self.in_flight = meter.create_up_down_counter(
+        #: One deque per server, an item per request waiting for its reply:
+        #: an append and a pop (atomic, no lock) cost less per command than
+        #: two measurements of an up-down counter; the gauge reads the lengths.
+        self._waiting: dict[tuple[tuple[str, Any], ...], collections.deque[None]] = {}
+        meter.create_observable_up_down_counter(
             "babushka.client.requests.in_flight",
+            callbacks=[self._observe_waiting],
             unit="{request}",
             description="Requests sent and still waiting for their reply.",
         )
@@ -89,6 +95,11 @@ class Telemetry:
             return [Observation(_core.connection_stats()[index])]
 
         return observe
+
+    def _observe_waiting(self, _options: CallbackOptions) -> list[Observation]:
+        if not self.active:
+            return []
+        return [Observation(len(waiting), dict(key)) for key, waiting in self._waiting.items()]
 
     def wrap(self, client: Any) -> None:
         """Puts traced hooks in place of ``client``'s own (once: a hook
@@ -116,17 +127,16 @@ class Telemetry:
         with failed commands' errors in place; a command's own reply may hold
         errors nested in it and still be a success."""
         tracer = self.tracer
-        in_flight = self.in_flight
         query_text = self.query_text
         finish = self._finish
-        # The in-flight counter's attributes identify the server only, so the
-        # same series goes up and down whatever the command.
-        where = {key: server[key] for key in _METRIC_KEYS if key in server}
+        # In flight is counted per server, whatever the command.
+        where = tuple((key, server[key]) for key in _METRIC_KEYS if key in server)
+        waiting = self._waiting.setdefault(where, collections.deque())
 
         def begin(args: tuple[Any, ...]) -> tuple[trace.Span, Attributes, float]:
             name, attributes = describe(args, server, query_text)
             span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-            in_flight.add(1, where)
+            waiting.append(None)
             return span, attributes, time.perf_counter()
 
         if is_async:
@@ -136,10 +146,10 @@ class Telemetry:
                 try:
                     future = raw(*args)
                 except BaseException as error:
-                    finish(span, attributes, where, start, error)
+                    finish(span, attributes, waiting, start, error)
                     raise
                 future.add_done_callback(
-                    lambda done: finish(span, attributes, where, start, _outcome(done, batch))
+                    lambda done: finish(span, attributes, waiting, start, _outcome(done, batch))
                 )
                 return future
 
@@ -150,9 +160,9 @@ class Telemetry:
                 try:
                     reply = raw(*args)
                 except BaseException as error:
-                    finish(span, attributes, where, start, error)
+                    finish(span, attributes, waiting, start, error)
                     raise
-                finish(span, attributes, where, start, _error_in(reply) if batch else None)
+                finish(span, attributes, waiting, start, _error_in(reply) if batch else None)
                 return reply
 
         execute.__wrapped__ = raw  # type: ignore[attr-defined]
@@ -162,7 +172,7 @@ class Telemetry:
         self,
         span: trace.Span,
         attributes: Attributes,
-        where: Attributes,
+        waiting: collections.deque[None],
         start: float,
         error: BaseException | None,
     ) -> None:
@@ -180,7 +190,7 @@ class Telemetry:
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         span.end()
         self.duration.record(elapsed, measured)
-        self.in_flight.add(-1, where)
+        waiting.pop()
 
 
 #: The attributes the metrics carry (the conventions' for
@@ -200,28 +210,23 @@ def server_attributes(kwargs: dict[str, Any]) -> Attributes:
     one: a name may resolve to several, and the core picks)."""
     attributes: Attributes = {
         "db.system.name": "redis",
-        # The name before the conventions' 1.30, which backends still read.
-        "db.system": "redis",
         "db.namespace": str(kwargs["db"]),
     }
     path = kwargs.get("unix_socket_path")
     if path:
         attributes["server.address"] = path
-        attributes["network.transport"] = "unix"
         attributes["network.peer.address"] = path
         return attributes
     host = str(kwargs["host"])
     port = int(kwargs["port"])
     attributes["server.address"] = host
     attributes["server.port"] = port
-    attributes["network.transport"] = "tcp"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return attributes
     attributes["network.peer.address"] = str(address)
     attributes["network.peer.port"] = port
-    attributes["network.type"] = f"ipv{address.version}"
     return attributes
 
 
