@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 import babushka
 import babushka.asyncio
 from babushka.instrumentation import BabushkaInstrumentor
+from support.cluster import Cluster
 from support.servers import RedisServer
 
 
@@ -499,3 +500,23 @@ def test_reconnects_are_counted(otel: Telemetry, redis_server: RedisServer, tran
         client.close()
     BabushkaInstrumentor().uninstrument()
     assert otel.points("babushka.connections.opened") == []  # silent once off
+
+
+def test_cluster_commands_are_spans(otel: Telemetry, cluster: Cluster, transport: str) -> None:
+    rc = babushka.RedisCluster(host=cluster.host, port=cluster.port, transport=transport)
+    try:
+        node = rc.get_primaries()[0]
+        with otel.tracer.start_as_current_span("request") as parent:
+            rc.set("k", "v")
+            rc.dbsize(target_nodes=node)
+    finally:
+        rc.close()
+    (set_span,) = otel.spans("SET")
+    (dbsize,) = otel.spans("DBSIZE")
+    parent_id = parent.get_span_context().span_id
+    assert set_span.parent is not None and set_span.parent.span_id == parent_id
+    assert dbsize.parent is not None and dbsize.parent.span_id == parent_id
+    # The client's address for a routed command; the node's for one sent to it.
+    assert dict(set_span.attributes or {})["server.port"] == cluster.port
+    attributes = dict(dbsize.attributes or {})
+    assert (attributes["server.address"], attributes["server.port"]) == (node.host, node.port)
