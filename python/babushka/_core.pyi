@@ -71,6 +71,7 @@ __all__ = [
     "command_spec",
     "command_table",
     "configure",
+    "connection_stats",
     "keyslot",
     "runtime_started",
     "shutdown",
