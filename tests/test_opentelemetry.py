@@ -520,3 +520,20 @@ def test_cluster_commands_are_spans(otel: Telemetry, cluster: Cluster, transport
     assert dict(set_span.attributes or {})["server.port"] == cluster.port
     attributes = dict(dbsize.attributes or {})
     assert (attributes["server.address"], attributes["server.port"]) == (node.host, node.port)
+
+
+def test_instrumenting_again_replaces_the_providers(
+    redis_server: RedisServer, transport: str
+) -> None:
+    first, second = Telemetry(), Telemetry()
+    client = _client(redis_server, transport)
+    try:
+        BabushkaInstrumentor().instrument(tracer_provider=first.tracer_provider)
+        client.get("k")
+        BabushkaInstrumentor().instrument(tracer_provider=second.tracer_provider)
+        client.echo("once")
+    finally:
+        BabushkaInstrumentor().uninstrument()
+        client.close()
+    assert [s.name for s in first.spans()] == ["GET"]
+    assert [s.name for s in second.spans()] == ["ECHO"]  # one span: not traced twice

@@ -26,6 +26,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from babushka import _core
+from babushka.asyncio.client import Redis as AsyncRedis
 from babushka.exceptions import ResponseError
 
 _VERSION: str = _core.__version__
@@ -292,7 +293,8 @@ def sanitized(name: str, words: Sequence[Any]) -> str:
 
 
 def _is_async(client: Any) -> bool:
-    return type(client).__module__.startswith("babushka.asyncio")
+    """Whether the client's hooks return futures (asyncio) or replies (sync)."""
+    return isinstance(client, AsyncRedis)
 
 
 def _outcome(future: Any, batch: bool) -> BaseException | None:
