@@ -29,6 +29,7 @@
 //! - [`resp`]: the decoder of the server's replies.
 //! - [`retry`]: the reconnect and retry policy (backoff, which requests are
 //!   sent again) and the schedule that spaces a client's connection attempts.
+//! - [`stats`]: process-wide connection counters (opened, failed, reconnects).
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -49,6 +50,7 @@ pub mod resp;
 pub mod retry;
 pub mod runtime;
 pub mod socket;
+pub mod stats;
 pub mod table;
 
 pub use client::{Cancel, Client, Submitted};

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, TypeVar
 
-from babushka import _command_names, _core, _options, _pool, _tls
+from babushka import _command_names, _core, _instrumented, _options, _pool, _tls
 from babushka._pool import PoolBase
 from babushka._typing import ValueT
 from babushka.commands import CoreCommands
@@ -220,6 +220,9 @@ class ClientBase(CoreCommands[ValueT]):
         protocol = self.connection_kwargs["protocol"]
         self._protocol = 2 if protocol is None else int(protocol)
         self._use_transport()
+        # The only place OpenTelemetry's switch is read: when it is on, the
+        # hooks just set are swapped for traced ones (babushka.instrumentation).
+        _instrumented.attach(self)
 
     def _use_transport(self) -> None:
         """Sets the ``_execute`` hooks to the transport's; the constructor's last step."""

@@ -71,6 +71,7 @@ __all__ = [
     "command_spec",
     "command_table",
     "configure",
+    "connection_stats",
     "keyslot",
     "runtime_started",
     "shutdown",
@@ -173,6 +174,10 @@ def absent_commands() -> dict[str, str]:
 
 def keyslot(key: bytes) -> int:
     """The cluster hash slot of ``key``."""
+
+def connection_stats() -> tuple[int, int, int]:
+    """The process's connection counters, every client and transport:
+    ``(connections_opened, connect_failures, reconnects)``."""
 
 def command_keys(*args: Any) -> list[bytes]:
     """A command's keys, found by its entry's key specs."""

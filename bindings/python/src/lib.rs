@@ -51,6 +51,18 @@ fn keyslot(key: &[u8]) -> u16 {
     babushka_core::cluster::slot_of(key)
 }
 
+/// The process's connection counters (`babushka_core::stats`):
+/// `(connections_opened, connect_failures, reconnects)`.
+#[pyfunction]
+fn connection_stats() -> (u64, u64, u64) {
+    let stats = babushka_core::stats::snapshot();
+    (
+        stats.connections_opened,
+        stats.connect_failures,
+        stats.reconnects,
+    )
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -68,6 +80,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     module.add_class::<tls::PyTlsSettings>()?;
     module.add_function(wrap_pyfunction!(keyslot, module)?)?;
+    module.add_function(wrap_pyfunction!(connection_stats, module)?)?;
     runtime::register(module)?;
     table::register(module)?;
     uds::register(module)?;

@@ -35,6 +35,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pubsub::{Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
+use crate::stats;
 use pipe::HealthCheck;
 pub(crate) use pipe::{Pipe, WakeNeed};
 use session::Endpoint;
@@ -144,8 +145,11 @@ impl Connections {
         }
         match &slots.shared {
             Some(pipe) if !pipe.is_broken() => Ok(pipe.clone()),
-            _ => {
+            replaced => {
                 self.refuse_while_down()?;
+                if replaced.is_some() {
+                    stats::reconnected();
+                }
                 let pipe = self.open(self.health_check())?;
                 let me = self.me.clone();
                 pipe.set_adopter(Box::new(move |orphans| {

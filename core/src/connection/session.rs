@@ -22,6 +22,7 @@ use crate::config::{Address, ConnectionConfig, Credentials, Keepalive, Protocol}
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::RespCodec;
 use crate::retry::Schedule;
+use crate::stats;
 
 /// The read half of a connection, decoded into replies.
 pub(crate) type Reader = FramedRead<Pin<Box<dyn AsyncRead + Send>>, RespCodec>;
@@ -84,7 +85,7 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
             client_id,
         })
     };
-    match config.connect_timeout {
+    let opened = match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, opening)
             .await
             .unwrap_or_else(|_| {
@@ -94,7 +95,9 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
                 ))
             }),
         None => opening.await,
-    }
+    };
+    stats::opened(opened.is_ok());
+    opened
 }
 
 async fn connect(

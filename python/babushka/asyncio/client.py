@@ -21,7 +21,7 @@ from typing import (
     overload,
 )
 
-from babushka import _core
+from babushka import _core, _instrumented
 from babushka._base import ClientBase
 from babushka._loops import running_loop
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
@@ -263,16 +263,19 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
             client.auto_close_connection_pool = auto_close_connection_pool
         return client
 
-    def _bind(self) -> None:
+    def _bind(self) -> _core.ManagedSender:
         # The managed sender replaces ``_execute`` and ``_execute_request``
         # for the rest of the client's life; it follows the running loop.
         sender = self._core.managed_sender(_queue_for)
         self._execute = sender.submit
         self._execute_request = sender.submit_request
+        # Traced again when instrumentation is on (the hooks were replaced).
+        _instrumented.attach(self)
+        return sender
 
     def _bind_and_execute(self, shape: int, *args: Any) -> Any:
-        self._bind()
-        return self._execute(shape, *args)
+        # The sender's own method: this call may itself be traced already.
+        return self._bind().submit(shape, *args)
 
     def _bind_and_execute_request(
         self,
@@ -281,8 +284,7 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
         commands: Sequence[tuple[Any, ...]],
         node: str | None = None,
     ) -> Any:
-        self._bind()
-        return self._execute_request(lease, kind, commands, node)
+        return self._bind().submit_request(lease, kind, commands, node)
 
     def _uds_submit(self, shape: int, *args: Any) -> Any:
         stream = self._uds
