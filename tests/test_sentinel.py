@@ -118,6 +118,21 @@ def test_sentinel_commands_have_redis_py_values(sentinels: Sentinels) -> None:
     # redis-py's bool_ok: the server's "OK 3 usable Sentinels..." is not "OK".
     assert one.sentinel_ckquorum(SERVICE) is False
     assert one.sentinel_set(SERVICE, "quorum", 2) is True
+    assert one.sentinel_flushconfig() is True
+    assert one.sentinel_reset("no-such-*") is False  # a count, 0: not "OK"
+    assert one.sentinel_monitor("extra", "127.0.0.1", primary.port, 2) is True
+    assert one.sentinel_remove("extra") is True
+    with pytest.raises(babushka.ResponseError):
+        one.sentinel_failover("no-such-service")
+    # execute_command sends a sentinel's commands too (their replies raw).
+    assert one.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE) == [
+        b"127.0.0.1",
+        str(primary.port).encode(),
+    ]
+    assert one.sentinel("get-master-addr-by-name", SERVICE) == [
+        b"127.0.0.1",
+        str(primary.port).encode(),
+    ]
     with pytest.raises(babushka.ResponseError):
         one.sentinel_master("no-such-service")
     one.close()
@@ -150,8 +165,9 @@ async def test_asyncio_sentinel(sentinels: Sentinels, transport: str) -> None:
 def test_zz_failover_under_load_moves_every_client(sentinels: Sentinels) -> None:
     """One SENTINEL FAILOVER for the whole run: a master_for client of each
     transport and redis-py's push to their own lists at once. Every
-    Babushka client ends up writing to the new primary soon after the
-    promotion; the figures (and redis-py's) are printed for the record."""
+    Babushka client writes to the new primary from its promotion on and
+    loses (almost) nothing; the figures (and redis-py's) are printed for
+    the record."""
     redis = pytest.importorskip("redis.sentinel")
     sentinels.wait_ready()
     ours = Sentinel(sentinels.addresses, socket_timeout=2)
@@ -172,9 +188,10 @@ def test_zz_failover_under_load_moves_every_client(sentinels: Sentinels) -> None
             # READONLY, moved the client).
             assert figure.on_new_primary_after is not None, figure.line()
             assert figure.on_new_primary_after < 10.0, figure.line()
-            # The writes lost are those the old primary took between the
-            # promotion and the client hearing of it: a fraction of the run.
-            assert figure.lost < figure.acknowledged / 2, figure.line()
+            # The client moves when the leading sentinel is about to promote
+            # the replica: at most a write in flight then is lost (none in
+            # the runs measured; a bound, not a figure, for a busy machine).
+            assert figure.lost <= figure.acknowledged / 100, figure.line()
     finally:
         for client in clients.values():
             client.close()

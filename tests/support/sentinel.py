@@ -163,12 +163,19 @@ class Sentinels:
                 return node
         raise ValueError("neither node reports role master")
 
-    def failover(self) -> None:
-        """Asks the first sentinel for a failover (``SENTINEL FAILOVER``)."""
+    def failover(self, timeout: float = 15.0) -> None:
+        """Asks the first sentinel for a failover (``SENTINEL FAILOVER``),
+        again while it answers that it cannot yet (``NOGOODSLAVE`` while
+        its view of the replica is fresh from a start or a failover)."""
         sentinel = self.sentinels[0]
-        reply = command(sentinel.host, sentinel.port, "SENTINEL", "FAILOVER", SERVICE)
-        if "OK" not in reply:
-            raise RuntimeError(f"SENTINEL FAILOVER answered {reply!r}")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = command(sentinel.host, sentinel.port, "SENTINEL", "FAILOVER", SERVICE)
+            if "OK" in reply:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"SENTINEL FAILOVER answered {reply!r}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for sentinel in self.sentinels:

@@ -34,7 +34,7 @@ class Writer:
                 self.push(self.key, n)
                 self.acked[n] = time.monotonic()
             except Exception as error:
-                self.errors.append((time.monotonic(), type(error).__name__))
+                self.errors.append((time.monotonic(), f"{type(error).__name__}: {error}"))
             n += 1
             time.sleep(0.001)
 
@@ -47,10 +47,15 @@ class Figures:
     acknowledged: int
     lost: int
     errors: int
+    #: The kinds of error seen (class and message), each once.
+    error_kinds: list[str]
     #: Seconds from the replica's promotion to the first acknowledged push
     #: from which on every acknowledged push is on the new primary (``None``:
     #: never, within the run).
     on_new_primary_after: float | None
+    #: The longest wait between two acknowledged pushes in the run (the
+    #: writer's stall through the failover).
+    longest_pause: float
 
     def line(self) -> str:
         landed = (
@@ -60,7 +65,9 @@ class Figures:
         )
         return (
             f"{self.name}: {self.lost} of {self.acknowledged} acknowledged writes not on the "
-            f"new primary; writes on the new primary from {landed}; {self.errors} errors"
+            f"new primary; writes on the new primary from {landed}; longest pause between "
+            f"acknowledged writes {self.longest_pause:.2f} s; {self.errors} errors"
+            + (f" ({'; '.join(self.error_kinds)})" if self.error_kinds else "")
         )
 
 
@@ -92,7 +99,9 @@ def fail_over(setup: Sentinels, writers: list[Writer], settle: float) -> list[Fi
                 acknowledged=len(writer.acked),
                 lost=len(lost),
                 errors=len(writer.errors),
+                error_kinds=sorted({kind for _, kind in writer.errors}),
                 on_new_primary_after=_landed_after(writer, on_new, promoted),
+                longest_pause=_longest_pause(writer),
             )
         )
     return figures
@@ -117,6 +126,11 @@ def _landed_after(writer: Writer, on_new: set[int], promoted: float) -> float | 
     if first is None:
         return None
     return max(0.0, writer.acked[first] - promoted)
+
+
+def _longest_pause(writer: Writer) -> float:
+    times = sorted(writer.acked.values())
+    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
 
 
 def _lrange(setup: Sentinels, node: Any, key: str) -> list[str]:

@@ -79,34 +79,52 @@ pub(crate) struct Opened {
     pub(crate) client_id: Option<i64>,
 }
 
+/// Opens a connection to `address` and runs the handshake (checking
+/// `ROLE` for a Sentinel-managed primary).
+async fn open_at(endpoint: &Endpoint, address: &Address) -> Result<Opened> {
+    let config = &endpoint.config;
+    let role = endpoint.sentinel.as_ref().map(|sentinel| sentinel.role());
+    let (reader, mut writer, direct) = connect(config, address, endpoint.tls.as_ref()).await?;
+    let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
+    let credentials = credentials(config).await?;
+    let client_id = handshake(&mut reader, &mut writer, config, credentials.as_ref(), role).await?;
+    Ok(Opened {
+        reader,
+        writer,
+        direct,
+        client_id,
+    })
+}
+
+/// How often a replica being promoted is asked again whether it is primary.
+const PROMOTION_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Connects and runs the handshake, within the connect timeout.
 pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let config = &endpoint.config;
     let opening = async {
-        let address = match &endpoint.sentinel {
-            Some(sentinel) => sentinel.resolve().await?,
-            None => config.address.clone(),
-        };
-        let role = endpoint.sentinel.as_ref().map(|sentinel| sentinel.role());
-        let opened = async {
-            let (reader, mut writer, direct) =
-                connect(config, &address, endpoint.tls.as_ref()).await?;
-            let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
-            let credentials = credentials(config).await?;
-            let client_id =
-                handshake(&mut reader, &mut writer, config, credentials.as_ref(), role).await?;
-            Ok(Opened {
-                reader,
-                writer,
-                direct,
-                client_id,
-            })
-        }
-        .await;
-        if let (Err(_), Some(sentinel)) = (&opened, &endpoint.sentinel) {
+        loop {
+            let address = match &endpoint.sentinel {
+                Some(sentinel) => sentinel.resolve().await?,
+                None => config.address.clone(),
+            };
+            let opened = open_at(endpoint, &address).await;
+            let Some(sentinel) = &endpoint.sentinel else {
+                return opened;
+            };
+            if opened.is_ok() {
+                return opened;
+            }
+            // A replica the sentinels are promoting reports itself a replica
+            // for a few milliseconds more: wait for it rather than fail
+            // (within the connect timeout).
+            if sentinel.promoting(&address) {
+                tokio::time::sleep(PROMOTION_POLL).await;
+                continue;
+            }
             sentinel.forget(&address);
+            return opened;
         }
-        opened
     };
     match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, opening)

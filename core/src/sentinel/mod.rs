@@ -9,12 +9,15 @@
 //!   first. A connection opened to the address then checks `ROLE` in its
 //!   handshake (`session`): a primary client never stays on a node that
 //!   reports itself a replica.
-//! - `watch`: a task subscribed to `+switch-master` on one sentinel (the next
-//!   one when its connection breaks); when the service moves it calls the
-//!   client's follower, which retires the connections to the old primary (the
-//!   requests already sent there finish or fail; new ones open connections
-//!   to the new primary), and pins the announced address, so a sentinel that
-//!   has not heard of the switch yet cannot send the client back.
+//! - `watch`: a task subscribed to `+switch-master` (and to the leading
+//!   sentinel's `+failover-state-send-slaveof-noone`, a second earlier) on
+//!   one sentinel (the next one when its connection breaks); when the
+//!   service moves it calls the client's follower, which retires the
+//!   connections to the old primary (the requests already sent there finish
+//!   or fail; new ones open connections to the new primary), and pins the
+//!   announced address, so a sentinel that has not heard of the switch yet
+//!   cannot send the client back. A replica announced a moment ago is asked
+//!   `ROLE` again until it reports itself primary (`session`).
 //! - A `READONLY` reply to a primary client's command is the other signal
 //!   (`crate::client`): the command did not run, so it is sent again,
 //!   within its deadline, on a connection opened after re-resolving.
@@ -25,6 +28,7 @@ mod watch;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +37,10 @@ use crate::config::{Address, ConnectionConfig, SentinelOptions, SentinelRole};
 use crate::connection::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime;
+
+/// How long a newly announced primary is kept even when connecting to it
+/// fails (see [`Sentinel::forget`]).
+const PIN_GRACE: Duration = Duration::from_secs(1);
 
 /// Called when the sentinels announce that the service moved.
 pub(crate) type Follower = Arc<dyn Fn() + Send + Sync>;
@@ -52,9 +60,10 @@ pub(crate) struct Sentinel {
     first: AtomicUsize,
     /// Replicas are taken in turn.
     next_replica: AtomicUsize,
-    /// The primary a `+switch-master` announced, used until a connection
-    /// to it fails (then the sentinels are asked again).
-    pinned: Mutex<Option<Address>>,
+    /// The primary a `+switch-master` (or a promotion under way) announced,
+    /// and when: used until a connection to it fails after [`PIN_GRACE`]
+    /// (then the sentinels are asked again).
+    pinned: Mutex<Option<(Address, Instant)>>,
     /// What the watcher calls when the service moves.
     follower: Mutex<Option<Follower>>,
     /// The watcher task's stop, and the runtime generation it runs in (a
@@ -116,7 +125,7 @@ impl Sentinel {
     pub(crate) async fn resolve(self: &Arc<Self>) -> Result<Address> {
         if self.options.role == SentinelRole::Primary {
             self.ensure_watcher();
-            if let Some(pinned) = self.pinned.lock().clone() {
+            if let Some((pinned, _)) = self.pinned.lock().clone() {
                 return Ok(pinned);
             }
         }
@@ -164,9 +173,20 @@ impl Sentinel {
     /// was the pinned primary, ask the sentinels next time.
     pub(crate) fn forget(&self, address: &Address) {
         let mut pinned = self.pinned.lock();
-        if pinned.as_ref() == Some(address) {
+        if pinned.as_ref().is_some_and(|(at, _)| at == address) {
             *pinned = None;
         }
+    }
+
+    /// Whether `address` was announced a moment ago (less than
+    /// [`PIN_GRACE`]): a replica told to become primary may still report
+    /// itself a replica for a few milliseconds, so a connection that failed
+    /// is tried again rather than given up.
+    pub(crate) fn promoting(&self, address: &Address) -> bool {
+        self.pinned
+            .lock()
+            .as_ref()
+            .is_some_and(|(at, since)| at == address && since.elapsed() < PIN_GRACE)
     }
 
     /// The pinned primary answered `READONLY`: ask the sentinels next time.
@@ -176,7 +196,14 @@ impl Sentinel {
 
     /// The sentinels announced a new primary.
     fn switched(&self, to: Address) {
-        *self.pinned.lock() = Some(to);
+        {
+            let mut pinned = self.pinned.lock();
+            // The `+switch-master` after a promotion already followed.
+            if pinned.as_ref().is_some_and(|(at, _)| *at == to) {
+                return;
+            }
+            *pinned = Some((to, Instant::now()));
+        }
         let follower = self.follower.lock().clone();
         if let Some(follow) = follower {
             follow();

@@ -17,6 +17,14 @@ use crate::config::Address;
 use crate::connection::open_session;
 use crate::error::{Error, Result};
 
+/// What the sentinel leading a failover publishes just before it sends
+/// `SLAVEOF NO ONE` to the replica it chose: from then on the old primary's
+/// writes are lost, so the client moves at once (the `+switch-master`
+/// comes only once the sentinel has read the promotion back, up to a second
+/// later). Only the leader publishes it; the others' `+switch-master` still
+/// moves a client that watches one of them.
+const PROMOTING: &[u8] = b"+failover-state-send-slaveof-noone";
+
 /// The pause after every sentinel failed once in a row.
 const ROUND_PAUSE: Duration = Duration::from_millis(500);
 
@@ -59,7 +67,7 @@ pub(super) async fn run(owner: Weak<Sentinel>, stop: CancellationToken) {
 /// subscribed).
 async fn listen(endpoint: &super::Endpoint, service: &str, owner: &Weak<Sentinel>) -> Result<()> {
     let mut opened = open_session(endpoint).await?;
-    let subscribe = Command::from_args([&b"SUBSCRIBE"[..], b"+switch-master"])?;
+    let subscribe = Command::from_args([&b"SUBSCRIBE"[..], b"+switch-master", PROMOTING])?;
     opened
         .writer
         .write_all(subscribe.packed())
@@ -83,14 +91,16 @@ async fn listen(endpoint: &super::Endpoint, service: &str, owner: &Weak<Sentinel
 }
 
 /// The new primary's address if `frame` is a `+switch-master` message about
-/// `service` (`<name> <old ip> <old port> <new ip> <new port>`).
+/// `service` (`<name> <old ip> <old port> <new ip> <new port>`), or the
+/// replica being promoted if it is a [`PROMOTING`] one (`slave <ip>:<port>
+/// <ip> <port> @ <name> <primary ip> <primary port>`).
 fn switched_to(frame: &Value, service: &str) -> Option<Address> {
     let items = match frame {
         Value::Array(items) => items.as_slice(),
         Value::Push { data, .. } => data.as_slice(),
         _ => return None,
     };
-    let [kind, _channel, Value::BulkString(payload)] = items else {
+    let [kind, Value::BulkString(channel), Value::BulkString(payload)] = items else {
         return None;
     };
     if !matches!(kind, Value::BulkString(k) if k == b"message") {
@@ -98,14 +108,13 @@ fn switched_to(frame: &Value, service: &str) -> Option<Address> {
     }
     let payload = std::str::from_utf8(payload).ok()?;
     let words: Vec<&str> = payload.split(' ').collect();
-    let [name, _old_ip, _old_port, ip, port] = words.as_slice() else {
-        return None;
+    let (ip, port) = match (channel.as_slice(), words.as_slice()) {
+        (b"+switch-master", [name, _, _, ip, port]) if *name == service => (*ip, *port),
+        (PROMOTING, ["slave", _, ip, port, "@", name, _, _]) if *name == service => (*ip, *port),
+        _ => return None,
     };
-    if *name != service {
-        return None;
-    }
     Some(Address::Tcp {
-        host: (*ip).to_owned(),
+        host: ip.to_owned(),
         port: port.parse().ok()?,
     })
 }
@@ -145,5 +154,26 @@ mod tests {
         ]);
         assert_eq!(switched_to(&confirmation, "mymaster"), None);
         assert_eq!(switched_to(&message("mymaster 1 2"), "mymaster"), None);
+    }
+
+    #[test]
+    fn a_promotion_under_way_names_the_replica() {
+        let frame = |payload: &str| {
+            Value::Array(vec![
+                Value::BulkString(b"message".to_vec()),
+                Value::BulkString(PROMOTING.to_vec()),
+                Value::BulkString(payload.as_bytes().to_vec()),
+            ])
+        };
+        let promoting = frame("slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379");
+        assert_eq!(
+            switched_to(&promoting, "mymaster"),
+            Some(Address::Tcp {
+                host: "127.0.0.1".into(),
+                port: 6380
+            })
+        );
+        let other = frame("slave 127.0.0.1:6380 127.0.0.1 6380 @ other 127.0.0.1 6379");
+        assert_eq!(switched_to(&other, "mymaster"), None);
     }
 }

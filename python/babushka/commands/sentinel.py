@@ -121,7 +121,7 @@ class SentinelCommands(CommandsBase[ValueT]):
 
     def sentinel(self, *args: EncodableT) -> Reply[Any]:
         """Any ``SENTINEL`` subcommand, its reply as the server sends it."""
-        return self._execute(S.RAW, "SENTINEL", *args)
+        return self._sentinel_command(None, S.RAW, "SENTINEL", *args)
 
     def sentinel_get_master_addr_by_name(
         self, service_name: str, return_responses: bool = False
