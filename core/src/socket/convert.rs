@@ -956,6 +956,31 @@ mod tests {
         let back = connection_config(connection_request(&cluster)).unwrap();
         assert_eq!(back.cluster, cluster.cluster);
 
+        // So are a Sentinel-managed client's (fields 30-39).
+        let mut sentinel = ConnectionConfig::tcp("localhost", 6379);
+        sentinel.sentinel = Some(SentinelOptions {
+            sentinels: vec![
+                Address::Tcp {
+                    host: "10.0.0.3".into(),
+                    port: 26379,
+                },
+                Address::Tcp {
+                    host: "10.0.0.4".into(),
+                    port: 26380,
+                },
+            ],
+            service: "mymaster".into(),
+            role: SentinelRole::Replica,
+            username: Some("watcher".into()),
+            password: Some("s3cret".into()),
+            tls: Some(TlsConfig::default()),
+            min_other_sentinels: 1,
+            force_host: Some("public.example".into()),
+        });
+        let back = connection_config(connection_request(&sentinel)).unwrap();
+        assert_eq!(back.sentinel, sentinel.sentinel);
+        assert_eq!(back.cluster, None);
+
         let mut future = request;
         future.protocol_version = 99;
         let err = connection_config(future).unwrap_err();
