@@ -46,6 +46,7 @@ import babushka
 import babushka.asyncio
 from support.cluster import Cluster
 from support.loops import LOOP_FACTORIES, selected_loops
+from support.sentinel import Sentinels
 from support.servers import RedisServer, selected_server_kinds, server_binary
 
 ALL_TRANSPORTS = ["managed", "ffi", "uds"]
@@ -256,5 +257,15 @@ def cluster(server_kind: str) -> Iterator[Cluster]:
     """A cluster of 3 primaries and 3 replicas of this test's kind, started
     only when a selected test asks for it (about 10 s), stopped at the end."""
     started = Cluster.start(server_kind)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def sentinels(server_kind: str) -> Iterator[Sentinels]:
+    """A primary, its replica and three sentinels of this test's kind,
+    started only when a selected test asks for them (a few seconds),
+    stopped at the end."""
+    started = Sentinels.start(server_kind)
     yield started
     started.stop()

@@ -192,6 +192,12 @@ Call = Callable[[babushka.Redis[Any]], Any]
 UNCALLED = {
     "script_kill": "answers NOTBUSY unless a script is running",
     "function_kill": "answers NOTBUSY unless a function is running",
+    # A sentinel's commands: tests/test_sentinel.py checks their values
+    # against a sentinel (a data server does not know them).
+    **{
+        f"sentinel_{name}": "a sentinel's command (tests/test_sentinel.py)"
+        for name in ("ckquorum", "failover", "flushconfig", "monitor", "remove", "reset", "set")
+    },
 }
 
 LIBRARY = "#!lua name=typed\nredis.register_function('one', function() return 1 end)"

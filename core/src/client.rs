@@ -129,6 +129,11 @@ enum Topology {
     Cluster(Arc<Cluster>),
 }
 
+/// How many times a Sentinel-managed primary's request answered `READONLY`
+/// is sent at most, and the pause that grows between those sends.
+const FOLLOW_TRIES: u32 = 8;
+const FOLLOW_PAUSE: Duration = Duration::from_millis(100);
+
 #[cold]
 fn cancelled_error() -> Error {
     Error::new(
@@ -190,6 +195,17 @@ impl Client {
                 self.send_on_dedicated(batch, deadline, sink)
             }
             Route::Auto if holds_connection => self.send_shared_blocking(&batch, deadline, sink),
+            // A Sentinel-managed primary's `READONLY` means the service
+            // moved: the command did not run, and goes to the new primary.
+            Route::Auto if blocking.is_none() && connections.follows_primary() => {
+                let batch = Arc::new(batch);
+                let sink = if self.retry.attempts > 1 {
+                    self.retrying(Arc::clone(&batch), deadline, 1, Duration::ZERO, sink)
+                } else {
+                    sink
+                };
+                self.send_following(connections, &batch, deadline, 1, sink)
+            }
             // Blocking commands are not sent again: they hold a connection
             // of their own, which a cancel closes, and wait on their own terms.
             Route::Auto if blocking.is_none() && self.retry.attempts > 1 => {
@@ -241,6 +257,71 @@ impl Client {
                 }
             });
         })
+    }
+
+    /// Sends a request of a Sentinel-managed primary's on the shared
+    /// connection; when that connection's node answers `READONLY` (it was
+    /// demoted: the command did not run), retires the connection and sends
+    /// the request again, on a connection opened to where the sentinels now
+    /// say the primary is, within its deadline. `tries` counts the sends.
+    fn send_following(
+        &self,
+        connections: &Arc<Connections>,
+        batch: &Arc<Batch>,
+        deadline: Option<Instant>,
+        tries: u32,
+        sink: Sink,
+    ) -> Submitted {
+        let pipe = match connections.shared() {
+            Ok(pipe) => pipe,
+            Err(err) => return refuse(sink, err),
+        };
+        let me = self.me.clone();
+        let answered_on = pipe.clone();
+        let again = Arc::clone(batch);
+        let wrapped: Sink = Box::new(move |outcome| {
+            let readonly = matches!(&outcome, Err(err) if err.code() == Some("READONLY"));
+            let client = match me.upgrade() {
+                Some(client) if readonly && tries < FOLLOW_TRIES => client,
+                _ => return sink(outcome),
+            };
+            let Ok(connections) = client.standalone() else {
+                return sink(outcome);
+            };
+            connections.retire_shared(&answered_on);
+            // At once the first time; then a pause, while the sentinels
+            // catch up with the demotion.
+            let delay = FOLLOW_PAUSE * (tries - 1);
+            let too_late = deadline.is_some_and(|at| Instant::now() + delay >= at);
+            let runtime = match runtime::handle() {
+                Ok(runtime) if !too_late && !client.is_closed() => runtime,
+                _ => return sink(outcome),
+            };
+            runtime.spawn(async move {
+                tokio::time::sleep(delay).await;
+                let submitted = match client.standalone() {
+                    Ok(connections) => {
+                        client.send_following(connections, &again, deadline, tries + 1, sink)
+                    }
+                    Err(err) => refuse(sink, err),
+                };
+                if submitted.wake_owed {
+                    client.wake();
+                }
+            });
+        });
+        let wake_owed = match pipe.enqueue(batch, deadline, wrapped) {
+            WakeNeed::None => false,
+            WakeNeed::Now => {
+                pipe.wake_writer();
+                false
+            }
+            WakeNeed::Soon => true,
+        };
+        Submitted {
+            wake_owed,
+            cancel: None,
+        }
     }
 
     /// Sends a request and waits for its outcome.

@@ -122,6 +122,10 @@ pub struct ConnectionConfig {
     /// A Redis Cluster: `address` is one of its nodes, where the client
     /// learns the rest; `None` for a standalone server.
     pub cluster: Option<ClusterOptions>,
+    /// A Sentinel-managed service: the address of every connection is asked
+    /// of these sentinels when it is opened (`address` is then unused);
+    /// `None` for a server at a fixed address.
+    pub sentinel: Option<SentinelOptions>,
 }
 
 impl fmt::Debug for ConnectionConfig {
@@ -149,6 +153,7 @@ impl fmt::Debug for ConnectionConfig {
             .field("credential_provider", &self.credential_provider)
             .field("readonly", &self.readonly)
             .field("cluster", &self.cluster)
+            .field("sentinel", &self.sentinel)
             .finish()
     }
 }
@@ -164,6 +169,54 @@ pub struct ClusterOptions {
     pub read_from_replicas: bool,
     /// Refuse a slot map in which a slot has no node.
     pub require_full_coverage: bool,
+}
+
+/// Which node of a Sentinel-managed service a client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SentinelRole {
+    /// The primary (redis-py's `master_for`).
+    #[default]
+    Primary,
+    /// A replica in good health, else the primary (`slave_for`).
+    Replica,
+}
+
+/// How a client finds its service through sentinels (redis-py's
+/// `Sentinel(...)` and `master_for`/`slave_for`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SentinelOptions {
+    /// The sentinels, asked in turn.
+    pub sentinels: Vec<Address>,
+    /// The name the sentinels monitor the service by.
+    pub service: String,
+    pub role: SentinelRole,
+    /// Credentials and TLS of the sentinels themselves (redis-py's
+    /// `sentinel_kwargs`), which may differ from the servers'.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<TlsConfig>,
+    /// A primary is used only when the sentinel asked sees at least this
+    /// many other sentinels (`min_other_sentinels`).
+    pub min_other_sentinels: usize,
+    /// Connect to this host instead of the primary's announced ip, on its
+    /// announced port (`force_master_ip`).
+    pub force_host: Option<String>,
+}
+
+impl fmt::Debug for SentinelOptions {
+    /// Leaves the sentinels' password out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentinelOptions")
+            .field("sentinels", &self.sentinels)
+            .field("service", &self.service)
+            .field("role", &self.role)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "..."))
+            .field("tls", &self.tls)
+            .field("min_other_sentinels", &self.min_other_sentinels)
+            .field("force_host", &self.force_host)
+            .finish()
+    }
 }
 
 /// TCP keep-alive probing: after `idle` without traffic, a probe every
@@ -220,6 +273,7 @@ impl ConnectionConfig {
             credential_provider: None,
             readonly: false,
             cluster: None,
+            sentinel: None,
         }
     }
 }

@@ -30,6 +30,8 @@
 //! - [`retry`]: the reconnect and retry policy (backoff, which requests are
 //!   sent again) and the schedule that spaces a client's connection attempts.
 //! - [`stats`]: process-wide connection counters (opened, failed, reconnects).
+//! - [`sentinel`]: a Sentinel-managed service: the address asked of the
+//!   sentinels at each connect, `+switch-master` followed.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
@@ -49,6 +51,7 @@ pub mod request;
 pub mod resp;
 pub mod retry;
 pub mod runtime;
+pub mod sentinel;
 pub mod socket;
 pub mod stats;
 pub mod table;
@@ -57,7 +60,7 @@ pub use client::{Cancel, Client, Submitted};
 pub use command::{Command, CommandBuilder};
 pub use config::{
     Address, ClusterOptions, ConnectionConfig, CredentialFuture, CredentialProvider, Credentials,
-    Keepalive, Protocol, TlsConfig, TlsVersion,
+    Keepalive, Protocol, SentinelOptions, SentinelRole, TlsConfig, TlsVersion,
 };
 pub use connection::Lease;
 pub use error::{Error, ErrorKind, Result};

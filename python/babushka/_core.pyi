@@ -225,6 +225,14 @@ class Client:
         seeds: Sequence[tuple[str, int]] = ...,
         read_from_replicas: bool = ...,
         require_full_coverage: bool = ...,
+        sentinels: Sequence[tuple[str, int]] = ...,
+        service: str | None = ...,
+        sentinel_replica: bool = ...,
+        sentinel_username: str | None = ...,
+        sentinel_password: str | None = ...,
+        sentinel_tls: TlsSettings | None = ...,
+        min_other_sentinels: int = ...,
+        force_master_ip: str | None = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""

@@ -71,6 +71,8 @@ class PoolBase:
         self.max_connections = max_connections
         # A RedisCluster's settings (babushka.cluster), for its core client.
         cluster = connection_kwargs.pop("_cluster", None)
+        # A Sentinel-managed service's (babushka.sentinel), for its core client.
+        sentinel = connection_kwargs.pop("_sentinel", None)
         self.connection_kwargs = dict(connection_kwargs)
         options = {**connection_defaults(), **connection_kwargs}
         self.transport = _options.resolve_transport(options.pop("transport"))
@@ -78,6 +80,7 @@ class PoolBase:
         self._core_kwargs = _core_kwargs(dict(options), max_connections)
         self._core_kwargs.update(self._wait_kwargs())
         self._core_kwargs.update(cluster or {})
+        self._core_kwargs.update(sentinel or {})
         #: What commands need to know about the connection (how ``str``
         #: arguments become bytes, the protocol), as ``client.connection_kwargs``.
         self.client_kwargs: dict[str, Any] = {

@@ -49,6 +49,16 @@ class ClientClosedError(ConnectionError):
     """The client was closed; open a new one."""
 
 
+class MasterNotFoundError(ConnectionError):
+    """No sentinel could name a primary in good health for the service
+    (``babushka.sentinel``; redis-py's ``redis.sentinel.MasterNotFoundError``)."""
+
+
+class SlaveNotFoundError(ConnectionError):
+    """No replica (nor primary) of the service could be reached
+    (``babushka.sentinel``; redis-py's ``redis.sentinel.SlaveNotFoundError``)."""
+
+
 class InvalidResponse(RedisError):
     """A reply did not have the form the command expects."""
 
@@ -193,6 +203,7 @@ __all__ = [
     "LockError",
     "LockNotOwnedError",
     "MasterDownError",
+    "MasterNotFoundError",
     "ModuleError",
     "MovedError",
     "NoPermissionError",
@@ -204,6 +215,7 @@ __all__ = [
     "RedisClusterException",
     "RedisError",
     "ResponseError",
+    "SlaveNotFoundError",
     "SlotNotCoveredError",
     "TimeoutError",
     "TryAgainError",

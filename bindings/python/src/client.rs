@@ -9,7 +9,7 @@ use std::time::Duration;
 use babushka_core::config::{LIB_NAME, LIB_VERSION};
 use babushka_core::{
     runtime, Address, Backoff, Batch, Cancel, Client, ClusterOptions, ConnectionConfig, Error,
-    Keepalive, Lease, Protocol, Request, RetryPolicy, Route, Value,
+    Keepalive, Lease, Protocol, Request, RetryPolicy, Route, SentinelOptions, SentinelRole, Value,
 };
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -239,7 +239,9 @@ impl PyClient {
         retry_on_connection = true,
         health_check_interval = None, credential_provider = None,
         cluster = false, seeds = Vec::new(), read_from_replicas = false,
-        require_full_coverage = true,
+        require_full_coverage = true, sentinels = Vec::new(), service = None,
+        sentinel_replica = false, sentinel_username = None, sentinel_password = None,
+        sentinel_tls = None, min_other_sentinels = 0, force_master_ip = None,
     ))]
     // Keyword-only arguments from Python, each named at the call, so
     // neither the count nor the bools can be mixed up.
@@ -282,6 +284,14 @@ impl PyClient {
         seeds: Vec<(String, u16)>,
         read_from_replicas: bool,
         require_full_coverage: bool,
+        sentinels: Vec<(String, u16)>,
+        service: Option<String>,
+        sentinel_replica: bool,
+        sentinel_username: Option<String>,
+        sentinel_password: Option<String>,
+        sentinel_tls: Option<&Bound<'_, PyTlsSettings>>,
+        min_other_sentinels: usize,
+        force_master_ip: Option<String>,
     ) -> PyResult<Self> {
         let credential_provider = credential_provider.map(Arc::new);
         let address = match unix_path {
@@ -337,6 +347,24 @@ impl PyClient {
                     .collect(),
                 read_from_replicas,
                 require_full_coverage,
+            }),
+            // A service name makes a client of a Sentinel-managed service.
+            sentinel: service.map(|service| SentinelOptions {
+                sentinels: sentinels
+                    .into_iter()
+                    .map(|(host, port)| Address::Tcp { host, port })
+                    .collect(),
+                service,
+                role: if sentinel_replica {
+                    SentinelRole::Replica
+                } else {
+                    SentinelRole::Primary
+                },
+                username: sentinel_username,
+                password: sentinel_password,
+                tls: sentinel_tls.map(|settings| settings.get().config.clone()),
+                min_other_sentinels,
+                force_host: force_master_ip,
             }),
         };
         // The runtime must exist before redis-rs builds anything that spawns.

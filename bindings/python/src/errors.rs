@@ -145,7 +145,15 @@ fn class_for<'py, 'e>(
                 response_error(py)?
             }
         }
-        ErrorKind::Connection => connection_error(py)?,
+        ErrorKind::Connection => match err.code() {
+            Some(babushka_core::sentinel::MASTER_NOT_FOUND) => {
+                return Ok((exception_named(py, "MasterNotFoundError")?, message, None));
+            }
+            Some(babushka_core::sentinel::SLAVE_NOT_FOUND) => {
+                return Ok((exception_named(py, "SlaveNotFoundError")?, message, None));
+            }
+            _ => connection_error(py)?,
+        },
         ErrorKind::Timeout => timeout_error(py)?,
         ErrorKind::Closed => closed_error(py)?,
         ErrorKind::InvalidInput => data_error(py)?,

@@ -38,7 +38,8 @@ use crate::runtime;
 use crate::stats;
 use pipe::HealthCheck;
 pub(crate) use pipe::{Pipe, WakeNeed};
-use session::Endpoint;
+pub(crate) use session::open as open_session;
+pub(crate) use session::Endpoint;
 pub(crate) use session::{Reader, Writer};
 
 /// How a forked child waits for a lock a parent thread may have held at the
@@ -91,7 +92,7 @@ impl Connections {
             ));
         }
         let endpoint = Arc::new(Endpoint::new(config)?);
-        Ok(Arc::new_cyclic(|me| Self {
+        let connections = Arc::new_cyclic(|me: &Weak<Self>| Self {
             me: me.clone(),
             endpoint,
             slots: Mutex::new(Slots {
@@ -104,7 +105,62 @@ impl Connections {
             }),
             generation: AtomicU64::new(runtime::generation()),
             push_sink: Mutex::new(None),
-        }))
+        });
+        if let Some(sentinel) = &connections.endpoint.sentinel {
+            let me = Arc::downgrade(&connections);
+            sentinel.set_follower(Arc::new(move || {
+                if let Some(connections) = me.upgrade() {
+                    connections.follow();
+                }
+            }));
+        }
+        Ok(connections)
+    }
+
+    /// Whether this client's server is a Sentinel-managed primary (whose
+    /// `READONLY` replies mean the service moved).
+    pub(crate) fn follows_primary(&self) -> bool {
+        self.endpoint
+            .sentinel
+            .as_ref()
+            .is_some_and(|sentinel| sentinel.role() == crate::config::SentinelRole::Primary)
+    }
+
+    /// The service moved (a sentinel announced it): the shared connection
+    /// and the idle dedicated ones are retired, so the next request opens a
+    /// connection to the new primary. Requests already sent on them get
+    /// their replies (or fail, as the old node answers); leased ones keep
+    /// their connection until they end.
+    pub(crate) fn follow(&self) {
+        let Ok(mut slots) = self.slots() else { return };
+        let shared = slots.shared.take();
+        let idle = std::mem::take(&mut slots.idle);
+        slots
+            .dedicated
+            .retain(|open| !idle.iter().any(|pipe| pipe.is(open)));
+        drop(slots);
+        if let Some(pipe) = shared {
+            pipe.close_when_idle();
+        }
+        for pipe in idle {
+            pipe.shut_down(&Error::new(ErrorKind::Closed, "the service moved"));
+        }
+    }
+
+    /// A `READONLY` reply came on `pipe`: the node is no longer the
+    /// primary. Retires the shared connection if it is still `pipe` (many
+    /// replies of one connection report it; the first acts).
+    pub(crate) fn retire_shared(&self, pipe: &Pipe) {
+        let Ok(mut slots) = self.slots() else { return };
+        if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
+            return;
+        }
+        slots.shared = None;
+        drop(slots);
+        if let Some(sentinel) = &self.endpoint.sentinel {
+            sentinel.forget_pinned();
+        }
+        pipe.close_when_idle();
     }
 
     /// Locks the slots, first leaving a parent process's connections behind.
@@ -398,6 +454,11 @@ impl Connections {
     }
 
     fn shut(&self, how: Shut) {
+        if how != Shut::WhenIdle {
+            if let Some(sentinel) = &self.endpoint.sentinel {
+                sentinel.stop_watching();
+            }
+        }
         // No waiting here: this also runs in `drop`, perhaps under the GIL.
         let mut slots = if self.generation.load(Ordering::Acquire) == runtime::generation() {
             self.slots.lock()

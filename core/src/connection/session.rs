@@ -9,6 +9,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use redis::Value;
@@ -18,10 +19,11 @@ use tokio_util::codec::FramedRead;
 
 use super::tls;
 use crate::command::Command;
-use crate::config::{Address, ConnectionConfig, Credentials, Keepalive, Protocol};
+use crate::config::{Address, ConnectionConfig, Credentials, Keepalive, Protocol, SentinelRole};
 use crate::error::{Error, ErrorKind, Result};
 use crate::resp::RespCodec;
 use crate::retry::Schedule;
+use crate::sentinel::Sentinel;
 use crate::stats;
 
 /// The read half of a connection, decoded into replies.
@@ -40,16 +42,24 @@ pub(crate) struct Endpoint {
     /// When the next connection attempt may be made (every connection of
     /// the client shares it, so attempts stay spaced).
     pub(crate) schedule: Schedule,
+    /// For a Sentinel-managed service: where each connection goes is asked
+    /// of the sentinels when it is opened.
+    pub(crate) sentinel: Option<Arc<Sentinel>>,
 }
 
 impl Endpoint {
     /// Checks the settings that can be checked before connecting, and
     /// reads the TLS material.
     pub(crate) fn new(config: &ConnectionConfig) -> Result<Self> {
+        let sentinel = match &config.sentinel {
+            Some(options) => Some(Arc::new(Sentinel::new(config, options)?)),
+            None => None,
+        };
         Ok(Self {
             tls: tls::Connector::new(config)?,
             config: config.clone(),
             schedule: Schedule::default(),
+            sentinel,
         })
     }
 }
@@ -70,20 +80,52 @@ pub(crate) struct Opened {
     pub(crate) client_id: Option<i64>,
 }
 
+/// Opens a connection to `address` and runs the handshake (checking
+/// `ROLE` for a Sentinel-managed primary).
+async fn open_at(endpoint: &Endpoint, address: &Address) -> Result<Opened> {
+    let config = &endpoint.config;
+    let role = endpoint.sentinel.as_ref().map(|sentinel| sentinel.role());
+    let (reader, mut writer, direct) = connect(config, address, endpoint.tls.as_ref()).await?;
+    let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
+    let credentials = credentials(config).await?;
+    let client_id = handshake(&mut reader, &mut writer, config, credentials.as_ref(), role).await?;
+    Ok(Opened {
+        reader,
+        writer,
+        direct,
+        client_id,
+    })
+}
+
+/// How often a replica being promoted is asked again whether it is primary.
+const PROMOTION_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Connects and runs the handshake, within the connect timeout.
 pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
     let config = &endpoint.config;
     let opening = async {
-        let (reader, mut writer, direct) = connect(config, endpoint.tls.as_ref()).await?;
-        let mut reader = FramedRead::with_capacity(reader, RespCodec::default(), READ_CAPACITY);
-        let credentials = credentials(config).await?;
-        let client_id = handshake(&mut reader, &mut writer, config, credentials.as_ref()).await?;
-        Ok(Opened {
-            reader,
-            writer,
-            direct,
-            client_id,
-        })
+        loop {
+            let address = match &endpoint.sentinel {
+                Some(sentinel) => sentinel.resolve().await?,
+                None => config.address.clone(),
+            };
+            let opened = open_at(endpoint, &address).await;
+            let Some(sentinel) = &endpoint.sentinel else {
+                return opened;
+            };
+            if opened.is_ok() {
+                return opened;
+            }
+            // A replica the sentinels are promoting reports itself a replica
+            // for a few milliseconds more: wait for it rather than fail
+            // (within the connect timeout).
+            if sentinel.promoting(&address) {
+                tokio::time::sleep(PROMOTION_POLL).await;
+                continue;
+            }
+            sentinel.forget(&address);
+            return opened;
+        }
     };
     let opened = match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, opening)
@@ -102,9 +144,10 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Opened> {
 
 async fn connect(
     config: &ConnectionConfig,
+    address: &Address,
     tls: Option<&tls::Connector>,
 ) -> Result<(Pin<Box<dyn AsyncRead + Send>>, Writer, Option<OwnedFd>)> {
-    match &config.address {
+    match address {
         Address::Tcp { host, port } => {
             let target = format!("{host}:{port}");
             let stream = TcpStream::connect((host.as_str(), *port))
@@ -192,12 +235,16 @@ enum OnError {
     /// `CLIENT ID`: its reply is kept; an error (an ACL user without the
     /// right) only means the id is unknown.
     ClientId,
+    /// `ROLE` of a sentinel client's node: a primary client refuses a node
+    /// that reports itself a replica (the sentinels' view is moving).
+    Role,
 }
 
 /// The handshake's commands, in order, with what an error reply means.
 fn handshake_commands(
     config: &ConnectionConfig,
     credentials: Option<&Credentials>,
+    role: Option<SentinelRole>,
 ) -> Vec<(Command, OnError)> {
     let words = |words: &[&[u8]]| Command::from_args(words).expect("a named command");
     let mut commands = Vec::new();
@@ -242,7 +289,19 @@ fn handshake_commands(
         commands.push((words(&[b"READONLY"]), OnError::Fail));
     }
     commands.push((words(&[b"CLIENT", b"ID"]), OnError::ClientId));
+    if role == Some(SentinelRole::Primary) {
+        commands.push((words(&[b"ROLE"]), OnError::Role));
+    }
     commands
+}
+
+/// Whether a `ROLE` reply says the node is a replica.
+fn reports_replica(reply: &Value) -> bool {
+    let first = match reply {
+        Value::Array(items) => items.first(),
+        _ => None,
+    };
+    matches!(first, Some(Value::BulkString(role)) if role == b"slave")
 }
 
 /// Sends the handshake in one write and checks every reply; returns the
@@ -252,8 +311,9 @@ async fn handshake(
     writer: &mut Writer,
     config: &ConnectionConfig,
     credentials: Option<&Credentials>,
+    role: Option<SentinelRole>,
 ) -> Result<Option<i64>> {
-    let commands = handshake_commands(config, credentials);
+    let commands = handshake_commands(config, credentials, role);
     let mut out = Vec::new();
     for (cmd, _) in &commands {
         out.extend_from_slice(cmd.packed());
@@ -288,18 +348,25 @@ async fn handshake(
                 client_id = Some(id);
                 continue;
             }
+            (reply, OnError::Role) if reports_replica(&reply) => Error::new(
+                ErrorKind::Connection,
+                "the node the sentinels named as primary reports itself a replica \
+                 (a failover is under way)",
+            ),
             (Value::ServerError(err), _) => Error::from(redis::RedisError::from(err)),
             _ => continue,
         };
         let err = match on_error {
             OnError::Ignore | OnError::ClientId => continue,
+            // A user whose ACL forbids `ROLE`: the check is skipped.
+            OnError::Role if err.kind() == ErrorKind::Response => continue,
             // A refused AUTH/HELLO is an authentication failure whatever its code.
             OnError::Authentication if err.kind() == ErrorKind::Response => Error::with_code(
                 ErrorKind::Authentication,
                 err.code().map(str::to_owned),
                 err.message(),
             ),
-            OnError::Fail | OnError::Authentication => err,
+            OnError::Role | OnError::Fail | OnError::Authentication => err,
         };
         first_failure.get_or_insert(err);
     }
@@ -358,7 +425,7 @@ mod tests {
         let (reader, writer) = tokio::io::split(ours);
         let mut reader: Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
         let mut writer: Writer = Box::pin(writer);
-        let expected: usize = handshake_commands(config, credentials(config).await?.as_ref())
+        let expected: usize = handshake_commands(config, credentials(config).await?.as_ref(), None)
             .iter()
             .map(|(cmd, _)| cmd.packed().len())
             .sum();
@@ -374,6 +441,7 @@ mod tests {
             &mut writer,
             config,
             credentials(config).await?.as_ref(),
+            None,
         )
         .await;
         server.await.unwrap();
@@ -424,7 +492,7 @@ mod tests {
     #[test]
     fn handshake_is_only_setinfo_and_client_id_for_a_default_config() {
         let config = ConnectionConfig::tcp("localhost", 6379);
-        let names: Vec<Vec<u8>> = handshake_commands(&config, None)
+        let names: Vec<Vec<u8>> = handshake_commands(&config, None, None)
             .iter()
             .map(|(cmd, _)| cmd.args().nth(1).unwrap().to_vec())
             .collect();
@@ -439,7 +507,7 @@ mod tests {
         let mut config = ConnectionConfig::tcp("localhost", 6379);
         config.lib_name = Some("mylib".into());
         config.lib_version = None;
-        let commands: Vec<Vec<Vec<u8>>> = handshake_commands(&config, None)
+        let commands: Vec<Vec<Vec<u8>>> = handshake_commands(&config, None, None)
             .iter()
             .map(|(cmd, _)| cmd.args().map(<[u8]>::to_vec).collect())
             .collect();

@@ -12,8 +12,8 @@ use super::pushes::SubscriberCall;
 use crate::cluster::NodeName;
 use crate::command::Command;
 use crate::config::{
-    Address, ClusterOptions, ConnectionConfig, Credentials, Keepalive, Protocol, TlsConfig,
-    TlsVersion,
+    Address, ClusterOptions, ConnectionConfig, Credentials, Keepalive, Protocol, SentinelOptions,
+    SentinelRole, TlsConfig, TlsVersion,
 };
 use crate::error::{Error, ErrorKind};
 use crate::request::Batch;
@@ -455,7 +455,64 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
                 read_from_replicas: cluster.read_from_replicas,
                 require_full_coverage: cluster.require_full_coverage,
             }),
+        sentinel: config.sentinel.as_ref().map(sentinel_to_proto),
     }
+}
+
+fn sentinel_to_proto(sentinel: &SentinelOptions) -> proto::SentinelSettings {
+    proto::SentinelSettings {
+        sentinels: sentinel
+            .sentinels
+            .iter()
+            .filter_map(|address| match address {
+                Address::Tcp { host, port } => Some(proto::TcpAddress {
+                    host: host.clone(),
+                    port: u32::from(*port),
+                }),
+                Address::Unix(_) => None,
+            })
+            .collect(),
+        service: sentinel.service.clone(),
+        replica: sentinel.role == SentinelRole::Replica,
+        username: sentinel.username.clone(),
+        password: sentinel.password.clone(),
+        tls: sentinel.tls.as_ref().map(tls_to_proto),
+        min_other_sentinels: u32::try_from(sentinel.min_other_sentinels).unwrap_or(u32::MAX),
+        force_host: sentinel.force_host.clone(),
+    }
+}
+
+fn sentinel_from_proto(sentinel: proto::SentinelSettings) -> Result<SentinelOptions, Error> {
+    let sentinels = sentinel
+        .sentinels
+        .into_iter()
+        .map(|address| {
+            let port = u16::try_from(address.port).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("a sentinel's port {} is out of range", address.port),
+                )
+            })?;
+            Ok(Address::Tcp {
+                host: address.host,
+                port,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(SentinelOptions {
+        sentinels,
+        service: sentinel.service,
+        role: if sentinel.replica {
+            SentinelRole::Replica
+        } else {
+            SentinelRole::Primary
+        },
+        username: sentinel.username,
+        password: sentinel.password,
+        tls: sentinel.tls.map(tls_from_proto).transpose()?,
+        min_other_sentinels: sentinel.min_other_sentinels as usize,
+        force_host: sentinel.force_host,
+    })
 }
 
 fn retry_to_proto(policy: &RetryPolicy) -> proto::RetryPolicy {
@@ -629,6 +686,7 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         credential_provider: None,
         readonly: false,
         cluster: request.cluster.map(cluster_from_proto).transpose()?,
+        sentinel: request.sentinel.map(sentinel_from_proto).transpose()?,
     })
 }
 
@@ -897,6 +955,31 @@ mod tests {
         });
         let back = connection_config(connection_request(&cluster)).unwrap();
         assert_eq!(back.cluster, cluster.cluster);
+
+        // So are a Sentinel-managed client's (fields 30-39).
+        let mut sentinel = ConnectionConfig::tcp("localhost", 6379);
+        sentinel.sentinel = Some(SentinelOptions {
+            sentinels: vec![
+                Address::Tcp {
+                    host: "10.0.0.3".into(),
+                    port: 26379,
+                },
+                Address::Tcp {
+                    host: "10.0.0.4".into(),
+                    port: 26380,
+                },
+            ],
+            service: "mymaster".into(),
+            role: SentinelRole::Replica,
+            username: Some("watcher".into()),
+            password: Some("s3cret".into()),
+            tls: Some(TlsConfig::default()),
+            min_other_sentinels: 1,
+            force_host: Some("public.example".into()),
+        });
+        let back = connection_config(connection_request(&sentinel)).unwrap();
+        assert_eq!(back.sentinel, sentinel.sentinel);
+        assert_eq!(back.cluster, None);
 
         let mut future = request;
         future.protocol_version = 99;

@@ -20,6 +20,7 @@ from babushka.commands.keys import KeyCommands
 from babushka.commands.lists import ListCommands
 from babushka.commands.pubsub import PubSubCommands
 from babushka.commands.scripting import ScriptingCommands
+from babushka.commands.sentinel import SentinelCommands
 from babushka.commands.server import ServerCommands
 from babushka.commands.sets import SetCommands
 from babushka.commands.sorted_set_algebra import SortedSetAlgebraCommands
@@ -52,6 +53,7 @@ class CoreCommands(
     HyperLogLogCommands[ValueT],
     PubSubCommands[ValueT],
     ScriptingCommands[ValueT],
+    SentinelCommands[ValueT],
 ):
     """Every command group of a standalone client."""
 
