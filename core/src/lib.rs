@@ -31,6 +31,8 @@
 //!   sent again) and the schedule that spaces a client's connection attempts.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
+//! - [`events`]: connection events for the application's logs (a sink the
+//!   binding sets, a threshold per topic read with one atomic load).
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
 pub mod client;
@@ -41,6 +43,7 @@ pub mod config;
 mod connection;
 pub mod debug;
 pub mod error;
+pub mod events;
 mod eventfd;
 pub mod fork;
 pub mod pubsub;

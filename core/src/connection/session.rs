@@ -9,6 +9,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 
 use futures::StreamExt;
 use redis::Value;
@@ -39,6 +40,9 @@ pub(crate) struct Endpoint {
     /// When the next connection attempt may be made (every connection of
     /// the client shares it, so attempts stay spaced).
     pub(crate) schedule: Schedule,
+    /// Set when an open connection of the client is lost, so the next one
+    /// to open is reported as a reconnect (`crate::events`).
+    pub(crate) lost: AtomicBool,
 }
 
 impl Endpoint {
@@ -49,6 +53,7 @@ impl Endpoint {
             tls: tls::Connector::new(config)?,
             config: config.clone(),
             schedule: Schedule::default(),
+            lost: AtomicBool::new(false),
         })
     }
 }
