@@ -44,8 +44,9 @@ def wait_for(
 
 
 def event(name: str, **fields: object) -> Callable[[logging.LogRecord], bool]:
-    return lambda record: getattr(record, "event", None) == name and all(
-        getattr(record, key, None) == value for key, value in fields.items()
+    return lambda record: (
+        getattr(record, "event", None) == name
+        and all(getattr(record, key, None) == value for key, value in fields.items())
     )
 
 
@@ -149,7 +150,9 @@ def move_slot(cluster: Cluster, slot: int, source: RedisServer, target: RedisSer
         command(node.host, node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
     deadline = time.monotonic() + 30
     while any(
-        cluster_owner(node, slot) != target.port for node in cluster.nodes if node.process.poll() is None
+        cluster_owner(node, slot) != target.port
+        for node in cluster.nodes
+        if node.process.poll() is None
     ):
         assert time.monotonic() < deadline, "the nodes did not agree on the moved slot"
         time.sleep(0.05)

@@ -11,9 +11,9 @@ use tokio::time::Instant;
 
 use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
-use crate::events::{self, Context};
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Context};
 use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::retry::RetryPolicy;

@@ -81,7 +81,7 @@ def _follow_level_changes() -> None:
         refresh()
 
     clear_then_refresh._babushka = True  # type: ignore[attr-defined]
-    manager._clear_cache = clear_then_refresh  # type: ignore[method-assign]
+    manager._clear_cache = clear_then_refresh  # type: ignore[attr-defined]
 
 
 def install() -> None:

@@ -45,7 +45,8 @@ fn log_start(deliver: Py<PyAny>) {
         // Never at interpreter exit: `_log_stop` runs first, and a thread
         // cannot attach to an interpreter that is finalizing.
         Python::try_attach(|py| {
-            let delivered = to_python(py, batch).and_then(|batch| deliver.call1(py, (batch, dropped)));
+            let delivered =
+                to_python(py, batch).and_then(|batch| deliver.call1(py, (batch, dropped)));
             if let Err(err) = delivered {
                 err.write_unraisable(py, None);
             }
@@ -85,9 +86,14 @@ fn to_python(py: Python<'_>, batch: Vec<Event>) -> PyResult<Bound<'_, PyList>> {
 }
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_function(wrap_pyfunction!(log_topics, module)?)?;
-    module.add_function(wrap_pyfunction!(log_set_thresholds, module)?)?;
-    module.add_function(wrap_pyfunction!(log_start, module)?)?;
-    module.add_function(wrap_pyfunction!(log_stop, module)?)?;
+    // Set as attributes, not added: private to the package, so not in the
+    // module's `__all__` (which `add_function` would extend).
+    module.setattr("_log_topics", wrap_pyfunction!(log_topics, module)?)?;
+    module.setattr(
+        "_log_set_thresholds",
+        wrap_pyfunction!(log_set_thresholds, module)?,
+    )?;
+    module.setattr("_log_start", wrap_pyfunction!(log_start, module)?)?;
+    module.setattr("_log_stop", wrap_pyfunction!(log_stop, module)?)?;
     Ok(())
 }

@@ -678,10 +678,7 @@ impl Cluster {
                 Topic::Cluster,
                 Level::Warning,
                 "slot_map_failed",
-                format!(
-                    "cannot read the cluster's slot map ({}): {err}",
-                    why.text()
-                ),
+                format!("cannot read the cluster's slot map ({}): {err}", why.text()),
             )
             .with("reason", why.text())
             .with("address", events::address(&self.template.address))

@@ -60,9 +60,9 @@ use tokio::time::Instant;
 
 use super::session::{self, Endpoint, Reader, Writer};
 use crate::debug::{self, PanicSite};
-use crate::events::{self, Event, Level, Topic};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
+use crate::events::{self, Event, Level, Topic};
 use crate::pubsub::PushSink;
 use crate::request::{complete, finish_batch, Batch, BatchKind, Sink};
 
@@ -129,8 +129,6 @@ struct State {
     /// When the connection last answered (or opened); `None` until it is
     /// open. Kept only with a health check.
     last_active: Option<Instant>,
-    /// The connection opened (its handshake done): losing it is an event.
-    connected: bool,
 }
 
 /// Checks a connection idle for longer than `interval` before using it.
@@ -160,6 +158,9 @@ struct Shared {
     adopter: Mutex<Option<Adopter>>,
     /// Where the pipe connects; `None` for a pipe over given streams (tests).
     endpoint: Option<Arc<Endpoint>>,
+    /// The connection opened (its handshake done): losing it is an event.
+    /// Set under the state lock.
+    connected: AtomicBool,
 }
 
 /// A handle on one pipelined connection; clones share it.
@@ -282,7 +283,6 @@ impl Pipe {
                     closing: false,
                     probing: false,
                     last_active: None,
-                    connected: false,
                 }),
                 broken: AtomicBool::new(false),
                 max_in_flight: max_in_flight.filter(|&limit| limit > 0),
@@ -293,6 +293,7 @@ impl Pipe {
                 health_check: None,
                 adopter: Mutex::new(None),
                 endpoint: None,
+                connected: AtomicBool::new(false),
             }),
         })
     }
@@ -572,7 +573,7 @@ fn fail(shared: &Shared, err: &Error) {
         if state.broken.is_none() {
             state.broken = Some(err.clone());
             shared.broken.store(true, Ordering::Release);
-            if state.connected && err.kind() != ErrorKind::Closed {
+            if shared.connected.load(Ordering::Acquire) && err.kind() != ErrorKind::Closed {
                 lost = Some(state.probing);
             }
         }
@@ -642,7 +643,7 @@ async fn connect_then_run(guard: FailOnDrop, endpoint: Arc<Endpoint>) {
     {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
-            state.connected = true;
+            shared.connected.store(true, Ordering::Release);
             state.direct = opened.direct;
             state.client_id = opened.client_id;
             if shared.health_check.is_some() {
@@ -755,7 +756,10 @@ fn report_loss(shared: &Shared, err: &Error, probing: bool) {
     };
     endpoint.lost.store(true, Ordering::Release);
     let (name, what) = if probing {
-        ("health_check_failed", "health check failed on the connection to")
+        (
+            "health_check_failed",
+            "health check failed on the connection to",
+        )
     } else {
         ("connection_lost", "lost the connection to")
     };

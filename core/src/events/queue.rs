@@ -219,6 +219,9 @@ mod tests {
         assert!(current_if_any().is_none(), "a parent's record is not ours");
         let ours = current();
         assert_eq!(ours.pid, std::process::id());
-        assert!(lock(ours).events.is_empty(), "the parent's events stay behind");
+        assert!(
+            lock(ours).events.is_empty(),
+            "the parent's events stay behind"
+        );
     }
 }

@@ -35,8 +35,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::message::Event;
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{self, Context, Level, Topic};
 use crate::eventfd::EventFd;
+use crate::events::{self, Context, Level, Topic};
 
 /// What a transport runs when the inbox turns non-empty or is closed. It is
 /// called on the thread that pushed (a runtime worker), never under a lock.

@@ -272,7 +272,11 @@ async fn serve(stream: UnixStream) {
     let writer = tokio::spawn(write_loop(writer, rx));
     match peer {
         Ok(uid) if peer_allowed(uid) => {
-            report(Level::Debug, "uds_accepted", "accepted a stream on the uds listener");
+            report(
+                Level::Debug,
+                "uds_accepted",
+                "accepted a stream on the uds listener",
+            );
             let client = read_loop(reader, &tx).await;
             report(Level::Debug, "uds_closed", "a uds stream ended");
             // The wrapper is gone or was cut off: nobody will read the replies
