@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pytest
 
 import babushka
+from babushka import _logging
 from support.cluster import Cluster, command
 from support.servers import RedisServer, free_port
 
@@ -181,6 +182,7 @@ def test_nothing_is_printed_to_stderr_without_configuration(
     script = f"""
 import time
 import babushka
+from babushka import _logging
 r = babushka.Redis(port={free_port()}, transport={transport!r})
 try:
     r.get("k")
@@ -268,3 +270,69 @@ def test_the_core_follows_level_changes(
         loud.close()
     wait_for(caplog, event("connected", client_name="loud"))
     assert not [r for r in caplog.records if getattr(r, "client_name", None) == "quiet"]
+
+
+def test_a_subscriber_that_loses_its_connection_logs_the_resubscribe(
+    redis_server: RedisServer, transport: str, records: pytest.LogCaptureFixture
+) -> None:
+    name = f"sub-{uuid.uuid4().hex[:8]}"
+    r = babushka.Redis(port=redis_server.port, transport=transport, client_name=name)
+    p = r.pubsub()
+    try:
+        p.subscribe("logging:channel")
+        assert p.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+        kill_by_name(redis_server, name)
+        lost = wait_for(records, event("subscriber_lost", client_name=name))
+        assert lost.name == "babushka.pubsub"
+        assert lost.levelno == logging.WARNING
+        assert lost.address == f"localhost:{redis_server.port}"  # type: ignore[attr-defined]
+        resubscribed = wait_for(records, event("resubscribed", client_name=name))
+        assert resubscribed.levelno == logging.INFO
+        assert "1 subscriptions" in resubscribed.getMessage()
+    finally:
+        p.close()
+        r.close()
+
+
+def test_a_forked_child_reports_leaving_the_parents_connections(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # The child's records go to the same stdout; the child has its own
+    # event thread (the parent's is not inherited).
+    script = f"""
+import logging, os, sys, time
+import babushka
+from babushka import _logging
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(process)d %(event)s")
+r = babushka.Redis(port={redis_server.port}, transport={transport!r})
+r.ping()
+time.sleep(0.3)
+pid = os.fork()
+if pid == 0:
+    r.ping()
+    time.sleep(0.5)
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)
+print("child", pid)
+"""
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.split("\n")
+    child = next(line.split()[1] for line in lines if line.startswith("child "))
+    # A uds client's child opens a stream to a listener of its own, whose
+    # client is new; managed and ffi clients leave the parent's behind.
+    first = "uds_accepted" if transport == "uds" else "fork_disowned"
+    assert f"{child} {first}" in lines, ran.stdout
+    assert f"{child} connected" in lines, ran.stdout
+
+
+def test_dropped_events_are_reported(records: pytest.LogCaptureFixture) -> None:
+    # The core counts the events its full queue dropped and hands the count
+    # over with the next batch (core/src/events/queue.rs tests the counting).
+    _logging._deliver([], 3)
+    dropped = wait_for(records, event("events_dropped", dropped=3))
+    assert dropped.name == "babushka"
+    assert dropped.levelno == logging.WARNING
