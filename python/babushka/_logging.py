@@ -13,9 +13,9 @@ atomic load of a threshold kept here from the logger's effective level. Python's
 manager's level cache through ``Manager._clear_cache``; wrapping that one method
 re-reads the thresholds whenever a level may have changed (``tests/test_logging.py``
 pins it). A level changed some other way (assigning ``logger.level``) is picked
-up at the next such call. A record is only created if the logger really is
-enabled for it (checked again on delivery), so the threshold may be low, never
-too high.
+up at the next such call. Otherwise a threshold errs low, never high: a record
+is only created if its logger really is enabled for it (checked again on
+delivery).
 
 Events reach Python on the core's event thread, a batch per GIL acquisition;
 records are emitted from that thread. When the queue is full, events are
