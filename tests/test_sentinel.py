@@ -6,6 +6,7 @@ failover is last: it leaves the setup with the roles swapped)."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -178,7 +179,17 @@ def test_zz_failover_under_load_moves_every_client(sentinels: Sentinels) -> None
         Writer(f"babushka {t}", f"failover:{t}", client.rpush) for t, client in clients.items()
     ]
     writers.append(Writer("redis-py", "failover:redis-py", reference.rpush))
-    figures = fail_over(sentinels, writers, settle=15.0)
+    switches: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = switches.append  # type: ignore[method-assign]
+    logger = logging.getLogger("babushka.connection")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        figures = fail_over(sentinels, writers, settle=15.0)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
     for figure in figures:
         print(f"[{sentinels.kind}] {figure.line()}")
     try:
@@ -192,6 +203,19 @@ def test_zz_failover_under_load_moves_every_client(sentinels: Sentinels) -> None
             # the replica: at most a write in flight then is lost (none in
             # the runs measured; a bound, not a figure, for a busy machine).
             assert figure.lost <= figure.acknowledged / 100, figure.line()
+        # The move is logged (babushka.connection, INFO) with the new
+        # primary's address, by each client that followed it.
+        moved_to = {
+            getattr(r, "address", None)
+            for r in switches
+            if getattr(r, "event", "") == "sentinel_switch"
+        }
+        assert moved_to, [r.getMessage() for r in switches]
+        assert all(
+            getattr(r, "service", None) == SERVICE
+            for r in switches
+            if getattr(r, "event", "") == "sentinel_switch"
+        )
     finally:
         for client in clients.values():
             client.close()

@@ -13,6 +13,7 @@ use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Context};
 use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::retry::RetryPolicy;
@@ -32,6 +33,8 @@ pub struct Client {
     me: Weak<Client>,
     /// The subscribers made from this client, which `close` closes too.
     subscribers: Mutex<Vec<Closer>>,
+    /// What the events about this client say of it (`crate::events`).
+    context: Arc<Context>,
 }
 
 /// What [`Client::submit`] tells its caller.
@@ -158,6 +161,7 @@ impl Client {
             retry: config.retry,
             me: me.clone(),
             subscribers: Mutex::new(Vec::new()),
+            context: Arc::new(events::context(config)),
         }))
     }
 
@@ -465,8 +469,13 @@ impl Client {
             Topology::Standalone(connections) => connections.connector(),
             Topology::Cluster(cluster) => cluster.connector()?,
         };
-        let subscriber =
-            Subscriber::start(connector, max_buffered, self.response_timeout, runtime)?;
+        let subscriber = Subscriber::start(
+            connector,
+            max_buffered,
+            self.response_timeout,
+            runtime,
+            Arc::clone(&self.context),
+        )?;
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)

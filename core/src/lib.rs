@@ -34,6 +34,8 @@
 //!   sentinels at each connect, `+switch-master` followed.
 //! - [`debug`]: panics on demand at chosen sites, for tests (debug builds).
 //! - [`error`]: the one error type, with kinds the binding maps to exceptions.
+//! - [`events`]: connection events for the application's logs (a sink the
+//!   binding sets, a threshold per topic read with one atomic load).
 //! - [`socket`]: the uds transport: frames (from `proto/*.proto`) and the listener.
 
 pub mod client;
@@ -45,6 +47,7 @@ mod connection;
 pub mod debug;
 pub mod error;
 mod eventfd;
+pub mod events;
 pub mod fork;
 pub mod pubsub;
 pub mod request;

@@ -12,7 +12,7 @@ from __future__ import annotations
 import atexit
 from typing import Any
 
-from babushka import _core
+from babushka import _core, _logging
 from babushka._options import TRANSPORTS
 from babushka.client import Redis
 from babushka.cluster import ClusterNode, RedisCluster
@@ -78,6 +78,8 @@ def worker_threads() -> int:
 # Stop the runtime's threads before the interpreter tears itself down, so no
 # worker calls into a half-finalized Python.
 atexit.register(_core.shutdown)
+# The core's events to the babushka.* loggers (nothing printed by default).
+_logging.install()
 
 __all__ = [
     "TRANSPORTS",

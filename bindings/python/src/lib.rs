@@ -17,6 +17,7 @@
 //!   redis-py's dicts, for every transport.
 //! - `table`: the core's command table (shape numbers, entries, key lookup).
 //! - `encoding`: `encoding`, `encoding_errors` and `decode_responses`.
+//! - `events`: the core's events to `babushka._logging`, a batch per GIL.
 //! - `errors`: core errors to `babushka.exceptions` classes, in one function.
 //! - `runtime`: worker-thread configuration and shutdown.
 //! - `debug`: `_debug_panic_next`, a test hook present in debug builds only.
@@ -32,6 +33,7 @@ mod credentials;
 mod debug;
 mod encoding;
 mod errors;
+mod events;
 mod pubsub;
 mod reply;
 mod reply_data;
@@ -85,5 +87,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     table::register(module)?;
     uds::register(module)?;
     debug::register(module)?;
+    events::register(module)?;
     Ok(())
 }

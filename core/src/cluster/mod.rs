@@ -35,6 +35,7 @@ use crate::command::Command;
 use crate::config::{Address, ClusterOptions, ConnectionConfig};
 use crate::connection::{Connections, Lease};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Event, Level, Topic};
 use crate::pubsub::{Connect, PushSink};
 use crate::request::{complete, Batch, Sink};
 use crate::runtime;
@@ -57,6 +58,39 @@ const REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Refreshes prompted by replies are at least this far apart (a slot
 /// migration answers every request for the slot with `MOVED` at once).
 const REFRESH_GAP: Duration = Duration::from_millis(100);
+
+/// Why the slot map is read (reported with the read).
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    /// The client's first request (or first after a failed read).
+    First,
+    /// A `MOVED` reply.
+    Moved,
+    /// A slot no known primary serves.
+    Unserved,
+    /// `TRYAGAIN` or `CLUSTERDOWN`.
+    Later,
+    /// A node's connection was lost.
+    Lost,
+    /// The periodic read.
+    Periodic,
+    /// The client asked (connecting).
+    Asked,
+}
+
+impl Why {
+    fn text(self) -> &'static str {
+        match self {
+            Self::First => "first request",
+            Self::Moved => "MOVED",
+            Self::Unserved => "a slot without a primary",
+            Self::Later => "TRYAGAIN or CLUSTERDOWN",
+            Self::Lost => "a node was lost",
+            Self::Periodic => "periodic",
+            Self::Asked => "connecting",
+        }
+    }
+}
 
 /// Where a request goes.
 #[derive(Debug, Clone)]
@@ -104,6 +138,9 @@ pub struct Cluster {
     pending: Mutex<Vec<Parked>>,
     refreshing: AtomicBool,
     last_refresh: Mutex<Option<Instant>>,
+    /// The map as last read from the cluster (`map` may have had slots
+    /// moved since), to tell whether a refresh found a change.
+    last_read: Mutex<Option<Arc<SlotMap>>>,
     periodic_started: AtomicBool,
     closed: AtomicBool,
     /// Turns of `read_from_replicas` between a slot's nodes.
@@ -140,6 +177,7 @@ impl Cluster {
             pending: Mutex::new(Vec::new()),
             refreshing: AtomicBool::new(false),
             last_refresh: Mutex::new(None),
+            last_read: Mutex::new(None),
             periodic_started: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             turn: AtomicUsize::new(0),
@@ -317,7 +355,7 @@ impl Cluster {
             Err(err) => {
                 // A slot nobody serves (yet): a failover or a migration may
                 // be under way; the map is read again and the job retried.
-                self.refresh_soon();
+                self.refresh_soon(Why::Unserved);
                 self.retry_later(job, sink, err);
                 return None;
             }
@@ -385,7 +423,18 @@ impl Cluster {
                 if let Some(map) = &mut *self.map.write() {
                     Arc::make_mut(map).move_slot(slot, &node);
                 }
-                self.refresh_soon();
+                events::emit(Topic::Cluster, Level::Debug, || {
+                    Event::new(
+                        Topic::Cluster,
+                        Level::Debug,
+                        "moved",
+                        format!("MOVED: slot {slot} is served by {node} now"),
+                    )
+                    .with("address", sent_to.as_ref())
+                    .with("slot", i64::from(slot))
+                    .with("node", node.as_ref())
+                });
+                self.refresh_soon(Why::Moved);
                 job.to = To::Node(node);
                 job.asking = false;
                 self.run(job, sink);
@@ -396,11 +445,11 @@ impl Cluster {
                 self.run(job, sink);
             }
             Redirect::Later => {
-                self.refresh_soon();
+                self.refresh_soon(Why::Later);
                 self.retry_later(job, sink, err);
             }
             Redirect::Lost => {
-                self.refresh_soon();
+                self.refresh_soon(Why::Lost);
                 job.connection_attempt += 1;
                 if job.connection_attempt >= CONNECTION_ATTEMPTS {
                     return complete(sink, Err(err));
@@ -501,7 +550,7 @@ impl Cluster {
         if self.map.read().is_some() {
             self.release_parked();
         } else {
-            self.start_refresh();
+            self.start_refresh(Why::First);
         }
     }
 
@@ -521,7 +570,7 @@ impl Cluster {
     }
 
     /// Reads the slot map again soon, unless a refresh runs or just ran.
-    fn refresh_soon(&self) {
+    fn refresh_soon(&self, why: Why) {
         let recent = self
             .last_refresh
             .lock()
@@ -529,11 +578,11 @@ impl Cluster {
         if recent {
             return;
         }
-        self.start_refresh();
+        self.start_refresh(why);
     }
 
     /// Starts a refresh unless one runs.
-    fn start_refresh(&self) {
+    fn start_refresh(&self, why: Why) {
         if self.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -546,7 +595,7 @@ impl Cluster {
             let outcome = this.read_map().await;
             *this.last_refresh.lock() = Some(Instant::now());
             this.refreshing.store(false, Ordering::Release);
-            this.after_refresh(outcome);
+            this.after_refresh(why, outcome);
         });
     }
 
@@ -556,16 +605,22 @@ impl Cluster {
         let outcome = self.read_map().await;
         *self.last_refresh.lock() = Some(Instant::now());
         let failed = outcome.as_ref().err().cloned();
-        self.after_refresh(outcome);
+        self.after_refresh(Why::Asked, outcome);
         failed.map_or(Ok(()), Err)
     }
 
     /// Installs a new map and lets the parked requests go, or fails them
     /// when no node could be asked.
-    fn after_refresh(&self, outcome: Result<SlotMap>) {
+    fn after_refresh(&self, why: Why, outcome: Result<SlotMap>) {
+        match &outcome {
+            Ok(map) => self.report_map(why, map),
+            Err(err) => self.report_refresh_failed(why, err),
+        }
         match outcome {
             Ok(map) => {
-                *self.map.write() = Some(Arc::new(map));
+                let map = Arc::new(map);
+                *self.last_read.lock() = Some(Arc::clone(&map));
+                *self.map.write() = Some(map);
                 self.start_periodic();
                 self.release_parked();
             }
@@ -578,6 +633,57 @@ impl Cluster {
             }
             Err(_) => {}
         }
+    }
+
+    /// Reports a map just read: the first (DEBUG), a changed layout (INFO:
+    /// a migration, a failover, nodes added or removed), or no change (DEBUG).
+    fn report_map(&self, why: Why, map: &SlotMap) {
+        let previous = self.last_read.lock().clone();
+        let (level, name) = match &previous {
+            None => (Level::Debug, "slot_map_read"),
+            Some(previous) if !previous.same_layout(map) => (Level::Info, "slot_map_changed"),
+            Some(_) => (Level::Debug, "slot_map_unchanged"),
+        };
+        events::emit(Topic::Cluster, level, || {
+            let primaries = map.primaries();
+            let replicas = map.replicas();
+            let what = match name {
+                "slot_map_read" => "read the cluster's slot map",
+                "slot_map_changed" => "the cluster's slot map changed",
+                _ => "read the cluster's slot map again, unchanged",
+            };
+            Event::new(
+                Topic::Cluster,
+                level,
+                name,
+                format!(
+                    "{what} ({}): {} primaries ({}), {} replicas",
+                    why.text(),
+                    primaries.len(),
+                    primaries.join(", "),
+                    replicas.len()
+                ),
+            )
+            .with("reason", why.text())
+            .with("primaries", primaries.join(","))
+            .with("replicas", replicas.join(","))
+            .with("address", events::address(&self.template.address))
+        });
+    }
+
+    #[cold]
+    fn report_refresh_failed(&self, why: Why, err: &Error) {
+        events::emit(Topic::Cluster, Level::Warning, || {
+            Event::new(
+                Topic::Cluster,
+                Level::Warning,
+                "slot_map_failed",
+                format!("cannot read the cluster's slot map ({}): {err}", why.text()),
+            )
+            .with("reason", why.text())
+            .with("address", events::address(&self.template.address))
+            .error(err)
+        });
     }
 
     /// Asks the known nodes, then the seeds, for `CLUSTER SLOTS`, until one
@@ -659,7 +765,7 @@ impl Cluster {
                 if this.closed.load(Ordering::Acquire) {
                     return;
                 }
-                this.start_refresh();
+                this.start_refresh(Why::Periodic);
             }
         });
     }

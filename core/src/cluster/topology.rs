@@ -67,6 +67,11 @@ impl SlotMap {
         self.slots.get(usize::from(slot))?.as_ref()
     }
 
+    /// Whether both maps give every slot the same primary and replicas.
+    pub fn same_layout(&self, other: &Self) -> bool {
+        self.slots == other.slots
+    }
+
     /// Whether every slot has a primary (`require_full_coverage`).
     pub fn is_complete(&self) -> bool {
         self.slots.iter().all(Option::is_some)

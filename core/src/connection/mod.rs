@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Event, Level, Topic};
 use crate::pubsub::{Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
@@ -189,6 +190,20 @@ impl Connections {
             std::mem::forget(std::mem::take(&mut slots.idle));
             std::mem::forget(std::mem::take(&mut slots.dedicated));
             self.generation.store(generation, Ordering::Release);
+            let config = &self.endpoint.config;
+            events::emit(Topic::Connection, Level::Debug, || {
+                Event::new(
+                    Topic::Connection,
+                    Level::Debug,
+                    "fork_disowned",
+                    format!(
+                        "in a forked child: leaving the parent's connections to {} alone, \
+                         opening new ones",
+                        events::address(&config.address)
+                    ),
+                )
+                .about(config)
+            });
         }
         Ok(slots)
     }

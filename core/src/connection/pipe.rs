@@ -62,6 +62,7 @@ use super::session::{self, Endpoint, Reader, Writer};
 use crate::debug::{self, PanicSite};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
+use crate::events::{self, Event, Level, Topic};
 use crate::pubsub::PushSink;
 use crate::request::{complete, finish_batch, Batch, BatchKind, Sink};
 
@@ -155,6 +156,11 @@ struct Shared {
     health_check: Option<HealthCheck>,
     /// Takes the held requests when the connection fails; without one they fail.
     adopter: Mutex<Option<Adopter>>,
+    /// Where the pipe connects; `None` for a pipe over given streams (tests).
+    endpoint: Option<Arc<Endpoint>>,
+    /// The connection opened (its handshake done): losing it is an event.
+    /// Set under the state lock.
+    connected: AtomicBool,
 }
 
 /// A handle on one pipelined connection; clones share it.
@@ -221,9 +227,9 @@ impl Pipe {
     /// the runtime.
     pub(crate) fn open(endpoint: Arc<Endpoint>, health_check: Option<HealthCheck>) -> Result<Self> {
         let mut pipe = Self::new(endpoint.config.max_in_flight)?;
-        Arc::get_mut(&mut pipe.shared)
-            .expect("not shared yet")
-            .health_check = health_check;
+        let unshared = Arc::get_mut(&mut pipe.shared).expect("not shared yet");
+        unshared.health_check = health_check;
+        unshared.endpoint = Some(Arc::clone(&endpoint));
         let shared = Arc::clone(&pipe.shared);
         // The guard is an argument, so it exists (and fails the waiting
         // requests when dropped) even if the task is dropped before it runs.
@@ -286,6 +292,8 @@ impl Pipe {
                 push_sink: Mutex::new(None),
                 health_check: None,
                 adopter: Mutex::new(None),
+                endpoint: None,
+                connected: AtomicBool::new(false),
             }),
         })
     }
@@ -559,11 +567,15 @@ fn send_now(fd: &OwnedFd, bytes: &[u8]) -> usize {
 
 #[cold]
 fn fail(shared: &Shared, err: &Error) {
+    let mut lost = None;
     let (waiting, held) = {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
             state.broken = Some(err.clone());
             shared.broken.store(true, Ordering::Release);
+            if shared.connected.load(Ordering::Acquire) && err.kind() != ErrorKind::Closed {
+                lost = Some(state.probing);
+            }
         }
         state.direct = None;
         state.out = Vec::new();
@@ -572,6 +584,9 @@ fn fail(shared: &Shared, err: &Error) {
             std::mem::take(&mut state.held),
         )
     };
+    if let Some(probing) = lost {
+        report_loss(shared, err, probing);
+    }
     for entry in waiting {
         entry.fail(err.clone());
     }
@@ -628,6 +643,7 @@ async fn connect_then_run(guard: FailOnDrop, endpoint: Arc<Endpoint>) {
     {
         let mut state = shared.state.lock();
         if state.broken.is_none() {
+            shared.connected.store(true, Ordering::Release);
             state.direct = opened.direct;
             state.client_id = opened.client_id;
             if shared.health_check.is_some() {
@@ -656,22 +672,108 @@ async fn connect(shared: &Shared, endpoint: &Endpoint) -> Option<session::Opened
         let err = match while_queueing(shared, attempt).await? {
             Ok(opened) => {
                 endpoint.schedule.succeeded();
+                report_connected(endpoint);
                 return Some(opened);
             }
             Err(err) => err,
         };
         // Nothing was sent: the requests' outcome is known (nothing happened).
         let err = err.unsent();
+        let mut failures = 0;
         if matches!(err.kind(), ErrorKind::Connection | ErrorKind::Timeout) && !err.is_permanent() {
             attempts += 1;
-            let failures = endpoint.schedule.failed(&policy, &err);
+            failures = endpoint.schedule.failed(&policy, &err);
             if attempts < policy.attempts && failures < policy.attempts {
+                report_attempt_failed(endpoint, &err, failures);
                 continue;
             }
+        }
+        if err.kind() != ErrorKind::Closed {
+            report_gave_up(endpoint, &err, failures);
         }
         fail(shared, &err);
         return None;
     }
+}
+
+/// A connection opened: the first (DEBUG), or the next after a loss (INFO).
+fn report_connected(endpoint: &Endpoint) {
+    let reconnected = endpoint.lost.swap(false, Ordering::AcqRel);
+    let (level, name, what) = if reconnected {
+        (Level::Info, "reconnected", "reconnected to")
+    } else {
+        (Level::Debug, "connected", "connected to")
+    };
+    events::emit(Topic::Connection, level, || {
+        let address = events::address(&endpoint.config.address);
+        Event::new(Topic::Connection, level, name, format!("{what} {address}"))
+            .about(&endpoint.config)
+    });
+}
+
+/// An attempt failed and another will be made (WARNING).
+#[cold]
+fn report_attempt_failed(endpoint: &Endpoint, err: &Error, failures: u32) {
+    events::emit(Topic::Connection, Level::Warning, || {
+        let address = events::address(&endpoint.config.address);
+        Event::new(
+            Topic::Connection,
+            Level::Warning,
+            "connect_failed",
+            format!("connection attempt {failures} to {address} failed, trying again: {err}"),
+        )
+        .about(&endpoint.config)
+        .error(err)
+        .with("attempt", failures)
+    });
+}
+
+/// The attempts are spent (or the error is not worth another): the queued
+/// requests fail (ERROR).
+#[cold]
+fn report_gave_up(endpoint: &Endpoint, err: &Error, failures: u32) {
+    events::emit(Topic::Connection, Level::Error, || {
+        let address = events::address(&endpoint.config.address);
+        Event::new(
+            Topic::Connection,
+            Level::Error,
+            "connect_gave_up",
+            format!("giving up on {address} for now, after {failures} failed attempts: {err}"),
+        )
+        .about(&endpoint.config)
+        .error(err)
+        .with("attempt", failures)
+    });
+}
+
+/// An open connection failed (WARNING): the server closed it, the socket
+/// broke, a reply was overdue, or a health check went unanswered. The
+/// client's next connection is then reported as a reconnect.
+#[cold]
+fn report_loss(shared: &Shared, err: &Error, probing: bool) {
+    let Some(endpoint) = &shared.endpoint else {
+        return;
+    };
+    endpoint.lost.store(true, Ordering::Release);
+    let (name, what) = if probing {
+        (
+            "health_check_failed",
+            "health check failed on the connection to",
+        )
+    } else {
+        ("connection_lost", "lost the connection to")
+    };
+    events::emit(Topic::Connection, Level::Warning, || {
+        let address = events::address(&endpoint.config.address);
+        Event::new(
+            Topic::Connection,
+            Level::Warning,
+            name,
+            format!("{what} {address}: {err}"),
+        )
+        .about(&endpoint.config)
+        .error(err)
+    });
 }
 
 /// Runs `work` while requests queue: the oldest one's deadline counts from

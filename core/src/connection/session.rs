@@ -9,6 +9,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -45,6 +46,9 @@ pub(crate) struct Endpoint {
     /// For a Sentinel-managed service: where each connection goes is asked
     /// of the sentinels when it is opened.
     pub(crate) sentinel: Option<Arc<Sentinel>>,
+    /// Set when an open connection of the client is lost, so the next one
+    /// to open is reported as a reconnect (`crate::events`).
+    pub(crate) lost: AtomicBool,
 }
 
 impl Endpoint {
@@ -60,6 +64,7 @@ impl Endpoint {
             config: config.clone(),
             schedule: Schedule::default(),
             sentinel,
+            lost: AtomicBool::new(false),
         })
     }
 }

@@ -36,6 +36,7 @@ use parking_lot::{Condvar, Mutex};
 use super::message::Event;
 use crate::error::{Error, ErrorKind, Result};
 use crate::eventfd::EventFd;
+use crate::events::{self, Context, Level, Topic};
 
 /// What a transport runs when the inbox turns non-empty or is closed. It is
 /// called on the thread that pushed (a runtime worker), never under a lock.
@@ -69,6 +70,8 @@ pub struct Inbox {
     signal: EventFd,
     waker: Mutex<Option<Waker>>,
     max_published: usize,
+    /// The subscriber's client, named in the report of dropped messages.
+    context: Arc<Context>,
 }
 
 struct State {
@@ -76,6 +79,9 @@ struct State {
     /// How many of `events` are published messages.
     published: usize,
     dropped: u64,
+    /// Messages are being dropped: reported once when it starts, again
+    /// only after the backlog has drained to half its bound.
+    overflowing: bool,
     closed: bool,
     /// Set by [`Inbox::interrupt`], taken by the wait it ends (or the next
     /// one, so an interrupt just before a wait begins is not lost).
@@ -101,6 +107,7 @@ impl Inbox {
                 events: VecDeque::new(),
                 published: 0,
                 dropped: 0,
+                overflowing: false,
                 closed: false,
                 interrupted: false,
             }),
@@ -108,7 +115,15 @@ impl Inbox {
             signal,
             waker: Mutex::new(None),
             max_published,
+            context: Arc::default(),
         })
+    }
+
+    /// The inbox, reporting dropped messages with `context`.
+    #[must_use]
+    pub(crate) fn reporting(mut self, context: Arc<Context>) -> Self {
+        self.context = context;
+        self
     }
 
     /// Queues an event, dropping the oldest published message if the bound
@@ -127,6 +142,10 @@ impl Inbox {
                         state.events.remove(at);
                         state.published -= 1;
                         state.dropped += 1;
+                        if !state.overflowing {
+                            state.overflowing = true;
+                            self.report_overflow(state.dropped);
+                        }
                     }
                 }
                 state.published += 1;
@@ -144,6 +163,35 @@ impl Inbox {
         }
     }
 
+    /// Ends an overflow once the backlog is down to half its bound, so a
+    /// reader that keeps up only just is not reported on every message.
+    fn drained(state: &mut State, max_published: usize) {
+        if state.overflowing && state.published <= max_published / 2 {
+            state.overflowing = false;
+        }
+    }
+
+    /// Reports that messages started to be dropped (WARNING). Called with
+    /// the inbox's lock held: the sink only queues.
+    #[cold]
+    fn report_overflow(&self, dropped: u64) {
+        let max = self.max_published;
+        events::emit(Topic::Pubsub, Level::Warning, || {
+            events::Event::new(
+                Topic::Pubsub,
+                Level::Warning,
+                "backlog_dropped",
+                format!(
+                    "a subscriber's backlog is full ({max} messages unread): dropping the \
+                     oldest messages ({dropped} dropped so far)"
+                ),
+            )
+            .with("max_buffered", max)
+            .with("dropped", dropped)
+            .within(&self.context)
+        });
+    }
+
     /// Takes the oldest event, if any, without waiting.
     pub fn pop(&self) -> Option<Event> {
         let mut state = self.state.lock();
@@ -157,6 +205,7 @@ impl Inbox {
                 state.published -= 1;
             }
         }
+        Self::drained(state, self.max_published);
         if state.events.is_empty() && !state.closed {
             // Under the lock, so a push that lands after this signals anew.
             self.signal.clear();
@@ -170,6 +219,7 @@ impl Inbox {
         let take = state.events.len().min(max);
         let taken: Vec<Event> = state.events.drain(..take).collect();
         state.published -= taken.iter().filter(|event| event.is_published()).count();
+        Self::drained(&mut state, self.max_published);
         if state.events.is_empty() && !state.closed {
             self.signal.clear();
         }

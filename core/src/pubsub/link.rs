@@ -50,6 +50,7 @@ use super::subscriptions::{Kind, Subscriptions};
 use crate::command::Command;
 use crate::connection::{Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Context, Level, Topic};
 
 /// Opens a connection whose handshake is done. The client's opens a socket
 /// to its server; tests hand out in-memory streams.
@@ -72,6 +73,8 @@ pub(crate) struct Link {
     /// How long a written subscribe may wait for its confirmation (the
     /// client's `socket_timeout`).
     ack_timeout: Option<Duration>,
+    /// The client's context, for the events reported about this subscriber.
+    context: Arc<Context>,
 }
 
 struct State {
@@ -90,6 +93,7 @@ impl Link {
         max_buffered: usize,
         ack_timeout: Option<Duration>,
         runtime: &Handle,
+        context: Arc<Context>,
     ) -> Result<Arc<Self>> {
         let link = Arc::new(Self {
             state: Mutex::new(State {
@@ -98,7 +102,8 @@ impl Link {
                 acks: Acks::default(),
                 closed: false,
             }),
-            inbox: Arc::new(Inbox::new(max_buffered)?),
+            inbox: Arc::new(Inbox::new(max_buffered)?.reporting(Arc::clone(&context))),
+            context,
             doorbell: Notify::new(),
             stop: Notify::new(),
             ack_timeout,
@@ -174,6 +179,13 @@ impl Link {
 
     fn has_output(&self) -> bool {
         !self.state.lock().out.is_empty()
+    }
+
+    /// Reports an event about the subscriber's connection (`crate::events`).
+    fn report(&self, level: Level, name: &'static str, message: impl FnOnce() -> String) {
+        events::emit(Topic::Pubsub, level, || {
+            events::Event::new(Topic::Pubsub, level, name, message()).within(&self.context)
+        });
     }
 
     /// Puts the commands that restore every subscription in front of what
@@ -333,7 +345,10 @@ async fn run(guard: CloseOnExit, connect: Connect) {
                         }
                         continue 'idle;
                     }
-                    // Later losses are silent until restored.
+                    // Later losses are silent until restored (but logged).
+                    link.report(Level::Warning, "subscriber_connect_failed", || {
+                        format!("a subscriber's reconnection attempt failed: {err}")
+                    });
                     let pause = backoff.next();
                     tokio::select! {
                         () = tokio::time::sleep(pause) => continue,
@@ -344,6 +359,9 @@ async fn run(guard: CloseOnExit, connect: Connect) {
             backoff = Backoff::new();
             let restoring = if connected_before {
                 let count = link.prepare_restore();
+                link.report(Level::Info, "resubscribed", || {
+                    format!("a subscriber reconnected; restoring {count} subscriptions")
+                });
                 if count == 0 {
                     link.inbox.push(reconnected(0));
                 }
@@ -355,6 +373,9 @@ async fn run(guard: CloseOnExit, connect: Connect) {
             if let Ended::Closed = session(link, reader, writer, restoring).await {
                 return;
             }
+            link.report(Level::Warning, "subscriber_lost", || {
+                "a subscriber lost its connection; reconnecting".to_owned()
+            });
         }
     }
 }

@@ -55,6 +55,7 @@ pub use message::{Event, Message, MessageKind, Payload};
 pub use subscriptions::{check_subscribe, Kind};
 
 use crate::error::Result;
+use crate::events::Context;
 
 /// Where a connection that also answers requests sends the RESP3 pushes it
 /// receives (client-side caching's invalidations). Called on the reader's
@@ -73,14 +74,16 @@ impl Subscriber {
     /// its first command. At most `max_buffered` published messages wait in
     /// its inbox (see [`Inbox`] for what happens to more). A subscribe's
     /// confirmation is due within `ack_timeout` of its writing, if given.
+    /// Its events (`crate::events`) carry `context`.
     pub(crate) fn start(
         connect: Connect,
         max_buffered: usize,
         ack_timeout: Option<Duration>,
         runtime: &Handle,
+        context: Arc<Context>,
     ) -> Result<Self> {
         Ok(Self {
-            link: Link::start(connect, max_buffered, ack_timeout, runtime)?,
+            link: Link::start(connect, max_buffered, ack_timeout, runtime, context)?,
         })
     }
 

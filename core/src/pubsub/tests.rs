@@ -48,8 +48,14 @@ fn scripted_with(max_buffered: usize, ack_timeout: Option<Duration>) -> (Subscri
         };
         Box::pin(async move { outcome })
     });
-    let subscriber =
-        Subscriber::start(connect, max_buffered, ack_timeout, &Handle::current()).unwrap();
+    let subscriber = Subscriber::start(
+        connect,
+        max_buffered,
+        ack_timeout,
+        &Handle::current(),
+        Arc::default(),
+    )
+    .unwrap();
     (
         subscriber,
         Peer {

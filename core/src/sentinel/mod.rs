@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Address, ConnectionConfig, SentinelOptions, SentinelRole};
 use crate::connection::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Event, Level, Topic};
 use crate::runtime;
 
 /// How long a newly announced primary is kept even when connecting to it
@@ -202,8 +203,22 @@ impl Sentinel {
             if pinned.as_ref().is_some_and(|(at, _)| *at == to) {
                 return;
             }
-            *pinned = Some((to, Instant::now()));
+            *pinned = Some((to.clone(), Instant::now()));
         }
+        events::emit(Topic::Connection, Level::Info, || {
+            Event::new(
+                Topic::Connection,
+                Level::Info,
+                "sentinel_switch",
+                format!(
+                    "the sentinels moved service {} to {}",
+                    self.options.service,
+                    events::address(&to)
+                ),
+            )
+            .with("address", events::address(&to))
+            .with("service", self.options.service.clone())
+        });
         let follower = self.follower.lock().clone();
         if let Some(follow) = follower {
             follow();

@@ -59,6 +59,7 @@ use crate::client::{Cancel, Client};
 use crate::connection::Lease;
 use crate::debug::{self, PanicSite};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::{self, Event, Level, Topic};
 use crate::fork::ForkHook;
 use crate::request::{Request, Route};
 use crate::runtime;
@@ -271,7 +272,13 @@ async fn serve(stream: UnixStream) {
     let writer = tokio::spawn(write_loop(writer, rx));
     match peer {
         Ok(uid) if peer_allowed(uid) => {
+            report(
+                Level::Debug,
+                "uds_accepted",
+                "accepted a stream on the uds listener",
+            );
             let client = read_loop(reader, &tx).await;
+            report(Level::Debug, "uds_closed", "a uds stream ended");
             // The wrapper is gone or was cut off: nobody will read the replies
             // of requests still running, so drop them and the server connection.
             if let Some(client) = client {
@@ -279,6 +286,11 @@ async fn serve(stream: UnixStream) {
             }
         }
         Ok(uid) => {
+            report(
+                Level::Warning,
+                "uds_refused",
+                "refused a uds stream: its peer runs as another user",
+            );
             let _ = tx.send(closing(&Error::new(
                 ErrorKind::Connection,
                 format!(
@@ -288,6 +300,11 @@ async fn serve(stream: UnixStream) {
             )));
         }
         Err(err) => {
+            report(
+                Level::Warning,
+                "uds_refused",
+                "refused a uds stream: cannot read its peer's credentials",
+            );
             let _ = tx.send(closing(&Error::new(
                 ErrorKind::Connection,
                 format!("refused: cannot read the peer's credentials: {err}"),
@@ -296,6 +313,17 @@ async fn serve(stream: UnixStream) {
     }
     drop(tx);
     let _ = writer.await;
+}
+
+/// Reports an event of the listener (`crate::events`), with its socket path.
+fn report(level: Level, name: &'static str, message: &str) {
+    events::emit(Topic::Uds, level, || {
+        let mut event = Event::new(Topic::Uds, level, name, message.to_owned());
+        if let Some(path) = socket_path() {
+            event = event.with("address", path.display().to_string());
+        }
+        event
+    });
 }
 
 /// Why a stream's reading stopped.
