@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, TypeVar
 
 from babushka import _command_names, _core, _options, _pool, _tls
+from babushka._encoding import Encoder
 from babushka._pool import PoolBase
 from babushka._typing import ValueT
 from babushka.commands import CoreCommands
@@ -267,6 +268,17 @@ class ClientBase(CoreCommands[ValueT]):
         client = cls(connection_pool=connection_pool)
         client.auto_close_connection_pool = True
         return client
+
+    def client(self: _Self) -> _Self:
+        """redis-py's: a new client on this client's pool with a connection of
+        its own for every command (``single_connection_client=True``), so
+        what it sets on its connection (``CLIENT SETNAME``, ``SELECT``...)
+        stays there. Closing it leaves the pool open."""
+        return type(self)(connection_pool=self.connection_pool, single_connection_client=True)
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's: the client's :class:`~babushka._encoding.Encoder`."""
+        return self.connection_pool.get_encoder()
 
     def execute_command(self, *args: Any, **options: Any) -> ResponseT:
         """Sends any command; the reply has the shape the named method would give.

@@ -439,6 +439,13 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
                     if watch_delay is not None and watch_delay > 0:
                         await asyncio.sleep(watch_delay)
 
+    async def initialize(self) -> Self:
+        """redis-py's, which takes a single-connection client's connection
+        from the pool ahead of the first command. The core opens connections
+        on demand (the first command waits for it), so there is nothing to
+        take ahead here: returns the client, ready to use."""
+        return self
+
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         """Closes the client's connections if it owns its pool (or
         ``close_connection_pool`` says so), as redis-py's ``aclose()``;
