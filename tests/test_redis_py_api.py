@@ -159,3 +159,26 @@ def test_subscription_is_exported_at_the_top(r: babushka.Redis) -> None:
         while not received and time.monotonic() < deadline:
             assert p.get_message(timeout=0.1) is None
     assert received == [{"type": "message", "pattern": None, "channel": channel, "data": b"hi"}]
+
+
+def test_script_gives_its_clients_encoder(rd: babushka.Redis) -> None:
+    script = rd.register_script("return 1")
+    assert script.get_encoder().decode_responses is True
+    with rd.pipeline() as pipe:
+        assert rd.register_script("return 1").get_encoder().encode("é") == "é".encode()
+        assert pipe.get_encoder().decode_responses is True
+
+
+# -- load_external_module ---------------------------------------------------
+
+
+def test_load_external_module(r: babushka.Redis) -> None:
+    def module_commands(client: babushka.Redis) -> bytes | None:
+        return client.get("k")
+
+    r.load_external_module("mymodule", module_commands)
+    assert r.mymodule is module_commands  # type: ignore[attr-defined]
+    r.set("k", "v")
+    assert r.mymodule(r) == b"v"  # type: ignore[attr-defined]
+    with pytest.raises(babushka.DataError, match="funcname"):
+        r.load_external_module("not a name", module_commands)

@@ -12,6 +12,7 @@ from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
 from babushka.credentials import CredentialProvider
+from babushka.exceptions import DataError
 from babushka.retry import Retry
 
 _Self = TypeVar("_Self", bound="ClientBase[Any]")
@@ -275,6 +276,13 @@ class ClientBase(CoreCommands[ValueT]):
         what it sets on its connection (``CLIENT SETNAME``, ``SELECT``...)
         stays there. Closing it leaves the pool open."""
         return type(self)(connection_pool=self.connection_pool, single_connection_client=True)
+
+    def load_external_module(self, funcname: str, func: Any) -> None:
+        """redis-py's: makes ``func`` reachable as ``client.<funcname>``, for
+        module command sets written against redis-py."""
+        if not isinstance(funcname, str) or not funcname.isidentifier():
+            raise DataError(f"funcname must be an identifier, got {funcname!r}")
+        setattr(self, funcname, func)
 
     def get_encoder(self) -> Encoder:
         """redis-py's: the client's :class:`~babushka._encoding.Encoder`."""
