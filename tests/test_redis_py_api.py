@@ -182,3 +182,25 @@ def test_load_external_module(r: babushka.Redis) -> None:
     assert r.mymodule(r) == b"v"  # type: ignore[attr-defined]
     with pytest.raises(babushka.DataError, match="funcname"):
         r.load_external_module("not a name", module_commands)
+
+
+# -- asyncio's deprecated aliases of aclose() ---------------------------------
+
+
+async def test_async_close_aliases_warn_and_still_close(
+    redis_server: RedisServer, transport: str
+) -> None:
+    client = babushka.asyncio.Redis(port=redis_server.port, transport=transport)
+    p = client.pubsub()
+    await p.subscribe("news")
+    with pytest.deprecated_call(match="aclose"):
+        await p.close()
+    assert not p.subscribed
+    await p.subscribe("news")
+    with pytest.deprecated_call(match="aclose"):
+        await p.reset()
+    assert not p.subscribed
+    assert await client.ping()
+    with pytest.deprecated_call(match="aclose"):
+        await client.close()
+    await client.aclose()
