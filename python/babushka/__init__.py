@@ -49,6 +49,7 @@ from babushka.exceptions import (
     TryAgainError,
     WatchError,
 )
+from babushka.pubsub import Subscription
 
 __version__: str = _core.__version__
 StrictRedis = Redis
@@ -116,6 +117,7 @@ __all__ = [
     "ResponseError",
     "SlotNotCoveredError",
     "StrictRedis",
+    "Subscription",
     "TimeoutError",
     "TryAgainError",
     "UsernamePasswordCredentialProvider",

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, TypeVar
 
 from babushka import _command_names, _core, _instrumented, _options, _pool, _tls
+from babushka._encoding import Encoder
 from babushka._pool import PoolBase
 from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import ResponseT
 from babushka.credentials import CredentialProvider
+from babushka.exceptions import DataError
 from babushka.retry import Retry
 
 _Self = TypeVar("_Self", bound="ClientBase[Any]")
@@ -270,6 +272,24 @@ class ClientBase(CoreCommands[ValueT]):
         client = cls(connection_pool=connection_pool)
         client.auto_close_connection_pool = True
         return client
+
+    def client(self: _Self) -> _Self:
+        """redis-py's: a new client on this client's pool with a connection of
+        its own for every command (``single_connection_client=True``), so
+        what it sets on its connection (``CLIENT SETNAME``, ``SELECT``...)
+        stays there. Closing it leaves the pool open."""
+        return type(self)(connection_pool=self.connection_pool, single_connection_client=True)
+
+    def load_external_module(self, funcname: str, func: Any) -> None:
+        """redis-py's: makes ``func`` reachable as ``client.<funcname>``, for
+        module command sets written against redis-py."""
+        if not isinstance(funcname, str) or not funcname.isidentifier():
+            raise DataError(f"funcname must be an identifier, got {funcname!r}")
+        setattr(self, funcname, func)
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's: the client's :class:`~babushka._encoding.Encoder`."""
+        return self.connection_pool.get_encoder()
 
     def execute_command(self, *args: Any, **options: Any) -> ResponseT:
         """Sends any command; the reply has the shape the named method would give.

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence
 
 from babushka import _command_names
 from babushka import _shapes as S
+from babushka._encoding import Encoder
 from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import LeaseT, ResponseT
@@ -38,6 +39,7 @@ from babushka.exceptions import (
 
 if TYPE_CHECKING:
     from babushka._base import ClientBase
+    from babushka._pool import PoolBase
 
 #: Request kinds of ``_execute_request``.
 ONE, PIPELINE, TRANSACTION = 0, 1, 2
@@ -81,6 +83,15 @@ class PipelineBase(CoreCommands[ValueT]):
 
     def __len__(self) -> int:
         return len(self.command_stack)
+
+    @property
+    def connection_pool(self) -> PoolBase:
+        """The client's pool, as redis-py's pipeline has it."""
+        return self._client.connection_pool
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's: the client's :class:`~babushka._encoding.Encoder`."""
+        return self._client.get_encoder()
 
     def __bool__(self) -> bool:
         # As redis-py's: a pipeline is truthy even when empty (``len`` is 0).

@@ -14,6 +14,7 @@ import inspect
 from typing import Any, Mapping, TypeVar
 
 from babushka import _core, _options, _tls
+from babushka._encoding import Encoder
 from babushka.retry import core_policy
 
 _Pool = TypeVar("_Pool", bound="PoolBase")
@@ -112,6 +113,13 @@ class PoolBase:
         """A core client with this pool's settings (a single-connection
         client's, with ``single_connection=True``)."""
         return _core.Client(**{**self._core_kwargs, **overrides})
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's: how the pool's clients encode arguments and decode replies."""
+        kwargs = self.client_kwargs
+        return Encoder(
+            kwargs["encoding"], kwargs["encoding_errors"], bool(kwargs["decode_responses"])
+        )
 
     def get_protocol(self) -> int | str | None:
         """The RESP version asked for, as redis-py's pool says it."""

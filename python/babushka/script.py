@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Awaitable, Iterable, Sequence
 
-from babushka._encoding import encode
+from babushka._encoding import Encoder, encode
 from babushka._pipeline import PipelineBase
 from babushka.commands.base import EncodableT, KeyT
 from babushka.commands.scripting import ScriptTextT
@@ -35,6 +35,11 @@ class _ScriptBase:
         # The server names a script by the SHA1 of the bytes it received,
         # so a str is hashed in the client's encoding, as the core sends it.
         self.sha = hashlib.sha1(encode(registered_client, script, "script")).hexdigest()
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's: the encoder of the client the script was registered
+        with, which hashed its source."""
+        return self.registered_client.get_encoder()  # type: ignore[no-any-return]
 
     def _prepare(
         self,

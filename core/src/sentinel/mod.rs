@@ -197,13 +197,14 @@ impl Sentinel {
 
     /// The sentinels announced a new primary.
     fn switched(&self, to: Address) {
+        let shown = events::address(&to);
         {
             let mut pinned = self.pinned.lock();
             // The `+switch-master` after a promotion already followed.
             if pinned.as_ref().is_some_and(|(at, _)| *at == to) {
                 return;
             }
-            *pinned = Some((to.clone(), Instant::now()));
+            *pinned = Some((to, Instant::now()));
         }
         events::emit(Topic::Connection, Level::Info, || {
             Event::new(
@@ -211,12 +212,11 @@ impl Sentinel {
                 Level::Info,
                 "sentinel_switch",
                 format!(
-                    "the sentinels moved service {} to {}",
-                    self.options.service,
-                    events::address(&to)
+                    "the sentinels moved service {} to {shown}",
+                    self.options.service
                 ),
             )
-            .with("address", events::address(&to))
+            .with("address", shown.clone())
             .with("service", self.options.service.clone())
         });
         let follower = self.follower.lock().clone();

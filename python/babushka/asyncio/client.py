@@ -27,6 +27,7 @@ from babushka._loops import running_loop
 from babushka._pubsub import DEFAULT_MAX_BUFFERED_MESSAGES, HandlerT, PushHandlerT
 from babushka._typing import AsyncCommands, ValueT
 from babushka._uds import AsyncStream, LoopStreams
+from babushka.asyncio._deprecation import warn_use_aclose
 from babushka.asyncio.connection import ConnectionPool
 from babushka.asyncio.keyspace_notifications import AsyncKeyspaceNotifications
 from babushka.asyncio.lock import Lock
@@ -441,6 +442,13 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
                     if watch_delay is not None and watch_delay > 0:
                         await asyncio.sleep(watch_delay)
 
+    async def initialize(self) -> Self:
+        """redis-py's, which takes a single-connection client's connection
+        from the pool ahead of the first command. The core opens connections
+        on demand (the first command waits for it), so there is nothing to
+        take ahead here: returns the client, ready to use."""
+        return self
+
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         """Closes the client's connections if it owns its pool (or
         ``close_connection_pool`` says so), as redis-py's ``aclose()``;
@@ -456,7 +464,9 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
             await self.connection_pool.disconnect()
 
     async def close(self, close_connection_pool: bool | None = None) -> None:
-        """Alias of :meth:`aclose`, as in redis-py."""
+        """Alias of :meth:`aclose`, deprecated (a ``DeprecationWarning``) as
+        in redis-py."""
+        warn_use_aclose("close")
         await self.aclose(close_connection_pool)
 
     async def __aenter__(self) -> Self:

@@ -30,6 +30,7 @@ from babushka._pubsub import (
     message_from_push,
     push_list,
 )
+from babushka.asyncio._deprecation import warn_use_aclose
 
 if TYPE_CHECKING:
     from babushka.asyncio.client import Redis
@@ -288,11 +289,15 @@ class PubSub(PubSubBase):
         self._clear_subscriptions()
 
     async def close(self) -> None:
-        """Alias of :meth:`aclose`, as in redis-py."""
+        """Alias of :meth:`aclose`, deprecated (a ``DeprecationWarning``) as
+        in redis-py."""
+        warn_use_aclose("close")
         await self.aclose()
 
     async def reset(self) -> None:
-        """Alias of :meth:`aclose`, as in redis-py."""
+        """Alias of :meth:`aclose`, deprecated (a ``DeprecationWarning``) as
+        in redis-py."""
+        warn_use_aclose("reset")
         await self.aclose()
 
     def _stop_watching(self) -> None:
