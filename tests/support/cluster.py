@@ -213,6 +213,93 @@ class Cluster:
                         return self.node_at(int(parts[1].split(":")[1].split("@")[0]))
         raise LookupError(f"no primary serves slot {slot}")
 
+    def replica_of(self, primary: RedisServer) -> RedisServer | None:
+        """A live replica of ``primary`` whose link to it is up."""
+        for node in self.replicas():
+            fields = self.info(node, "replication")
+            if fields.get("master_port") == str(primary.port) and (
+                fields.get("master_link_status") == "up"
+            ):
+                return node
+        return None
+
+    def failover(self, replica: RedisServer, timeout: float = 30.0) -> None:
+        """``CLUSTER FAILOVER`` on ``replica``; returns once it is a primary.
+        A manual failover the primaries do not vote for in time (they vote for
+        a shard's replicas once per twice the node timeout) is abandoned by
+        the replica after 5 s: it is asked again then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            command(replica.host, replica.port, "CLUSTER", "FAILOVER")
+            attempt = time.monotonic() + 6
+            while time.monotonic() < attempt:
+                if self.role(replica) == "master":
+                    return
+                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{replica.port} never took over")
+
+    def start_migration(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Marks ``slots`` as moving from ``source`` to ``target`` (IMPORTING
+        on the target, then MIGRATING on the source), as ``redis-cli
+        --cluster reshard`` does before it moves any key."""
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        for slot in slots:
+            command(
+                target.host, target.port, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", source_id
+            )
+            command(
+                source.host, source.port, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", target_id
+            )
+
+    def migrate_keys(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Moves every key of ``slots`` from ``source`` to ``target`` (MIGRATE)."""
+        for slot in slots:
+            keys = command(
+                source.host, source.port, "CLUSTER", "GETKEYSINSLOT", str(slot), "1000"
+            ).split()
+            if keys:
+                command(
+                    source.host,
+                    source.port,
+                    "MIGRATE",
+                    target.host,
+                    str(target.port),
+                    "",
+                    "0",
+                    "5000",
+                    "KEYS",
+                    *keys,
+                )
+
+    def finish_migration(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Gives ``slots`` to ``target`` (SETSLOT NODE on the target, the
+        source, then the other primaries, so none has to wait for gossip)."""
+        target_id = self.node_id(target)
+        others = [n for n in self.primaries() if n.port not in (source.port, target.port)]
+        for node in (target, source, *others):
+            for slot in slots:
+                command(node.host, node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
+
+    def move_slots(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Moves ``slots`` and their keys from ``source`` to ``target``."""
+        self.start_migration(slots, source, target)
+        self.migrate_keys(slots, source, target)
+        self.finish_migration(slots, source, target)
+
+    def slots_of(self, node: RedisServer) -> list[int]:
+        """The slots ``node`` serves, by its own ``CLUSTER NODES`` line."""
+        for line in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            if "myself" in parts[2]:
+                slots: list[int] = []
+                for spec in parts[8:]:
+                    if not spec.startswith("["):
+                        low, _, high = spec.partition("-")
+                        slots.extend(range(int(low), int(high or low) + 1))
+                return slots
+        return []
+
     def node_id(self, node: RedisServer) -> str:
         return command(node.host, node.port, "CLUSTER", "MYID").strip()
 
