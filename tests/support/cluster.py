@@ -11,39 +11,18 @@ failover test needs a synced replica). ``stop()`` stops every node.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 
+from babushka.bench.cluster import cluster_port, create_cluster
 from support.servers import RedisServer
 
 PRIMARIES = 3
 REPLICAS_PER_PRIMARY = 1
-BUS_OFFSET = 10000
 #: Small, so a failover is quick; large enough that a busy test machine does
 #: not see nodes as failed when they are only slow.
 NODE_TIMEOUT_MS = 2000
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _cluster_port() -> int:
-    """A free port whose bus port is free too."""
-    for _attempt in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port + BUS_OFFSET <= 65535 and _port_is_free(port + BUS_OFFSET):
-            return port
-    raise RuntimeError("no free port with a free cluster bus port (port + 10000)")
 
 
 def command(host: str, port: int, *args: str, timeout: float = 5.0) -> str:
@@ -82,21 +61,7 @@ class Cluster:
             for _ in range(PRIMARIES * (1 + REPLICAS_PER_PRIMARY)):
                 cluster.nodes.append(cluster._start_node())
             addresses = [f"{node.host}:{node.port}" for node in cluster.nodes]
-            subprocess.run(
-                [
-                    "redis-cli",
-                    "--cluster",
-                    "create",
-                    *addresses,
-                    "--cluster-replicas",
-                    str(REPLICAS_PER_PRIMARY),
-                    "--cluster-yes",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
+            create_cluster(addresses, REPLICAS_PER_PRIMARY)
             cluster.wait_healthy()
         except BaseException:
             cluster.stop()
@@ -119,7 +84,7 @@ class Cluster:
             "--cluster-replica-validity-factor",
             "0",
             kind=self.kind,
-            choose_port=_cluster_port,
+            choose_port=cluster_port,
         )
 
     def info(self, node: RedisServer, section: str) -> dict[str, str]:
