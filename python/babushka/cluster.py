@@ -21,7 +21,7 @@ from babushka import _cluster_scan, _core, _options
 from babushka._pool import PoolBase
 from babushka.client import Redis
 from babushka.commands.base import EncodableT, KeyT, ResponseT, scan_options
-from babushka.exceptions import DataError, RedisClusterException
+from babushka.exceptions import CrossSlotTransactionError, DataError, RedisClusterException
 
 PRIMARY = "primary"
 REPLICA = "replica"
@@ -243,6 +243,17 @@ class ClusterMixin:
         return self._execute_request(  # type: ignore[attr-defined]
             None, 0, [(step.shape, *step.words)], step.node
         )
+
+    def _check_transaction(self, commands: Iterable[tuple[Any, ...]]) -> None:
+        """MULTI/EXEC runs on one node: all of a transaction's keys in one
+        slot, or redis-py's ``CrossSlotTransactionError`` before anything is sent."""
+        slots = {
+            _core.keyslot(key) for _shape, *words in commands for key in _core.command_keys(*words)
+        }
+        if len(slots) > 1:
+            raise CrossSlotTransactionError(
+                "All keys involved in a cluster transaction must map to the same slot"
+            )
 
     def _scan_targets(self, target_nodes: Any) -> list[ClusterNode]:
         return self._resolve_targets(PRIMARIES if target_nodes is None else target_nodes)
