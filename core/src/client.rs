@@ -380,7 +380,7 @@ impl Client {
         }
         let connector = match &self.topology {
             Topology::Standalone(connections) => connections.connector(),
-            Topology::Cluster(cluster) => cluster.connector()?,
+            Topology::Cluster(cluster) => cluster.connector(),
         };
         let subscriber =
             Subscriber::start(connector, max_buffered, self.response_timeout, runtime)?;

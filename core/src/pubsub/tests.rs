@@ -34,7 +34,7 @@ fn scripted_with(max_buffered: usize, ack_timeout: Option<Duration>) -> (Subscri
     let down = Arc::new(AtomicBool::new(false));
     let attempts = Arc::new(AtomicUsize::new(0));
     let (refuse, count) = (Arc::clone(&down), Arc::clone(&attempts));
-    let connect: Connect = Arc::new(move || {
+    let connect: Connect = Arc::new(move |_slot| {
         count.fetch_add(1, Ordering::SeqCst);
         let outcome = if refuse.load(Ordering::SeqCst) {
             Err(Error::new(ErrorKind::Connection, "connection refused"))
