@@ -97,3 +97,40 @@ def test_bench_rejects_an_unknown_loop() -> None:
     )
     assert completed.returncode == 2
     assert "loops are asyncio, uvloop" in completed.stderr
+
+
+def test_cluster_row(tmp_path: Path) -> None:
+    """``--cluster``: a throw-away cluster, each client's cluster client, the
+    async row at 100 tasks and the sync row at 10 threads, ratios to redis-py."""
+    out = tmp_path / "results"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babushka.bench",
+            "--quick",
+            "--cluster",
+            "--clients",
+            "babushka-*-managed,redis-py-*",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    results = json.loads((out / "results.json").read_text())
+    cells = {(c["client"], c["concurrency"]): c for c in results["cells"]}
+    assert set(cells) == {
+        ("babushka-async-managed", 100),
+        ("redis-py-async", 100),
+        ("babushka-sync-managed", 10),
+        ("redis-py-sync", 10),
+    }
+    for cell in cells.values():
+        assert cell["section"] == "cluster"
+        assert not cell["errors"], cell
+        assert cell["tps"] > 0
+    assert cells[("babushka-async-managed", 100)]["vs_redis_py"] > 0
+    assert "3-primary cluster" in completed.stdout

@@ -55,3 +55,14 @@ async def test_initialize_reads_the_map(cluster: Cluster) -> None:
         assert len(client.get_nodes()) == 6
     finally:
         await client.aclose()
+
+
+async def test_cross_slot_transaction_is_refused(arc: babushka.asyncio.RedisCluster) -> None:
+    pipe = arc.pipeline(transaction=True)
+    pipe.set("a", 1).set("b", 2)
+    with pytest.raises(babushka.CrossSlotTransactionError, match="same slot"):
+        await pipe.execute()
+    assert await arc.exists("a", "b") == 0
+    pipe = arc.pipeline(transaction=True)
+    pipe.set("{a}1", 1).incr("{a}1")
+    assert await pipe.execute() == [True, 2]

@@ -19,7 +19,6 @@ import pytest
 
 import babushka
 from support.cluster import Cluster, command
-from support.servers import RedisServer
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +33,9 @@ def key_with_a_replica(rc: babushka.RedisCluster, cluster: Cluster, prefix: str)
     for n in range(1000):
         key = f"{prefix}:{n}"
         primary = cluster.node_for_slot(rc.keyslot(key))
-        if replica_of(cluster, primary) is not None:
+        if cluster.replica_of(primary) is not None:
             return key
     raise AssertionError("no primary has a live replica")
-
-
-def replica_of(cluster: Cluster, primary: RedisServer) -> RedisServer | None:
-    return next(
-        (
-            n
-            for n in cluster.replicas()
-            if cluster.info(n, "replication").get("master_port") == str(primary.port)
-            and cluster.info(n, "replication").get("master_link_status") == "up"
-        ),
-        None,
-    )
 
 
 def test_ask_during_a_migration_and_moved_after_it(own_cluster: Cluster, transport: str) -> None:
@@ -106,7 +93,7 @@ def test_manual_failover_under_load_loses_no_acknowledged_write(
     key = key_with_a_replica(rc, own_cluster, f"failover-{transport}")
     old_primary = own_cluster.node_for_slot(rc.keyslot(key))
     old_id = own_cluster.node_id(old_primary)
-    replica = replica_of(own_cluster, old_primary)
+    replica = own_cluster.replica_of(old_primary)
     assert replica is not None
     acknowledged = 0
     errors: list[BaseException] = []
@@ -163,7 +150,7 @@ def test_kill_9_of_a_primary(own_cluster: Cluster, transport: str) -> None:
     )
     key = key_with_a_replica(rc, own_cluster, f"killed-{transport}")
     primary = own_cluster.node_for_slot(rc.keyslot(key))
-    replica = replica_of(own_cluster, primary)
+    replica = own_cluster.replica_of(primary)
     assert replica is not None
     try:
         assert rc.set(key, 10) is True

@@ -467,7 +467,7 @@ impl Client {
         }
         let connector = match &self.topology {
             Topology::Standalone(connections) => connections.connector(),
-            Topology::Cluster(cluster) => cluster.connector()?,
+            Topology::Cluster(cluster) => cluster.connector(),
         };
         let subscriber = Subscriber::start(
             connector,

@@ -257,6 +257,7 @@ class PipelineBase(CoreCommands[ValueT]):
         if self._is_transaction():
             if not stack and not self.watching:
                 return None
+            self._client._check_transaction(stack)
             if self._queued_alone_command:
                 lease = self._session_lease()
                 lease.set_reusable(False)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import copy
 import functools
 import random
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
-from babushka import _core, _options
+from babushka import _cluster_scan, _core, _options
 from babushka._pool import PoolBase
 from babushka.client import Redis
-from babushka.commands.base import EncodableT, KeyT, ResponseT
-from babushka.exceptions import DataError, RedisClusterException
+from babushka.commands.base import EncodableT, KeyT, ResponseT, scan_options
+from babushka.exceptions import CrossSlotTransactionError, DataError, RedisClusterException
 
 PRIMARY = "primary"
 REPLICA = "replica"
@@ -219,6 +219,56 @@ class ClusterMixin:
             raise DataError(f"keyslot() needs a str, bytes or number key, got {type(key).__name__}")
         return _core.keyslot(encoded)
 
+    # -- scan ----------------------------------------------------------------
+
+    def _scan_walk(self, match: EncodableT | None, count: int | None, _type: str | None) -> Any:
+        """The slot-coverage walk of ``scan_iter`` (``babushka._cluster_scan``)."""
+        options = scan_options(match, count)
+        if _type is not None:
+            if not isinstance(_type, str):
+                raise DataError(f"_type must be a str, got {type(_type).__name__}")
+            options += ["TYPE", _type]
+        encoding = self.connection_kwargs["encoding"]
+        errors = self.connection_kwargs["encoding_errors"]
+
+        def encode(key: Any) -> bytes:
+            return key.encode(encoding, errors) if isinstance(key, str) else bytes(key)
+
+        return _cluster_scan.walk(tuple(options), encode)
+
+    def _ask(self, step: _cluster_scan.Ask) -> Any:
+        """Sends one of the walk's commands: to its node, or routed as usual."""
+        if step.node is None:
+            return self._execute(step.shape, *step.words)  # type: ignore[attr-defined]
+        return self._execute_request(  # type: ignore[attr-defined]
+            None, 0, [(step.shape, *step.words)], step.node
+        )
+
+    def _check_transaction(self, commands: Iterable[tuple[Any, ...]]) -> None:
+        """MULTI/EXEC runs on one node: all of a transaction's keys in one
+        slot, or redis-py's ``CrossSlotTransactionError`` before anything is sent."""
+        slots = {
+            _core.keyslot(key) for _shape, *words in commands for key in _core.command_keys(*words)
+        }
+        if len(slots) > 1:
+            raise CrossSlotTransactionError(
+                "All keys involved in a cluster transaction must map to the same slot"
+            )
+
+    def _check_shard_channels(self, channels: list[Any]) -> None:
+        """A subscriber's connection follows the one node that serves its
+        shard channels, through failovers and resharding: their keys must
+        share one slot (a hash tag, ``{room}.a``/``{room}.b``, makes sure)."""
+        slots = {self.keyslot(channel) for channel in channels}
+        if len(slots) > 1:
+            raise RedisClusterException(
+                f"the shard channels of one PubSub must map to one slot; "
+                f"{channels!r} map to slots {sorted(slots)} (use a hash tag, or a PubSub per slot)"
+            )
+
+    def _scan_targets(self, target_nodes: Any) -> list[ClusterNode]:
+        return self._resolve_targets(PRIMARIES if target_nodes is None else target_nodes)
+
     # -- target_nodes --------------------------------------------------------
 
     def _resolve_targets(self, target_nodes: Any) -> list[ClusterNode]:
@@ -293,6 +343,15 @@ def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
     return replies
 
 
+def scan_result(pages: dict[str, tuple[int, list[Any]]]) -> tuple[dict[str, int], list[Any]]:
+    """Several nodes' ``SCAN`` pages as redis-py's cluster client returns
+    them: the next cursor by node name, and the keys of all pages."""
+    return (
+        {name: cursor for name, (cursor, _) in pages.items()},
+        [key for _, keys in pages.values() for key in keys],
+    )
+
+
 def _node(name: str, server_type: str) -> ClusterNode:
     host, _, port = name.rpartition(":")
     return ClusterNode(host, int(port), server_type)
@@ -337,6 +396,36 @@ class RedisCluster(ClusterMixin, Redis):
             for node in self._resolve_targets(target_nodes)
         }
         return merge_node_replies(_command_name(args), replies)
+
+    def scan(  # type: ignore[override]
+        self,
+        cursor: int = 0,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        target_nodes: Any = None,
+    ) -> tuple[dict[str, int], list[Any]]:
+        """One ``SCAN`` page of each target node (every primary by default),
+        as redis-py's cluster client gives it: ``({node_name: next_cursor},
+        [key, ...])``. A cursor is one node's: continue a node's walk with
+        ``target_nodes=`` that node. :meth:`scan_iter` walks the whole
+        cluster with one cursor that survives resharding."""
+        pages = {
+            node.name: Redis.scan(self._view_on(node), cursor, match, count, _type)
+            for node in self._scan_targets(target_nodes)
+        }
+        return scan_result(pages)
+
+    def scan_iter(  # type: ignore[override]
+        self,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+    ) -> Iterator[Any]:
+        """Every key of the cluster (matching ``match``, of type ``_type``),
+        each at least once even while slots move or a primary fails over
+        (see ``babushka._cluster_scan``)."""
+        return _cluster_scan.run_sync(self._scan_walk(match, count, _type), self._ask)
 
     def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
         """``MGET`` split by slot (not atomic across slots); values in the order asked."""

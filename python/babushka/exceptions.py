@@ -196,6 +196,7 @@ __all__ = [
     "ClusterDownError",
     "ClusterError",
     "ConnectionError",
+    "CrossSlotTransactionError",
     "DataError",
     "ExecAbortError",
     "ExternalAuthProviderError",
@@ -234,3 +235,8 @@ class RedisClusterException(Exception):
 
 class SlotNotCoveredError(RedisClusterException):
     """No node serves the key's slot."""
+
+
+class CrossSlotTransactionError(RedisClusterException):
+    """A cluster transaction (or its ``WATCH``) with keys in several slots:
+    MULTI/EXEC runs on one node, so its keys must share one slot."""

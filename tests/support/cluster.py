@@ -11,39 +11,18 @@ failover test needs a synced replica). ``stop()`` stops every node.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 
+from babushka.bench.cluster import cluster_port, create_cluster
 from support.servers import RedisServer
 
 PRIMARIES = 3
 REPLICAS_PER_PRIMARY = 1
-BUS_OFFSET = 10000
 #: Small, so a failover is quick; large enough that a busy test machine does
 #: not see nodes as failed when they are only slow.
 NODE_TIMEOUT_MS = 2000
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _cluster_port() -> int:
-    """A free port whose bus port is free too."""
-    for _attempt in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port + BUS_OFFSET <= 65535 and _port_is_free(port + BUS_OFFSET):
-            return port
-    raise RuntimeError("no free port with a free cluster bus port (port + 10000)")
 
 
 def command(host: str, port: int, *args: str, timeout: float = 5.0) -> str:
@@ -82,21 +61,7 @@ class Cluster:
             for _ in range(PRIMARIES * (1 + REPLICAS_PER_PRIMARY)):
                 cluster.nodes.append(cluster._start_node())
             addresses = [f"{node.host}:{node.port}" for node in cluster.nodes]
-            subprocess.run(
-                [
-                    "redis-cli",
-                    "--cluster",
-                    "create",
-                    *addresses,
-                    "--cluster-replicas",
-                    str(REPLICAS_PER_PRIMARY),
-                    "--cluster-yes",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
+            create_cluster(addresses, REPLICAS_PER_PRIMARY)
             cluster.wait_healthy()
         except BaseException:
             cluster.stop()
@@ -119,7 +84,7 @@ class Cluster:
             "--cluster-replica-validity-factor",
             "0",
             kind=self.kind,
-            choose_port=_cluster_port,
+            choose_port=cluster_port,
         )
 
     def info(self, node: RedisServer, section: str) -> dict[str, str]:
@@ -212,6 +177,93 @@ class Cluster:
                     if int(low) <= slot <= int(high or low):
                         return self.node_at(int(parts[1].split(":")[1].split("@")[0]))
         raise LookupError(f"no primary serves slot {slot}")
+
+    def replica_of(self, primary: RedisServer) -> RedisServer | None:
+        """A live replica of ``primary`` whose link to it is up."""
+        for node in self.replicas():
+            fields = self.info(node, "replication")
+            if fields.get("master_port") == str(primary.port) and (
+                fields.get("master_link_status") == "up"
+            ):
+                return node
+        return None
+
+    def failover(self, replica: RedisServer, timeout: float = 30.0) -> None:
+        """``CLUSTER FAILOVER`` on ``replica``; returns once it is a primary.
+        A manual failover the primaries do not vote for in time (they vote for
+        a shard's replicas once per twice the node timeout) is abandoned by
+        the replica after 5 s: it is asked again then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            command(replica.host, replica.port, "CLUSTER", "FAILOVER")
+            attempt = time.monotonic() + 6
+            while time.monotonic() < attempt:
+                if self.role(replica) == "master":
+                    return
+                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{replica.port} never took over")
+
+    def start_migration(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Marks ``slots`` as moving from ``source`` to ``target`` (IMPORTING
+        on the target, then MIGRATING on the source), as ``redis-cli
+        --cluster reshard`` does before it moves any key."""
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        for slot in slots:
+            command(
+                target.host, target.port, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", source_id
+            )
+            command(
+                source.host, source.port, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", target_id
+            )
+
+    def migrate_keys(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Moves every key of ``slots`` from ``source`` to ``target`` (MIGRATE)."""
+        for slot in slots:
+            keys = command(
+                source.host, source.port, "CLUSTER", "GETKEYSINSLOT", str(slot), "1000"
+            ).split()
+            if keys:
+                command(
+                    source.host,
+                    source.port,
+                    "MIGRATE",
+                    target.host,
+                    str(target.port),
+                    "",
+                    "0",
+                    "5000",
+                    "KEYS",
+                    *keys,
+                )
+
+    def finish_migration(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Gives ``slots`` to ``target`` (SETSLOT NODE on the target, the
+        source, then the other primaries, so none has to wait for gossip)."""
+        target_id = self.node_id(target)
+        others = [n for n in self.primaries() if n.port not in (source.port, target.port)]
+        for node in (target, source, *others):
+            for slot in slots:
+                command(node.host, node.port, "CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
+
+    def move_slots(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
+        """Moves ``slots`` and their keys from ``source`` to ``target``."""
+        self.start_migration(slots, source, target)
+        self.migrate_keys(slots, source, target)
+        self.finish_migration(slots, source, target)
+
+    def slots_of(self, node: RedisServer) -> list[int]:
+        """The slots ``node`` serves, by its own ``CLUSTER NODES`` line."""
+        for line in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            if "myself" in parts[2]:
+                slots: list[int] = []
+                for spec in parts[8:]:
+                    if not spec.startswith("["):
+                        low, _, high = spec.partition("-")
+                        slots.extend(range(int(low), int(high or low) + 1))
+                return slots
+        return []
 
     def node_id(self, node: RedisServer) -> str:
         return command(node.host, node.port, "CLUSTER", "MYID").strip()

@@ -775,17 +775,42 @@ impl Cluster {
         self.map.read().clone()
     }
 
-    /// Opens connections for a subscriber: to the default node (classic
-    /// pub/sub reaches every node of a cluster).
-    pub(crate) fn connector(&self) -> Result<Connect> {
-        let node = match self.slot_map() {
-            Some(map) => self.node_for(&map, &To::Default)?,
+    /// Opens connections for a subscriber: to the node serving its shard
+    /// channels' slot, else to the default node (classic pub/sub reaches
+    /// every node of a cluster). A reconnection reads the slot map first,
+    /// so a subscriber whose node failed over or lost the slot follows it.
+    pub(crate) fn connector(&self) -> Connect {
+        let me = self.me.clone();
+        let first = AtomicBool::new(true);
+        Arc::new(move |slot| {
+            let me = me.clone();
+            let reconnecting = !first.swap(false, Ordering::AcqRel);
+            Box::pin(async move {
+                let cluster = me.upgrade().ok_or_else(Error::closed)?;
+                if reconnecting || cluster.slot_map().is_none() {
+                    // A failed read keeps the last map: the connection
+                    // attempt below then fails or lands, and is retried.
+                    let _ = cluster.refresh().await;
+                }
+                let node = cluster.subscriber_node(slot)?;
+                let connect = cluster.connections(&node)?.connector();
+                connect(None).await
+            })
+        })
+    }
+
+    /// The node a subscriber connects to (see [`Self::connector`]).
+    fn subscriber_node(&self, slot: Option<u16>) -> Result<NodeName> {
+        match self.slot_map() {
+            Some(map) => {
+                let to = slot.map_or(To::Default, |slot| To::Slot { slot, read: false });
+                self.node_for(&map, &to)
+            }
             None => match &self.template.address {
-                Address::Tcp { host, port } => Arc::from(format!("{host}:{port}")),
+                Address::Tcp { host, port } => Ok(Arc::from(format!("{host}:{port}"))),
                 Address::Unix(_) => unreachable!("refused in Cluster::new"),
             },
-        };
-        Ok(self.connections(&node)?.connector())
+        }
     }
 
     pub(crate) fn set_push_sink(&self, sink: Option<PushSink>) {

@@ -441,7 +441,8 @@ impl Connections {
     /// that owns its connection outright (a subscriber).
     pub(crate) fn connector(&self) -> Connect {
         let endpoint = Arc::clone(&self.endpoint);
-        Arc::new(move || {
+        // One server serves every slot: the slot is not needed.
+        Arc::new(move |_slot| {
             let endpoint = Arc::clone(&endpoint);
             Box::pin(async move {
                 let opened = session::open(&endpoint).await?;

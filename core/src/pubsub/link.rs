@@ -54,13 +54,20 @@ use crate::events::{self, Context, Level, Topic};
 
 /// Opens a connection whose handshake is done. The client's opens a socket
 /// to its server; tests hand out in-memory streams.
+/// Its argument is the slot of the subscriber's shard channels (`None`
+/// without any): a cluster's connector opens the connection on the node that
+/// serves it (a subscriber's shard channels share one slot, see
+/// `Subscriptions::shard_slot`).
 pub(crate) type Connect =
-    Arc<dyn Fn() -> BoxFuture<'static, Result<(Reader, Writer)>> + Send + Sync>;
+    Arc<dyn Fn(Option<u16>) -> BoxFuture<'static, Result<(Reader, Writer)>> + Send + Sync>;
 
 /// The first pause after a failed attempt to reconnect; it doubles with every
 /// failure up to [`MAX_RETRY`]. The first attempt after a loss is immediate.
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 const MAX_RETRY: Duration = Duration::from_secs(1);
+/// How long a subscriber whose node left its shard channels' slot waits
+/// before it reconnects.
+const MOVED_PAUSE: Duration = Duration::from_millis(100);
 /// A written batch's buffer is kept for the next one unless it grew past this.
 const KEEP_BUFFER: usize = 1 << 20;
 
@@ -186,6 +193,23 @@ impl Link {
         events::emit(Topic::Pubsub, level, || {
             events::Event::new(Topic::Pubsub, level, name, message()).within(&self.context)
         });
+    }
+
+    /// The slot a new connection must be served by (see [`Connect`]).
+    fn shard_slot(&self) -> Option<u16> {
+        self.state.lock().subscriptions.shard_slot()
+    }
+
+    /// Whether the server dropped a shard channel the subscriber still wants:
+    /// a cluster node sends `sunsubscribe` unasked when the channel's slot
+    /// leaves it (resharded away, or the node became a replica in a
+    /// failover). The subscriber then reconnects to the slot's new node.
+    fn lost_shard(&self, message: &Message) -> bool {
+        message.kind == MessageKind::SUnsubscribe
+            && message
+                .channel
+                .as_ref()
+                .is_some_and(|name| self.state.lock().subscriptions.contains(Kind::Shard, name))
     }
 
     /// Puts the commands that restore every subscription in front of what
@@ -383,7 +407,7 @@ async fn run(guard: CloseOnExit, connect: Connect) {
 /// Opens a connection, failing the subscribes that become overdue
 /// meanwhile; `None` when the subscriber is closed.
 async fn open(link: &Link, connect: &Connect) -> Option<Result<(Reader, Writer)>> {
-    let connecting = connect();
+    let connecting = connect(link.shard_slot());
     tokio::pin!(connecting);
     loop {
         let deadline = link.next_deadline();
@@ -459,6 +483,12 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
                 let Some(event) = Event::from_frame(frame) else {
                     continue;
                 };
+                if left_the_slot(link, &event) {
+                    // Reconnect (reading the slot map again) after a pause
+                    // that keeps this from spinning while the cluster settles.
+                    tokio::time::sleep(MOVED_PAUSE).await;
+                    return Ended::Lost;
+                }
                 if restoring > 0 && answers_restore(&event) {
                     restoring -= 1;
                     match event {
@@ -510,6 +540,16 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
             }
             Step::Stopped => return Ended::Closed,
         }
+    }
+}
+
+/// Whether `event` says the node no longer serves the subscriber's shard
+/// channels: `MOVED` (a map read mid-failover sent it to the wrong node), or
+/// a `sunsubscribe` it did not ask for (see [`Link::lost_shard`]).
+fn left_the_slot(link: &Link, event: &Event) -> bool {
+    match event {
+        Event::Error(err) => err.code() == Some("MOVED"),
+        Event::Message(message) => link.lost_shard(message),
     }
 }
 

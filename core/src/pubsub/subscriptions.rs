@@ -114,6 +114,20 @@ impl Subscriptions {
         Ok(cmd)
     }
 
+    /// Whether `name` of `kind` is subscribed to.
+    pub(crate) fn contains(&self, kind: Kind, name: &[u8]) -> bool {
+        self.sets[kind.index()].contains(name)
+    }
+
+    /// The slot of the shard channels (the first one's: a cluster client
+    /// subscribes to shard channels of one slot per subscriber).
+    pub(crate) fn shard_slot(&self) -> Option<u16> {
+        self.sets[Kind::Shard.index()]
+            .iter()
+            .next()
+            .map(|name| crate::cluster::slot_of(name))
+    }
+
     /// Appends the commands that subscribe a new connection to everything
     /// again, one command per name (so each is answered by exactly one
     /// confirmation or one error, whatever the server refuses), and returns

@@ -23,6 +23,8 @@ struct Peer {
     ends: mpsc::UnboundedReceiver<DuplexStream>,
     down: Arc<AtomicBool>,
     attempts: Arc<AtomicUsize>,
+    /// The slot each connection attempt was asked to reach.
+    slots: Arc<parking_lot::Mutex<Vec<Option<u16>>>>,
 }
 
 fn scripted(max_buffered: usize) -> (Subscriber, Peer) {
@@ -33,9 +35,11 @@ fn scripted_with(max_buffered: usize, ack_timeout: Option<Duration>) -> (Subscri
     let (tx, ends) = mpsc::unbounded_channel();
     let down = Arc::new(AtomicBool::new(false));
     let attempts = Arc::new(AtomicUsize::new(0));
-    let (refuse, count) = (Arc::clone(&down), Arc::clone(&attempts));
-    let connect: Connect = Arc::new(move || {
+    let slots = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let (refuse, count, asked) = (Arc::clone(&down), Arc::clone(&attempts), Arc::clone(&slots));
+    let connect: Connect = Arc::new(move |slot| {
         count.fetch_add(1, Ordering::SeqCst);
+        asked.lock().push(slot);
         let outcome = if refuse.load(Ordering::SeqCst) {
             Err(Error::new(ErrorKind::Connection, "connection refused"))
         } else {
@@ -62,6 +66,7 @@ fn scripted_with(max_buffered: usize, ack_timeout: Option<Duration>) -> (Subscri
             ends,
             down,
             attempts,
+            slots,
         },
     )
 }
@@ -517,4 +522,66 @@ async fn an_unused_subscriber_opens_no_connection() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(peer.attempts.load(Ordering::SeqCst), 0);
     drop(subscriber);
+}
+
+#[tokio::test]
+async fn a_shard_channel_its_node_dropped_is_subscribed_again_on_a_new_connection() {
+    let (subscriber, mut peer) = scripted(100);
+    let ack = subscribe(&subscriber, Kind::Shard, &["{room}a"]);
+    let mut first = peer.accept().await;
+    expect_written(&mut first, &packed(&[&["SSUBSCRIBE", "{room}a"]])).await;
+    first
+        .write_all(b"*3\r\n$10\r\nssubscribe\r\n$7\r\n{room}a\r\n:1\r\n")
+        .await
+        .unwrap();
+    acked(ack).await.unwrap();
+    assert_eq!(next_message(&subscriber).await.0, "ssubscribe");
+
+    // The slot left the node (a failover, a resharding): the node says
+    // sunsubscribe unasked. The subscriber opens a new connection, for the
+    // same slot, and subscribes again there.
+    first
+        .write_all(b"*3\r\n$12\r\nsunsubscribe\r\n$7\r\n{room}a\r\n:0\r\n")
+        .await
+        .unwrap();
+    let mut second = peer.accept().await;
+    expect_written(&mut second, &packed(&[&["SSUBSCRIBE", "{room}a"]])).await;
+    second
+        .write_all(b"*3\r\n$10\r\nssubscribe\r\n$7\r\n{room}a\r\n:1\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("reconnected", "", "", "1"))
+    );
+    let slot = Some(crate::cluster::slot_of(b"{room}a"));
+    assert_eq!(*peer.slots.lock(), vec![slot, slot]);
+    // The unasked sunsubscribe is not the user's: nothing else waits.
+    assert!(subscriber.inbox().is_empty());
+}
+
+#[tokio::test]
+async fn an_unsubscribe_the_user_asked_for_keeps_the_connection() {
+    let (subscriber, mut peer) = scripted(100);
+    let ack = subscribe(&subscriber, Kind::Shard, &["s"]);
+    let mut first = peer.accept().await;
+    expect_written(&mut first, &packed(&[&["SSUBSCRIBE", "s"]])).await;
+    first
+        .write_all(b"*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n")
+        .await
+        .unwrap();
+    acked(ack).await.unwrap();
+    subscriber.unsubscribe(Kind::Shard, &names(&["s"])).unwrap();
+    expect_written(&mut first, &packed(&[&["SUNSUBSCRIBE", "s"]])).await;
+    first
+        .write_all(b"*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&subscriber).await.0, "ssubscribe");
+    assert_eq!(next_message(&subscriber).await.0, "sunsubscribe");
+    // One connection, asked for the channel's slot.
+    assert_eq!(
+        *peer.slots.lock(),
+        vec![Some(crate::cluster::slot_of(b"s"))]
+    );
 }

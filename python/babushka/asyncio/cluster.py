@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from babushka import _options
+from babushka import _cluster_scan, _options
 from babushka.asyncio.client import Redis
 from babushka.cluster import (
     TARGETABLE_METHODS,
@@ -22,6 +22,7 @@ from babushka.cluster import (
     cluster_pool,
     cluster_settings,
     merge_node_replies,
+    scan_result,
 )
 from babushka.commands.base import EncodableT, KeyT
 
@@ -77,6 +78,34 @@ class RedisCluster(ClusterMixin, Redis):
         )
         named = dict(zip((node.name for node in nodes), replies))
         return merge_node_replies(_command_name(args), named)
+
+    async def scan(  # type: ignore[override]
+        self,
+        cursor: int = 0,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        target_nodes: Any = None,
+    ) -> tuple[dict[str, int], list[Any]]:
+        """As the sync client's: ``({node_name: next_cursor}, [key, ...])``
+        from one page of each target node (every primary by default)."""
+        if not self.get_nodes():
+            await self.initialize()
+        nodes = self._scan_targets(target_nodes)
+        pages = await asyncio.gather(
+            *(Redis.scan(self._view_on(node), cursor, match, count, _type) for node in nodes)
+        )
+        return scan_result(dict(zip((node.name for node in nodes), pages)))
+
+    def scan_iter(  # type: ignore[override]
+        self,
+        match: EncodableT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+    ) -> AsyncIterator[Any]:
+        """Every key of the cluster, each at least once even while slots
+        move or a primary fails over (see ``babushka._cluster_scan``)."""
+        return _cluster_scan.run_async(self._scan_walk(match, count, _type), self._ask)
 
     async def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Any:
         """``MGET`` split by slot (not atomic across slots); values in the order asked."""

@@ -18,7 +18,8 @@ import babushka
 from babushka.bench import options as cli_options
 from babushka.bench import report
 from babushka.bench.clients import ClientSpec, discover
-from babushka.bench.results import DATA, MAIN, PIPELINE, Cell, Idle, Run
+from babushka.bench.cluster import ThrowawayCluster, seed_cluster
+from babushka.bench.results import CLUSTER, DATA, MAIN, PIPELINE, Cell, Idle, Run
 from babushka.bench.runner import probe_and_idle, run_cell
 from babushka.bench.server import ThrowawayServer, seed, server_version
 from babushka.bench.workload import Workload
@@ -89,6 +90,11 @@ def _plan(
     options: cli_options.Options, specs: list[ClientSpec]
 ) -> list[tuple[str, int, list[int], list[ClientSpec]]]:
     """(section, value size, concurrencies, clients) in the order they run."""
+    if options.cluster:
+        return [
+            (CLUSTER, 100, [options.cluster_tasks], [s for s in specs if s.kind == "async"]),
+            (CLUSTER, 100, [options.cluster_threads], [s for s in specs if s.kind == "sync"]),
+        ]
     plan = [(MAIN, size, options.concurrency, specs) for size in options.sizes]
     data_specs = [s for s in specs if s.family in DATA_FAMILIES]
     if data_specs:
@@ -149,7 +155,9 @@ def _measure(
     for repetition in range(options.repetitions):
         for section, size, concurrencies, clients in plan:
             workload = workloads[size]
-            seed(host, port, workload.keyspace, workload.value)
+            (seed_cluster if options.cluster else seed)(
+                host, port, workload.keyspace, workload.value
+            )
             # Round-robin over the clients inside each repetition, starting
             # from a different client each time, so drift in the machine's
             # state (heat, other load) spreads over every client.
@@ -192,12 +200,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     options.out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if options.host is None:
-            server = stack.enter_context(ThrowawayServer())
+            server: ThrowawayServer | ThrowawayCluster = (
+                ThrowawayCluster() if options.cluster else ThrowawayServer()
+            )
+            stack.callback(server.stop)
             host, port, own_server = server.host, server.port, True
         else:
             assert options.port is not None
             host, port, own_server = options.host, options.port, False
-        specs, notes = discover(options.loops)
+        specs, notes = discover(options.loops, options.cluster)
         specs = _select(specs, options.clients)
         if not specs:
             print(f"no client matches --clients {','.join(options.clients)}", file=sys.stderr)

@@ -63,9 +63,13 @@ class ClientSpec:
 # babushka
 
 
-def _babushka_async(transport: str) -> Callable[[str, int], Awaitable[AsyncHandle]]:
+def _babushka_async(
+    transport: str, cluster: bool = False
+) -> Callable[[str, int], Awaitable[AsyncHandle]]:
+    client_class = babushka.asyncio.RedisCluster if cluster else babushka.asyncio.Redis
+
     async def open_client(host: str, port: int) -> AsyncHandle:
-        r = babushka.asyncio.Redis(host=host, port=port, transport=transport)
+        r = client_class(host=host, port=port, transport=transport)
 
         async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
             pipe = r.pipeline(transaction=False)
@@ -79,9 +83,11 @@ def _babushka_async(transport: str) -> Callable[[str, int], Awaitable[AsyncHandl
     return open_client
 
 
-def _babushka_sync(transport: str) -> Callable[[str, int], SyncHandle]:
+def _babushka_sync(transport: str, cluster: bool = False) -> Callable[[str, int], SyncHandle]:
+    client_class = babushka.RedisCluster if cluster else babushka.Redis
+
     def open_client(host: str, port: int) -> SyncHandle:
-        r = babushka.Redis(host=host, port=port, transport=transport)
+        r = client_class(host=host, port=port, transport=transport)
 
         def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
             pipe = r.pipeline(transaction=False)
@@ -116,6 +122,22 @@ async def _redis_py_async(host: str, port: int) -> AsyncHandle:
         return await pipe.execute()
 
     return AsyncHandle(r.get, r.set, r.aclose, batch)
+
+
+async def _redis_py_cluster_async(host: str, port: int) -> AsyncHandle:
+    import redis.asyncio
+
+    # Its connections per node are capped as the standalone client's.
+    r = redis.asyncio.RedisCluster(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
+    await r.initialize()
+    return AsyncHandle(r.get, r.set, r.aclose)
+
+
+def _redis_py_cluster_sync(host: str, port: int) -> SyncHandle:
+    import redis
+
+    r = redis.RedisCluster(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
+    return SyncHandle(r.get, r.set, r.close)
 
 
 def _redis_py_sync(host: str, port: int) -> SyncHandle:
@@ -176,6 +198,26 @@ def _glide_sync(host: str, port: int) -> SyncHandle:
     return SyncHandle(client.get, client.set, client.close, batch)
 
 
+async def _glide_cluster_async(host: str, port: int) -> AsyncHandle:
+    import glide
+
+    config = glide.GlideClusterClientConfiguration(
+        [glide.NodeAddress(host, port)], request_timeout=_GLIDE_TIMEOUT_MS
+    )
+    client = await glide.GlideClusterClient.create(config)
+    return AsyncHandle(client.get, client.set, client.close)
+
+
+def _glide_cluster_sync(host: str, port: int) -> SyncHandle:
+    import glide_sync
+
+    config = glide_sync.GlideClusterClientConfiguration(
+        [glide_sync.NodeAddress(host, port)], request_timeout=_GLIDE_TIMEOUT_MS
+    )
+    client = glide_sync.GlideClusterClient.create(config)
+    return SyncHandle(client.get, client.set, client.close)
+
+
 # the yardsticks
 
 
@@ -217,10 +259,13 @@ def _importable(module: str) -> bool:
         return False
 
 
-def discover(loops: Sequence[str] = ("asyncio",)) -> tuple[list[ClientSpec], list[str]]:
+def discover(
+    loops: Sequence[str] = ("asyncio",), cluster: bool = False
+) -> tuple[list[ClientSpec], list[str]]:
     """Every client this environment can run, its async ones once per loop of
-    ``loops``, and notes on the ones it cannot."""
-    specs, notes = _discover()
+    ``loops``, and notes on the ones it cannot; with ``cluster``, each
+    client's cluster flavour (under the same name, for the cluster row)."""
+    specs, notes = _discover_cluster() if cluster else _discover()
     if "uvloop" in loops and not _importable("uvloop"):
         notes.append("uvloop is not installed: no @uvloop columns")
         loops = [name for name in loops if name != "uvloop"]
@@ -233,6 +278,49 @@ def discover(loops: Sequence[str] = ("asyncio",)) -> tuple[list[ClientSpec], lis
         ]
     every += [spec for spec in specs if spec.kind == "sync"]
     return every, notes
+
+
+def _discover_cluster() -> tuple[list[ClientSpec], list[str]]:
+    """The cluster clients: Babushka's RedisCluster on each transport,
+    redis-py's RedisCluster, GLIDE's GlideClusterClient (no yardsticks:
+    they speak to one server)."""
+    specs: list[ClientSpec] = []
+    notes: list[str] = []
+    for transport in babushka.TRANSPORTS:
+        specs.append(
+            ClientSpec(
+                f"babushka-async-{transport}",
+                "babushka",
+                "async",
+                transport,
+                open_async=_babushka_async(transport, cluster=True),
+            )
+        )
+        specs.append(
+            ClientSpec(
+                f"babushka-sync-{transport}",
+                "babushka",
+                "sync",
+                transport,
+                open_sync=_babushka_sync(transport, cluster=True),
+            )
+        )
+    if _importable("redis"):
+        specs.append(ClientSpec("redis-py-async", "redis-py", "async", "", _redis_py_cluster_async))
+        specs.append(
+            ClientSpec("redis-py-sync", "redis-py", "sync", "", open_sync=_redis_py_cluster_sync)
+        )
+    else:
+        notes.append("redis-py is not installed: no redis-py rows and no ratios to it")
+    if _importable("glide"):
+        specs.append(ClientSpec("glide-async", "glide", "async", "", _glide_cluster_async))
+    else:
+        notes.append("valkey-glide is not installed (the `glide` extra): no glide-async rows")
+    if _importable("glide_sync"):
+        specs.append(ClientSpec("glide-sync", "glide", "sync", "", open_sync=_glide_cluster_sync))
+    else:
+        notes.append("valkey-glide-sync is not installed: no glide-sync rows")
+    return specs, notes
 
 
 def _discover() -> tuple[list[ClientSpec], list[str]]:

@@ -34,6 +34,12 @@ class Options:
     idle_seconds: float = 3.0
     out: Path = Path("bench/results")
     quick: bool = False
+    #: The cluster row instead of the standalone rows: a throw-away cluster,
+    #: each client's cluster flavour, async at ``cluster_tasks`` tasks and
+    #: sync at ``cluster_threads`` threads, 100-byte values.
+    cluster: bool = False
+    cluster_tasks: int = 100
+    cluster_threads: int = 10
 
 
 #: --quick: a smoke run for CI that checks the harness works end to end, in seconds.
@@ -151,6 +157,12 @@ def parse(argv: Optional[Sequence[str]] = None) -> Options:
     parser.add_argument(
         "--quick", action="store_true", help="a short smoke run (CI): checks it runs, not speed"
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the cluster row: a throw-away 3-primary cluster (or --host/--port of one), "
+        "each client's cluster client, async 100 tasks and sync 10 threads, 100 B values",
+    )
     args = parser.parse_args(argv)
     if args.port is not None and args.host is None:
         args.host = "127.0.0.1"
@@ -165,4 +177,5 @@ def parse(argv: Optional[Sequence[str]] = None) -> Options:
     options.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
     options.out = args.out
     options.loops = args.loop
+    options.cluster = args.cluster
     return options

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from babushka.bench.results import DATA, MAIN, PIPELINE, Cell, Run
+from babushka.bench.results import CLUSTER, DATA, MAIN, PIPELINE, Cell, Run
 
 COLUMNS = (
     ("client", 30, "<"),
@@ -69,7 +69,7 @@ def table(run: Run) -> str:
         groups.setdefault((cell.section, cell.value_size, cell.kind), []).append(cell)
     for (section, size, kind), cells in sorted(
         groups.items(),
-        key=lambda g: ([MAIN, DATA, PIPELINE].index(g[0][0]), g[0][1], g[0][2] != "async"),
+        key=lambda g: ([MAIN, DATA, PIPELINE, CLUSTER].index(g[0][0]), g[0][1], g[0][2] != "async"),
     ):
         unit = "tasks" if kind == "async" else "threads"
         if section == PIPELINE:
@@ -79,7 +79,10 @@ def table(run: Run) -> str:
                 f"{size_label(size)} values); TPS = commands/s, latency = one batch =="
             )
         else:
-            what = "data-intensive" if section == DATA else "80% GET / 20% SET"
+            what = {
+                DATA: "data-intensive",
+                CLUSTER: "80% GET / 20% SET on a 3-primary cluster",
+            }.get(section, "80% GET / 20% SET")
             lines.append(f"== {kind}, {size_label(size)} values, {what} (conc = {unit}) ==")
         lines.append(_row([name for name, _w, _a in COLUMNS]))
         previous = None

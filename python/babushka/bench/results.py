@@ -16,6 +16,7 @@ from babushka.bench.runner import Sample
 MAIN = "main"
 DATA = "data"
 PIPELINE = "pipeline"
+CLUSTER = "cluster"
 
 
 @dataclass

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 from babushka.bench.workload import existing_key
 
@@ -27,9 +27,13 @@ def _free_port() -> int:
 
 class ThrowawayServer:
     """A ``redis-server`` on a free loopback port in a temporary directory, with
-    persistence off; :meth:`stop` kills it and removes the directory."""
+    persistence off; :meth:`stop` kills it and removes the directory.
+    ``extra_args`` go to the server (a cluster node's), ``choose_port`` picks
+    the port."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, extra_args: Sequence[str] = (), choose_port: Callable[[], int] = _free_port
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (./dev bench installs it as root)")
@@ -37,7 +41,7 @@ class ThrowawayServer:
         self.directory = Path(tempfile.mkdtemp(prefix="babushka-bench-"))
         self._process: Optional[subprocess.Popen[bytes]] = None
         for _attempt in range(5):
-            self.port = _free_port()
+            self.port = choose_port()
             log = open(self.directory / "redis.log", "wb")  # noqa: SIM115
             self._process = subprocess.Popen(
                 [
@@ -52,6 +56,7 @@ class ThrowawayServer:
                     "",
                     "--appendonly",
                     "no",
+                    *extra_args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

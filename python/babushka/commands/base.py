@@ -86,6 +86,17 @@ class CommandsBase(Generic[ValueT]):
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
 
+    def _check_shard_channels(self, channels: list[Any]) -> None:
+        """Raises before a subscriber subscribes to ``channels`` (every shard
+        channel it would have) if this client cannot serve them on one
+        connection: a cluster client refuses several slots. One server
+        serves every channel."""
+
+    def _check_transaction(self, commands: Iterable[tuple[Any, ...]]) -> None:
+        """Raises before a transaction of ``commands`` (``(shape, name,
+        *args)`` tuples) is sent if this client cannot run it: a cluster
+        client refuses keys in several slots. Nothing to check on one server."""
+
     def _execute_outcome(
         self, settle: Callable[[Any, BaseException | None], Any], shape: int, *args: Any
     ) -> ResponseT:
