@@ -357,7 +357,9 @@ class AsyncStream:
             except OSError as error:
                 self._lost(sock, self._codec, f": {error}")
                 return
-            if sent == len(data):
+            if sent == len(data) or self._loop.is_closed():
+                # A closed loop cannot wait for the socket: its stream is
+                # being let go (a subscriber's close frame, sent on the way).
                 return
             data = data[sent:]
             self._loop.add_writer(sock.fileno(), self._write_ready)
