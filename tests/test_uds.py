@@ -109,6 +109,16 @@ def test_large_values_cross_in_pieces(uds: babushka.Redis) -> None:
     assert uds.get("big") == value
 
 
+async def test_async_large_values_wait_for_the_socket(redis_server: RedisServer) -> None:
+    """Frames larger than the socket takes at once: the asyncio stream keeps
+    the rest and writes it as the socket turns writable, in order."""
+    r = babushka.asyncio.Redis(host=redis_server.host, port=redis_server.port, transport="uds")
+    values = [os.urandom(2 * 1024 * 1024 + n) for n in range(4)]
+    assert await asyncio.gather(*(r.set(f"big:{n}", v) for n, v in enumerate(values))) == [True] * 4
+    assert await asyncio.gather(*(r.get(f"big:{n}") for n in range(4))) == values
+    await r.aclose()
+
+
 def test_bad_arguments_raise_before_anything_is_sent(codec: _core.UdsCodec) -> None:
     with pytest.raises(babushka.DataError):
         codec.submit(Box(), 0, "SET", "k", None)

@@ -8,9 +8,9 @@ only moves bytes between the codec and a Unix socket:
   (blocked in ``recv`` with the GIL released) feeds replies to the codec, which
   resolves each waiter by request id. Writers take every frame encoded so far
   under one lock, so threads that arrive together share one ``sendall``.
-- :class:`AsyncStream` serves the asyncio client through the loop's own Unix
-  connection: replies are fed from ``data_received``, and requests submitted
-  during one loop iteration go out in one ``transport.write``.
+- :class:`AsyncStream` serves the asyncio client with a non-blocking socket
+  the loop watches: replies are fed when it turns readable, and requests
+  submitted during one loop iteration go out in one ``send``.
 
 Both carry what the other transports carry, with the same signatures:
 ``execute_request``/``submit_request(lease, kind, commands)`` send a command,
@@ -248,25 +248,23 @@ def _read_loop(sock: socket.socket, codec: _core.UdsCodec) -> None:
     codec.connection_lost("the socket listener closed the stream")
 
 
-class _Protocol(asyncio.Protocol):
-    def __init__(self, codec: _core.UdsCodec) -> None:
-        self._codec = codec
-
-    def data_received(self, data: bytes) -> None:
-        self._codec.feed(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        reason = f": {exc}" if exc is not None else ""
-        self._codec.connection_lost(f"the socket listener closed the stream{reason}")
-
-
 class AsyncStream:
     """The asyncio client's stream on ``loop``; connects in the background.
 
     Requests submitted before the connection is up wait in the codec's output
     and go out right after the setup frame. The stream closes when its loop
-    shuts down (``asyncio.run`` ending), while the loop can still close its
-    transport; a client then opens another on the next loop it is used from.
+    shuts down (``asyncio.run`` ending); a client then opens another on the
+    next loop it is used from.
+
+    The socket is ours, watched with ``add_reader`` (and ``add_writer`` while
+    a write waits), not a loop transport: a transport belongs to its loop and
+    only that loop can close it, so a loop closed by hand (``loop.close()``
+    without ``shutdown_asyncgens``, which gives no notice) would keep it open.
+    asyncio then warns as it is collected, and uvloop's ``close()`` warns
+    while closing its handles and never returns if that warning is an error
+    (``-W error``, pytest's ``filterwarnings = error``): uvloop skips closing
+    a handle whose warning raised, then waits for it. A plain socket is
+    closed by whoever finds its loop gone, and a closed loop keeps nothing.
     """
 
     def __init__(
@@ -287,7 +285,10 @@ class AsyncStream:
     def _open(self) -> None:
         self._codec = self._core.uds_codec()
         self._codec.set_on_output(self._flush_soon)
-        self._transport: asyncio.Transport | None = None
+        #: The connected socket, once ``_connect`` is done.
+        self._sock: socket.socket | None = None
+        #: Bytes the socket did not take yet (written when it turns writable).
+        self._unsent = bytearray()
         self._closed = False
         self._connecting = self._loop.create_task(self._connect())
         self._shutdown_hook = ShutdownHook(self._loop_shut_down)
@@ -305,19 +306,79 @@ class AsyncStream:
 
     async def _connect(self) -> None:
         codec = self._codec
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
         try:
-            transport, _ = await self._loop.create_unix_connection(
-                lambda: _Protocol(codec), listener_path()
-            )
+            await self._loop.sock_connect(sock, listener_path())
         except (OSError, ConnectionError) as error:
+            sock.close()
             codec.connection_lost(f"cannot reach the socket listener: {error}")
             return
+        except BaseException:  # cancelled by close()
+            sock.close()
+            raise
         if self._closed:
-            transport.close()
+            sock.close()
             return
-        transport.write(codec.setup_frame())
-        self._transport = transport
+        self._sock = sock
+        self._loop.add_reader(sock.fileno(), self._read_ready, sock, codec)
+        self._send(codec.setup_frame())
         self._flush()
+
+    def _read_ready(self, sock: socket.socket, codec: _core.UdsCodec) -> None:
+        try:
+            data = sock.recv(_READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self._lost(sock, codec, f": {error}")
+            return
+        if data:
+            codec.feed(data)
+        else:
+            self._lost(sock, codec, "")
+
+    def _lost(self, sock: socket.socket, codec: _core.UdsCodec, reason: str) -> None:
+        if self._sock is sock:
+            self._release_socket()
+        codec.connection_lost(f"the socket listener closed the stream{reason}")
+
+    def _send(self, data: bytes) -> None:
+        """Writes ``data`` after whatever waits; what the socket does not
+        take now waits for it to turn writable."""
+        sock = self._sock
+        if sock is None:
+            return
+        if not self._unsent:
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as error:
+                self._lost(sock, self._codec, f": {error}")
+                return
+            if sent == len(data) or self._loop.is_closed():
+                # A closed loop cannot wait for the socket: its stream is
+                # being let go (a subscriber's close frame, sent on the way).
+                return
+            data = data[sent:]
+            self._loop.add_writer(sock.fileno(), self._write_ready)
+        self._unsent += data
+
+    def _write_ready(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            sent = sock.send(self._unsent)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self._lost(sock, self._codec, f": {error}")
+            return
+        del self._unsent[:sent]
+        if not self._unsent:
+            self._loop.remove_writer(sock.fileno())
 
     def submit(self, shape: int, *args: Any) -> asyncio.Future[Any]:
         if self._closed:
@@ -367,11 +428,24 @@ class AsyncStream:
             self._loop.call_soon_threadsafe(self._flush)
 
     def _flush(self) -> None:
-        transport = self._transport
-        if transport is not None:
+        if self._sock is not None:
             data = self._codec.take_output()
             if data:
-                transport.write(data)
+                self._send(data)
+
+    def _release_socket(self) -> None:
+        """Stops watching the socket and closes it. On a closed loop there is
+        nothing to stop watching (its selector, or uvloop's handles, went
+        with it)."""
+        sock, self._sock = self._sock, None
+        self._unsent.clear()
+        if sock is None:
+            return
+        if not self._loop.is_closed():
+            fd = sock.fileno()
+            self._loop.remove_reader(fd)
+            self._loop.remove_writer(fd)
+        sock.close()
 
     def close(self) -> None:
         if self._closed:
@@ -379,12 +453,12 @@ class AsyncStream:
         self._closed = True
         self._shutdown_hook.cancel()
         self._codec.close()
-        # On a loop closed without shutting down (no notice reached us) these
-        # raise; the transport's socket is then closed when it is collected.
-        with contextlib.suppress(RuntimeError):
-            if self._transport is not None:
-                self._transport.close()
-            elif not self._connecting.done():
+        if self._sock is not None:
+            self._release_socket()
+        elif not self._connecting.done():
+            # On a loop closed without shutting down the task can no longer
+            # run: its socket is closed when the collector finalizes it.
+            with contextlib.suppress(RuntimeError):
                 self._connecting.cancel()
 
 

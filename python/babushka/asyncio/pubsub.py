@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, Sequence
 
+from babushka import _core
+from babushka._loops import running_loop
 from babushka._pubsub import (
     CHANNEL,
     DEFAULT_MAX_BUFFERED_MESSAGES,
@@ -39,7 +42,10 @@ __all__ = ["PubSub", "Subscription"]
 
 
 class PubSub(PubSubBase):
-    """An asyncio subscriber; use it from the event loop it was first used on."""
+    """An asyncio subscriber. It serves the running loop: after the loop it
+    was used on ends, it goes on from the next one, subscriptions kept (see
+    :meth:`_move`). One loop at a time: loops in several threads at once
+    need a subscriber each."""
 
     def __init__(
         self,
@@ -70,34 +76,90 @@ class PubSub(PubSubBase):
     def _open_native(self) -> SubscriberT:
         loop = asyncio.get_running_loop()
         client = self._client
-        ready = asyncio.Event()
         native: SubscriberT
         if client.transport == "uds":
             native = client._uds_stream().subscriber(self.max_buffered_messages)
+        else:
+            native = client._core.subscriber(self.max_buffered_messages)
+        self._bind(native, loop)
+        return native
+
+    def _bind(self, native: SubscriberT, loop: asyncio.AbstractEventLoop) -> None:
+        """Has ``native`` wake ``loop`` when messages start waiting."""
+        ready = asyncio.Event()
+        if isinstance(native, _core.Subscriber) and self._client.transport == "managed":
+            # One wake-up per batch: the eventfd turns readable when
+            # messages start waiting, and is cleared before they are taken.
+            def on_readable() -> None:
+                native.clear_signal()
+                ready.set()
+
+            loop.add_reader(native.fd(), on_readable)
+            self._watched_fd = native.fd()
+        elif self._client.transport == "uds":
             # The stream's reader runs on this loop: it sets the event itself.
             native.set_waker(ready.set)
         else:
-            core = client._core.subscriber(self.max_buffered_messages)
-            native = core
-            if client.transport == "managed":
-                # One wake-up per batch: the eventfd turns readable when
-                # messages start waiting, and is cleared before they are taken.
-                def on_readable() -> None:
-                    core.clear_signal()
-                    ready.set()
+            # ffi: the core calls back on a runtime thread.
+            def wake() -> None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed
+                    loop.call_soon_threadsafe(ready.set)
 
-                loop.add_reader(core.fd(), on_readable)
-                self._watched_fd = core.fd()
-            else:
-                # ffi: the core calls back on a runtime thread.
-                def wake() -> None:
-                    with contextlib.suppress(RuntimeError):  # the loop is closed
-                        loop.call_soon_threadsafe(ready.set)
-
-                native.set_waker(wake)
+            native.set_waker(wake)
         self._ready = ready
         self._loop = loop
+
+    def _live_native(self) -> SubscriberT | None:
+        native = super()._live_native()
+        loop = running_loop()
+        if native is None or loop is None or loop is self._loop:
+            return native
+        if self._client.transport == "uds":
+            # Moved by _follow_running_loop, which can wait; until then the
+            # old stream's subscriber answers (closed, if its loop ended).
+            return native
+        # The core's subscriber stays, with its subscriptions and the
+        # messages waiting in it; only its wake-up moves.
+        self._stop_watching()
+        self._bind(native, loop)
         return native
+
+    async def _follow_running_loop(self) -> None:
+        """Serves the running loop from now on, as the client follows it
+        (``asyncio.run`` twice, a loop per test): the loop served so far has
+        ended, or at least is no longer the caller's. On managed and ffi
+        only the wake-up moves (:meth:`_live_native`). On uds a subscriber
+        lives on a loop's stream, which closed with its loop: a new one on
+        this loop's stream subscribes to everything again and this waits
+        for the confirmations, which a read then gets as after a
+        reconnection; what was published while no loop listened is lost."""
+        native = self._native
+        loop = running_loop()
+        if (
+            native is None
+            or loop is None
+            or loop is self._loop
+            or self._client.transport != "uds"
+            or self._pid != os.getpid()
+        ):
+            return
+        self._dropped_seen = max(native.dropped, self._dropped_seen)
+        native.close()
+        native = self._native = self._client._uds_stream().subscriber(self.max_buffered_messages)
+        self._bind(native, loop)
+        confirmations = []
+        for kind in (CHANNEL, PATTERN, SHARD):
+            table, pending = self._tables(kind)
+            # An unsubscribe sent on the old stream is done with.
+            for name in pending:
+                table.pop(name, None)
+            pending.clear()
+            if table:
+                future: asyncio.Future[Any] = loop.create_future()
+                native.subscribe(future, kind, *table)
+                confirmations.append(future)
+        self._sent()
+        await asyncio.gather(*confirmations)
 
     @property
     def subscribed(self) -> bool:
@@ -107,6 +169,7 @@ class PubSub(PubSubBase):
     async def _subscribe(
         self, kind: int, args: tuple[Any, ...], handlers: dict[str, HandlerT]
     ) -> None:
+        await self._follow_running_loop()
         native, names, undo = self._prepare(kind, args, handlers)
         try:
             await self._confirm(native, kind, names)
@@ -143,22 +206,27 @@ class PubSub(PubSubBase):
         await self._subscribe(SHARD, args, kwargs)
 
     async def unsubscribe(self, *args: Any) -> None:
+        await self._follow_running_loop()
         self._unsubscribe(CHANNEL, args)
 
     async def punsubscribe(self, *args: Any) -> None:
+        await self._follow_running_loop()
         self._unsubscribe(PATTERN, args)
 
     async def sunsubscribe(self, *args: Any, target_node: Any = None) -> None:
+        await self._follow_running_loop()
         self._unsubscribe(SHARD, args)
 
     async def ping(self, message: Any = None) -> None:
         """Sends a PING; its answer is a ``pong`` message."""
+        await self._follow_running_loop()
         self._native_subscriber().ping(message)
         self._sent()
 
     async def execute_command(self, *args: Any) -> None:
         """Sends a (un)subscribe command or PING as it is; a subscribe
         returns once confirmed."""
+        await self._follow_running_loop()
         subscribe = self._command(args)
         if subscribe is not None:
             await self._confirm(*subscribe)
@@ -183,6 +251,7 @@ class PubSub(PubSubBase):
 
     async def _receive(self, timeout: float | None) -> dict[str, Any] | None:
         self._raise_deferred()
+        await self._follow_running_loop()
         native = self._live_native()
         ready = self._ready
         loop = self._loop
