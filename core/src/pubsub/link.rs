@@ -32,6 +32,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +73,9 @@ pub(crate) struct Link {
     /// How long a written subscribe may wait for its confirmation (the
     /// client's `socket_timeout`).
     ack_timeout: Option<Duration>,
+    /// `MONITOR` was sent: the reader takes status lines as monitor lines.
+    /// Atomic so the reader does not take the lock once per frame.
+    monitoring: AtomicBool,
 }
 
 struct State {
@@ -102,6 +106,7 @@ impl Link {
             doorbell: Notify::new(),
             stop: Notify::new(),
             ack_timeout,
+            monitoring: AtomicBool::new(false),
         });
         // The guard is an argument, so it closes the inbox even if the task
         // is dropped before it first runs (the runtime shutting down).
@@ -136,6 +141,15 @@ impl Link {
             Some(message) => Command::from_args([&b"PING"[..], message]),
             None => Command::from_args([b"PING"]),
         })
+    }
+
+    /// Sends `MONITOR`: from its `OK` on, the connection receives a line
+    /// per command the server runs. It is not restored after a lost
+    /// connection (the `reconnected` notice then counts no subscription);
+    /// the wrapper ends the monitor there, as redis-py's raises.
+    pub(crate) fn monitor(&self) -> Result<()> {
+        self.monitoring.store(true, Ordering::Release);
+        self.queue(|_| Command::from_args([b"MONITOR"]))
     }
 
     /// Records a command (under the lock, so the subscriptions and the
@@ -435,7 +449,12 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
         };
         match step {
             Step::Frame(Some(Ok(frame))) => {
-                let Some(event) = Event::from_frame(frame) else {
+                let event = if link.monitoring.load(Ordering::Acquire) {
+                    Event::from_monitor_frame(frame)
+                } else {
+                    Event::from_frame(frame)
+                };
+                let Some(event) = event else {
                     continue;
                 };
                 if restoring > 0 && answers_restore(&event) {
