@@ -35,9 +35,9 @@ _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
 def parse_line(line: bytes | str) -> dict[str, Any]:
     """One monitor line as redis-py's dict: ``time`` (float), ``db`` (int),
     ``client_address``, ``client_port``, ``client_type`` (``tcp``, ``unix``,
-    ``lua``, or ``unknown`` when the server names no client) and ``command`` (the words joined by spaces, with escaped
-    quotes unescaped). Always ``str``, whatever ``decode_responses`` says,
-    as redis-py's."""
+    ``lua``, or ``unknown`` when the server names no client) and ``command``
+    (the words joined by spaces, with escaped quotes unescaped). Always
+    ``str``, whatever ``decode_responses`` says, as redis-py's."""
     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
     match = _LINE.fullmatch(text)
     if match is None:

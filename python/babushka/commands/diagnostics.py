@@ -8,10 +8,11 @@ redis-py's does; ``execute_command`` still sends them.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, NoReturn
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -20,8 +21,64 @@ def _left_out(name: str) -> NoReturn:
     raise NotImplementedError(f"{name} is intentionally not implemented in the client.")
 
 
+class HotkeysMetricsTypes(Enum):
+    """What ``hotkeys_start`` ranks keys by (redis-py's enum, same values)."""
+
+    CPU = "CPU"
+    NET = "NET"
+
+
+def _hotkeys_reports(reply: Any) -> list[dict[Any, Any]]:
+    """HOTKEYS GET: a list of reports, each a RESP2 flat list of pairs or a
+    RESP3 map, as dicts (keys as the server sent them, as redis-py's)."""
+    return [
+        dict(report) if isinstance(report, dict) else dict(zip(report[::2], report[1::2]))
+        for report in reply
+    ]
+
+
 class DiagnosticsCommands(CommandsBase[ValueT]):
     # -- MEMORY ----------------------------------------------------------------
+
+    def hotkeys_start(
+        self,
+        metrics: list[HotkeysMetricsTypes],
+        count: int | None = None,
+        duration: int | None = None,
+        sample_ratio: int | None = None,
+        slots: list[int] | None = None,
+    ) -> Reply[ValueT]:
+        """Starts tracking the hottest keys by ``metrics`` (``CPU``, ``NET``),
+        keeping ``count`` of them, for ``duration`` seconds, sampling one
+        command in ``sample_ratio``, in ``slots`` only. Newer than the test
+        servers (its words are tested). https://redis.io/docs/latest/commands/hotkeys-start/"""
+        if not metrics:
+            raise DataError("hotkeys_start needs at least one metric")
+        words: list[Any] = ["METRICS", len(metrics)]
+        words += [HotkeysMetricsTypes(m).value for m in metrics]
+        options = (
+            ("COUNT", count, "count"),
+            ("DURATION", duration, "duration"),
+            ("SAMPLE", sample_ratio, "sample_ratio"),
+        )
+        for word, value, name in options:
+            if value is not None:
+                words += [word, require_int(value, name)]
+        if slots is not None:
+            words += ["SLOTS", len(slots), *(require_int(slot, "slots") for slot in slots)]
+        return self._execute(S.RAW, "HOTKEYS", "START", *words)
+
+    def hotkeys_get(self) -> Reply[list[dict[Any, Any]]]:
+        """What the tracking found: one dict per report, as redis-py's."""
+        return self._execute_then(_hotkeys_reports, S.RAW, "HOTKEYS", "GET")
+
+    def hotkeys_stop(self) -> Reply[ValueT]:
+        """Stops the tracking, keeping what it found."""
+        return self._execute(S.RAW, "HOTKEYS", "STOP")
+
+    def hotkeys_reset(self) -> Reply[ValueT]:
+        """Forgets what the tracking found."""
+        return self._execute(S.RAW, "HOTKEYS", "RESET")
 
     def memory_doctor(self) -> NoReturn:
         """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/memory-doctor/"""

@@ -13,6 +13,7 @@ from babushka.commands.base import (
     ExpiryT,
     KeyT,
     ResponseT,
+    key_list,
     milliseconds,
     require_cursor,
     require_int,
@@ -245,6 +246,39 @@ class KeyCommands(CommandsBase[ValueT]):
             _not_negative(timeout, "timeout"),
         ]
         return self._execute(S.RAW, "WAITAOF", *words)
+
+    def migrate(
+        self,
+        host: str,
+        port: int,
+        keys: KeyT | list[KeyT],
+        destination_db: int,
+        timeout: int,
+        copy: bool = False,
+        replace: bool = False,
+        auth: str | None = None,
+    ) -> Reply[ValueT]:
+        """Moves ``keys`` to database ``destination_db`` of the server at
+        ``host:port`` (``copy``: keeps them here too; ``replace``: overwrites
+        there), waiting up to ``timeout`` ms; ``OK``, or ``NOKEY`` when none
+        exists. https://redis.io/docs/latest/commands/migrate/"""
+        names = key_list(keys, ())
+        if not names:
+            raise DataError("MIGRATE requires at least one key")
+        words: list[Any] = [
+            host,
+            require_int(port, "port"),
+            "",
+            require_int(destination_db, "destination_db"),
+        ]
+        words.append(_not_negative(timeout, "timeout"))
+        if copy:
+            words.append("COPY")
+        if replace:
+            words.append("REPLACE")
+        if auth:
+            words += ["AUTH", auth]
+        return self._execute(S.RAW, "MIGRATE", *words, "KEYS", *names)
 
 
 #: OBJECT's subcommands that take a key.

@@ -17,6 +17,7 @@ from babushka.commands.base import (
     count_option,
     key_count,
     key_list,
+    require_int,
 )
 from babushka.exceptions import DataError
 
@@ -167,6 +168,41 @@ class ListCommands(CommandsBase[ValueT]):
         wait = blocking_timeout(timeout)
         return self._execute(S.RAW, "BLMOVE", first_list, second_list, src, dest, wait)
 
+    def lmovem(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+        count: int | None = None,
+        mode: str | None = None,
+        ordering: str | None = None,
+    ) -> Reply[list[ValueT] | None]:
+        """:meth:`lmove` of up to ``count`` elements (``mode="EXACTLY"``: all
+        or none), moved one by one (``ordering="OBO"``) or as a block
+        (``"BULK"``); the moved elements, ``None`` when none moved. Newer
+        than the test servers (its words are tested).
+        https://redis.io/docs/latest/commands/lmovem/"""
+        words = [first_list, second_list, *_move_words(src, dest)]
+        return self._execute(S.RAW, "LMOVEM", *words, *_many_words(count, mode, ordering))
+
+    def blmovem(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+        count: int | None = None,
+        mode: str | None = None,
+        ordering: str | None = None,
+    ) -> Reply[list[ValueT] | None]:
+        """:meth:`lmovem`, waiting up to ``timeout`` seconds for elements on a
+        connection of its own; ``None`` when the time ran out.
+        https://redis.io/docs/latest/commands/blmovem/"""
+        words = [first_list, second_list, *_move_words(src, dest), blocking_timeout(timeout)]
+        return self._execute(S.RAW, "BLMOVEM", *words, *_many_words(count, mode, ordering))
+
     def blmpop(
         self,
         timeout: float,
@@ -198,3 +234,20 @@ class ListCommands(CommandsBase[ValueT]):
         words: list[Any] = ["LMPOP", key_count(num_keys, keys), *keys]
         words.append(_word(direction, ("LEFT", "RIGHT"), "direction"))
         return self._execute(S.RAW, *words, *count_option(count))
+
+
+def _move_words(src: str, dest: str) -> list[str]:
+    return [_word(src, ("LEFT", "RIGHT"), "src"), _word(dest, ("LEFT", "RIGHT"), "dest")]
+
+
+def _many_words(count: int | None, mode: str | None, ordering: str | None) -> list[Any]:
+    """LMOVEM's ``COUNT|EXACTLY n OBO|BULK``: ``count`` needs ``ordering``,
+    and ``mode`` or ``ordering`` need ``count`` (redis-py's rules)."""
+    if count is None:
+        if mode is not None or ordering is not None:
+            raise DataError("count is required when mode or ordering is set")
+        return []
+    if ordering is None:
+        raise DataError("ordering (OBO or BULK) is required when count is set")
+    word = "COUNT" if mode is None else _word(mode, ("COUNT", "EXACTLY"), "mode")
+    return [word, require_int(count, "count"), _word(ordering, ("OBO", "BULK"), "ordering")]
