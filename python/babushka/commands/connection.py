@@ -49,7 +49,7 @@ class ConnectionCommands(CommandsBase[ValueT]):
         """Ends ``READONLY``. https://redis.io/docs/latest/commands/readwrite/"""
         return self._execute(S.OK, "READWRITE")
 
-    def quit(self) -> ResponseT:
+    def quit(self) -> Reply[bool]:
         """Sends QUIT on a connection of its own, which the server then closes;
         the client's other connections stay open (``True``).
         https://redis.io/docs/latest/commands/quit/"""
@@ -57,7 +57,8 @@ class ConnectionCommands(CommandsBase[ValueT]):
 
     def reset(self) -> ResponseT:
         """Sends RESET on a connection of its own, closed afterwards (``"RESET"``):
-        the shared connection keeps its database, user and name.
+        the shared connection keeps its database, user and name. (Typed
+        ``Any``: on a pipeline, ``reset()`` is redis-py's pipeline reset.)
         https://redis.io/docs/latest/commands/reset/"""
         return self._execute_alone(S.STR, "RESET")
 

@@ -12,7 +12,6 @@ from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
-    ResponseT,
     blocking_timeout,
     count_option,
     key_count,
@@ -226,7 +225,7 @@ class ListCommands(CommandsBase[ValueT]):
         *args: KeyT,
         direction: str,
         count: int | None = 1,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT | list[ValueT]] | None]:
         """Pops up to ``count`` elements from the ``direction`` end of the first
         non-empty list of ``args``: ``[key, [element, ...]]``, or ``None``
         (https://redis.io/docs/latest/commands/lmpop/)."""

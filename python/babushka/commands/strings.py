@@ -14,7 +14,6 @@ from babushka.commands.base import (
     EncodableT,
     ExpiryT,
     KeyT,
-    ResponseT,
     expiry_words,
     key_list,
     milliseconds,
@@ -164,7 +163,7 @@ class StringCommands(CommandsBase[ValueT]):
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
         keepttl: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Sets every key of ``mapping`` with one expiry, if every key is new
         (``NX``) or there (``XX``) as ``data_persist_option`` asks; returns 1
         if it did, 0 if not (Redis 8.4+)
@@ -187,13 +186,13 @@ class StringCommands(CommandsBase[ValueT]):
         ifne: EncodableT | None = None,
         ifdeq: str | None = None,
         ifdne: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Deletes the key if its value (or its ``digest``) is equal or not as
         asked; returns 1 if it did (Redis 8.4+)
         (https://redis.io/docs/latest/commands/delex/)."""
         return self._execute(S.RAW, "DELEX", name, *_compare_words(ifeq, ifne, ifdeq, ifdne))
 
-    def digest(self, name: KeyT) -> ResponseT:
+    def digest(self, name: KeyT) -> Reply[ValueT | None]:
         """A hash of the key's value as hex, ``None`` when the key is missing
         (Redis 8.4+) (https://redis.io/docs/latest/commands/digest/)."""
         return self._execute(S.RAW, "DIGEST", name)
@@ -261,7 +260,7 @@ class StringCommands(CommandsBase[ValueT]):
     def getset(self, name: KeyT, value: EncodableT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "GETSET", name, value)
 
-    def substr(self, name: KeyT, start: int, end: int = -1) -> ResponseT:
+    def substr(self, name: KeyT, start: int, end: int = -1) -> Reply[ValueT]:
         """The value's bytes from ``start`` to ``end`` (the old name of
         GETRANGE) (https://redis.io/docs/latest/commands/substr/)."""
         return self._execute(S.RAW, "SUBSTR", name, start, end)
@@ -350,7 +349,7 @@ class StringCommands(CommandsBase[ValueT]):
         idx: bool | None = False,
         minmatchlen: int | None = 0,
         withmatchlen: bool | None = False,
-    ) -> ResponseT:
+    ) -> Reply[ValueT | int | list[Any]]:
         """The longest common subsequence of two values; its length with
         ``len``; with ``idx`` the matches as RESP2 gives them (a flat
         ``[b"matches", [...], b"len", n]``, as redis-py returns it)
