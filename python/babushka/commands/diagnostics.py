@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int
 from babushka.exceptions import DataError
 
 
@@ -88,22 +88,22 @@ class DiagnosticsCommands(CommandsBase[ValueT]):
         """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/memory-help/"""
         _left_out("MEMORY HELP")
 
-    def memory_malloc_stats(self) -> ResponseT:
+    def memory_malloc_stats(self) -> Reply[ValueT]:
         """The allocator's statistics, as text.
         https://redis.io/docs/latest/commands/memory-malloc-stats/"""
         return self._execute(S.RAW, "MEMORY", "MALLOC-STATS")
 
-    def memory_purge(self) -> ResponseT:
+    def memory_purge(self) -> Reply[bool]:
         """Asks the allocator to release memory.
         https://redis.io/docs/latest/commands/memory-purge/"""
         return self._execute(S.OK, "MEMORY", "PURGE")
 
-    def memory_stats(self) -> ResponseT:
+    def memory_stats(self) -> Reply[dict[str, Any]]:
         """The server's memory use as a dict (``str`` keys).
         https://redis.io/docs/latest/commands/memory-stats/"""
         return self._execute(S.MEMORY_STATS, "MEMORY", "STATS")
 
-    def memory_usage(self, key: KeyT, samples: int | None = None) -> ResponseT:
+    def memory_usage(self, key: KeyT, samples: int | None = None) -> Reply[int | None]:
         """Bytes a key and its value take (nested values estimated from
         ``samples`` of them; 0: all). https://redis.io/docs/latest/commands/memory-usage/"""
         words: list[Any] = []
@@ -115,17 +115,17 @@ class DiagnosticsCommands(CommandsBase[ValueT]):
 
     # -- SLOWLOG -----------------------------------------------------------------
 
-    def slowlog_get(self, num: int | None = None) -> ResponseT:
+    def slowlog_get(self, num: int | None = None) -> Reply[list[dict[str, Any]]]:
         """The slow log's latest ``num`` entries (the server's default: 10)
         as dicts. https://redis.io/docs/latest/commands/slowlog-get/"""
         words: list[Any] = [] if num is None else [require_int(num, "num")]
         return self._execute(S.SLOWLOG_GET, "SLOWLOG", "GET", *words)
 
-    def slowlog_len(self) -> ResponseT:
+    def slowlog_len(self) -> Reply[int]:
         """How many entries the slow log holds. https://redis.io/docs/latest/commands/slowlog-len/"""
         return self._execute(S.RAW, "SLOWLOG", "LEN")
 
-    def slowlog_reset(self) -> ResponseT:
+    def slowlog_reset(self) -> Reply[bool]:
         """Empties the slow log. https://redis.io/docs/latest/commands/slowlog-reset/"""
         return self._execute(S.OK, "SLOWLOG", "RESET")
 
@@ -144,27 +144,27 @@ class DiagnosticsCommands(CommandsBase[ValueT]):
         https://redis.io/docs/latest/commands/latency-histogram/"""
         _left_out("LATENCY HISTOGRAM")
 
-    def latency_history(self, event: str) -> ResponseT:
+    def latency_history(self, event: str) -> Reply[list[list[int]]]:
         """An event's ``[timestamp, latency]`` samples.
         https://redis.io/docs/latest/commands/latency-history/"""
         return self._execute(S.RAW, "LATENCY", "HISTORY", event)
 
-    def latency_latest(self) -> ResponseT:
+    def latency_latest(self) -> Reply[list[list[Any]]]:
         """Each event's latest latency sample. https://redis.io/docs/latest/commands/latency-latest/"""
         return self._execute(S.RAW, "LATENCY", "LATEST")
 
-    def latency_reset(self, *events: str) -> ResponseT:
+    def latency_reset(self, *events: str) -> Reply[int]:
         """Forgets the samples of ``events`` (of all, with none); how many
         were reset. https://redis.io/docs/latest/commands/latency-reset/"""
         return self._execute(S.RAW, "LATENCY", "RESET", *events)
 
     # -- COMMAND -----------------------------------------------------------------
 
-    def command(self) -> ResponseT:
+    def command(self) -> Reply[dict[str, dict[str, Any]]]:
         """Every command's details, by name. https://redis.io/docs/latest/commands/command/"""
         return self._execute(S.COMMAND_INFO, "COMMAND")
 
-    def command_count(self) -> ResponseT:
+    def command_count(self) -> Reply[int]:
         """How many commands the server has. https://redis.io/docs/latest/commands/command-count/"""
         return self._execute(S.RAW, "COMMAND", "COUNT")
 
@@ -173,7 +173,7 @@ class DiagnosticsCommands(CommandsBase[ValueT]):
         module: str | None = None,
         category: str | None = None,
         pattern: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT]]:
         """The command names, filtered by ``module``, ACL ``category`` or a
         ``pattern``; the server takes one filter, and answers more with an
         error, as redis-py lets it. https://redis.io/docs/latest/commands/command-list/"""
@@ -183,14 +183,14 @@ class DiagnosticsCommands(CommandsBase[ValueT]):
             words.insert(0, "FILTERBY")
         return self._execute(S.RAW, "COMMAND", "LIST", *words)
 
-    def command_getkeys(self, *args: EncodableT) -> ResponseT:
+    def command_getkeys(self, *args: EncodableT) -> Reply[list[str]]:
         """The keys of the command ``args``, as ``str``.
         https://redis.io/docs/latest/commands/command-getkeys/"""
         if not args:
             raise DataError("command_getkeys needs a command")
         return self._execute(S.STR_LIST, "COMMAND", "GETKEYS", *args)
 
-    def command_getkeysandflags(self, *args: EncodableT) -> ResponseT:
+    def command_getkeysandflags(self, *args: EncodableT) -> Reply[list[list[Any]]]:
         """The keys of the command ``args``, each with its flags.
         https://redis.io/docs/latest/commands/command-getkeysandflags/"""
         if not args:
@@ -211,7 +211,7 @@ class DiagnosticsCommands(CommandsBase[ValueT]):
         """Not implemented, as in redis-py. https://redis.io/docs/latest/commands/debug/"""
         _left_out("DEBUG SEGFAULT")
 
-    def debug_object(self, key: KeyT) -> ResponseT:
+    def debug_object(self, key: KeyT) -> Reply[dict[str, Any]]:
         """A key's internals (``type``, ``encoding``, ``refcount``, ...) as a
         dict. https://redis.io/docs/latest/commands/debug-object/"""
         # DEBUG's other subcommands answer otherwise: the table gives DEBUG
