@@ -198,6 +198,7 @@ UNCALLED = {
     "readonly": "Redis 7.0 refuses it without cluster support",
     "readwrite": "Redis 7.0 refuses it without cluster support",
     "waitaof": "Redis 7.2+",
+    "shutdown": "stops the server (tests/test_shutdown.py)",
     "client_setinfo": "Redis 7.2+",
     "client_no_touch": "Redis 7.2+",
     "client_kill": "needs another client's address (tests/test_client_admin.py)",

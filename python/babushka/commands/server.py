@@ -140,7 +140,7 @@ class ServerCommands(CommandsBase[ValueT]):
         now: bool = False,
         force: bool = False,
         abort: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[None]:
         """Stops the server: ``None`` once it closed the connection; raises
         ``RedisError`` if it answered instead (it did not stop), or its error.
         https://redis.io/docs/latest/commands/shutdown/"""
