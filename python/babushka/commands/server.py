@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
-from babushka.commands.base import CommandsBase, EncodableT, ResponseT, require_int
+from babushka.commands.base import CommandsBase, EncodableT, require_int
 from babushka.exceptions import ConnectionError, DataError, RedisError
 
 
