@@ -31,6 +31,7 @@ import redis
 import babushka
 from babushka import _core
 from babushka import _shapes as S
+from babushka.commands.arrays import ArrayCommands
 from support.servers import RedisServer
 
 #: Flags the table copies from COMMAND INFO (the rest it leaves out).
@@ -725,9 +726,13 @@ def _same_type(ours: Any, theirs: Any) -> bool:
     return type(ours) is type(theirs) or (isinstance(ours, bool) and type(theirs) is int)
 
 
-#: Commands of redis-py 8 that neither test server has (Redis 8.4+, and
-#: Redis 6's STRALGO), which methods name: the table has no entry for them.
-NEWER = frozenset({"DELEX", "DIGEST", "HOTKEYS", "SDIFFCARD", "STRALGO", "SUNIONCARD"})
+#: Commands of redis-py 8 that neither test server has (Redis 8.4+ and the
+#: array commands, and Redis 6's STRALGO), which methods name: the table has
+#: no entry for them.
+NEWER = frozenset(
+    {"DELEX", "DIGEST", "HOTKEYS", "SDIFFCARD", "STRALGO", "SUNIONCARD"}
+    | {name.upper() for name in vars(ArrayCommands) if name.startswith("ar")}
+)
 
 #: ``self._execute(S.SHAPE, "NAME"[, "SUB"], ...)`` in a command method.
 _METHOD_CALL = re.compile(r'_execute\(\s*S\.(\w+),\s*"([A-Z_]+)"(?:,\s*"([A-Z_-]+)")?')

@@ -13,6 +13,11 @@ import pytest
 
 import babushka
 from babushka import _core
+from babushka.commands.arrays import (
+    ArrayAggregateOperations,
+    ArrayPredicateCombinator,
+    ArrayPredicateType,
+)
 from babushka.commands.diagnostics import HotkeysMetricsTypes
 from babushka.commands.strings import stralgo_reply
 from support.recorder import RecordingProxy, as_words
@@ -91,6 +96,44 @@ ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
     ),
     ("hotkeys_start", (["CPU"],), {}, ["HOTKEYS", "START", "METRICS", 1, "CPU"]),
     ("hotkeys_get", (), {}, ["HOTKEYS", "GET"]),
+    ("arset", ("a", 3, "x", "y"), {}, ["ARSET", "a", 3, "x", "y"]),
+    ("armset", ("a", {1: "x", 5: "y"}), {}, ["ARMSET", "a", 1, "x", 5, "y"]),
+    ("arinsert", ("a", "x", "y"), {}, ["ARINSERT", "a", "x", "y"]),
+    ("arring", ("a", 10, "x"), {}, ["ARRING", "a", 10, "x"]),
+    ("arget", ("a", 3), {}, ["ARGET", "a", 3]),
+    ("armget", ("a", 1, 2), {}, ["ARMGET", "a", 1, 2]),
+    ("argetrange", ("a", 0, 9), {}, ["ARGETRANGE", "a", 0, 9]),
+    ("arlastitems", ("a", 2), {"rev": True}, ["ARLASTITEMS", "a", 2, "REV"]),
+    ("ardel", ("a", 1, 2), {}, ["ARDEL", "a", 1, 2]),
+    ("ardelrange", ("a", (0, 3), [7, 9]), {}, ["ARDELRANGE", "a", 0, 3, 7, 9]),
+    ("arcount", ("a",), {}, ["ARCOUNT", "a"]),
+    ("arlen", ("a",), {}, ["ARLEN", "a"]),
+    ("arnext", ("a",), {}, ["ARNEXT", "a"]),
+    ("arseek", ("a", 4), {}, ["ARSEEK", "a", 4]),
+    ("arinfo", ("a",), {"full": True}, ["ARINFO", "a", "FULL"]),
+    ("arscan", ("a", 0, 9), {"limit": 5}, ["ARSCAN", "a", 0, 9, "LIMIT", 5]),
+    (
+        "argrep",
+        ("a", 0, -1, [(ArrayPredicateType.GLOB, "x*"), ("EXACT", "y")]),
+        {"combinator": ArrayPredicateCombinator.OR, "limit": 3, "withvalues": True, "nocase": True},
+        [
+            "ARGREP",
+            "a",
+            0,
+            -1,
+            "GLOB",
+            "x*",
+            "EXACT",
+            "y",
+            "OR",
+            "LIMIT",
+            3,
+            "WITHVALUES",
+            "NOCASE",
+        ],
+    ),
+    ("arop", ("a", 0, -1, ArrayAggregateOperations.SUM), {}, ["AROP", "a", 0, -1, "SUM"]),
+    ("arop", ("a", 0, -1, "MATCH", "x"), {}, ["AROP", "a", 0, -1, "MATCH", "x"]),
     ("hotkeys_stop", (), {}, ["HOTKEYS", "STOP"]),
     ("hotkeys_reset", (), {}, ["HOTKEYS", "RESET"]),
 ]
@@ -157,6 +200,15 @@ def test_blmovem_runs_on_a_connection_of_its_own() -> None:
         (lambda r: r.hotkeys_start(["CPU"], count="10"), "count"),
         (lambda r: r.hotkeys_start(["CPU"], slots=["1"]), "slots"),
         (lambda r: r.migrate("h", 1, [], 0, 10), "at least one key"),
+        (lambda r: r.arset("a", 0), "at least one value"),
+        (lambda r: r.arset("a", "0", "x"), "index must be an int"),
+        (lambda r: r.armset("a", {}), "at least one index"),
+        (lambda r: r.armget("a"), "at least one index"),
+        (lambda r: r.ardelrange("a", (1, 2, 3)), "pairs"),
+        (lambda r: r.argrep("a", 0, -1, []), "at least one predicate"),
+        (lambda r: r.argrep("a", 0, -1, [("FUZZY", "x")]), "predicates must be one of"),
+        (lambda r: r.argrep("a", 0, -1, [("GLOB", "x")], combinator="XOR"), "combinator"),
+        (lambda r: r.arop("a", 0, -1, "AVG"), "operation must be one of"),
         (lambda r: r.migrate("h", "1", "k", 0, 10), "port"),
         (lambda r: r.migrate("h", 1, "k", 0, -1), "timeout"),
     ],
@@ -181,6 +233,13 @@ def test_stralgo_replies_parse_as_redis_py() -> None:
         "matches": [[4, (4, 7), (5, 8)]],
         "len": 6,
     }
+
+
+def test_arinfo_gives_str_keys() -> None:
+    from babushka.commands.arrays import _arinfo
+
+    assert _arinfo([b"len", 4, b"count", 2]) == {"len": 4, "count": 2}
+    assert _arinfo({b"len": 4}) == {"len": 4}
 
 
 def test_hotkeys_get_gives_a_dict_per_report() -> None:

@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import babushka
+from babushka.commands.arrays import ArrayCommands
 from support.servers import RedisServer
 
 pytestmark = pytest.mark.command_shapes
@@ -247,6 +248,7 @@ UNCALLED = {
             "xackdel",
             "xnack",
             "xcfgset",
+            *(name for name in vars(ArrayCommands) if name.startswith("ar")),
             "hotkeys_start",
             "hotkeys_get",
             "hotkeys_stop",
