@@ -117,3 +117,45 @@ def test_in_a_pipeline(client: babushka.Redis) -> None:
     assert client.get("p") == b"1"
     client.flushdb()
     client.select(0)
+
+
+def test_client_gives_a_single_connection_client_on_the_same_pool(
+    redis_server: RedisServer, transport: str
+) -> None:
+    r = babushka.Redis(host=redis_server.host, port=redis_server.port, transport=transport, db=2)
+    try:
+        one = r.client()
+        assert type(one) is babushka.Redis
+        assert one.connection_pool is r.connection_pool
+        assert one.get_connection_kwargs()["db"] == 2
+        one.set("one", "1")
+        # One connection: the same id every time, blocking commands included.
+        first = one.client_id()
+        assert one.blpop("nothing", 0.01) is None
+        assert one.client_id() == first
+        assert r.get("one") == b"1"
+        one.close()
+        assert r.get("one") == b"1"  # the pool was not closed with it
+    finally:
+        r.flushdb()
+        r.close()
+
+
+async def test_async_client(redis_server: RedisServer, transport: str) -> None:
+    r = babushka.asyncio.Redis(host=redis_server.host, port=redis_server.port, transport=transport)
+    try:
+        one = r.client()
+        assert type(one) is babushka.asyncio.Redis
+        assert await one.client_id() == await one.client_id()
+        await one.aclose()
+    finally:
+        await r.aclose()
+
+
+def test_get_connection_kwargs_and_load_external_module(client: babushka.Redis) -> None:
+    kwargs = client.get_connection_kwargs()
+    assert kwargs["port"] == client.connection_kwargs["port"]
+    kwargs["port"] = 1  # a copy
+    assert client.connection_kwargs["port"] != 1
+    client.load_external_module("mymodule", lambda: "loaded")
+    assert client.mymodule() == "loaded"  # type: ignore[attr-defined]
