@@ -10,10 +10,9 @@ Once per server (Redis 7.0, Valkey 9.1):
 - its flags (``write``, ``readonly``, ``blocking``, ...) and cluster policies
   agree, except where the two servers disagree: the table then follows
   Valkey 9.1, and ``REDIS_7_0_DIFFERS`` lists where Redis 7.0 says otherwise;
-- every entry with a shape other than raw gives, through ``execute_command``,
-  what redis-py's ``execute_command`` gives on RESP2, on either protocol
-  (README: Babushka gives redis-py's RESP2 shapes on RESP3 too), and the
-  command methods give the shapes of their entries.
+- every shape is that of a case of ``support/shape_cases.py`` (whose
+  replies ``test_execute_command.py`` holds to redis-py's), and the command
+  methods give the shapes of their entries.
 
 These tests need no transport: each makes the clients it needs.
 """
@@ -26,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 import babushka
 from babushka import _core
 from babushka import _shapes as S
 from babushka.commands.arrays import ArrayCommands
 from support.servers import RedisServer
+from support.shape_cases import BUSY_CASES, CASES, SESSION_CASES
 
 #: Flags the table copies from COMMAND INFO (the rest it leaves out).
 SERVER_FLAGS = frozenset(
@@ -415,253 +414,15 @@ def test_every_shape_has_its_python_name() -> None:
     assert sorted(named.values()) == list(range(len(named)))
 
 
-#: Stand for the payloads of ``DUMP k`` and ``FUNCTION DUMP``, read from the
-#: server when the sample runs.
-DUMPED = object()
-FUNCTIONS_DUMPED = object()
-
-#: A function library (``redis.`` works on Valkey too).
-LIBRARY = "#!lua name=tablelib\nredis.register_function('tablefn', function() return 1 end)"
-
-#: A stream of two entries, a group that read them, a place or two.
-STREAM: list[tuple[Any, ...]] = [("XADD", "s", "1-0", "a", "1"), ("XADD", "s", "2-0", "b", "2")]
-GROUP = [*STREAM, ("XGROUP", "CREATE", "s", "g", "0")]
-READ = [*GROUP, ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")]
-GEO = [("GEOADD", "geo", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")]
-
-#: For each entry whose reply has a shape: commands that set up the data,
-#: and the command.
-SHAPE_SAMPLES: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...]]] = {
-    "SET": ([], ("SET", "k", "v")),
-    "MSET": ([], ("MSET", "a", "1", "b", "2")),
-    "SETEX": ([], ("SETEX", "k", 10, "v")),
-    "PSETEX": ([], ("PSETEX", "k", 10000, "v")),
-    "FLUSHDB": ([("SET", "k", "v")], ("FLUSHDB",)),
-    "FLUSHALL": ([("SET", "k", "v")], ("FLUSHALL",)),
-    "SELECT": ([], ("SELECT", 0)),
-    # The default user has no password: any password authenticates it.
-    "AUTH": ([], ("AUTH", "default", "anything")),
-    # Refused by a server without cluster support, in redis-py's words too.
-    "READONLY": ([], ("READONLY",)),
-    "READWRITE": ([], ("READWRITE",)),
-    "RENAME": ([("SET", "a", "v")], ("RENAME", "a", "b")),
-    "LSET": ([("RPUSH", "l", "a", "b")], ("LSET", "l", 0, "z")),
-    "LTRIM": ([("RPUSH", "l", "a", "b")], ("LTRIM", "l", 0, 0)),
-    "HMSET": ([], ("HMSET", "h", "f", "v")),
-    "WATCH": ([], ("WATCH", "k")),
-    "UNWATCH": ([], ("UNWATCH",)),
-    # A subcommand in the name, as redis-py's methods send it: redis-py
-    # shapes the reply only then (Babushka also when it is the next word).
-    "CONFIG SET": ([], ("CONFIG SET", "maxmemory-samples", "5")),
-    "CLIENT SETNAME": ([], ("CLIENT SETNAME", "table-test")),
-    "EXPIRE": ([("SET", "k", "v")], ("EXPIRE", "k", 100)),
-    "PEXPIRE": ([], ("PEXPIRE", "missing", 100)),
-    "EXPIREAT": ([("SET", "k", "v")], ("EXPIREAT", "k", 4000000000)),
-    "PEXPIREAT": ([("SET", "k", "v")], ("PEXPIREAT", "k", 4000000000000)),
-    "PERSIST": ([("SET", "k", "v", "EX", 100)], ("PERSIST", "k")),
-    "SETNX": ([("SET", "k", "v")], ("SETNX", "k", "w")),
-    "MSETNX": ([], ("MSETNX", "a", "1", "b", "2")),
-    "HSETNX": ([], ("HSETNX", "h", "f", "v")),
-    "HEXISTS": ([("HSET", "h", "f", "v")], ("HEXISTS", "h", "f")),
-    "SISMEMBER": ([("SADD", "s", "m")], ("SISMEMBER", "s", "m")),
-    "SMOVE": ([("SADD", "s", "m")], ("SMOVE", "s", "t", "m")),
-    "RENAMENX": ([("SET", "a", "1"), ("SET", "b", "2")], ("RENAMENX", "a", "b")),
-    "COPY": ([("SET", "a", "1")], ("COPY", "a", "b")),
-    "MOVE": ([("SET", "k", "v")], ("MOVE", "k", 1)),
-    "INCRBYFLOAT": ([("SET", "k", "1.5")], ("INCRBYFLOAT", "k", "0.25")),
-    "HINCRBYFLOAT": ([], ("HINCRBYFLOAT", "h", "f", "2.5")),
-    "ZSCORE": ([("ZADD", "z", "1.5", "m")], ("ZSCORE", "z", "m")),
-    "ZINCRBY": ([("ZADD", "z", "1", "m")], ("ZINCRBY", "z", "0.5", "m")),
-    "HGETALL": ([("HSET", "h", "a", "1", "b", "2")], ("HGETALL", "h")),
-    "CONFIG GET": ([], ("CONFIG GET", "maxmemory*")),
-    "SMEMBERS": ([("SADD", "s", "a", "b")], ("SMEMBERS", "s")),
-    "SINTER": ([("SADD", "s", "a", "b"), ("SADD", "t", "b")], ("SINTER", "s", "t")),
-    "SUNION": ([("SADD", "s", "a"), ("SADD", "t", "b")], ("SUNION", "s", "t")),
-    "SDIFF": ([("SADD", "s", "a", "b"), ("SADD", "t", "b")], ("SDIFF", "s", "t")),
-    "SMISMEMBER": ([("SADD", "s", "a")], ("SMISMEMBER", "s", "a", "b")),
-    "ZMSCORE": ([("ZADD", "z", "2", "m")], ("ZMSCORE", "z", "m", "missing")),
-    "ZPOPMIN": ([("ZADD", "z", "1", "a", "2", "b")], ("ZPOPMIN", "z", 2)),
-    "ZPOPMAX": ([("ZADD", "z", "1", "a", "2", "b")], ("ZPOPMAX", "z")),
-    "BLPOP": ([("RPUSH", "l", "a")], ("BLPOP", "l", 1)),
-    "BRPOP": ([("RPUSH", "l", "a")], ("BRPOP", "missing", "l", 1)),
-    "BZPOPMIN": ([("ZADD", "z", "1", "a")], ("BZPOPMIN", "z", 1)),
-    "BZPOPMAX": ([("ZADD", "z", "1", "a", "2.5", "b")], ("BZPOPMAX", "z", 1)),
-    "SCAN": ([("SET", "k", "v")], ("SCAN", 0)),
-    "DUMP": ([("SET", "k", "v")], ("DUMP", "k")),
-    "SCRIPT EXISTS": ([("SCRIPT", "LOAD", "return 1")], ("SCRIPT EXISTS", "0" * 40)),
-    "SCRIPT FLUSH": ([], ("SCRIPT FLUSH",)),
-    # No script runs: both raise NOTBUSY.
-    "SCRIPT KILL": ([], ("SCRIPT KILL",)),
-    "FUNCTION DUMP": ([("FUNCTION", "LOAD", LIBRARY)], ("FUNCTION DUMP",)),
-    "FUNCTION RESTORE": (
-        [("FUNCTION", "LOAD", LIBRARY)],
-        ("FUNCTION RESTORE", FUNCTIONS_DUMPED, "REPLACE"),
-    ),
-    "FUNCTION DELETE": ([("FUNCTION", "LOAD", LIBRARY)], ("FUNCTION DELETE", "tablelib")),
-    "FUNCTION FLUSH": ([("FUNCTION", "LOAD", LIBRARY)], ("FUNCTION FLUSH",)),
-    "SSCAN": ([("SADD", "s", "a", "b")], ("SSCAN", "s", 0)),
-    "HSCAN": ([("HSET", "h", "a", "1")], ("HSCAN", "h", 0)),
-    "ZSCAN": ([("ZADD", "z", "1", "a", "2", "b")], ("ZSCAN", "z", 0)),
-    # Server and connection administration (replies parsed in babushka._replies).
-    "PING": ([], ("PING",)),
-    "QUIT": ([], ("QUIT",)),
-    "RESET": ([], ("RESET",)),
-    "INFO": ([("SET", "k", "v", "EX", 100)], ("INFO", "keyspace")),
-    "TIME": ([], ("TIME",)),
-    "LASTSAVE": ([], ("LASTSAVE",)),
-    "SAVE": ([("SET", "k", "v")], ("SAVE",)),
-    # A running save would make a second one fail, or not, depending on
-    # timing: the error replies compare here (test_server runs them).
-    "BGSAVE": ([], ("BGSAVE", "NO-SUCH-OPTION")),
-    "BGREWRITEAOF": ([], ("BGREWRITEAOF", "extra")),
-    "SWAPDB": ([("SET", "k", "v")], ("SWAPDB", 0, 1)),
-    "SLAVEOF": ([], ("SLAVEOF", "NO", "ONE")),
-    "SHUTDOWN": ([], ("SHUTDOWN", "ABORT")),  # nothing to abort: an error reply
-    "CONFIG RESETSTAT": ([], ("CONFIG RESETSTAT",)),
-    "CLIENT GETNAME": ([("CLIENT", "SETNAME", "table-test")], ("CLIENT GETNAME",)),
-    "CLIENT INFO": ([], ("CLIENT INFO",)),
-    "CLIENT LIST": ([], ("CLIENT LIST", "TYPE", "pubsub")),
-    "CLIENT KILL": ([], ("CLIENT KILL", "ID", 999999)),
-    "CLIENT PAUSE": ([], ("CLIENT PAUSE", 1)),
-    "CLIENT SETINFO": ([], ("CLIENT SETINFO", "LIB-VER", "1.0")),
-    "CLIENT TRACKINGINFO": ([], ("CLIENT TRACKINGINFO",)),
-    "CLIENT UNBLOCK": ([], ("CLIENT UNBLOCK", 999999)),
-    "ACL CAT": ([], ("ACL CAT", "keyspace")),
-    "ACL GENPASS": ([], ("ACL GENPASS",)),
-    "ACL GETUSER": ([], ("ACL GETUSER", "default")),
-    "ACL HELP": ([], ("ACL HELP",)),
-    "ACL LIST": ([], ("ACL LIST",)),
-    "ACL LOAD": ([], ("ACL LOAD",)),  # no ACL file: an error reply
-    "ACL LOG": ([("ACL", "LOG", "RESET")], ("ACL LOG",)),
-    "ACL SAVE": ([], ("ACL SAVE",)),
-    "ACL SETUSER": ([], ("ACL SETUSER", "table-user", "off")),
-    "ACL USERS": ([], ("ACL USERS",)),
-    "ACL WHOAMI": ([], ("ACL WHOAMI",)),
-    "COMMAND": ([], ("COMMAND",)),
-    "COMMAND GETKEYS": ([], ("COMMAND GETKEYS", "MSET", "a", "1", "b", "2")),
-    "MEMORY PURGE": ([], ("MEMORY PURGE",)),
-    "MEMORY STATS": ([("SET", "k", "v")], ("MEMORY STATS",)),
-    "MODULE LIST": ([], ("MODULE LIST",)),
-    "MODULE LOAD": ([], ("MODULE LOAD", "/no/such/module.so")),
-    "MODULE UNLOAD": ([], ("MODULE UNLOAD", "nosuchmodule")),
-    "SLOWLOG GET": ([("CONFIG", "SET", "slowlog-log-slower-than", 0)], ("SLOWLOG GET", 2)),
-    "SLOWLOG RESET": ([], ("SLOWLOG RESET",)),
-    "PFMERGE": ([("PFADD", "h", "a")], ("PFMERGE", "h2", "h")),
-    "XRANGE": (STREAM, ("XRANGE", "s", "-", "+")),
-    "XREVRANGE": (STREAM, ("XREVRANGE", "s", "+", "-", "COUNT", 1)),
-    "XREAD": (STREAM, ("XREAD", "COUNT", 5, "STREAMS", "s", "t", "0", "0")),
-    "XREADGROUP": (GROUP, ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")),
-    "XCLAIM": (READ, ("XCLAIM", "s", "g", "d", 0, "1-0", "2-0")),
-    "XAUTOCLAIM": (READ, ("XAUTOCLAIM", "s", "g", "d", 0, "0")),
-    "XPENDING": (READ, ("XPENDING", "s", "g")),
-    "XGROUP CREATE": (STREAM, ("XGROUP CREATE", "s", "g", "0")),
-    "XGROUP SETID": (GROUP, ("XGROUP SETID", "s", "g", "1-0")),
-    "XGROUP DESTROY": (GROUP, ("XGROUP DESTROY", "s", "g")),
-    "XINFO GROUPS": (READ, ("XINFO GROUPS", "s")),
-    "XINFO CONSUMERS": (GROUP, ("XINFO CONSUMERS", "s", "g")),
-    "XINFO STREAM": (STREAM, ("XINFO STREAM", "s")),
-    "GEOPOS": (GEO, ("GEOPOS", "geo", "Palermo", "nowhere")),
-    "GEODIST": (GEO, ("GEODIST", "geo", "Palermo", "Catania", "km")),
-    "GEOHASH": (GEO, ("GEOHASH", "geo", "Palermo", "nowhere")),
-    # Without WITH* options: redis-py shapes those only through its methods
-    # (test_geo.py holds the methods to redis-py's values).
-    "GEORADIUS": (GEO, ("GEORADIUS", "geo", 15, 37, 200, "km", "ASC")),
-    "GEORADIUSBYMEMBER": (GEO, ("GEORADIUSBYMEMBER", "geo", "Palermo", 200, "km", "ASC")),
-    "GEOSEARCH": (GEO, ("GEOSEARCH", "geo", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "ASC")),
-    # Scores that print the same with %.17g and the shortest form.
-    "ZRANDMEMBER": ([("ZADD", "z", "2.5", "m")], ("ZRANDMEMBER", "z", 1, "WITHSCORES")),
-    "ZDIFF": (
-        [("ZADD", "z", "1", "a", "2.5", "b"), ("ZADD", "y", "1", "a")],
-        ("ZDIFF", 2, "z", "y", "WITHSCORES"),
-    ),
-    "ZMPOP": ([("ZADD", "z", "1", "a", "2.5", "b")], ("ZMPOP", 1, "z", "MIN", "COUNT", 2)),
-    "BZMPOP": ([("ZADD", "z", "1", "a", "2.5", "b")], ("BZMPOP", 1, 1, "z", "MAX")),
-    "HRANDFIELD": ([("HSET", "h", "f", "v")], ("HRANDFIELD", "h", 1, "WITHVALUES")),
-    "LCS": (
-        [("SET", "a", "ohmytext"), ("SET", "b", "mynewtext")],
-        ("LCS", "a", "b", "IDX", "WITHMATCHLEN"),
-    ),
-}
-
-#: Replies that differ from one call to the next (clocks, ids, addresses, the
-#: order of COMMAND's subcommands): compared by their form, the same keys and
-#: types all the way down.
-VARYING = frozenset(
-    {
-        "COMMAND",
-        "TIME",
-        "LASTSAVE",
-        "CLIENT INFO",
-        "ACL GENPASS",
-        "MEMORY STATS",
-        "SLOWLOG GET",
-    }
-)
-
-
-def _form(value: Any) -> Any:
-    """The keys and types of a reply, all the way down (a list by its first item)."""
-    if isinstance(value, dict):
-        return {key: _form(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return (type(value), _form(value[0]) if value else None)
-    return type(value)
-
-
-#: Where Babushka's default shape gives something else than redis-py, on
-#: purpose: (ours, redis-py's).
-SHAPE_DIFFERENCES: dict[str, tuple[Any, Any]] = {}
-
-#: Sent through a pipeline: a client refuses them on its shared connection.
-SESSION = frozenset({"WATCH", "UNWATCH"})
-
-
-#: Binary payloads: Babushka's BYTES shape gives bytes even with
-#: decode_responses, which redis-py gives only without it (its execute_command
-#: fails on SLOWLOG GET when decoding; its slowlog_get never decodes).
-BINARY = frozenset({"DUMP", "FUNCTION DUMP", "SLOWLOG GET"})
-
-
-def _run(
-    client: Any, raw: babushka.Redis, setup: list[tuple[Any, ...]], words: tuple[Any, ...]
-) -> Any:
-    """Runs ``words`` with ``client`` on a fresh server after ``setup``; an
-    error reply becomes ``("error", message)``."""
-    client.execute_command("FLUSHALL")
-    client.execute_command("FUNCTION", "FLUSH")
-    for command in setup:
-        client.execute_command(*command)
-    payloads = {
-        DUMPED: lambda: raw.execute_command("DUMP", "k"),
-        FUNCTIONS_DUMPED: lambda: raw.execute_command("FUNCTION", "DUMP"),
-    }
-    words = tuple(payloads[w]() if w in (DUMPED, FUNCTIONS_DUMPED) else w for w in words)
-    try:
-        if words[0] in SESSION:
-            pipe = client.pipeline(transaction=False)
-            try:
-                # WATCH runs at once (redis-py's rule); the rest is queued.
-                reply = pipe.execute_command(*words)
-                return pipe.execute()[0] if reply is pipe else reply
-            finally:
-                pipe.reset()
-        return client.execute_command(*words)
-    except (babushka.ResponseError, redis.ResponseError) as error:
-        return ("error", str(error))
-
-
-def test_every_shaped_entry_has_a_sample() -> None:
-    shaped = {
-        spec.name
-        for spec in _core.command_table()
-        if spec.resp2_shape != S.RAW or spec.resp3_shape != S.RAW
-    }
-    assert shaped == set(SHAPE_SAMPLES)
+def test_every_shape_has_a_case() -> None:
+    """Each shape is some case's (``support/shape_cases.py``; that every
+    shaped entry has a case, ``test_execute_command.py`` checks), so the
+    comparisons with redis-py cover every shape."""
     shapes = {
         spec.shape(protocol)
         for spec in _core.command_table()
         for protocol in (2, 3)
-        if spec.name in SHAPE_SAMPLES
+        if spec.name in {*CASES, *BUSY_CASES, *SESSION_CASES}
     }
     # RAW is every other entry's; INT only turns SCAN's cursor into an int
     # (test_the_int_shape); DEBUG_OBJECT is debug_object()'s, as DEBUG's other
@@ -669,42 +430,6 @@ def test_every_shaped_entry_has_a_sample() -> None:
     assert shapes | {S.RAW, S.INT, S.DEBUG_OBJECT} == {
         getattr(S, name) for name in dir(S) if name.isupper()
     }
-
-
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_execute_command_shapes_replies_as_redis_py_does(
-    redis_server: RedisServer, protocol: int
-) -> None:
-    where: dict[str, Any] = {
-        "host": redis_server.host,
-        "port": redis_server.port,
-        "decode_responses": True,
-    }
-    ours = babushka.Redis(**where, protocol=protocol)
-    # RESP2's shapes: redis-py's RESP3 ones differ (BLPOP gives a list), and
-    # Babushka gives the RESP2 ones on either protocol.
-    theirs = redis.Redis(**where, protocol=2)
-    theirs_binary = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
-    raw = babushka.Redis(host=redis_server.host, port=redis_server.port)
-    wrong = []
-    try:
-        for name, (setup, words) in SHAPE_SAMPLES.items():
-            got = _run(ours, raw, setup, words)
-            expected = _run(theirs_binary if name in BINARY else theirs, raw, setup, words)
-            if name in SHAPE_DIFFERENCES:
-                if (got, expected) != SHAPE_DIFFERENCES[name]:
-                    wrong.append(f"{name}: {got!r} and redis-py's {expected!r}")
-            elif name in VARYING:
-                if _form(got) != _form(expected):
-                    wrong.append(f"{name}: {_form(got)!r}, redis-py {_form(expected)!r}")
-            elif got != expected or not _same_type(got, expected):
-                wrong.append(f"{name}: {got!r}, redis-py {expected!r}")
-    finally:
-        ours.flushall()
-        ours.execute_command("FUNCTION", "FLUSH")
-        for client in (ours, theirs, theirs_binary, raw):
-            client.close()
-    assert not wrong, "\n".join(wrong)
 
 
 def test_a_subcommand_has_its_shape_in_either_form(redis_server: RedisServer) -> None:
@@ -717,13 +442,6 @@ def test_a_subcommand_has_its_shape_in_either_form(redis_server: RedisServer) ->
         assert client.execute_command("CONFIG", "SET", "maxmemory", "0") is True
     finally:
         client.close()
-
-
-def _same_type(ours: Any, theirs: Any) -> bool:
-    """Equal replies of the same type (``==`` takes a list for a tuple's equal,
-    never, but a float for an int's), or Babushka's bool where redis-py gives
-    0/1 (README: ``sismember``, ``hsetnx``...)."""
-    return type(ours) is type(theirs) or (isinstance(ours, bool) and type(theirs) is int)
 
 
 #: Commands of redis-py 8 that neither test server has (Redis 8.4+ and the

@@ -46,6 +46,13 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def assert_child_and_parent_ok(out: subprocess.CompletedProcess[str]) -> None:
+    """The script printed that its child exited with 0, then that the parent
+    went on well."""
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+
+
 def test_child_reconnects_and_parent_keeps_its_connection(
     redis_server: RedisServer, transport: str
 ) -> None:
@@ -81,8 +88,7 @@ def test_child_reconnects_and_parent_keeps_its_connection(
         print("parent ok")
         """
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+    assert_child_and_parent_ok(out)
 
 
 def test_child_that_exits_normally_leaves_the_parent_listener(redis_server: RedisServer) -> None:
@@ -106,8 +112,7 @@ def test_child_that_exits_normally_leaves_the_parent_listener(redis_server: Redi
         print("parent ok")
         """
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+    assert_child_and_parent_ok(out)
 
 
 @pytest.mark.parametrize("close_in_child", [False, True])
@@ -138,8 +143,7 @@ def test_closing_an_inherited_client_in_the_child_spares_the_parent(
         print("parent ok")
         """
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+    assert_child_and_parent_ok(out)
 
 
 def test_async_client_made_before_fork_works_in_the_child(
@@ -181,8 +185,7 @@ def test_async_client_made_before_fork_works_in_the_child(
         print("parent ok")
         """
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+    assert_child_and_parent_ok(out)
 
 
 def test_child_on_the_inherited_loop_does_not_share_the_parents_wake_ups(
@@ -248,8 +251,7 @@ def test_child_on_the_inherited_loop_does_not_share_the_parents_wake_ups(
         print("parent ok")
         """
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+    assert_child_and_parent_ok(out)
 
 
 def test_a_subscriber_made_before_fork_subscribes_again_in_the_child(
@@ -283,5 +285,4 @@ def test_a_subscriber_made_before_fork_subscribes_again_in_the_child(
         print("parent ok")
         """
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["child exit 0", "parent ok"], out.stdout + out.stderr
+    assert_child_and_parent_ok(out)

@@ -11,8 +11,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
-from support.servers import RedisServer
+from support.scenario import Check, scenario_tests, step
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -166,23 +165,9 @@ SCENARIO = [
 ]
 
 
-@pytest.mark.every_transport
-def test_scenario(r: babushka.Redis) -> None:
-    run_sync(r, SCENARIO)
-
-
-@pytest.mark.every_transport
-async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
-    await run_async(ar, SCENARIO)
-
-
-def test_scenario_on_resp3(redis_server: RedisServer) -> None:
-    run_resp3(redis_server, SCENARIO)
-
-
-@pytest.mark.parametrize("transaction", [False, True])
-def test_pipeline(r: babushka.Redis, transaction: bool) -> None:
-    run_pipeline(r, SCENARIO, transaction=transaction)
+test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline = scenario_tests(
+    SCENARIO, transactions=(False, True)
+)
 
 
 def test_decode_responses(rd: babushka.Redis) -> None:

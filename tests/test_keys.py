@@ -11,7 +11,7 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.recorder import as_words, words_sent
-from support.scenario import Check, run_async, run_sync, step
+from support.scenario import Check, scenario_tests, step
 from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
@@ -64,14 +64,9 @@ SCENARIO = [
 ]
 
 
-@pytest.mark.every_transport
-def test_scenario(r: babushka.Redis) -> None:
-    run_sync(r, SCENARIO)
-
-
-@pytest.mark.every_transport
-async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
-    await run_async(ar, SCENARIO)
+test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline = scenario_tests(
+    SCENARIO, transactions=(False, True)
+)
 
 
 def test_expire_with_datetime_and_timedelta(r: babushka.Redis) -> None:

@@ -9,7 +9,7 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.recorder import as_words, words_sent
-from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
+from support.scenario import Check, scenario_tests, step
 from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
@@ -57,19 +57,7 @@ SCENARIO = [
 ]
 
 
-@pytest.mark.every_transport
-def test_scenario(r: babushka.Redis) -> None:
-    run_sync(r, SCENARIO)
-
-
-@pytest.mark.every_transport
-async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
-    await run_async(ar, SCENARIO)
-
-
-def test_scenario_on_resp3_and_in_a_pipeline(r: babushka.Redis, redis_server: RedisServer) -> None:
-    run_resp3(redis_server, SCENARIO)
-    run_pipeline(r, SCENARIO, transaction=True)
+test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline = scenario_tests(SCENARIO)
 
 
 @pytest.mark.parametrize(

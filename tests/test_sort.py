@@ -7,8 +7,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import run_async, run_pipeline, run_resp3, run_sync, step
-from support.servers import RedisServer
+from support.scenario import scenario_tests, step
 
 # Command shapes: the default transport, and the tests marked every_transport
 # (a sample of each reply shape) on the others (DESIGN.md, "Tests").
@@ -51,22 +50,7 @@ SCENARIO = [
 ]
 
 
-@pytest.mark.every_transport
-def test_scenario(r: babushka.Redis) -> None:
-    run_sync(r, SCENARIO)
-
-
-@pytest.mark.every_transport
-async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
-    await run_async(ar, SCENARIO)
-
-
-def test_scenario_on_resp3(redis_server: RedisServer) -> None:
-    run_resp3(redis_server, SCENARIO)
-
-
-def test_pipeline(r: babushka.Redis) -> None:
-    run_pipeline(r, SCENARIO, transaction=True)
+test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline = scenario_tests(SCENARIO)
 
 
 def test_errors(r: babushka.Redis) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.scenario import run_async, run_sync, step
+from support.scenario import scenario_tests, step
 from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
@@ -102,14 +102,9 @@ SCENARIO = [
 ]
 
 
-@pytest.mark.every_transport
-def test_scenario(r: babushka.Redis) -> None:
-    run_sync(r, SCENARIO)
-
-
-@pytest.mark.every_transport
-async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
-    await run_async(ar, SCENARIO)
+test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline = scenario_tests(
+    SCENARIO, transactions=(False, True)
+)
 
 
 def test_zadd_rejects_bad_arguments_before_sending(r: babushka.Redis) -> None:

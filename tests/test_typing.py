@@ -136,13 +136,16 @@ def test_the_wheel_carries_the_types(tmp_path: Path) -> None:
 
 
 def _declared_returns() -> dict[str, str]:
-    """Each method of the generated ``SyncCommands``: its return annotation
-    (an overloaded method's, the union of its overloads': which overload a
-    call picks is checked by mypy in ``typed_examples/``)."""
+    """Each method of the generated ``SyncCommands`` and of the base it
+    shares with the other flavours: its return annotation (an overloaded
+    method's, the union of its overloads': which overload a call picks is
+    checked by mypy in ``typed_examples/``)."""
     tree = ast.parse((ROOT / "python" / "babushka" / "_interfaces.pyi").read_text())
-    sync = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SyncCommands")
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    sync = classes["SyncCommands"]
+    (base,) = (ast.unparse(b).removesuffix("[ValueT]") for b in sync.bases)
     returns: dict[str, list[str]] = {}
-    for node in sync.body:
+    for node in classes[base].body + sync.body:
         if isinstance(node, ast.FunctionDef) and node.returns is not None:
             returns.setdefault(node.name, []).append(ast.unparse(node.returns))
     return {name: " | ".join(each) for name, each in returns.items()}

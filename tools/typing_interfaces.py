@@ -14,12 +14,21 @@ It reads the sources (``ast``, nothing is imported) and writes:
   its return type per flavour: ``Reply[T]`` becomes ``T``, ``Awaitable[T]``
   and the pipeline itself; ``ScanIter[T]`` becomes ``Iterator[T]``,
   ``AsyncIterator[T]`` and ``NoReturn``; anything else (``ResponseT``: a
-  method nobody has typed yet) becomes ``Any``.
+  method nobody has typed yet) becomes ``Any``. A method that reads the same
+  in every flavour (its reply is ``Any``) is written once, in
+  ``UntypedCommands``, the three classes' shared base; the others cannot be
+  shared, as their reply types differ per flavour and Python's typing has no
+  higher-kinded types to say so once (``babushka/_typing.py``).
 - between the ``BEGIN``/``END`` markers of each client module, the
   constructor's and ``from_url``'s overloads (``decode_responses`` picks
   ``Redis[bytes]`` or ``Redis[str]``), from ``ClientBase.__init__``'s
   parameters (the keyword-only ones as ``ClientKeywords``, a ``TypedDict``
-  of ``_interfaces.pyi``), so the keywords are declared once.
+  of ``_interfaces.pyi``), so the keywords are declared once. They are
+  written into each client module because they cannot live in the shared
+  ``ClientBase``: mypy takes an ``__init__``'s ``self`` type as the type
+  constructed only when it names the class itself (an inherited
+  ``self: ClientBase[str]`` leaves ``Redis[Never]``), and ``from_url``'s
+  reply ``Redis[str]`` would need a type variable over generic classes.
 
 A new command method needs nothing here: run this and commit the result
 (``tests/test_typing.py`` fails until then).
@@ -59,6 +68,9 @@ FLAVOURS = {
     "AsyncCommands": ("Awaitable[{}]", "AsyncIterator[{}]"),
     "PipelineCommands": ("Self", "NoReturn"),
 }
+#: The flavours' shared base: the methods that read the same in each.
+SHARED = "UntypedCommands"
+SHARED_DOC = "The command methods whose reply is not typed yet: the same in every flavour."
 #: Names the generated module uses besides the annotations' own.
 OWN_IMPORTS = {
     "Any": "typing",
@@ -228,25 +240,44 @@ def interfaces() -> str:
         name: (source, name) for name, source in OWN_IMPORTS.items()
     }
     shadowing = _Builtins({method.name for _, method in methods})
-    classes = []
-    for flavour in FLAVOURS:
-        lines = [f"class {flavour}(Generic[ValueT]):"]
-        for module, method in methods:
-            args = _signature(method)
-            returns_tree = ast.parse(_return_for(method.returns, flavour), mode="eval")
-            for name in _names(args) | _names(returns_tree):
-                if name in imports or hasattr(builtins, name):
-                    continue
+
+    def stub(module: Module, method: ast.FunctionDef, flavour: str) -> str:
+        args = _signature(method)
+        returns_tree = ast.parse(_return_for(method.returns, flavour), mode="eval")
+        for name in _names(args) | _names(returns_tree):
+            if name not in imports and not hasattr(builtins, name):
                 imports[name] = origin(module, name, cache)
-            args = shadowing.visit(args)
-            returns = ast.unparse(shadowing.visit(returns_tree))
-            if "builtins." in ast.unparse(args) + returns:
-                imports["builtins"] = ("builtins", None)
-            overload = any(map(_is_overload, method.decorator_list))
-            lines.append(
-                ("    @overload\n" if overload else "")
-                + f"    def {method.name}({ast.unparse(args)}) -> {returns}: ..."
-            )
+        args = shadowing.visit(args)
+        returns = ast.unparse(shadowing.visit(returns_tree))
+        if "builtins." in ast.unparse(args) + returns:
+            imports["builtins"] = ("builtins", None)
+        overload = any(map(_is_overload, method.decorator_list))
+        return ("    @overload\n" if overload else "") + (
+            f"    def {method.name}({ast.unparse(args)}) -> {returns}: ..."
+        )
+
+    # A method whose every overload reads the same in each flavour (its reply
+    # is not typed yet: ``Any``) is declared once, in the flavours' shared base.
+    flavoured = {
+        method.name
+        for _, method in methods
+        if len({_return_for(method.returns, flavour) for flavour in FLAVOURS}) > 1
+    }
+    shared = [
+        f"class {SHARED}(Generic[ValueT]):",
+        f'    """{SHARED_DOC}"""',
+        *(
+            stub(module, method, next(iter(FLAVOURS)))
+            for module, method in methods
+            if method.name not in flavoured
+        ),
+    ]
+    classes = ["\n".join(shared)]
+    for flavour in FLAVOURS:
+        lines = [f"class {flavour}({SHARED}[ValueT]):"]
+        lines += (
+            stub(module, method, flavour) for module, method in methods if method.name in flavoured
+        )
         classes.append("\n".join(lines))
     classes.append(option_dicts(cache, imports))
     return HEADER + _import_lines(imports) + "\n\n" + "\n\n".join(classes) + "\n"

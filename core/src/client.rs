@@ -55,6 +55,37 @@ pub struct InFlight {
     cancelled: AtomicBool,
 }
 
+impl InFlight {
+    fn new(target: Target) -> Arc<Self> {
+        Arc::new(Self {
+            target: Mutex::new(target),
+            cancelled: AtomicBool::new(false),
+        })
+    }
+
+    /// What submitting it gives the caller: no wake-up owed, and its cancel.
+    fn submitted(self: &Arc<Self>) -> Submitted {
+        Submitted {
+            wake_owed: false,
+            cancel: Some(Cancel(Arc::downgrade(self))),
+        }
+    }
+
+    /// Sends `batch` on `pipe`, holding this request (and so a lease) until
+    /// the reply, then letting go of it before the caller hears of it, so a
+    /// caller that blocks again at once finds the connection idle and reuses it.
+    fn send(self: Arc<Self>, pipe: &Pipe, batch: &Batch, deadline: Option<Instant>, sink: Sink) {
+        pipe.send(
+            batch,
+            deadline,
+            Box::new(move |outcome| {
+                drop(self);
+                sink(outcome);
+            }),
+        );
+    }
+}
+
 /// Where an [`InFlight`] request is.
 enum Target {
     /// Waiting for a dedicated connection to come free.
@@ -234,11 +265,8 @@ impl Client {
     /// Sends a blocking command on a dedicated connection of its own, once
     /// one is free.
     fn send_on_dedicated(&self, batch: Batch, deadline: Option<Instant>, sink: Sink) -> Submitted {
-        let request = Arc::new(InFlight {
-            target: Mutex::new(Target::Waiting),
-            cancelled: AtomicBool::new(false),
-        });
-        let cancel = Cancel(Arc::downgrade(&request));
+        let request = InFlight::new(Target::Waiting);
+        let submitted = request.submitted();
         let connections = match self.standalone() {
             Ok(connections) => connections,
             Err(err) => return refuse(sink, err),
@@ -261,22 +289,9 @@ impl Client {
                 }
                 *target = Target::Leased(lease);
             }
-            // Holds the lease until the reply, then lets go of it before the
-            // caller hears of it, so a caller that blocks again at once
-            // finds the connection idle and reuses it.
-            pipe.send(
-                &batch,
-                deadline,
-                Box::new(move |outcome| {
-                    drop(request);
-                    sink(outcome);
-                }),
-            );
+            request.send(&pipe, &batch, deadline, sink);
         });
-        Submitted {
-            wake_owed: false,
-            cancel: Some(cancel),
-        }
+        submitted
     }
 
     /// A single-connection client's blocking command: on the shared
@@ -301,23 +316,10 @@ impl Client {
                 };
             }
         };
-        let request = Arc::new(InFlight {
-            target: Mutex::new(Target::Shared(pipe.clone())),
-            cancelled: AtomicBool::new(false),
-        });
-        let cancel = Cancel(Arc::downgrade(&request));
-        pipe.send(
-            batch,
-            deadline,
-            Box::new(move |outcome| {
-                drop(request);
-                sink(outcome);
-            }),
-        );
-        Submitted {
-            wake_owed: false,
-            cancel: Some(cancel),
-        }
+        let request = InFlight::new(Target::Shared(pipe.clone()));
+        let submitted = request.submitted();
+        request.send(&pipe, batch, deadline, sink);
+        submitted
     }
 
     /// A dedicated connection held across requests (a `WATCH` session); send
@@ -503,23 +505,10 @@ pub(crate) fn send_leased(
     sink: Sink,
 ) -> Submitted {
     let pipe: Pipe = lease.pipe().clone();
-    let request = Arc::new(InFlight {
-        target: Mutex::new(Target::Leased(lease)),
-        cancelled: AtomicBool::new(false),
-    });
-    let cancel = Cancel(Arc::downgrade(&request));
-    pipe.send(
-        batch,
-        deadline,
-        Box::new(move |outcome| {
-            drop(request);
-            sink(outcome);
-        }),
-    );
-    Submitted {
-        wake_owed: false,
-        cancel: Some(cancel),
-    }
+    let request = InFlight::new(Target::Leased(lease));
+    let submitted = request.submitted();
+    request.send(&pipe, batch, deadline, sink);
+    submitted
 }
 
 /// Queues a request on a standalone client's shared connection.

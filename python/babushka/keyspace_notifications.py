@@ -19,12 +19,27 @@ import re
 import threading
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    ClassVar,
+    Generic,
+    Iterator,
+    Optional,
+    Protocol,
+    TypeVar,
+    Union,
+)
 
 from babushka.exceptions import RedisError
 
 if TYPE_CHECKING:
-    from babushka.client import Redis
+    from typing_extensions import Self
+
+    # Named in a base class's string, which ruff does not read as a use.
+    from babushka.client import Redis  # noqa: F401
+    from babushka.pubsub import PubSub
 
 __all__ = [
     "ChannelType",
@@ -166,78 +181,62 @@ class _Channel:
         return hash(self._channel_str)
 
 
-class KeyspaceChannel(_Channel):
+class _KeyChannel(_Channel):
+    """A channel named by a key (or a pattern of keys)."""
+
+    def __init__(self, key_or_pattern: str, db: int = 0) -> None:
+        self.key_or_pattern, self.db = key_or_pattern, db
+        self._named(key_or_pattern)
+
+    def _parts(self) -> tuple[str, ...]:
+        return (self.key_or_pattern,)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key_or_pattern!r}, db={self.db})"
+
+
+class _EventChannel(_Channel):
+    """A channel named by an event (or a pattern of events)."""
+
+    def __init__(self, event: str, db: int = 0) -> None:
+        self.event, self.db = event, db
+        self._named(event)
+
+    def _parts(self) -> tuple[str, ...]:
+        return (self.event,)
+
+    @classmethod
+    def all_events(cls, db: int = 0) -> Self:
+        return cls("*", db=db)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.event!r}, db={self.db})"
+
+
+class KeyspaceChannel(_KeyChannel):
     """``__keyspace@<db>__:<key>``: events on matching keys (the message is
     the event's name)."""
 
     PREFIX = "__keyspace@"
 
-    def __init__(self, key_or_pattern: str, db: int = 0) -> None:
-        self.key_or_pattern, self.db = key_or_pattern, db
-        self._named(key_or_pattern)
 
-    def _parts(self) -> tuple[str, ...]:
-        return (self.key_or_pattern,)
-
-    def __repr__(self) -> str:
-        return f"KeyspaceChannel({self.key_or_pattern!r}, db={self.db})"
-
-
-class KeyeventChannel(_Channel):
+class KeyeventChannel(_EventChannel):
     """``__keyevent@<db>__:<event>``: an event on any key (the message is
     the key)."""
 
     PREFIX = "__keyevent@"
 
-    def __init__(self, event: str, db: int = 0) -> None:
-        self.event, self.db = event, db
-        self._named(event)
 
-    def _parts(self) -> tuple[str, ...]:
-        return (self.event,)
-
-    @classmethod
-    def all_events(cls, db: int = 0) -> KeyeventChannel:
-        return cls("*", db=db)
-
-    def __repr__(self) -> str:
-        return f"KeyeventChannel({self.event!r}, db={self.db})"
-
-
-class SubkeyspaceChannel(_Channel):
+class SubkeyspaceChannel(_KeyChannel):
     """``__subkeyspace@<db>__:<key>``: events on a key's subkeys (fields)."""
 
     PREFIX = "__subkeyspace@"
 
-    def __init__(self, key_or_pattern: str, db: int = 0) -> None:
-        self.key_or_pattern, self.db = key_or_pattern, db
-        self._named(key_or_pattern)
 
-    def _parts(self) -> tuple[str, ...]:
-        return (self.key_or_pattern,)
-
-    def __repr__(self) -> str:
-        return f"SubkeyspaceChannel({self.key_or_pattern!r}, db={self.db})"
-
-
-class SubkeyeventChannel(_Channel):
+class SubkeyeventChannel(_EventChannel):
     """``__subkeyevent@<db>__:<event>``: an event's key and subkeys."""
 
     PREFIX = "__subkeyevent@"
-
-    def __init__(self, event: str, db: int = 0) -> None:
-        self.event, self.db = event, db
-        self._named(event)
-
-    def _parts(self) -> tuple[str, ...]:
-        return (self.event,)
-
-    @classmethod
-    def all_events(cls, db: int = 0) -> SubkeyeventChannel:
-        return cls("*", db=db)
-
-    def __repr__(self) -> str:
-        return f"SubkeyeventChannel({self.event!r}, db={self.db})"
 
 
 class SubkeyspaceitemChannel(_Channel):
@@ -425,16 +424,20 @@ def split_channels(
     return patterns, exact
 
 
-class KeyspaceNotifications:
-    """A subscriber to notification channels (redis-py's standalone
-    ``KeyspaceNotifications``): ``subscribe`` takes channels (patterns found
-    by their wildcards), ``get_message``/``listen`` give
-    :class:`KeyNotification` objects, a handler given to ``subscribe`` gets
-    them instead. Confirmations are never returned."""
+class _PubSubSource(Protocol):
+    def pubsub(self) -> Any: ...
+
+
+_ClientT = TypeVar("_ClientT", bound=_PubSubSource)
+
+
+class _Subscriber(Generic[_ClientT]):
+    """What the sync and the asyncio subscribers share: their settings, and
+    the notification a pub/sub message is to them."""
 
     def __init__(
         self,
-        redis_client: Redis[Any],
+        redis_client: _ClientT,
         key_prefix: Union[str, bytes, None] = None,
         ignore_subscribe_messages: bool = True,
     ) -> None:
@@ -443,6 +446,29 @@ class KeyspaceNotifications:
         self.ignore_subscribe_messages = ignore_subscribe_messages
         self._closed = False
         self._pubsub = redis_client.pubsub()
+
+    def _ignoring(self, ignore_subscribe_messages: Optional[bool]) -> bool:
+        """``get_message``'s argument, or the subscriber's setting."""
+        if ignore_subscribe_messages is None:
+            return self.ignore_subscribe_messages
+        return ignore_subscribe_messages
+
+    def _notification(self, message: Optional[dict[str, Any]]) -> Optional[KeyNotification]:
+        return KeyNotification.from_message(message, key_prefix=self.key_prefix)
+
+    @property
+    def subscribed(self) -> bool:
+        return not self._closed and bool(self._pubsub.subscribed)
+
+
+class KeyspaceNotifications(_Subscriber["Redis[Any]"]):
+    """A subscriber to notification channels (redis-py's standalone
+    ``KeyspaceNotifications``): ``subscribe`` takes channels (patterns found
+    by their wildcards), ``get_message``/``listen`` give
+    :class:`KeyNotification` objects, a handler given to ``subscribe`` gets
+    them instead. Confirmations are never returned."""
+
+    _pubsub: PubSub
 
     def _handler(self, handler: Optional[HandlerT]) -> Optional[Callable[[dict[str, Any]], None]]:
         """``handler`` as a pub/sub handler: it gets the notifications."""
@@ -513,13 +539,9 @@ class KeyspaceNotifications:
         if none came, or a handler took it."""
         if self._closed:
             return None
-        ignore = (
-            self.ignore_subscribe_messages
-            if ignore_subscribe_messages is None
-            else ignore_subscribe_messages
-        )
+        ignore = self._ignoring(ignore_subscribe_messages)
         message = self._pubsub.get_message(ignore_subscribe_messages=ignore, timeout=timeout)
-        return KeyNotification.from_message(message, key_prefix=self.key_prefix)
+        return self._notification(message)
 
     def listen(self) -> Iterator[KeyNotification]:
         """Yields notifications while anything is subscribed to."""
@@ -527,10 +549,6 @@ class KeyspaceNotifications:
             notification = self.get_message(timeout=1.0)
             if notification is not None:
                 yield notification
-
-    @property
-    def subscribed(self) -> bool:
-        return not self._closed and self._pubsub.subscribed
 
     def close(self) -> None:
         self._closed = True

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 from babushka._encoding import encode
 from babushka.commands.base import EncodableT, KeyT
 from babushka.exceptions import DataError, LockError, LockNotOwnedError
-from babushka.script import Script
+from babushka.script import Script, _ScriptBase
 
 if TYPE_CHECKING:
     from babushka.client import Redis
@@ -138,8 +138,23 @@ class LockBase:
         )
         self.register_scripts()
 
+    # Class-wide, as in redis-py; registered with no client (every call names
+    # the lock's), so they keep no client alive. Each flavour declares them
+    # of its script class.
+    lua_release: ClassVar[_ScriptBase | None] = None
+    lua_extend: ClassVar[_ScriptBase | None] = None
+    lua_reacquire: ClassVar[_ScriptBase | None] = None
+    #: The flavour's script class (``Script`` or ``AsyncScript``).
+    _script_class: ClassVar[type[_ScriptBase]]
+
     def register_scripts(self) -> None:
-        raise NotImplementedError
+        cls = type(self)
+        if cls.lua_release is None:
+            cls.lua_release = cls._script_class(None, cls.LUA_RELEASE_SCRIPT)
+        if cls.lua_extend is None:
+            cls.lua_extend = cls._script_class(None, cls.LUA_EXTEND_SCRIPT)
+        if cls.lua_reacquire is None:
+            cls.lua_reacquire = cls._script_class(None, cls.LUA_REACQUIRE_SCRIPT)
 
     def _new_token(self, token: object) -> bytes:
         """The token to acquire with, as the bytes the server will hold."""
@@ -204,22 +219,12 @@ class Lock(LockBase):
     ``LockNotOwnedError`` when the lock was lost meanwhile (else it is logged).
     """
 
-    # Class-wide, as in redis-py; registered with no client (every call names
-    # the lock's), so they keep no client alive.
     lua_release: ClassVar[Script | None] = None
     lua_extend: ClassVar[Script | None] = None
     lua_reacquire: ClassVar[Script | None] = None
+    _script_class = Script
 
     redis: Redis[Any]
-
-    def register_scripts(self) -> None:
-        cls = type(self)
-        if cls.lua_release is None:
-            cls.lua_release = Script(None, cls.LUA_RELEASE_SCRIPT)
-        if cls.lua_extend is None:
-            cls.lua_extend = Script(None, cls.LUA_EXTEND_SCRIPT)
-        if cls.lua_reacquire is None:
-            cls.lua_reacquire = Script(None, cls.LUA_REACQUIRE_SCRIPT)
 
     def __enter__(self) -> Lock:
         if self.acquire():

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import pytest
+
 import babushka
 import babushka.asyncio
 
@@ -84,3 +86,35 @@ def run_resp3(server: Any, steps: list[Step], **options: Any) -> None:
     finally:
         client.flushdb()
         client.close()
+
+
+def scenario_tests(
+    steps: list[Step], transactions: tuple[bool, ...] = (True,)
+) -> tuple[Callable[..., Any], ...]:
+    """The tests each command group's scenario gets, for a test module to
+    take as its own::
+
+        test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline = (
+            scenario_tests(SCENARIO)
+        )
+
+    The steps on the sync and the asyncio client (on every transport), on a
+    RESP3 client, and queued on one pipeline (in MULTI/EXEC, or as each of
+    ``transactions`` says)."""
+
+    @pytest.mark.every_transport
+    def test_scenario(r: babushka.Redis) -> None:
+        run_sync(r, steps)
+
+    @pytest.mark.every_transport
+    async def test_scenario_async(ar: babushka.asyncio.Redis) -> None:
+        await run_async(ar, steps)
+
+    def test_scenario_on_resp3(redis_server: Any) -> None:
+        run_resp3(redis_server, steps)
+
+    @pytest.mark.parametrize("transaction", transactions)
+    def test_pipeline(r: babushka.Redis, transaction: bool) -> None:
+        run_pipeline(r, steps, transaction=transaction)
+
+    return test_scenario, test_scenario_async, test_scenario_on_resp3, test_pipeline

@@ -68,6 +68,13 @@ impl Peer {
             .expect("the subscriber is alive")
     }
 
+    /// The next connection, once the subscriber has written `commands` on it.
+    async fn accept_after(&mut self, commands: &[&[&str]]) -> DuplexStream {
+        let mut server = self.accept().await;
+        expect_written(&mut server, &packed(commands)).await;
+        server
+    }
+
     async fn attempts_reach(&self, count: usize) {
         tokio::time::timeout(Duration::from_secs(5), async {
             while self.attempts.load(Ordering::SeqCst) < count {
@@ -112,6 +119,28 @@ async fn acked(
         .expect("the ack was called")
 }
 
+/// A subscription's confirmation as a RESP2 server sends it
+/// (`kind` is `subscribe`, `psubscribe`, ...).
+fn confirmation(kind: &str, name: &str, count: usize) -> Vec<u8> {
+    let (k, n) = (kind.len(), name.len());
+    format!("*3\r\n${k}\r\n{kind}\r\n${n}\r\n{name}\r\n:{count}\r\n").into_bytes()
+}
+
+/// Writes `bytes` as the server.
+async fn send(server: &mut DuplexStream, bytes: &[u8]) {
+    server.write_all(bytes).await.unwrap();
+}
+
+/// Subscribes to channel `name` on the subscriber's first connection, and
+/// confirms it as the server; returns that connection.
+async fn subscribed_to(subscriber: &Subscriber, peer: &mut Peer, name: &str) -> DuplexStream {
+    let ack = subscribe(subscriber, Kind::Channel, &[name]);
+    let mut server = peer.accept_after(&[&["SUBSCRIBE", name]]).await;
+    send(&mut server, &confirmation("subscribe", name, 1)).await;
+    acked(ack).await.unwrap();
+    server
+}
+
 fn packed(commands: &[&[&str]]) -> Vec<u8> {
     let mut out = Vec::new();
     for words in commands {
@@ -134,11 +163,15 @@ async fn expect_written(server: &mut DuplexStream, expected: &[u8]) {
 
 /// The next event, waited for off the runtime's threads (the wait blocks).
 async fn next(subscriber: &Subscriber) -> Event {
+    next_or_none(subscriber).await.expect("an event in time")
+}
+
+/// The next event, or `None` if none comes in 5 s (or the inbox is closed).
+async fn next_or_none(subscriber: &Subscriber) -> Option<Event> {
     let inbox = Arc::clone(subscriber.inbox());
     tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))).event())
         .await
         .unwrap()
-        .expect("an event in time")
 }
 
 /// `(type, pattern, channel, data)` of the next event, for short asserts.
@@ -179,15 +212,12 @@ async fn confirmations_and_messages_arrive_in_order_however_the_reads_split() {
         let (subscriber, mut peer) = scripted(100);
         subscribe(&subscriber, Kind::Channel, &["a"]);
         subscribe(&subscriber, Kind::Pattern, &["p*"]);
-        let mut server = peer.accept().await;
-        expect_written(
-            &mut server,
-            &packed(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]]),
-        )
-        .await;
-        server.write_all(&pushes[..split]).await.unwrap();
+        let mut server = peer
+            .accept_after(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]])
+            .await;
+        send(&mut server, &pushes[..split]).await;
         tokio::task::yield_now().await;
-        server.write_all(&pushes[split..]).await.unwrap();
+        send(&mut server, &pushes[split..]).await;
         assert_eq!(
             next_message(&subscriber).await,
             owned(("subscribe", "", "a", "1"))
@@ -213,16 +243,10 @@ async fn resp3_pushes_and_a_plain_ping_reply_share_the_inbox() {
     let (subscriber, mut peer) = scripted(100);
     subscribe(&subscriber, Kind::Shard, &["s"]);
     subscriber.ping(Some(b"hi")).unwrap();
-    let mut server = peer.accept().await;
-    expect_written(
-        &mut server,
-        &packed(&[&["SSUBSCRIBE", "s"], &["PING", "hi"]]),
-    )
-    .await;
-    server
-        .write_all(b">3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n$2\r\nhi\r\n>3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nx\r\n-ERR nope\r\n")
-        .await
-        .unwrap();
+    let mut server = peer
+        .accept_after(&[&["SSUBSCRIBE", "s"], &["PING", "hi"]])
+        .await;
+    send(&mut server, b">3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n$2\r\nhi\r\n>3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nx\r\n-ERR nope\r\n").await;
     assert_eq!(
         next_message(&subscriber).await,
         owned(("ssubscribe", "", "s", "1"))
@@ -245,19 +269,15 @@ async fn a_lost_connection_is_restored_then_announced() {
         subscribe(&subscriber, Kind::Channel, &["a"]),
         subscribe(&subscriber, Kind::Pattern, &["p*"]),
     ];
-    let mut first = peer.accept().await;
-    expect_written(
+    let mut first = peer
+        .accept_after(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]])
+        .await;
+    send(
         &mut first,
-        &packed(&[&["SUBSCRIBE", "a"], &["PSUBSCRIBE", "p*"]]),
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+              *3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n",
     )
     .await;
-    first
-        .write_all(
-            b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
-              *3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n",
-        )
-        .await
-        .unwrap();
     for ack in acks {
         acked(ack).await.unwrap();
     }
@@ -274,29 +294,25 @@ async fn a_lost_connection_is_restored_then_announced() {
 
     // Every subscription is restored, one name per command, before what
     // was queued while disconnected.
-    let mut second = peer.accept().await;
-    expect_written(
-        &mut second,
-        &packed(&[
+    let mut second = peer
+        .accept_after(&[
             &["SUBSCRIBE", "a"],
             &["PSUBSCRIBE", "p*"],
             &["SSUBSCRIBE", "s"],
             &["SSUBSCRIBE", "s"],
-        ]),
-    )
-    .await;
+        ])
+        .await;
     // The restore's confirmations are counted off, not shown; a message that
     // arrives between them is; the notice follows the last one.
-    second
-        .write_all(
-            b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
+    send(
+        &mut second,
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
               *3\r\n$7\r\nmessage\r\n$1\r\na\r\n$5\r\nearly\r\n\
               *3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n\
               *3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n\
               *3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n",
-        )
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(
         next_message(&subscriber).await,
         owned(("message", "", "a", "early"))
@@ -329,14 +345,7 @@ async fn the_first_connections_failure_fails_the_subscribe_and_forgets_it() {
     assert_eq!(peer.attempts.load(Ordering::SeqCst), 1);
     assert!(subscriber.inbox().is_empty());
     peer.down.store(false, Ordering::SeqCst);
-    let ack = subscribe(&subscriber, Kind::Channel, &["b"]);
-    let mut server = peer.accept().await;
-    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "b"]])).await;
-    server
-        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:1\r\n")
-        .await
-        .unwrap();
-    acked(ack).await.unwrap();
+    let _server = subscribed_to(&subscriber, &mut peer, "b").await;
     assert_eq!(
         next_message(&subscriber).await,
         owned(("subscribe", "", "b", "1"))
@@ -358,22 +367,15 @@ async fn a_lone_pings_first_connection_failure_goes_to_the_inbox() {
 async fn a_subscribe_is_answered_once_every_name_is_confirmed() {
     let (subscriber, mut peer) = scripted(100);
     let mut ack = subscribe(&subscriber, Kind::Channel, &["a", "b"]);
-    let mut server = peer.accept().await;
-    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a", "b"]])).await;
-    server
-        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
-        .await
-        .unwrap();
+    let mut server = peer.accept_after(&[&["SUBSCRIBE", "a", "b"]]).await;
+    send(&mut server, &confirmation("subscribe", "a", 1)).await;
     assert_eq!(
         next_message(&subscriber).await,
         owned(("subscribe", "", "a", "1"))
     );
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(ack.try_recv().is_err(), "b is not confirmed yet");
-    server
-        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n")
-        .await
-        .unwrap();
+    send(&mut server, &confirmation("subscribe", "b", 2)).await;
     acked(ack).await.unwrap();
     // The confirmation was queued before the subscribe was answered.
     assert_eq!(subscriber.inbox().len(), 1);
@@ -384,16 +386,14 @@ async fn a_refused_subscribe_raises_and_is_not_restored() {
     let (subscriber, mut peer) = scripted(100);
     let first = subscribe(&subscriber, Kind::Channel, &["a"]);
     let refused = subscribe(&subscriber, Kind::Channel, &["secret"]);
-    let mut first_server = peer.accept().await;
-    expect_written(
+    let mut first_server = peer
+        .accept_after(&[&["SUBSCRIBE", "a"], &["SUBSCRIBE", "secret"]])
+        .await;
+    send(
         &mut first_server,
-        &packed(&[&["SUBSCRIBE", "a"], &["SUBSCRIBE", "secret"]]),
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n-NOPERM no\r\n",
     )
     .await;
-    first_server
-        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n-NOPERM no\r\n")
-        .await
-        .unwrap();
     acked(first).await.unwrap();
     let err = acked(refused).await.unwrap_err();
     assert_eq!(err.code(), Some("NOPERM"));
@@ -404,21 +404,13 @@ async fn a_refused_subscribe_raises_and_is_not_restored() {
     );
     // After a lost connection only `a` comes back.
     drop(first_server);
-    let mut second = peer.accept().await;
-    expect_written(&mut second, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let _second = peer.accept_after(&[&["SUBSCRIBE", "a"]]).await;
 }
 
 #[tokio::test]
 async fn an_overdue_confirmation_times_out_and_the_connection_is_replaced() {
     let (subscriber, mut peer) = scripted_with(100, Some(Duration::from_millis(100)));
-    let held = subscribe(&subscriber, Kind::Channel, &["a"]);
-    let mut first = peer.accept().await;
-    expect_written(&mut first, &packed(&[&["SUBSCRIBE", "a"]])).await;
-    first
-        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
-        .await
-        .unwrap();
-    acked(held).await.unwrap();
+    let mut first = subscribed_to(&subscriber, &mut peer, "a").await;
     let late = subscribe(&subscriber, Kind::Channel, &["late"]);
     expect_written(&mut first, &packed(&[&["SUBSCRIBE", "late"]])).await;
     // The server never answers it.
@@ -428,21 +420,13 @@ async fn an_overdue_confirmation_times_out_and_the_connection_is_replaced() {
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "the connection was closed");
-    let mut second = peer.accept().await;
-    expect_written(&mut second, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let _second = peer.accept_after(&[&["SUBSCRIBE", "a"]]).await;
 }
 
 #[tokio::test]
 async fn a_subscribe_waiting_when_the_connection_fails_again_fails_and_is_rolled_back() {
     let (subscriber, mut peer) = scripted(100);
-    let held = subscribe(&subscriber, Kind::Channel, &["a"]);
-    let mut first = peer.accept().await;
-    expect_written(&mut first, &packed(&[&["SUBSCRIBE", "a"]])).await;
-    first
-        .write_all(b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
-        .await
-        .unwrap();
-    acked(held).await.unwrap();
+    let mut first = subscribed_to(&subscriber, &mut peer, "a").await;
     let lost = subscribe(&subscriber, Kind::Pattern, &["p*"]);
     expect_written(&mut first, &packed(&[&["PSUBSCRIBE", "p*"]])).await;
     peer.down.store(true, Ordering::SeqCst);
@@ -450,16 +434,14 @@ async fn a_subscribe_waiting_when_the_connection_fails_again_fails_and_is_rolled
     let err = acked(lost).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection);
     peer.down.store(false, Ordering::SeqCst);
-    let mut second = peer.accept().await;
-    expect_written(&mut second, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let _second = peer.accept_after(&[&["SUBSCRIBE", "a"]]).await;
 }
 
 #[tokio::test]
 async fn closing_fails_the_subscribes_still_waiting() {
     let (subscriber, mut peer) = scripted(100);
     let waiting = subscribe(&subscriber, Kind::Channel, &["a"]);
-    let mut server = peer.accept().await;
-    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let _server = peer.accept_after(&[&["SUBSCRIBE", "a"]]).await;
     subscriber.close();
     assert_eq!(acked(waiting).await.unwrap_err().kind(), ErrorKind::Closed);
 }
@@ -468,8 +450,7 @@ async fn closing_fails_the_subscribes_still_waiting() {
 async fn a_reader_that_falls_behind_loses_the_oldest_messages_not_the_connection() {
     let (subscriber, mut peer) = scripted(10);
     subscribe(&subscriber, Kind::Channel, &["a"]);
-    let mut server = peer.accept().await;
-    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let mut server = peer.accept_after(&[&["SUBSCRIBE", "a"]]).await;
     let mut pushes = b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n".to_vec();
     for n in 0..1000 {
         let data = format!("{n:04}");
@@ -487,7 +468,7 @@ async fn a_reader_that_falls_behind_loses_the_oldest_messages_not_the_connection
     }
     subscriber.ping(None).unwrap();
     expect_written(&mut server, &packed(&[&["PING"]])).await;
-    server.write_all(b"+PONG\r\n").await.unwrap();
+    send(&mut server, b"+PONG\r\n").await;
     tokio::time::timeout(Duration::from_secs(5), async {
         while subscriber.inbox().len() < 21 {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -514,8 +495,7 @@ async fn a_reader_that_falls_behind_loses_the_oldest_messages_not_the_connection
 async fn closing_closes_the_connection_and_refuses_later_commands() {
     let (subscriber, mut peer) = scripted(100);
     subscribe(&subscriber, Kind::Channel, &["a"]);
-    let mut server = peer.accept().await;
-    expect_written(&mut server, &packed(&[&["SUBSCRIBE", "a"]])).await;
+    let mut server = peer.accept_after(&[&["SUBSCRIBE", "a"]]).await;
     subscriber.close();
     let mut rest = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), server.read_to_end(&mut rest)).await;
@@ -523,13 +503,6 @@ async fn closing_closes_the_connection_and_refuses_later_commands() {
     let err = subscriber.ping(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Closed);
     assert!(next_or_none(&subscriber).await.is_none());
-}
-
-async fn next_or_none(subscriber: &Subscriber) -> Option<Event> {
-    let inbox = Arc::clone(subscriber.inbox());
-    tokio::task::spawn_blocking(move || inbox.wait(Some(Duration::from_secs(5))).event())
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

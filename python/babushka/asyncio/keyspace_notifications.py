@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Optional
 
 from babushka.keyspace_notifications import (
     ChannelT,
@@ -20,11 +20,14 @@ from babushka.keyspace_notifications import (
     SubkeyspaceChannel,
     SubkeyspaceeventChannel,
     SubkeyspaceitemChannel,
+    _Subscriber,
     split_channels,
 )
 
 if TYPE_CHECKING:
-    from babushka.asyncio.client import Redis
+    # Named in a base class's string, which ruff does not read as a use.
+    from babushka.asyncio.client import Redis  # noqa: F401
+    from babushka.asyncio.pubsub import PubSub
 
 __all__ = ["AsyncKeyspaceNotifications"]
 
@@ -32,20 +35,10 @@ __all__ = ["AsyncKeyspaceNotifications"]
 AsyncHandlerT = Callable[[KeyNotification], Any]
 
 
-class AsyncKeyspaceNotifications:
+class AsyncKeyspaceNotifications(_Subscriber["Redis[Any]"]):
     """See :class:`babushka.keyspace_notifications.KeyspaceNotifications`."""
 
-    def __init__(
-        self,
-        redis_client: Redis[Any],
-        key_prefix: Union[str, bytes, None] = None,
-        ignore_subscribe_messages: bool = True,
-    ) -> None:
-        self.redis = redis_client
-        self.key_prefix = key_prefix
-        self.ignore_subscribe_messages = ignore_subscribe_messages
-        self._closed = False
-        self._pubsub = redis_client.pubsub()
+    _pubsub: PubSub
 
     def _handler(
         self, handler: Optional[AsyncHandlerT]
@@ -122,23 +115,15 @@ class AsyncKeyspaceNotifications:
     ) -> Optional[KeyNotification]:
         if self._closed:
             return None
-        ignore = (
-            self.ignore_subscribe_messages
-            if ignore_subscribe_messages is None
-            else ignore_subscribe_messages
-        )
+        ignore = self._ignoring(ignore_subscribe_messages)
         message = await self._pubsub.get_message(ignore_subscribe_messages=ignore, timeout=timeout)
-        return KeyNotification.from_message(message, key_prefix=self.key_prefix)
+        return self._notification(message)
 
     async def listen(self) -> AsyncIterator[KeyNotification]:
         while self.subscribed:
             notification = await self.get_message(timeout=1.0)
             if notification is not None:
                 yield notification
-
-    @property
-    def subscribed(self) -> bool:
-        return not self._closed and self._pubsub.subscribed
 
     async def aclose(self) -> None:
         self._closed = True

@@ -29,17 +29,9 @@ class Lock(LockBase):
     lua_release: ClassVar[AsyncScript | None] = None
     lua_extend: ClassVar[AsyncScript | None] = None
     lua_reacquire: ClassVar[AsyncScript | None] = None
+    _script_class = AsyncScript
 
     redis: Redis[Any]
-
-    def register_scripts(self) -> None:
-        cls = type(self)
-        if cls.lua_release is None:
-            cls.lua_release = AsyncScript(None, cls.LUA_RELEASE_SCRIPT)
-        if cls.lua_extend is None:
-            cls.lua_extend = AsyncScript(None, cls.LUA_EXTEND_SCRIPT)
-        if cls.lua_reacquire is None:
-            cls.lua_reacquire = AsyncScript(None, cls.LUA_REACQUIRE_SCRIPT)
 
     async def __aenter__(self) -> Lock:
         if await self.acquire():

@@ -76,6 +76,33 @@ class SortedSetCommands(CommandsBase[ValueT]):
             return self._execute(S.SCORED, *words, "WITHSCORES")
         return self._execute_then(_cast_scored(cast), S.FLAT, *words, "WITHSCORES")
 
+    def _rank(
+        self, command: str, name: KeyT, value: EncodableT, withscore: bool, cast: ScoreCastT
+    ) -> ResponseT:
+        """ZRANK or ZREVRANK: the rank, or ``[rank, cast(score)]`` with ``withscore``."""
+        if withscore:
+            return self._execute_then(_cast_rank(cast), S.FLAT, command, name, value, "WITHSCORE")
+        return self._execute(S.RAW, command, name, value)
+
+    def _zscan_page(
+        self, name: KeyT, cursor: int, options: list[Any], cast: ScoreCastT
+    ) -> ResponseT:
+        """One ZSCAN page, the scores made by the core or by ``cast``."""
+        if cast is float:
+            return self._execute(S.SCAN_SCORED, "ZSCAN", name, cursor, *options)
+        return self._execute_then(_cast_scan(cast), S.SCAN, "ZSCAN", name, cursor, *options)
+
+    def _pop(self, command: str, name: KeyT, count: int | None) -> ResponseT:
+        """ZPOPMIN or ZPOPMAX: ``[(member, score)]``."""
+        return self._execute(S.SCORED, command, name, *([] if count is None else [count]))
+
+    def _blocking_pop(
+        self, command: str, keys: Iterable[KeyT] | KeyT, timeout: float | None
+    ) -> ResponseT:
+        """BZPOPMIN or BZPOPMAX: ``(key, member, score)`` or ``None``."""
+        words = key_list(keys, ())
+        return self._execute(S.KEY_MEMBER_SCORE, command, *words, blocking_timeout(timeout))
+
     def zadd(
         self,
         name: KeyT,
@@ -146,11 +173,7 @@ class SortedSetCommands(CommandsBase[ValueT]):
     ) -> Reply[int | list[Any] | None]:
         """The member's 0-based rank by ascending score, or ``None``; with
         ``withscore`` (Redis 7.2+), ``[rank, score]``."""
-        if withscore:
-            return self._execute_then(
-                _cast_rank(score_cast_func), S.FLAT, "ZRANK", name, value, "WITHSCORE"
-            )
-        return self._execute(S.RAW, "ZRANK", name, value)
+        return self._rank("ZRANK", name, value, withscore, score_cast_func)
 
     def zrevrank(
         self,
@@ -159,11 +182,7 @@ class SortedSetCommands(CommandsBase[ValueT]):
         withscore: bool = False,
         score_cast_func: ScoreCastT = float,
     ) -> Reply[int | list[Any] | None]:
-        if withscore:
-            return self._execute_then(
-                _cast_rank(score_cast_func), S.FLAT, "ZREVRANK", name, value, "WITHSCORE"
-            )
-        return self._execute(S.RAW, "ZREVRANK", name, value)
+        return self._rank("ZREVRANK", name, value, withscore, score_cast_func)
 
     @overload
     def zrange(
@@ -372,14 +391,10 @@ class SortedSetCommands(CommandsBase[ValueT]):
 
     def zpopmin(self, name: KeyT, count: int | None = None) -> Reply[list[tuple[ValueT, float]]]:
         """Removes and returns the lowest-scored members as ``[(member, score)]``."""
-        if count is None:
-            return self._execute(S.SCORED, "ZPOPMIN", name)
-        return self._execute(S.SCORED, "ZPOPMIN", name, count)
+        return self._pop("ZPOPMIN", name, count)
 
     def zpopmax(self, name: KeyT, count: int | None = None) -> Reply[list[tuple[ValueT, float]]]:
-        if count is None:
-            return self._execute(S.SCORED, "ZPOPMAX", name)
-        return self._execute(S.SCORED, "ZPOPMAX", name, count)
+        return self._pop("ZPOPMAX", name, count)
 
     def bzpopmin(
         self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0
@@ -387,15 +402,13 @@ class SortedSetCommands(CommandsBase[ValueT]):
         """Pops the lowest-scored member of the first non-empty sorted set in
         ``keys``, waiting up to ``timeout`` seconds (0: for ever): ``(key,
         member, score)``, or ``None`` when the time ran out."""
-        words = key_list(keys, ())
-        return self._execute(S.KEY_MEMBER_SCORE, "BZPOPMIN", *words, blocking_timeout(timeout))
+        return self._blocking_pop("BZPOPMIN", keys, timeout)
 
     def bzpopmax(
         self, keys: Iterable[KeyT] | KeyT, timeout: float | None = 0
     ) -> Reply[tuple[ValueT, ValueT, float] | None]:
         """:meth:`bzpopmin` for the highest score."""
-        words = key_list(keys, ())
-        return self._execute(S.KEY_MEMBER_SCORE, "BZPOPMAX", *words, blocking_timeout(timeout))
+        return self._blocking_pop("BZPOPMAX", keys, timeout)
 
     def bzmpop(
         self,
@@ -433,10 +446,8 @@ class SortedSetCommands(CommandsBase[ValueT]):
         score_cast_func: ScoreCastT = float,
     ) -> Reply[tuple[int, list[tuple[ValueT, Any]]]]:
         """One page: ``(next_cursor, [(member, score), ...])``."""
-        words = ["ZSCAN", name, require_cursor(cursor), *scan_options(match, count)]
-        if score_cast_func is float:
-            return self._execute(S.SCAN_SCORED, *words)
-        return self._execute_then(_cast_scan(score_cast_func), S.SCAN, *words)
+        cursor = require_cursor(cursor)
+        return self._zscan_page(name, cursor, scan_options(match, count), score_cast_func)
 
     def zscan_iter(
         self,
@@ -447,11 +458,6 @@ class SortedSetCommands(CommandsBase[ValueT]):
     ) -> ScanIter[tuple[ValueT, Any]]:
         """Every ``(member, score)``, page by page."""
         options = scan_options(match, count)
-        if score_cast_func is float:
-            return self._iter_cursor(
-                lambda cursor: self._execute(S.SCAN_SCORED, "ZSCAN", name, cursor, *options)
-            )
-        parse = _cast_scan(score_cast_func)
         return self._iter_cursor(
-            lambda cursor: self._execute_then(parse, S.SCAN, "ZSCAN", name, cursor, *options)
+            lambda cursor: self._zscan_page(name, cursor, options, score_cast_func)
         )

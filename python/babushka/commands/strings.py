@@ -20,8 +20,6 @@ from babushka.commands.base import (
     pairs_of,
     require_int,
     seconds,
-    unix_milliseconds,
-    unix_seconds,
 )
 from babushka.exceptions import DataError
 
@@ -119,23 +117,16 @@ class StringCommands(CommandsBase[ValueT]):
             and ifdne is None
         ):
             return self._execute(S.OK, "SET", name, value)
-        args: list[Any] = ["SET", name, value]
         expiries = sum(x is not None for x in (ex, px, exat, pxat)) + bool(keepttl)
         if expiries > 1:
             raise DataError("ex, px, exat, pxat and keepttl are mutually exclusive")
         compare = _compare_words(ifeq, ifne, ifdeq, ifdne)
         if bool(nx) + bool(xx) + bool(compare) > 1:
             raise DataError("nx, xx, ifeq, ifne, ifdeq and ifdne are mutually exclusive")
-        if ex is not None:
-            args += ["EX", _positive(seconds(ex, "ex"), "ex")]
-        if px is not None:
-            args += ["PX", _positive(milliseconds(px, "px"), "px")]
-        if exat is not None:
-            args += ["EXAT", unix_seconds(exat, "exat")]
-        if pxat is not None:
-            args += ["PXAT", unix_milliseconds(pxat, "pxat")]
-        if keepttl:
-            args.append("KEEPTTL")
+        expiry = expiry_words(ex, px, exat, pxat, keepttl=keepttl)
+        if expiry and expiry[0] in ("EX", "PX"):
+            _positive(expiry[1], expiry[0].lower())  # the server refuses 0 (and says less)
+        args: list[Any] = ["SET", name, value, *expiry]
         if nx:
             args.append("NX")
         if xx:
