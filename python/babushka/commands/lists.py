@@ -29,7 +29,10 @@ def _values(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, .
 
 def _word(value: str, allowed: tuple[str, ...], name: str) -> str:
     """A keyword argument such as ``where="before"``, checked and upper-cased,
-    so a typo is a ``DataError`` rather than a server syntax error."""
+    so a typo is a ``DataError`` rather than a server syntax error. Given as
+    bytes too (``src=b"LEFT"``), as redis-py sends whatever it is given."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("ascii", "replace")
     word = value.upper() if isinstance(value, str) else None
     if word not in allowed:
         raise DataError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
