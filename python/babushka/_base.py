@@ -311,20 +311,6 @@ class ClientBase(CoreCommands[ValueT]):
         """As redis-py's: only a ``DeprecationWarning``; nothing is sent."""
         warnings.warn(DeprecationWarning("Call UNWATCH from a Pipeline object"), stacklevel=2)
 
-    def client(self: _Self) -> _Self:
-        """A new client on the same pool with ``single_connection_client=True``
-        (one connection for all its commands), as redis-py's."""
-        return type(self)(connection_pool=self.connection_pool, single_connection_client=True)
-
-    def get_connection_kwargs(self) -> dict[str, Any]:
-        """The settings the client's connections are made with (a copy)."""
-        return dict(self.connection_kwargs)
-
-    def load_external_module(self, funcname: str, func: Any) -> None:
-        """Sets ``func`` as the client's attribute ``funcname``, as redis-py's
-        does for a module's command namespace."""
-        setattr(self, funcname, func)
-
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs
         where = kwargs["unix_socket_path"] or f"{kwargs['host']}:{kwargs['port']}"
