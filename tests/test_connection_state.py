@@ -117,3 +117,10 @@ def test_in_a_pipeline(client: babushka.Redis) -> None:
     assert client.get("p") == b"1"
     client.flushdb()
     client.select(0)
+
+
+def test_get_connection_kwargs_is_a_copy(client: babushka.Redis) -> None:
+    kwargs = client.get_connection_kwargs()
+    assert kwargs["port"] == client.connection_kwargs["port"]
+    kwargs["port"] = 1
+    assert client.connection_kwargs["port"] != 1

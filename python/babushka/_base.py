@@ -311,6 +311,11 @@ class ClientBase(CoreCommands[ValueT]):
         """As redis-py's: only a ``DeprecationWarning``; nothing is sent."""
         warnings.warn(DeprecationWarning("Call UNWATCH from a Pipeline object"), stacklevel=2)
 
+    def get_connection_kwargs(self) -> dict[str, Any]:
+        """The settings the client's connections are made with (a copy), as
+        redis-py's."""
+        return dict(self.connection_kwargs)
+
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs
         where = kwargs["unix_socket_path"] or f"{kwargs['host']}:{kwargs['port']}"
