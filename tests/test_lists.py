@@ -45,6 +45,10 @@ SCENARIO = [
     step("rpush", "src", 1, 2, 3, expect=3),
     step("lmove", "src", "dst", expect=b"1"),
     step("lmove", "src", "dst", "right", "left", expect=b"3"),
+    # The ends as bytes too, as redis-py's tests give them.
+    step("rpush", "src", 4, expect=2),
+    step("lmove", "src", "dst", b"RIGHT", memoryview(b"LEFT"), expect=b"4"),
+    step("lpop", "dst", expect=b"4"),
     step("rpoplpush", "src", "dst", expect=b"2"),
     step("rpoplpush", "src", "dst", expect=None),
     step("lrange", "dst", 0, -1, expect=[b"2", b"3", b"1"]),

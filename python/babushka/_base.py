@@ -3,6 +3,8 @@ parsing and ``execute_command``."""
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from typing import Any, Callable, Mapping, TypeVar
 
 from babushka import _command_names, _core, _instrumented, _options, _pool, _tls
@@ -308,6 +310,34 @@ class ClientBase(CoreCommands[ValueT]):
         if _command_names.runs_alone(spec):
             return self._execute_alone(shape, *args)
         return self._execute(shape, *args)
+
+    def digest_local(self, value: bytes | str) -> ValueT:
+        """What :meth:`digest` would give for ``value``, computed here
+        (XXH3-64 as hex, ``bytes`` unless the client decodes), as redis-py's;
+        needs the optional ``xxhash`` package (``NotImplementedError``
+        without it). Never sent: a plain value on every client."""
+        try:
+            xxhash = importlib.import_module("xxhash")
+        except ImportError:
+            raise NotImplementedError(
+                "digest_local needs the optional 'xxhash' package (pip install xxhash)"
+            ) from None
+        digest: str = xxhash.xxh3_64(value).hexdigest()
+        return digest if self.decode_responses else digest.encode()  # type: ignore[return-value]
+
+    def watch(self, *names: Any) -> None:
+        """As redis-py's: only a ``DeprecationWarning`` ("Call WATCH from a
+        Pipeline object"); nothing is sent. ``pipeline().watch(...)`` watches."""
+        warnings.warn(DeprecationWarning("Call WATCH from a Pipeline object"), stacklevel=2)
+
+    def unwatch(self) -> None:
+        """As redis-py's: only a ``DeprecationWarning``; nothing is sent."""
+        warnings.warn(DeprecationWarning("Call UNWATCH from a Pipeline object"), stacklevel=2)
+
+    def get_connection_kwargs(self) -> dict[str, Any]:
+        """The settings the client's connections are made with (a copy), as
+        redis-py's."""
+        return dict(self.connection_kwargs)
 
     def __repr__(self) -> str:
         kwargs = self.connection_kwargs

@@ -18,6 +18,7 @@ from babushka.connection import ConnectionPool
 from babushka.exceptions import RedisError, WatchError
 from babushka.keyspace_notifications import KeyspaceNotifications
 from babushka.lock import Lock
+from babushka.monitor import Monitor
 from babushka.pipeline import Pipeline
 from babushka.pubsub import PubSub
 from babushka.script import Script
@@ -220,6 +221,13 @@ class Redis(SyncCommands[ValueT], ClientBase[ValueT]):
             on_reconnect=on_reconnect,
             push_handler_func=push_handler_func,
         )
+
+    def monitor(self) -> Monitor:
+        """redis-py's ``Monitor``: ``with r.monitor() as m`` sends ``MONITOR``
+        on a connection of its own (see :mod:`babushka.monitor`), and
+        ``m.next_command()`` / ``m.listen()`` give the commands the server
+        runs as dicts."""
+        return Monitor(self)
 
     def keyspace_notifications(
         self,

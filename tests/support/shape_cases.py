@@ -40,6 +40,11 @@ CASES: dict[str, tuple[list[Command], Command]] = {
     "FLUSHDB": ([("SET", "a", "1")], ("FLUSHDB",)),
     "FLUSHALL": ([("SET", "a", "1")], ("FLUSHALL",)),
     "SELECT": ([], ("SELECT", 0)),
+    # The default user has no password: any password authenticates it.
+    "AUTH": ([], ("AUTH", "default", "anything")),
+    # Refused by Redis 7.0 without cluster support, in redis-py's words too.
+    "READONLY": ([], ("READONLY",)),
+    "READWRITE": ([], ("READWRITE",)),
     "RENAME": ([("SET", "a", "1")], ("RENAME", "a", "b")),
     "LSET": ([("RPUSH", "l", "x")], ("LSET", "l", 0, "y")),
     "LTRIM": ([("RPUSH", "l", "x", "y")], ("LTRIM", "l", 0, 0)),

@@ -22,6 +22,11 @@ async def default_bytes(r: babushka.asyncio.Redis) -> None:
     async for key in r.scan_iter(match="user:*"):
         assert_type(key, bytes)
     assert_type(await r.info(), dict[str, Any])
+    assert_type(await r.select(1), bool)
+    assert_type(await r.hpersist("h", "f"), list[int])
+    assert_type(await r.zinterstore("d", ["a", "b"]), int)
+    async with r.monitor() as m:
+        assert_type(await m.next_command(), dict[str, Any])
 
 
 async def decoded() -> None:

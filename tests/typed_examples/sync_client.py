@@ -61,6 +61,17 @@ def default_bytes(r: babushka.Redis) -> None:
     assert_type(r.eval("return 1", 0), Any)
     assert_type(r.pubsub_numsub("c"), list[tuple[bytes, int]])
     assert_type(r.config_get("maxmemory"), dict[str, str])
+    # Typed since the command surface was finished.
+    assert_type(r.select(1), bool)
+    assert_type(r.auth("pw", "user"), bool)
+    assert_type(r.pfcount("hll"), int)
+    assert_type(r.setbit("b", 7, 1), int)
+    assert_type(r.geodist("g", "a", "b"), float | None)
+    assert_type(r.geopos("g", "a"), list[tuple[float, float] | None])
+    assert_type(r.zrangebylex("z", "-", "+"), list[bytes])
+    assert_type(r.lmovem("a", "b", count=2, ordering="OBO"), list[bytes] | None)
+    assert_type(r.hgetex("h", "f", ex=10), list[bytes | None])
+    assert_type(r.sort_ro("l", alpha=True), list[bytes | None])
 
 
 def decoded(r: babushka.Redis[str]) -> None:
@@ -73,6 +84,10 @@ def decoded(r: babushka.Redis[str]) -> None:
     # DUMP's payload is binary whatever decode_responses says.
     assert_type(r.dump("k"), bytes | None)
     assert_type(r.incr("n"), int)
+    assert_type(r.zrandmember("z"), str | list[str] | None)
+    assert_type(r.migrate("host", 6379, "k", 0, 1000), str)
+    with r.monitor() as m:
+        assert_type(m.next_command(), dict[str, Any])
 
 
 def constructors(flag: bool) -> None:

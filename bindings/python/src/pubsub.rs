@@ -188,6 +188,12 @@ impl PySubscriber {
             .map_err(|err| to_py_err(py, &err))
     }
 
+    /// Sends `MONITOR`; its `OK` and the lines that follow are `monitor`
+    /// messages.
+    fn monitor(&self, py: Python<'_>) -> PyResult<()> {
+        self.core.monitor().map_err(|err| to_py_err(py, &err))
+    }
+
     /// `name` as the messages will name it: encoded, then decoded if the
     /// client decodes responses (redis-py's normalised keys).
     fn key<'py>(&self, py: Python<'py>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -24,7 +24,8 @@ pub struct PyCommandSpec {
     resp2_shape: u8,
     resp3_shape: u8,
     /// For a blocking command, where its timeout is: `last_seconds`,
-    /// `first_seconds`, `at_millis:<position>` or `block_option`.
+    /// `first_seconds`, `at_millis:<position>`, `at_seconds:<position>` or
+    /// `block_option`.
     timeout: Option<String>,
     /// `COMMAND INFO`'s legacy key range.
     first_key: i32,
@@ -104,6 +105,7 @@ fn to_python(py: Python<'_>, spec: &CommandSpec) -> PyResult<PyCommandSpec> {
             Timeout::LastSeconds => "last_seconds".to_owned(),
             Timeout::FirstSeconds => "first_seconds".to_owned(),
             Timeout::AtMillis(at) => format!("at_millis:{at}"),
+            Timeout::AtSeconds(at) => format!("at_seconds:{at}"),
             Timeout::BlockOption => "block_option".to_owned(),
         }),
         first_key,

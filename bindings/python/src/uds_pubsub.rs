@@ -258,6 +258,10 @@ impl UdsSubscriber {
         self.send(py, &SubscriberCall::Ping(message))
     }
 
+    fn monitor(&self, py: Python<'_>) -> PyResult<()> {
+        self.send(py, &SubscriberCall::Monitor)
+    }
+
     fn key<'py>(&self, py: Python<'py>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         key(py, name, &self.encoding)
     }

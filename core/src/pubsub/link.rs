@@ -32,6 +32,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +83,9 @@ pub(crate) struct Link {
     ack_timeout: Option<Duration>,
     /// The client's context, for the events reported about this subscriber.
     context: Arc<Context>,
+    /// `MONITOR` was sent: the reader takes status lines as monitor lines.
+    /// Atomic so the reader does not take the lock once per frame.
+    monitoring: AtomicBool,
 }
 
 struct State {
@@ -114,6 +118,7 @@ impl Link {
             doorbell: Notify::new(),
             stop: Notify::new(),
             ack_timeout,
+            monitoring: AtomicBool::new(false),
         });
         // The guard is an argument, so it closes the inbox even if the task
         // is dropped before it first runs (the runtime shutting down).
@@ -148,6 +153,15 @@ impl Link {
             Some(message) => Command::from_args([&b"PING"[..], message]),
             None => Command::from_args([b"PING"]),
         })
+    }
+
+    /// Sends `MONITOR`: from its `OK` on, the connection receives a line
+    /// per command the server runs. It is not restored after a lost
+    /// connection (the `reconnected` notice then counts no subscription);
+    /// the wrapper ends the monitor there, as redis-py's raises.
+    pub(crate) fn monitor(&self) -> Result<()> {
+        self.monitoring.store(true, Ordering::Release);
+        self.queue(|_| Command::from_args([b"MONITOR"]))
     }
 
     /// Records a command (under the lock, so the subscriptions and the
@@ -480,7 +494,12 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
         };
         match step {
             Step::Frame(Some(Ok(frame))) => {
-                let Some(event) = Event::from_frame(frame) else {
+                let event = if link.monitoring.load(Ordering::Acquire) {
+                    Event::from_monitor_frame(frame)
+                } else {
+                    Event::from_frame(frame)
+                };
+                let Some(event) = event else {
                     continue;
                 };
                 if left_the_slot(link, &event) {

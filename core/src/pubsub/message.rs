@@ -35,6 +35,9 @@ pub enum MessageKind {
     /// between were lost: the server keeps none for a subscriber it does not
     /// know.
     Reconnected,
+    /// A line of a connection that was sent `MONITOR`: the `OK` that
+    /// answers it, then one line per command the server ran.
+    Monitor,
 }
 
 impl MessageKind {
@@ -52,6 +55,7 @@ impl MessageKind {
             Self::SUnsubscribe => "sunsubscribe",
             Self::Pong => "pong",
             Self::Reconnected => "reconnected",
+            Self::Monitor => "monitor",
         }
     }
 
@@ -160,6 +164,23 @@ impl Event {
             Value::BulkString(data) => Some(pong(data)),
             other => Some(Self::Error(unexpected(&other))),
         }
+    }
+
+    /// The event for one frame on a connection that was sent `MONITOR`: its
+    /// status lines are what the server ran, not pongs (the connection
+    /// sends no `PING`, and the server answers no other command there).
+    pub(crate) fn from_monitor_frame(frame: Value) -> Option<Self> {
+        let line = match frame {
+            Value::Okay => b"OK".to_vec(),
+            Value::SimpleString(text) => text.into_bytes(),
+            other => return Self::from_frame(other),
+        };
+        Some(Self::Message(Message {
+            kind: MessageKind::Monitor,
+            pattern: None,
+            channel: None,
+            data: Payload::Bytes(line),
+        }))
     }
 
     /// The published message, if this is one.
@@ -296,6 +317,28 @@ mod tests {
             parse(Value::Array(vec![bulk("pong"), bulk("hello")])),
             echoed
         );
+    }
+
+    #[test]
+    fn monitor_lines_are_monitor_messages() {
+        let ok = parse_monitor(Value::Okay);
+        assert_eq!(ok.kind, MessageKind::Monitor);
+        assert_eq!(ok.data, Payload::Bytes(b"OK".to_vec()));
+        let line = "1700000000.123456 [0 127.0.0.1:5000] \"GET\" \"k\"";
+        let ran = parse_monitor(Value::SimpleString(line.into()));
+        assert_eq!(ran.data, Payload::Bytes(line.as_bytes().to_vec()));
+        let refused = redis::parse_redis_value(b"-NOPERM no\r\n").unwrap();
+        assert!(matches!(
+            Event::from_monitor_frame(refused),
+            Some(Event::Error(err)) if err.code() == Some("NOPERM")
+        ));
+    }
+
+    fn parse_monitor(frame: Value) -> Message {
+        match Event::from_monitor_frame(frame) {
+            Some(Event::Message(message)) => message,
+            other => panic!("not a message: {other:?}"),
+        }
     }
 
     #[test]

@@ -105,6 +105,12 @@ impl Subscriber {
         self.link.ping(message)
     }
 
+    /// Sends `MONITOR` (see [`Link::monitor`]); its `OK` and the lines that
+    /// follow arrive in the inbox as [`MessageKind::Monitor`] messages.
+    pub fn monitor(&self) -> Result<()> {
+        self.link.monitor()
+    }
+
     /// Where the events wait.
     pub fn inbox(&self) -> &Arc<Inbox> {
         &self.link.inbox

@@ -16,6 +16,7 @@ pub enum SubscriberCall {
     Subscribe(Kind, Vec<Vec<u8>>),
     Unsubscribe(Kind, Vec<Vec<u8>>),
     Ping(Option<Vec<u8>>),
+    Monitor,
 }
 
 impl SubscriberCall {
@@ -33,6 +34,8 @@ impl SubscriberCall {
             Ok(A::Sunsubscribe) => Self::Unsubscribe(Kind::Shard, names),
             Ok(A::Ping) if names.len() <= 1 => Self::Ping(names.into_iter().next()),
             Ok(A::Ping) => return Err(malformed("a subscriber's PING carries at most one name")),
+            Ok(A::Monitor) if names.is_empty() => Self::Monitor,
+            Ok(A::Monitor) => return Err(malformed("a subscriber's MONITOR carries no names")),
             Ok(A::Unspecified) | Err(_) => {
                 return Err(malformed(&format!("unknown subscriber action {action}")))
             }
@@ -64,6 +67,7 @@ impl SubscriberCall {
                 A::Ping,
                 message.iter().map(|m| Bytes::copy_from_slice(m)).collect(),
             ),
+            Self::Monitor => (A::Monitor, Vec::new()),
         }
     }
 
@@ -81,6 +85,7 @@ impl SubscriberCall {
             Self::Subscribe(kind, names) => subscriber.subscribe(kind, &names, ack),
             Self::Unsubscribe(kind, names) => subscriber.unsubscribe(kind, &names),
             Self::Ping(message) => subscriber.ping(message.as_deref()),
+            Self::Monitor => subscriber.monitor(),
         }
     }
 }
@@ -107,6 +112,7 @@ fn message_to_proto(message: Message) -> proto::PubSubMessage {
         MessageKind::SUnsubscribe => K::Sunsubscribe,
         MessageKind::Pong => K::Pong,
         MessageKind::Reconnected => K::Reconnected,
+        MessageKind::Monitor => K::Monitor,
     };
     proto::PubSubMessage {
         kind: kind.into(),
@@ -140,6 +146,7 @@ pub fn event_from_proto(event: proto::PushEvent) -> Result<Event, Error> {
         Ok(K::Sunsubscribe) => MessageKind::SUnsubscribe,
         Ok(K::Pong) => MessageKind::Pong,
         Ok(K::Reconnected) => MessageKind::Reconnected,
+        Ok(K::Monitor) => MessageKind::Monitor,
         Ok(K::Unspecified) | Err(_) => {
             return Err(malformed(&format!("unknown message kind {}", message.kind)))
         }
@@ -202,6 +209,7 @@ mod tests {
             SubscriberCall::Unsubscribe(Kind::Pattern, Vec::new()),
             SubscriberCall::Ping(Some(b"hi".to_vec())),
             SubscriberCall::Ping(None),
+            SubscriberCall::Monitor,
         ];
         for call in calls {
             let (action, names) = call.to_proto();

@@ -30,6 +30,7 @@ pub(super) fn blocking(spec: &CommandSpec, cmd: &Command) -> Option<Blocking> {
         Timeout::LastSeconds => cmd.args().last().and_then(seconds),
         Timeout::FirstSeconds => cmd.args().nth(1).and_then(seconds),
         Timeout::AtMillis(at) => cmd.args().nth(usize::from(at)).and_then(millis),
+        Timeout::AtSeconds(at) => cmd.args().nth(usize::from(at)).and_then(seconds),
         Timeout::BlockOption => {
             let mut words = cmd.args().skip(1);
             let mut block = None;

@@ -271,6 +271,9 @@ pub enum Timeout {
     FirstSeconds,
     /// The argument at this position (the name is 0), in milliseconds.
     AtMillis(u8),
+    /// The argument at this position (the name is 0), in seconds
+    /// (`BLMOVEM src dst LEFT RIGHT 0.5 COUNT 2 OBO`).
+    AtSeconds(u8),
     /// The argument after a `BLOCK` keyword, in milliseconds; the command
     /// blocks only when there is one (`XREAD BLOCK 100 STREAMS s $`).
     BlockOption,

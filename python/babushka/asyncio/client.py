@@ -31,6 +31,7 @@ from babushka.asyncio._deprecation import warn_use_aclose
 from babushka.asyncio.connection import ConnectionPool
 from babushka.asyncio.keyspace_notifications import AsyncKeyspaceNotifications
 from babushka.asyncio.lock import Lock
+from babushka.asyncio.monitor import Monitor
 from babushka.asyncio.pipeline import Pipeline
 from babushka.asyncio.pubsub import PubSub
 from babushka.commands.base import KeyT, LeaseT, ResponseT, page_items
@@ -372,6 +373,13 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
             on_reconnect=on_reconnect,
             push_handler_func=push_handler_func,
         )
+
+    def monitor(self) -> Monitor:
+        """redis-py's ``Monitor``: ``with r.monitor() as m`` sends ``MONITOR``
+        on a connection of its own (see :mod:`babushka.monitor`), and
+        ``m.next_command()`` / ``m.listen()`` give the commands the server
+        runs as dicts."""
+        return Monitor(self)
 
     def keyspace_notifications(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from babushka._typing import ValueT
 from babushka.commands.acl import AclCommands
+from babushka.commands.arrays import ArrayCommands
 from babushka.commands.bitmaps import BitmapCommands
 from babushka.commands.client_admin import ClientCommands
 from babushka.commands.connection import ConnectionCommands
@@ -51,6 +52,7 @@ class CoreCommands(
     StreamRedis8Commands[ValueT],
     GeoCommands[ValueT],
     HyperLogLogCommands[ValueT],
+    ArrayCommands[ValueT],
     PubSubCommands[ValueT],
     ScriptingCommands[ValueT],
     SentinelCommands[ValueT],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
-from babushka.commands.base import CommandsBase, EncodableT, ResponseT
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT
 from babushka.exceptions import DataError
 
 
@@ -65,26 +65,26 @@ def _key_pattern(value: object, name: str) -> bytes:
 
 
 class AclCommands(CommandsBase[ValueT]):
-    def acl_cat(self, category: str | None = None) -> ResponseT:
+    def acl_cat(self, category: str | None = None) -> Reply[list[str]]:
         """The ACL categories, or the commands of one.
         https://redis.io/docs/latest/commands/acl-cat/"""
         words = [category] if category else []
         return self._execute(S.STR_LIST, "ACL", "CAT", *words)
 
-    def acl_deluser(self, *username: str) -> ResponseT:
+    def acl_deluser(self, *username: str) -> Reply[int]:
         """Deletes users; how many existed. https://redis.io/docs/latest/commands/acl-deluser/"""
         if not username:
             raise DataError("acl_deluser needs at least one username")
         return self._execute(S.RAW, "ACL", "DELUSER", *username)
 
-    def acl_dryrun(self, username: str, *args: EncodableT) -> ResponseT:
+    def acl_dryrun(self, username: str, *args: EncodableT) -> Reply[ValueT]:
         """Whether ``username`` could run the command ``args`` (``OK``, or why not).
         https://redis.io/docs/latest/commands/acl-dryrun/"""
         if not args:
             raise DataError("acl_dryrun needs the command to try")
         return self._execute(S.RAW, "ACL", "DRYRUN", username, *args)
 
-    def acl_genpass(self, bits: int | None = None) -> ResponseT:
+    def acl_genpass(self, bits: int | None = None) -> Reply[str]:
         """A random password (``bits`` of it, 256 by default) as ``str``.
         https://redis.io/docs/latest/commands/acl-genpass/"""
         words: list[Any] = []
@@ -98,21 +98,21 @@ class AclCommands(CommandsBase[ValueT]):
             words.append(count)
         return self._execute(S.STR, "ACL", "GENPASS", *words)
 
-    def acl_getuser(self, username: str) -> ResponseT:
+    def acl_getuser(self, username: str) -> Reply[dict[str, Any] | None]:
         """A user's rules as a dict (``flags``, ``passwords``, ``commands``,
         ``categories``, ``keys``, ``channels``, ``selectors``, ``enabled``), or
         ``None``. https://redis.io/docs/latest/commands/acl-getuser/"""
         return self._execute(S.ACL_GETUSER, "ACL", "GETUSER", username)
 
-    def acl_help(self) -> ResponseT:
+    def acl_help(self) -> Reply[list[str]]:
         """ACL's help text, as ``str`` lines. https://redis.io/docs/latest/commands/acl-help/"""
         return self._execute(S.STR_LIST, "ACL", "HELP")
 
-    def acl_list(self) -> ResponseT:
+    def acl_list(self) -> Reply[list[str]]:
         """Every user's rules, as ``str``. https://redis.io/docs/latest/commands/acl-list/"""
         return self._execute(S.STR_LIST, "ACL", "LIST")
 
-    def acl_log(self, count: int | None = None) -> ResponseT:
+    def acl_log(self, count: int | None = None) -> Reply[list[dict[str, Any]]]:
         """The latest refused commands and logins, as dicts.
         https://redis.io/docs/latest/commands/acl-log/"""
         words: list[Any] = []
@@ -122,23 +122,23 @@ class AclCommands(CommandsBase[ValueT]):
             words.append(count)
         return self._execute(S.ACL_LOG, "ACL", "LOG", *words)
 
-    def acl_log_reset(self) -> ResponseT:
+    def acl_log_reset(self) -> Reply[bool]:
         """Empties the ACL log. https://redis.io/docs/latest/commands/acl-log/"""
         return self._execute(S.ACL_LOG, "ACL", "LOG", "RESET")
 
-    def acl_load(self) -> ResponseT:
+    def acl_load(self) -> Reply[bool]:
         """Reloads the users from the ACL file. https://redis.io/docs/latest/commands/acl-load/"""
         return self._execute(S.OK, "ACL", "LOAD")
 
-    def acl_save(self) -> ResponseT:
+    def acl_save(self) -> Reply[bool]:
         """Writes the users to the ACL file. https://redis.io/docs/latest/commands/acl-save/"""
         return self._execute(S.OK, "ACL", "SAVE")
 
-    def acl_users(self) -> ResponseT:
+    def acl_users(self) -> Reply[list[str]]:
         """The usernames, as ``str``. https://redis.io/docs/latest/commands/acl-users/"""
         return self._execute(S.STR_LIST, "ACL", "USERS")
 
-    def acl_whoami(self) -> ResponseT:
+    def acl_whoami(self) -> Reply[str]:
         """The shared connection's user, as ``str``.
         https://redis.io/docs/latest/commands/acl-whoami/"""
         return self._execute(S.STR, "ACL", "WHOAMI")
@@ -159,7 +159,7 @@ class AclCommands(CommandsBase[ValueT]):
         reset_keys: bool = False,
         reset_channels: bool = False,
         reset_passwords: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         """Creates or changes a user, with redis-py's keywords: ``passwords``
         and ``hashed_passwords`` prefixed ``+`` (add) or ``-`` (remove),
         ``categories`` and ``commands`` prefixed ``+`` or ``-``, ``keys``

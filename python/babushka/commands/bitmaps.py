@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Union
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import CommandsBase, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -100,14 +100,14 @@ class BitFieldOperation:
 
 
 class BitmapCommands(CommandsBase[ValueT]):
-    def setbit(self, name: KeyT, offset: int, value: int) -> ResponseT:
+    def setbit(self, name: KeyT, offset: int, value: int) -> Reply[int]:
         """Sets the bit at ``offset`` to 1 if ``value`` is true, else 0 (as
         redis-py does); returns the old bit
         (https://redis.io/docs/latest/commands/setbit/)."""
         bit = 1 if value else 0
         return self._execute(S.RAW, "SETBIT", name, require_int(offset, "offset"), bit)
 
-    def getbit(self, name: KeyT, offset: int) -> ResponseT:
+    def getbit(self, name: KeyT, offset: int) -> Reply[int]:
         """The bit at ``offset`` (https://redis.io/docs/latest/commands/getbit/)."""
         return self._execute(S.RAW, "GETBIT", name, require_int(offset, "offset"))
 
@@ -117,7 +117,7 @@ class BitmapCommands(CommandsBase[ValueT]):
         start: int | None = None,
         end: int | None = None,
         mode: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """The number of set bits, in ``start``..``end`` (bytes, or bits with
         ``mode="BIT"``) (https://redis.io/docs/latest/commands/bitcount/)."""
         if (start is None) != (end is None):
@@ -136,7 +136,7 @@ class BitmapCommands(CommandsBase[ValueT]):
         start: int | None = None,
         end: int | None = None,
         mode: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """The position of the first ``bit`` (0 or 1)
         (https://redis.io/docs/latest/commands/bitpos/)."""
         if bit not in (0, 1) or isinstance(bit, bool):
@@ -152,7 +152,7 @@ class BitmapCommands(CommandsBase[ValueT]):
             raise DataError("mode needs start and end")
         return self._execute(S.RAW, *words, *_mode(mode))
 
-    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> ResponseT:
+    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> Reply[int]:
         """Stores the bitwise ``operation`` (AND, OR, XOR, NOT; DIFF, DIFF1,
         ANDOR, ONE on Redis 8.2+) of ``keys`` in ``dest``; returns its length
         (https://redis.io/docs/latest/commands/bitop/)."""
@@ -174,7 +174,7 @@ class BitmapCommands(CommandsBase[ValueT]):
         encoding: str,
         offset: BitfieldOffsetT,
         items: list[tuple[str, BitfieldOffsetT]] | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[int]]:
         """Reads the field ``encoding`` at ``offset`` and each ``(encoding,
         offset)`` of ``items`` (https://redis.io/docs/latest/commands/bitfield_ro/)."""
         words: list[Any] = ["BITFIELD_RO", key, "GET", encoding, offset]

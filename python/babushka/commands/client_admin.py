@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Iterable, NoReturn
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
-from babushka.commands.base import CommandsBase, EncodableT, ResponseT, require_int
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT, require_int
 from babushka.exceptions import DataError
 
 #: CLIENT LIST TYPE and CLIENT KILL TYPE accept these (KILL also the old ``slave``).
@@ -47,7 +47,7 @@ def _mode(value: object, name: str) -> str:
 class ClientCommands(CommandsBase[ValueT]):
     def client_list(
         self, _type: str | None = None, client_id: list[EncodableT] | None = None
-    ) -> ResponseT:
+    ) -> Reply[list[dict[str, Any]]]:
         """The server's connections as a list of dicts (``TYPE`` and ``ID``
         filters). https://redis.io/docs/latest/commands/client-list/"""
         words: list[Any] = []
@@ -60,30 +60,30 @@ class ClientCommands(CommandsBase[ValueT]):
                 words += ["ID", *client_id]
         return self._execute(S.CLIENT_LIST, "CLIENT", "LIST", *words)
 
-    def client_info(self) -> ResponseT:
+    def client_info(self) -> Reply[dict[str, Any]]:
         """This connection's CLIENT LIST entry as a dict.
         https://redis.io/docs/latest/commands/client-info/"""
         return self._execute(S.CLIENT_INFO, "CLIENT", "INFO")
 
-    def client_id(self) -> ResponseT:
+    def client_id(self) -> Reply[int]:
         """This connection's id. https://redis.io/docs/latest/commands/client-id/"""
         return self._execute(S.RAW, "CLIENT", "ID")
 
-    def client_getname(self) -> ResponseT:
+    def client_getname(self) -> Reply[str | None]:
         """This connection's name as ``str``, or ``None``.
         https://redis.io/docs/latest/commands/client-getname/"""
         return self._execute(S.STR, "CLIENT", "GETNAME")
 
-    def client_setname(self, name: str) -> ResponseT:
+    def client_setname(self, name: str) -> Reply[bool]:
         """Names this connection. https://redis.io/docs/latest/commands/client-setname/"""
         return self._execute(S.OK, "CLIENT", "SETNAME", name)
 
-    def client_setinfo(self, attr: str, value: str) -> ResponseT:
+    def client_setinfo(self, attr: str, value: str) -> Reply[bool]:
         """Sets ``LIB-NAME`` or ``LIB-VER`` of this connection.
         https://redis.io/docs/latest/commands/client-setinfo/"""
         return self._execute(S.OK, "CLIENT", "SETINFO", attr, value)
 
-    def client_kill(self, address: str) -> ResponseT:
+    def client_kill(self, address: str) -> Reply[bool]:
         """Closes the connection from ``ip:port``.
         https://redis.io/docs/latest/commands/client-kill/"""
         return self._execute(S.CLIENT_KILL, "CLIENT", "KILL", address)
@@ -97,7 +97,7 @@ class ClientCommands(CommandsBase[ValueT]):
         laddr: str | None = None,
         user: str | None = None,
         maxage: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Closes the connections matching every filter given; the number closed.
         https://redis.io/docs/latest/commands/client-kill/"""
         words: list[Any] = []
@@ -119,7 +119,7 @@ class ClientCommands(CommandsBase[ValueT]):
             raise DataError("client_kill_filter needs at least one filter")
         return self._execute(S.CLIENT_KILL, "CLIENT", "KILL", *words)
 
-    def client_pause(self, timeout: int, all: bool = True) -> ResponseT:
+    def client_pause(self, timeout: int, all: bool = True) -> Reply[bool]:
         """Pauses every client's commands (``all=False``: only writes) for
         ``timeout`` milliseconds. https://redis.io/docs/latest/commands/client-pause/"""
         if isinstance(timeout, bool) or not isinstance(timeout, int):
@@ -129,11 +129,11 @@ class ClientCommands(CommandsBase[ValueT]):
         words: list[Any] = [timeout] if all else [timeout, "WRITE"]
         return self._execute(S.OK, "CLIENT", "PAUSE", *words)
 
-    def client_unpause(self) -> ResponseT:
+    def client_unpause(self) -> Reply[ValueT]:
         """Ends a CLIENT PAUSE. https://redis.io/docs/latest/commands/client-unpause/"""
         return self._execute(S.RAW, "CLIENT", "UNPAUSE")
 
-    def client_unblock(self, client_id: int, error: bool = False) -> ResponseT:
+    def client_unblock(self, client_id: int, error: bool = False) -> Reply[bool]:
         """Ends another connection's blocking command (with an error reply when
         ``error``); whether one was blocked. https://redis.io/docs/latest/commands/client-unblock/"""
         words: list[Any] = [require_int(client_id, "client_id")]
@@ -141,22 +141,22 @@ class ClientCommands(CommandsBase[ValueT]):
             words.append("ERROR")
         return self._execute(S.BOOL, "CLIENT", "UNBLOCK", *words)
 
-    def client_no_evict(self, mode: str) -> ResponseT:
+    def client_no_evict(self, mode: str) -> Reply[ValueT]:
         """``"ON"`` keeps this connection out of client eviction.
         https://redis.io/docs/latest/commands/client-no-evict/"""
         return self._execute(S.RAW, "CLIENT", "NO-EVICT", _mode(mode, "mode"))
 
-    def client_no_touch(self, mode: str) -> ResponseT:
+    def client_no_touch(self, mode: str) -> Reply[ValueT]:
         """``"ON"``: this connection's reads leave keys' LRU/LFU alone.
         https://redis.io/docs/latest/commands/client-no-touch/"""
         return self._execute(S.RAW, "CLIENT", "NO-TOUCH", _mode(mode, "mode"))
 
-    def client_getredir(self) -> ResponseT:
+    def client_getredir(self) -> Reply[int]:
         """The id tracking invalidations are redirected to (-1: none, 0: not
         tracking). https://redis.io/docs/latest/commands/client-getredir/"""
         return self._execute(S.RAW, "CLIENT", "GETREDIR")
 
-    def client_trackinginfo(self) -> ResponseT:
+    def client_trackinginfo(self) -> Reply[list[Any]]:
         """This connection's tracking state as a flat list (labels as ``str``).
         https://redis.io/docs/latest/commands/client-trackinginfo/"""
         return self._execute(S.TRACKING_INFO, "CLIENT", "TRACKINGINFO")
@@ -170,7 +170,7 @@ class ClientCommands(CommandsBase[ValueT]):
         optin: bool = False,
         optout: bool = False,
         noloop: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[ValueT]:
         """Turns server-assisted client-side caching on or off for the shared
         connection. Invalidations go to ``clientid``'s connection (RESP2), or
         arrive as RESP3 pushes, which Babushka does not deliver to Python yet.
@@ -195,7 +195,7 @@ class ClientCommands(CommandsBase[ValueT]):
         optin: bool = False,
         optout: bool = False,
         noloop: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[ValueT]:
         """``client_tracking(True, ...)``. https://redis.io/docs/latest/commands/client-tracking/"""
         return self.client_tracking(True, clientid, prefix, bcast, optin, optout, noloop)
 
@@ -207,7 +207,7 @@ class ClientCommands(CommandsBase[ValueT]):
         optin: bool = False,
         optout: bool = False,
         noloop: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[ValueT]:
         """``client_tracking(False, ...)``. https://redis.io/docs/latest/commands/client-tracking/"""
         return self.client_tracking(False, clientid, prefix, bcast, optin, optout, noloop)
 

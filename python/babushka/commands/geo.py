@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
 from babushka.exceptions import DataError
 
@@ -87,7 +87,7 @@ class GeoCommands(CommandsBase[ValueT]):
         nx: bool = False,
         xx: bool = False,
         ch: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Adds places from a flat ``[lon, lat, name, ...]``; returns how many
         were added (changed, with ``ch``) (https://redis.io/docs/latest/commands/geoadd/)."""
         if nx and xx:
@@ -101,19 +101,19 @@ class GeoCommands(CommandsBase[ValueT]):
 
     def geodist(
         self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
-    ) -> ResponseT:
+    ) -> Reply[float | None]:
         """The distance between two places as a float, ``None`` if one is
         missing (https://redis.io/docs/latest/commands/geodist/)."""
         if unit is None:
             return self._execute(S.FLOAT, "GEODIST", name, place1, place2)
         return self._execute(S.FLOAT, "GEODIST", name, place1, place2, _unit(unit))
 
-    def geohash(self, name: KeyT, *values: EncodableT) -> ResponseT:
+    def geohash(self, name: KeyT, *values: EncodableT) -> Reply[list[str | None]]:
         """Each place's geohash as ``str`` (``None`` when missing)
         (https://redis.io/docs/latest/commands/geohash/)."""
         return self._execute(S.STR_LIST, "GEOHASH", name, *values)
 
-    def geopos(self, name: KeyT, *values: EncodableT) -> ResponseT:
+    def geopos(self, name: KeyT, *values: EncodableT) -> Reply[list[tuple[float, float] | None]]:
         """Each place's ``(longitude, latitude)`` (``None`` when missing)
         (https://redis.io/docs/latest/commands/geopos/)."""
         return self._execute(S.COORDS, "GEOPOS", name, *values)
@@ -158,7 +158,7 @@ class GeoCommands(CommandsBase[ValueT]):
         store: KeyT | None = None,
         store_dist: KeyT | None = None,
         any: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[Any] | int]:
         """Places within ``radius`` of a point (deprecated by the server for
         GEOSEARCH) (https://redis.io/docs/latest/commands/georadius/)."""
         words: list[Any] = ["GEORADIUS", name, longitude, latitude, radius]
@@ -180,7 +180,7 @@ class GeoCommands(CommandsBase[ValueT]):
         store: KeyT | None = None,
         store_dist: KeyT | None = None,
         any: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[Any] | int]:
         """Places within ``radius`` of a member
         (https://redis.io/docs/latest/commands/georadiusbymember/)."""
         words: list[Any] = ["GEORADIUSBYMEMBER", name, member, radius]
@@ -204,7 +204,7 @@ class GeoCommands(CommandsBase[ValueT]):
         withcoord: bool = False,
         withdist: bool = False,
         withhash: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[Any]]:
         """Places within a radius or a box of a member or a point
         (https://redis.io/docs/latest/commands/geosearch/)."""
         words: list[Any] = ["GEOSEARCH", name]
@@ -227,7 +227,7 @@ class GeoCommands(CommandsBase[ValueT]):
         count: int | None = None,
         any: bool = False,
         storedist: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Stores what ``geosearch`` finds in ``dest``; returns how many
         (https://redis.io/docs/latest/commands/geosearchstore/)."""
         words: list[Any] = ["GEOSEARCHSTORE", dest, name]

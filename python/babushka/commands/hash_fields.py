@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import (
     AbsExpiryT,
     CommandsBase,
@@ -67,7 +67,7 @@ class HashFieldCommands(CommandsBase[ValueT]):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[int]]:
         """Expires fields in ``seconds``; per field 2 (deleted at once), 1
         (set), 0 (a condition failed) or -2 (no such field)
         (https://redis.io/docs/latest/commands/hexpire/)."""
@@ -83,7 +83,7 @@ class HashFieldCommands(CommandsBase[ValueT]):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[int]]:
         """Expires fields in ``milliseconds``
         (https://redis.io/docs/latest/commands/hpexpire/)."""
         when = _milliseconds(milliseconds, "milliseconds")
@@ -98,7 +98,7 @@ class HashFieldCommands(CommandsBase[ValueT]):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[int]]:
         """Expires fields at a Unix time in seconds
         (https://redis.io/docs/latest/commands/hexpireat/)."""
         when = unix_seconds(unix_time_seconds, "unix_time_seconds")
@@ -113,38 +113,38 @@ class HashFieldCommands(CommandsBase[ValueT]):
         xx: bool = False,
         gt: bool = False,
         lt: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[int]]:
         """Expires fields at a Unix time in milliseconds
         (https://redis.io/docs/latest/commands/hpexpireat/)."""
         when = unix_milliseconds(unix_time_milliseconds, "unix_time_milliseconds")
         return self._hexpire("HPEXPIREAT", name, when, fields, (nx, xx, gt, lt))
 
-    def httl(self, key: KeyT, *fields: EncodableT) -> ResponseT:
+    def httl(self, key: KeyT, *fields: EncodableT) -> Reply[list[int]]:
         """Each field's time to live in seconds (-1: none, -2: no field)
         (https://redis.io/docs/latest/commands/httl/)."""
         return self._execute(S.RAW, "HTTL", key, *_fields(fields, "HTTL"))
 
-    def hpttl(self, key: KeyT, *fields: EncodableT) -> ResponseT:
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> Reply[list[int]]:
         """Each field's time to live in milliseconds
         (https://redis.io/docs/latest/commands/hpttl/)."""
         return self._execute(S.RAW, "HPTTL", key, *_fields(fields, "HPTTL"))
 
-    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> ResponseT:
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> Reply[list[int]]:
         """When each field expires, in Unix seconds
         (https://redis.io/docs/latest/commands/hexpiretime/)."""
         return self._execute(S.RAW, "HEXPIRETIME", key, *_fields(fields, "HEXPIRETIME"))
 
-    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> ResponseT:
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> Reply[list[int]]:
         """When each field expires, in Unix milliseconds
         (https://redis.io/docs/latest/commands/hpexpiretime/)."""
         return self._execute(S.RAW, "HPEXPIRETIME", key, *_fields(fields, "HPEXPIRETIME"))
 
-    def hpersist(self, name: KeyT, *fields: EncodableT) -> ResponseT:
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> Reply[list[int]]:
         """Removes the fields' expiry; per field 1, -1 (none) or -2 (no field)
         (https://redis.io/docs/latest/commands/hpersist/)."""
         return self._execute(S.RAW, "HPERSIST", name, *_fields(fields, "HPERSIST"))
 
-    def hgetdel(self, name: KeyT, *keys: EncodableT) -> ResponseT:
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> Reply[list[ValueT | None]]:
         """The fields' values (``None`` when missing), deleting the fields
         (https://redis.io/docs/latest/commands/hgetdel/)."""
         return self._execute(S.RAW, "HGETDEL", name, *_fields(keys, "HGETDEL"))
@@ -158,7 +158,7 @@ class HashFieldCommands(CommandsBase[ValueT]):
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
         persist: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT | None]]:
         """The fields' values, setting or removing (``persist``) their expiry
         (https://redis.io/docs/latest/commands/hgetex/)."""
         fields = _fields(keys, "HGETEX")
@@ -178,7 +178,7 @@ class HashFieldCommands(CommandsBase[ValueT]):
         pxat: AbsExpiryT | None = None,
         data_persist_option: Any = None,
         keepttl: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Sets fields (as ``hset`` takes them) with an expiry; 1 if all were
         set, 0 if the ``data_persist_option`` (FNX, FXX) stopped it
         (https://redis.io/docs/latest/commands/hsetex/)."""

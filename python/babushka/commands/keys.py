@@ -12,7 +12,7 @@ from babushka.commands.base import (
     EncodableT,
     ExpiryT,
     KeyT,
-    ResponseT,
+    key_list,
     milliseconds,
     require_cursor,
     require_int,
@@ -210,17 +210,17 @@ class KeyCommands(CommandsBase[ValueT]):
             options += ["TYPE", _type]
         return self._iter_cursor(lambda cursor: self._execute(S.SCAN, "SCAN", cursor, *options))
 
-    def expiretime(self, key: KeyT) -> ResponseT:
+    def expiretime(self, key: KeyT) -> Reply[int]:
         """When the key expires, in Unix seconds (-1: no expiry, -2: no key)
         (https://redis.io/docs/latest/commands/expiretime/)."""
         return self._execute(S.RAW, "EXPIRETIME", key)
 
-    def pexpiretime(self, key: KeyT) -> ResponseT:
+    def pexpiretime(self, key: KeyT) -> Reply[int]:
         """When the key expires, in Unix milliseconds
         (https://redis.io/docs/latest/commands/pexpiretime/)."""
         return self._execute(S.RAW, "PEXPIRETIME", key)
 
-    def object(self, infotype: str, key: KeyT) -> ResponseT:
+    def object(self, infotype: str, key: KeyT) -> Reply[ValueT | int | None]:
         """``OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT`` of the key
         (https://redis.io/docs/latest/commands/object/)."""
         word = infotype.upper() if isinstance(infotype, str) else None
@@ -228,14 +228,14 @@ class KeyCommands(CommandsBase[ValueT]):
             raise DataError(f"infotype must be one of {', '.join(OBJECT_INFO)}, got {infotype!r}")
         return self._execute(S.RAW, "OBJECT", word, key)
 
-    def wait(self, num_replicas: int, timeout: int) -> ResponseT:
+    def wait(self, num_replicas: int, timeout: int) -> Reply[int]:
         """Waits up to ``timeout`` ms (0: for ever) for ``num_replicas``
         replicas to acknowledge this connection's writes; returns how many did
         (https://redis.io/docs/latest/commands/wait/)."""
         replicas = _not_negative(num_replicas, "num_replicas")
         return self._execute(S.RAW, "WAIT", replicas, _not_negative(timeout, "timeout"))
 
-    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> ResponseT:
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> Reply[list[int]]:
         """Waits up to ``timeout`` ms for this connection's writes to reach the
         AOF locally and on ``num_replicas`` replicas: ``[local, replicas]``
         (https://redis.io/docs/latest/commands/waitaof/)."""
@@ -245,6 +245,39 @@ class KeyCommands(CommandsBase[ValueT]):
             _not_negative(timeout, "timeout"),
         ]
         return self._execute(S.RAW, "WAITAOF", *words)
+
+    def migrate(
+        self,
+        host: str,
+        port: int,
+        keys: KeyT | list[KeyT],
+        destination_db: int,
+        timeout: int,
+        copy: bool = False,
+        replace: bool = False,
+        auth: str | None = None,
+    ) -> Reply[ValueT]:
+        """Moves ``keys`` to database ``destination_db`` of the server at
+        ``host:port`` (``copy``: keeps them here too; ``replace``: overwrites
+        there), waiting up to ``timeout`` ms; ``OK``, or ``NOKEY`` when none
+        exists. https://redis.io/docs/latest/commands/migrate/"""
+        names = key_list(keys, ())
+        if not names:
+            raise DataError("MIGRATE requires at least one key")
+        words: list[Any] = [
+            host,
+            require_int(port, "port"),
+            "",
+            require_int(destination_db, "destination_db"),
+        ]
+        words.append(_not_negative(timeout, "timeout"))
+        if copy:
+            words.append("COPY")
+        if replace:
+            words.append("REPLACE")
+        if auth:
+            words += ["AUTH", auth]
+        return self._execute(S.RAW, "MIGRATE", *words, "KEYS", *names)
 
 
 #: OBJECT's subcommands that take a key.

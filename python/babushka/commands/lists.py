@@ -12,11 +12,11 @@ from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
-    ResponseT,
     blocking_timeout,
     count_option,
     key_count,
     key_list,
+    require_int,
 )
 from babushka.exceptions import DataError
 
@@ -29,7 +29,10 @@ def _values(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, .
 
 def _word(value: str, allowed: tuple[str, ...], name: str) -> str:
     """A keyword argument such as ``where="before"``, checked and upper-cased,
-    so a typo is a ``DataError`` rather than a server syntax error."""
+    so a typo is a ``DataError`` rather than a server syntax error. Given as
+    bytes too (``src=b"LEFT"``), as redis-py sends whatever it is given."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("ascii", "replace")
     word = value.upper() if isinstance(value, str) else None
     if word not in allowed:
         raise DataError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
@@ -167,6 +170,41 @@ class ListCommands(CommandsBase[ValueT]):
         wait = blocking_timeout(timeout)
         return self._execute(S.RAW, "BLMOVE", first_list, second_list, src, dest, wait)
 
+    def lmovem(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+        count: int | None = None,
+        mode: str | None = None,
+        ordering: str | None = None,
+    ) -> Reply[list[ValueT] | None]:
+        """:meth:`lmove` of up to ``count`` elements (``mode="EXACTLY"``: all
+        or none), moved one by one (``ordering="OBO"``) or as a block
+        (``"BULK"``); the moved elements, ``None`` when none moved. Newer
+        than the test servers (its words are tested).
+        https://redis.io/docs/latest/commands/lmovem/"""
+        words = [first_list, second_list, *_move_words(src, dest)]
+        return self._execute(S.RAW, "LMOVEM", *words, *_many_words(count, mode, ordering))
+
+    def blmovem(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+        count: int | None = None,
+        mode: str | None = None,
+        ordering: str | None = None,
+    ) -> Reply[list[ValueT] | None]:
+        """:meth:`lmovem`, waiting up to ``timeout`` seconds for elements on a
+        connection of its own; ``None`` when the time ran out.
+        https://redis.io/docs/latest/commands/blmovem/"""
+        words = [first_list, second_list, *_move_words(src, dest), blocking_timeout(timeout)]
+        return self._execute(S.RAW, "BLMOVEM", *words, *_many_words(count, mode, ordering))
+
     def blmpop(
         self,
         timeout: float,
@@ -190,7 +228,7 @@ class ListCommands(CommandsBase[ValueT]):
         *args: KeyT,
         direction: str,
         count: int | None = 1,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT | list[ValueT]] | None]:
         """Pops up to ``count`` elements from the ``direction`` end of the first
         non-empty list of ``args``: ``[key, [element, ...]]``, or ``None``
         (https://redis.io/docs/latest/commands/lmpop/)."""
@@ -198,3 +236,20 @@ class ListCommands(CommandsBase[ValueT]):
         words: list[Any] = ["LMPOP", key_count(num_keys, keys), *keys]
         words.append(_word(direction, ("LEFT", "RIGHT"), "direction"))
         return self._execute(S.RAW, *words, *count_option(count))
+
+
+def _move_words(src: str, dest: str) -> list[str]:
+    return [_word(src, ("LEFT", "RIGHT"), "src"), _word(dest, ("LEFT", "RIGHT"), "dest")]
+
+
+def _many_words(count: int | None, mode: str | None, ordering: str | None) -> list[Any]:
+    """LMOVEM's ``COUNT|EXACTLY n OBO|BULK``: ``count`` needs ``ordering``,
+    and ``mode`` or ``ordering`` need ``count`` (redis-py's rules)."""
+    if count is None:
+        if mode is not None or ordering is not None:
+            raise DataError("count is required when mode or ordering is set")
+        return []
+    if ordering is None:
+        raise DataError("ordering (OBO or BULK) is required when count is set")
+    word = "COUNT" if mode is None else _word(mode, ("COUNT", "EXACTLY"), "mode")
+    return [word, require_int(count, "count"), _word(ordering, ("OBO", "BULK"), "ordering")]

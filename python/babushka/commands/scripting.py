@@ -11,7 +11,7 @@ bytes even with ``decode_responses``. :meth:`register_script` objects live in
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, NoReturn, Union
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
@@ -125,6 +125,11 @@ class ScriptingCommands(CommandsBase[ValueT]):
         yet); ``True``. Send it from another client than the one waiting for
         the script: a connection's requests are served in order."""
         return self._execute(S.OK, "SCRIPT", "KILL")
+
+    def script_debug(self, *args: Any) -> NoReturn:
+        """Not implemented, as in redis-py: the debugger takes over the
+        connection. https://redis.io/docs/latest/commands/script-debug/"""
+        raise NotImplementedError("SCRIPT DEBUG is intentionally not implemented in the client.")
 
     # -- functions ---------------------------------------------------------
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, NoReturn
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
-from babushka.commands.base import CommandsBase, EncodableT, ResponseT, require_int
+from babushka.commands.base import CommandsBase, EncodableT, require_int
 from babushka.exceptions import ConnectionError, DataError, RedisError
 
 
@@ -63,11 +64,11 @@ class ServerCommands(CommandsBase[ValueT]):
             raise DataError("config_set takes name/value pairs")
         return self._execute(S.OK, "CONFIG", "SET", name, value, *args)
 
-    def config_resetstat(self) -> ResponseT:
+    def config_resetstat(self) -> Reply[bool]:
         """Resets INFO's statistics. https://redis.io/docs/latest/commands/config-resetstat/"""
         return self._execute(S.OK, "CONFIG", "RESETSTAT")
 
-    def config_rewrite(self) -> ResponseT:
+    def config_rewrite(self) -> Reply[ValueT]:
         """Writes the running configuration to the server's config file.
         https://redis.io/docs/latest/commands/config-rewrite/"""
         return self._execute(S.RAW, "CONFIG", "REWRITE")
@@ -77,40 +78,40 @@ class ServerCommands(CommandsBase[ValueT]):
         https://redis.io/docs/latest/commands/time/"""
         return self._execute(S.TIME, "TIME")
 
-    def lastsave(self) -> ResponseT:
+    def lastsave(self) -> Reply[datetime.datetime]:
         """When the last save succeeded, as a ``datetime`` (local time).
         https://redis.io/docs/latest/commands/lastsave/"""
         return self._execute(S.DATETIME, "LASTSAVE")
 
-    def save(self) -> ResponseT:
+    def save(self) -> Reply[bool]:
         """Saves the dataset now, blocking the server.
         https://redis.io/docs/latest/commands/save/"""
         return self._execute(S.OK, "SAVE")
 
-    def bgsave(self, schedule: bool = True) -> ResponseT:
+    def bgsave(self, schedule: bool = True) -> Reply[bool]:
         """Saves the dataset in the background (``schedule``: after a running
         AOF rewrite instead of failing). https://redis.io/docs/latest/commands/bgsave/"""
         if schedule:
             return self._execute(S.TRUE, "BGSAVE", "SCHEDULE")
         return self._execute(S.TRUE, "BGSAVE")
 
-    def bgrewriteaof(self) -> ResponseT:
+    def bgrewriteaof(self) -> Reply[bool]:
         """Rewrites the append-only file in the background.
         https://redis.io/docs/latest/commands/bgrewriteaof/"""
         return self._execute(S.TRUE, "BGREWRITEAOF")
 
-    def role(self) -> ResponseT:
+    def role(self) -> Reply[list[Any]]:
         """The server's replication role and state.
         https://redis.io/docs/latest/commands/role/"""
         return self._execute(S.RAW, "ROLE")
 
-    def replicaof(self, *args: EncodableT) -> ResponseT:
+    def replicaof(self, *args: EncodableT) -> Reply[ValueT]:
         """``replicaof(host, port)`` follows a primary; ``replicaof("NO", "ONE")``
         stops (other arguments: the server's error, as with redis-py).
         https://redis.io/docs/latest/commands/replicaof/"""
         return self._execute(S.RAW, "REPLICAOF", *args)
 
-    def slaveof(self, host: str | None = None, port: int | None = None) -> ResponseT:
+    def slaveof(self, host: str | None = None, port: int | None = None) -> Reply[bool]:
         """Follows ``host:port``; with neither, stops replicating.
         https://redis.io/docs/latest/commands/slaveof/"""
         if host is None and port is None:
@@ -119,12 +120,12 @@ class ServerCommands(CommandsBase[ValueT]):
             raise DataError("slaveof takes both host and port, or neither")
         return self._execute(S.OK, "SLAVEOF", host, port)
 
-    def swapdb(self, first: int, second: int) -> ResponseT:
+    def swapdb(self, first: int, second: int) -> Reply[bool]:
         """Swaps two databases. https://redis.io/docs/latest/commands/swapdb/"""
         words = [require_int(first, "first"), require_int(second, "second")]
         return self._execute(S.OK, "SWAPDB", *words)
 
-    def lolwut(self, *version_numbers: int) -> ResponseT:
+    def lolwut(self, *version_numbers: int) -> Reply[ValueT]:
         """The server's art (of a ``VERSION``, then its parameters).
         https://redis.io/docs/latest/commands/lolwut/"""
         numbers = [require_int(n, "version_numbers") for n in version_numbers]
@@ -139,7 +140,7 @@ class ServerCommands(CommandsBase[ValueT]):
         now: bool = False,
         force: bool = False,
         abort: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[None]:
         """Stops the server: ``None`` once it closed the connection; raises
         ``RedisError`` if it answered instead (it did not stop), or its error.
         https://redis.io/docs/latest/commands/shutdown/"""
@@ -168,7 +169,7 @@ class ServerCommands(CommandsBase[ValueT]):
         stream. https://redis.io/docs/latest/commands/psync/"""
         _refuse_replication("PSYNC")
 
-    def module_load(self, path: str, *args: EncodableT) -> ResponseT:
+    def module_load(self, path: str, *args: EncodableT) -> Reply[bool]:
         """Loads a module (``True``). https://redis.io/docs/latest/commands/module-load/"""
         return self._execute(S.BOOL, "MODULE", "LOAD", path, *args)
 
@@ -177,7 +178,7 @@ class ServerCommands(CommandsBase[ValueT]):
         path: str,
         options: list[EncodableT] | None = None,
         args: list[EncodableT] | None = None,
-    ) -> ResponseT:
+    ) -> Reply[ValueT]:
         """Loads a module with ``CONFIG`` options and ``ARGS``.
         https://redis.io/docs/latest/commands/module-loadex/"""
         words: list[Any] = []
@@ -187,10 +188,10 @@ class ServerCommands(CommandsBase[ValueT]):
             words += ["ARGS", *args]
         return self._execute(S.RAW, "MODULE", "LOADEX", path, *words)
 
-    def module_unload(self, name: str) -> ResponseT:
+    def module_unload(self, name: str) -> Reply[bool]:
         """Unloads a module (``True``). https://redis.io/docs/latest/commands/module-unload/"""
         return self._execute(S.BOOL, "MODULE", "UNLOAD", name)
 
-    def module_list(self) -> ResponseT:
+    def module_list(self) -> Reply[list[dict[Any, Any]]]:
         """The loaded modules as dicts. https://redis.io/docs/latest/commands/module-list/"""
         return self._execute(S.PAIRS_LIST, "MODULE", "LIST")

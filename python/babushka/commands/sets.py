@@ -10,7 +10,6 @@ from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
-    ResponseT,
     key_count,
     key_list,
     require_cursor,
@@ -56,14 +55,14 @@ class SetCommands(CommandsBase[ValueT]):
         members = key_list(values, args, "values")  # type: ignore[arg-type]
         return self._execute(S.BOOL_LIST, "SMISMEMBER", name, *members)
 
-    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> Reply[int]:
         """The size of the intersection, counting up to ``limit`` (0: all)
         (https://redis.io/docs/latest/commands/sintercard/)."""
         names = key_list(keys, ())
         count = key_count(numkeys, names)
         return self._execute(S.RAW, "SINTERCARD", count, *names, "LIMIT", _limit(limit))
 
-    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> Reply[int]:
         """The size of the difference, counting up to ``limit`` (0: all)
         (newer Redis than 8.4) (https://redis.io/docs/latest/commands/sdiffcard/)."""
         names = key_list(keys, ())
@@ -72,7 +71,7 @@ class SetCommands(CommandsBase[ValueT]):
 
     def sunioncard(
         self, numkeys: int, keys: list[KeyT], limit: int = 0, approx: bool = False
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """The size of the union, counting up to ``limit``; ``approx`` lets the
         server estimate it (newer Redis than 8.4)
         (https://redis.io/docs/latest/commands/sunioncard/)."""

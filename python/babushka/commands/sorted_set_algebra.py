@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
+from babushka._typing import Reply, ValueT
 from babushka.commands.base import (
     EncodableT,
     KeyT,
-    ResponseT,
     count_option,
     key_count,
     key_list,
@@ -56,7 +55,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         aggregate: str | None = None,
         withscores: bool = False,
         score_cast_func: ScoreCastT = float,
-    ) -> ResponseT:
+    ) -> Reply[list[Any]]:
         """The union of sorted sets (``{key: weight}`` weighs them)
         (https://redis.io/docs/latest/commands/zunion/)."""
         words = ["ZUNION", *_weighted(keys, aggregate)]
@@ -67,7 +66,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         dest: KeyT,
         keys: Sequence[KeyT] | Mapping[KeyT, float],
         aggregate: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Stores the union in ``dest``; returns its size
         (https://redis.io/docs/latest/commands/zunionstore/)."""
         return self._execute(S.RAW, "ZUNIONSTORE", dest, *_weighted(keys, aggregate))
@@ -77,7 +76,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         keys: Sequence[KeyT] | Mapping[KeyT, float],
         aggregate: str | None = None,
         withscores: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[Any]]:
         """The intersection of sorted sets
         (https://redis.io/docs/latest/commands/zinter/)."""
         return self._scored_range(["ZINTER", *_weighted(keys, aggregate)], withscores, float)
@@ -87,12 +86,12 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         dest: KeyT,
         keys: Sequence[KeyT] | Mapping[KeyT, float],
         aggregate: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Stores the intersection in ``dest``; returns its size
         (https://redis.io/docs/latest/commands/zinterstore/)."""
         return self._execute(S.RAW, "ZINTERSTORE", dest, *_weighted(keys, aggregate))
 
-    def zdiff(self, keys: Iterable[KeyT] | KeyT, withscores: bool = False) -> ResponseT:
+    def zdiff(self, keys: Iterable[KeyT] | KeyT, withscores: bool = False) -> Reply[list[Any]]:
         """The members of the first set in none of the others; with
         ``withscores`` a flat ``[member, score, ...]`` with the scores as
         strings, as redis-py returns it (https://redis.io/docs/latest/commands/zdiff/)."""
@@ -101,12 +100,12 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
             words.append("WITHSCORES")
         return self._execute(S.FLAT, *words)
 
-    def zdiffstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT) -> ResponseT:
+    def zdiffstore(self, dest: KeyT, keys: Iterable[KeyT] | KeyT) -> Reply[int]:
         """Stores the difference in ``dest``; returns its size
         (https://redis.io/docs/latest/commands/zdiffstore/)."""
         return self._execute(S.RAW, "ZDIFFSTORE", dest, *_numbered(keys))
 
-    def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> ResponseT:
+    def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> Reply[int]:
         """The size of the intersection, counting up to ``limit`` (0: all)
         (https://redis.io/docs/latest/commands/zintercard/)."""
         names = key_list(keys, ())
@@ -120,7 +119,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         min: bool | None = False,
         max: bool | None = False,
         count: int | None = 1,
-    ) -> ResponseT:
+    ) -> Reply[list[Any] | None]:
         """Pops up to ``count`` of the lowest (``min``) or highest (``max``)
         members of the first non-empty set: ``[key, [[member, score], ...]]``
         with the scores as strings, or ``None``
@@ -133,7 +132,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
 
     def zrandmember(
         self, key: KeyT, count: int | None = None, withscores: bool = False
-    ) -> ResponseT:
+    ) -> Reply[ValueT | list[ValueT] | None]:
         """A random member; with ``count`` a list of them (negative: with
         repeats); ``withscores`` a flat ``[member, score, ...]`` with the
         scores as strings, as redis-py returns it
@@ -158,7 +157,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         desc: bool = False,
         offset: int | None = None,
         num: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Stores what ``zrange`` with these arguments gives in ``dest``;
         returns how many (https://redis.io/docs/latest/commands/zrangestore/)."""
         if byscore and bylex:
@@ -175,7 +174,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
             words.append("REV")
         return self._execute(S.RAW, *words, *limit)
 
-    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Reply[int]:
         """How many members lie between ``min`` and ``max`` (``"[a"``, ``"(b"``,
         ``"-"``, ``"+"``) (https://redis.io/docs/latest/commands/zlexcount/)."""
         return self._execute(S.RAW, "ZLEXCOUNT", name, min, max)
@@ -187,7 +186,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         max: EncodableT,
         start: int | None = None,
         num: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT]]:
         """Members between ``min`` and ``max``, in order
         (https://redis.io/docs/latest/commands/zrangebylex/)."""
         return self._execute(S.RAW, "ZRANGEBYLEX", name, min, max, *_limit(start, num, "start"))
@@ -199,13 +198,13 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         min: EncodableT,
         start: int | None = None,
         num: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT]]:
         """Members between ``max`` and ``min``, in reverse order
         (https://redis.io/docs/latest/commands/zrevrangebylex/)."""
         limit = _limit(start, num, "start")
         return self._execute(S.RAW, "ZREVRANGEBYLEX", name, max, min, *limit)
 
-    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> Reply[int]:
         """Removes the members between ``min`` and ``max``; returns how many
         (https://redis.io/docs/latest/commands/zremrangebylex/)."""
         return self._execute(S.RAW, "ZREMRANGEBYLEX", name, min, max)

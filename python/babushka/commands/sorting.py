@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int
 from babushka.exceptions import DataError
 
 
@@ -66,7 +66,7 @@ class SortCommands(CommandsBase[ValueT]):
         alpha: bool = False,
         store: KeyT | None = None,
         groups: bool | None = False,
-    ) -> ResponseT:
+    ) -> Reply[list[Any] | int]:
         """The sorted elements of a list, set or sorted set (with ``get``,
         the values its patterns name; ``groups`` ties them in tuples), or
         with ``store`` how many were stored
@@ -91,7 +91,7 @@ class SortCommands(CommandsBase[ValueT]):
         get: Iterable[EncodableT] | EncodableT | None = None,
         desc: bool = False,
         alpha: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[ValueT | None]]:
         """The read-only SORT (no ``store``)
         (https://redis.io/docs/latest/commands/sort_ro/)."""
         return self._execute(S.RAW, *_sort_words("SORT_RO", key, start, num, by, get, desc, alpha))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int
 from babushka.commands.streams_redis8 import idempotency_words, ref_policy_word
 from babushka.exceptions import DataError
 
@@ -93,7 +93,7 @@ class StreamCommands(CommandsBase[ValueT]):
         ref_policy: str | None = None,
         idmpauto: EncodableT | None = None,
         idmp: tuple[EncodableT, EncodableT] | None = None,
-    ) -> ResponseT:
+    ) -> Reply[ValueT | None]:
         """Appends an entry; returns its id. ``ref_policy`` (Redis 8.2+) says
         what trimming does to the trimmed entries' pending references;
         ``idmpauto=producer`` or ``idmp=(producer, id)`` (newer Redis than 8.4) make
@@ -112,7 +112,7 @@ class StreamCommands(CommandsBase[ValueT]):
             words += [field, value]
         return self._execute(S.RAW, *words)
 
-    def xlen(self, name: KeyT) -> ResponseT:
+    def xlen(self, name: KeyT) -> Reply[int]:
         """The number of entries (https://redis.io/docs/latest/commands/xlen/)."""
         return self._execute(S.RAW, "XLEN", name)
 
@@ -122,7 +122,7 @@ class StreamCommands(CommandsBase[ValueT]):
         min: StreamIdT = "-",
         max: StreamIdT = "+",
         count: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[tuple[ValueT, dict[ValueT, ValueT]]]]:
         """Entries from ``min`` to ``max`` as ``[(id, {field: value})]``
         (https://redis.io/docs/latest/commands/xrange/)."""
         words: list[Any] = ["XRANGE", name, min, max]
@@ -136,7 +136,7 @@ class StreamCommands(CommandsBase[ValueT]):
         max: StreamIdT = "+",
         min: StreamIdT = "-",
         count: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[tuple[ValueT, dict[ValueT, ValueT]]]]:
         """Entries from ``max`` down to ``min``
         (https://redis.io/docs/latest/commands/xrevrange/)."""
         words: list[Any] = ["XREVRANGE", name, max, min]
@@ -151,7 +151,7 @@ class StreamCommands(CommandsBase[ValueT]):
         block: int | None = None,
         max_count: int | None = None,
         max_size: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[list[Any]]]:
         """Entries after each id of ``{stream: id}``, waiting up to ``block``
         ms: ``[[stream, [(id, {field: value})]]]``, ``[]`` when none came;
         ``max_count``/``max_size`` bound the reply (newer Redis than 8.4)
@@ -171,7 +171,7 @@ class StreamCommands(CommandsBase[ValueT]):
         claim_min_idle_time: int | None = None,
         max_count: int | None = None,
         max_size: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[list[Any]]]:
         """Reads as ``consumername`` of ``groupname``; ``">"`` as an id asks
         for new entries. ``claim_min_idle_time`` (Redis 8.4+) also claims
         entries pending that long, each then ``(id, fields, idle,
@@ -192,7 +192,7 @@ class StreamCommands(CommandsBase[ValueT]):
         id: StreamIdT = "$",
         mkstream: bool = False,
         entries_read: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         """Creates a consumer group; ``True``
         (https://redis.io/docs/latest/commands/xgroup-create/)."""
         words: list[Any] = ["XGROUP", "CREATE", name, groupname, id]
@@ -204,19 +204,19 @@ class StreamCommands(CommandsBase[ValueT]):
 
     def xgroup_createconsumer(
         self, name: KeyT, groupname: EncodableT, consumername: EncodableT
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Adds a consumer; 1 if it is new
         (https://redis.io/docs/latest/commands/xgroup-createconsumer/)."""
         return self._execute(S.RAW, "XGROUP", "CREATECONSUMER", name, groupname, consumername)
 
     def xgroup_delconsumer(
         self, name: KeyT, groupname: EncodableT, consumername: EncodableT
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Removes a consumer; returns how many entries it had pending
         (https://redis.io/docs/latest/commands/xgroup-delconsumer/)."""
         return self._execute(S.RAW, "XGROUP", "DELCONSUMER", name, groupname, consumername)
 
-    def xgroup_destroy(self, name: KeyT, groupname: EncodableT) -> ResponseT:
+    def xgroup_destroy(self, name: KeyT, groupname: EncodableT) -> Reply[bool]:
         """Removes a group; whether it existed
         (https://redis.io/docs/latest/commands/xgroup-destroy/)."""
         return self._execute(S.BOOL, "XGROUP", "DESTROY", name, groupname)
@@ -227,7 +227,7 @@ class StreamCommands(CommandsBase[ValueT]):
         groupname: EncodableT,
         id: StreamIdT,
         entries_read: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         """Sets a group's last delivered id; ``True``
         (https://redis.io/docs/latest/commands/xgroup-setid/)."""
         words: list[Any] = ["XGROUP", "SETID", name, groupname, id]
@@ -235,14 +235,14 @@ class StreamCommands(CommandsBase[ValueT]):
             words += ["ENTRIESREAD", require_int(entries_read, "entries_read")]
         return self._execute(S.OK, *words)
 
-    def xack(self, name: KeyT, groupname: EncodableT, *ids: StreamIdT) -> ResponseT:
+    def xack(self, name: KeyT, groupname: EncodableT, *ids: StreamIdT) -> Reply[int]:
         """Acknowledges entries; returns how many were pending
         (https://redis.io/docs/latest/commands/xack/)."""
         if not ids:
             raise DataError("xack needs at least one id")
         return self._execute(S.RAW, "XACK", name, groupname, *ids)
 
-    def xpending(self, name: KeyT, groupname: EncodableT) -> ResponseT:
+    def xpending(self, name: KeyT, groupname: EncodableT) -> Reply[dict[str, Any]]:
         """The group's pending summary: ``{"pending", "min", "max", "consumers"}``
         (https://redis.io/docs/latest/commands/xpending/)."""
         return self._execute(S.PENDING, "XPENDING", name, groupname)
@@ -256,7 +256,7 @@ class StreamCommands(CommandsBase[ValueT]):
         count: int | None,
         consumername: EncodableT | None = None,
         idle: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[list[dict[str, Any]]]:
         """Pending entries from ``min`` to ``max`` as dicts (``message_id``,
         ``consumer``, ``time_since_delivered``, ``times_delivered``); with
         none of the three, :meth:`xpending`'s summary
@@ -288,7 +288,7 @@ class StreamCommands(CommandsBase[ValueT]):
         retrycount: int | None = None,
         force: bool = False,
         justid: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[tuple[ValueT, dict[ValueT, ValueT]]] | list[ValueT]]:
         """Takes over pending entries idle for ``min_idle_time`` ms: the
         entries, or their ids with ``justid``
         (https://redis.io/docs/latest/commands/xclaim/)."""
@@ -314,7 +314,7 @@ class StreamCommands(CommandsBase[ValueT]):
         start_id: StreamIdT = "0-0",
         count: int | None = None,
         justid: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[list[Any]]:
         """Claims entries idle for ``min_idle_time`` ms from ``start_id`` on:
         ``[next_id, entries, deleted_ids]``, or the claimed ids alone with
         ``justid`` (https://redis.io/docs/latest/commands/xautoclaim/)."""
@@ -334,7 +334,7 @@ class StreamCommands(CommandsBase[ValueT]):
         minid: StreamIdT | None = None,
         limit: int | None = None,
         ref_policy: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Trims to ``maxlen`` entries or from ``minid`` on; returns how many
         were removed (https://redis.io/docs/latest/commands/xtrim/)."""
         if maxlen is None and minid is None:
@@ -344,26 +344,26 @@ class StreamCommands(CommandsBase[ValueT]):
             words.append(ref_policy_word(ref_policy))
         return self._execute(S.RAW, *words)
 
-    def xdel(self, name: KeyT, *ids: StreamIdT) -> ResponseT:
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> Reply[int]:
         """Deletes entries; returns how many existed
         (https://redis.io/docs/latest/commands/xdel/)."""
         if not ids:
             raise DataError("xdel needs at least one id")
         return self._execute(S.RAW, "XDEL", name, *ids)
 
-    def xinfo_stream(self, name: KeyT, full: bool = False) -> ResponseT:
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> Reply[dict[str, Any]]:
         """The stream's state as a dict with ``str`` keys
         (https://redis.io/docs/latest/commands/xinfo-stream/)."""
         if full:
             return self._execute(S.STREAM_INFO, "XINFO", "STREAM", name, "FULL")
         return self._execute(S.STREAM_INFO, "XINFO", "STREAM", name)
 
-    def xinfo_groups(self, name: KeyT) -> ResponseT:
+    def xinfo_groups(self, name: KeyT) -> Reply[list[dict[str, Any]]]:
         """The stream's groups as dicts with ``str`` keys
         (https://redis.io/docs/latest/commands/xinfo-groups/)."""
         return self._execute(S.STR_DICTS, "XINFO", "GROUPS", name)
 
-    def xinfo_consumers(self, name: KeyT, groupname: EncodableT) -> ResponseT:
+    def xinfo_consumers(self, name: KeyT, groupname: EncodableT) -> Reply[list[dict[str, Any]]]:
         """The group's consumers as dicts with ``str`` keys
         (https://redis.io/docs/latest/commands/xinfo-consumers/)."""
         return self._execute(S.STR_DICTS, "XINFO", "CONSUMERS", name, groupname)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from babushka import _shapes as S
-from babushka._typing import ValueT
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, ResponseT, require_int
+from babushka._typing import Reply, ValueT
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int
 from babushka.exceptions import DataError
 
 StreamIdT = EncodableT
@@ -61,7 +61,7 @@ def _bounded(value: object, name: str, low: int, high: int) -> int:
 
 
 class StreamRedis8Commands(CommandsBase[ValueT]):
-    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = "KEEPREF") -> ResponseT:
+    def xdelex(self, name: KeyT, *ids: StreamIdT, ref_policy: str = "KEEPREF") -> Reply[list[int]]:
         """Deletes entries, with their pending references as ``ref_policy``
         says; a result per id (Redis 8.2+)
         (https://redis.io/docs/latest/commands/xdelex/)."""
@@ -70,7 +70,7 @@ class StreamRedis8Commands(CommandsBase[ValueT]):
 
     def xackdel(
         self, name: KeyT, groupname: EncodableT, *ids: StreamIdT, ref_policy: str = "KEEPREF"
-    ) -> ResponseT:
+    ) -> Reply[list[int]]:
         """Acknowledges and deletes entries; a result per id (Redis 8.2+)
         (https://redis.io/docs/latest/commands/xackdel/)."""
         words = ["XACKDEL", name, groupname, ref_policy_word(ref_policy), *_ids(ids, "xackdel")]
@@ -84,7 +84,7 @@ class StreamRedis8Commands(CommandsBase[ValueT]):
         *ids: StreamIdT,
         retrycount: int | None = None,
         force: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Gives pending entries back to the group (``mode``: SILENT, FAIL or
         FATAL); returns how many (https://redis.io/docs/latest/commands/xnack/)."""
         if mode not in NACK_MODES:
@@ -101,7 +101,7 @@ class StreamRedis8Commands(CommandsBase[ValueT]):
         name: KeyT,
         idmp_duration: int | None = None,
         idmp_maxsize: int | None = None,
-    ) -> ResponseT:
+    ) -> Reply[bool]:
         """Sets how long (s) and how many idempotent ids the stream keeps
         (https://redis.io/docs/latest/commands/xcfgset/)."""
         words: list[Any] = ["XCFGSET", name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import functools
 from typing import Any, Iterable, Literal, Mapping, overload
 
 from babushka import _shapes as S
@@ -12,11 +14,11 @@ from babushka.commands.base import (
     EncodableT,
     ExpiryT,
     KeyT,
-    ResponseT,
     expiry_words,
     key_list,
     milliseconds,
     pairs_of,
+    require_int,
     seconds,
 )
 from babushka.exceptions import DataError
@@ -152,7 +154,7 @@ class StringCommands(CommandsBase[ValueT]):
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
         keepttl: bool = False,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Sets every key of ``mapping`` with one expiry, if every key is new
         (``NX``) or there (``XX``) as ``data_persist_option`` asks; returns 1
         if it did, 0 if not (Redis 8.4+)
@@ -175,13 +177,13 @@ class StringCommands(CommandsBase[ValueT]):
         ifne: EncodableT | None = None,
         ifdeq: str | None = None,
         ifdne: str | None = None,
-    ) -> ResponseT:
+    ) -> Reply[int]:
         """Deletes the key if its value (or its ``digest``) is equal or not as
         asked; returns 1 if it did (Redis 8.4+)
         (https://redis.io/docs/latest/commands/delex/)."""
         return self._execute(S.RAW, "DELEX", name, *_compare_words(ifeq, ifne, ifdeq, ifdne))
 
-    def digest(self, name: KeyT) -> ResponseT:
+    def digest(self, name: KeyT) -> Reply[ValueT | None]:
         """A hash of the key's value as hex, ``None`` when the key is missing
         (Redis 8.4+) (https://redis.io/docs/latest/commands/digest/)."""
         return self._execute(S.RAW, "DIGEST", name)
@@ -249,10 +251,86 @@ class StringCommands(CommandsBase[ValueT]):
     def getset(self, name: KeyT, value: EncodableT) -> Reply[ValueT | None]:
         return self._execute(S.RAW, "GETSET", name, value)
 
-    def substr(self, name: KeyT, start: int, end: int = -1) -> ResponseT:
+    def substr(self, name: KeyT, start: int, end: int = -1) -> Reply[ValueT]:
         """The value's bytes from ``start`` to ``end`` (the old name of
         GETRANGE) (https://redis.io/docs/latest/commands/substr/)."""
         return self._execute(S.RAW, "SUBSTR", name, start, end)
+
+    def increx(
+        self,
+        name: KeyT,
+        *,
+        byfloat: EncodableT | None = None,
+        byint: EncodableT | None = None,
+        lbound: EncodableT | None = None,
+        ubound: EncodableT | None = None,
+        saturate: bool = False,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+        enx: bool = False,
+    ) -> Reply[list[Any]]:
+        """Increments ``name`` by ``byint`` or ``byfloat`` (1 by default)
+        within ``lbound``..``ubound`` (``saturate``: clamped there instead of
+        refused), setting or keeping its expiry (``enx``: only if it has none);
+        the server's reply as a list. Newer than the test servers (its words
+        are tested). https://redis.io/docs/latest/commands/increx/"""
+        if byfloat is not None and byint is not None:
+            raise DataError("byfloat and byint are mutually exclusive")
+        expiry = expiry_words(ex, px, exat, pxat, persist=persist)
+        if enx and (not expiry or persist):
+            raise DataError("enx requires one of ex, px, exat or pxat")
+        words: list[Any] = [name]
+        if byfloat is not None:
+            words += ["BYFLOAT", byfloat]
+        elif byint is not None:
+            words += ["BYINT", byint]
+        for word, bound in (("LBOUND", lbound), ("UBOUND", ubound)):
+            if bound is not None:
+                words += [word, bound]
+        if saturate:
+            words.append("SATURATE")
+        words += expiry
+        if enx:
+            words.append("ENX")
+        return self._execute(S.RAW, "INCREX", *words)
+
+    def stralgo(
+        self,
+        algo: str,
+        value1: KeyT,
+        value2: KeyT,
+        specific_argument: str = "strings",
+        len: bool = False,
+        idx: bool = False,
+        minmatchlen: int | None = None,
+        withmatchlen: bool = False,
+    ) -> Reply[str | int | dict[str, Any]]:
+        """Redis 6's ``STRALGO LCS`` (Redis 7 has :meth:`lcs` instead) of two
+        ``strings`` or two ``keys``: the common subsequence as ``str``, its
+        length with ``len``, with ``idx`` ``{"matches": [...], "len": n}``
+        whose ranges are tuples (with ``withmatchlen``, each match starts with
+        its length), as redis-py returns them. Its words are tested; the test
+        servers no longer have it. https://redis.io/docs/latest/commands/stralgo/"""
+        if algo != "LCS":
+            raise DataError("The supported algorithms are: LCS")
+        if specific_argument not in ("strings", "keys"):
+            raise DataError("specific_argument can be only keys or strings")
+        if len and idx:
+            raise DataError("len and idx cannot be provided together.")
+        words: list[Any] = ["LCS", specific_argument.upper(), value1, value2]
+        if len:
+            words.append("LEN")
+        if idx:
+            words.append("IDX")
+        if minmatchlen is not None:
+            words += ["MINMATCHLEN", require_int(minmatchlen, "minmatchlen")]
+        if withmatchlen:
+            words.append("WITHMATCHLEN")
+        parse = functools.partial(stralgo_reply, len=len, idx=idx, withmatchlen=withmatchlen)
+        return self._execute_then(parse, S.RAW, "STRALGO", *words)
 
     def lcs(
         self,
@@ -262,7 +340,7 @@ class StringCommands(CommandsBase[ValueT]):
         idx: bool | None = False,
         minmatchlen: int | None = 0,
         withmatchlen: bool | None = False,
-    ) -> ResponseT:
+    ) -> Reply[ValueT | int | list[Any]]:
         """The longest common subsequence of two values; its length with
         ``len``; with ``idx`` the matches as RESP2 gives them (a flat
         ``[b"matches", [...], b"len", n]``, as redis-py returns it)
@@ -297,3 +375,28 @@ def _positive(value: int, name: str) -> int:
     if value == 0:
         raise DataError(f"{name} must be positive")
     return value
+
+
+def stralgo_reply(
+    reply: Any, *, len: bool, idx: bool, withmatchlen: bool
+) -> str | int | dict[str, Any]:
+    """STRALGO's reply as redis-py's: the subsequence as ``str``, the length,
+    or the ``IDX`` matches as ``{"matches": [[(a, b), (c, d)], ...], "len":
+    n}`` (a RESP2 flat list or a RESP3 map alike)."""
+    if len:
+        return int(reply)
+    if idx:
+        if isinstance(reply, dict):
+            fields = {_text(k): v for k, v in reply.items()}
+        else:
+            fields = {_text(reply[i]): reply[i + 1] for i in range(0, builtins.len(reply), 2)}
+        matches = []
+        for match in fields["matches"]:
+            ranges = [tuple(r) for r in (match[:-1] if withmatchlen else match)]
+            matches.append([int(match[-1]), *ranges] if withmatchlen else ranges)
+        return {"matches": matches, "len": int(fields["len"])}
+    return _text(reply)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -45,6 +45,6 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("CLUSTERSCAN", &[Readonly])
         .keys(&[at(1).flags(&[NotKey])])
         .policy(RequestPolicy::Special, ResponsePolicy::Special),
-    cmd("READONLY", &[Fast]),
-    cmd("READWRITE", &[Fast]),
+    cmd("READONLY", &[Fast]).reply(Shape::Ok),
+    cmd("READWRITE", &[Fast]).reply(Shape::Ok),
 ];

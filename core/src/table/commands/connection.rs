@@ -7,7 +7,7 @@
 use crate::table::spec::prelude::*;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    cmd("AUTH", &[Noscript, Fast, NoAuth]),
+    cmd("AUTH", &[Noscript, Fast, NoAuth]).reply(Shape::Ok),
     cmd("CLIENT", &[]).subcommands(&[
         cmd("CLIENT CACHING", &[Noscript]),
         cmd("CLIENT CAPA", &[Noscript]),

@@ -30,10 +30,23 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
             at(2).flags(&[Rw, Insert]),
         ])
         .timeout(Timeout::LastSeconds),
+    // Newer than both test servers: the timeout comes before the
+    // optional COUNT words.
+    cmd("BLMOVEM", &[Write, Denyoom, Blocking, Dedicated])
+        .keys(&[
+            at(1).flags(&[Rw, Access, Delete]),
+            at(2).flags(&[Rw, Insert]),
+        ])
+        .timeout(Timeout::AtSeconds(5)),
     cmd("LINDEX", &[Readonly]).keys(&[at(1).flags(&[Ro, Access])]),
     cmd("LINSERT", &[Write, Denyoom]).keys(&[at(1).flags(&[Rw, Insert])]),
     cmd("LLEN", &[Readonly, Fast]).keys(&[at(1).flags(&[Ro])]),
     cmd("LMOVE", &[Write, Denyoom]).keys(&[
+        at(1).flags(&[Rw, Access, Delete]),
+        at(2).flags(&[Rw, Insert]),
+    ]),
+    // Newer than both test servers.
+    cmd("LMOVEM", &[Write, Denyoom]).keys(&[
         at(1).flags(&[Rw, Access, Delete]),
         at(2).flags(&[Rw, Insert]),
     ]),

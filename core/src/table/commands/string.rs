@@ -21,6 +21,8 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd("INCRBYFLOAT", &[Write, Denyoom, Fast])
         .keys(&[at(1).flags(&[Rw, Access, Update])])
         .reply(Shape::Float),
+    // Newer than both test servers.
+    cmd("INCREX", &[Write, Denyoom, Fast]).keys(&[at(1).flags(&[Rw, Access, Update])]),
     cmd("LCS", &[Readonly])
         .keys(&[at(1).range(1, 1, 0).flags(&[Ro, Access])])
         .reply(Shape::Flat),
