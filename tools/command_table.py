@@ -10,7 +10,7 @@ the table has every command any of them has, and where they disagree (a
 flag, a key spec's flags, a policy) the later one's word. What the servers
 cannot say is kept from the files as they are: reply shapes, blocking
 timeouts, and Babushka's own flags (``Dedicated``, ``Session``,
-``Unpaired``, ``Alone``). Commands the table leaves out on purpose (``ABSENT`` in
+``Unpaired``, ``Alone``, ``Idempotent``). Commands the table leaves out on purpose (``ABSENT`` in
 ``core/src/table/commands/mod.rs``) are skipped. The
 files are then formatted with rustfmt; ``git diff`` shows what changed.
 
@@ -50,6 +50,7 @@ OWN_FLAGS = {
     "session": "Session",
     "unpaired": "Unpaired",
     "alone": "Alone",
+    "idempotent": "Idempotent",
 }
 KEY_FLAGS = {
     "RO": "Ro",

@@ -159,10 +159,13 @@ impl RetryPolicy {
 }
 
 /// Whether running `batch` twice changes nothing more than running it once:
-/// every command in it is `readonly` in the command table. A transaction
-/// never is (its `EXEC` may have run).
+/// every command in it is `readonly` (or Babushka's `idempotent`) in the
+/// command table. A transaction never is (its `EXEC` may have run).
 pub(crate) fn is_read_only(batch: &Batch) -> bool {
-    let read_only = |cmd| table::lookup(cmd).is_some_and(|spec| spec.flags.has(Flag::Readonly));
+    let read_only = |cmd| {
+        table::lookup(cmd)
+            .is_some_and(|spec| spec.flags.has(Flag::Readonly) || spec.flags.has(Flag::Idempotent))
+    };
     match batch {
         Batch::One(cmd) => read_only(cmd),
         Batch::Pipeline(commands) => commands.iter().all(read_only),
@@ -286,6 +289,9 @@ mod tests {
         assert!(!policy.retries(&get, &dropped.clone().unsent(), 1));
         assert!(!policy.retries(&incr, &dropped, 1));
         assert!(!policy.retries(&get, &timeout, 1));
+        // Not `readonly` to the servers, but it changes nothing.
+        let ping = Batch::One(crate::Command::from_args([&b"PING"[..]]).unwrap());
+        assert!(policy.retries(&ping, &dropped, 1));
         let opted = RetryPolicy {
             writes: true,
             on_timeout: true,

@@ -202,6 +202,16 @@ impl Link {
         !self.state.lock().out.is_empty()
     }
 
+    /// What a frame from the server means: a monitor line once `MONITOR`
+    /// was sent, a pub/sub message otherwise.
+    fn decode(&self, frame: redis::Value) -> Option<Event> {
+        if self.monitoring.load(Ordering::Acquire) {
+            Event::from_monitor_frame(frame)
+        } else {
+            Event::from_frame(frame)
+        }
+    }
+
     /// Reports an event about the subscriber's connection (`crate::events`).
     fn report(&self, level: Level, name: &'static str, message: impl FnOnce() -> String) {
         events::emit(Topic::Pubsub, level, || {
@@ -494,12 +504,7 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
         };
         match step {
             Step::Frame(Some(Ok(frame))) => {
-                let event = if link.monitoring.load(Ordering::Acquire) {
-                    Event::from_monitor_frame(frame)
-                } else {
-                    Event::from_frame(frame)
-                };
-                let Some(event) = event else {
+                let Some(event) = link.decode(frame) else {
                     continue;
                 };
                 if left_the_slot(link, &event) {

@@ -194,10 +194,15 @@ pub enum Flag {
     /// every other request on it; sent on a connection of its own, closed
     /// afterwards.
     Alone,
+    /// Babushka's: it changes nothing on the server though the servers do
+    /// not flag it `readonly` (`PING`, `ECHO`), so one whose connection
+    /// broke under it is sent again like a read (a `PING` right after
+    /// `CLIENT KILL` would fail otherwise).
+    Idempotent,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 15] = [
+    pub const ALL: [Flag; 16] = [
         Self::Write,
         Self::Readonly,
         Self::Denyoom,
@@ -213,10 +218,11 @@ impl Flag {
         Self::Session,
         Self::Unpaired,
         Self::Alone,
+        Self::Idempotent,
     ];
 
     /// As `COMMAND INFO` spells it (Babushka's own: `dedicated`, `session`,
-    /// `unpaired`, `alone`).
+    /// `unpaired`, `alone`, `idempotent`).
     pub const fn name(self) -> &'static str {
         match self {
             Self::Write => "write",
@@ -234,6 +240,7 @@ impl Flag {
             Self::Session => "session",
             Self::Unpaired => "unpaired",
             Self::Alone => "alone",
+            Self::Idempotent => "idempotent",
         }
     }
 }

@@ -33,9 +33,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         cmd("CLIENT UNBLOCK", &[Admin, Noscript]).reply(Shape::Bool),
         cmd("CLIENT UNPAUSE", &[Admin, Noscript]),
     ]),
-    cmd("ECHO", &[Fast]),
+    cmd("ECHO", &[Fast, Idempotent]),
     cmd("HELLO", &[Noscript, Fast, NoAuth, Alone]),
-    cmd("PING", &[Fast])
+    cmd("PING", &[Fast, Idempotent])
         .reply(Shape::Pong)
         .policy(RequestPolicy::AllShards, ResponsePolicy::AllSucceeded),
     cmd("QUIT", &[Noscript, Fast, NoAuth, Alone]).reply(Shape::Ok),
