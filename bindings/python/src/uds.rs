@@ -108,19 +108,19 @@ impl State {
     /// Appends a control frame (lease or cancel) unless the stream is
     /// closed. Returns whether the output was empty before.
     fn control(&mut self, action: Action) -> bool {
-        self.control_frame(proto::Request {
+        self.control_frame(&proto::Request {
             action: Some(action),
             ..proto::Request::default()
         })
     }
 
     /// Queues a control frame (one that may carry more than its action).
-    fn control_frame(&mut self, frame: proto::Request) -> bool {
+    fn control_frame(&mut self, frame: &proto::Request) -> bool {
         if self.closed.is_some() {
             return false;
         }
         let was_empty = self.output.is_empty();
-        encode_frame(&frame, &mut self.output);
+        encode_frame(frame, &mut self.output);
         was_empty
     }
 }
@@ -555,7 +555,7 @@ impl UdsCodec {
                 lease_slot: slot.map(u32::from),
                 ..proto::Request::default()
             };
-            (id, state.control_frame(frame))
+            (id, state.control_frame(&frame))
         };
         if was_empty {
             self.shared.announce_output(py);

@@ -545,17 +545,14 @@ impl Cluster {
     /// whole map is read again soon. (The node's own name is not at hand
     /// here: a reply naming no host only leads to the read.)
     fn after_lease_error(&self, err: &Error) {
-        match redirect::classify(err, "") {
-            Redirect::Moved { slot, node } => {
-                if !node.starts_with(':') {
-                    if let Some(map) = &mut *self.map.write() {
-                        Arc::make_mut(map).move_slot(slot, &node);
-                    }
+        // An `ASK` is about one key in a slot being moved: the map stands.
+        if let Redirect::Moved { slot, node } = redirect::classify(err, "") {
+            if !node.starts_with(':') {
+                if let Some(map) = &mut *self.map.write() {
+                    Arc::make_mut(map).move_slot(slot, &node);
                 }
-                self.refresh_soon(Why::Moved);
             }
-            // An `ASK` is about one key in a slot being moved: the map stands.
-            _ => {}
+            self.refresh_soon(Why::Moved);
         }
     }
 

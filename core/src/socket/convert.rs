@@ -782,6 +782,45 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_slot_is_a_hash_slot_on_an_open_lease() {
+        let open = |slot: Option<u32>| {
+            frame_from_proto(proto::Request {
+                lease_slot: slot,
+                ..control(Action::OpenLease(4))
+            })
+        };
+        assert!(matches!(
+            open(Some(16383)),
+            Ok(Frame::OpenLease {
+                lease_id: 4,
+                slot: Some(16383)
+            })
+        ));
+        assert!(matches!(
+            open(None),
+            Ok(Frame::OpenLease {
+                lease_id: 4,
+                slot: None
+            })
+        ));
+        assert!(open(Some(16384)).is_err());
+        assert!(open(Some(u32::MAX)).is_err());
+        // Only a lease has a slot: on a command it would be ignored.
+        let on_a_command = proto::Request {
+            request_id: 1,
+            args: vec![b"GET".to_vec().into(), b"k".to_vec().into()],
+            lease_slot: Some(1),
+            ..proto::Request::default()
+        };
+        assert!(frame_from_proto(on_a_command).is_err());
+        assert!(frame_from_proto(proto::Request {
+            lease_slot: Some(1),
+            ..control(Action::Cancel(1))
+        })
+        .is_err());
+    }
+
+    #[test]
     fn tls_settings_round_trip() {
         let mut config = ConnectionConfig::tcp("localhost", 6380);
         config.tls = Some(TlsConfig {
