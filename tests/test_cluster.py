@@ -234,6 +234,13 @@ def test_from_url_blocking_commands_and_decoding(cluster: Cluster, transport: st
         client.close()
 
 
-def test_watch_is_refused_in_a_cluster(rc: babushka.RedisCluster) -> None:
-    with rc.pipeline() as pipe, pytest.raises(babushka.RedisClusterException, match="WATCH"):
-        pipe.watch("k")
+def test_watch_needs_a_transactional_pipeline(rc: babushka.RedisCluster) -> None:
+    # As redis-py's: a cluster pipeline is not transactional by default, and
+    # then has no WATCH session (test_cluster_watch.py has those).
+    with rc.pipeline() as pipe:
+        with pytest.raises(babushka.RedisClusterException, match="transactional context"):
+            pipe.watch("k")
+        with pytest.raises(babushka.RedisClusterException, match="transactional context"):
+            pipe.multi()
+        with pytest.raises(babushka.RedisClusterException, match="transactional context"):
+            pipe.unwatch()

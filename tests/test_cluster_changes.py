@@ -177,3 +177,57 @@ def test_kill_9_of_a_primary(own_cluster: Cluster, transport: str) -> None:
         assert [rc.incr(key) for _ in range(3)] == [12, 13, 14]
     finally:
         rc.close()
+
+
+def test_a_watch_session_whose_slot_moves(own_cluster: Cluster, transport: str) -> None:
+    """As redis-py: a slot given away while a pipeline watches its keys ends
+    the session with WatchError (the watch stays behind on the old node),
+    its connection closed; transaction() then starts over on the new node,
+    and a WATCH answered MOVED is sent again there."""
+    rc = babushka.RedisCluster(
+        host=own_cluster.host, port=own_cluster.port, transport=transport, socket_timeout=10
+    )
+    tag = f"{{watch-moves-{transport}}}"
+    key = tag + "n"
+
+    def move_away() -> None:
+        source = own_cluster.node_for_slot(slot)
+        target = next(n for n in own_cluster.primaries() if n.port != source.port)
+        own_cluster.move_slots([slot], source, target)
+
+    try:
+        slot = rc.keyslot(key)
+        assert rc.set(key, 1) is True
+        with rc.pipeline(transaction=True) as pipe:
+            pipe.watch(key)
+            assert pipe.get(key) == b"1"
+            move_away()
+            pipe.multi()
+            pipe.incr(key)
+            with pytest.raises(babushka.WatchError, match="Slot rebalancing"):
+                pipe.execute()
+        assert rc.get(key) == b"1"
+
+        calls = []
+
+        def bump(pipe: babushka.pipeline.Pipeline) -> None:
+            calls.append(int(pipe.get(key)))
+            if len(calls) == 1:
+                move_away()
+            pipe.multi()
+            pipe.incr(key)
+
+        assert rc.transaction(bump, key) == [2]
+        assert calls == [1, 1]
+        assert rc.get(key) == b"2"
+
+        # The client's map still names the old node (nothing else told it):
+        # the WATCH is answered MOVED there, and sent again to the new one.
+        move_away()
+        with rc.pipeline(transaction=True) as pipe:
+            assert pipe.watch(key) is True
+            pipe.multi()
+            pipe.incr(key)
+            assert pipe.execute() == [3]
+    finally:
+        rc.close()

@@ -703,3 +703,39 @@ def test_a_bad_argument_names_its_command_and_sends_nothing(r: babushka.Redis) -
         pipe.execute()
     assert getattr(caught.value, "command_index", None) == 1
     assert r.exists("first") == 0
+
+
+def test_a_failed_session_gives_its_connection_back_at_once(
+    redis_server: RedisServer, transport: str
+) -> None:
+    # One dedicated connection: if a WatchError (or an error reply) kept the
+    # session's lease alive in a reference cycle until the collector ran,
+    # the next session would find none free ("Too many connections").
+    client = babushka.Redis(
+        host=redis_server.host, port=redis_server.port, transport=transport, max_connections=1
+    )
+    other = babushka.Redis(host=redis_server.host, port=redis_server.port)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        client.set("failing", 0)
+        for attempt in range(6):
+            pipe = client.pipeline()
+            pipe.watch("failing")
+            pipe.get("failing")
+            pipe.multi()
+            if attempt % 2:
+                pipe.incr("failing").lpush("failing", "x")  # WRONGTYPE
+                with pytest.raises(babushka.ResponseError):
+                    pipe.execute()
+            else:
+                other.incr("failing")
+                pipe.incr("failing")
+                with pytest.raises(babushka.WatchError):
+                    pipe.execute()
+            del pipe
+    finally:
+        if enabled:
+            gc.enable()
+        client.close()
+        other.close()

@@ -178,8 +178,9 @@ impl Client {
                 let target = match route {
                     Route::Auto => ClusterTarget::Auto,
                     Route::Node(node) => ClusterTarget::Node(node),
-                    Route::Lease(_) => {
-                        return refuse(sink, not_in_cluster("a dedicated connection (WATCH)"));
+                    // A WATCH session's connection, to the node of its slot.
+                    Route::Lease(lease) => {
+                        return cluster.send_on_lease(lease, &batch, deadline, sink);
                     }
                 };
                 return cluster.submit(batch, &target, deadline, sink);
@@ -409,24 +410,43 @@ impl Client {
 
     /// A dedicated connection held across requests (a `WATCH` session); send
     /// on it with [`Route::Lease`]. Dropping it gives the connection back.
+    /// A cluster client leases a connection to the primary that serves
+    /// `slot` (the slot of the keys to watch), which it must be given.
     /// With a lease wait configured this blocks the thread until one is free
     /// or the wait ends; never call it from a runtime thread.
-    pub fn lease(&self) -> Result<Lease> {
-        Lease::take_waiting(self.standalone()?)
+    pub fn lease(&self, slot: Option<u16>) -> Result<Lease> {
+        Lease::take_waiting(&self.lease_pool(slot)?)
     }
 
     /// As [`Self::lease`], but fails at once when every dedicated connection
     /// is in use, for callers that must not block (a runtime task).
-    pub fn lease_now(&self) -> Result<Lease> {
-        Lease::take(self.standalone()?)
+    pub fn lease_now(&self, slot: Option<u16>) -> Result<Lease> {
+        Lease::take(&self.lease_pool(slot)?)
+    }
+
+    /// The connections a lease comes from: a standalone client's own, or
+    /// those of the node serving `slot` by the cluster's current slot map.
+    fn lease_pool(&self, slot: Option<u16>) -> Result<Arc<Connections>> {
+        match (&self.topology, slot) {
+            (Topology::Standalone(connections), None) => Ok(Arc::clone(connections)),
+            (Topology::Standalone(_), Some(_)) => Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a lease for a slot needs a cluster client",
+            )),
+            (Topology::Cluster(cluster), Some(slot)) => cluster.slot_connections(slot),
+            (Topology::Cluster(_), None) => Err(Error::new(
+                ErrorKind::Cluster,
+                "a cluster client leases a connection for a slot (the watched keys')",
+            )),
+        }
     }
 
     /// A standalone client's connections; a cluster client has none of
-    /// its own (dedicated connections for `WATCH` are not there yet).
+    /// its own (its leases come from a node's, by slot: [`Self::lease`]).
     fn standalone(&self) -> Result<&Arc<Connections>> {
         match &self.topology {
             Topology::Standalone(connections) => Ok(connections),
-            Topology::Cluster(_) => Err(not_in_cluster("a dedicated connection (WATCH)")),
+            Topology::Cluster(_) => Err(not_in_cluster("a dedicated connection")),
         }
     }
 

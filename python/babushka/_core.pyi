@@ -268,10 +268,10 @@ class Client:
         commands: Sequence[tuple[Any, ...]],
         node: str | None = None,
     ) -> Cancel | None: ...
-    def lease(self, wait: bool = ...) -> Lease:
+    def lease(self, wait: bool = ..., slot: int | None = ...) -> Lease:
         """A dedicated connection held across requests (a WATCH session);
         with every one in use, waits for one (a blocking pool) unless ``wait``
-        is false."""
+        is false. A cluster client's connects to the primary serving ``slot``."""
     def managed_sender(
         self, queue_for: Callable[[asyncio.AbstractEventLoop], CompletionQueue]
     ) -> ManagedSender:
@@ -379,8 +379,9 @@ class UdsCodec:
         node: str | None = None,
     ) -> bool:
         """``submit`` for ``Client.execute_request``'s form; ``lease`` from ``open_lease``."""
-    def open_lease(self) -> UdsLease:
-        """A lease on this stream; dropping it gives the connection back."""
+    def open_lease(self, slot: int | None = ...) -> UdsLease:
+        """A lease on this stream; dropping it gives the connection back (a
+        cluster client's connects to the primary serving ``slot``)."""
     def open_subscriber(self, max_buffered_messages: int = ...) -> UdsSubscriber:
         """A subscriber on this stream, in the core behind the listener."""
     def take_output(self) -> bytes: ...

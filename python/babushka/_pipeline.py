@@ -28,6 +28,7 @@ from babushka._typing import ValueT
 from babushka.commands import CoreCommands
 from babushka.commands.base import LeaseT, ResponseT
 from babushka.exceptions import (
+    AskError,
     ClientClosedError,
     ConnectionError,
     DataError,
@@ -73,6 +74,9 @@ class PipelineBase(CoreCommands[ValueT]):
         #: The dedicated connection of a WATCH session, or of a batch that
         #: sends MULTI/EXEC itself; ``None`` otherwise.
         self._held_lease: LeaseT | None = None
+        #: A cluster client's WATCH session: the one slot its keys are in
+        #: (its lease is a connection to that slot's primary).
+        self._slot: int | None = None
         #: The queue holds MULTI/EXEC/DISCARD/UNWATCH given to execute_command.
         self._queued_session_command = False
         #: The queue holds QUIT, RESET or HELLO (the ``alone`` flag).
@@ -187,6 +191,7 @@ class PipelineBase(CoreCommands[ValueT]):
 
     def multi(self) -> None:
         """Starts the transactional block after ``watch()``; ``execute()`` ends it."""
+        self._client._check_session("multi", self.transaction)
         if self.explicit_transaction:
             raise RedisError("Cannot issue nested calls to MULTI")
         if self.command_stack:
@@ -196,6 +201,7 @@ class PipelineBase(CoreCommands[ValueT]):
     def watch(self, *names: Any) -> Any:
         """Watches keys: ``execute()`` then raises ``WatchError`` if another
         client changed one. Until ``multi()``, commands run at once."""
+        self._client._check_session("watch", self.transaction)
         if self.explicit_transaction:
             raise RedisError("Cannot issue a WATCH after a MULTI")
         if not names:
@@ -206,10 +212,13 @@ class PipelineBase(CoreCommands[ValueT]):
 
     def _session_lease(self) -> LeaseT:
         if self._held_lease is None:
-            self._held_lease = self._client._lease()
+            self._held_lease = self._client._lease(self._slot)
         return self._held_lease
 
-    def _before_now(self, name: object) -> LeaseT:
+    def _before_now(self, args: tuple[Any, ...]) -> LeaseT:
+        # A cluster client checks the command's slot before anything is sent.
+        self._slot = self._client._session_slot(args, self._slot)
+        name = args[0]
         lease = self._session_lease()
         if name == "WATCH":
             # Until EXEC or UNWATCH answers, the connection holds watched keys:
@@ -230,10 +239,36 @@ class PipelineBase(CoreCommands[ValueT]):
         if self._held_lease is not None:
             self._held_lease.set_reusable(True)
 
+    def _redirected_watch(self, name: object, error: BaseException) -> bool:
+        """A cluster's ``WATCH`` answered ``MOVED``/``ASK``: nothing is watched
+        yet, so (as redis-py) the pipeline lets go of that node's connection
+        and sends it again once the slot map is read. Tells whether to."""
+        if name != "WATCH" or self.watching or self._slot is None:
+            return False
+        if not isinstance(error, AskError):
+            return False
+        if self._held_lease is not None:
+            self._held_lease.set_reusable(True)  # it watches nothing
+            self._held_lease = None
+        return True
+
+    def _slot_moved(self) -> WatchError:
+        """Ends a cluster WATCH session whose node gave its slot away (the
+        connection is closed: it may still watch keys there); redis-py's
+        ``WatchError``, so ``transaction()`` starts over on the new node."""
+        if self._held_lease is not None:
+            self._held_lease.set_reusable(False)
+        self._held_lease = None
+        self.watching = False
+        return WatchError("Slot rebalancing occurred while watching keys")
+
     def _lost_watch(self, error: BaseException) -> BaseException:
         """As redis-py: a connection lost while watching raises ``WatchError``
-        (the watch is gone), so ``transaction()`` retries. Returns ``error``
-        when that does not apply."""
+        (the watch is gone), so ``transaction()`` retries; so does a cluster
+        node's ``MOVED``/``ASK`` (the watch stays behind on the node that
+        gave the slot away). Returns ``error`` when that does not apply."""
+        if self.watching and self._slot is not None and isinstance(error, AskError):
+            return self._slot_moved()
         if (
             self.watching
             and isinstance(error, (ConnectionError, TimeoutError))
@@ -257,7 +292,7 @@ class PipelineBase(CoreCommands[ValueT]):
         if self._is_transaction():
             if not stack and not self.watching:
                 return None
-            self._client._check_transaction(stack)
+            self._client._check_transaction(stack, self._slot)
             if self._queued_alone_command:
                 lease = self._session_lease()
                 lease.set_reusable(False)
@@ -291,6 +326,10 @@ class PipelineBase(CoreCommands[ValueT]):
 
     def _failure(self, error: RedisError) -> BaseException:
         """What ``execute()`` raises when the request failed as a whole."""
+        if self._is_transaction() and self._slot is not None and isinstance(error, AskError):
+            # A queued command was redirected: the node no longer serves the
+            # session's slot, so what it watched means nothing now.
+            return self._slot_moved()
         if self._is_transaction() and isinstance(error, (WatchError, ResponseError)):
             self._watch_ended()  # EXEC answered (nil, or EXECABORT)
         at = getattr(error, "command_index", None)
@@ -321,6 +360,7 @@ class PipelineBase(CoreCommands[ValueT]):
         self._queued_session_command = False
         self._queued_alone_command = False
         self.scripts = set()
+        self._slot = None
         lease, self._held_lease = self._held_lease, None
         watching, self.watching = self.watching, False
         return lease if watching else None
@@ -328,9 +368,13 @@ class PipelineBase(CoreCommands[ValueT]):
 
 def raise_as(failure: BaseException, error: BaseException) -> NoReturn:
     """Raises ``failure``, chained to ``error`` when it replaces it."""
-    if failure is error:
-        raise error
-    raise failure from error
+    try:
+        if failure is error:
+            raise error
+        raise failure from error
+    finally:
+        # The traceback keeps this frame: no cycle through its locals.
+        del failure, error
 
 
 def _printable(word: Any) -> str:

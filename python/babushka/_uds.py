@@ -175,11 +175,11 @@ class SyncStream:
             self._write()
         return waiter.wait()
 
-    def lease(self) -> _core.UdsLease:
+    def lease(self, slot: int | None = None) -> _core.UdsLease:
         """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
         if self._generation != _fork_generation:
             self._reopen_after_fork()
-        return self._codec.open_lease()
+        return self._codec.open_lease(slot)
 
     def subscriber(self, max_buffered_messages: int) -> _core.UdsSubscriber:
         """A subscriber on this stream (``_core.Client.subscriber``)."""
@@ -404,10 +404,10 @@ class AsyncStream:
             self._loop.call_soon(self._flush)
         return future
 
-    def lease(self) -> _core.UdsLease:
+    def lease(self, slot: int | None = None) -> _core.UdsLease:
         """A dedicated connection for a WATCH session (``_core.Client.lease``)."""
         self._reopen_if_closed()
-        return self._codec.open_lease()
+        return self._codec.open_lease(slot)
 
     def subscriber(self, max_buffered_messages: int) -> _core.UdsSubscriber:
         """A subscriber on this stream (``_core.Client.subscriber``); its

@@ -31,6 +31,13 @@ class Waiter:
 
     def wait(self) -> Any:
         self._lock.acquire()
-        if self._error is not None:
-            raise self._error
-        return self._value
+        if self._error is None:
+            return self._value
+        # Neither the waiter nor this frame keeps the error: its traceback
+        # holds the caller's frames, whose locals (a WATCH session's lease)
+        # would otherwise wait in a cycle for the collector.
+        error, self._error = self._error, None
+        try:
+            raise error
+        finally:
+            del error

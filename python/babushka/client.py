@@ -179,10 +179,10 @@ class Redis(SyncCommands[ValueT], ClientBase[ValueT]):
             return settle(None, error)
         return settle(reply, None)
 
-    def _lease(self) -> LeaseT:
+    def _lease(self, slot: int | None = None) -> LeaseT:
         if self._uds is not None:
-            return self._uds.lease()
-        return self._core.lease()
+            return self._uds.lease(slot)
+        return self._core.lease(slot=slot)
 
     def _iter_cursor(self, page: Callable[[int], Any]) -> Iterator[Any]:
         cursor = 0

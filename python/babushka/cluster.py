@@ -244,16 +244,53 @@ class ClusterMixin:
             None, 0, [(step.shape, *step.words)], step.node
         )
 
-    def _check_transaction(self, commands: Iterable[tuple[Any, ...]]) -> None:
-        """MULTI/EXEC runs on one node: all of a transaction's keys in one
-        slot, or redis-py's ``CrossSlotTransactionError`` before anything is sent."""
+    def _check_transaction(
+        self, commands: Iterable[tuple[Any, ...]], watched_slot: int | None = None
+    ) -> None:
+        """MULTI/EXEC runs on one node: all of a transaction's keys (and
+        the keys it watches, in ``watched_slot``) in one slot, or redis-py's
+        ``CrossSlotTransactionError`` before anything is sent."""
         slots = {
             _core.keyslot(key) for _shape, *words in commands for key in _core.command_keys(*words)
         }
+        if watched_slot is not None:
+            slots.add(watched_slot)
         if len(slots) > 1:
             raise CrossSlotTransactionError(
                 "All keys involved in a cluster transaction must map to the same slot"
             )
+
+    def _check_session(self, method: str, transaction: bool) -> None:
+        if not transaction:
+            raise RedisClusterException(
+                f"method {method}() is not supported outside of transactional context"
+            )
+
+    def _session_slot(self, args: tuple[Any, ...], slot: int | None) -> int | None:
+        """As redis-py's cluster transactions: a ``WATCH`` session runs on a
+        connection to the node of one slot, that of its first command; a
+        command of another slot, or without keys (``UNWATCH`` aside, once
+        the slot is known), is refused before anything is sent."""
+        slots = {_core.keyslot(key) for key in _core.command_keys(*args)}
+        if not slots:
+            name = args[0]
+            if isinstance(name, (bytes, bytearray)):
+                name = name.decode(errors="replace")
+            if str(name).upper() != "UNWATCH":
+                raise RedisClusterException(
+                    f"Cannot identify slot number for command: {name}, "
+                    "it cannot be triggered in a transaction"
+                )
+            if slot is None:
+                raise RedisClusterException(
+                    "At least a command with a key is needed to identify a node"
+                )
+            return slot
+        if slot is not None:
+            slots.add(slot)
+        if len(slots) > 1:
+            raise CrossSlotTransactionError("Cannot watch or send commands on different slots")
+        return slots.pop()
 
     def _check_shard_channels(self, channels: list[Any]) -> None:
         """A subscriber's connection follows the one node that serves its

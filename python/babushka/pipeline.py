@@ -62,6 +62,10 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
                 raise_as(self._failure(error), error)
             return self._results(reply, raise_on_error)
         finally:
+            # The error raised keeps this frame (its traceback) until the
+            # collector runs: it must not keep the session's lease from
+            # going back too.
+            request = None
             self.reset()
 
     def load_scripts(self) -> None:
@@ -81,11 +85,18 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
 
     def _run_now(self, shape: int, args: tuple[Any, ...], parse: Parse) -> Any:
         name = args[0]
-        lease = self._before_now(name)
         try:
-            reply = self._client._execute_request(lease, ONE, ((shape, *args),))
+            reply = self._client._execute_request(self._before_now(args), ONE, ((shape, *args),))
         except RedisError as error:
-            raise_as(self._lost_watch(error), error)
+            if not self._redirected_watch(name, error):
+                raise_as(self._lost_watch(error), error)
+            # Once more, on a lease from the slot's new node.
+            try:
+                reply = self._client._execute_request(
+                    self._before_now(args), ONE, ((shape, *args),)
+                )
+            except RedisError as again:
+                raise_as(self._lost_watch(again), again)
         return self._after_now(name, reply, parse)
 
     def reset(self) -> None:
@@ -114,4 +125,5 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
     def unwatch(self) -> Any:
         """Forgets the watched keys: ``True`` (after ``multi()``, UNWATCH is
         queued instead and the pipeline returned, as in redis-py)."""
+        self._client._check_session("unwatch", self.transaction)
         return self.execute_command("UNWATCH") if self.watching else True

@@ -442,14 +442,16 @@ impl PyClient {
     /// one (a `BlockingConnectionPool`), this waits with the GIL released,
     /// unless `wait` is false (an event loop's thread, which must not block:
     /// the lease it would wait for may be one its own tasks hold).
-    #[pyo3(signature = (wait = true))]
-    fn lease(&self, py: Python<'_>, wait: bool) -> PyResult<PyLease> {
+    /// A cluster client's lease is a connection to the primary serving
+    /// `slot` (the watched keys' slot), which it must be given.
+    #[pyo3(signature = (wait = true, slot = None))]
+    fn lease(&self, py: Python<'_>, wait: bool, slot: Option<u16>) -> PyResult<PyLease> {
         runtime::handle().map_err(|e| to_py_err(py, &e))?;
         let core = &self.core;
         let taken = if wait {
-            py.detach(|| core.lease())
+            py.detach(|| core.lease(slot))
         } else {
-            core.lease_now()
+            core.lease_now(slot)
         };
         taken
             .map(|lease| PyLease { lease })

@@ -108,17 +108,19 @@ impl State {
     /// Appends a control frame (lease or cancel) unless the stream is
     /// closed. Returns whether the output was empty before.
     fn control(&mut self, action: Action) -> bool {
+        self.control_frame(&proto::Request {
+            action: Some(action),
+            ..proto::Request::default()
+        })
+    }
+
+    /// Queues a control frame (one that may carry more than its action).
+    fn control_frame(&mut self, frame: &proto::Request) -> bool {
         if self.closed.is_some() {
             return false;
         }
         let was_empty = self.output.is_empty();
-        encode_frame(
-            &proto::Request {
-                action: Some(action),
-                ..proto::Request::default()
-            },
-            &mut self.output,
-        );
+        encode_frame(frame, &mut self.output);
         was_empty
     }
 }
@@ -537,7 +539,9 @@ impl UdsCodec {
     /// until the returned object is dropped. The frame goes out through
     /// `on_output`. Raises if the stream is closed; a lease the core cannot
     /// open (all `max_connections` in use) fails the requests sent on it.
-    fn open_lease(&self, py: Python<'_>) -> PyResult<UdsLease> {
+    /// A cluster client's lease connects to the primary serving `slot`.
+    #[pyo3(signature = (slot = None))]
+    fn open_lease(&self, py: Python<'_>, slot: Option<u16>) -> PyResult<UdsLease> {
         let (id, was_empty) = {
             let mut state = self.shared.state.lock();
             if let Some(err) = state.closed.clone() {
@@ -546,7 +550,12 @@ impl UdsCodec {
             }
             let id = state.next_lease;
             state.next_lease += 1;
-            (id, state.control(Action::OpenLease(id)))
+            let frame = proto::Request {
+                action: Some(Action::OpenLease(id)),
+                lease_slot: slot.map(u32::from),
+                ..proto::Request::default()
+            };
+            (id, state.control_frame(&frame))
         };
         if was_empty {
             self.shared.announce_output(py);

@@ -517,6 +517,60 @@ impl Cluster {
         }
     }
 
+    /// Sends on a `WATCH` session's lease (a connection to one node). What
+    /// it sends is never redirected, since the watch stays behind on that
+    /// node: a `MOVED` or `ASK` reply goes back as it is (the wrapper gives
+    /// the session up, as redis-py does), and the slot map is read again so
+    /// that the next session's lease goes to the slot's new node.
+    pub(crate) fn send_on_lease(
+        &self,
+        lease: Lease,
+        batch: &Batch,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Submitted {
+        let cluster = Weak::clone(&self.me);
+        let sink: Sink = Box::new(move |outcome: Result<Value>| {
+            if let (Err(err), Some(cluster)) = (&outcome, cluster.upgrade()) {
+                cluster.after_lease_error(err);
+            }
+            complete(sink, outcome);
+        });
+        send_leased(lease, batch, deadline, sink)
+    }
+
+    /// A `MOVED` on a lease moves the slot in the map at once, before the
+    /// wrapper hears of it, so a session it starts again (a `WATCH` sent
+    /// anew, a `transaction()` retried) leases from the slot's new node; the
+    /// whole map is read again soon. (The node's own name is not at hand
+    /// here: a reply naming no host only leads to the read.)
+    fn after_lease_error(&self, err: &Error) {
+        // An `ASK` is about one key in a slot being moved: the map stands.
+        if let Redirect::Moved { slot, node } = redirect::classify(err, "") {
+            if !node.starts_with(':') {
+                if let Some(map) = &mut *self.map.write() {
+                    Arc::make_mut(map).move_slot(slot, &node);
+                }
+            }
+            self.refresh_soon(Why::Moved);
+        }
+    }
+
+    /// The connections to the primary serving `slot` by the current slot map
+    /// (a `WATCH` session's lease comes from them). A stale map sends the
+    /// session to a node that answers `MOVED`; the wrapper then reads the map
+    /// again ([`Self::refresh`]) and starts over, as redis-py does.
+    pub(crate) fn slot_connections(&self, slot: u16) -> Result<Arc<Connections>> {
+        let map = self.slot_map().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Cluster,
+                "the cluster's slot map is not known yet",
+            )
+        })?;
+        let node = self.node_for(&map, &To::Slot { slot, read: false })?;
+        self.connections(&node)
+    }
+
     /// The connections to `node`, opened on first use.
     fn connections(&self, node: &NodeName) -> Result<Arc<Connections>> {
         let mut nodes = self.nodes.lock();

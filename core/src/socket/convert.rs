@@ -34,7 +34,11 @@ pub enum Frame {
         node: Option<NodeName>,
         batch: Result<Batch, Error>,
     },
-    OpenLease(u64),
+    OpenLease {
+        lease_id: u64,
+        /// A cluster client's: the slot whose primary the lease connects to.
+        slot: Option<u16>,
+    },
     ReleaseLease {
         lease_id: u64,
         reusable: bool,
@@ -72,7 +76,11 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         action,
         lease_id,
         node,
+        lease_slot,
     } = request;
+    if lease_slot.is_some() && !matches!(action, Some(Action::OpenLease(_))) {
+        return Err(malformed("`lease_slot` goes with `open_lease` only"));
+    }
     let Some(action) = action else {
         // The common case: one command.
         let batch = Command::from_args(&args).map(Batch::One);
@@ -103,7 +111,10 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
             }
             submit(request_id, lease_id, &node, batch_from_proto(&batch)?)
         }
-        Action::OpenLease(id) => control(Frame::OpenLease(nonzero(id, "lease id")?)),
+        Action::OpenLease(id) => control(Frame::OpenLease {
+            lease_id: nonzero(id, "lease id")?,
+            slot: lease_slot.map(slot_from_proto).transpose()?,
+        }),
         Action::ReleaseLease(release) => control(Frame::ReleaseLease {
             lease_id: nonzero(release.lease_id, "lease id")?,
             reusable: release.reusable,
@@ -230,6 +241,14 @@ fn submit(
 
 /// A frame that breaks the schema's rules: the stream closes with this.
 #[cold]
+/// A lease's slot: one of the cluster's 16384.
+fn slot_from_proto(slot: u32) -> Result<u16, Error> {
+    u16::try_from(slot)
+        .ok()
+        .filter(|slot| *slot < 16384)
+        .ok_or_else(|| malformed(&format!("lease slot {slot} is not a hash slot (0-16383)")))
+}
+
 pub(crate) fn malformed(detail: &str) -> Error {
     Error::new(ErrorKind::Protocol, format!("malformed frame: {detail}"))
 }
@@ -760,6 +779,45 @@ mod tests {
             action: Some(action),
             ..proto::Request::default()
         }
+    }
+
+    #[test]
+    fn a_lease_slot_is_a_hash_slot_on_an_open_lease() {
+        let open = |slot: Option<u32>| {
+            frame_from_proto(proto::Request {
+                lease_slot: slot,
+                ..control(Action::OpenLease(4))
+            })
+        };
+        assert!(matches!(
+            open(Some(16383)),
+            Ok(Frame::OpenLease {
+                lease_id: 4,
+                slot: Some(16383)
+            })
+        ));
+        assert!(matches!(
+            open(None),
+            Ok(Frame::OpenLease {
+                lease_id: 4,
+                slot: None
+            })
+        ));
+        assert!(open(Some(16384)).is_err());
+        assert!(open(Some(u32::MAX)).is_err());
+        // Only a lease has a slot: on a command it would be ignored.
+        let on_a_command = proto::Request {
+            request_id: 1,
+            args: vec![b"GET".to_vec().into(), b"k".to_vec().into()],
+            lease_slot: Some(1),
+            ..proto::Request::default()
+        };
+        assert!(frame_from_proto(on_a_command).is_err());
+        assert!(frame_from_proto(proto::Request {
+            lease_slot: Some(1),
+            ..control(Action::Cancel(1))
+        })
+        .is_err());
     }
 
     #[test]

@@ -517,7 +517,7 @@ impl Stream {
                     }
                 }
             }
-            Frame::OpenLease(lease_id) => {
+            Frame::OpenLease { lease_id, slot } => {
                 if self.leases.contains_key(&lease_id) {
                     return Err(malformed(&format!("lease id {lease_id} is already open")));
                 }
@@ -526,7 +526,7 @@ impl Stream {
                         "more than {MAX_LEASES} leases open on one stream"
                     )));
                 }
-                let slot = match self.client.lease_now() {
+                let slot = match self.client.lease_now(slot) {
                     Ok(lease) => LeaseSlot::Open(lease),
                     Err(err) => LeaseSlot::Failed(err),
                 };

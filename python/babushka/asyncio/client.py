@@ -318,12 +318,17 @@ class Redis(AsyncCommands[ValueT], ClientBase[ValueT]):
             reply = _failed(error)
         return _settled(reply, settle)
 
-    def _lease(self) -> LeaseT:
+    def _slot_map_read(self) -> Awaitable[Any] | None:
+        """What a WATCH session awaits before it leases a connection: a
+        cluster client's first reading of its slot map; ``None`` here."""
+        return None
+
+    def _lease(self, slot: int | None = None) -> LeaseT:
         if self.transport != "uds":
             # Never blocks the loop: the lease a blocking pool would wait for
             # may be held by a task of this very loop.
-            return self._core.lease(wait=False)
-        return self._uds_stream().lease()
+            return self._core.lease(wait=False, slot=slot)
+        return self._uds_stream().lease(slot)
 
     def _uds_stream(self) -> AsyncStream:
         """The uds stream of the running loop (leases and subscribers live on

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from babushka import _cluster_scan, _options
 from babushka.asyncio.client import Redis
@@ -62,6 +62,9 @@ class RedisCluster(ClusterMixin, Redis):
         """Reads the slot map now (raises when no startup node answers)."""
         await asyncio.get_running_loop().run_in_executor(None, self._core.refresh_topology)
         return self
+
+    def _slot_map_read(self) -> Awaitable[Any] | None:
+        return None if self.get_nodes() else self.initialize()
 
     async def __aenter__(self) -> RedisCluster:
         return await self.initialize()

@@ -75,6 +75,10 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
                 raise_as(self._failure(error), error)
             return self._results(reply, raise_on_error)
         finally:
+            # The error raised keeps this frame (its traceback) until the
+            # collector runs: it must not keep the session's lease from
+            # going back too.
+            request = None
             await self.reset()
 
     async def load_scripts(self) -> None:
@@ -93,17 +97,38 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
         return AsyncScript(self, script)
 
     def _run_now(self, shape: int, args: tuple[Any, ...], parse: Parse) -> Awaitable[Any]:
+        if self._held_lease is None:
+            reading = self._client._slot_map_read()
+            if reading is not None:
+                return self._run_after(reading, shape, args, parse)
         # Sent now, like the client's commands; the coroutine only waits.
-        name = args[0]
-        lease = self._before_now(name)
-        sent = self._client._execute_request(lease, ONE, ((shape, *args),))
-        return self._finish_now(sent, name, parse)
+        sent = self._client._execute_request(self._before_now(args), ONE, ((shape, *args),))
+        return self._finish_now(sent, shape, args, parse)
 
-    async def _finish_now(self, sent: Awaitable[Any], name: object, parse: Parse) -> Any:
+    async def _run_after(
+        self, reading: Awaitable[Any], shape: int, args: tuple[Any, ...], parse: Parse
+    ) -> Any:
+        """A cluster client's first WATCH before its slot map is known (the
+        asyncio client reads it on first use): the lease needs the map."""
+        await reading
+        return await self._run_now(shape, args, parse)
+
+    async def _finish_now(
+        self, sent: Awaitable[Any], shape: int, args: tuple[Any, ...], parse: Parse
+    ) -> Any:
+        name = args[0]
         try:
             reply = await sent
         except RedisError as error:
-            raise_as(self._lost_watch(error), error)
+            if not self._redirected_watch(name, error):
+                raise_as(self._lost_watch(error), error)
+            # Once more, on a lease from the slot's new node.
+            try:
+                reply = await self._client._execute_request(
+                    self._before_now(args), ONE, ((shape, *args),)
+                )
+            except RedisError as again:
+                raise_as(self._lost_watch(again), again)
         return self._after_now(name, reply, parse)
 
     async def reset(self) -> None:
@@ -132,4 +157,5 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
     async def unwatch(self) -> Any:
         """Forgets the watched keys: ``True`` (after ``multi()``, UNWATCH is
         queued instead and the pipeline returned, as in redis-py)."""
+        self._client._check_session("unwatch", self.transaction)
         return await self.execute_command("UNWATCH") if self.watching else True

@@ -76,12 +76,25 @@ class CommandsBase(Generic[ValueT]):
     #: connection closes that connection).
     _execute_request: Callable[..., Any]
 
-    def _lease(self) -> LeaseT:
+    def _lease(self, slot: int | None = None) -> LeaseT:
         """A dedicated connection for a ``WATCH`` session, to pass as
-        ``_execute_request``'s ``lease`` (synchronous on both clients). Raises
+        ``_execute_request``'s ``lease`` (synchronous on both clients); a
+        cluster client's connects to the primary serving ``slot``. Raises
         ``ClientClosedError`` on a closed client; on uds, a lease the core
         cannot open (``max_connections`` in use) fails its first request."""
         raise NotImplementedError
+
+    def _check_session(self, method: str, transaction: bool) -> None:
+        """Raises if a pipeline (a ``transaction`` one or not) cannot run
+        ``method`` (``watch``, ``multi``, ``unwatch``): a cluster client's
+        non-transactional pipelines cannot, as redis-py's."""
+
+    def _session_slot(self, args: tuple[Any, ...], slot: int | None) -> int | None:
+        """The slot a ``WATCH`` session's command ``args`` runs in, given the
+        session's ``slot`` so far: a cluster client's sessions keep to one
+        slot (raising before anything is sent otherwise); ``None`` on one
+        server, where a session needs none."""
+        return None
 
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
@@ -92,7 +105,9 @@ class CommandsBase(Generic[ValueT]):
         connection: a cluster client refuses several slots. One server
         serves every channel."""
 
-    def _check_transaction(self, commands: Iterable[tuple[Any, ...]]) -> None:
+    def _check_transaction(
+        self, commands: Iterable[tuple[Any, ...]], watched_slot: int | None = None
+    ) -> None:
         """Raises before a transaction of ``commands`` (``(shape, name,
         *args)`` tuples) is sent if this client cannot run it: a cluster
         client refuses keys in several slots. Nothing to check on one server."""
