@@ -11,7 +11,7 @@ The ``Sentinel`` object's own clients (one per sentinel) serve
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from babushka import _pool
 from babushka.exceptions import MasterNotFoundError
@@ -109,3 +109,40 @@ __all__ = [
     "refuse_connection_keywords",
     "sentinel_kwargs_for",
 ]
+
+
+class SentinelBase:
+    """The constructor and core settings of both ``Sentinel`` classes; each
+    names the client class its sentinel connections use (``_client_class``:
+    the sync or the asyncio ``Redis``)."""
+
+    _client_class: ClassVar[Callable[..., Any]]
+
+    def __init__(
+        self,
+        sentinels: list[tuple[str, int]],
+        min_other_sentinels: int = 0,
+        sentinel_kwargs: dict[str, Any] | None = None,
+        force_master_ip: str | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        self.sentinel_kwargs = sentinel_kwargs_for(sentinel_kwargs, connection_kwargs)
+        self.sentinels = [
+            type(self)._client_class(host, port, **self.sentinel_kwargs) for host, port in sentinels
+        ]
+        self._addresses = [(str(host), int(port)) for host, port in sentinels]
+        self.min_other_sentinels = min_other_sentinels
+        self.connection_kwargs = connection_kwargs
+        self._force_master_ip = force_master_ip
+        # Checked now, so a bad keyword raises here rather than in master_for.
+        self._core_settings("service", is_master=True)
+
+    def _core_settings(self, service_name: str, *, is_master: bool) -> dict[str, Any]:
+        return core_settings(
+            service_name,
+            self._addresses,
+            self.sentinel_kwargs,
+            is_master=is_master,
+            min_other_sentinels=self.min_other_sentinels,
+            force_master_ip=self._force_master_ip,
+        )

@@ -57,39 +57,14 @@ class SentinelConnectionPool(ConnectionPool):
         return f"<{name}(service={self.service_name}({role}))>"
 
 
-class Sentinel(SentinelCommands[Any]):
+class Sentinel(_sentinel.SentinelBase, SentinelCommands[Any]):
     """The asyncio twin of :class:`babushka.sentinel.Sentinel`: the same
     constructor; ``discover_*``, ``execute_command`` and the ``sentinel_*``
     commands are awaited; ``master_for``/``slave_for`` return
     ``babushka.asyncio.Redis`` clients."""
 
-    def __init__(
-        self,
-        sentinels: list[tuple[str, int]],
-        min_other_sentinels: int = 0,
-        sentinel_kwargs: dict[str, Any] | None = None,
-        force_master_ip: str | None = None,
-        **connection_kwargs: Any,
-    ) -> None:
-        self.sentinel_kwargs = _sentinel.sentinel_kwargs_for(sentinel_kwargs, connection_kwargs)
-        self.sentinels: list[Redis[Any]] = [
-            Redis(host, port, **self.sentinel_kwargs) for host, port in sentinels
-        ]
-        self._addresses = [(str(host), int(port)) for host, port in sentinels]
-        self.min_other_sentinels = min_other_sentinels
-        self.connection_kwargs = connection_kwargs
-        self._force_master_ip = force_master_ip
-        self._core_settings("service", is_master=True)
-
-    def _core_settings(self, service_name: str, *, is_master: bool) -> dict[str, Any]:
-        return _sentinel.core_settings(
-            service_name,
-            self._addresses,
-            self.sentinel_kwargs,
-            is_master=is_master,
-            min_other_sentinels=self.min_other_sentinels,
-            force_master_ip=self._force_master_ip,
-        )
+    _client_class = Redis
+    sentinels: list[Redis[Any]]
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         """As the sync ``Sentinel.execute_command``, awaited."""
