@@ -41,7 +41,21 @@ def key_per_slot() -> tuple[str, ...]:
 
 
 def fill(rc: babushka.RedisCluster) -> set[bytes]:
-    rc.flushall()
+    # An earlier test's failover may still be settling: a node the client's
+    # slot map names a primary can have been demoted since (ReadOnlyError).
+    # The flush is retried by a new client, which reads the map afresh; the
+    # writes below follow MOVED by themselves.
+    seed = rc.get_default_node()
+    deadline = time.monotonic() + 30
+    flusher = rc
+    while True:
+        try:
+            flusher.flushall()
+            break
+        except babushka.ReadOnlyError:
+            assert time.monotonic() < deadline, "the cluster did not settle"
+            time.sleep(0.5)
+            flusher = babushka.RedisCluster(host=seed.host, port=seed.port)
     pipe = rc.pipeline()
     for key in key_per_slot():
         pipe.set(key, "v")
@@ -195,8 +209,8 @@ class Failover:
 
 def synced_replica(cluster: Cluster, primary: RedisServer) -> RedisServer:
     """A replica of ``primary`` in sync (one demoted by an earlier test
-    resyncs first)."""
-    deadline = time.monotonic() + 30
+    resyncs first: on a loaded machine that can take long)."""
+    deadline = time.monotonic() + 90
     while (replica := cluster.replica_of(primary)) is None:
         assert time.monotonic() < deadline, f"{primary.port} has no synced replica"
         time.sleep(0.1)
