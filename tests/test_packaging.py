@@ -166,6 +166,10 @@ def test_wheel_from_the_sdist_installs_and_runs(
     names = zipfile.ZipFile(wheel).namelist()
     assert "babushka/py.typed" in names
     assert "babushka/_core.pyi" in names
+    # The typed interfaces are a stub package: the sdist and the wheel carry all of it.
+    stubs = sorted(p.name for p in (ROOT / "python" / "babushka" / "_interfaces").glob("*.pyi"))
+    assert "__init__.pyi" in stubs
+    assert {f"babushka/_interfaces/{name}" for name in stubs} <= set(names)
     assert any(n.startswith("babushka/_core.") and n.endswith(".so") for n in names), names
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()

@@ -1,7 +1,8 @@
 """The typing of the public API.
 
-- The generated interfaces (``_interfaces.pyi`` and the clients' constructor
-  overloads) are what ``tools/typing_interfaces.py`` writes from the sources.
+- The generated interfaces (the stub package ``_interfaces/`` and the clients'
+  constructor overloads) are what ``tools/typing_interfaces.py`` writes from
+  the sources, and the package has no other module.
 - ``mypy --strict`` accepts the typed example programs of
   ``tests/typed_examples/`` (which assert the revealed types) and finds
   exactly the marked errors in the negative one.
@@ -54,11 +55,14 @@ def _generator() -> Any:
 
 
 def test_generated_interfaces_are_current() -> None:
+    generator = _generator()
+    outputs = generator.outputs()
     stale = [
         str(path.relative_to(ROOT))
-        for path, text in _generator().outputs().items()
-        if path.read_text() != text
+        for path, text in outputs.items()
+        if not path.exists() or path.read_text() != text
     ]
+    stale += (str(path.relative_to(ROOT)) for path in generator.leftovers(outputs))
     assert not stale, f"run `python tools/typing_interfaces.py` and commit: {stale}"
 
 
@@ -117,7 +121,9 @@ def test_the_wheel_carries_the_types(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         archive.extractall(site)
-    for name in ("py.typed", "_core.pyi", "_interfaces.pyi", "_typing.py"):
+    stubs = sorted((ROOT / "python" / "babushka").glob("_interfaces/*.pyi"))
+    assert len(stubs) > 10
+    for name in ("py.typed", "_core.pyi", "_typing.py", *(f"_interfaces/{p.name}" for p in stubs)):
         assert f"babushka/{name}" in names
     examples = sorted(p for p in EXAMPLES.glob("*.py") if p != NEGATIVE)
     result = subprocess.run(
@@ -139,15 +145,21 @@ def _declared_returns() -> dict[str, str]:
     """Each method of the generated ``SyncCommands`` and of the base it
     shares with the other flavours: its return annotation (an overloaded
     method's, the union of its overloads': which overload a call picks is
-    checked by mypy in ``typed_examples/``)."""
-    tree = ast.parse((ROOT / "python" / "babushka" / "_interfaces.pyi").read_text())
-    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    sync = classes["SyncCommands"]
-    (base,) = (ast.unparse(b).removesuffix("[ValueT]") for b in sync.bases)
+    checked by mypy in ``typed_examples/``). The package's ``__init__.pyi``
+    combines each command group's module's classes of those names."""
+    package = ROOT / "python" / "babushka" / "_interfaces"
     returns: dict[str, list[str]] = {}
-    for node in classes[base].body + sync.body:
-        if isinstance(node, ast.FunctionDef) and node.returns is not None:
-            returns.setdefault(node.name, []).append(ast.unparse(node.returns))
+    for path in sorted(package.glob("*.pyi")):
+        tree = ast.parse(path.read_text())
+        for cls in tree.body:
+            if not isinstance(cls, ast.ClassDef) or cls.name not in (
+                "UntypedCommands",
+                "SyncCommands",
+            ):
+                continue
+            for node in cls.body:
+                if isinstance(node, ast.FunctionDef) and node.returns is not None:
+                    returns.setdefault(node.name, []).append(ast.unparse(node.returns))
     return {name: " | ".join(each) for name, each in returns.items()}
 
 
