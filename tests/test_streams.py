@@ -12,7 +12,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.recorder import as_words, words_sent
+from support.recorder import Encoding, sent_words_test
 from support.refusals import Refusal, expect_refusals
 from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
 from support.servers import RedisServer
@@ -286,7 +286,7 @@ def test_server_errors_reach_the_caller(r: babushka.Redis) -> None:
 
 
 #: Redis 8.2's reference policies: what is sent (neither test server has them).
-NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
+NEWER_SERVER_ENCODINGS: list[Encoding] = [
     (
         "xadd",
         ("s", {"a": 1}),
@@ -341,16 +341,7 @@ NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[An
 ]
 
 
-@pytest.mark.parametrize(("method", "args", "kwargs", "words"), NEWER_SERVER_ENCODINGS)
-def test_what_newer_forms_send(
-    redis_server: RedisServer,
-    method: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    words: list[Any],
-) -> None:
-    call = lambda r: getattr(r, method)(*args, **kwargs)  # noqa: E731
-    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+test_what_newer_forms_send = sent_words_test(NEWER_SERVER_ENCODINGS)
 
 
 def test_newer_forms_refuse_bad_arguments(r: babushka.Redis) -> None:
