@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import redis
 
 import babushka
 import babushka.asyncio
@@ -231,6 +232,15 @@ async def ar(redis_server: RedisServer, transport: str) -> AsyncIterator[babushk
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """redis-py's client on the same server, on RESP2 (our clients' default):
+    what a test compares Babushka's replies with."""
+    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
+    yield client
+    client.close()
 
 
 _RUNS: collections.Counter[tuple[str, str]] = collections.Counter()

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.command_shapes
 
 
 @pytest.fixture
-def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def own_server(server_kind: str) -> Iterator[RedisServer]:
     """A server of its own, for tests that change its role or stop it."""
     server = RedisServer.start(kind=server_kind)
