@@ -66,6 +66,19 @@ def test_generated_interfaces_are_current() -> None:
     assert not stale, f"run `python tools/typing_interfaces.py` and commit: {stale}"
 
 
+def test_a_module_whose_group_is_gone_is_a_leftover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generator removes (``--check``: reports) a module of the stub
+    package that it no longer writes, so a renamed group leaves no stale stub."""
+    generator = _generator()
+    monkeypatch.setattr(generator, "INTERFACES", tmp_path)
+    for name in ("__init__.pyi", "strings.pyi", "renamed.pyi", "notes.txt"):
+        (tmp_path / name).write_text("")
+    written = {tmp_path / "__init__.pyi": "", tmp_path / "strings.pyi": ""}
+    assert generator.leftovers(written) == [tmp_path / "renamed.pyi"]
+
+
 def _mypy(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", *map(str, paths)],
