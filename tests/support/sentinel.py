@@ -114,7 +114,7 @@ class Sentinels:
 
     def info(self, node: RedisServer, section: str) -> dict[str, str]:
         fields = {}
-        for line in command(node.host, node.port, "INFO", section).splitlines():
+        for line in _command(node.host, node.port, "INFO", section).splitlines():
             name, sep, value = line.strip().partition(":")
             if sep:
                 fields[name] = value
@@ -144,10 +144,10 @@ class Sentinels:
     def _view(self, sentinel: SentinelProcess) -> tuple[int, int, int]:
         """What a sentinel knows: the primary's port, how many replicas and
         how many other sentinels it sees in good health."""
-        text = command(sentinel.host, sentinel.port, "SENTINEL", "MASTER", SERVICE)
+        text = _command(sentinel.host, sentinel.port, "SENTINEL", "MASTER", SERVICE)
         words = text.split()
         fields = dict(zip(words[::2], words[1::2]))
-        replicas = command(sentinel.host, sentinel.port, "SENTINEL", "REPLICAS", SERVICE)
+        replicas = _command(sentinel.host, sentinel.port, "SENTINEL", "REPLICAS", SERVICE)
         healthy = sum(
             1
             for block in replicas.split("name\n")[1:]
@@ -188,6 +188,23 @@ class Sentinels:
 #: (the diskless sync's default 5 s delay would hold a failover back), and
 #: the primary pings its replica every second so offsets move.
 _DATA_NODE_OPTIONS = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1")
+
+
+#: How often, and how far apart, a ``redis-cli`` call that failed is made
+#: again: a node changing role can refuse a connection or exit ``redis-cli``
+#: with status 1 for a moment (seen on a Valkey replica being promoted).
+_CLI_ATTEMPTS = 5
+_CLI_PAUSE = 0.2
+
+
+def _command(host: str, port: int, *args: str) -> str:
+    """``command`` (redis-cli), made again a few times when it fails."""
+    for _attempt in range(_CLI_ATTEMPTS - 1):
+        try:
+            return command(host, port, *args)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            time.sleep(_CLI_PAUSE)
+    return command(host, port, *args)
 
 
 def _answers(sentinel: SentinelProcess, timeout: float = 10.0) -> bool:
