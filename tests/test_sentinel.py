@@ -92,6 +92,9 @@ def test_bad_arguments_raise_before_anything_is_sent(sentinels: Sentinels) -> No
         Sentinel(sentinels.addresses, min_other_sentinels=-1)
     with pytest.raises(TypeError):
         Sentinel(sentinels.addresses, sentinel_kwargs={"no_such_keyword": 1})
+    # Sentinels on Unix sockets: redis-py has no address for one (see README).
+    with pytest.raises(TypeError, match="unix_socket_path"):
+        Sentinel(sentinels.addresses, sentinel_kwargs={"unix_socket_path": "/tmp/s.sock"})
 
 
 def test_min_other_sentinels_above_what_they_see_finds_no_master(sentinels: Sentinels) -> None:
@@ -129,11 +132,21 @@ def test_sentinel_commands_have_redis_py_values(sentinels: Sentinels) -> None:
     assert one.sentinel_remove("extra") is True
     with pytest.raises(babushka.ResponseError):
         one.sentinel_failover("no-such-service")
-    # execute_command sends a sentinel's commands too (their replies raw).
-    assert one.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE) == [
+    # execute_command gives a sentinel's replies the values of the
+    # sentinel_* methods (redis-py's SENTINEL response callbacks), in
+    # either spelling; a subcommand redis-py does not parse comes raw.
+    assert one.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE) == (
         b"127.0.0.1",
-        str(primary.port).encode(),
-    ]
+        primary.port,
+    )
+    assert one.execute_command("SENTINEL MASTERS")[SERVICE]["port"] == primary.port
+    assert one.execute_command(b"sentinel", b"master", SERVICE)["is_master"] is True
+    assert one.execute_command("SENTINEL", "SET", SERVICE, "quorum", 2) is True
+    assert one.execute_command("SENTINEL", "CKQUORUM", SERVICE) is False
+    replicas_raw = one.execute_command("SENTINEL", "REPLICAS", SERVICE)
+    assert isinstance(replicas_raw, list) and isinstance(replicas_raw[0], list)
+    # sentinel() is redis-py's execute_command("SENTINEL", *args) without
+    # its callbacks: the reply as the server sends it.
     assert one.sentinel("get-master-addr-by-name", SERVICE) == [
         b"127.0.0.1",
         str(primary.port).encode(),
@@ -186,8 +199,7 @@ def test_zz_failover_under_load_moves_every_client(sentinels: Sentinels) -> None
     ]
     writers.append(Writer("redis-py", "failover:redis-py", reference.rpush))
     subscribers = {
-        t: ours.master_for(SERVICE, transport=t, client_name=f"subscriber-{t}")
-        for t in TRANSPORTS
+        t: ours.master_for(SERVICE, transport=t, client_name=f"subscriber-{t}") for t in TRANSPORTS
     }
     pubsubs = {t: client.pubsub() for t, client in subscribers.items()}
     for pubsub in pubsubs.values():
@@ -262,7 +274,8 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
     asyncio, every transport; single commands, pipelines whose write is
     refused while their read ran, transactions refused whole) gets
     READONLY, asks the sentinels again and sends the refused request to the
-    new primary: the caller sees no error, and every push from some point on is on the new primary."""
+    new primary: the caller sees no error, and every push from some point
+    on is on the new primary."""
     sentinels.wait_ready()
     gates = [Gate(host, port) for host, port in sentinels.addresses]
     deaf = Sentinel([("127.0.0.1", g.port) for g in gates], socket_timeout=5)
@@ -277,9 +290,7 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
         for (t, kind), client in clients.items()
     ]
     async_clients = {
-        (t, kind): deaf_async.master_for(
-            SERVICE, transport=t, client_name=f"deaf-async-{t}-{kind}"
-        )
+        (t, kind): deaf_async.master_for(SERVICE, transport=t, client_name=f"deaf-async-{t}-{kind}")
         for t in TRANSPORTS
         for kind in PUSHES
     }
@@ -366,21 +377,21 @@ TRANSPORTS = ("managed", "ffi", "uds")
 #: changed anything), a transaction (refused whole by EXECABORT).
 PUSHES: dict[str, Callable[[babushka.Redis], Callable[[str, int], Any]]] = {
     "one": lambda client: client.rpush,
-    "pipeline": lambda client: lambda key, n: (
-        client.pipeline(transaction=False).rpush(key, n).llen(key).execute()
+    "pipeline": lambda client: (
+        lambda key, n: client.pipeline(transaction=False).rpush(key, n).llen(key).execute()
     ),
-    "transaction": lambda client: lambda key, n: (
-        client.pipeline(transaction=True).rpush(key, n).llen(key).execute()
+    "transaction": lambda client: (
+        lambda key, n: client.pipeline(transaction=True).rpush(key, n).llen(key).execute()
     ),
 }
 
 ASYNC_PUSHES: dict[str, Callable[[babushka.asyncio.Redis], Callable[[str, int], Any]]] = {
     "one": lambda client: client.rpush,
-    "pipeline": lambda client: lambda key, n: (
-        client.pipeline(transaction=False).rpush(key, n).llen(key).execute()
+    "pipeline": lambda client: (
+        lambda key, n: client.pipeline(transaction=False).rpush(key, n).llen(key).execute()
     ),
-    "transaction": lambda client: lambda key, n: (
-        client.pipeline(transaction=True).rpush(key, n).llen(key).execute()
+    "transaction": lambda client: (
+        lambda key, n: client.pipeline(transaction=True).rpush(key, n).llen(key).execute()
     ),
 }
 
