@@ -68,6 +68,31 @@ def test_master_for_writes_and_slave_for_reads(sentinels: Sentinels, transport: 
         sentinel.close()
 
 
+def test_a_sentinel_on_a_unix_socket(sentinels: Sentinels, transport: str) -> None:
+    """redis-py's way to a sentinel on a Unix socket: ``sentinel_kwargs``
+    with ``unix_socket_path`` (its sentinel clients are ``Redis(host, port,
+    **sentinel_kwargs)``, so every one of them connects there, whatever
+    address it was given). The Sentinel object's own clients and the
+    service's core client both ask that socket."""
+    socket_path = sentinels.sentinels[0].socket_path
+    nowhere = [("127.0.0.1", free_port())]  # not listened on: never asked
+    sentinel = Sentinel(
+        nowhere,
+        sentinel_kwargs={"unix_socket_path": socket_path, "socket_timeout": 5},
+        socket_timeout=5,
+        transport=transport,
+    )
+    primary = sentinels.current_primary()
+    master = sentinel.master_for(SERVICE)
+    try:
+        assert sentinel.discover_master(SERVICE) == ("127.0.0.1", primary.port)
+        assert master.set(f"unix-sentinel:{transport}", "v") is True
+        assert port_of(master) == primary.port
+    finally:
+        master.close()
+        sentinel.close()
+
+
 def test_no_reachable_sentinel_raises_redis_py_errors(transport: str) -> None:
     nowhere = [("127.0.0.1", free_port())]
     sentinel = Sentinel(nowhere, socket_connect_timeout=1, transport=transport)
@@ -92,9 +117,6 @@ def test_bad_arguments_raise_before_anything_is_sent(sentinels: Sentinels) -> No
         Sentinel(sentinels.addresses, min_other_sentinels=-1)
     with pytest.raises(TypeError):
         Sentinel(sentinels.addresses, sentinel_kwargs={"no_such_keyword": 1})
-    # Sentinels on Unix sockets: redis-py has no address for one (see README).
-    with pytest.raises(TypeError, match="unix_socket_path"):
-        Sentinel(sentinels.addresses, sentinel_kwargs={"unix_socket_path": "/tmp/s.sock"})
 
 
 def test_min_other_sentinels_above_what_they_see_finds_no_master(sentinels: Sentinels) -> None:

@@ -66,6 +66,10 @@ def core_settings(
         "sentinel_tls": sentinel_core.get("tls"),
         "min_other_sentinels": min_other_sentinels,
         "force_master_ip": force_master_ip if is_master else None,
+        # As in redis-py, whose sentinel clients are Redis(host, port,
+        # **sentinel_kwargs): a unix_socket_path there sends every one of
+        # them to that socket, whatever (host, port) they were given.
+        "sentinel_unix_socket": sentinel_kwargs.get("unix_socket_path"),
     }
 
 
@@ -127,14 +131,6 @@ class SentinelBase:
         **connection_kwargs: Any,
     ) -> None:
         self.sentinel_kwargs = sentinel_kwargs_for(sentinel_kwargs, connection_kwargs)
-        if self.sentinel_kwargs.get("unix_socket_path") is not None:
-            # redis-py names sentinels by (host, port) only; its
-            # sentinel_kwargs would send every one of them to this one
-            # socket, ignoring the addresses given: refused, not half-followed.
-            raise TypeError(
-                "sentinel_kwargs: unix_socket_path is not supported; sentinels are "
-                "given as (host, port) pairs"
-            )
         self.sentinels = [
             type(self)._client_class(host, port, **self.sentinel_kwargs) for host, port in sentinels
         ]

@@ -36,6 +36,11 @@ class SentinelProcess:
     directory: Path
     process: subprocess.Popen[bytes]
 
+    @property
+    def socket_path(self) -> str:
+        """Its Unix socket (each sentinel listens on one too)."""
+        return str(self.directory / "sentinel.sock")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -91,6 +96,8 @@ class Sentinels:
                     [
                         f"port {port}",
                         "bind 127.0.0.1",
+                        f"unixsocket {directory / 'sentinel.sock'}",
+                        "unixsocketperm 700",
                         f"dir {directory}",
                         f"sentinel monitor {SERVICE} {self.primary.host} "
                         f"{self.primary.port} {QUORUM}",
