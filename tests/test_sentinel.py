@@ -297,7 +297,9 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
     refused while their read ran, transactions refused whole) gets
     READONLY, asks the sentinels again and sends the refused request to the
     new primary: the caller sees no error, and every push from some point
-    on is on the new primary."""
+    on is on the new primary. A pipeline in which something with effects
+    ran (PUBLISH) is not sent again: ReadOnlyError, once, and the client
+    moves all the same."""
     sentinels.wait_ready()
     gates = [Gate(host, port) for host, port in sentinels.addresses]
     deaf = Sentinel([("127.0.0.1", g.port) for g in gates], socket_timeout=5)
@@ -331,7 +333,24 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
         )
         for t in TRANSPORTS
     )
-    watchers = len(clients) + len(async_clients)
+    # A pipeline whose write is refused while a command with effects ran
+    # (PUBLISH runs on a replica): not sent again, ReadOnlyError raised
+    # once, and the client moves all the same.
+    mixed = {
+        t: deaf.master_for(SERVICE, transport=t, client_name=f"deaf-{t}-mixed") for t in TRANSPORTS
+    }
+    mixed_writers = [
+        Writer(
+            f"deaf {t} mixed",
+            f"deaf:{t}:mixed",
+            lambda key, n, client=client: (
+                client.pipeline(transaction=False).rpush(key, n).publish("deaf", n).execute()
+            ),
+            pause=0.002,
+        )
+        for t, client in mixed.items()
+    ]
+    watchers = len(clients) + len(async_clients) + len(mixed)
 
     def silence() -> None:
         # Every client watches the first sentinel once it has connected:
@@ -354,6 +373,7 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
 
         assert wait_until(announced, timeout=20), "the sentinels never named the new primary"
         command(old.host, old.port, "REPLICAOF", new.host, str(new.port))
+        time.sleep(3.0)  # the writers go on, moved by READONLY
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.INFO)
@@ -363,12 +383,17 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
     logger.setLevel(logging.INFO)
     try:
         figures = fail_over(
-            sentinels, writers, settle=4.0, groups=groups, before=silence, promoted=demote
+            sentinels,
+            writers + mixed_writers,
+            settle=3.0,
+            groups=groups,
+            before=silence,
+            promoted=demote,
         )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
-        for client in clients.values():
+        for client in [*clients.values(), *mixed.values()]:
             client.close()
         deaf.close()
         for gate in gates:
@@ -376,8 +401,12 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
     for figure in figures:
         print(f"[{sentinels.kind}] {figure.line()}")
     for figure in figures:
-        assert figure.errors == 0, figure.line()
         assert figure.on_new_primary_after is not None, figure.line()
+        if figure.name.endswith("mixed"):
+            assert figure.errors == 1, figure.line()
+            assert figure.error_kinds[0].startswith("ReadOnlyError"), figure.line()
+        else:
+            assert figure.errors == 0, figure.line()
     # Each was moved by a READONLY (its +switch-master never came).
     moved_by_readonly = {
         getattr(r, "client_name", None)
@@ -387,6 +416,7 @@ def test_zzz_a_deaf_client_is_moved_by_readonly(sentinels: Sentinels) -> None:
     assert moved_by_readonly == {
         *(f"deaf-{t}-{kind}" for t, kind in clients),
         *(f"deaf-async-{t}-{kind}" for t, kind in async_clients),
+        *(f"deaf-{t}-mixed" for t in mixed),
     }
     switched = [r for r in records if getattr(r, "event", "") == "sentinel_switch"]
     assert not switched, "a deaf client heard the sentinels"

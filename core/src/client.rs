@@ -18,7 +18,7 @@ use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::retry::RetryPolicy;
 use crate::runtime;
-use crate::sentinel::readonly;
+use crate::sentinel::readonly::{self, Verdict};
 use crate::table::Blocking;
 
 /// A client of one server (or one cluster). Cheap to share: every method
@@ -287,16 +287,23 @@ impl Client {
         let answered_on = pipe.clone();
         let again = Arc::clone(batch);
         let wrapped: Sink = Box::new(move |outcome| {
-            let resend = readonly::resend(&again, &outcome);
-            let client = match me.upgrade() {
-                Some(client) if resend && tries < FOLLOW_TRIES => client,
-                _ => return sink(outcome),
+            let verdict = readonly::verdict(&again, &outcome);
+            if verdict == Verdict::Answered {
+                return sink(outcome);
+            }
+            let Some(client) = me.upgrade() else {
+                return sink(outcome);
             };
             let Ok(connections) = client.standalone() else {
                 return sink(outcome);
             };
+            // Demoted: the client leaves the node whether or not this
+            // request may go again.
             if connections.retire_shared(&answered_on) {
                 client.report_readonly();
+            }
+            if verdict == Verdict::Surface || tries >= FOLLOW_TRIES {
+                return sink(outcome);
             }
             // At once the first time; then a pause, while the sentinels
             // catch up with the demotion.

@@ -173,12 +173,17 @@ class Sentinels:
     def failover(self, timeout: float = 15.0) -> None:
         """Asks the first sentinel for a failover (``SENTINEL FAILOVER``),
         again while it answers that it cannot yet (``NOGOODSLAVE`` while
-        its view of the replica is fresh from a start or a failover)."""
+        its view of the replica is fresh from a start or a failover). A
+        call that failed is made again too; ``INPROG`` then means an earlier
+        one got through."""
         sentinel = self.sentinels[0]
         deadline = time.monotonic() + timeout
         while True:
-            reply = command(sentinel.host, sentinel.port, "SENTINEL", "FAILOVER", SERVICE)
-            if "OK" in reply:
+            try:
+                reply = command(sentinel.host, sentinel.port, "SENTINEL", "FAILOVER", SERVICE)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+                reply = f"{error}: {error.stdout!r}"
+            if "OK" in reply or "INPROG" in reply:
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"SENTINEL FAILOVER answered {reply!r}")

@@ -168,21 +168,24 @@ impl Connections {
     }
 
     /// A `READONLY` reply came on `pipe`: the node is no longer the
-    /// primary. Retires the shared connection if it is still `pipe` (many
-    /// replies of one connection report it; the first acts, and is told so).
+    /// primary. If the shared connection is still `pipe` (many replies of
+    /// one connection report it; the first acts, and is told so), the
+    /// sentinels are asked again next time and everything on the old node
+    /// is retired as if they had announced the move ([`Self::follow`]: the
+    /// idle dedicated connections, the subscribers).
     pub(crate) fn retire_shared(&self, pipe: &Pipe) -> bool {
-        let Ok(mut slots) = self.slots() else {
-            return false;
-        };
-        if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
-            return false;
+        {
+            let Ok(slots) = self.slots() else {
+                return false;
+            };
+            if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
+                return false;
+            }
         }
-        slots.shared = None;
-        drop(slots);
         if let Some(sentinel) = &self.endpoint.sentinel {
             sentinel.forget_pinned();
         }
-        pipe.close_when_idle();
+        self.follow();
         true
     }
 

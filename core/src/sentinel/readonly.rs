@@ -20,7 +20,8 @@
 //!   middle of the pipeline) or a command with effects that are not writes
 //!   ran (`PUBLISH` on a replica), sending it again could run those twice:
 //!   the `READONLY` replies stay in place and the caller sees them as
-//!   `ReadOnlyError` for those commands.
+//!   `ReadOnlyError` for those commands. The client leaves the demoted node
+//!   all the same, so its next request goes to the new primary.
 
 use redis::Value;
 
@@ -30,24 +31,43 @@ use crate::table::{self, Flag};
 
 const READONLY: &str = "READONLY";
 
-/// Whether `batch`, answered with `outcome` by a node that may have been
-/// demoted, is sent again whole to the new primary (see the module's doc).
-pub(crate) fn resend(batch: &Batch, outcome: &Result<Value>) -> bool {
+/// What a request answered by a node that may have been demoted does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// No `READONLY` in the outcome: it is the caller's.
+    Answered,
+    /// Nothing in it ran that changed anything: sent again whole to the new
+    /// primary (see the module's doc).
+    Resend,
+    /// `READONLY` in it, but something else ran: the caller gets the
+    /// outcome with the `READONLY` replies in place. The node was demoted
+    /// all the same, so the client leaves it.
+    Surface,
+}
+
+/// The [`Verdict`] for `batch`, answered with `outcome`.
+pub(crate) fn verdict(batch: &Batch, outcome: &Result<Value>) -> Verdict {
     match (batch, outcome) {
-        (Batch::One(_) | Batch::Transaction(_), Err(err)) => is_readonly(err),
+        (Batch::One(_) | Batch::Transaction(_), Err(err)) if is_readonly(err) => Verdict::Resend,
         (Batch::Pipeline(commands), Ok(Value::Array(replies))) => {
             let mut refused = false;
+            let mut ran = false;
             for (cmd, reply) in commands.iter().zip(replies) {
                 match reply {
                     Value::ServerError(err) if err.code() == READONLY => refused = true,
                     _ if changes_nothing(cmd) => {}
-                    // It ran and may have changed something.
-                    _ => return false,
+                    // It ran (or failed for another reason) and may have
+                    // changed something.
+                    _ => ran = true,
                 }
             }
-            refused
+            match (refused, ran) {
+                (false, _) => Verdict::Answered,
+                (true, false) => Verdict::Resend,
+                (true, true) => Verdict::Surface,
+            }
         }
-        _ => false,
+        _ => Verdict::Answered,
     }
 }
 
@@ -88,13 +108,19 @@ mod tests {
     #[test]
     fn a_single_command_or_a_transaction_refused_goes_again() {
         let one = Batch::One(cmd(&["SET", "k", "v"]));
-        assert!(resend(&one, &Err(readonly_error())));
-        assert!(!resend(&one, &Ok(Value::Okay)));
+        assert_eq!(verdict(&one, &Err(readonly_error())), Verdict::Resend);
+        assert_eq!(verdict(&one, &Ok(Value::Okay)), Verdict::Answered);
         let other = Error::new(ErrorKind::Response, "ERR something else");
-        assert!(!resend(&one, &Err(other)));
+        assert_eq!(verdict(&one, &Err(other)), Verdict::Answered);
         let transaction = Batch::Transaction(vec![cmd(&["SET", "k", "v"]), cmd(&["GET", "k"])]);
-        assert!(resend(&transaction, &Err(readonly_error().at_index(0))));
-        assert!(!resend(&transaction, &Ok(Value::Array(vec![Value::Okay]))));
+        assert_eq!(
+            verdict(&transaction, &Err(readonly_error().at_index(0))),
+            Verdict::Resend
+        );
+        assert_eq!(
+            verdict(&transaction, &Ok(Value::Array(vec![Value::Okay]))),
+            Verdict::Answered
+        );
     }
 
     #[test]
@@ -114,15 +140,27 @@ mod tests {
             ]))
         };
         // Every write refused: the reads ran, nothing changed.
-        assert!(resend(&pipeline, &replies(readonly(), readonly())));
+        assert_eq!(
+            verdict(&pipeline, &replies(readonly(), readonly())),
+            Verdict::Resend
+        );
         // The first write ran before the demotion: never twice.
-        assert!(!resend(&pipeline, &replies(Value::Okay, readonly())));
+        assert_eq!(
+            verdict(&pipeline, &replies(Value::Okay, readonly())),
+            Verdict::Surface
+        );
         // Nothing refused: the replies are the caller's.
-        assert!(!resend(&pipeline, &replies(Value::Okay, Value::Int(1))));
+        assert_eq!(
+            verdict(&pipeline, &replies(Value::Okay, Value::Int(1))),
+            Verdict::Answered
+        );
         // Another error on a write is not READONLY: it may have been refused
         // for another reason on a node that is still primary.
         let wrongtype = error_reply("WRONGTYPE Operation against a key");
-        assert!(!resend(&pipeline, &replies(readonly(), wrongtype)));
+        assert_eq!(
+            verdict(&pipeline, &replies(readonly(), wrongtype)),
+            Verdict::Surface
+        );
     }
 
     #[test]
@@ -132,6 +170,6 @@ mod tests {
             cmd(&["PUBLISH", "channel", "hello"]),
         ]);
         let outcome = Ok(Value::Array(vec![readonly(), Value::Int(1)]));
-        assert!(!resend(&pipeline, &outcome));
+        assert_eq!(verdict(&pipeline, &outcome), Verdict::Surface);
     }
 }
