@@ -33,7 +33,7 @@ use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, Event, Level, Topic};
-use crate::pubsub::{Connect, PushSink};
+use crate::pubsub::{Closer, Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
 use crate::stats;
@@ -79,6 +79,8 @@ pub(crate) struct Connections {
     generation: AtomicU64,
     /// Where every connection opened from now on sends RESP3 pushes.
     push_sink: Mutex<Option<PushSink>>,
+    /// A Sentinel-managed primary's subscribers, moved by [`Self::follow`].
+    subscribers: Mutex<Vec<Closer>>,
     /// Itself, for the shared connection's adopter (held requests of a
     /// failed connection go to the next one).
     me: Weak<Connections>,
@@ -106,6 +108,7 @@ impl Connections {
             }),
             generation: AtomicU64::new(runtime::generation()),
             push_sink: Mutex::new(None),
+            subscribers: Mutex::new(Vec::new()),
         });
         if let Some(sentinel) = &connections.endpoint.sentinel {
             let me = Arc::downgrade(&connections);
@@ -116,6 +119,17 @@ impl Connections {
             }));
         }
         Ok(connections)
+    }
+
+    /// Makes a subscriber of this Sentinel-managed primary's follow the
+    /// service when it moves (nothing for any other client).
+    pub(crate) fn move_with_service(&self, subscriber: Closer) {
+        if !self.follows_primary() {
+            return;
+        }
+        let mut subscribers = self.subscribers.lock();
+        subscribers.retain(|closer| !closer.is_gone());
+        subscribers.push(subscriber);
     }
 
     /// Whether this client's server is a Sentinel-managed primary (whose
@@ -131,7 +145,10 @@ impl Connections {
     /// and the idle dedicated ones are retired, so the next request opens a
     /// connection to the new primary. Requests already sent on them get
     /// their replies (or fail, as the old node answers); leased ones keep
-    /// their connection until they end.
+    /// their connection until they end. Subscribers reconnect (to the new
+    /// primary) and subscribe again: a node that is demoted keeps its
+    /// subscribers' connections open, so without this they would stay on
+    /// the old node, hearing only what is replicated to it.
     pub(crate) fn follow(&self) {
         let Ok(mut slots) = self.slots() else { return };
         let shared = slots.shared.take();
@@ -146,22 +163,30 @@ impl Connections {
         for pipe in idle {
             pipe.shut_down(&Error::new(ErrorKind::Closed, "the service moved"));
         }
+        let mut subscribers = self.subscribers.lock();
+        subscribers.retain(Closer::move_on);
     }
 
     /// A `READONLY` reply came on `pipe`: the node is no longer the
-    /// primary. Retires the shared connection if it is still `pipe` (many
-    /// replies of one connection report it; the first acts).
-    pub(crate) fn retire_shared(&self, pipe: &Pipe) {
-        let Ok(mut slots) = self.slots() else { return };
-        if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
-            return;
+    /// primary. If the shared connection is still `pipe` (many replies of
+    /// one connection report it; the first acts, and is told so), the
+    /// sentinels are asked again next time and everything on the old node
+    /// is retired as if they had announced the move ([`Self::follow`]: the
+    /// idle dedicated connections, the subscribers).
+    pub(crate) fn retire_shared(&self, pipe: &Pipe) -> bool {
+        {
+            let Ok(slots) = self.slots() else {
+                return false;
+            };
+            if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
+                return false;
+            }
         }
-        slots.shared = None;
-        drop(slots);
         if let Some(sentinel) = &self.endpoint.sentinel {
             sentinel.forget_pinned();
         }
-        pipe.close_when_idle();
+        self.follow();
+        true
     }
 
     /// Locks the slots, first leaving a parent process's connections behind.
