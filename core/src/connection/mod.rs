@@ -60,6 +60,9 @@ struct Slots {
     /// Every dedicated connection open (leased or idle), bounded by
     /// `max_connections`, so `close` reaches the leased ones too.
     dedicated: Vec<Pipe>,
+    /// Dedicated connections that were leased when the service moved: they
+    /// are on the old node, so they are closed when given back, not reused.
+    stale: Vec<Pipe>,
     /// Callers waiting for a dedicated connection while all
     /// `max_connections` are in use (a `BlockingConnectionPool`), first
     /// come first served, by the id their timer knows them by.
@@ -102,6 +105,7 @@ impl Connections {
                 shared: None,
                 idle: Vec::new(),
                 dedicated: Vec::new(),
+                stale: Vec::new(),
                 waiters: VecDeque::new(),
                 next_waiter: 0,
                 closed: false,
@@ -145,7 +149,8 @@ impl Connections {
     /// and the idle dedicated ones are retired, so the next request opens a
     /// connection to the new primary. Requests already sent on them get
     /// their replies (or fail, as the old node answers); leased ones keep
-    /// their connection until they end. Subscribers reconnect (to the new
+    /// their connection until they end, then it is closed (it is on the
+    /// old node). Subscribers reconnect (to the new
     /// primary) and subscribe again: a node that is demoted keeps its
     /// subscribers' connections open, so without this they would stay on
     /// the old node, hearing only what is replicated to it.
@@ -156,6 +161,8 @@ impl Connections {
         slots
             .dedicated
             .retain(|open| !idle.iter().any(|pipe| pipe.is(open)));
+        let leased = slots.dedicated.clone();
+        slots.stale = leased;
         drop(slots);
         if let Some(pipe) = shared {
             pipe.close_when_idle();
@@ -214,6 +221,7 @@ impl Connections {
             std::mem::forget(slots.shared.take());
             std::mem::forget(std::mem::take(&mut slots.idle));
             std::mem::forget(std::mem::take(&mut slots.dedicated));
+            std::mem::forget(std::mem::take(&mut slots.stale));
             self.generation.store(generation, Ordering::Release);
             let config = &self.endpoint.config;
             events::emit(Topic::Connection, Level::Debug, || {
@@ -385,7 +393,9 @@ impl Connections {
         let Ok(mut slots) = self.slots() else {
             return; // a forked child whose lock is lost: nothing to give back to
         };
-        let healthy = reusable && !slots.closed && !pipe.is_broken() && pipe.is_idle();
+        let stale = slots.stale.iter().any(|old| old.is(&pipe));
+        slots.stale.retain(|old| !old.is(&pipe));
+        let healthy = reusable && !stale && !slots.closed && !pipe.is_broken() && pipe.is_idle();
         if healthy && (!slots.waiters.is_empty() || slots.idle.len() < IDLE_DEDICATED) {
             slots.idle.push(pipe);
             let served = self.serve_waiters(&mut slots);
@@ -517,6 +527,7 @@ impl Connections {
         };
         let shared = slots.shared.take();
         slots.idle.clear();
+        slots.stale.clear();
         let dedicated = std::mem::take(&mut slots.dedicated);
         drop(slots);
         for (_, waiter) in waiters {
@@ -663,5 +674,52 @@ impl Drop for Leased {
     fn drop(&mut self) {
         let reusable = self.reusable.load(Ordering::Acquire);
         self.owner.give_back(self.pipe.clone(), reusable);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_util::codec::FramedRead;
+
+    use super::*;
+    use crate::resp::RespCodec;
+
+    /// A dedicated connection over an in-memory stream, counted as open
+    /// (leased) by `connections`; the test only hands it back.
+    fn lease(connections: &Connections) -> (Pipe, tokio::io::DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(1 << 10);
+        let (reader, writer) = tokio::io::split(ours);
+        let reader: session::Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
+        let pipe = Pipe::over(reader, Box::pin(writer), None);
+        connections.slots.lock().dedicated.push(pipe.clone());
+        (pipe, theirs)
+    }
+
+    #[tokio::test]
+    async fn a_connection_leased_when_the_service_moved_is_closed_when_given_back() {
+        let connections = Connections::new(&ConnectionConfig::tcp("127.0.0.1", 1)).unwrap();
+        let (kept, _server) = lease(&connections);
+        connections.give_back(kept.clone(), true);
+        assert!(connections
+            .slots
+            .lock()
+            .idle
+            .iter()
+            .any(|idle| idle.is(&kept)));
+
+        let (leased, _server) = lease(&connections);
+        connections.follow();
+        assert!(
+            connections.slots.lock().idle.is_empty(),
+            "idle ones retired"
+        );
+        connections.give_back(leased.clone(), true);
+        let slots = connections.slots.lock();
+        assert!(
+            slots.idle.is_empty(),
+            "the old node's connection was reused"
+        );
+        assert!(!slots.dedicated.iter().any(|open| open.is(&leased)));
+        assert!(slots.stale.is_empty());
     }
 }
