@@ -21,10 +21,10 @@
 - Except a test marked ``any_server``: it is about the client alone (its
   timeouts, pools, memory, fork, a program it runs) and both servers answer
   what it sends alike, so it runs against the first selected server kind
-  only (Redis by default), still on every transport. It is put on slow
-  tests (seconds a run), with a comment saying why the server cannot
-  matter; a test whose outcome comes from the server's own code (its
-  limits, its errors, a command's reply) keeps both.
+  only (Redis by default), still on every transport. It is put where it
+  saves time (slow tests, modules of client-side behaviour), with a comment
+  saying why the server cannot matter; a test whose outcome comes from the
+  server's own code (its limits, its errors, a command's reply) keeps both.
 
 A new module gets the full matrix unless it opts out. A test that starts its
 own server takes ``server_kind`` and passes it on:
