@@ -5,7 +5,9 @@
   the sources, and the package has no other module.
 - ``mypy --strict`` accepts the typed example programs of
   ``tests/typed_examples/`` (which assert the revealed types) and finds
-  exactly the marked errors in the negative one.
+  exactly the marked errors in the negative one. (That a built wheel's stubs
+  are enough for them alone is checked on the wheels test_packaging.py
+  builds.)
 - The annotations are true: every command method's value, from real servers
   with and without ``decode_responses`` on RESP2 and RESP3, is of the type its
   sync interface declares.
@@ -18,14 +20,12 @@ import builtins
 import collections.abc
 import datetime
 import importlib.util
-import os
 import re
 import subprocess
 import sys
 import types
 import typing
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -34,13 +34,11 @@ import pytest
 import babushka
 from babushka.commands.arrays import ArrayCommands
 from support.servers import RedisServer
+from support.typed_examples import NEGATIVE, passing_examples
 
 pytestmark = pytest.mark.command_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "tests" / "typed_examples"
-#: The example that must fail, with ``# error: code`` on each line that does.
-NEGATIVE = EXAMPLES / "misspelt_keywords.py"
 
 
 def _generator() -> Any:
@@ -91,7 +89,7 @@ def _mypy(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.timeout(300)  # mypy without a cache takes a while on a busy machine
 def test_typed_examples_pass_mypy_strict() -> None:
-    examples = sorted(p for p in EXAMPLES.glob("*.py") if p != NEGATIVE)
+    examples = passing_examples()
     assert len(examples) >= 4
     result = _mypy(*examples)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -113,42 +111,6 @@ def test_mypy_finds_the_marked_mistakes() -> None:
         for m in re.finditer(r"^[^:]+:(\d+): error: .*\[([\w-]+)\]$", result.stdout, re.M)
     }
     assert found == expected, result.stdout
-
-
-@pytest.mark.timeout(900)  # a wheel build compiles the crate unless target/ has it
-def test_the_wheel_carries_the_types(tmp_path: Path) -> None:
-    """The wheel has ``py.typed`` and the stubs, and they are enough: the
-    typed examples pass ``mypy --strict`` against the unpacked wheel alone."""
-    maturin = Path(sys.executable).with_name("maturin")
-    if not maturin.exists():
-        pytest.skip(f"no maturin beside {sys.executable} to build the wheel with")
-    subprocess.run(
-        [str(maturin), "build", "--quiet", "--out", str(tmp_path)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=900,
-    )
-    (wheel,) = tmp_path.glob("babushka_redis-*.whl")
-    site = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-        archive.extractall(site)
-    stubs = sorted((ROOT / "python" / "babushka").glob("_interfaces/*.pyi"))
-    assert len(stubs) > 10
-    for name in ("py.typed", "_core.pyi", "_typing.py", *(f"_interfaces/{p.name}" for p in stubs)):
-        assert f"babushka/{name}" in names
-    examples = sorted(p for p in EXAMPLES.glob("*.py") if p != NEGATIVE)
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-site-packages", "--no-incremental"]
-        + [str(p) for p in examples],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": str(site)},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # -- the annotations against the values the servers give -------------------
