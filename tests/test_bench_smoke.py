@@ -19,7 +19,9 @@ import pytest
 pytest.importorskip("matplotlib", reason="the bench extra (matplotlib) is not installed")
 
 #: Seconds per cell, its warm-up, and each idle client's watch (--quick: 0.2, 0.05, 0.2).
-SHORT = ("--duration", "0.1", "--warmup", "0.01", "--idle-seconds", "0.05")
+#: A cell keeps --quick's 0.2 s: every cell must count operations, and a
+#: thread of a shorter one may not be scheduled at all on a busy machine.
+SHORT = ("--duration", "0.2", "--warmup", "0.01", "--idle-seconds", "0.05")
 
 
 def _bench(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
