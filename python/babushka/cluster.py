@@ -18,13 +18,20 @@ import random
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from babushka import _cluster_scan, _core, _options
+from babushka._cluster_commands import ClusterCommands
 from babushka._pool import PoolBase
 from babushka.client import Redis
 from babushka.commands.base import EncodableT, KeyT, ResponseT, scan_options
-from babushka.exceptions import CrossSlotTransactionError, DataError, RedisClusterException
+from babushka.exceptions import (
+    CrossSlotTransactionError,
+    DataError,
+    RedisClusterException,
+    SlotNotCoveredError,
+)
 
 PRIMARY = "primary"
 REPLICA = "replica"
+REDIS_CLUSTER_HASH_SLOTS = _cluster_scan.SLOTS
 
 #: ``target_nodes=`` values, as redis-py spells them.
 PRIMARIES = "primaries"
@@ -36,13 +43,40 @@ _TARGET_NAMES = (PRIMARIES, REPLICAS, ALL_NODES, RANDOM, DEFAULT_NODE)
 
 #: Methods that take ``target_nodes=`` (those of redis-py's that the client has).
 TARGETABLE_METHODS = (
+    "acl_cat",
+    "acl_deluser",
+    "acl_dryrun",
+    "acl_genpass",
+    "acl_getuser",
+    "acl_help",
+    "acl_list",
+    "acl_load",
+    "acl_log",
+    "acl_log_reset",
+    "acl_save",
+    "acl_setuser",
+    "acl_users",
+    "acl_whoami",
+    "bgrewriteaof",
     "bgsave",
     "client_getname",
+    "client_getredir",
     "client_id",
+    "client_info",
+    "client_kill",
+    "client_kill_filter",
     "client_list",
+    "client_pause",
+    "client_setinfo",
     "client_setname",
+    "client_trackinginfo",
+    "client_unblock",
+    "client_unpause",
+    "command",
+    "command_count",
     "config_get",
     "config_resetstat",
+    "config_rewrite",
     "config_set",
     "dbsize",
     "echo",
@@ -51,13 +85,27 @@ TARGETABLE_METHODS = (
     "info",
     "keys",
     "lastsave",
+    "lolwut",
+    "memory_doctor",
+    "memory_help",
+    "memory_malloc_stats",
+    "memory_purge",
+    "memory_stats",
     "ping",
+    "pubsub_channels",
+    "pubsub_numpat",
+    "pubsub_numsub",
     "randomkey",
     "save",
     "script_exists",
     "script_flush",
     "script_load",
+    "slowlog_get",
+    "slowlog_len",
+    "slowlog_reset",
     "time",
+    "wait",
+    "waitaof",
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -153,7 +201,7 @@ def cluster_pool(
     return pool_class(host=host, port=port, _cluster=cluster, **kwargs)
 
 
-class ClusterMixin:
+class ClusterMixin(ClusterCommands):
     """What both ``RedisCluster`` flavours add to their client class."""
 
     _core: _core.Client
@@ -204,6 +252,24 @@ class ClusterMixin:
                 raise DataError("get_node() needs host and port, or node_name")
             node_name = get_node_name("127.0.0.1" if host == "localhost" else host, port)
         return next((node for node in self.get_nodes() if node.name == node_name), None)
+
+    def _slot_node(self, slot: int, replica: bool = False) -> ClusterNode | None:
+        if not 0 <= slot < REDIS_CLUSTER_HASH_SLOTS:
+            raise DataError(f"slot must be in 0..{REDIS_CLUSTER_HASH_SLOTS - 1}, got {slot}")
+        names = self._core.slot_nodes(slot)
+        if not names:
+            raise SlotNotCoveredError(f'Slot "{slot}" is not covered by the cluster.')
+        if replica:
+            return _node(names[1], REPLICA) if len(names) > 1 else None
+        return _node(names[0], PRIMARY)
+
+    def get_node_from_key(self, key: EncodableT, replica: bool = False) -> ClusterNode | None:
+        """The primary serving ``key``'s slot by the current slot map (with
+        ``replica``, its first replica, ``None`` when it has none); raises
+        ``SlotNotCoveredError`` when no node serves the slot."""
+        if not isinstance(replica, bool):
+            raise DataError(f"replica must be a bool, got {replica!r}")
+        return self._slot_node(self.keyslot(key), replica)
 
     def keyslot(self, key: EncodableT) -> int:
         """The hash slot of ``key`` (encoded as the client encodes keys)."""
@@ -380,6 +446,20 @@ def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
     return replies
 
 
+def check_shard_hint(shard_hint: Any) -> None:
+    """A cluster pipeline routes each command by its keys: redis-py refuses
+    ``shard_hint`` there, and so does this client (before anything is sent)."""
+    if shard_hint:
+        raise RedisClusterException("shard_hint is deprecated in cluster mode")
+
+
+def one_or_by_node(replies: dict[str, Any]) -> Any:
+    """One node's reply as it is; several nodes' as ``{node_name: reply}``
+    (redis-py's cluster client does the same for commands it has no
+    combining rule for)."""
+    return next(iter(replies.values())) if len(replies) == 1 else replies
+
+
 def scan_result(pages: dict[str, tuple[int, list[Any]]]) -> tuple[dict[str, int], list[Any]]:
     """Several nodes' ``SCAN`` pages as redis-py's cluster client returns
     them: the next cursor by node name, and the keys of all pages."""
@@ -434,6 +514,14 @@ class RedisCluster(ClusterMixin, Redis):
         }
         return merge_node_replies(_command_name(args), replies)
 
+    def _on_nodes(self, target_nodes: Any, parse: Any, shape: int, *words: Any) -> Any:
+        nodes = self._resolve_targets(DEFAULT_NODE if target_nodes is None else target_nodes)
+        replies = {node.name: parse(self._view_on(node)._execute(shape, *words)) for node in nodes}
+        return one_or_by_node(replies)
+
+    def _each(self, replies: list[Any]) -> list[Any]:
+        return replies
+
     def scan(  # type: ignore[override]
         self,
         cursor: int = 0,
@@ -477,6 +565,7 @@ class RedisCluster(ClusterMixin, Redis):
         """A pipeline: without ``transaction`` (the default in a cluster),
         commands go to their nodes and replies come back in order; with it,
         MULTI/EXEC on the one slot of all its keys (refused otherwise)."""
+        check_shard_hint(shard_hint)
         return super().pipeline(bool(transaction), shard_hint)
 
 

@@ -14,14 +14,17 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, S
 from babushka import _cluster_scan, _options
 from babushka.asyncio.client import Redis
 from babushka.cluster import (
+    DEFAULT_NODE,
     TARGETABLE_METHODS,
     ClusterMixin,
     ClusterNode,
     _by_slot,
     _command_name,
+    check_shard_hint,
     cluster_pool,
     cluster_settings,
     merge_node_replies,
+    one_or_by_node,
     scan_result,
 )
 from babushka.commands.base import EncodableT, KeyT
@@ -82,6 +85,18 @@ class RedisCluster(ClusterMixin, Redis):
         named = dict(zip((node.name for node in nodes), replies))
         return merge_node_replies(_command_name(args), named)
 
+    async def _on_nodes(self, target_nodes: Any, parse: Any, shape: int, *words: Any) -> Any:
+        if not self.get_nodes():
+            await self.initialize()
+        nodes = self._resolve_targets(DEFAULT_NODE if target_nodes is None else target_nodes)
+        replies = await asyncio.gather(
+            *(self._view_on(node)._execute(shape, *words) for node in nodes)
+        )
+        return one_or_by_node({node.name: parse(r) for node, r in zip(nodes, replies)})
+
+    async def _each(self, replies: list[Any]) -> list[Any]:
+        return list(await asyncio.gather(*replies))
+
     async def scan(  # type: ignore[override]
         self,
         cursor: int = 0,
@@ -120,6 +135,7 @@ class RedisCluster(ClusterMixin, Redis):
 
     def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
         """As the sync client's: non-transactional by default."""
+        check_shard_hint(shard_hint)
         return super().pipeline(bool(transaction), shard_hint)
 
 
