@@ -31,7 +31,8 @@ async def arc(cluster: Cluster, transport: str) -> AsyncIterator[babushka.asynci
     client = babushka.asyncio.RedisCluster(
         host=cluster.host, port=cluster.port, transport=transport, socket_timeout=10
     )
-    await client.initialize()
+    await client.initialize()  # as redis-py's, the asyncio client reads the map on demand
+    await client.flushall()
     yield client
     await client.aclose()
 
@@ -157,6 +158,20 @@ def test_pipeline_refuses_what_a_cluster_pipeline_cannot_do(rc: babushka.RedisCl
     assert rc.get("{k}a") == b"1"
 
 
+def test_scan_iter_of_target_nodes(rc: babushka.RedisCluster) -> None:
+    keys = [f"k{n}".encode() for n in range(60)]
+    rc.mset_nonatomic(dict.fromkeys(keys, 1))
+    assert sorted(rc.scan_iter(target_nodes=PRIMARIES)) == sorted(keys)
+    node = rc.get_primaries()[0]
+    own = sorted(rc.scan_iter(match="k1*", target_nodes=node))
+    assert own == sorted(k for k in keys if k.startswith(b"k1") and rc.get_node_from_key(k) == node)
+    with pytest.raises(babushka.DataError, match="target_nodes"):
+        rc.scan_iter(target_nodes="everywhere")
+    assert rc.mget_nonatomic([]) == []
+    assert babushka.RedisCluster.ALL_NODES == ALL_NODES
+    assert rc.PRIMARIES == PRIMARIES
+
+
 async def test_asyncio_cluster_commands(arc: babushka.asyncio.RedisCluster) -> None:
     node = arc.get_primaries()[0]
     assert await arc.cluster_myid(node) == cli(node, "CLUSTER", "MYID").encode()
@@ -167,9 +182,16 @@ async def test_asyncio_cluster_commands(arc: babushka.asyncio.RedisCluster) -> N
     assert await arc.cluster_get_keys_in_slot(slot, 5) == ["{a}1"]
     assert await arc.cluster_delslots() == []
     assert arc.get_node_from_key("{a}1") == arc._slot_node(slot)
+    await arc.set("{b}1", 1)
     assert set(await arc.client_info(target_nodes=PRIMARIES)) == {
         n.name for n in arc.get_primaries()
     }
+    node_keys = [k async for k in arc.scan_iter(target_nodes=arc.get_node_from_key("{a}1"))]
+    assert b"{a}1" in node_keys
+    assert (b"{b}1" in node_keys) == (
+        arc.get_node_from_key("{b}1") == arc.get_node_from_key("{a}1")
+    )
+    assert await arc.mget_nonatomic([]) == []
     with pytest.raises(babushka.RedisClusterException, match="shard_hint"):
         arc.pipeline(shard_hint="x")
     async with arc.pipeline() as pipe:

@@ -204,6 +204,14 @@ def cluster_pool(
 class ClusterMixin(ClusterCommands):
     """What both ``RedisCluster`` flavours add to their client class."""
 
+    #: The ``target_nodes=`` names, also as class attributes (redis-py's
+    #: ``RedisCluster.PRIMARIES``...).
+    PRIMARIES = PRIMARIES
+    REPLICAS = REPLICAS
+    ALL_NODES = ALL_NODES
+    RANDOM = RANDOM
+    DEFAULT_NODE = DEFAULT_NODE
+
     _core: _core.Client
     connection_kwargs: dict[str, Any]
     #: Set on a view of the client that sends to one node (``target_nodes``).
@@ -546,14 +554,31 @@ class RedisCluster(ClusterMixin, Redis):
         match: EncodableT | None = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
     ) -> Iterator[Any]:
         """Every key of the cluster (matching ``match``, of type ``_type``),
         each at least once even while slots move or a primary fails over
-        (see ``babushka._cluster_scan``)."""
+        (see ``babushka._cluster_scan``). With ``target_nodes``, as redis-py:
+        every key of those nodes, each node's ``SCAN`` walked to its end
+        (replicas' keys too; no guarantee while slots move)."""
+        if target_nodes is not None:
+            return self._scan_nodes(self._resolve_targets(target_nodes), match, count, _type)
         return _cluster_scan.run_sync(self._scan_walk(match, count, _type), self._ask)
 
+    def _scan_nodes(
+        self, nodes: list[ClusterNode], match: Any, count: Any, _type: Any
+    ) -> Iterator[Any]:
+        for node in nodes:
+            view, cursor = self._view_on(node), None
+            while cursor != 0:
+                cursor, keys = Redis.scan(view, cursor or 0, match, count, _type)
+                yield from keys
+
     def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
-        """``MGET`` split by slot (not atomic across slots); values in the order asked."""
+        """``MGET`` split by slot (not atomic across slots); values in the
+        order asked (no keys: ``[]``, as redis-py)."""
+        if not args and isinstance(keys, (list, tuple)) and not keys:
+            return []
         return self.mget(keys, *args)
 
     def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> list[Any]:

@@ -120,13 +120,32 @@ class RedisCluster(ClusterMixin, Redis):
         match: EncodableT | None = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
     ) -> AsyncIterator[Any]:
         """Every key of the cluster, each at least once even while slots
-        move or a primary fails over (see ``babushka._cluster_scan``)."""
+        move or a primary fails over (see ``babushka._cluster_scan``); with
+        ``target_nodes``, every key of those nodes (as the sync client's)."""
+        if target_nodes is not None:
+            return self._scan_nodes(target_nodes, match, count, _type)
         return _cluster_scan.run_async(self._scan_walk(match, count, _type), self._ask)
 
+    async def _scan_nodes(
+        self, target_nodes: Any, match: Any, count: Any, _type: Any
+    ) -> AsyncIterator[Any]:
+        if not self.get_nodes():
+            await self.initialize()
+        for node in self._resolve_targets(target_nodes):
+            view, cursor = self._view_on(node), None
+            while cursor != 0:
+                cursor, keys = await Redis.scan(view, cursor or 0, match, count, _type)
+                for key in keys:
+                    yield key
+
     async def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Any:
-        """``MGET`` split by slot (not atomic across slots); values in the order asked."""
+        """``MGET`` split by slot (not atomic across slots); values in the
+        order asked (no keys: ``[]``, as redis-py)."""
+        if not args and isinstance(keys, (list, tuple)) and not keys:
+            return []
         return await self.mget(keys, *args)
 
     async def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> list[Any]:
