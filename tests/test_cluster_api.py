@@ -158,6 +158,15 @@ def test_pipeline_refuses_what_a_cluster_pipeline_cannot_do(rc: babushka.RedisCl
     assert rc.get("{k}a") == b"1"
 
 
+def test_pipeline_mset_nonatomic_queues_an_mset_per_slot(rc: babushka.RedisCluster) -> None:
+    mapping = {"a": 1, "b": 2, "{a}c": 3}
+    slots = {rc.keyslot(key) for key in mapping}
+    with rc.pipeline() as pipe:
+        replies = pipe.set("x", 0).mset_nonatomic(mapping).get("{a}c").execute()
+    assert replies == [True, *[True] * len(slots), b"3"]
+    assert rc.mget_nonatomic(list(mapping)) == [b"1", b"2", b"3"]
+
+
 def test_scan_iter_of_target_nodes(rc: babushka.RedisCluster) -> None:
     keys = [f"k{n}".encode() for n in range(60)]
     rc.mset_nonatomic(dict.fromkeys(keys, 1))
@@ -197,4 +206,8 @@ async def test_asyncio_cluster_commands(arc: babushka.asyncio.RedisCluster) -> N
     async with arc.pipeline() as pipe:
         with pytest.raises(babushka.RedisClusterException, match="discard"):
             await pipe.discard()
+        assert await pipe.mset_nonatomic({"p": 1, "{p}q": 2}).get("{p}q").execute() == [
+            True,
+            b"2",
+        ]
     await arc.flushall()

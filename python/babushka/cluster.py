@@ -28,6 +28,7 @@ from babushka.exceptions import (
     RedisClusterException,
     SlotNotCoveredError,
 )
+from babushka.pipeline import Pipeline
 
 PRIMARY = "primary"
 REPLICA = "replica"
@@ -591,7 +592,7 @@ class RedisCluster(ClusterMixin, Redis):
         commands go to their nodes and replies come back in order; with it,
         MULTI/EXEC on the one slot of all its keys (refused otherwise)."""
         check_shard_hint(shard_hint)
-        return super().pipeline(bool(transaction), shard_hint)
+        return ClusterPipeline(self, bool(transaction), shard_hint)
 
 
 def _command_name(args: tuple[Any, ...]) -> str | None:
@@ -610,6 +611,22 @@ def _by_slot(client: ClusterMixin, mapping: Mapping[KeyT, EncodableT]) -> list[d
     for key, value in mapping.items():
         groups.setdefault(client.keyslot(key), {})[key] = value
     return list(groups.values())
+
+
+class ClusterPipelineMixin:
+    """What a cluster client's pipelines add to a pipeline: redis-py's
+    ``mset_nonatomic``, one ``MSET`` queued per slot of the mapping's keys."""
+
+    _client: Any
+
+    def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> Any:
+        for group in _by_slot(self._client, mapping):
+            self.mset(group)  # type: ignore[attr-defined]
+        return self
+
+
+class ClusterPipeline(ClusterPipelineMixin, Pipeline[Any]):
+    """A :class:`RedisCluster`'s pipeline."""
 
 
 def _targetable(method: _F) -> _F:

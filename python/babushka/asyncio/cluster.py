@@ -13,11 +13,13 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, S
 
 from babushka import _cluster_scan, _options
 from babushka.asyncio.client import Redis
+from babushka.asyncio.pipeline import Pipeline
 from babushka.cluster import (
     DEFAULT_NODE,
     TARGETABLE_METHODS,
     ClusterMixin,
     ClusterNode,
+    ClusterPipelineMixin,
     _by_slot,
     _command_name,
     check_shard_hint,
@@ -155,7 +157,11 @@ class RedisCluster(ClusterMixin, Redis):
     def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
         """As the sync client's: non-transactional by default."""
         check_shard_hint(shard_hint)
-        return super().pipeline(bool(transaction), shard_hint)
+        return ClusterPipeline(self, bool(transaction), shard_hint)
+
+
+class ClusterPipeline(ClusterPipelineMixin, Pipeline[Any]):
+    """An asyncio :class:`RedisCluster`'s pipeline."""
 
 
 def _targetable(method: _F) -> _F:
