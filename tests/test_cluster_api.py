@@ -167,6 +167,26 @@ def test_pipeline_mset_nonatomic_queues_an_mset_per_slot(rc: babushka.RedisClust
     assert rc.mget_nonatomic(list(mapping)) == [b"1", b"2", b"3"]
 
 
+def test_monitor_of_a_target_node(rc: babushka.RedisCluster) -> None:
+    # A node other than the default one, where a plain monitor() would listen.
+    key = next(
+        k
+        for k in (f"watched{n}" for n in range(100))
+        if rc.get_node_from_key(k) != rc.get_default_node()
+    )
+    node = rc.get_node_from_key(key)
+    assert node is not None
+    with rc.monitor(target_node=node) as monitor:
+        rc.set(key, "v")
+        seen = monitor.next_command()
+        while key not in seen["command"]:
+            seen = monitor.next_command()
+    assert seen["command"] == f"SET {key} v"
+    assert seen["db"] == 0
+    with pytest.raises(babushka.DataError, match="target_node"):
+        rc.monitor(target_node="somewhere")  # type: ignore[arg-type]
+
+
 def test_scan_iter_of_target_nodes(rc: babushka.RedisCluster) -> None:
     keys = [f"k{n}".encode() for n in range(60)]
     rc.mset_nonatomic(dict.fromkeys(keys, 1))
@@ -210,4 +230,15 @@ async def test_asyncio_cluster_commands(arc: babushka.asyncio.RedisCluster) -> N
             True,
             b"2",
         ]
+    key = next(
+        k
+        for k in (f"watched{n}" for n in range(100))
+        if arc.get_node_from_key(k) != arc.get_default_node()
+    )
+    async with arc.monitor(target_node=arc.get_node_from_key(key)) as monitor:
+        await arc.get(key)
+        seen = await monitor.next_command()
+        while key not in seen["command"]:
+            seen = await monitor.next_command()
+    assert seen["command"] == f"GET {key}"
     await arc.flushall()

@@ -28,6 +28,7 @@ from babushka.exceptions import (
     RedisClusterException,
     SlotNotCoveredError,
 )
+from babushka.monitor import Monitor
 from babushka.pipeline import Pipeline
 
 PRIMARY = "primary"
@@ -455,6 +456,28 @@ def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
     return replies
 
 
+def node_client_kwargs(client: Any, node: Any) -> dict[str, Any]:
+    """The keywords of a one-node client to ``node`` with ``client``'s
+    settings (credentials, TLS, timeouts, transport)."""
+    if not isinstance(node, ClusterNode):
+        raise DataError(f"target_node must be a ClusterNode, got {node!r}")
+    return {**client.connection_pool.connection_kwargs, "host": node.host, "port": node.port}
+
+
+class NodeMonitor(Monitor):
+    """A monitor on a client of its own (one node's), closed with it."""
+
+    def __init__(self, client: Redis[Any]) -> None:
+        self._client = client
+        super().__init__(client)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._client.close()
+
+
 def check_shard_hint(shard_hint: Any) -> None:
     """A cluster pipeline routes each command by its keys: redis-py refuses
     ``shard_hint`` there, and so does this client (before anything is sent)."""
@@ -586,6 +609,14 @@ class RedisCluster(ClusterMixin, Redis):
         """``MSET`` of each slot's keys, one per slot (not atomic across
         slots); the list of their replies."""
         return [self.mset(group) for group in _by_slot(self, mapping)]
+
+    def monitor(self, target_node: ClusterNode | None = None) -> Monitor:
+        """redis-py's cluster ``monitor``: a :class:`~babushka.monitor.Monitor`
+        of ``target_node`` (the default node without it), on a connection
+        of its own to that node."""
+        if target_node is None:
+            return super().monitor()
+        return NodeMonitor(Redis(**node_client_kwargs(self, target_node)))
 
     def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
         """A pipeline: without ``transaction`` (the default in a cluster),

@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, S
 
 from babushka import _cluster_scan, _options
 from babushka.asyncio.client import Redis
+from babushka.asyncio.monitor import Monitor
 from babushka.asyncio.pipeline import Pipeline
 from babushka.cluster import (
     DEFAULT_NODE,
@@ -26,6 +27,7 @@ from babushka.cluster import (
     cluster_pool,
     cluster_settings,
     merge_node_replies,
+    node_client_kwargs,
     one_or_by_node,
     scan_result,
 )
@@ -154,6 +156,13 @@ class RedisCluster(ClusterMixin, Redis):
         """``MSET`` of each slot's keys, one per slot (not atomic across slots)."""
         return list(await asyncio.gather(*(self.mset(group) for group in _by_slot(self, mapping))))
 
+    def monitor(self, target_node: ClusterNode | None = None) -> Monitor:
+        """As the sync client's: a monitor of ``target_node`` (the default
+        node without it)."""
+        if target_node is None:
+            return super().monitor()
+        return NodeMonitor(Redis(**node_client_kwargs(self, target_node)))
+
     def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
         """As the sync client's: non-transactional by default."""
         check_shard_hint(shard_hint)
@@ -162,6 +171,20 @@ class RedisCluster(ClusterMixin, Redis):
 
 class ClusterPipeline(ClusterPipelineMixin, Pipeline[Any]):
     """An asyncio :class:`RedisCluster`'s pipeline."""
+
+
+class NodeMonitor(Monitor):
+    """A monitor on a client of its own (one node's), closed with it."""
+
+    def __init__(self, client: Redis[Any]) -> None:
+        self._client = client
+        super().__init__(client)
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._client.aclose()
 
 
 def _targetable(method: _F) -> _F:
