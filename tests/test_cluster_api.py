@@ -143,6 +143,25 @@ def test_server_commands_take_target_nodes(rc: babushka.RedisCluster) -> None:
     assert rc.memory_stats(target_nodes=node)["keys.count"] == 0
 
 
+def test_several_nodes_replies_are_combined_as_redis_py_does(rc: babushka.RedisCluster) -> None:
+    subscriber = rc.pubsub()
+    subscriber.subscribe("news", "sport")
+    subscriber.psubscribe("n*")
+    for _ in range(3):
+        assert subscriber.get_message(timeout=5) is not None
+    try:
+        # Each channel once, its subscribers counted over every node.
+        counts = rc.pubsub_numsub("news", "sport", "none", target_nodes=ALL_NODES)
+        assert counts == [(b"news", 1), (b"sport", 1), (b"none", 0)]
+        assert sorted(rc.pubsub_channels(target_nodes=ALL_NODES)) == [b"news", b"sport"]
+        assert rc.pubsub_numpat(target_nodes=ALL_NODES) == 1
+    finally:
+        subscriber.close()
+    rc.set("one", 1)
+    assert rc.keys(target_nodes=ALL_NODES) == [b"one"]  # primary and replica, listed once
+    assert rc.client_unblock(123456789, target_nodes=PRIMARIES) == 0
+
+
 def test_pipeline_refuses_what_a_cluster_pipeline_cannot_do(rc: babushka.RedisCluster) -> None:
     with pytest.raises(babushka.RedisClusterException, match="shard_hint"):
         rc.pipeline(shard_hint="x")

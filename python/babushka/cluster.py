@@ -436,12 +436,41 @@ class ClusterMixin(ClusterCommands):
             super().__del__()  # type: ignore[misc]
 
 
+def _counts_by_name(values: list[Any]) -> list[tuple[Any, int]]:
+    counts: dict[Any, int] = {}
+    for pairs in values:
+        for name, count in pairs:
+            counts[name] = counts.get(name, 0) + count
+    return list(counts.items())
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(item for value in values for item in value))
+
+
+#: How redis-py's cluster client combines several nodes' replies to the
+#: commands whose server-side response policy says nothing (or not this):
+#: counts per channel summed, names listed once, one unblocked client is 1.
+_MERGES: dict[str, Callable[[list[Any]], Any]] = {
+    "PUBSUB NUMSUB": _counts_by_name,
+    "PUBSUB SHARDNUMSUB": _counts_by_name,
+    "PUBSUB NUMPAT": sum,
+    "PUBSUB CHANNELS": _unique,
+    "PUBSUB SHARDCHANNELS": _unique,
+    "KEYS": _unique,
+    "CLIENT UNBLOCK": lambda values: int(sum(values) > 0),
+}
+
+
 def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
     """Several nodes' replies as one, by the command table's response policy
     (as redis-py's cluster result callbacks combine them): summed, all true,
     lists joined, else a dict of replies by node name."""
     if len(replies) == 1:
         return next(iter(replies.values()))
+    merge = _MERGES.get(command or "")
+    if merge is not None:
+        return merge(list(replies.values()))
     spec = _core.command_spec(*command.split(" ", 1)) if command else None
     policy = spec.response_policy if spec is not None else None
     values = list(replies.values())
