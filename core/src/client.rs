@@ -502,6 +502,22 @@ impl Client {
             .map_or_else(Default::default, |map| (map.primaries(), map.replicas()))
     }
 
+    /// For a cluster client: the nodes serving `slot` by the current slot
+    /// map, its primary first, then its replicas (empty when no node serves
+    /// it, the map is not read yet, or the client is standalone).
+    pub fn slot_nodes(&self, slot: u16) -> Vec<NodeName> {
+        self.cluster()
+            .and_then(|cluster| cluster.slot_map())
+            .and_then(|map| {
+                map.shard(slot).map(|shard| {
+                    std::iter::once(Arc::clone(&shard.primary))
+                        .chain(shard.replicas.iter().cloned())
+                        .collect()
+                })
+            })
+            .unwrap_or_default()
+    }
+
     /// A subscriber to this client's server: a connection of its own, opened
     /// on its first command (see [`crate::pubsub`]). At most `max_buffered`
     /// published messages wait unread in its inbox; more drop the oldest.

@@ -252,6 +252,9 @@ class Client:
         """A cluster client: reads the slot map now (GIL released)."""
     def cluster_nodes(self) -> tuple[list[str], list[str]]:
         """A cluster client's ``(primaries, replicas)``, ``host:port``."""
+    def slot_nodes(self, slot: int) -> list[str]:
+        """A cluster client's nodes serving ``slot``, ``host:port``: its
+        primary first, then its replicas (empty when no node serves it)."""
     def call(
         self,
         on_success: Callable[[Any], object],

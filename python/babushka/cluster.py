@@ -18,13 +18,22 @@ import random
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from babushka import _cluster_scan, _core, _options
+from babushka._cluster_commands import ClusterCommands
 from babushka._pool import PoolBase
 from babushka.client import Redis
 from babushka.commands.base import EncodableT, KeyT, ResponseT, scan_options
-from babushka.exceptions import CrossSlotTransactionError, DataError, RedisClusterException
+from babushka.exceptions import (
+    CrossSlotTransactionError,
+    DataError,
+    RedisClusterException,
+    SlotNotCoveredError,
+)
+from babushka.monitor import Monitor
+from babushka.pipeline import Pipeline
 
 PRIMARY = "primary"
 REPLICA = "replica"
+REDIS_CLUSTER_HASH_SLOTS = _cluster_scan.SLOTS
 
 #: ``target_nodes=`` values, as redis-py spells them.
 PRIMARIES = "primaries"
@@ -36,13 +45,40 @@ _TARGET_NAMES = (PRIMARIES, REPLICAS, ALL_NODES, RANDOM, DEFAULT_NODE)
 
 #: Methods that take ``target_nodes=`` (those of redis-py's that the client has).
 TARGETABLE_METHODS = (
+    "acl_cat",
+    "acl_deluser",
+    "acl_dryrun",
+    "acl_genpass",
+    "acl_getuser",
+    "acl_help",
+    "acl_list",
+    "acl_load",
+    "acl_log",
+    "acl_log_reset",
+    "acl_save",
+    "acl_setuser",
+    "acl_users",
+    "acl_whoami",
+    "bgrewriteaof",
     "bgsave",
     "client_getname",
+    "client_getredir",
     "client_id",
+    "client_info",
+    "client_kill",
+    "client_kill_filter",
     "client_list",
+    "client_pause",
+    "client_setinfo",
     "client_setname",
+    "client_trackinginfo",
+    "client_unblock",
+    "client_unpause",
+    "command",
+    "command_count",
     "config_get",
     "config_resetstat",
+    "config_rewrite",
     "config_set",
     "dbsize",
     "echo",
@@ -51,13 +87,27 @@ TARGETABLE_METHODS = (
     "info",
     "keys",
     "lastsave",
+    "lolwut",
+    "memory_doctor",
+    "memory_help",
+    "memory_malloc_stats",
+    "memory_purge",
+    "memory_stats",
     "ping",
+    "pubsub_channels",
+    "pubsub_numpat",
+    "pubsub_numsub",
     "randomkey",
     "save",
     "script_exists",
     "script_flush",
     "script_load",
+    "slowlog_get",
+    "slowlog_len",
+    "slowlog_reset",
     "time",
+    "wait",
+    "waitaof",
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -153,8 +203,16 @@ def cluster_pool(
     return pool_class(host=host, port=port, _cluster=cluster, **kwargs)
 
 
-class ClusterMixin:
+class ClusterMixin(ClusterCommands):
     """What both ``RedisCluster`` flavours add to their client class."""
+
+    #: The ``target_nodes=`` names, also as class attributes (redis-py's
+    #: ``RedisCluster.PRIMARIES``...).
+    PRIMARIES = PRIMARIES
+    REPLICAS = REPLICAS
+    ALL_NODES = ALL_NODES
+    RANDOM = RANDOM
+    DEFAULT_NODE = DEFAULT_NODE
 
     _core: _core.Client
     connection_kwargs: dict[str, Any]
@@ -204,6 +262,24 @@ class ClusterMixin:
                 raise DataError("get_node() needs host and port, or node_name")
             node_name = get_node_name("127.0.0.1" if host == "localhost" else host, port)
         return next((node for node in self.get_nodes() if node.name == node_name), None)
+
+    def _slot_node(self, slot: int, replica: bool = False) -> ClusterNode | None:
+        if not 0 <= slot < REDIS_CLUSTER_HASH_SLOTS:
+            raise DataError(f"slot must be in 0..{REDIS_CLUSTER_HASH_SLOTS - 1}, got {slot}")
+        names = self._core.slot_nodes(slot)
+        if not names:
+            raise SlotNotCoveredError(f'Slot "{slot}" is not covered by the cluster.')
+        if replica:
+            return _node(names[1], REPLICA) if len(names) > 1 else None
+        return _node(names[0], PRIMARY)
+
+    def get_node_from_key(self, key: EncodableT, replica: bool = False) -> ClusterNode | None:
+        """The primary serving ``key``'s slot by the current slot map (with
+        ``replica``, its first replica, ``None`` when it has none); raises
+        ``SlotNotCoveredError`` when no node serves the slot."""
+        if not isinstance(replica, bool):
+            raise DataError(f"replica must be a bool, got {replica!r}")
+        return self._slot_node(self.keyslot(key), replica)
 
     def keyslot(self, key: EncodableT) -> int:
         """The hash slot of ``key`` (encoded as the client encodes keys)."""
@@ -360,12 +436,41 @@ class ClusterMixin:
             super().__del__()  # type: ignore[misc]
 
 
+def _counts_by_name(values: list[Any]) -> list[tuple[Any, int]]:
+    counts: dict[Any, int] = {}
+    for pairs in values:
+        for name, count in pairs:
+            counts[name] = counts.get(name, 0) + count
+    return list(counts.items())
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(item for value in values for item in value))
+
+
+#: How redis-py's cluster client combines several nodes' replies to the
+#: commands whose server-side response policy says nothing (or not this):
+#: counts per channel summed, names listed once, one unblocked client is 1.
+_MERGES: dict[str, Callable[[list[Any]], Any]] = {
+    "PUBSUB NUMSUB": _counts_by_name,
+    "PUBSUB SHARDNUMSUB": _counts_by_name,
+    "PUBSUB NUMPAT": sum,
+    "PUBSUB CHANNELS": _unique,
+    "PUBSUB SHARDCHANNELS": _unique,
+    "KEYS": _unique,
+    "CLIENT UNBLOCK": lambda values: int(sum(values) > 0),
+}
+
+
 def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
     """Several nodes' replies as one, by the command table's response policy
     (as redis-py's cluster result callbacks combine them): summed, all true,
     lists joined, else a dict of replies by node name."""
     if len(replies) == 1:
         return next(iter(replies.values()))
+    merge = _MERGES.get(command or "")
+    if merge is not None:
+        return merge(list(replies.values()))
     spec = _core.command_spec(*command.split(" ", 1)) if command else None
     policy = spec.response_policy if spec is not None else None
     values = list(replies.values())
@@ -378,6 +483,42 @@ def merge_node_replies(command: str | None, replies: dict[str, Any]) -> Any:
     if policy is None and all(isinstance(v, list) for v in values):
         return [item for value in values for item in value]
     return replies
+
+
+def node_client_kwargs(client: Any, node: Any) -> dict[str, Any]:
+    """The keywords of a one-node client to ``node`` with ``client``'s
+    settings (credentials, TLS, timeouts, transport)."""
+    if not isinstance(node, ClusterNode):
+        raise DataError(f"target_node must be a ClusterNode, got {node!r}")
+    return {**client.connection_pool.connection_kwargs, "host": node.host, "port": node.port}
+
+
+class NodeMonitor(Monitor):
+    """A monitor on a client of its own (one node's), closed with it."""
+
+    def __init__(self, client: Redis[Any]) -> None:
+        self._client = client
+        super().__init__(client)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._client.close()
+
+
+def check_shard_hint(shard_hint: Any) -> None:
+    """A cluster pipeline routes each command by its keys: redis-py refuses
+    ``shard_hint`` there, and so does this client (before anything is sent)."""
+    if shard_hint:
+        raise RedisClusterException("shard_hint is deprecated in cluster mode")
+
+
+def one_or_by_node(replies: dict[str, Any]) -> Any:
+    """One node's reply as it is; several nodes' as ``{node_name: reply}``
+    (redis-py's cluster client does the same for commands it has no
+    combining rule for)."""
+    return next(iter(replies.values())) if len(replies) == 1 else replies
 
 
 def scan_result(pages: dict[str, tuple[int, list[Any]]]) -> tuple[dict[str, int], list[Any]]:
@@ -434,6 +575,14 @@ class RedisCluster(ClusterMixin, Redis):
         }
         return merge_node_replies(_command_name(args), replies)
 
+    def _on_nodes(self, target_nodes: Any, parse: Any, shape: int, *words: Any) -> Any:
+        nodes = self._resolve_targets(DEFAULT_NODE if target_nodes is None else target_nodes)
+        replies = {node.name: parse(self._view_on(node)._execute(shape, *words)) for node in nodes}
+        return one_or_by_node(replies)
+
+    def _each(self, replies: list[Any]) -> list[Any]:
+        return replies
+
     def scan(  # type: ignore[override]
         self,
         cursor: int = 0,
@@ -458,14 +607,31 @@ class RedisCluster(ClusterMixin, Redis):
         match: EncodableT | None = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
     ) -> Iterator[Any]:
         """Every key of the cluster (matching ``match``, of type ``_type``),
         each at least once even while slots move or a primary fails over
-        (see ``babushka._cluster_scan``)."""
+        (see ``babushka._cluster_scan``). With ``target_nodes``, as redis-py:
+        every key of those nodes, each node's ``SCAN`` walked to its end
+        (replicas' keys too; no guarantee while slots move)."""
+        if target_nodes is not None:
+            return self._scan_nodes(self._resolve_targets(target_nodes), match, count, _type)
         return _cluster_scan.run_sync(self._scan_walk(match, count, _type), self._ask)
 
+    def _scan_nodes(
+        self, nodes: list[ClusterNode], match: Any, count: Any, _type: Any
+    ) -> Iterator[Any]:
+        for node in nodes:
+            view, cursor = self._view_on(node), None
+            while cursor != 0:
+                cursor, keys = Redis.scan(view, cursor or 0, match, count, _type)
+                yield from keys
+
     def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> ResponseT:
-        """``MGET`` split by slot (not atomic across slots); values in the order asked."""
+        """``MGET`` split by slot (not atomic across slots); values in the
+        order asked (no keys: ``[]``, as redis-py)."""
+        if not args and isinstance(keys, (list, tuple)) and not keys:
+            return []
         return self.mget(keys, *args)
 
     def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> list[Any]:
@@ -473,11 +639,20 @@ class RedisCluster(ClusterMixin, Redis):
         slots); the list of their replies."""
         return [self.mset(group) for group in _by_slot(self, mapping)]
 
+    def monitor(self, target_node: ClusterNode | None = None) -> Monitor:
+        """redis-py's cluster ``monitor``: a :class:`~babushka.monitor.Monitor`
+        of ``target_node`` (the default node without it), on a connection
+        of its own to that node."""
+        if target_node is None:
+            return super().monitor()
+        return NodeMonitor(Redis(**node_client_kwargs(self, target_node)))
+
     def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
         """A pipeline: without ``transaction`` (the default in a cluster),
         commands go to their nodes and replies come back in order; with it,
         MULTI/EXEC on the one slot of all its keys (refused otherwise)."""
-        return super().pipeline(bool(transaction), shard_hint)
+        check_shard_hint(shard_hint)
+        return ClusterPipeline(self, bool(transaction), shard_hint)
 
 
 def _command_name(args: tuple[Any, ...]) -> str | None:
@@ -496,6 +671,22 @@ def _by_slot(client: ClusterMixin, mapping: Mapping[KeyT, EncodableT]) -> list[d
     for key, value in mapping.items():
         groups.setdefault(client.keyslot(key), {})[key] = value
     return list(groups.values())
+
+
+class ClusterPipelineMixin:
+    """What a cluster client's pipelines add to a pipeline: redis-py's
+    ``mset_nonatomic``, one ``MSET`` queued per slot of the mapping's keys."""
+
+    _client: Any
+
+    def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> Any:
+        for group in _by_slot(self._client, mapping):
+            self.mset(group)  # type: ignore[attr-defined]
+        return self
+
+
+class ClusterPipeline(ClusterPipelineMixin, Pipeline[Any]):
+    """A :class:`RedisCluster`'s pipeline."""
 
 
 def _targetable(method: _F) -> _F:

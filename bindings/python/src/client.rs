@@ -443,6 +443,17 @@ impl PyClient {
         (names(primaries), names(replicas))
     }
 
+    /// A cluster client's nodes serving `slot`, `host:port`, by the current
+    /// slot map: its primary first, then its replicas (empty when no node
+    /// serves it or the map is not read yet).
+    fn slot_nodes(&self, slot: u16) -> Vec<String> {
+        self.core
+            .slot_nodes(slot)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
     /// A dedicated connection for a `WATCH` session; requests sent with it
     /// run on it alone. Dropping it gives the connection back to the client.
     ///

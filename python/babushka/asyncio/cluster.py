@@ -13,15 +13,22 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, S
 
 from babushka import _cluster_scan, _options
 from babushka.asyncio.client import Redis
+from babushka.asyncio.monitor import Monitor
+from babushka.asyncio.pipeline import Pipeline
 from babushka.cluster import (
+    DEFAULT_NODE,
     TARGETABLE_METHODS,
     ClusterMixin,
     ClusterNode,
+    ClusterPipelineMixin,
     _by_slot,
     _command_name,
+    check_shard_hint,
     cluster_pool,
     cluster_settings,
     merge_node_replies,
+    node_client_kwargs,
+    one_or_by_node,
     scan_result,
 )
 from babushka.commands.base import EncodableT, KeyT
@@ -82,6 +89,18 @@ class RedisCluster(ClusterMixin, Redis):
         named = dict(zip((node.name for node in nodes), replies))
         return merge_node_replies(_command_name(args), named)
 
+    async def _on_nodes(self, target_nodes: Any, parse: Any, shape: int, *words: Any) -> Any:
+        if not self.get_nodes():
+            await self.initialize()
+        nodes = self._resolve_targets(DEFAULT_NODE if target_nodes is None else target_nodes)
+        replies = await asyncio.gather(
+            *(self._view_on(node)._execute(shape, *words) for node in nodes)
+        )
+        return one_or_by_node({node.name: parse(r) for node, r in zip(nodes, replies)})
+
+    async def _each(self, replies: list[Any]) -> list[Any]:
+        return list(await asyncio.gather(*replies))
+
     async def scan(  # type: ignore[override]
         self,
         cursor: int = 0,
@@ -105,22 +124,67 @@ class RedisCluster(ClusterMixin, Redis):
         match: EncodableT | None = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
     ) -> AsyncIterator[Any]:
         """Every key of the cluster, each at least once even while slots
-        move or a primary fails over (see ``babushka._cluster_scan``)."""
+        move or a primary fails over (see ``babushka._cluster_scan``); with
+        ``target_nodes``, every key of those nodes (as the sync client's)."""
+        if target_nodes is not None:
+            return self._scan_nodes(target_nodes, match, count, _type)
         return _cluster_scan.run_async(self._scan_walk(match, count, _type), self._ask)
 
+    async def _scan_nodes(
+        self, target_nodes: Any, match: Any, count: Any, _type: Any
+    ) -> AsyncIterator[Any]:
+        if not self.get_nodes():
+            await self.initialize()
+        for node in self._resolve_targets(target_nodes):
+            view, cursor = self._view_on(node), None
+            while cursor != 0:
+                cursor, keys = await Redis.scan(view, cursor or 0, match, count, _type)
+                for key in keys:
+                    yield key
+
     async def mget_nonatomic(self, keys: Iterable[KeyT] | KeyT, *args: KeyT) -> Any:
-        """``MGET`` split by slot (not atomic across slots); values in the order asked."""
+        """``MGET`` split by slot (not atomic across slots); values in the
+        order asked (no keys: ``[]``, as redis-py)."""
+        if not args and isinstance(keys, (list, tuple)) and not keys:
+            return []
         return await self.mget(keys, *args)
 
     async def mset_nonatomic(self, mapping: Mapping[KeyT, EncodableT]) -> list[Any]:
         """``MSET`` of each slot's keys, one per slot (not atomic across slots)."""
         return list(await asyncio.gather(*(self.mset(group) for group in _by_slot(self, mapping))))
 
+    def monitor(self, target_node: ClusterNode | None = None) -> Monitor:
+        """As the sync client's: a monitor of ``target_node`` (the default
+        node without it)."""
+        if target_node is None:
+            return super().monitor()
+        return NodeMonitor(Redis(**node_client_kwargs(self, target_node)))
+
     def pipeline(self, transaction: bool | None = None, shard_hint: str | None = None) -> Any:
         """As the sync client's: non-transactional by default."""
-        return super().pipeline(bool(transaction), shard_hint)
+        check_shard_hint(shard_hint)
+        return ClusterPipeline(self, bool(transaction), shard_hint)
+
+
+class ClusterPipeline(ClusterPipelineMixin, Pipeline[Any]):
+    """An asyncio :class:`RedisCluster`'s pipeline."""
+
+
+class NodeMonitor(Monitor):
+    """A monitor on a client of its own (one node's), closed with it."""
+
+    def __init__(self, client: Redis[Any]) -> None:
+        self._client = client
+        super().__init__(client)
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._client.aclose()
 
 
 def _targetable(method: _F) -> _F:

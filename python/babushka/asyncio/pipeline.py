@@ -151,7 +151,9 @@ class Pipeline(PipelineCommands[ValueT], PipelineBase[ValueT]):
 
     async def discard(self) -> None:
         """Drops the queued commands and leaves MULTI, forgetting watched
-        keys as the server's DISCARD does."""
+        keys as the server's DISCARD does. A cluster client's
+        non-transactional pipeline refuses it, as redis-py's does."""
+        self._client._check_session("discard", self.transaction)
         await self.reset()
 
     async def unwatch(self) -> Any:
