@@ -1,9 +1,13 @@
-"""Pub/sub on a RedisCluster: a shard channel's subscriber connects to the
-node serving the channel's slot and follows it when a CLUSTER FAILOVER makes
-a replica the primary and when the slot moves to another primary (the node
-sends ``sunsubscribe`` unasked; the subscriber reconnects there and
-subscribes again), so messages published afterwards arrive; classic
-channels work from any node. Every transport, sync and async.
+"""Pub/sub on a RedisCluster. A subscriber holds its shard channels on a
+connection per node serving at least one of them (redis-py's cluster
+``PubSub`` does too): channels of several slots on one ``PubSub``, their
+messages in one inbox. It follows the slots: when a CLUSTER FAILOVER makes
+a replica the primary and when a slot moves to another primary (the node
+sends ``sunsubscribe`` unasked), the channels are subscribed again on the
+new node and a connection left with nothing closes, so messages published
+afterwards arrive and the subscriber keeps one connection per serving node
+(counted with CLIENT LIST on every node). Classic channels work from any
+node. Every transport, sync and async.
 
 A cluster of its own (failovers and moved slots stay); each test finds the
 nodes it needs in whatever state the tests before it left."""
@@ -19,7 +23,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.cluster import Cluster
+from support.cluster import Cluster, command
 from test_cluster_scan import synced_replica
 
 #: How long a published message may take to arrive after the cluster changed
@@ -104,11 +108,7 @@ def test_shard_subscriber_follows_failover_and_resharding(
         assert arrives(rc, p, channel, "after-move").startswith(b"after-move")
         assert own_cluster.node_for_slot(slot).port == target.port
 
-        # Several slots on one subscriber are refused before anything is sent.
-        other = next(f"x{n}" for n in range(100) if rc.keyslot(f"x{n}") != slot)
-        with pytest.raises(babushka.RedisClusterException, match="one slot"):
-            p.ssubscribe(other)
-        p.ssubscribe(f"{{room-{transport}}}sports")  # same slot: fine
+        p.ssubscribe(f"{{room-{transport}}}sports")
         assert rc.spublish(f"{{room-{transport}}}sports", "goal") == 1
         # Publishes made while the subscriber moved may still come first.
         message = next_message(p)
@@ -166,6 +166,199 @@ async def test_async_shard_subscriber_follows_a_failover(
                 break
         else:
             raise AssertionError("no message after the failover")
+    finally:
+        await p.aclose()
+        await arc.aclose()
+
+
+def channel_per_primary(rc: Any, cluster: Cluster, prefix: str) -> dict[int, str]:
+    """A shard channel for each primary (by port): names whose slots
+    different primaries serve."""
+    owner = {slot: node.port for node in cluster.primaries() for slot in cluster.slots_of(node)}
+    chosen: dict[int, str] = {}
+    for n in range(10_000):
+        name = f"{prefix}-{n}"
+        chosen.setdefault(owner[rc.keyslot(name)], name)
+        if len(chosen) == len(set(owner.values())):
+            return chosen
+    raise AssertionError("no channel for every primary")
+
+
+def shard_connections(cluster: Cluster, client_name: str) -> dict[int, int]:
+    """Per node (port), the connections named ``client_name`` that hold a
+    shard channel or last ran a shard (un)subscribe: a subscriber's."""
+    counts: dict[int, int] = {}
+    for node in cluster.nodes:
+        if node.process.poll() is not None:
+            continue
+        listing = command(node.host, node.port, "CLIENT", "LIST")
+        for line in listing.splitlines():
+            fields = dict(field.partition("=")[::2] for field in line.split())
+            if fields.get("name") != client_name:
+                continue
+            if int(fields.get("ssub", "0")) > 0 or fields.get("cmd") in (
+                "ssubscribe",
+                "sunsubscribe",
+            ):
+                counts[node.port] = counts.get(node.port, 0) + 1
+    return counts
+
+
+def settles(expected: Any, actual: Any, timeout: float = FOLLOW_SECONDS) -> None:
+    """Waits until ``actual()`` equals ``expected()`` (both read again each
+    time: the cluster may still be changing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        want, got = expected(), actual()
+        if want == got:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{got} never became {want}")
+        time.sleep(0.1)
+
+
+def serving(cluster: Cluster, rc: Any, channels: list[str]) -> dict[int, int]:
+    """One connection per primary serving one of ``channels``."""
+    return {cluster.node_for_slot(rc.keyslot(channel)).port: 1 for channel in channels}
+
+
+def subscribers(cluster: Cluster, rc: Any, channels: list[str]) -> list[int]:
+    """``PUBSUB SHARDNUMSUB`` of each channel on the node serving it (the
+    client's ``pubsub_shardnumsub`` asks the default node only, as
+    redis-py's does)."""
+    counts = []
+    for channel in channels:
+        node = cluster.node_for_slot(rc.keyslot(channel))
+        reply = command(node.host, node.port, "PUBSUB", "SHARDNUMSUB", channel).split()
+        counts.append(int(reply[1]))
+    return counts
+
+
+def drain(p: Any, seconds: float = 0.3) -> list[dict[str, Any]]:
+    """Every message that arrives within ``seconds`` of the last one."""
+    got = []
+    while (message := p.get_message(timeout=seconds)) is not None:
+        got.append(dict(message))
+    return got
+
+
+def test_shard_channels_of_several_slots_on_one_pubsub(
+    own_cluster: Cluster, transport: str
+) -> None:
+    name = f"multi-{transport}"
+    rc = babushka.RedisCluster(
+        host=own_cluster.host,
+        port=own_cluster.port,
+        transport=transport,
+        socket_timeout=5,
+        client_name=name,
+    )
+    channels = sorted(channel_per_primary(rc, own_cluster, f"multi-{transport}").values())
+    assert len(channels) >= 3
+    p = rc.pubsub()
+    try:
+        p.ssubscribe(*channels)
+        # One confirmation per channel, as redis-py reports them.
+        confirmations = drain(p)
+        assert sorted(m["channel"] for m in confirmations) == [c.encode() for c in channels]
+        assert {m["type"] for m in confirmations} == {"ssubscribe"}
+        assert shard_connections(own_cluster, name) == serving(own_cluster, rc, channels)
+        for channel in channels:
+            assert rc.spublish(channel, f"to-{channel}") == 1
+        got = {m["channel"]: m["data"] for m in drain(p) if m["type"] == "smessage"}
+        assert got == {c.encode(): f"to-{c}".encode() for c in channels}
+
+        # One channel dropped: its node's connection closes, the others stay.
+        gone, *kept = channels
+        p.sunsubscribe(gone)
+        message = next_message(p)
+        assert (message["type"], message["channel"]) == ("sunsubscribe", gone.encode())
+        assert gone.encode() not in p.shard_channels
+        settles(
+            lambda: serving(own_cluster, rc, kept), lambda: shard_connections(own_cluster, name)
+        )
+        assert rc.spublish(gone, "nobody") == 0
+        assert rc.spublish(kept[0], "still") == 1
+        assert next_message(p)["data"] == b"still"
+
+        # sunsubscribe() drops every shard channel on every node.
+        p.sunsubscribe()
+        dropped = drain(p)
+        assert sorted(m["channel"] for m in dropped) == [c.encode() for c in kept]
+        assert {m["type"] for m in dropped} == {"sunsubscribe"}
+        assert p.shard_channels == {}
+        assert not p.subscribed
+        settles(dict, lambda: shard_connections(own_cluster, name))
+        assert subscribers(own_cluster, rc, channels) == [0] * len(channels)
+    finally:
+        p.close()
+        rc.close()
+
+
+def test_several_slots_follow_a_failover_and_a_moved_slot(
+    own_cluster: Cluster, transport: str
+) -> None:
+    name = f"follow-{transport}"
+    rc = babushka.RedisCluster(
+        host=own_cluster.host,
+        port=own_cluster.port,
+        transport=transport,
+        socket_timeout=5,
+        client_name=name,
+    )
+    channels = sorted(channel_per_primary(rc, own_cluster, f"follow-{transport}").values())
+    p = rc.pubsub(ignore_subscribe_messages=True)
+    try:
+        p.ssubscribe(*channels)
+        failed_over, moved, *_ = channels
+        primary = own_cluster.node_for_slot(rc.keyslot(failed_over))
+        own_cluster.failover(synced_replica(own_cluster, primary))
+        for channel in channels:
+            arrives(rc, p, channel, f"failover-{channel}")
+
+        slot = rc.keyslot(moved)
+        source, target = other_primary(own_cluster, slot)
+        own_cluster.move_slots([slot], source, target)
+        for channel in channels:
+            arrives(rc, p, channel, f"move-{channel}")
+        # The moved slot's channel now shares its node's connection.
+        settles(
+            lambda: serving(own_cluster, rc, channels),
+            lambda: shard_connections(own_cluster, name),
+        )
+        assert subscribers(own_cluster, rc, channels) == [1] * len(channels)
+        # Nothing but published messages reached the user: no stray
+        # sunsubscribe of the slots that left their nodes.
+        kinds = {m["type"] for m in drain(p)}
+        assert kinds <= {"smessage", "reconnected"}
+    finally:
+        p.close()
+        rc.close()
+
+
+async def test_async_shard_channels_of_several_slots(own_cluster: Cluster, transport: str) -> None:
+    arc = babushka.asyncio.RedisCluster(
+        host=own_cluster.host, port=own_cluster.port, transport=transport, socket_timeout=5
+    )
+    await arc.initialize()
+    channels = sorted(channel_per_primary(arc, own_cluster, f"amulti-{transport}").values())
+    p = arc.pubsub(ignore_subscribe_messages=True)
+    try:
+        await p.ssubscribe(*channels)
+        for channel in channels:
+            assert await arc.spublish(channel, f"to-{channel}") == 1
+        got = {}
+        for _ in channels:
+            message = await anext_message(p)
+            got[message["channel"]] = message["data"]
+        assert got == {c.encode(): f"to-{c}".encode() for c in channels}
+        await p.sunsubscribe()
+        # Each confirmation read (ignored) takes its channel out.
+        deadline = time.monotonic() + 5
+        while p.shard_channels and time.monotonic() < deadline:
+            assert await p.get_message(timeout=0.1) is None
+        assert p.shard_channels == {}
+        assert subscribers(own_cluster, arc, channels) == [0] * len(channels)
     finally:
         await p.aclose()
         await arc.aclose()

@@ -485,17 +485,23 @@ impl Client {
         if self.is_closed() {
             return Err(Error::closed());
         }
-        let connector = match &self.topology {
-            Topology::Standalone(connections) => connections.connector(),
-            Topology::Cluster(cluster) => cluster.connector(),
+        let subscriber = match &self.topology {
+            Topology::Standalone(connections) => Subscriber::start(
+                connections.connector(),
+                max_buffered,
+                self.response_timeout,
+                runtime,
+                Arc::clone(&self.context),
+            )?,
+            Topology::Cluster(cluster) => Subscriber::start_cluster(
+                cluster.connector(),
+                cluster.shard_router(),
+                max_buffered,
+                self.response_timeout,
+                runtime,
+                Arc::clone(&self.context),
+            )?,
         };
-        let subscriber = Subscriber::start(
-            connector,
-            max_buffered,
-            self.response_timeout,
-            runtime,
-            Arc::clone(&self.context),
-        )?;
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)

@@ -168,7 +168,6 @@ class PubSubBase:
             )
         if push_handler_func is not None and not callable(push_handler_func):
             raise DataError(f"push_handler_func must be callable, got {push_handler_func!r}")
-        self._check_shard_channels = client._check_shard_channels
         self.ignore_subscribe_messages = ignore_subscribe_messages
         #: At most this many published messages wait unread in the core;
         #: one more drops the oldest (see :attr:`dropped_messages`).
@@ -257,8 +256,6 @@ class PubSubBase:
         subscriptions = parse_subscriptions(args, handlers)
         if not subscriptions:
             raise DataError("subscribe needs at least one channel or pattern")
-        if kind == SHARD:
-            self._check_shard_channels([*self.shard_channels, *subscriptions])
         native = self._native_subscriber()
         normalized = {native.key(name): handler for name, handler in subscriptions.items()}
         table, pending = self._tables(kind)
