@@ -746,7 +746,12 @@ async fn on_frame(
     if let Some(group) = link.group() {
         match shard_event(link, &event) {
             Shard::Other => {}
-            Shard::Released => return None,
+            Shard::Released => {
+                if emptied_shards(&event) {
+                    group.retire(link);
+                }
+                return None;
+            }
             Shard::Moved(slot) => {
                 if *restoring > 0 && answers_restore(&event) {
                     *restoring -= 1;
@@ -785,10 +790,17 @@ async fn on_frame(
     }
     let event = match event {
         // The subscribe that waits for it raises it instead.
-        Event::Error(err) => match link.refuse(err) {
-            Some(err) => Event::Error(err),
-            None => return None,
-        },
+        Event::Error(err) => {
+            if let Some(err) = link.refuse(err) {
+                Event::Error(err)
+            } else {
+                // A shard link whose only subscribe was refused holds nothing.
+                if let Some(group) = link.group() {
+                    group.retire(link);
+                }
+                return None;
+            }
+        }
         event @ Event::Message(_) => event,
     };
     // Queued before its subscribe returns, so a get_message

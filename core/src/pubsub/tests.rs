@@ -585,3 +585,5 @@ async fn an_unsubscribe_the_user_asked_for_keeps_the_connection() {
         vec![Some(crate::cluster::slot_of(b"s"))]
     );
 }
+
+mod shards;
