@@ -258,7 +258,8 @@ def test_shard_channels_of_several_slots_on_one_pubsub(
         socket_timeout=5,
         client_name=name,
     )
-    channels = sorted(channel_per_primary(rc, own_cluster, f"multi-{transport}").values())
+    by_port = channel_per_primary(rc, own_cluster, f"multi-{transport}")
+    channels = sorted(by_port.values())
     assert len(channels) >= 3
     p = rc.pubsub()
     try:
@@ -270,8 +271,17 @@ def test_shard_channels_of_several_slots_on_one_pubsub(
         assert shard_connections(own_cluster, name) == serving(own_cluster, rc, channels)
         for channel in channels:
             assert rc.spublish(channel, f"to-{channel}") == 1
-        got = {m["channel"]: m["data"] for m in drain(p) if m["type"] == "smessage"}
-        assert got == {c.encode(): f"to-{c}".encode() for c in channels}
+        # One node's message first (target_node): the others, read
+        # meanwhile, come next, in their order.
+        last = channels[-1]
+        node = next(n for n in rc.get_nodes() if by_port.get(n.port) == last)
+        message = p.get_sharded_message(target_node=node, timeout=5)
+        assert message is not None
+        assert (message["channel"], message["data"]) == (last.encode(), f"to-{last}".encode())
+        got = [(m["channel"], m["data"]) for m in drain(p) if m["type"] == "smessage"]
+        assert got == [(c.encode(), f"to-{c}".encode()) for c in channels[:-1]]
+        with pytest.raises(babushka.DataError, match="target_node"):
+            p.get_sharded_message(target_node=node.name)
 
         # One channel dropped: its node's connection closes, the others stay.
         gone, *kept = channels
@@ -350,17 +360,26 @@ async def test_async_shard_channels_of_several_slots(own_cluster: Cluster, trans
         host=own_cluster.host, port=own_cluster.port, transport=transport, socket_timeout=5
     )
     await arc.initialize()
-    channels = sorted(channel_per_primary(arc, own_cluster, f"amulti-{transport}").values())
+    by_port = channel_per_primary(arc, own_cluster, f"amulti-{transport}")
+    channels = sorted(by_port.values())
     p = arc.pubsub(ignore_subscribe_messages=True)
     try:
         await p.ssubscribe(*channels)
         for channel in channels:
             assert await arc.spublish(channel, f"to-{channel}") == 1
-        got = {}
-        for _ in channels:
-            message = await anext_message(p)
-            got[message["channel"]] = message["data"]
-        assert got == {c.encode(): f"to-{c}".encode() for c in channels}
+        last = channels[-1]
+        node = next(n for n in arc.get_nodes() if by_port.get(n.port) == last)
+        # The confirmations come first (each read of one is ignored: None).
+        first = None
+        deadline = time.monotonic() + 5
+        while first is None and time.monotonic() < deadline:
+            first = await p.get_sharded_message(target_node=node, timeout=0.2)
+        got = [first]
+        for _ in channels[:-1]:
+            got.append(await anext_message(p))
+        assert [(m["channel"], m["data"]) for m in got if m] == [
+            (c.encode(), f"to-{c}".encode()) for c in [last, *channels[:-1]]
+        ]
         await p.sunsubscribe()
         # Each confirmation read (ignored) takes its channel out.
         deadline = time.monotonic() + 5
@@ -371,3 +390,10 @@ async def test_async_shard_channels_of_several_slots(own_cluster: Cluster, trans
     finally:
         await p.aclose()
         await arc.aclose()
+
+
+def test_target_node_is_for_a_cluster_pubsub() -> None:
+    """Refused before anything is sent (no server needed)."""
+    p = babushka.Redis(port=1).pubsub()
+    with pytest.raises(babushka.DataError, match="cluster"):
+        p.get_sharded_message(target_node=babushka.cluster.ClusterNode("127.0.0.1", 1))

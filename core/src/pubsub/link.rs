@@ -370,6 +370,14 @@ impl Link {
                 .is_some_and(|name| self.state.lock().released.remove(name))
     }
 
+    /// Queues `event`; a shard link's messages name its node.
+    fn deliver(&self, mut event: Event) {
+        if let (Event::Message(message), Some(role)) = (&mut event, &self.shard) {
+            message.node = Some(role.node.clone());
+        }
+        self.inbox.push(event);
+    }
+
     /// Whether the confirmation `message` answers a quiet subscribe.
     fn is_quiet(&self, message: &Message) -> bool {
         self.state.lock().acks.is_quiet(message)
@@ -617,7 +625,7 @@ async fn run(guard: CloseOnExit, connect: Connect) {
                     format!("a subscriber reconnected; restoring {count} subscriptions")
                 });
                 if count == 0 {
-                    link.inbox.push(reconnected(0));
+                    link.deliver(reconnected(0));
                 }
                 count
             } else {
@@ -756,7 +764,7 @@ async fn on_frame(
                 if *restoring > 0 && answers_restore(&event) {
                     *restoring -= 1;
                     if *restoring == 0 {
-                        link.inbox.push(reconnected(restored));
+                        link.deliver(reconnected(restored));
                     }
                 }
                 // The same pause as a single connection's, then
@@ -784,7 +792,7 @@ async fn on_frame(
             Event::Message(message) => link.confirm(&message),
         }
         if *restoring == 0 {
-            link.inbox.push(reconnected(restored));
+            link.deliver(reconnected(restored));
         }
         return None;
     }
@@ -816,7 +824,7 @@ async fn on_frame(
         }
     }
     let emptied = link.shard.is_some() && emptied_shards(&event);
-    link.inbox.push(event);
+    link.deliver(event);
     if let Some(message) = confirmation {
         link.confirm(&message);
     }
@@ -900,6 +908,7 @@ fn answers_restore(event: &Event) -> bool {
 
 fn reconnected(restored: usize) -> Event {
     Event::Message(Message {
+        node: None,
         kind: MessageKind::Reconnected,
         pattern: None,
         channel: None,

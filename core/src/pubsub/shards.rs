@@ -410,6 +410,7 @@ impl Counts {
         let total = self.total.load(Ordering::Acquire);
         if total > 0 && !self.failed.load(Ordering::Acquire) {
             self.inbox.push(Event::Message(Message {
+                node: None,
                 kind: MessageKind::Reconnected,
                 pattern: None,
                 channel: None,
