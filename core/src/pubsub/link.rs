@@ -27,7 +27,17 @@
 //! client's `socket_timeout` fails its subscribe with a timeout and closes
 //! the connection, which is then restored like a lost one. When the very
 //! first connection fails, the subscriber goes back to how it was made:
-//! nothing subscribed, nothing queued, no connection until the next command.
+//! nothing subscribed, nothing queued, no connection until the next command
+//! (a cluster subscriber's shard link keeps the channels it took over from
+//! another link, and tries again).
+//!
+//! ## Shard links
+//!
+//! A cluster subscriber's shard channels live on links of their own, one per
+//! node (`super::shards`), sharing the subscriber's inbox. Such a link does
+//! not reconnect when told its node left a slot (`MOVED`, an unasked
+//! `sunsubscribe`): it asks its group to regroup the channels by a fresh
+//! slot map, inline, and reads on. Its messages name its node.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -58,10 +68,11 @@ use crate::events::{self, Context, Level, Topic};
 
 /// Opens a connection whose handshake is done. The client's opens a socket
 /// to its server; tests hand out in-memory streams.
-/// Its argument is the slot of the subscriber's shard channels (`None`
-/// without any): a cluster's connector opens the connection on the node that
-/// serves it (a subscriber's shard channels share one slot, see
-/// `Subscriptions::shard_slot`).
+/// Its argument is the slot of the link's shard channels (`None` without
+/// any; `Subscriptions::shard_slot`): a cluster's connector for the
+/// subscriber's first link opens the connection on the node serving it,
+/// though that link holds none in a cluster (the shard channels have a link
+/// per node, `super::shards`, whose connector ignores it).
 pub(crate) type Connect =
     Arc<dyn Fn(Option<u16>) -> BoxFuture<'static, Result<(Reader, Writer)>> + Send + Sync>;
 
