@@ -304,42 +304,48 @@ impl Link {
         names: &[Vec<u8>],
         waiting: Vec<Waiting>,
         quiet_ack: &dyn Fn() -> Ack,
-    ) -> Result<usize> {
-        let mut quiet = 0;
+    ) -> std::result::Result<usize, (Error, Vec<Waiting>)> {
+        // Built before the lock, so a failure gives the subscribes back
+        // whole, to be failed with no lock held.
+        let quiet: Vec<&Vec<u8>> = names
+            .iter()
+            .filter(|name| !waiting.iter().any(|w| w.awaiting().contains(name)))
+            .collect();
+        let commands: Result<Vec<Command>> = waiting
+            .iter()
+            .map(Waiting::awaiting)
+            .chain(quiet.iter().map(|name| std::slice::from_ref(*name)))
+            .map(|names| subscribe_command(Kind::Shard, names))
+            .collect();
+        let commands = match commands {
+            Ok(commands) => commands,
+            Err(err) => return Err((err, waiting)),
+        };
+        let mut commands = commands.into_iter();
         {
             let mut state = self.state.lock();
             if state.closed {
-                return Err(closed());
+                drop(state);
+                return Err((closed(), waiting));
             }
             state.subscriptions.add(Kind::Shard, names);
             for name in names {
                 state.released.remove(name);
             }
-            let mut awaited: BTreeSet<&[u8]> = BTreeSet::new();
-            for waiting in waiting {
-                awaited.extend(
-                    waiting
-                        .awaiting()
-                        .iter()
-                        .filter_map(|n| names.iter().find(|m| *m == n))
-                        .map(Vec::as_slice),
-                );
-                let cmd = subscribe_command(Kind::Shard, waiting.awaiting())?;
+            for (waiting, cmd) in waiting.into_iter().zip(&mut commands) {
                 let at = push_command(&mut state.out, &cmd);
                 state.acks.push(waiting.requeued(at));
             }
-            for name in names.iter().filter(|n| !awaited.contains(n.as_slice())) {
-                let one = std::slice::from_ref(name);
-                let cmd = subscribe_command(Kind::Shard, one)?;
+            for (name, cmd) in quiet.iter().zip(commands) {
+                let one = std::slice::from_ref(*name);
                 let at = push_command(&mut state.out, &cmd);
                 state
                     .acks
                     .push(Waiting::quiet(Kind::Shard, one, at, quiet_ack()));
-                quiet += 1;
             }
         }
         self.doorbell.notify_one();
-        Ok(quiet)
+        Ok(quiet.len())
     }
 
     /// Sends `SUNSUBSCRIBE` for `names` without the user's asking (the rest

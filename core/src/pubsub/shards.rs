@@ -69,6 +69,9 @@ pub(crate) struct Shards {
     me: Weak<Shards>,
 }
 
+/// What must run once the lock on the links is let go.
+type Later = Vec<Box<dyn FnOnce() + Send>>;
+
 #[derive(Default)]
 struct Links {
     by_node: HashMap<NodeName, Arc<Link>>,
@@ -119,19 +122,30 @@ impl Shards {
             }
             return Ok(());
         }
-        // Not sent: the ack is dropped untold, the caller has the error.
-        self.subscribe_now(&mut links, names, ack)
-            .map_err(|(err, _ack)| err)
+        let outcome = self.subscribe_now(&mut links, names, ack);
+        drop(links);
+        match outcome {
+            Ok(later) => {
+                for finish in later {
+                    finish();
+                }
+                Ok(())
+            }
+            // Not sent: the ack is dropped untold, the caller has the error.
+            Err((err, _ack)) => Err(err),
+        }
     }
 
     /// Sends a subscribe now. A failure to route it gives the ack back
-    /// untold; once sent, every outcome goes to the ack.
+    /// untold; once sent, every outcome goes to the ack, some through what
+    /// it returns, to run once the lock is let go (an ack is its caller's
+    /// code, never called with a lock held).
     fn subscribe_now(
         &self,
         links: &mut Links,
         names: &[Vec<u8>],
         ack: Ack,
-    ) -> std::result::Result<(), (Error, Ack)> {
+    ) -> std::result::Result<Later, (Error, Ack)> {
         let mut by_slot: BTreeMap<u16, Vec<Vec<u8>>> = BTreeMap::new();
         for name in names {
             by_slot.entry(slot_of(name)).or_default().push(name.clone());
@@ -148,14 +162,16 @@ impl Shards {
             }
         }
         let joined = Joined::new(parts.len(), ack);
+        let mut later: Later = Vec::new();
         for (link, names) in parts {
             let part = joined.part(Arc::downgrade(&link), names.clone());
             if let Err(err) = link.subscribe(Kind::Shard, &names, part) {
-                // Its part ack went unused: the part fails here instead.
-                joined.finished(Arc::downgrade(&link), names, Err(err));
+                // Its part ack went unused: the part fails later instead.
+                let (joined, link) = (Arc::clone(&joined), Arc::downgrade(&link));
+                later.push(Box::new(move || joined.finished(link, names, Err(err))));
             }
         }
-        Ok(())
+        Ok(later)
     }
 
     /// Unsubscribes from `names` on the links holding them (a name no link
@@ -253,11 +269,13 @@ impl Shards {
         };
         let mut failed = Vec::new();
         let mut told = Vec::new();
+        let mut later: Later = Vec::new();
         for command in queued {
             match command {
                 Queued::Subscribe(names, ack) => {
-                    if let Err(refused) = self.subscribe_now(&mut links, &names, ack) {
-                        told.push(refused);
+                    match self.subscribe_now(&mut links, &names, ack) {
+                        Ok(finish) => later.extend(finish),
+                        Err(refused) => told.push(refused),
                     }
                 }
                 Queued::Unsubscribe(names) => {
@@ -269,6 +287,9 @@ impl Shards {
         }
         drop(links);
         // Outside the lock: an ack is its caller's code.
+        for finish in later {
+            finish();
+        }
         for (err, ack) in told {
             ack(Err(err));
         }
@@ -330,17 +351,22 @@ impl Shards {
             }
         }
         let announce = Resubscribed::new(Arc::clone(&self.inbox));
+        let mut lost = Vec::new();
         for (node, (names, waiting)) in moving {
-            let adopted = self
-                .link_to(&mut links, &node)
-                .and_then(|link| link.adopt(&names, waiting, &|| announce.ack()));
-            if let Err(err) = adopted {
-                // A closed subscriber: nobody reads what it would have said.
+            let adopted = match self.link_to(&mut links, &node) {
+                Ok(link) => link.adopt(&names, waiting, &|| announce.ack()),
+                Err(err) => Err((err, waiting)),
+            };
+            if let Err((err, waiting)) = adopted {
+                // Only a closing subscriber gets here.
                 tracing_lost(&node, &err);
+                lost.extend(waiting);
             }
         }
         links.by_node.retain(|_, link| !link.retire_if_idle());
         drop(links);
+        // Failed (dropped) with no lock held: an ack is its caller's code.
+        drop(lost);
         announce.done();
     }
 
