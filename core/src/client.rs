@@ -528,17 +528,23 @@ impl Client {
         if self.is_closed() {
             return Err(Error::closed());
         }
-        let connector = match &self.topology {
-            Topology::Standalone(connections) => connections.connector(),
-            Topology::Cluster(cluster) => cluster.connector(),
+        let subscriber = match &self.topology {
+            Topology::Standalone(connections) => Subscriber::start(
+                connections.connector(),
+                max_buffered,
+                self.response_timeout,
+                runtime,
+                Arc::clone(&self.context),
+            )?,
+            Topology::Cluster(cluster) => Subscriber::start_cluster(
+                cluster.connector(),
+                cluster.shard_router(),
+                max_buffered,
+                self.response_timeout,
+                runtime,
+                Arc::clone(&self.context),
+            )?,
         };
-        let subscriber = Subscriber::start(
-            connector,
-            max_buffered,
-            self.response_timeout,
-            runtime,
-            Arc::clone(&self.context),
-        )?;
         if let Topology::Standalone(connections) = &self.topology {
             // A Sentinel-managed primary's subscriber follows the service
             // to its new primary, as the client's connections do.

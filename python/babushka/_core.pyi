@@ -438,6 +438,10 @@ class Subscriber:
     def dropped(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def last_node(self) -> str | None:
+        """The node (``host:port``) whose connection the message last taken
+        came on: a cluster subscriber's shard connections name theirs."""
 
 @final
 class UdsSubscriber:
@@ -459,6 +463,8 @@ class UdsSubscriber:
     def dropped(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def last_node(self) -> str | None: ...
     @property
     def id(self) -> int: ...
 

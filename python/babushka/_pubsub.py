@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
@@ -95,6 +96,8 @@ class SubscriberT(Protocol):
     def dropped(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def last_node(self) -> str | None: ...
 
 
 #: Subscribers a forked child inherited: kept, never closed, since they are
@@ -168,7 +171,6 @@ class PubSubBase:
             )
         if push_handler_func is not None and not callable(push_handler_func):
             raise DataError(f"push_handler_func must be callable, got {push_handler_func!r}")
-        self._check_shard_channels = client._check_shard_channels
         self.ignore_subscribe_messages = ignore_subscribe_messages
         #: At most this many published messages wait unread in the core;
         #: one more drops the oldest (see :attr:`dropped_messages`).
@@ -194,6 +196,17 @@ class PubSubBase:
         #: The drops reported by the last warning, and when it was logged.
         self._dropped_warned = 0
         self._warned_at = -DROP_WARNING_INTERVAL
+        # The cluster module imports this one: its classes come in late.
+        from babushka.cluster import ClusterMixin
+
+        self._cluster = isinstance(client, ClusterMixin)
+        #: Messages a ``get_sharded_message(target_node=)`` read from other
+        #: nodes, oldest first, with the node each came on: later reads take
+        #: them first, in their turn.
+        self._parked: deque[tuple[str | None, dict[str, Any]]] = deque()
+        #: The node the message ``_receive`` returned last came on (a
+        #: cluster subscriber's shard connections name theirs).
+        self._origin: str | None = None
         self._clear_subscriptions()
 
     def _clear_subscriptions(self) -> None:
@@ -257,8 +270,6 @@ class PubSubBase:
         subscriptions = parse_subscriptions(args, handlers)
         if not subscriptions:
             raise DataError("subscribe needs at least one channel or pattern")
-        if kind == SHARD:
-            self._check_shard_channels([*self.shard_channels, *subscriptions])
         native = self._native_subscriber()
         normalized = {native.key(name): handler for name, handler in subscriptions.items()}
         table, pending = self._tables(kind)
@@ -333,7 +344,28 @@ class PubSubBase:
         if error is not None:
             raise error
 
+    def _target(self, target_node: Any) -> str | None:
+        """``get_sharded_message``'s ``target_node`` as the core names nodes."""
+        if target_node is None:
+            return None
+        from babushka.cluster import ClusterNode
+
+        if not self._cluster:
+            raise DataError("target_node is for a cluster client's PubSub")
+        if not isinstance(target_node, ClusterNode):
+            raise DataError(f"target_node must be a ClusterNode, got {target_node!r}")
+        return target_node.name
+
+    def _unpark(self, node: str | None) -> dict[str, Any] | None:
+        """The oldest parked message (of ``node``, if given)."""
+        for at, (origin, message) in enumerate(self._parked):
+            if node is None or origin == node:
+                del self._parked[at]
+                return message
+        return None
+
     def _close_native(self) -> None:
+        self._parked.clear()
         native, self._native = self._native, None
         if native is None:
             return

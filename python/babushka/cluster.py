@@ -368,17 +368,6 @@ class ClusterMixin(ClusterCommands):
             raise CrossSlotTransactionError("Cannot watch or send commands on different slots")
         return slots.pop()
 
-    def _check_shard_channels(self, channels: list[Any]) -> None:
-        """A subscriber's connection follows the one node that serves its
-        shard channels, through failovers and resharding: their keys must
-        share one slot (a hash tag, ``{room}.a``/``{room}.b``, makes sure)."""
-        slots = {self.keyslot(channel) for channel in channels}
-        if len(slots) > 1:
-            raise RedisClusterException(
-                f"the shard channels of one PubSub must map to one slot; "
-                f"{channels!r} map to slots {sorted(slots)} (use a hash tag, or a PubSub per slot)"
-            )
-
     def _scan_targets(self, target_nodes: Any) -> list[ClusterNode]:
         return self._resolve_targets(PRIMARIES if target_nodes is None else target_nodes)
 

@@ -179,18 +179,47 @@ class PubSub(PubSubBase):
         ``ignore_subscribe_messages`` skips like the subscribe confirmations.
         An error the server answered a subscriber command with is raised.
         """
+        return self._get(ignore_subscribe_messages, timeout, None)
+
+    def get_sharded_message(
+        self,
+        ignore_subscribe_messages: bool = False,
+        timeout: float | None = 0.0,
+        target_node: Any = None,
+    ) -> dict[str, Any] | None:
+        """As :meth:`get_message` (one inbox holds every message); with a
+        cluster client's ``target_node`` (a ``ClusterNode``), the next
+        message that came on that node's connection, as redis-py's cluster
+        ``PubSub`` reads one node's: the others read meanwhile wait for the
+        next reads, in their order."""
+        return self._get(ignore_subscribe_messages, timeout, self._target(target_node))
+
+    def _get(
+        self, ignore_subscribe_messages: bool, timeout: float | None, node: str | None
+    ) -> dict[str, Any] | None:
         if not self.subscribed:
             started = time.monotonic()
             if not self.subscribed_event.wait(timeout):
                 return None
             if timeout is not None:
                 timeout = max(0.0, timeout - (time.monotonic() - started))
-        message = self._receive(timeout)
+        message = self._next(timeout, node)
         if message is None:
             return None
         return self._process(message, ignore_subscribe_messages)
 
-    get_sharded_message = get_message
+    def _next(self, timeout: float | None, node: str | None) -> dict[str, Any] | None:
+        """The next message (of ``node``, if given: the others are parked)."""
+        parked = self._unpark(node)
+        if parked is not None:
+            return parked
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            message = self._receive(remaining)
+            if message is None or node is None or self._origin == node:
+                return message
+            self._parked.append((self._origin, message))
 
     def _receive(self, timeout: float | None) -> dict[str, Any] | None:
         self._raise_deferred()
@@ -204,6 +233,7 @@ class PubSub(PubSubBase):
         )
         if message is None:
             return None
+        self._origin = native.last_node
         self._received(native)
         handler = self.push_handler_func
         if handler is not None and self._pushed(message):

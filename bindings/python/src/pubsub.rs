@@ -128,14 +128,21 @@ pub fn wait_released(
 pub struct PySubscriber {
     core: Subscriber,
     encoding: Arc<Encoding>,
+    /// The node the last message taken came on (see `last_node`).
+    last_node: LastNode,
 }
 
 impl PySubscriber {
     pub fn new(core: Subscriber, encoding: Arc<Encoding>) -> Self {
-        Self { core, encoding }
+        Self {
+            core,
+            encoding,
+            last_node: LastNode::default(),
+        }
     }
 
     fn shaped(&self, py: Python<'_>, event: Option<Event>) -> PyResult<Option<Py<PyAny>>> {
+        self.last_node.note(event.as_ref());
         event
             .map(|event| event_to_python(py, event, &self.encoding).map(Bound::unbind))
             .transpose()
@@ -265,6 +272,31 @@ impl PySubscriber {
     #[getter]
     fn closed(&self) -> bool {
         self.core.is_closed()
+    }
+
+    /// The node (`host:port`) whose connection the message last taken came
+    /// on: a cluster subscriber's shard connections name theirs; `None` for
+    /// anything else.
+    #[getter]
+    fn last_node(&self) -> Option<String> {
+        self.last_node.get()
+    }
+}
+
+/// The node of the message a subscriber's reader took last: one reader at
+/// a time takes messages, so it asks right after taking one.
+#[derive(Default)]
+pub struct LastNode(parking_lot::Mutex<Option<Arc<str>>>);
+
+impl LastNode {
+    pub fn note(&self, event: Option<&Event>) {
+        *self.0.lock() = event
+            .and_then(Event::as_message)
+            .and_then(|message| message.node.clone());
+    }
+
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().as_deref().map(str::to_owned)
     }
 }
 

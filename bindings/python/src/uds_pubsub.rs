@@ -26,7 +26,7 @@ use pyo3::types::PyTuple;
 use crate::args::encode_names;
 use crate::encoding::Encoding;
 use crate::errors::to_py_err;
-use crate::pubsub::{event_to_python, key, kind_from_u8, wait_released, wait_time};
+use crate::pubsub::{event_to_python, key, kind_from_u8, wait_released, wait_time, LastNode};
 use crate::uds::Shared;
 
 /// What a subscriber holds on this side of the socket.
@@ -151,6 +151,7 @@ pub struct UdsSubscriber {
     id: u64,
     inbox: Arc<UdsInbox>,
     encoding: Arc<Encoding>,
+    last_node: LastNode,
 }
 
 impl UdsSubscriber {
@@ -169,6 +170,7 @@ impl UdsSubscriber {
             id,
             inbox,
             encoding: Arc::clone(encoding),
+            last_node: LastNode::default(),
         })
     }
 
@@ -204,6 +206,7 @@ impl UdsSubscriber {
 
     fn shaped(&self, py: Python<'_>, event: Option<Event>) -> PyResult<Option<Py<PyAny>>> {
         self.refill(py);
+        self.last_node.note(event.as_ref());
         event
             .map(|event| event_to_python(py, event, &self.encoding).map(Bound::unbind))
             .transpose()
@@ -320,6 +323,12 @@ impl UdsSubscriber {
     #[getter]
     fn closed(&self) -> bool {
         self.inbox.local.lock().closed
+    }
+
+    /// As `Subscriber.last_node`.
+    #[getter]
+    fn last_node(&self) -> Option<String> {
+        self.last_node.get()
     }
 
     /// The id frames name this subscriber by (unique on its stream).

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use parking_lot::{Mutex, RwLock};
 use redis::Value;
 use tokio::time::Instant;
@@ -36,7 +37,7 @@ use crate::config::{Address, ClusterOptions, ConnectionConfig};
 use crate::connection::{Connections, Lease};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, Event, Level, Topic};
-use crate::pubsub::{Connect, PushSink};
+use crate::pubsub::{Connect, PushSink, ShardRouter};
 use crate::request::{complete, Batch, Sink};
 use crate::runtime;
 use crate::table;
@@ -853,6 +854,12 @@ impl Cluster {
         })
     }
 
+    /// What a subscriber's shard channels need of the cluster: their
+    /// nodes, the slot map read again, connections to a node.
+    pub(crate) fn shard_router(&self) -> Arc<dyn ShardRouter> {
+        Arc::new(Router(self.me.clone()))
+    }
+
     /// The node a subscriber connects to (see [`Self::connector`]).
     fn subscriber_node(&self, slot: Option<u16>) -> Result<NodeName> {
         match self.slot_map() {
@@ -999,6 +1006,49 @@ impl Gathered {
             if let Some((finish, sink)) = finish {
                 complete(sink, finish(outcomes));
             }
+        })
+    }
+}
+
+/// A subscriber's view of its cluster (see [`Cluster::shard_router`]); it
+/// does not keep the cluster alive.
+struct Router(Weak<Cluster>);
+
+impl ShardRouter for Router {
+    fn node_of(&self, slot: u16) -> Result<NodeName> {
+        let cluster = self.0.upgrade().ok_or_else(Error::closed)?;
+        cluster
+            .subscriber_node(Some(slot))
+            .or_else(|_| cluster.subscriber_node(None))
+    }
+
+    fn has_map(&self) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|cluster| cluster.slot_map().is_some())
+    }
+
+    fn refresh(&self) -> BoxFuture<'static, ()> {
+        let cluster = self.0.clone();
+        Box::pin(async move {
+            if let Some(cluster) = cluster.upgrade() {
+                // A failed read keeps the last map; the links retry.
+                let _ = cluster.refresh().await;
+            }
+        })
+    }
+
+    fn connector(&self, node: &NodeName) -> Connect {
+        let cluster = self.0.clone();
+        let node = node.clone();
+        Arc::new(move |_slot| {
+            let cluster = cluster.clone();
+            let node = node.clone();
+            Box::pin(async move {
+                let cluster = cluster.upgrade().ok_or_else(Error::closed)?;
+                let connect = cluster.connections(&node)?.connector();
+                connect(None).await
+            })
         })
     }
 }

@@ -45,6 +45,9 @@ pub(super) struct Waiting {
     /// When its answer is overdue (set once it is written, if the client
     /// has a `socket_timeout`).
     deadline: Option<Instant>,
+    /// Sent by the subscriber itself (a shard channel subscribed again on
+    /// the node its slot moved to): its confirmations are not the user's.
+    quiet: bool,
     ack: Option<Ack>,
 }
 
@@ -62,8 +65,31 @@ impl Waiting {
             added,
             unwritten: Some(at),
             deadline: None,
+            quiet: false,
             ack: Some(ack),
         }
+    }
+
+    /// A subscribe the subscriber sends of its own accord (see `quiet`);
+    /// it adds nothing, so a failed one takes nothing back: the names stay
+    /// to be restored by the next connection.
+    pub(super) fn quiet(kind: Kind, names: &[Vec<u8>], at: Range<usize>, ack: Ack) -> Self {
+        let mut waiting = Self::new(kind, names, Vec::new(), at, ack);
+        waiting.quiet = true;
+        waiting
+    }
+
+    /// The names whose confirmation has not come yet.
+    pub(super) fn awaiting(&self) -> &[Vec<u8>] {
+        &self.awaiting
+    }
+
+    /// Its command was put in a new output at `at` (it moved to another
+    /// connection): written and timed again from there.
+    pub(super) fn requeued(mut self, at: Range<usize>) -> Self {
+        self.unwritten = Some(at);
+        self.deadline = None;
+        self
     }
 
     /// Completes it. Call without the subscriber's lock held.
@@ -119,9 +145,8 @@ impl Acks {
         }
     }
 
-    /// A subscribe confirmation arrived: the oldest command waiting for it
-    /// is one name closer to done. Returns the command if that was its last.
-    pub(super) fn confirmed(&mut self, message: &Message) -> Option<Waiting> {
+    /// The oldest command waiting for the confirmation `message`.
+    fn waiting_for(&self, message: &Message) -> Option<usize> {
         let kind = match message.kind {
             MessageKind::Subscribe => Kind::Channel,
             MessageKind::PSubscribe => Kind::Pattern,
@@ -129,9 +154,23 @@ impl Acks {
             _ => return None,
         };
         let name = message.channel.as_ref()?;
-        let at = self.waiting.iter().position(|waiting| {
-            waiting.kind == kind && waiting.awaiting.iter().any(|n| n == name)
-        })?;
+        self.waiting
+            .iter()
+            .position(|waiting| waiting.kind == kind && waiting.awaiting.iter().any(|n| n == name))
+    }
+
+    /// Whether the confirmation `message` answers a quiet command (one the
+    /// user is not shown).
+    pub(super) fn is_quiet(&self, message: &Message) -> bool {
+        self.waiting_for(message)
+            .is_some_and(|at| self.waiting[at].quiet)
+    }
+
+    /// A subscribe confirmation arrived: the oldest command waiting for it
+    /// is one name closer to done. Returns the command if that was its last.
+    pub(super) fn confirmed(&mut self, message: &Message) -> Option<Waiting> {
+        let name = message.channel.as_ref()?;
+        let at = self.waiting_for(message)?;
         let waiting = &mut self.waiting[at];
         if let Some(i) = waiting.awaiting.iter().position(|n| n == name) {
             waiting.awaiting.swap_remove(i);
@@ -174,6 +213,47 @@ impl Acks {
             self.roll_back(subscriptions, waiting);
         }
         failed
+    }
+
+    /// Takes out the shard subscribes awaiting a name `leaving` says goes
+    /// (the names of one command share a slot, so a command goes whole),
+    /// their bytes cut from `out` if still there, for another connection
+    /// to send them again.
+    pub(super) fn take_shards(
+        &mut self,
+        leaving: &dyn Fn(&[u8]) -> bool,
+        out: &mut Vec<u8>,
+    ) -> Vec<Waiting> {
+        let mut taken = Vec::new();
+        let mut at = 0;
+        while at < self.waiting.len() {
+            let waiting = &self.waiting[at];
+            if waiting.kind == Kind::Shard && waiting.awaiting.iter().any(|n| leaving(n)) {
+                taken.extend(self.waiting.remove(at));
+            } else {
+                at += 1;
+            }
+        }
+        // From the back, shifting what stays behind each cut.
+        let mut cuts: Vec<Range<usize>> =
+            taken.iter().filter_map(|w| w.unwritten.clone()).collect();
+        cuts.sort_by_key(|cut| std::cmp::Reverse(cut.start));
+        for cut in cuts {
+            let len = cut.len();
+            out.drain(cut.clone());
+            for waiting in &mut self.waiting {
+                if let Some(range) = &mut waiting.unwritten {
+                    if range.start >= cut.end {
+                        *range = range.start - len..range.end - len;
+                    }
+                }
+            }
+        }
+        taken
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
     }
 
     /// The commands whose answer is overdue at `now`, rolled back. Their

@@ -351,6 +351,7 @@ mod tests {
 
     fn published(n: u8) -> Event {
         Event::Message(Message {
+            node: None,
             kind: MessageKind::Message,
             pattern: None,
             channel: Some(b"ch".to_vec()),
@@ -360,6 +361,7 @@ mod tests {
 
     fn confirmation() -> Event {
         Event::Message(Message {
+            node: None,
             kind: MessageKind::Subscribe,
             pattern: None,
             channel: Some(b"ch".to_vec()),

@@ -27,13 +27,24 @@
 //! client's `socket_timeout` fails its subscribe with a timeout and closes
 //! the connection, which is then restored like a lost one. When the very
 //! first connection fails, the subscriber goes back to how it was made:
-//! nothing subscribed, nothing queued, no connection until the next command.
+//! nothing subscribed, nothing queued, no connection until the next command
+//! (a cluster subscriber's shard link keeps the channels it took over from
+//! another link, and tries again).
+//!
+//! ## Shard links
+//!
+//! A cluster subscriber's shard channels live on links of their own, one per
+//! node (`super::shards`), sharing the subscriber's inbox. Such a link does
+//! not reconnect when told its node left a slot (`MOVED`, an unasked
+//! `sunsubscribe`): it asks its group to regroup the channels by a fresh
+//! slot map, inline, and reads on. Its messages name its node.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, OptionFuture};
@@ -47,7 +58,9 @@ use tokio::time::Instant;
 use super::acks::{overdue, Ack, Acks, Waiting};
 use super::inbox::Inbox;
 use super::message::{Event, Message, MessageKind, Payload};
-use super::subscriptions::{Kind, Subscriptions};
+use super::shards::Shards;
+use super::subscriptions::{subscribe_command, Kind, Subscriptions};
+use crate::cluster::{slot_of, NodeName};
 use crate::command::Command;
 use crate::connection::{Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
@@ -55,10 +68,11 @@ use crate::events::{self, Context, Level, Topic};
 
 /// Opens a connection whose handshake is done. The client's opens a socket
 /// to its server; tests hand out in-memory streams.
-/// Its argument is the slot of the subscriber's shard channels (`None`
-/// without any): a cluster's connector opens the connection on the node that
-/// serves it (a subscriber's shard channels share one slot, see
-/// `Subscriptions::shard_slot`).
+/// Its argument is the slot of the link's shard channels (`None` without
+/// any; `Subscriptions::shard_slot`): a cluster's connector for the
+/// subscriber's first link opens the connection on the node serving it,
+/// though that link holds none in a cluster (the shard channels have a link
+/// per node, `super::shards`, whose connector ignores it).
 pub(crate) type Connect =
     Arc<dyn Fn(Option<u16>) -> BoxFuture<'static, Result<(Reader, Writer)>> + Send + Sync>;
 
@@ -67,8 +81,8 @@ pub(crate) type Connect =
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 const MAX_RETRY: Duration = Duration::from_secs(1);
 /// How long a subscriber whose node left its shard channels' slot waits
-/// before it reconnects.
-const MOVED_PAUSE: Duration = Duration::from_millis(100);
+/// before it reads the slot map again and follows the slot.
+pub(super) const MOVED_PAUSE: Duration = Duration::from_millis(100);
 /// A written batch's buffer is kept for the next one unless it grew past this.
 const KEEP_BUFFER: usize = 1 << 20;
 
@@ -92,6 +106,16 @@ pub(crate) struct Link {
     moves: AtomicU64,
     /// Rung on every move.
     moved: Notify,
+    /// Set on a cluster subscriber's connection to one node for its shard
+    /// channels (see `super::shards`); such a link shares the subscriber's
+    /// inbox and does not close it.
+    shard: Option<ShardRole>,
+}
+
+/// What a shard link belongs to.
+pub(super) struct ShardRole {
+    pub(super) group: Weak<Shards>,
+    pub(super) node: NodeName,
 }
 
 struct State {
@@ -100,6 +124,11 @@ struct State {
     out: Vec<u8>,
     /// The subscribe commands waiting for their confirmations.
     acks: Acks,
+    /// Shard channels taken from this connection while the server may
+    /// still hold them (their slot moved, or a subscribe of several slots
+    /// failed elsewhere): the `sunsubscribe` it pushes for them is the
+    /// subscriber's business, not the user's.
+    released: BTreeSet<Vec<u8>>,
     closed: bool,
 }
 
@@ -112,14 +141,47 @@ impl Link {
         runtime: &Handle,
         context: Arc<Context>,
     ) -> Result<Arc<Self>> {
+        let inbox = Arc::new(Inbox::new(max_buffered)?.reporting(Arc::clone(&context)));
+        Ok(Self::spawn(
+            inbox,
+            None,
+            connect,
+            ack_timeout,
+            runtime,
+            context,
+        ))
+    }
+
+    /// Starts a shard link: the connection to one node of a cluster
+    /// subscriber's shard channels, filling the subscriber's `inbox`.
+    pub(super) fn start_shard(
+        inbox: Arc<Inbox>,
+        role: ShardRole,
+        connect: Connect,
+        ack_timeout: Option<Duration>,
+        runtime: &Handle,
+        context: Arc<Context>,
+    ) -> Arc<Self> {
+        Self::spawn(inbox, Some(role), connect, ack_timeout, runtime, context)
+    }
+
+    fn spawn(
+        inbox: Arc<Inbox>,
+        shard: Option<ShardRole>,
+        connect: Connect,
+        ack_timeout: Option<Duration>,
+        runtime: &Handle,
+        context: Arc<Context>,
+    ) -> Arc<Self> {
         let link = Arc::new(Self {
             state: Mutex::new(State {
                 subscriptions: Subscriptions::default(),
                 out: Vec::new(),
                 acks: Acks::default(),
+                released: BTreeSet::new(),
                 closed: false,
             }),
-            inbox: Arc::new(Inbox::new(max_buffered)?.reporting(Arc::clone(&context))),
+            inbox,
             context,
             doorbell: Notify::new(),
             stop: Notify::new(),
@@ -127,11 +189,12 @@ impl Link {
             monitoring: AtomicBool::new(false),
             moves: AtomicU64::new(0),
             moved: Notify::new(),
+            shard,
         });
         // The guard is an argument, so it closes the inbox even if the task
         // is dropped before it first runs (the runtime shutting down).
         runtime.spawn(run(CloseOnExit(Arc::clone(&link)), connect));
-        Ok(link)
+        link
     }
 
     /// Queues a subscribe command; `ack` gets its outcome once the server
@@ -143,6 +206,9 @@ impl Link {
                 return Err(closed());
             }
             let (cmd, added) = state.subscriptions.subscribe(kind, names)?;
+            for name in names {
+                state.released.remove(name);
+            }
             let start = state.out.len();
             state.out.extend_from_slice(cmd.packed());
             let at = start..state.out.len();
@@ -199,7 +265,147 @@ impl Link {
         // Dropped outside the lock: each fails its caller (a closed subscriber).
         drop(acks);
         self.stop.notify_one();
-        self.inbox.close();
+        if self.shard.is_none() {
+            self.inbox.close();
+        }
+    }
+
+    /// Whether this link holds shard channel `name`.
+    pub(super) fn holds_shard(&self, name: &[u8]) -> bool {
+        self.state.lock().subscriptions.contains(Kind::Shard, name)
+    }
+
+    /// Whether this link holds any shard channel.
+    pub(super) fn holds_shards(&self) -> bool {
+        !self.state.lock().subscriptions.none_of(Kind::Shard)
+    }
+
+    /// Takes out the shard channels whose slot `leaving` says goes, with
+    /// the subscribes in flight for them: the server may still push their
+    /// `sunsubscribe`, which is then not shown (see `State::released`).
+    pub(super) fn release_shards(
+        &self,
+        leaving: &dyn Fn(u16) -> bool,
+    ) -> (Vec<Vec<u8>>, Vec<Waiting>) {
+        let by_name = |name: &[u8]| leaving(slot_of(name));
+        let mut state = self.state.lock();
+        let State {
+            subscriptions,
+            acks,
+            out,
+            released,
+            ..
+        } = &mut *state;
+        let names = subscriptions.take_shards(&by_name);
+        let waiting = acks.take_shards(&by_name, out);
+        released.extend(names.iter().cloned());
+        (names, waiting)
+    }
+
+    /// Takes shard channels another link held (`names`) and the subscribes
+    /// in flight for them (`waiting`), and sends a subscribe for each: the
+    /// user's in flight as they were (their confirmations are the user's),
+    /// the others quietly, `quiet_ack` told of each. Returns how many went
+    /// quietly.
+    pub(super) fn adopt(
+        &self,
+        names: &[Vec<u8>],
+        waiting: Vec<Waiting>,
+        quiet_ack: &dyn Fn() -> Ack,
+    ) -> std::result::Result<usize, (Error, Vec<Waiting>)> {
+        // Built before the lock, so a failure gives the subscribes back
+        // whole, to be failed with no lock held.
+        let quiet: Vec<&Vec<u8>> = names
+            .iter()
+            .filter(|name| !waiting.iter().any(|w| w.awaiting().contains(name)))
+            .collect();
+        let commands: Result<Vec<Command>> = waiting
+            .iter()
+            .map(Waiting::awaiting)
+            .chain(quiet.iter().map(|name| std::slice::from_ref(*name)))
+            .map(|names| subscribe_command(Kind::Shard, names))
+            .collect();
+        let commands = match commands {
+            Ok(commands) => commands,
+            Err(err) => return Err((err, waiting)),
+        };
+        let mut commands = commands.into_iter();
+        {
+            let mut state = self.state.lock();
+            if state.closed {
+                drop(state);
+                return Err((closed(), waiting));
+            }
+            state.subscriptions.add(Kind::Shard, names);
+            for name in names {
+                state.released.remove(name);
+            }
+            for (waiting, cmd) in waiting.into_iter().zip(&mut commands) {
+                let at = push_command(&mut state.out, &cmd);
+                state.acks.push(waiting.requeued(at));
+            }
+            for (name, cmd) in quiet.iter().zip(commands) {
+                let one = std::slice::from_ref(*name);
+                let at = push_command(&mut state.out, &cmd);
+                state
+                    .acks
+                    .push(Waiting::quiet(Kind::Shard, one, at, quiet_ack()));
+            }
+        }
+        self.doorbell.notify_one();
+        Ok(quiet.len())
+    }
+
+    /// Sends `SUNSUBSCRIBE` for `names` without the user's asking (the rest
+    /// of a subscribe that failed on another node): its confirmations are
+    /// not shown.
+    pub(super) fn release_quietly(&self, names: &[Vec<u8>]) -> Result<()> {
+        self.queue(|subscriptions| subscriptions.unsubscribe(Kind::Shard, names))?;
+        self.state.lock().released.extend(names.iter().cloned());
+        Ok(())
+    }
+
+    /// Closes this shard link if it holds nothing and waits for nothing;
+    /// returns whether it did (or was closed already).
+    pub(super) fn retire_if_idle(&self) -> bool {
+        {
+            let mut state = self.state.lock();
+            if state.closed {
+                return true;
+            }
+            if !state.subscriptions.none_of(Kind::Shard)
+                || !state.acks.is_empty()
+                || !state.out.is_empty()
+            {
+                return false;
+            }
+            state.closed = true;
+        }
+        self.stop.notify_one();
+        true
+    }
+
+    /// Whether `message` is the server's `sunsubscribe` for a shard channel
+    /// this link let go of (see `State::released`); it is then forgotten.
+    fn swallow_released(&self, message: &Message) -> bool {
+        message.kind == MessageKind::SUnsubscribe
+            && message
+                .channel
+                .as_ref()
+                .is_some_and(|name| self.state.lock().released.remove(name))
+    }
+
+    /// Queues `event`; a shard link's messages name its node.
+    fn deliver(&self, mut event: Event) {
+        if let (Event::Message(message), Some(role)) = (&mut event, &self.shard) {
+            message.node = Some(role.node.clone());
+        }
+        self.inbox.push(event);
+    }
+
+    /// Whether the confirmation `message` answers a quiet subscribe.
+    fn is_quiet(&self, message: &Message) -> bool {
+        self.state.lock().acks.is_quiet(message)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -237,6 +443,16 @@ impl Link {
         });
     }
 
+    /// The cluster subscriber this shard link belongs to, while it lives.
+    fn group(&self) -> Option<Arc<Shards>> {
+        self.shard.as_ref().and_then(|role| role.group.upgrade())
+    }
+
+    /// The node a shard link is connected to.
+    pub(super) fn node(&self) -> Option<&NodeName> {
+        self.shard.as_ref().map(|role| &role.node)
+    }
+
     /// The slot a new connection must be served by (see [`Connect`]).
     fn shard_slot(&self) -> Option<u16> {
         self.state.lock().subscriptions.shard_slot()
@@ -258,6 +474,8 @@ impl Link {
     /// is queued; returns how many there are.
     fn prepare_restore(&self) -> usize {
         let mut state = self.state.lock();
+        // A new connection holds nothing the server could still drop.
+        state.released.clear();
         let mut restore = Vec::new();
         let count = state.subscriptions.restore_into(&mut restore);
         state.acks.shifted(restore.len());
@@ -310,7 +528,9 @@ impl Link {
                 ..
             } = &mut *state;
             let failed = acks.fail_all(subscriptions, out);
-            if first {
+            // A shard link keeps what it took from another (it restores it
+            // on its next connection, wherever the slot map then says).
+            if first && self.shard.is_none() {
                 out.clear();
                 *subscriptions = Subscriptions::default();
             }
@@ -397,6 +617,16 @@ async fn run(guard: CloseOnExit, connect: Connect) {
             if link.is_closed() {
                 return;
             }
+            if connected_before {
+                // A shard link's node may be gone: its channels go where
+                // the slot map now says (this link may retire meanwhile).
+                if let Some(group) = link.group() {
+                    group.regroup(None).await;
+                    if link.is_closed() {
+                        return;
+                    }
+                }
+            }
             // Taken before connecting: a move announced while the
             // connection is being opened (perhaps to the old server) ends it.
             let moves = link.moves.load(Ordering::Acquire);
@@ -407,7 +637,7 @@ async fn run(guard: CloseOnExit, connect: Connect) {
                 Ok(halves) => halves,
                 Err(err) => {
                     let told = link.connect_failed(&err, !connected_before);
-                    if !connected_before {
+                    if !connected_before && !link.holds_shards() {
                         // Where redis-py's subscribe() would raise it: the
                         // subscribes waiting get it; with none (a lone
                         // PING), get_message raises it.
@@ -417,6 +647,7 @@ async fn run(guard: CloseOnExit, connect: Connect) {
                         continue 'idle;
                     }
                     // Later losses are silent until restored (but logged).
+                    connected_before = true;
                     link.report(Level::Warning, "subscriber_connect_failed", || {
                         format!("a subscriber's reconnection attempt failed: {err}")
                     });
@@ -434,7 +665,7 @@ async fn run(guard: CloseOnExit, connect: Connect) {
                     format!("a subscriber reconnected; restoring {count} subscriptions")
                 });
                 if count == 0 {
-                    link.inbox.push(reconnected(0));
+                    link.deliver(reconnected(0));
                 }
                 count
             } else {
@@ -539,47 +770,8 @@ async fn session(
         };
         match step {
             Step::Frame(Some(Ok(frame))) => {
-                let Some(event) = link.decode(frame) else {
-                    continue;
-                };
-                if left_the_slot(link, &event) {
-                    // Reconnect (reading the slot map again) after a pause
-                    // that keeps this from spinning while the cluster settles.
-                    tokio::time::sleep(MOVED_PAUSE).await;
-                    return Ended::Lost;
-                }
-                if restoring > 0 && answers_restore(&event) {
-                    restoring -= 1;
-                    match event {
-                        // A subscription the server refused to restore (its
-                        // ACL changed) is the user's to know about.
-                        Event::Error(_) => link.inbox.push(event),
-                        // It answers a subscribe whose own command was lost
-                        // with the last connection, too.
-                        Event::Message(message) => link.confirm(&message),
-                    }
-                    if restoring == 0 {
-                        link.inbox.push(reconnected(restored));
-                    }
-                    continue;
-                }
-                let event = match event {
-                    // The subscribe that waits for it raises it instead.
-                    Event::Error(err) => match link.refuse(err) {
-                        Some(err) => Event::Error(err),
-                        None => continue,
-                    },
-                    event @ Event::Message(_) => event,
-                };
-                // Queued before its subscribe returns, so a get_message
-                // right after that finds it.
-                let confirmation = event
-                    .as_message()
-                    .filter(|message| message.kind.is_subscribe_confirmation())
-                    .cloned();
-                link.inbox.push(event);
-                if let Some(message) = confirmation {
-                    link.confirm(&message);
+                if let Some(ended) = on_frame(link, frame, &mut restoring, restored).await {
+                    return ended;
                 }
             }
             Step::Frame(_) | Step::Written(Err(_)) => return Ended::Lost,
@@ -606,6 +798,152 @@ async fn session(
     }
 }
 
+/// Handles one frame of a session; `Some` ends the session.
+async fn on_frame(
+    link: &Link,
+    frame: redis::Value,
+    restoring: &mut usize,
+    restored: usize,
+) -> Option<Ended> {
+    // A frame that is no event needs nothing (the session goes on).
+    let event = link.decode(frame)?;
+    if let Some(group) = link.group() {
+        match shard_event(link, &event) {
+            Shard::Other => {}
+            Shard::Released => {
+                if emptied_shards(&event) {
+                    group.retire(link);
+                }
+                return None;
+            }
+            Shard::Moved(slot) => {
+                if *restoring > 0 && answers_restore(&event) {
+                    *restoring -= 1;
+                    if *restoring == 0 {
+                        link.deliver(reconnected(restored));
+                    }
+                }
+                // The same pause as a single connection's, then
+                // the slot's channels go where the map says.
+                tokio::time::sleep(MOVED_PAUSE).await;
+                group.regroup(Some((link, slot))).await;
+                return None;
+            }
+        }
+    }
+    if left_the_slot(link, &event) {
+        // Reconnect (reading the slot map again) after a pause
+        // that keeps this from spinning while the cluster settles.
+        tokio::time::sleep(MOVED_PAUSE).await;
+        return Some(Ended::Lost);
+    }
+    if *restoring > 0 && answers_restore(&event) {
+        *restoring -= 1;
+        match event {
+            // A subscription the server refused to restore (its
+            // ACL changed) is the user's to know about.
+            Event::Error(_) => link.inbox.push(event),
+            // It answers a subscribe whose own command was lost
+            // with the last connection, too.
+            Event::Message(message) => link.confirm(&message),
+        }
+        if *restoring == 0 {
+            link.deliver(reconnected(restored));
+        }
+        return None;
+    }
+    let event = match event {
+        // The subscribe that waits for it raises it instead.
+        Event::Error(err) => {
+            if let Some(err) = link.refuse(err) {
+                Event::Error(err)
+            } else {
+                // A shard link whose only subscribe was refused holds nothing.
+                if let Some(group) = link.group() {
+                    group.retire(link);
+                }
+                return None;
+            }
+        }
+        event @ Event::Message(_) => event,
+    };
+    // Queued before its subscribe returns, so a get_message
+    // right after that finds it.
+    let confirmation = event
+        .as_message()
+        .filter(|message| message.kind.is_subscribe_confirmation())
+        .cloned();
+    if let Some(message) = &confirmation {
+        if link.is_quiet(message) {
+            link.confirm(message);
+            return None;
+        }
+    }
+    let emptied = link.shard.is_some() && emptied_shards(&event);
+    link.deliver(event);
+    if let Some(message) = confirmation {
+        link.confirm(&message);
+    }
+    if emptied {
+        if let Some(group) = link.group() {
+            group.retire(link);
+        }
+    }
+    None
+}
+
+/// What a frame means to a shard link.
+enum Shard {
+    /// Nothing particular: as on any link.
+    Other,
+    /// The server's `sunsubscribe` for a channel this link let go of.
+    Released,
+    /// The node does not serve this slot (any more): `MOVED`, or an unasked
+    /// `sunsubscribe` of a channel the link holds.
+    Moved(u16),
+}
+
+fn shard_event(link: &Link, event: &Event) -> Shard {
+    match event {
+        Event::Error(err) => match err.code() {
+            Some("MOVED") => err
+                .message()
+                .split_whitespace()
+                .nth(1)
+                .and_then(|slot| slot.parse().ok())
+                .map_or(Shard::Other, Shard::Moved),
+            _ => Shard::Other,
+        },
+        Event::Message(message) => {
+            if link.swallow_released(message) {
+                Shard::Released
+            } else if link.lost_shard(message) {
+                message
+                    .channel
+                    .as_deref()
+                    .map_or(Shard::Other, |name| Shard::Moved(slot_of(name)))
+            } else {
+                Shard::Other
+            }
+        }
+    }
+}
+
+/// Whether `event` says its connection holds no shard channel any more (a
+/// `sunsubscribe` confirmation counting none left).
+fn emptied_shards(event: &Event) -> bool {
+    event.as_message().is_some_and(|message| {
+        message.kind == MessageKind::SUnsubscribe && message.data == Payload::Count(0)
+    })
+}
+
+/// Appends `cmd` to `out`; returns where it is.
+fn push_command(out: &mut Vec<u8>, cmd: &Command) -> std::ops::Range<usize> {
+    let start = out.len();
+    out.extend_from_slice(cmd.packed());
+    start..out.len()
+}
+
 /// Whether `event` says the node no longer serves the subscriber's shard
 /// channels: `MOVED` (a map read mid-failover sent it to the wrong node), or
 /// a `sunsubscribe` it did not ask for (see [`Link::lost_shard`]).
@@ -626,6 +964,7 @@ fn answers_restore(event: &Event) -> bool {
 
 fn reconnected(restored: usize) -> Event {
     Event::Message(Message {
+        node: None,
         kind: MessageKind::Reconnected,
         pattern: None,
         channel: None,

@@ -8,6 +8,8 @@
 //! [`Message`], so nothing after it knows which protocol the connection
 //! speaks.
 
+use std::sync::Arc;
+
 use redis::{PushKind, Value};
 
 use crate::error::{Error, ErrorKind};
@@ -119,6 +121,10 @@ pub struct Message {
     pub pattern: Option<Vec<u8>>,
     pub channel: Option<Vec<u8>>,
     pub data: Payload,
+    /// The node whose connection it came on: set by a cluster subscriber's
+    /// shard connections (one per node), for a reader that wants one node's
+    /// messages (redis-py's `get_sharded_message(target_node=)`).
+    pub node: Option<Arc<str>>,
 }
 
 /// What a subscriber's inbox holds.
@@ -176,6 +182,7 @@ impl Event {
             other => return Self::from_frame(other),
         };
         Some(Self::Message(Message {
+            node: None,
             kind: MessageKind::Monitor,
             pattern: None,
             channel: None,
@@ -200,6 +207,7 @@ impl Event {
 
 fn pong(data: Vec<u8>) -> Event {
     Event::Message(Message {
+        node: None,
         kind: MessageKind::Pong,
         pattern: None,
         channel: None,
@@ -213,18 +221,21 @@ fn message(kind: MessageKind, words: Vec<Value>) -> Message {
     let mut next = || words.next().unwrap_or(Value::Nil);
     match kind {
         MessageKind::PMessage => Message {
+            node: None,
             kind,
             pattern: bytes(next()),
             channel: bytes(next()),
             data: payload(next()),
         },
         MessageKind::Pong => Message {
+            node: None,
             kind,
             pattern: None,
             channel: None,
             data: payload(next()),
         },
         _ => Message {
+            node: None,
             kind,
             pattern: None,
             channel: bytes(next()),

@@ -12,6 +12,7 @@
 //! - `inbox`: the bounded queue, its backlog policy and its wake-ups.
 //! - `subscriptions`: what to restore, and the commands' bytes.
 //! - `link`: the connection task: connect, write, read, reconnect, restore.
+//! - `shards`: a cluster subscriber's shard channels, a link per node.
 //!
 //! ## A connection of its own, on RESP3 too
 //!
@@ -36,6 +37,7 @@ mod acks;
 mod inbox;
 mod link;
 mod message;
+mod shards;
 mod subscriptions;
 
 #[cfg(test)]
@@ -52,9 +54,11 @@ pub use inbox::{Inbox, Waited, Waker, DEFAULT_MAX_BUFFERED};
 pub(crate) use link::Connect;
 use link::Link;
 pub use message::{Event, Message, MessageKind, Payload};
+pub(crate) use shards::ShardRouter;
+use shards::Shards;
 pub use subscriptions::{check_subscribe, Kind};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::events::Context;
 
 /// Where a connection that also answers requests sends the RESP3 pushes it
@@ -64,9 +68,12 @@ pub type PushSink = Arc<dyn Fn(Value) + Send + Sync>;
 
 /// A subscriber: its own connection to the server, the subscriptions it
 /// restores after a reconnection, and the inbox its messages wait in.
-/// Dropping it closes it.
+/// A cluster client's subscriber holds its shard channels on connections of
+/// their own, one per node serving them (see `shards`); channels and
+/// patterns stay on the first. Dropping it closes it.
 pub struct Subscriber {
     link: Arc<Link>,
+    shards: Option<Arc<Shards>>,
 }
 
 impl Subscriber {
@@ -84,6 +91,38 @@ impl Subscriber {
     ) -> Result<Self> {
         Ok(Self {
             link: Link::start(connect, max_buffered, ack_timeout, runtime, context)?,
+            shards: None,
+        })
+    }
+
+    /// Starts a cluster subscriber: channels and patterns on a connection
+    /// `connect` opens, shard channels on a connection per node `router`
+    /// finds for them.
+    pub(crate) fn start_cluster(
+        connect: Connect,
+        router: Arc<dyn ShardRouter>,
+        max_buffered: usize,
+        ack_timeout: Option<Duration>,
+        runtime: &Handle,
+        context: Arc<Context>,
+    ) -> Result<Self> {
+        let link = Link::start(
+            connect,
+            max_buffered,
+            ack_timeout,
+            runtime,
+            Arc::clone(&context),
+        )?;
+        let shards = Shards::new(
+            router,
+            Arc::clone(&link.inbox),
+            ack_timeout,
+            runtime,
+            context,
+        );
+        Ok(Self {
+            link,
+            shards: Some(shards),
         })
     }
 
@@ -92,12 +131,39 @@ impl Subscriber {
     /// (a failed subscribe holds nothing). The confirmations also arrive in
     /// the inbox; the subscriptions are restored after every reconnection.
     pub fn subscribe(&self, kind: Kind, names: &[Vec<u8>], ack: Ack) -> Result<()> {
-        self.link.subscribe(kind, names, ack)
+        match (&self.shards, kind) {
+            (Some(shards), Kind::Shard) => {
+                self.check_open()?;
+                shards.subscribe(names, ack)
+            }
+            _ => self.link.subscribe(kind, names, ack),
+        }
     }
 
     /// Unsubscribes from `names`, or from every name of the kind if empty.
     pub fn unsubscribe(&self, kind: Kind, names: &[Vec<u8>]) -> Result<()> {
-        self.link.unsubscribe(kind, names)
+        match (&self.shards, kind) {
+            (Some(shards), Kind::Shard) => {
+                self.check_open()?;
+                shards.unsubscribe(names)
+            }
+            _ => self.link.unsubscribe(kind, names),
+        }
+    }
+
+    /// The nodes a cluster subscriber holds a connection to for its shard
+    /// channels (empty on a standalone one).
+    pub fn shard_nodes(&self) -> Vec<String> {
+        self.shards.as_ref().map_or_else(Vec::new, |shards| {
+            shards.nodes().iter().map(ToString::to_string).collect()
+        })
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.link.is_closed() {
+            return Err(Error::new(ErrorKind::Closed, "the subscriber is closed"));
+        }
+        Ok(())
     }
 
     /// Sends a `PING`; its pong arrives in the inbox.
@@ -120,6 +186,9 @@ impl Subscriber {
     /// end once what is queued has been taken.
     pub fn close(&self) {
         self.link.close();
+        if let Some(shards) = &self.shards {
+            shards.close();
+        }
     }
 
     pub fn is_closed(&self) -> bool {
@@ -128,23 +197,29 @@ impl Subscriber {
 
     /// A handle that can close the subscriber without keeping it alive.
     pub(crate) fn closer(&self) -> Closer {
-        Closer(Arc::downgrade(&self.link))
+        Closer(
+            Arc::downgrade(&self.link),
+            self.shards.as_ref().map(Arc::downgrade),
+        )
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.link.close();
+        self.close();
     }
 }
 
 /// Closes a subscriber if it still exists (a client closing its subscribers).
-pub(crate) struct Closer(Weak<Link>);
+pub(crate) struct Closer(Weak<Link>, Option<Weak<Shards>>);
 
 impl Closer {
     pub(crate) fn close(&self) {
         if let Some(link) = self.0.upgrade() {
             link.close();
+        }
+        if let Some(shards) = self.1.as_ref().and_then(Weak::upgrade) {
+            shards.close();
         }
     }
 

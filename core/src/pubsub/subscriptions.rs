@@ -119,13 +119,35 @@ impl Subscriptions {
         self.sets[kind.index()].contains(name)
     }
 
-    /// The slot of the shard channels (the first one's: a cluster client
-    /// subscribes to shard channels of one slot per subscriber).
+    /// The slot of the shard channels (the first one's): where a single
+    /// connection's subscriber goes. A cluster client's subscriber keeps its
+    /// shard channels elsewhere, a connection per node (`super::shards`).
     pub(crate) fn shard_slot(&self) -> Option<u16> {
         self.sets[Kind::Shard.index()]
             .iter()
             .next()
             .map(|name| crate::cluster::slot_of(name))
+    }
+
+    /// Whether no name of `kind` is subscribed to.
+    pub(crate) fn none_of(&self, kind: Kind) -> bool {
+        self.sets[kind.index()].is_empty()
+    }
+
+    /// Records `names` of `kind` without a command (shard channels that
+    /// another connection of the subscriber held).
+    pub(crate) fn add(&mut self, kind: Kind, names: &[Vec<u8>]) {
+        self.sets[kind.index()].extend(names.iter().cloned());
+    }
+
+    /// Takes out the shard channels `leaving` says go, and returns them.
+    pub(crate) fn take_shards(&mut self, leaving: &dyn Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+        let set = &mut self.sets[Kind::Shard.index()];
+        let gone: Vec<Vec<u8>> = set.iter().filter(|name| leaving(name)).cloned().collect();
+        for name in &gone {
+            set.remove(name);
+        }
+        gone
     }
 
     /// Appends the commands that subscribe a new connection to everything
@@ -144,6 +166,11 @@ impl Subscriptions {
         }
         count
     }
+}
+
+/// The subscribe command of `kind` for `names`.
+pub(crate) fn subscribe_command(kind: Kind, names: &[Vec<u8>]) -> Result<Command> {
+    command(kind.subscribe_word(), names)
 }
 
 fn command(word: &[u8], names: &[Vec<u8>]) -> Result<Command> {

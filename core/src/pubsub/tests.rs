@@ -625,3 +625,5 @@ async fn a_move_reconnects_and_subscribes_again_while_the_old_connection_stays_u
     subscriber.close();
     assert!(!closer.move_on(), "a closed subscriber is let go of");
 }
+
+mod shards;

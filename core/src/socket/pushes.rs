@@ -122,6 +122,7 @@ fn message_to_proto(message: Message) -> proto::PubSubMessage {
             Payload::Bytes(bytes) => pub_sub_message::Data::Payload(Bytes::from(bytes)),
             Payload::Count(count) => pub_sub_message::Data::Count(count),
         }),
+        node: message.node.map(|node| node.to_string()),
     }
 }
 
@@ -160,6 +161,7 @@ pub fn event_from_proto(event: proto::PushEvent) -> Result<Event, Error> {
             Some(pub_sub_message::Data::Payload(bytes)) => Payload::Bytes(Vec::from(bytes)),
             None => Payload::Bytes(Vec::new()),
         },
+        node: message.node.map(std::sync::Arc::from),
     }))
 }
 
@@ -172,18 +174,28 @@ mod tests {
     fn events_round_trip() {
         let events = [
             Event::Message(Message {
+                node: None,
                 kind: MessageKind::PMessage,
                 pattern: Some(b"p*".to_vec()),
                 channel: Some(b"pa".to_vec()),
                 data: Payload::Bytes(b"\x00\xff".to_vec()),
             }),
             Event::Message(Message {
+                kind: MessageKind::SMessage,
+                pattern: None,
+                channel: Some(b"s".to_vec()),
+                data: Payload::Bytes(b"hi".to_vec()),
+                node: Some("127.0.0.1:7001".into()),
+            }),
+            Event::Message(Message {
+                node: None,
                 kind: MessageKind::Unsubscribe,
                 pattern: None,
                 channel: None,
                 data: Payload::Count(0),
             }),
             Event::Message(Message {
+                node: None,
                 kind: MessageKind::Reconnected,
                 pattern: None,
                 channel: None,

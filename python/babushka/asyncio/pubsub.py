@@ -238,16 +238,42 @@ class PubSub(PubSubBase):
         ever), or ``None``; see :meth:`babushka.pubsub.PubSub.get_message`
         for the messages. Raises ``RuntimeError`` before the first subscribe,
         as redis-py's does."""
+        return await self._get(ignore_subscribe_messages, timeout, None)
+
+    async def get_sharded_message(
+        self,
+        ignore_subscribe_messages: bool = False,
+        timeout: float | None = 0.0,
+        target_node: Any = None,
+    ) -> dict[str, Any] | None:
+        """As :meth:`babushka.pubsub.PubSub.get_sharded_message`."""
+        return await self._get(ignore_subscribe_messages, timeout, self._target(target_node))
+
+    async def _get(
+        self, ignore_subscribe_messages: bool, timeout: float | None, node: str | None
+    ) -> dict[str, Any] | None:
         if self._native is None:
             raise RuntimeError(
                 "pubsub connection not set: did you forget to call subscribe() or psubscribe()?"
             )
-        message = await self._receive(timeout)
+        message = await self._next(timeout, node)
         if message is None:
             return None
         return await self._process(message, ignore_subscribe_messages)
 
-    get_sharded_message = get_message
+    async def _next(self, timeout: float | None, node: str | None) -> dict[str, Any] | None:
+        """The next message (of ``node``, if given: the others are parked)."""
+        parked = self._unpark(node)
+        if parked is not None:
+            return parked
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            message = await self._receive(remaining)
+            if message is None or node is None or self._origin == node:
+                return message
+            self._parked.append((self._origin, message))
 
     async def _receive(self, timeout: float | None) -> dict[str, Any] | None:
         self._raise_deferred()
@@ -280,6 +306,7 @@ class PubSub(PubSubBase):
                     await asyncio.wait_for(ready.wait(), remaining)
         if message is None:
             return None
+        self._origin = native.last_node
         self._received(native)
         handler = self.push_handler_func
         if handler is not None and self._pushed(message):

@@ -99,12 +99,6 @@ class CommandsBase(Generic[ValueT]):
     def _execute_then(self, parse: Callable[[Any], Any], shape: int, *args: Any) -> ResponseT:
         raise NotImplementedError
 
-    def _check_shard_channels(self, channels: list[Any]) -> None:
-        """Raises before a subscriber subscribes to ``channels`` (every shard
-        channel it would have) if this client cannot serve them on one
-        connection: a cluster client refuses several slots. One server
-        serves every channel."""
-
     def _check_transaction(
         self, commands: Iterable[tuple[Any, ...]], watched_slot: int | None = None
     ) -> None:
