@@ -7,11 +7,12 @@
 //! - `topology`: the slot map, read from `CLUSTER SLOTS`.
 //! - `plan`: where one command goes, by the command table (its keys' slot,
 //!   a split by slot, every primary, any node) and how replies combine.
-//! - `redirect`: what a `MOVED`, `ASK`, `TRYAGAIN` or `CLUSTERDOWN` reply asks for.
+//! - `redirect`: what a `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` or
+//!   `READONLY` reply asks for.
 //! - this file: [`Cluster`]: sending, following redirections, retrying
 //!   within the request's deadline, gathering split replies, and keeping
-//!   the slot map fresh (at the first request, after `MOVED` or a lost
-//!   connection, and every [`REFRESH_PERIOD`]).
+//!   the slot map fresh (at the first request, after `MOVED`, `READONLY`
+//!   or a lost connection, and every [`REFRESH_PERIOD`]).
 //!
 //! Requests that arrive before the first slot map wait for it in `pending`,
 //! so no transport has to know whether the map is there yet.
@@ -72,6 +73,8 @@ enum Why {
     Later,
     /// A node's connection was lost.
     Lost,
+    /// A node the map names a primary answered `READONLY`.
+    Demoted,
     /// The periodic read.
     Periodic,
     /// The client asked (connecting).
@@ -86,6 +89,7 @@ impl Why {
             Self::Unserved => "a slot without a primary",
             Self::Later => "TRYAGAIN or CLUSTERDOWN",
             Self::Lost => "a node was lost",
+            Self::Demoted => "READONLY",
             Self::Periodic => "periodic",
             Self::Asked => "connecting",
         }
@@ -121,9 +125,33 @@ struct Parked {
 
 #[derive(Debug, Clone)]
 enum To {
-    Slot { slot: u16, read: bool },
+    /// The slot's primary by the map (or, for a read with
+    /// `read_from_replicas`, one of its nodes in turn). A fan-out to every
+    /// primary sends to each primary's first slot, so that a share resent
+    /// after a failover finds the shard's new primary.
+    Slot {
+        slot: u16,
+        read: bool,
+    },
+    /// A node the caller named (`target_nodes=`), or an `ASK` named.
     Node(NodeName),
+    /// Where a `MOVED` reply sent the slot's command; routed by the map
+    /// again if that node turns out lost or demoted.
+    Moved {
+        slot: u16,
+        node: NodeName,
+    },
     Default,
+}
+
+impl To {
+    /// Routed by the map again: the node a `MOVED` named is lost or demoted.
+    fn by_map(self) -> Self {
+        match self {
+            Self::Moved { slot, .. } => Self::Slot { slot, read: false },
+            other => other,
+        }
+    }
 }
 
 /// The router of one cluster client.
@@ -260,11 +288,11 @@ impl Cluster {
                 None
             }
             Plan::Fanout { all_nodes, combine } => {
-                match self.fanout_nodes(all_nodes) {
-                    Some(nodes) => {
-                        let jobs = nodes
+                match self.fanout_targets(all_nodes) {
+                    Some(targets) => {
+                        let jobs = targets
                             .into_iter()
-                            .map(|node| Job::new(Batch::One(cmd.clone()), To::Node(node), deadline))
+                            .map(|to| Job::new(Batch::One(cmd.clone()), to, deadline))
                             .collect();
                         self.gather(jobs, combine, Vec::new(), sink);
                     }
@@ -329,14 +357,20 @@ impl Cluster {
         }
     }
 
-    /// The nodes a fan-out goes to, or `None` before the first slot map.
-    fn fanout_nodes(&self, all_nodes: bool) -> Option<Vec<NodeName>> {
+    /// Where a fan-out goes: each primary (as its first slot, see
+    /// [`To::Slot`]) and, with `all_nodes`, each replica; `None` before the
+    /// first slot map.
+    fn fanout_targets(&self, all_nodes: bool) -> Option<Vec<To>> {
         let map = self.map.read().clone()?;
-        let mut nodes = map.primaries();
+        let mut targets: Vec<To> = map
+            .primary_slots()
+            .into_iter()
+            .map(|(_, slot)| To::Slot { slot, read: false })
+            .collect();
         if all_nodes {
-            nodes.extend(map.replicas());
+            targets.extend(map.replicas().into_iter().map(To::Node));
         }
-        Some(nodes)
+        Some(targets)
     }
 
     /// Sends one job, following what the reply asks. Returns the cancel
@@ -435,7 +469,7 @@ impl Cluster {
                     .with("node", node.as_ref())
                 });
                 self.refresh_soon(Why::Moved);
-                job.to = To::Node(node);
+                job.to = To::Moved { slot, node };
                 job.asking = false;
                 self.run(job, sink);
             }
@@ -448,6 +482,21 @@ impl Cluster {
                 self.refresh_soon(Why::Later);
                 self.retry_later(job, sink, err);
             }
+            // A node the caller named was not chosen as a primary: its
+            // answer stands, as any other reply of that node's would.
+            Redirect::Demoted if matches!(job.to, To::Node(_)) => complete(sink, Err(err)),
+            Redirect::Demoted => {
+                // A MOVED without an address: the map is read again and
+                // the command (which did not run) goes to the primary the
+                // new map names, after the pause `retry_later` gives the
+                // read; a resend that still meets the demoted node waits
+                // longer, within the request's deadline.
+                self.report_demoted(sent_to);
+                self.refresh_soon(Why::Demoted);
+                job.to = job.to.by_map();
+                job.asking = false;
+                self.retry_later(job, sink, err);
+            }
             Redirect::Lost => {
                 self.refresh_soon(Why::Lost);
                 job.connection_attempt += 1;
@@ -455,6 +504,7 @@ impl Cluster {
                     return complete(sink, Err(err));
                 }
                 // Routed again by the (refreshed) map, not to the lost node.
+                job.to = job.to.by_map();
                 job.asking = false;
                 self.retry_later(job, sink, err);
             }
@@ -485,10 +535,32 @@ impl Cluster {
         });
     }
 
+    /// Reports a `READONLY` from `node`, a primary by the map (as a
+    /// `MOVED` is reported).
+    #[cold]
+    fn report_demoted(&self, node: &NodeName) {
+        events::emit(Topic::Cluster, Level::Debug, || {
+            let event = Event::new(
+                Topic::Cluster,
+                Level::Debug,
+                "readonly",
+                format!(
+                    "READONLY: {node} is a replica now (a failover the slot map has not seen); \
+                     the map is read again and the command sent to the new primary"
+                ),
+            )
+            .with("address", node.as_ref());
+            match &self.template.client_name {
+                Some(name) => event.with("client_name", name.as_str()),
+                None => event,
+            }
+        });
+    }
+
     /// The node a job goes to on `map`.
     fn node_for(&self, map: &SlotMap, to: &To) -> Result<NodeName> {
         match to {
-            To::Node(node) => Ok(node.clone()),
+            To::Node(node) | To::Moved { node, .. } => Ok(node.clone()),
             To::Default => map
                 .primaries()
                 .into_iter()
