@@ -19,12 +19,11 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.cluster import Cluster
-from test_cluster_scan import synced_replica
+from support.cluster import SETTLE_SECONDS, Cluster, timeout_for
 
 #: How long a published message may take to arrive after the cluster changed
-#: (a failover's election, the subscriber's reconnection): a wide margin.
-FOLLOW_SECONDS = 30
+#: (the subscriber's reconnection): as long as any wait on the cluster.
+FOLLOW_SECONDS = SETTLE_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +79,7 @@ async def anext_message(p: Any, timeout: float = 5.0) -> dict[str, Any]:
     raise AssertionError(f"no message in {timeout} s")
 
 
+@pytest.mark.timeout(timeout_for(5))
 def test_shard_subscriber_follows_failover_and_resharding(
     own_cluster: Cluster, transport: str
 ) -> None:
@@ -95,8 +95,8 @@ def test_shard_subscriber_follows_failover_and_resharding(
         assert rc.spublish(channel, "first") == 1
         assert next_message(p)["data"] == b"first"
 
-        primary = own_cluster.node_for_slot(slot)
-        own_cluster.failover(synced_replica(own_cluster, primary))
+        _, replica = own_cluster.synced_shard(slot)
+        own_cluster.failover(replica)
         assert arrives(rc, p, channel, "after-failover").startswith(b"after-failover")
 
         source, target = other_primary(own_cluster, slot)
@@ -140,6 +140,7 @@ def test_classic_pubsub_in_a_cluster(own_cluster: Cluster, transport: str) -> No
         rc.close()
 
 
+@pytest.mark.timeout(timeout_for(3))
 async def test_async_shard_subscriber_follows_a_failover(
     own_cluster: Cluster, transport: str
 ) -> None:
@@ -152,8 +153,8 @@ async def test_async_shard_subscriber_follows_a_failover(
         await p.ssubscribe(channel)
         assert await arc.spublish(channel, "first") == 1
         assert (await anext_message(p))["data"] == b"first"
-        primary = own_cluster.node_for_slot(arc.keyslot(channel))
-        own_cluster.failover(synced_replica(own_cluster, primary))
+        _, replica = own_cluster.synced_shard(arc.keyslot(channel))
+        own_cluster.failover(replica)
         deadline = time.monotonic() + FOLLOW_SECONDS
         while time.monotonic() < deadline:
             try:
