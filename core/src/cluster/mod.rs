@@ -799,6 +799,10 @@ impl Cluster {
 
     #[cold]
     fn report_refresh_failed(&self, why: Why, err: &Error) {
+        // A read cut short by the client's own close is no failure.
+        if err.kind() == ErrorKind::Closed && self.is_closed() {
+            return;
+        }
         events::emit(Topic::Cluster, Level::Warning, || {
             Event::new(
                 Topic::Cluster,
