@@ -123,7 +123,7 @@ class Cluster:
                 fields[name] = value
         return fields
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
+    def wait_healthy(self, timeout: float = SETTLE_SECONDS) -> None:
         """Until every node says ``cluster_state:ok``, all agree on the slots,
         and every replica is in sync with its primary."""
         deadline = time.monotonic() + timeout

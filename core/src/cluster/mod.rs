@@ -170,6 +170,9 @@ pub struct Cluster {
     /// moved since), to tell whether a refresh found a change.
     last_read: Mutex<Option<Arc<SlotMap>>>,
     periodic_started: AtomicBool,
+    /// Disconnected ([`Self::disconnect`]) and not used since: the periodic
+    /// read is skipped, so a closed client opens no connection by itself.
+    dormant: AtomicBool,
     closed: AtomicBool,
     /// Turns of `read_from_replicas` between a slot's nodes.
     turn: AtomicUsize,
@@ -207,6 +210,7 @@ impl Cluster {
             last_refresh: Mutex::new(None),
             last_read: Mutex::new(None),
             periodic_started: AtomicBool::new(false),
+            dormant: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             turn: AtomicUsize::new(0),
             push_sink: Mutex::new(None),
@@ -228,6 +232,7 @@ impl Cluster {
         deadline: Option<Instant>,
         sink: Sink,
     ) -> Submitted {
+        self.wake();
         let cancel = match (batch, target) {
             (batch, Target::Node(node)) => {
                 self.run(Job::new(batch, To::Node(node.clone()), deadline), sink)
@@ -601,6 +606,7 @@ impl Cluster {
         deadline: Option<Instant>,
         sink: Sink,
     ) -> Submitted {
+        self.wake();
         let cluster = Weak::clone(&self.me);
         let sink: Sink = Box::new(move |outcome: Result<Value>| {
             if let (Err(err), Some(cluster)) = (&outcome, cluster.upgrade()) {
@@ -879,7 +885,8 @@ impl Cluster {
         SlotMap::from_cluster_slots(&value, host)
     }
 
-    /// Reads the map every [`REFRESH_PERIOD`] while the client lives.
+    /// Reads the map every [`REFRESH_PERIOD`] while the client lives (and
+    /// is not dormant after a disconnect).
     fn start_periodic(&self) {
         if self.periodic_started.swap(true, Ordering::AcqRel) {
             return;
@@ -895,7 +902,9 @@ impl Cluster {
                 if this.closed.load(Ordering::Acquire) {
                     return;
                 }
-                this.start_refresh(Why::Periodic);
+                if !this.dormant.load(Ordering::Relaxed) {
+                    this.start_refresh(Why::Periodic);
+                }
             }
         });
     }
@@ -962,6 +971,7 @@ impl Cluster {
     /// closed error) but stays usable: the next request opens new ones
     /// (redis-py's `close()` then use again).
     pub(crate) fn disconnect(&self) {
+        self.dormant.store(true, Ordering::Relaxed);
         let nodes = std::mem::take(&mut *self.nodes.lock());
         for connections in nodes.values() {
             connections.close();
@@ -977,6 +987,14 @@ impl Cluster {
         drop(std::mem::take(&mut *self.nodes.lock()));
         for Parked { sink, .. } in std::mem::take(&mut *self.pending.lock()) {
             complete(sink, Err(Error::closed()));
+        }
+    }
+
+    /// A request came: the periodic read resumes after a disconnect. (A
+    /// load first, so the common case writes no shared cache line.)
+    fn wake(&self) {
+        if self.dormant.load(Ordering::Relaxed) {
+            self.dormant.store(false, Ordering::Relaxed);
         }
     }
 
