@@ -14,6 +14,17 @@
   There a test runs on the default transport (managed) only, unless it is in
   the representative sample, marked ``@pytest.mark.every_transport``. A command
   is written once in the core; a transport only carries it.
+- Except a module or test marked ``default_transport``: it runs on the default
+  transport only, as command shapes do (the examples: programs whose point is
+  what they print; the transports carry their commands in the rest of the
+  suite).
+- Except a test marked ``any_server``: it is about the client alone (its
+  timeouts, pools, memory, fork, a program it runs) and both servers answer
+  what it sends alike, so it runs against the first selected server kind
+  only (Redis by default), still on every transport. It is put where it
+  saves time (slow tests, modules of client-side behaviour), with a comment
+  saying why the server cannot matter; a test whose outcome comes from the
+  server's own code (its limits, its errors, a command's reply) keeps both.
 
 A new module gets the full matrix unless it opts out. A test that starts its
 own server takes ``server_kind`` and passes it on:
@@ -23,7 +34,8 @@ Narrowing, through the environment:
 
 - ``BABUSHKA_TEST_SERVERS=redis`` (default ``redis,valkey``);
 - ``BABUSHKA_TEST_TRANSPORTS=managed,ffi`` (default ``managed,ffi,uds``);
-- ``BABUSHKA_TEST_FULL_MATRIX=1`` runs command shapes on every transport too.
+- ``BABUSHKA_TEST_FULL_MATRIX=1`` runs command shapes and ``default_transport``
+  tests on every transport, and ``any_server`` tests on every server, too.
 
 Event loops: a module or test marked ``every_loop`` runs its async tests on
 asyncio's loop and on uvloop's (``support/loops.py``; the id ends in
@@ -41,6 +53,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import redis
 
 import babushka
 import babushka.asyncio
@@ -60,6 +73,8 @@ class Matrix:
     loops: list[str] = field(default_factory=list)
     # Where a module of command shapes runs.
     shape_transports: list[str] = field(default_factory=list)
+    # What an any_server test runs against.
+    any_servers: list[str] = field(default_factory=list)
 
     @classmethod
     def from_environment(cls) -> Matrix:
@@ -76,12 +91,12 @@ class Matrix:
                 f"{', '.join(ALL_TRANSPORTS)}"
             )
         if os.environ.get("BABUSHKA_TEST_FULL_MATRIX", "") not in ("", "0"):
-            shapes = transports
-        elif DEFAULT_TRANSPORT in transports:
-            shapes = [DEFAULT_TRANSPORT]
-        else:  # the environment left the default out: the first one selected
-            shapes = transports[:1]
-        return cls(servers, transports, loops, shapes)
+            shapes, any_servers = transports, servers
+        else:
+            # The default transport; if the environment left it out, the first one selected.
+            shapes = [DEFAULT_TRANSPORT] if DEFAULT_TRANSPORT in transports else transports[:1]
+            any_servers = servers[:1]
+        return cls(servers, transports, loops, shapes, any_servers)
 
 
 MATRIX = Matrix()  # read from the environment when pytest starts
@@ -99,6 +114,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "every_transport: in a command_shapes module, part of the sample that runs "
         "on every transport",
+    )
+    config.addinivalue_line(
+        "markers",
+        "default_transport: runs on the default transport only, as command shapes do",
+    )
+    config.addinivalue_line(
+        "markers",
+        "any_server: about the client alone (both servers answer it alike): runs "
+        "against the first selected server kind only, on every transport",
     )
     config.addinivalue_line(
         "markers",
@@ -148,7 +172,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     else:
         shapes = f"{', '.join(MATRIX.shape_transports)}, and a sample on the others"
     return [
-        f"servers: {'; '.join(servers)}",
+        f"servers: {'; '.join(servers)} (any_server tests: {', '.join(MATRIX.any_servers)})",
         f"transports: {', '.join(MATRIX.transports)} (command shapes: {shapes})",
         f"event loops of every_loop tests: {', '.join(MATRIX.loops)}",
     ]
@@ -166,6 +190,8 @@ def _already_parametrized(metafunc: pytest.Metafunc, name: str) -> bool:
 
 def transports_for(definition: pytest.Item) -> list[str]:
     """The transports one test runs on."""
+    if definition.get_closest_marker("default_transport") is not None:
+        return MATRIX.shape_transports
     if (
         definition.get_closest_marker("command_shapes") is None
         or definition.get_closest_marker("every_transport") is not None
@@ -174,13 +200,22 @@ def transports_for(definition: pytest.Item) -> list[str]:
     return MATRIX.shape_transports
 
 
+def servers_for(definition: pytest.Item) -> list[str]:
+    """The server kinds one test runs against."""
+    if definition.get_closest_marker("any_server") is not None:
+        return MATRIX.any_servers
+    return MATRIX.servers
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Server first, so ids read [valkey-managed]. Session scope: one server of
     # each kind for the whole run, the tests grouped by it.
     if "server_kind" in metafunc.fixturenames and not _already_parametrized(
         metafunc, "server_kind"
     ):
-        metafunc.parametrize("server_kind", MATRIX.servers, indirect=True, scope="session")
+        metafunc.parametrize(
+            "server_kind", servers_for(metafunc.definition), indirect=True, scope="session"
+        )
     if "transport" in metafunc.fixturenames and not _already_parametrized(metafunc, "transport"):
         metafunc.parametrize("transport", transports_for(metafunc.definition), indirect=True)
 
@@ -231,6 +266,15 @@ async def ar(redis_server: RedisServer, transport: str) -> AsyncIterator[babushk
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """redis-py's client on the same server, on RESP2 (our clients' default):
+    what a test compares Babushka's replies with."""
+    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
+    yield client
+    client.close()
 
 
 _RUNS: collections.Counter[tuple[str, str]] = collections.Counter()

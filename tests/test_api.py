@@ -246,6 +246,8 @@ def test_max_connections_bounds_the_leased_connections(
     assert client.blpop(["never"], timeout=0.1) is None  # given back
 
 
+# The pool is the client's; the server only holds a BLPOP.
+@pytest.mark.any_server
 def test_a_blocking_pool_waits_for_a_connection(redis_server: RedisServer, transport: str) -> None:
     pool = babushka.BlockingConnectionPool(
         port=redis_server.port, max_connections=1, timeout=0.3, transport=transport
@@ -323,6 +325,8 @@ def _blocked(server: RedisServer) -> bool:
         return any(entry["cmd"] == "blpop" for entry in observer.client_list())
 
 
+# The pool is the client's; the server only holds a BLPOP.
+@pytest.mark.any_server
 async def test_an_async_blocking_pool_waits_for_a_connection(
     redis_server: RedisServer, transport: str
 ) -> None:
@@ -341,6 +345,8 @@ async def test_an_async_blocking_pool_waits_for_a_connection(
     await client.aclose(close_connection_pool=True)
 
 
+# The pool is the client's; the server only holds a BLPOP.
+@pytest.mark.any_server
 async def test_cancelling_a_request_that_waits_for_a_connection(
     redis_server: RedisServer, transport: str
 ) -> None:

@@ -21,7 +21,9 @@ import babushka
 import babushka.asyncio
 from support.servers import RedisServer
 
-pytestmark = pytest.mark.every_loop
+# What is under test is the future the client returns; the server only
+# answers plain commands, alike on both kinds (conftest.py's any_server).
+pytestmark = [pytest.mark.every_loop, pytest.mark.any_server]
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 

@@ -1,7 +1,9 @@
 """The benchmark runs end to end and writes its files.
 
 A smoke test only: it checks the harness, never a timing (timings belong in
-the benchmark's output, DESIGN.md).
+the benchmark's output, DESIGN.md). So the standalone runs are shorter still
+than ``--quick`` (``SHORT``): what is checked is that every cell ran and
+counted operations, and a tenth of a second per cell gives that.
 """
 
 from __future__ import annotations
@@ -16,15 +18,25 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the bench extra (matplotlib) is not installed")
 
+#: Seconds per cell, its warm-up, and each idle client's watch (--quick: 0.2, 0.05, 0.2).
+#: A cell keeps --quick's 0.2 s: every cell must count operations, and a
+#: thread of a shorter one may not be scheduled at all on a busy machine.
+SHORT = ("--duration", "0.2", "--warmup", "0.01", "--idle-seconds", "0.05")
+
+
+def _bench(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m babushka.bench`` with ``args``, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "babushka.bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
 
 def test_quick_run_writes_its_files(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    completed = subprocess.run(
-        [sys.executable, "-m", "babushka.bench", "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=55,
-    )
+    completed = _bench("--quick", *SHORT, "--out", str(out), timeout=55)
     assert completed.returncode == 0, completed.stderr[-4000:]
     assert "babushka-async-managed" in completed.stdout
 
@@ -52,23 +64,17 @@ def test_uvloop_columns(tmp_path: Path) -> None:
     """``--loop asyncio,uvloop``: every async client once per loop, each
     compared with redis-py on the same loop."""
     out = tmp_path / "results"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babushka.bench",
-            "--quick",
-            "--loop",
-            "asyncio,uvloop",
-            "--clients",
-            "babushka-async-*,redis-py-async*,reference-async*",
-            "--data-sizes",
-            "",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    completed = _bench(
+        "--quick",
+        *SHORT,
+        "--loop",
+        "asyncio,uvloop",
+        "--clients",
+        "babushka-async-*,redis-py-async*,reference-async*",
+        "--data-sizes",
+        "",
+        "--out",
+        str(out),
         timeout=55,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
@@ -89,12 +95,7 @@ def test_uvloop_columns(tmp_path: Path) -> None:
 
 
 def test_bench_rejects_an_unknown_loop() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "babushka.bench", "--loop", "trio"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    completed = _bench("--loop", "trio", timeout=30)
     assert completed.returncode == 2
     assert "loops are asyncio, uvloop" in completed.stderr
 
@@ -103,20 +104,13 @@ def test_cluster_row(tmp_path: Path) -> None:
     """``--cluster``: a throw-away cluster, each client's cluster client, the
     async row at 100 tasks and the sync row at 10 threads, ratios to redis-py."""
     out = tmp_path / "results"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babushka.bench",
-            "--quick",
-            "--cluster",
-            "--clients",
-            "babushka-*-managed,redis-py-*",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    completed = _bench(
+        "--quick",
+        "--cluster",
+        "--clients",
+        "babushka-*-managed,redis-py-*",
+        "--out",
+        str(out),
         timeout=90,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]

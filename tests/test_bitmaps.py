@@ -3,13 +3,12 @@ pipelines and RESP3, with redis-py's ``BitFieldOperation`` builder."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 import babushka
 import babushka.asyncio
 from babushka.commands.bitmaps import BitFieldOperation
+from support.refusals import Refusal, expect_refusals
 from support.scenario import scenario_tests, step
 
 # Command shapes: the default transport, and the tests marked every_transport
@@ -104,7 +103,7 @@ def test_bitfield_in_a_pipeline(r: babushka.Redis) -> None:
 
 
 def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
-    cases: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
+    cases: list[Refusal] = [
         ("setbit", ("b", "0", 1), {}, "offset"),
         ("getbit", ("b", 1.5), {}, "offset"),
         ("bitcount", ("b", 0), {}, "together"),
@@ -116,9 +115,7 @@ def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
         ("bitop", ("NAND", "d", "b"), {}, "operation"),
         ("bitop", ("AND", "d"), {}, "at least one source"),
     ]
-    for method, args, kwargs, message in cases:
-        with pytest.raises(babushka.DataError, match=message):
-            getattr(r, method)(*args, **kwargs)
+    expect_refusals(r, cases)
     with pytest.raises(babushka.DataError, match="overflow"):
         r.bitfield("b", default_overflow="clamp")
     with pytest.raises(babushka.DataError, match="overflow"):

@@ -40,6 +40,8 @@ def test_no_command_prints_help() -> None:
     assert "ping" in completed.stdout and "bench" in completed.stdout
 
 
+# The command's output is the program's; both kinds answer PING alike.
+@pytest.mark.any_server
 def test_ping(redis_server: RedisServer, transport: str) -> None:
     completed = run_cli("ping", "--url", url(redis_server), "--transport", transport, "-c", "3")
     assert completed.returncode == 0, completed.stderr
@@ -84,6 +86,8 @@ def test_info_sections(redis_server: RedisServer) -> None:
     assert "redis_version" not in fields
 
 
+# The benchmark harness is what runs; both kinds answer its GET/SET alike.
+@pytest.mark.any_server
 def test_bench_against_a_url(redis_server: RedisServer, tmp_path: Path) -> None:
     completed = run_cli(
         "bench",

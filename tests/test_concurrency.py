@@ -143,6 +143,8 @@ def _count_for(seconds: float) -> int:
     return count
 
 
+# The GIL is the client process's; the server only holds a BLPOP.
+@pytest.mark.any_server
 def test_a_waiting_sync_call_lets_other_threads_run(
     redis_server: RedisServer, transport: str
 ) -> None:

@@ -16,13 +16,6 @@ pytestmark = pytest.mark.command_shapes
 
 
 @pytest.fixture
-def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def slowlog_everything(r: babushka.Redis) -> Iterator[None]:
     """Every command goes to the slow log while the test runs."""
     before = r.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]

@@ -21,7 +21,9 @@ import babushka.asyncio
 from support.loops import LOOP_FACTORIES, selected_loops
 from support.servers import RedisServer
 
-pytestmark = pytest.mark.every_loop
+# What is under test is the client's state per event loop; the server only
+# answers plain commands and pub/sub, alike on both kinds (conftest.py).
+pytestmark = [pytest.mark.every_loop, pytest.mark.any_server]
 
 
 def _client(server: RedisServer, transport: str) -> babushka.asyncio.Redis:

@@ -1,8 +1,13 @@
 """The programs in examples/ run as a user runs them (``python
-examples/x.py URL``, in a subprocess, on every transport through
+examples/x.py URL``, in a subprocess, the transport given by
 ``BABUSHKA_TRANSPORT``) against both servers, and print what they should:
 an example that breaks fails the suite. Warnings are errors in them, as
-here, so one that leaks a connection fails too."""
+here, so one that leaks a connection fails too.
+
+On the default transport only (``default_transport``, conftest.py): an
+example is a user's program, each a few seconds in a fresh interpreter, and
+the commands it sends are carried by every transport in the rest of the
+suite. ``BABUSHKA_TEST_FULL_MATRIX=1`` runs them on every transport."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from support.servers import RedisServer
+
+pytestmark = pytest.mark.default_transport
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -110,6 +117,8 @@ def test_distributed_lock(redis_server: RedisServer, transport: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["job_queue.py", "chat.py", "rate_limiter.py"])
+# What is under test is the programs reading REDIS_URL; the server's kind cannot matter.
+@pytest.mark.any_server
 def test_the_url_may_come_from_the_environment(redis_server: RedisServer, name: str) -> None:
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],

@@ -15,6 +15,10 @@ import pytest
 
 from support.servers import RedisServer
 
+# About the client's runtime and connections across fork(): the server only
+# answers PING/SET/GET/SUBSCRIBE, alike on both kinds (conftest.py).
+pytestmark = pytest.mark.any_server
+
 PRELUDE = """
 import asyncio, os, signal, sys, traceback
 import babushka, babushka.asyncio

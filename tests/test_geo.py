@@ -11,6 +11,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
+from support.refusals import Refusal, expect_refusals
 from support.scenario import Check, scenario_tests, step
 
 # Command shapes: the default transport, and the tests marked every_transport
@@ -179,7 +180,7 @@ def test_decode_responses(rd: babushka.Redis) -> None:
 
 
 def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
-    cases: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
+    cases: list[Refusal] = [
         ("geoadd", ("g", (1, 2)), {}, "triples"),
         ("geoadd", ("g", "1 2 x"), {}, "flat sequence"),
         ("geoadd", ("g", PLACES), {"nx": True, "xx": True}, "nx and xx"),
@@ -201,9 +202,7 @@ def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
         ("geosearch", ("g",), {"member": "m", "width": 2}, "radius, or width"),
         ("geosearchstore", ("d", "g"), {"member": "m", "radius": 1, "unit": "au"}, "unit"),
     ]
-    for method, args, kwargs, message in cases:
-        with pytest.raises(babushka.DataError, match=message):
-            getattr(r, method)(*args, **kwargs)
+    expect_refusals(r, cases)
     assert r.dbsize() == 0
 
 

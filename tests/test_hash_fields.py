@@ -14,6 +14,7 @@ import pytest
 import babushka
 import babushka.asyncio
 from support.recorder import as_words, words_sent
+from support.refusals import Refusal, expect_refusals
 from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
 from support.servers import RedisServer
 
@@ -184,7 +185,7 @@ def test_a_field_expires(r: babushka.Redis, redis_server: RedisServer) -> None:
 
 
 def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
-    cases: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
+    cases: list[Refusal] = [
         ("hexpire", ("h", 10), {}, "at least one field"),
         ("hexpire", ("h", 10, "a"), {"nx": True, "gt": True}, "only one of"),
         ("hexpire", ("h", -1, "a"), {}, "seconds"),
@@ -199,7 +200,5 @@ def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
         ("hsetex", ("h", "a", 1), {"data_persist_option": "NX"}, "FNX or FXX"),
         ("hsetex", ("h",), {"items": ["a"]}, "pairs"),
     ]
-    for method, args, kwargs, message in cases:
-        with pytest.raises(babushka.DataError, match=message):
-            getattr(r, method)(*args, **kwargs)
+    expect_refusals(r, cases)
     assert r.dbsize() == 0

@@ -499,6 +499,9 @@ def _reset_peak_rss() -> None:
         clear_refs.write("5")
 
 
+# The limit is checked by the client, before anything is sent: the server's
+# kind cannot matter (conftest.py's any_server).
+@pytest.mark.any_server
 def test_an_argument_over_the_servers_limit_is_refused_before_it_is_copied(
     proxy: RecordingProxy, transport: str
 ) -> None:
@@ -540,6 +543,8 @@ def test_an_argument_over_the_servers_limit_is_refused_before_it_is_copied(
         client.close()
 
 
+# The frame limit is the uds listener's, before anything is sent.
+@pytest.mark.any_server
 def test_uds_refuses_a_request_over_its_frame_limit_alone(proxy: RecordingProxy) -> None:
     """On uds a request travels as one frame of at most 512 MiB: a batch whose
     arguments add up to more is refused with DataError, unsent, and the

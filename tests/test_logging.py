@@ -177,6 +177,8 @@ def cluster_owner(node: RedisServer, slot: int) -> int | None:
     return None
 
 
+# The records are the client's (a refused port, a killed connection), alike on both kinds.
+@pytest.mark.any_server
 def test_nothing_is_printed_to_stderr_without_configuration(
     redis_server: RedisServer, transport: str
 ) -> None:
@@ -297,6 +299,8 @@ def test_a_subscriber_that_loses_its_connection_logs_the_resubscribe(
         r.close()
 
 
+# The records are the client's (its fork handling), alike on both kinds.
+@pytest.mark.any_server
 def test_a_forked_child_reports_leaving_the_parents_connections(
     redis_server: RedisServer, transport: str
 ) -> None:

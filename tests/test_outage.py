@@ -22,12 +22,18 @@ import asyncio
 import statistics
 import time
 
+import pytest
+
 import babushka
 import babushka.asyncio
 from babushka.exceptions import ConnectionError
 from support.faults import wait_until
 from support.gate import Gate
 from support.servers import RedisServer
+
+# The outage is the gate's and the backoff the client's; the server is only
+# killed and restarted, alike on both kinds (conftest.py).
+pytestmark = pytest.mark.any_server
 
 #: The outage of the one 10 s run, and of every other.
 FULL_OUTAGE, SHORT_OUTAGE = 10.0, 3.0

@@ -1,6 +1,9 @@
 """The sdist builds wheels for the oldest and newest supported CPython, and
 each wheel installed into a fresh virtualenv talks to a real server.
 
+Each wheel also carries the typing (``py.typed``, the stubs): the typed
+examples pass ``mypy --strict`` against the unpacked wheel alone.
+
 Marked ``packaging`` (``-m 'not packaging'`` leaves it out while iterating);
 ``./dev test`` and CI run it. Wheels are built with the debug profile
 (``MATURIN_PEP517_ARGS=--profile dev``): a release build with fat LTO costs
@@ -26,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from support.servers import RedisServer
+from support.typed_examples import passing_examples
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
@@ -145,6 +149,23 @@ def server() -> object:
     server.stop()
 
 
+def check_types_alone(wheel: Path, site: Path) -> None:
+    """The wheel's stubs are enough: the typed examples pass ``mypy --strict``
+    against the unpacked wheel alone (no source tree, no site-packages)."""
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-site-packages", "--no-incremental"]
+        + [str(p) for p in passing_examples()],
+        capture_output=True,
+        text=True,
+        cwd=site.parent,
+        env={**os.environ, "MYPYPATH": str(site)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("version", PYTHONS)
 def test_wheel_from_the_sdist_installs_and_runs(
     sdist: Path, target_dir: Path, server: RedisServer, version: str, tmp_path: Path
@@ -166,11 +187,18 @@ def test_wheel_from_the_sdist_installs_and_runs(
     names = zipfile.ZipFile(wheel).namelist()
     assert "babushka/py.typed" in names
     assert "babushka/_core.pyi" in names
+    assert "babushka/_typing.py" in names
+    # The typed interfaces are a stub package: the sdist and the wheel carry all of it.
+    stubs = sorted(p.name for p in (ROOT / "python" / "babushka" / "_interfaces").glob("*.pyi"))
+    assert "__init__.pyi" in stubs
+    assert {f"babushka/_interfaces/{name}" for name in stubs} <= set(names)
     assert any(n.startswith("babushka/_core.") and n.endswith(".so") for n in names), names
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "Name: babushka-redis" in text
     assert "Operating System :: POSIX :: Linux" in text
+
+    check_types_alone(wheel, tmp_path / "unpacked")
 
     run(venv / "bin" / "pip", "install", "--no-deps", "-q", wheel)
     outside = tmp_path / "elsewhere"  # not the source tree, whose babushka/ would shadow it

@@ -32,6 +32,8 @@ def last_command(r: babushka.Redis, client_name: str) -> str:
     raise AssertionError(f"no connection named {client_name}")
 
 
+# The check is the client's; both kinds answer a subscriber's PING alike.
+@pytest.mark.any_server
 @pytest.mark.parametrize("interval", [0.2, 0], ids=["every-0.2s", "off"])
 def test_health_check_pings_an_idle_subscriber_and_hides_the_pong(
     r: babushka.Redis, redis_server: RedisServer, transport: str, name: str, interval: float
@@ -65,6 +67,8 @@ def test_health_check_pings_an_idle_subscriber_and_hides_the_pong(
         assert p.get_message(timeout=WAIT)["data"] == b"after"  # type: ignore[index]
 
 
+# The check is the client's; both kinds answer a subscriber's PING alike.
+@pytest.mark.any_server
 async def test_async_health_check_pings_an_idle_subscriber(
     r: babushka.Redis, redis_server: RedisServer, transport: str, name: str
 ) -> None:

@@ -80,6 +80,8 @@ def _freeze(server: RedisServer, seconds: float) -> threading.Thread:
     return thread
 
 
+# The timeout and the recovery are the client's; DEBUG SLEEP freezes both kinds alike.
+@pytest.mark.any_server
 def test_a_frozen_server_fails_requests_with_timeout_then_recovers(
     debug_server: RedisServer, transport: str
 ) -> None:
@@ -98,6 +100,8 @@ def test_a_frozen_server_fails_requests_with_timeout_then_recovers(
         client.close()
 
 
+# The timeout and the recovery are the client's; DEBUG SLEEP freezes both kinds alike.
+@pytest.mark.any_server
 async def test_a_frozen_server_fails_every_waiting_request(
     debug_server: RedisServer, transport: str
 ) -> None:
@@ -117,6 +121,8 @@ async def test_a_frozen_server_fails_every_waiting_request(
         await client.aclose()
 
 
+# The timeout and the recovery are the client's; CLIENT PAUSE holds both kinds alike.
+@pytest.mark.any_server
 def test_a_paused_server_fails_requests_with_timeout_then_recovers(
     redis_server: RedisServer, transport: str
 ) -> None:

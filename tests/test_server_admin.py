@@ -20,18 +20,19 @@ pytestmark = pytest.mark.command_shapes
 
 
 @pytest.fixture
-def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def own_server(server_kind: str) -> Iterator[RedisServer]:
     """A server of its own, for tests that change its role or stop it."""
     server = RedisServer.start(kind=server_kind)
     yield server
     server.stop()
+
+
+def _steady(value: object) -> object:
+    """A keyspace line without ``avg_ttl``: the server re-estimates it as it
+    samples expiring keys, so two reads a moment apart can differ."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "avg_ttl"}
+    return value
 
 
 @pytest.mark.every_transport
@@ -41,7 +42,9 @@ def test_info_sections_are_parsed_as_redis_py_does(r: babushka.Redis, theirs: re
     for section in ("server", "keyspace", "persistence", "replication"):
         ours, expected = r.info(section), theirs.info(section)
         steady = {k for k in expected if "time" not in k and "offset" not in k}
-        assert {k: ours[k] for k in steady} == {k: expected[k] for k in steady}, section
+        assert {k: _steady(ours[k]) for k in steady} == {k: _steady(expected[k]) for k in steady}, (
+            section
+        )
     assert r.info("keyspace")["db0"]["keys"] == 1
     for section in ("everything", "all", "default", "commandstats"):
         ours, expected = r.info(section), theirs.info(section)

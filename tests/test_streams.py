@@ -12,7 +12,8 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.recorder import as_words, words_sent
+from support.recorder import Encoding, sent_words_test
+from support.refusals import Refusal, expect_refusals
 from support.scenario import Check, run_async, run_pipeline, run_resp3, run_sync, step
 from support.servers import RedisServer
 
@@ -237,7 +238,7 @@ def test_xread_blocks_on_a_dedicated_connection(
 
 
 def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
-    cases: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
+    cases: list[Refusal] = [
         ("xadd", ("s", {}), {}, "fields"),
         ("xadd", ("s", [("a", 1)]), {}, "fields"),
         ("xadd", ("s", {"a": 1}), {"maxlen": 1, "minid": "1-0"}, "maxlen and minid"),
@@ -260,9 +261,7 @@ def test_bad_arguments_raise_before_sending(r: babushka.Redis) -> None:
         ("xtrim", ("s",), {}, "maxlen or minid"),
         ("xgroup_create", ("s", "g"), {"entries_read": "1"}, "entries_read"),
     ]
-    for method, args, kwargs, message in cases:
-        with pytest.raises(babushka.DataError, match=message):
-            getattr(r, method)(*args, **kwargs)
+    expect_refusals(r, cases)
     assert r.dbsize() == 0
 
 
@@ -287,7 +286,7 @@ def test_server_errors_reach_the_caller(r: babushka.Redis) -> None:
 
 
 #: Redis 8.2's reference policies: what is sent (neither test server has them).
-NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
+NEWER_SERVER_ENCODINGS: list[Encoding] = [
     (
         "xadd",
         ("s", {"a": 1}),
@@ -342,16 +341,7 @@ NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[An
 ]
 
 
-@pytest.mark.parametrize(("method", "args", "kwargs", "words"), NEWER_SERVER_ENCODINGS)
-def test_what_newer_forms_send(
-    redis_server: RedisServer,
-    method: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    words: list[Any],
-) -> None:
-    call = lambda r: getattr(r, method)(*args, **kwargs)  # noqa: E731
-    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+test_what_newer_forms_send = sent_words_test(NEWER_SERVER_ENCODINGS)
 
 
 def test_newer_forms_refuse_bad_arguments(r: babushka.Redis) -> None:

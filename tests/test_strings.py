@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Any
 
 import pytest
 
 import babushka
-from support.recorder import as_words, words_sent
+from support.recorder import Encoding, sent_words_test
 from support.servers import RedisServer
 
 # Command shapes: the default transport, and the tests marked every_transport
@@ -110,7 +109,7 @@ def test_none_inside_a_container_is_named_by_the_container(r: babushka.Redis) ->
 
 #: Redis 8.4's value conditions and MSETEX: what is sent (the test servers
 #: have none of them, but Valkey's SET IFEQ).
-NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
+NEWER_SERVER_ENCODINGS: list[Encoding] = [
     ("set", ("k", "v"), {"ifeq": "old"}, ["SET", "k", "v", "IFEQ", "old"]),
     (
         "set",
@@ -140,16 +139,7 @@ NEWER_SERVER_ENCODINGS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[An
 ]
 
 
-@pytest.mark.parametrize(("method", "args", "kwargs", "words"), NEWER_SERVER_ENCODINGS)
-def test_what_newer_forms_send(
-    redis_server: RedisServer,
-    method: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    words: list[Any],
-) -> None:
-    call = lambda r: getattr(r, method)(*args, **kwargs)  # noqa: E731
-    assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+test_what_newer_forms_send = sent_words_test(NEWER_SERVER_ENCODINGS)
 
 
 def test_set_ifeq_where_the_server_has_it(r: babushka.Redis, redis_server: RedisServer) -> None:

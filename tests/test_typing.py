@@ -1,10 +1,13 @@
 """The typing of the public API.
 
-- The generated interfaces (``_interfaces.pyi`` and the clients' constructor
-  overloads) are what ``tools/typing_interfaces.py`` writes from the sources.
+- The generated interfaces (the stub package ``_interfaces/`` and the clients'
+  constructor overloads) are what ``tools/typing_interfaces.py`` writes from
+  the sources, and the package has no other module.
 - ``mypy --strict`` accepts the typed example programs of
   ``tests/typed_examples/`` (which assert the revealed types) and finds
-  exactly the marked errors in the negative one.
+  exactly the marked errors in the negative one. (That a built wheel's stubs
+  are enough for them alone is checked on the wheels test_packaging.py
+  builds.)
 - The annotations are true: every command method's value, from real servers
   with and without ``decode_responses`` on RESP2 and RESP3, is of the type its
   sync interface declares.
@@ -17,14 +20,12 @@ import builtins
 import collections.abc
 import datetime
 import importlib.util
-import os
 import re
 import subprocess
 import sys
 import types
 import typing
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -33,13 +34,11 @@ import pytest
 import babushka
 from babushka.commands.arrays import ArrayCommands
 from support.servers import RedisServer
+from support.typed_examples import NEGATIVE, passing_examples
 
 pytestmark = pytest.mark.command_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "tests" / "typed_examples"
-#: The example that must fail, with ``# error: code`` on each line that does.
-NEGATIVE = EXAMPLES / "misspelt_keywords.py"
 
 
 def _generator() -> Any:
@@ -54,12 +53,28 @@ def _generator() -> Any:
 
 
 def test_generated_interfaces_are_current() -> None:
+    generator = _generator()
+    outputs = generator.outputs()
     stale = [
         str(path.relative_to(ROOT))
-        for path, text in _generator().outputs().items()
-        if path.read_text() != text
+        for path, text in outputs.items()
+        if not path.exists() or path.read_text() != text
     ]
+    stale += (str(path.relative_to(ROOT)) for path in generator.leftovers(outputs))
     assert not stale, f"run `python tools/typing_interfaces.py` and commit: {stale}"
+
+
+def test_a_module_whose_group_is_gone_is_a_leftover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generator removes (``--check``: reports) a module of the stub
+    package that it no longer writes, so a renamed group leaves no stale stub."""
+    generator = _generator()
+    monkeypatch.setattr(generator, "INTERFACES", tmp_path)
+    for name in ("__init__.pyi", "strings.pyi", "renamed.pyi", "notes.txt"):
+        (tmp_path / name).write_text("")
+    written = {tmp_path / "__init__.pyi": "", tmp_path / "strings.pyi": ""}
+    assert generator.leftovers(written) == [tmp_path / "renamed.pyi"]
 
 
 def _mypy(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -74,7 +89,7 @@ def _mypy(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.timeout(300)  # mypy without a cache takes a while on a busy machine
 def test_typed_examples_pass_mypy_strict() -> None:
-    examples = sorted(p for p in EXAMPLES.glob("*.py") if p != NEGATIVE)
+    examples = passing_examples()
     assert len(examples) >= 4
     result = _mypy(*examples)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -98,40 +113,6 @@ def test_mypy_finds_the_marked_mistakes() -> None:
     assert found == expected, result.stdout
 
 
-@pytest.mark.timeout(900)  # a wheel build compiles the crate unless target/ has it
-def test_the_wheel_carries_the_types(tmp_path: Path) -> None:
-    """The wheel has ``py.typed`` and the stubs, and they are enough: the
-    typed examples pass ``mypy --strict`` against the unpacked wheel alone."""
-    maturin = Path(sys.executable).with_name("maturin")
-    if not maturin.exists():
-        pytest.skip(f"no maturin beside {sys.executable} to build the wheel with")
-    subprocess.run(
-        [str(maturin), "build", "--quiet", "--out", str(tmp_path)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=900,
-    )
-    (wheel,) = tmp_path.glob("babushka_redis-*.whl")
-    site = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-        archive.extractall(site)
-    for name in ("py.typed", "_core.pyi", "_interfaces.pyi", "_typing.py"):
-        assert f"babushka/{name}" in names
-    examples = sorted(p for p in EXAMPLES.glob("*.py") if p != NEGATIVE)
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-site-packages", "--no-incremental"]
-        + [str(p) for p in examples],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": str(site)},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 # -- the annotations against the values the servers give -------------------
 
 
@@ -139,15 +120,21 @@ def _declared_returns() -> dict[str, str]:
     """Each method of the generated ``SyncCommands`` and of the base it
     shares with the other flavours: its return annotation (an overloaded
     method's, the union of its overloads': which overload a call picks is
-    checked by mypy in ``typed_examples/``)."""
-    tree = ast.parse((ROOT / "python" / "babushka" / "_interfaces.pyi").read_text())
-    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    sync = classes["SyncCommands"]
-    (base,) = (ast.unparse(b).removesuffix("[ValueT]") for b in sync.bases)
+    checked by mypy in ``typed_examples/``). The package's ``__init__.pyi``
+    combines each command group's module's classes of those names."""
+    package = ROOT / "python" / "babushka" / "_interfaces"
     returns: dict[str, list[str]] = {}
-    for node in classes[base].body + sync.body:
-        if isinstance(node, ast.FunctionDef) and node.returns is not None:
-            returns.setdefault(node.name, []).append(ast.unparse(node.returns))
+    for path in sorted(package.glob("*.pyi")):
+        tree = ast.parse(path.read_text())
+        for cls in tree.body:
+            if not isinstance(cls, ast.ClassDef) or cls.name not in (
+                "UntypedCommands",
+                "SyncCommands",
+            ):
+                continue
+            for node in cls.body:
+                if isinstance(node, ast.FunctionDef) and node.returns is not None:
+                    returns.setdefault(node.name, []).append(ast.unparse(node.returns))
     return {name: " | ".join(each) for name, each in returns.items()}
 
 

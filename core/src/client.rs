@@ -13,11 +13,12 @@ use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{self, Context};
+use crate::events::{self, Context, Level, Topic};
 use crate::pubsub::{Closer, PushSink, Subscriber};
 use crate::request::{complete, Batch, Request, Route, Sink};
 use crate::retry::RetryPolicy;
 use crate::runtime;
+use crate::sentinel::readonly::{self, Verdict};
 use crate::table::Blocking;
 
 /// A client of one server (or one cluster). Cheap to share: every method
@@ -268,7 +269,8 @@ impl Client {
     /// connection; when that connection's node answers `READONLY` (it was
     /// demoted: the command did not run), retires the connection and sends
     /// the request again, on a connection opened to where the sentinels now
-    /// say the primary is, within its deadline. `tries` counts the sends.
+    /// say the primary is, within its deadline, if nothing in it ran that
+    /// changed anything (`sentinel::readonly`). `tries` counts the sends.
     fn send_following(
         &self,
         connections: &Arc<Connections>,
@@ -285,15 +287,24 @@ impl Client {
         let answered_on = pipe.clone();
         let again = Arc::clone(batch);
         let wrapped: Sink = Box::new(move |outcome| {
-            let readonly = matches!(&outcome, Err(err) if err.code() == Some("READONLY"));
-            let client = match me.upgrade() {
-                Some(client) if readonly && tries < FOLLOW_TRIES => client,
-                _ => return sink(outcome),
+            let verdict = readonly::verdict(&again, &outcome);
+            if verdict == Verdict::Answered {
+                return sink(outcome);
+            }
+            let Some(client) = me.upgrade() else {
+                return sink(outcome);
             };
             let Ok(connections) = client.standalone() else {
                 return sink(outcome);
             };
-            connections.retire_shared(&answered_on);
+            // Demoted: the client leaves the node whether or not this
+            // request may go again.
+            if connections.retire_shared(&answered_on) {
+                client.report_readonly();
+            }
+            if verdict == Verdict::Surface || tries >= FOLLOW_TRIES {
+                return sink(outcome);
+            }
             // At once the first time; then a pause, while the sentinels
             // catch up with the demotion.
             let delay = FOLLOW_PAUSE * (tries - 1);
@@ -327,6 +338,22 @@ impl Client {
             wake_owed,
             cancel: None,
         }
+    }
+
+    /// Logs that a `READONLY` reply moved this Sentinel-managed primary
+    /// client (once per retired connection): the sentinels' announcement
+    /// did not reach it first.
+    fn report_readonly(&self) {
+        events::emit(Topic::Connection, Level::Info, || {
+            events::Event::new(
+                Topic::Connection,
+                Level::Info,
+                "sentinel_readonly",
+                "the primary answered READONLY (it was demoted): asking the sentinels again"
+                    .to_owned(),
+            )
+            .within(&self.context)
+        });
     }
 
     /// Sends a request and waits for its outcome.
@@ -496,6 +523,11 @@ impl Client {
             runtime,
             Arc::clone(&self.context),
         )?;
+        if let Topology::Standalone(connections) = &self.topology {
+            // A Sentinel-managed primary's subscriber follows the service
+            // to its new primary, as the client's connections do.
+            connections.move_with_service(subscriber.closer());
+        }
         subscribers.retain(|closer| !closer.is_gone());
         subscribers.push(subscriber.closer());
         Ok(subscriber)

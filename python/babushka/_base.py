@@ -12,6 +12,7 @@ from babushka._encoding import Encoder
 from babushka._pool import PoolBase
 from babushka._typing import ValueT
 from babushka.commands import CoreCommands
+from babushka.commands import sentinel as _sentinel_commands
 from babushka.commands.base import ResponseT
 from babushka.credentials import CredentialProvider
 from babushka.exceptions import DataError
@@ -303,6 +304,14 @@ class ClientBase(CoreCommands[ValueT]):
         """
         args = _command_names.split_name(args)
         key = _command_names.command_key(args)
+        sentinel_reply = _sentinel_commands.reply_of(args)
+        if sentinel_reply is not None:
+            # A sentinel's command: the value its sentinel_* method gives
+            # (its parser runs here; the core's table knows no SENTINEL).
+            parse, shape = sentinel_reply
+            if parse is None:
+                return self._execute(shape, *args)
+            return self._execute_then(parse, shape, *args)
         spec = _command_names.lookup(key, args)
         _command_names.refuse_unpaired_replies(spec)
         _command_names.refuse_session_command(key, spec)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextvars
+import os
 from collections.abc import Generator, Sequence
 from typing import Any, Callable, Self, final
 
@@ -233,6 +234,7 @@ class Client:
         sentinel_tls: TlsSettings | None = ...,
         min_other_sentinels: int = ...,
         force_master_ip: str | None = ...,
+        sentinel_unix_socket: str | os.PathLike[str] | None = ...,
     ) -> Self: ...
     def execute(self, shape: int, *args: Any) -> Any:
         """Sends a command and blocks (GIL released) until its reply."""

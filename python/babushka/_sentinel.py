@@ -66,6 +66,10 @@ def core_settings(
         "sentinel_tls": sentinel_core.get("tls"),
         "min_other_sentinels": min_other_sentinels,
         "force_master_ip": force_master_ip if is_master else None,
+        # As in redis-py, whose sentinel clients are Redis(host, port,
+        # **sentinel_kwargs): a unix_socket_path there sends every one of
+        # them to that socket, whatever (host, port) they were given.
+        "sentinel_unix_socket": sentinel_kwargs.get("unix_socket_path"),
     }
 
 

@@ -6,10 +6,12 @@ the pipeline itself on a pipeline". So a command method says only ``T``,
 wrapped in a marker alias, ``-> Reply[T]`` (``T`` may use :data:`ValueT`,
 the client's value type: ``bytes``, or ``str`` with ``decode_responses``),
 and ``tools/typing_interfaces.py`` reads those annotations and writes
-``_interfaces.pyi``: three interface classes with every command's parameters
-as written and its reply type as each flavour returns it (the methods whose
-reply is not typed yet read the same in all three, so they are declared once,
-in a base the three share). The clients and the
+the stub package ``_interfaces/``: three interface classes with every
+command's parameters as written and its reply type as each flavour returns it
+(the methods whose reply is not typed yet read the same in all three, so they
+are declared once, in a base the three share), each combined in its
+``__init__.pyi`` from the command groups' modules, so a command's typed
+signature stands in the module named as its group's. The clients and the
 pipelines put their flavour's interface first among their bases for type
 checkers only, so a checker reads ``r.get(k)`` as ``bytes | None`` and
 ``await ar.get(k)`` as the same, while the implementation modules stay

@@ -19,7 +19,12 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+import pytest
+
+if TYPE_CHECKING:
+    from support.servers import RedisServer
 
 
 class _RequestParser:
@@ -230,3 +235,26 @@ def words_sent(host: str, port: int, call: Any, transport: str = "managed") -> l
 def as_words(*words: bytes | str | int) -> list[bytes]:
     """Words as a server receives them."""
     return [w if isinstance(w, bytes) else str(w).encode() for w in words]
+
+
+#: A call and what it must send: the method's name, its positional and keyword
+#: arguments, and the command's words.
+Encoding = tuple[str, tuple[Any, ...], dict[str, Any], list[Any]]
+
+
+def sent_words_test(cases: list[Encoding]) -> Callable[..., None]:
+    """A test, one case per call of ``cases``, that the call sends exactly its
+    words; a test module binds it to a ``test_`` name."""
+
+    @pytest.mark.parametrize(("method", "args", "kwargs", "words"), cases)
+    def test(
+        redis_server: RedisServer,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        words: list[Any],
+    ) -> None:
+        call = lambda r: getattr(r, method)(*args, **kwargs)  # noqa: E731
+        assert words_sent(redis_server.host, redis_server.port, call) == as_words(*words)
+
+    return test

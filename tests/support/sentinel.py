@@ -36,6 +36,11 @@ class SentinelProcess:
     directory: Path
     process: subprocess.Popen[bytes]
 
+    @property
+    def socket_path(self) -> str:
+        """Its Unix socket (each sentinel listens on one too)."""
+        return str(self.directory / "sentinel.sock")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -91,6 +96,8 @@ class Sentinels:
                     [
                         f"port {port}",
                         "bind 127.0.0.1",
+                        f"unixsocket {directory / 'sentinel.sock'}",
+                        "unixsocketperm 700",
                         f"dir {directory}",
                         f"sentinel monitor {SERVICE} {self.primary.host} "
                         f"{self.primary.port} {QUORUM}",
@@ -114,7 +121,7 @@ class Sentinels:
 
     def info(self, node: RedisServer, section: str) -> dict[str, str]:
         fields = {}
-        for line in command(node.host, node.port, "INFO", section).splitlines():
+        for line in _command(node.host, node.port, "INFO", section).splitlines():
             name, sep, value = line.strip().partition(":")
             if sep:
                 fields[name] = value
@@ -144,10 +151,10 @@ class Sentinels:
     def _view(self, sentinel: SentinelProcess) -> tuple[int, int, int]:
         """What a sentinel knows: the primary's port, how many replicas and
         how many other sentinels it sees in good health."""
-        text = command(sentinel.host, sentinel.port, "SENTINEL", "MASTER", SERVICE)
+        text = _command(sentinel.host, sentinel.port, "SENTINEL", "MASTER", SERVICE)
         words = text.split()
         fields = dict(zip(words[::2], words[1::2]))
-        replicas = command(sentinel.host, sentinel.port, "SENTINEL", "REPLICAS", SERVICE)
+        replicas = _command(sentinel.host, sentinel.port, "SENTINEL", "REPLICAS", SERVICE)
         healthy = sum(
             1
             for block in replicas.split("name\n")[1:]
@@ -166,12 +173,17 @@ class Sentinels:
     def failover(self, timeout: float = 15.0) -> None:
         """Asks the first sentinel for a failover (``SENTINEL FAILOVER``),
         again while it answers that it cannot yet (``NOGOODSLAVE`` while
-        its view of the replica is fresh from a start or a failover)."""
+        its view of the replica is fresh from a start or a failover). A
+        call that failed is made again too; ``INPROG`` then means an earlier
+        one got through."""
         sentinel = self.sentinels[0]
         deadline = time.monotonic() + timeout
         while True:
-            reply = command(sentinel.host, sentinel.port, "SENTINEL", "FAILOVER", SERVICE)
-            if "OK" in reply:
+            try:
+                reply = command(sentinel.host, sentinel.port, "SENTINEL", "FAILOVER", SERVICE)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+                reply = f"{error}: {error.stdout!r}"
+            if "OK" in reply or "INPROG" in reply:
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"SENTINEL FAILOVER answered {reply!r}")
@@ -188,6 +200,23 @@ class Sentinels:
 #: (the diskless sync's default 5 s delay would hold a failover back), and
 #: the primary pings its replica every second so offsets move.
 _DATA_NODE_OPTIONS = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1")
+
+
+#: How often, and how far apart, a ``redis-cli`` call that failed is made
+#: again: a node changing role can refuse a connection or exit ``redis-cli``
+#: with status 1 for a moment (seen on a Valkey replica being promoted).
+_CLI_ATTEMPTS = 5
+_CLI_PAUSE = 0.2
+
+
+def _command(host: str, port: int, *args: str) -> str:
+    """``command`` (redis-cli), made again a few times when it fails."""
+    for _attempt in range(_CLI_ATTEMPTS - 1):
+        try:
+            return command(host, port, *args)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            time.sleep(_CLI_PAUSE)
+    return command(host, port, *args)
 
 
 def _answers(sentinel: SentinelProcess, timeout: float = 10.0) -> bool:

@@ -1,18 +1,22 @@
 """A ``SENTINEL FAILOVER`` under steady write load, measured per client.
 
 Each writer sends ``RPUSH <its key> <n>`` for n = 0, 1, 2, ... back to back
-(with a 1 ms pause, so four writers leave the two test CPUs some room) and
-records when each push was acknowledged. After the failover the new
-primary's lists are read back: an acknowledged push missing there was
-accepted by the old primary after the replica took over, and is lost.
+(with a pause of a millisecond or more, so the writers leave the two test
+CPUs some room) and records when each push was acknowledged. After the
+failover the new primary's lists are read back: an acknowledged push
+missing there was accepted by the old primary after the replica took over,
+and is lost. Asyncio writers (:class:`AsyncGroup`) run on an event loop of
+their own thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from support.sentinel import Sentinels
 
@@ -26,6 +30,7 @@ class Writer:
     push: Callable[[str, int], Any]
     acked: dict[int, float] = field(default_factory=dict)
     errors: list[tuple[float, str]] = field(default_factory=list)
+    pause: float = 0.001
 
     def run(self, stop: threading.Event) -> None:
         n = 0
@@ -36,7 +41,38 @@ class Writer:
             except Exception as error:
                 self.errors.append((time.monotonic(), f"{type(error).__name__}: {error}"))
             n += 1
-            time.sleep(0.001)
+            time.sleep(self.pause)
+
+    async def run_async(self, stop: threading.Event) -> None:
+        """:meth:`run` for a writer whose ``push`` is a coroutine function."""
+        n = 0
+        while not stop.is_set():
+            try:
+                await self.push(self.key, n)
+                self.acked[n] = time.monotonic()
+            except Exception as error:
+                self.errors.append((time.monotonic(), f"{type(error).__name__}: {error}"))
+            n += 1
+            await asyncio.sleep(self.pause)
+
+
+@dataclass
+class AsyncGroup:
+    """Asyncio writers (their ``push`` coroutine functions) run together on
+    one event loop in a thread of their own; ``close`` (a coroutine
+    function) runs on that loop after they stop (to close the clients)."""
+
+    writers: list[Writer]
+    close: Callable[[], Awaitable[Any]]
+
+    def run(self, stop: threading.Event) -> None:
+        asyncio.run(self._main(stop))
+
+    async def _main(self, stop: threading.Event) -> None:
+        try:
+            await asyncio.gather(*(w.run_async(stop) for w in self.writers))
+        finally:
+            await self.close()
 
 
 @dataclass
@@ -71,26 +107,40 @@ class Figures:
         )
 
 
-def fail_over(setup: Sentinels, writers: list[Writer], settle: float) -> list[Figures]:
-    """Runs the writers, fails the service over, keeps them writing until
-    ``settle`` seconds after the promotion, and measures each."""
+def fail_over(
+    setup: Sentinels,
+    writers: list[Writer],
+    settle: float,
+    *,
+    groups: tuple[AsyncGroup, ...] = (),
+    before: Callable[[], None] = lambda: None,
+    promoted: Callable[[Any, Any], None] = lambda old, new: None,
+) -> list[Figures]:
+    """Runs the writers (and the asyncio ``groups``' writers), calls
+    ``before`` under steady load, fails the service over, calls
+    ``promoted(old, new)`` once the replica reports itself primary, keeps
+    them writing until ``settle`` seconds after the promotion, and measures
+    each (the groups' writers after the others)."""
     old = setup.current_primary()
     new = setup.replica if old is setup.primary else setup.primary
     stop = threading.Event()
-    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in writers]
+    targets = [w.run for w in writers] + [g.run for g in groups]
+    threads = [threading.Thread(target=t, args=(stop,), daemon=True) for t in targets]
     for thread in threads:
         thread.start()
     try:
         time.sleep(1.0)  # steady load before the failover
+        before()
         setup.failover()
-        promoted = _wait_promoted(setup, new)
-        time.sleep(settle)
+        promoted_at = _wait_promoted(setup, new)
+        promoted(old, new)
+        time.sleep(max(0.0, promoted_at + settle - time.monotonic()))
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
     figures = []
-    for writer in writers:
+    for writer in [*writers, *(w for g in groups for w in g.writers)]:
         on_new = {int(v) for v in _lrange(setup, new, writer.key)}
         lost = [n for n in writer.acked if n not in on_new]
         figures.append(
@@ -100,7 +150,7 @@ def fail_over(setup: Sentinels, writers: list[Writer], settle: float) -> list[Fi
                 lost=len(lost),
                 errors=len(writer.errors),
                 error_kinds=sorted({kind for _, kind in writer.errors}),
-                on_new_primary_after=_landed_after(writer, on_new, promoted),
+                on_new_primary_after=_landed_after(writer, on_new, promoted_at),
                 longest_pause=_longest_pause(writer),
             )
         )
@@ -108,12 +158,21 @@ def fail_over(setup: Sentinels, writers: list[Writer], settle: float) -> list[Fi
 
 
 def _wait_promoted(setup: Sentinels, node: Any, timeout: float = 30.0) -> float:
+    return _wait_role(setup, node, "master", timeout)
+
+
+def _wait_role(setup: Sentinels, node: Any, role: str, timeout: float) -> float:
+    """When ``node`` first reports ``role``. A node changing role may not
+    answer ``INFO`` for a moment: asked again."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if setup.info(node, "replication").get("role") == "master":
-            return time.monotonic()
+        try:
+            if setup.info(node, "replication").get("role") == role:
+                return time.monotonic()
+        except (subprocess.SubprocessError, OSError):
+            pass
         time.sleep(0.01)
-    raise AssertionError("the replica was not promoted")
+    raise AssertionError(f"{node.host}:{node.port} never reported role {role}")
 
 
 def _landed_after(writer: Writer, on_new: set[int], promoted: float) -> float | None:

@@ -242,6 +242,7 @@ impl PyClient {
         require_full_coverage = true, sentinels = Vec::new(), service = None,
         sentinel_replica = false, sentinel_username = None, sentinel_password = None,
         sentinel_tls = None, min_other_sentinels = 0, force_master_ip = None,
+        sentinel_unix_socket = None,
     ))]
     // Keyword-only arguments from Python, each named at the call, so
     // neither the count nor the bools can be mixed up.
@@ -292,6 +293,7 @@ impl PyClient {
         sentinel_tls: Option<&Bound<'_, PyTlsSettings>>,
         min_other_sentinels: usize,
         force_master_ip: Option<String>,
+        sentinel_unix_socket: Option<PathBuf>,
     ) -> PyResult<Self> {
         let credential_provider = credential_provider.map(Arc::new);
         let address = match unix_path {
@@ -349,11 +351,17 @@ impl PyClient {
                 require_full_coverage,
             }),
             // A service name makes a client of a Sentinel-managed service.
+            // Sentinels on a Unix socket (redis-py's sentinel_kwargs
+            // unix_socket_path) take the place of the (host, port) ones,
+            // as in redis-py, whose sentinel clients all connect there.
             sentinel: service.map(|service| SentinelOptions {
-                sentinels: sentinels
-                    .into_iter()
-                    .map(|(host, port)| Address::Tcp { host, port })
-                    .collect(),
+                sentinels: match sentinel_unix_socket {
+                    Some(path) => vec![Address::Unix(path)],
+                    None => sentinels
+                        .into_iter()
+                        .map(|(host, port)| Address::Tcp { host, port })
+                        .collect(),
+                },
                 service,
                 role: if sentinel_replica {
                     SentinelRole::Replica

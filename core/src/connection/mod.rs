@@ -33,7 +33,7 @@ use crate::command::Command;
 use crate::config::ConnectionConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{self, Event, Level, Topic};
-use crate::pubsub::{Connect, PushSink};
+use crate::pubsub::{Closer, Connect, PushSink};
 use crate::request::Batch;
 use crate::runtime;
 use crate::stats;
@@ -60,6 +60,9 @@ struct Slots {
     /// Every dedicated connection open (leased or idle), bounded by
     /// `max_connections`, so `close` reaches the leased ones too.
     dedicated: Vec<Pipe>,
+    /// Dedicated connections that were leased when the service moved: they
+    /// are on the old node, so they are closed when given back, not reused.
+    stale: Vec<Pipe>,
     /// Callers waiting for a dedicated connection while all
     /// `max_connections` are in use (a `BlockingConnectionPool`), first
     /// come first served, by the id their timer knows them by.
@@ -79,6 +82,8 @@ pub(crate) struct Connections {
     generation: AtomicU64,
     /// Where every connection opened from now on sends RESP3 pushes.
     push_sink: Mutex<Option<PushSink>>,
+    /// A Sentinel-managed primary's subscribers, moved by [`Self::follow`].
+    subscribers: Mutex<Vec<Closer>>,
     /// Itself, for the shared connection's adopter (held requests of a
     /// failed connection go to the next one).
     me: Weak<Connections>,
@@ -100,12 +105,14 @@ impl Connections {
                 shared: None,
                 idle: Vec::new(),
                 dedicated: Vec::new(),
+                stale: Vec::new(),
                 waiters: VecDeque::new(),
                 next_waiter: 0,
                 closed: false,
             }),
             generation: AtomicU64::new(runtime::generation()),
             push_sink: Mutex::new(None),
+            subscribers: Mutex::new(Vec::new()),
         });
         if let Some(sentinel) = &connections.endpoint.sentinel {
             let me = Arc::downgrade(&connections);
@@ -116,6 +123,17 @@ impl Connections {
             }));
         }
         Ok(connections)
+    }
+
+    /// Makes a subscriber of this Sentinel-managed primary's follow the
+    /// service when it moves (nothing for any other client).
+    pub(crate) fn move_with_service(&self, subscriber: Closer) {
+        if !self.follows_primary() {
+            return;
+        }
+        let mut subscribers = self.subscribers.lock();
+        subscribers.retain(|closer| !closer.is_gone());
+        subscribers.push(subscriber);
     }
 
     /// Whether this client's server is a Sentinel-managed primary (whose
@@ -131,7 +149,11 @@ impl Connections {
     /// and the idle dedicated ones are retired, so the next request opens a
     /// connection to the new primary. Requests already sent on them get
     /// their replies (or fail, as the old node answers); leased ones keep
-    /// their connection until they end.
+    /// their connection until they end, then it is closed (it is on the
+    /// old node). Subscribers reconnect (to the new
+    /// primary) and subscribe again: a node that is demoted keeps its
+    /// subscribers' connections open, so without this they would stay on
+    /// the old node, hearing only what is replicated to it.
     pub(crate) fn follow(&self) {
         let Ok(mut slots) = self.slots() else { return };
         let shared = slots.shared.take();
@@ -139,6 +161,8 @@ impl Connections {
         slots
             .dedicated
             .retain(|open| !idle.iter().any(|pipe| pipe.is(open)));
+        let leased = slots.dedicated.clone();
+        slots.stale = leased;
         drop(slots);
         if let Some(pipe) = shared {
             pipe.close_when_idle();
@@ -146,22 +170,30 @@ impl Connections {
         for pipe in idle {
             pipe.shut_down(&Error::new(ErrorKind::Closed, "the service moved"));
         }
+        let mut subscribers = self.subscribers.lock();
+        subscribers.retain(Closer::move_on);
     }
 
     /// A `READONLY` reply came on `pipe`: the node is no longer the
-    /// primary. Retires the shared connection if it is still `pipe` (many
-    /// replies of one connection report it; the first acts).
-    pub(crate) fn retire_shared(&self, pipe: &Pipe) {
-        let Ok(mut slots) = self.slots() else { return };
-        if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
-            return;
+    /// primary. If the shared connection is still `pipe` (many replies of
+    /// one connection report it; the first acts, and is told so), the
+    /// sentinels are asked again next time and everything on the old node
+    /// is retired as if they had announced the move ([`Self::follow`]: the
+    /// idle dedicated connections, the subscribers).
+    pub(crate) fn retire_shared(&self, pipe: &Pipe) -> bool {
+        {
+            let Ok(slots) = self.slots() else {
+                return false;
+            };
+            if !slots.shared.as_ref().is_some_and(|shared| shared.is(pipe)) {
+                return false;
+            }
         }
-        slots.shared = None;
-        drop(slots);
         if let Some(sentinel) = &self.endpoint.sentinel {
             sentinel.forget_pinned();
         }
-        pipe.close_when_idle();
+        self.follow();
+        true
     }
 
     /// Locks the slots, first leaving a parent process's connections behind.
@@ -189,6 +221,7 @@ impl Connections {
             std::mem::forget(slots.shared.take());
             std::mem::forget(std::mem::take(&mut slots.idle));
             std::mem::forget(std::mem::take(&mut slots.dedicated));
+            std::mem::forget(std::mem::take(&mut slots.stale));
             self.generation.store(generation, Ordering::Release);
             let config = &self.endpoint.config;
             events::emit(Topic::Connection, Level::Debug, || {
@@ -360,7 +393,9 @@ impl Connections {
         let Ok(mut slots) = self.slots() else {
             return; // a forked child whose lock is lost: nothing to give back to
         };
-        let healthy = reusable && !slots.closed && !pipe.is_broken() && pipe.is_idle();
+        let stale = slots.stale.iter().any(|old| old.is(&pipe));
+        slots.stale.retain(|old| !old.is(&pipe));
+        let healthy = reusable && !stale && !slots.closed && !pipe.is_broken() && pipe.is_idle();
         if healthy && (!slots.waiters.is_empty() || slots.idle.len() < IDLE_DEDICATED) {
             slots.idle.push(pipe);
             let served = self.serve_waiters(&mut slots);
@@ -492,6 +527,7 @@ impl Connections {
         };
         let shared = slots.shared.take();
         slots.idle.clear();
+        slots.stale.clear();
         let dedicated = std::mem::take(&mut slots.dedicated);
         drop(slots);
         for (_, waiter) in waiters {
@@ -638,5 +674,52 @@ impl Drop for Leased {
     fn drop(&mut self) {
         let reusable = self.reusable.load(Ordering::Acquire);
         self.owner.give_back(self.pipe.clone(), reusable);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_util::codec::FramedRead;
+
+    use super::*;
+    use crate::resp::RespCodec;
+
+    /// A dedicated connection over an in-memory stream, counted as open
+    /// (leased) by `connections`; the test only hands it back.
+    fn lease(connections: &Connections) -> (Pipe, tokio::io::DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(1 << 10);
+        let (reader, writer) = tokio::io::split(ours);
+        let reader: session::Reader = FramedRead::new(Box::pin(reader), RespCodec::default());
+        let pipe = Pipe::over(reader, Box::pin(writer), None);
+        connections.slots.lock().dedicated.push(pipe.clone());
+        (pipe, theirs)
+    }
+
+    #[tokio::test]
+    async fn a_connection_leased_when_the_service_moved_is_closed_when_given_back() {
+        let connections = Connections::new(&ConnectionConfig::tcp("127.0.0.1", 1)).unwrap();
+        let (kept, _server) = lease(&connections);
+        connections.give_back(kept.clone(), true);
+        assert!(connections
+            .slots
+            .lock()
+            .idle
+            .iter()
+            .any(|idle| idle.is(&kept)));
+
+        let (leased, _server) = lease(&connections);
+        connections.follow();
+        assert!(
+            connections.slots.lock().idle.is_empty(),
+            "idle ones retired"
+        );
+        connections.give_back(leased.clone(), true);
+        let slots = connections.slots.lock();
+        assert!(
+            slots.idle.is_empty(),
+            "the old node's connection was reused"
+        );
+        assert!(!slots.dedicated.iter().any(|open| open.is(&leased)));
+        assert!(slots.stale.is_empty());
     }
 }

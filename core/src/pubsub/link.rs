@@ -32,7 +32,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +86,12 @@ pub(crate) struct Link {
     /// `MONITOR` was sent: the reader takes status lines as monitor lines.
     /// Atomic so the reader does not take the lock once per frame.
     monitoring: AtomicBool,
+    /// How many times the server moved under the subscriber (a Sentinel
+    /// failover, [`Link::move_on`]); a session opened before the last move
+    /// ends, and the subscriber reconnects to where the server is now.
+    moves: AtomicU64,
+    /// Rung on every move.
+    moved: Notify,
 }
 
 struct State {
@@ -119,6 +125,8 @@ impl Link {
             stop: Notify::new(),
             ack_timeout,
             monitoring: AtomicBool::new(false),
+            moves: AtomicU64::new(0),
+            moved: Notify::new(),
         });
         // The guard is an argument, so it closes the inbox even if the task
         // is dropped before it first runs (the runtime shutting down).
@@ -196,6 +204,16 @@ impl Link {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.state.lock().closed
+    }
+
+    /// The server moved (the sentinels failed the service over): the
+    /// connection open now (or being opened) is given up, and the
+    /// subscriptions restored on a new one, as after a lost connection.
+    pub(crate) fn move_on(&self) {
+        self.moves.fetch_add(1, Ordering::AcqRel);
+        // A stored permit when no session waits: the next one checks the
+        // count and ends only if it was opened before this move.
+        self.moved.notify_one();
     }
 
     fn has_output(&self) -> bool {
@@ -355,6 +373,8 @@ impl Drop for CloseOnExit {
 /// Why a connection's session ended.
 enum Ended {
     Lost,
+    /// The server moved ([`Link::move_on`]).
+    Moved,
     Closed,
 }
 
@@ -377,6 +397,9 @@ async fn run(guard: CloseOnExit, connect: Connect) {
             if link.is_closed() {
                 return;
             }
+            // Taken before connecting: a move announced while the
+            // connection is being opened (perhaps to the old server) ends it.
+            let moves = link.moves.load(Ordering::Acquire);
             let Some(opened) = open(link, &connect).await else {
                 return;
             };
@@ -418,12 +441,15 @@ async fn run(guard: CloseOnExit, connect: Connect) {
                 0
             };
             connected_before = true;
-            if let Ended::Closed = session(link, reader, writer, restoring).await {
-                return;
+            match session(link, reader, writer, restoring, moves).await {
+                Ended::Closed => return,
+                Ended::Moved => link.report(Level::Info, "subscriber_moved", || {
+                    "the sentinels moved a subscriber's server; reconnecting".to_owned()
+                }),
+                Ended::Lost => link.report(Level::Warning, "subscriber_lost", || {
+                    "a subscriber lost its connection; reconnecting".to_owned()
+                }),
             }
-            link.report(Level::Warning, "subscriber_lost", || {
-                "a subscriber lost its connection; reconnecting".to_owned()
-            });
         }
     }
 }
@@ -454,12 +480,20 @@ enum Step {
     Written(io::Result<(Writer, Vec<u8>)>),
     Rung,
     Overdue,
+    Moved,
     Stopped,
 }
 
-/// Runs one connection until it is lost or the subscriber is closed.
-/// `restoring` replies answer the restoring commands and are counted off.
-async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring: usize) -> Ended {
+/// Runs one connection until it is lost, the server moves past `moves`
+/// ([`Link::move_on`]) or the subscriber is closed. `restoring` replies
+/// answer the restoring commands and are counted off.
+async fn session(
+    link: &Link,
+    mut reader: Reader,
+    writer: Writer,
+    mut restoring: usize,
+    moves: u64,
+) -> Ended {
     let restored = restoring;
     let mut writer = Some(writer);
     let mut writing: Option<Writing> = None;
@@ -500,6 +534,7 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
             }
             () = link.doorbell.notified(), if writing.is_none() => Step::Rung,
             () = sleep_until(deadline) => Step::Overdue,
+            () = link.moved.notified() => Step::Moved,
             () = link.stop.notified() => Step::Stopped,
         };
         match step {
@@ -557,6 +592,10 @@ async fn session(link: &Link, mut reader: Reader, writer: Writer, mut restoring:
                 }
             }
             Step::Rung => {}
+            // A permit stored by a move before this connection was opened
+            // is spent here, once.
+            Step::Moved if link.moves.load(Ordering::Acquire) == moves => {}
+            Step::Moved => return Ended::Moved,
             Step::Overdue => {
                 if link.expire() {
                     return Ended::Lost;

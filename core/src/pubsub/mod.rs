@@ -148,6 +148,18 @@ impl Closer {
         }
     }
 
+    /// The subscriber's server moved (a Sentinel failover): it reconnects
+    /// and subscribes again. Returns whether the subscriber still exists.
+    pub(crate) fn move_on(&self) -> bool {
+        match self.0.upgrade() {
+            Some(link) if !link.is_closed() => {
+                link.move_on();
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn is_gone(&self) -> bool {
         self.0.upgrade().is_none_or(|link| link.is_closed())
     }

@@ -585,3 +585,43 @@ async fn an_unsubscribe_the_user_asked_for_keeps_the_connection() {
         vec![Some(crate::cluster::slot_of(b"s"))]
     );
 }
+
+#[tokio::test]
+async fn a_move_reconnects_and_subscribes_again_while_the_old_connection_stays_up() {
+    let (subscriber, mut peer) = scripted(100);
+    let closer = subscriber.closer();
+    // A move before any connection was opened leaves the first one alone.
+    assert!(closer.move_on());
+    let ack = subscribe(&subscriber, Kind::Channel, &["news"]);
+    let mut first = peer.accept_after(&[&["SUBSCRIBE", "news"]]).await;
+    first
+        .write_all(&confirmation("subscribe", "news", 1))
+        .await
+        .unwrap();
+    acked(ack).await.unwrap();
+    assert_eq!(next_message(&subscriber).await.0, "subscribe");
+    assert_eq!(peer.attempts.load(Ordering::SeqCst), 1);
+
+    // The sentinels moved the service: the old node keeps the connection
+    // open (a demoted node does), yet the subscriber opens a new one and
+    // subscribes there, then says so.
+    assert!(closer.move_on());
+    let mut second = peer.accept_after(&[&["SUBSCRIBE", "news"]]).await;
+    second
+        .write_all(&confirmation("subscribe", "news", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&subscriber).await,
+        owned(("reconnected", "", "", "1"))
+    );
+    // The old connection was let go of: its far end reads the end.
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest))
+        .await
+        .expect("the old connection was closed")
+        .unwrap();
+    assert!(subscriber.inbox().is_empty());
+    subscriber.close();
+    assert!(!closer.move_on(), "a closed subscriber is let go of");
+}

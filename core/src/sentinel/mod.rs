@@ -14,15 +14,20 @@
 //!   one sentinel (the next one when its connection breaks); when the
 //!   service moves it calls the client's follower, which retires the
 //!   connections to the old primary (the requests already sent there finish
-//!   or fail; new ones open connections to the new primary), and pins the
+//!   or fail; new ones open connections to the new primary) and moves its
+//!   subscribers (they reconnect and subscribe again), and pins the
 //!   announced address, so a sentinel that has not heard of the switch yet
 //!   cannot send the client back. A replica announced a moment ago is asked
 //!   `ROLE` again until it reports itself primary (`session`).
-//! - A `READONLY` reply to a primary client's command is the other signal
-//!   (`crate::client`): the command did not run, so it is sent again,
-//!   within its deadline, on a connection opened after re-resolving.
+//! - A `READONLY` reply to a primary client's request is the other signal
+//!   (`crate::client`): a command answered so did not run, so the request
+//!   is sent again, within its deadline, on a connection opened after
+//!   re-resolving, when nothing else in it ran that changed anything
+//!   ([`readonly`]: a whole transaction, a pipeline whose every write was
+//!   refused); otherwise the `READONLY` replies reach the caller.
 
 mod query;
+pub(crate) mod readonly;
 mod watch;
 
 use std::fmt;

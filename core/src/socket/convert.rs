@@ -475,6 +475,15 @@ pub fn connection_request(config: &ConnectionConfig) -> proto::ConnectionRequest
                 require_full_coverage: cluster.require_full_coverage,
             }),
         sentinel: config.sentinel.as_ref().map(sentinel_to_proto),
+        sentinel_unix_paths: config
+            .sentinel
+            .iter()
+            .flat_map(|sentinel| &sentinel.sentinels)
+            .filter_map(|address| match address {
+                Address::Unix(path) => Some(path.display().to_string()),
+                Address::Tcp { .. } => None,
+            })
+            .collect(),
     }
 }
 
@@ -501,8 +510,11 @@ fn sentinel_to_proto(sentinel: &SentinelOptions) -> proto::SentinelSettings {
     }
 }
 
-fn sentinel_from_proto(sentinel: proto::SentinelSettings) -> Result<SentinelOptions, Error> {
-    let sentinels = sentinel
+fn sentinel_from_proto(
+    sentinel: proto::SentinelSettings,
+    unix_paths: Vec<String>,
+) -> Result<SentinelOptions, Error> {
+    let mut sentinels = sentinel
         .sentinels
         .into_iter()
         .map(|address| {
@@ -518,6 +530,11 @@ fn sentinel_from_proto(sentinel: proto::SentinelSettings) -> Result<SentinelOpti
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    sentinels.extend(
+        unix_paths
+            .into_iter()
+            .map(|path| Address::Unix(path.into())),
+    );
     Ok(SentinelOptions {
         sentinels,
         service: sentinel.service,
@@ -705,7 +722,10 @@ pub fn connection_config(request: proto::ConnectionRequest) -> Result<Connection
         credential_provider: None,
         readonly: false,
         cluster: request.cluster.map(cluster_from_proto).transpose()?,
-        sentinel: request.sentinel.map(sentinel_from_proto).transpose()?,
+        sentinel: request
+            .sentinel
+            .map(|sentinel| sentinel_from_proto(sentinel, request.sentinel_unix_paths))
+            .transpose()?,
     })
 }
 
@@ -1026,6 +1046,7 @@ mod tests {
                     host: "10.0.0.4".into(),
                     port: 26380,
                 },
+                Address::Unix("/run/sentinel.sock".into()),
             ],
             service: "mymaster".into(),
             role: SentinelRole::Replica,

@@ -60,6 +60,33 @@ class ClientSpec:
     loop: str = "asyncio"
 
 
+def _pipeline_batch_async(r: Any) -> AsyncBatch:
+    """A batch through ``r``'s own pipeline API, which Babushka's and
+    redis-py's asyncio clients share."""
+
+    async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, value)
+            pipe.get(key)
+        return await pipe.execute()  # type: ignore[no-any-return]
+
+    return batch
+
+
+def _pipeline_batch_sync(r: Any) -> SyncBatch:
+    """:func:`_pipeline_batch_async` for the sync clients."""
+
+    def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, value)
+            pipe.get(key)
+        return pipe.execute()  # type: ignore[no-any-return]
+
+    return batch
+
+
 # babushka
 
 
@@ -70,15 +97,7 @@ def _babushka_async(
 
     async def open_client(host: str, port: int) -> AsyncHandle:
         r = client_class(host=host, port=port, transport=transport)
-
-        async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
-            pipe = r.pipeline(transaction=False)
-            for key in keys:
-                pipe.set(key, value)
-                pipe.get(key)
-            return await pipe.execute()
-
-        return AsyncHandle(r.get, r.set, r.aclose, batch)
+        return AsyncHandle(r.get, r.set, r.aclose, _pipeline_batch_async(r))
 
     return open_client
 
@@ -88,15 +107,7 @@ def _babushka_sync(transport: str, cluster: bool = False) -> Callable[[str, int]
 
     def open_client(host: str, port: int) -> SyncHandle:
         r = client_class(host=host, port=port, transport=transport)
-
-        def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
-            pipe = r.pipeline(transaction=False)
-            for key in keys:
-                pipe.set(key, value)
-                pipe.get(key)
-            return pipe.execute()
-
-        return SyncHandle(r.get, r.set, r.close, batch)
+        return SyncHandle(r.get, r.set, r.close, _pipeline_batch_sync(r))
 
     return open_client
 
@@ -113,15 +124,7 @@ async def _redis_py_async(host: str, port: int) -> AsyncHandle:
     import redis.asyncio
 
     r = redis.asyncio.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
-
-    async def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
-        pipe = r.pipeline(transaction=False)
-        for key in keys:
-            pipe.set(key, value)
-            pipe.get(key)
-        return await pipe.execute()
-
-    return AsyncHandle(r.get, r.set, r.aclose, batch)
+    return AsyncHandle(r.get, r.set, r.aclose, _pipeline_batch_async(r))
 
 
 async def _redis_py_cluster_async(host: str, port: int) -> AsyncHandle:
@@ -144,15 +147,7 @@ def _redis_py_sync(host: str, port: int) -> SyncHandle:
     import redis
 
     r = redis.Redis(host=host, port=port, max_connections=_REDIS_PY_MAX_CONNECTIONS)
-
-    def batch(keys: Sequence[bytes], value: bytes) -> list[Any]:
-        pipe = r.pipeline(transaction=False)
-        for key in keys:
-            pipe.set(key, value)
-            pipe.get(key)
-        return pipe.execute()
-
-    return SyncHandle(r.get, r.set, r.close, batch)
+    return SyncHandle(r.get, r.set, r.close, _pipeline_batch_sync(r))
 
 
 # valkey-glide (optional: the `glide` extra)
@@ -265,7 +260,7 @@ def discover(
     """Every client this environment can run, its async ones once per loop of
     ``loops``, and notes on the ones it cannot; with ``cluster``, each
     client's cluster flavour (under the same name, for the cluster row)."""
-    specs, notes = _discover_cluster() if cluster else _discover()
+    specs, notes = _discover(cluster)
     if "uvloop" in loops and not _importable("uvloop"):
         notes.append("uvloop is not installed: no @uvloop columns")
         loops = [name for name in loops if name != "uvloop"]
@@ -280,87 +275,41 @@ def discover(
     return every, notes
 
 
-def _discover_cluster() -> tuple[list[ClientSpec], list[str]]:
-    """The cluster clients: Babushka's RedisCluster on each transport,
-    redis-py's RedisCluster, GLIDE's GlideClusterClient (no yardsticks:
-    they speak to one server)."""
+def _discover(cluster: bool) -> tuple[list[ClientSpec], list[str]]:
+    """Every client this environment has (its standalone flavour, or with
+    ``cluster`` its cluster one), and notes on the ones it has not; the
+    yardsticks only for a standalone server, as they speak to one server."""
     specs: list[ClientSpec] = []
     notes: list[str] = []
     for transport in babushka.TRANSPORTS:
-        specs.append(
-            ClientSpec(
-                f"babushka-async-{transport}",
-                "babushka",
-                "async",
-                transport,
-                open_async=_babushka_async(transport, cluster=True),
-            )
-        )
-        specs.append(
-            ClientSpec(
-                f"babushka-sync-{transport}",
-                "babushka",
-                "sync",
-                transport,
-                open_sync=_babushka_sync(transport, cluster=True),
-            )
-        )
-    if _importable("redis"):
-        specs.append(ClientSpec("redis-py-async", "redis-py", "async", "", _redis_py_cluster_async))
-        specs.append(
-            ClientSpec("redis-py-sync", "redis-py", "sync", "", open_sync=_redis_py_cluster_sync)
-        )
-    else:
-        notes.append("redis-py is not installed: no redis-py rows and no ratios to it")
-    if _importable("glide"):
-        specs.append(ClientSpec("glide-async", "glide", "async", "", _glide_cluster_async))
-    else:
-        notes.append("valkey-glide is not installed (the `glide` extra): no glide-async rows")
-    if _importable("glide_sync"):
-        specs.append(ClientSpec("glide-sync", "glide", "sync", "", open_sync=_glide_cluster_sync))
-    else:
-        notes.append("valkey-glide-sync is not installed: no glide-sync rows")
-    return specs, notes
-
-
-def _discover() -> tuple[list[ClientSpec], list[str]]:
-    specs: list[ClientSpec] = []
-    notes: list[str] = []
+        opener = _babushka_async(transport, cluster)
+        name = f"babushka-async-{transport}"
+        specs.append(ClientSpec(name, "babushka", "async", transport, open_async=opener))
     for transport in babushka.TRANSPORTS:
-        specs.append(
-            ClientSpec(
-                f"babushka-async-{transport}",
-                "babushka",
-                "async",
-                transport,
-                open_async=_babushka_async(transport),
-            )
-        )
-    for transport in babushka.TRANSPORTS:
-        specs.append(
-            ClientSpec(
-                f"babushka-sync-{transport}",
-                "babushka",
-                "sync",
-                transport,
-                open_sync=_babushka_sync(transport),
-            )
-        )
+        opener_sync = _babushka_sync(transport, cluster)
+        name = f"babushka-sync-{transport}"
+        specs.append(ClientSpec(name, "babushka", "sync", transport, open_sync=opener_sync))
     if _importable("redis"):
         if not _importable("hiredis"):
             notes.append("hiredis is not installed: redis-py runs with its pure-Python parser")
-        specs.append(ClientSpec("redis-py-async", "redis-py", "async", "", _redis_py_async))
-        specs.append(ClientSpec("redis-py-sync", "redis-py", "sync", "", open_sync=_redis_py_sync))
+        open_async = _redis_py_cluster_async if cluster else _redis_py_async
+        open_sync = _redis_py_cluster_sync if cluster else _redis_py_sync
+        specs.append(ClientSpec("redis-py-async", "redis-py", "async", "", open_async))
+        specs.append(ClientSpec("redis-py-sync", "redis-py", "sync", "", open_sync=open_sync))
     else:
         notes.append("redis-py is not installed: no redis-py rows and no ratios to it")
     if _importable("glide"):
-        specs.append(ClientSpec("glide-async", "glide", "async", "", _glide_async))
+        open_async = _glide_cluster_async if cluster else _glide_async
+        specs.append(ClientSpec("glide-async", "glide", "async", "", open_async))
     else:
         notes.append("valkey-glide is not installed (the `glide` extra): no glide-async rows")
     if _importable("glide_sync"):
-        specs.append(ClientSpec("glide-sync", "glide", "sync", "", open_sync=_glide_sync))
+        open_sync = _glide_cluster_sync if cluster else _glide_sync
+        specs.append(ClientSpec("glide-sync", "glide", "sync", "", open_sync=open_sync))
     else:
         notes.append("valkey-glide-sync is not installed: no glide-sync rows")
+    if cluster:
+        return specs, notes
     if _importable("hiredis"):
         specs.append(ClientSpec("reference-async", "reference", "async", "", _reference))
     else:

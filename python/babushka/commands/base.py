@@ -245,6 +245,22 @@ def require_int(value: object, name: str) -> int:
     return value
 
 
+def require_non_negative(value: object, name: str) -> int:
+    """An integer argument that is 0 or more (a count, a limit, a timeout in ms)."""
+    number = require_int(value, name)
+    if number < 0:
+        raise DataError(f"{name} must not be negative, got {number}")
+    return number
+
+
+def card_words(numkeys: object, keys: Iterable[KeyT], limit: object, *flags: str) -> list[Any]:
+    """``numkeys key ... [flags] LIMIT limit`` of the *CARD commands
+    (SINTERCARD, ZINTERCARD, ...), whose ``limit`` 0 counts everything."""
+    names = key_list(keys, ())
+    limit = require_non_negative(limit, "limit")
+    return [key_count(numkeys, names), *names, *flags, "LIMIT", limit]
+
+
 def key_list(keys: Iterable[KeyT] | KeyT, args: tuple[KeyT, ...], name: str = "keys") -> list[Any]:
     """redis-py's ``list_or_args``: one key, a list of keys, or keys as varargs."""
     if isinstance(keys, (bytes, str, memoryview, bytearray)):

@@ -47,7 +47,7 @@ def _with(withdist: bool, withcoord: bool, withhash: bool) -> list[str]:
     return [word for word, on in flags if on]
 
 
-def _search_from(
+def _search(
     member: EncodableT | None,
     longitude: float | None,
     latitude: float | None,
@@ -55,8 +55,12 @@ def _search_from(
     radius: float | None,
     width: float | None,
     height: float | None,
+    sort: str | None,
+    count: int | None,
+    any: bool,
 ) -> list[Any]:
-    """GEOSEARCH's ``FROMMEMBER|FROMLONLAT`` and ``BYRADIUS|BYBOX`` words."""
+    """The words GEOSEARCH and GEOSEARCHSTORE share: ``FROMMEMBER|FROMLONLAT``,
+    ``BYRADIUS|BYBOX``, ``ASC|DESC`` and ``COUNT n [ANY]``."""
     words: list[Any] = []
     lonlat = longitude is not None or latitude is not None
     if member is not None and lonlat:
@@ -76,7 +80,7 @@ def _search_from(
         words += ["BYBOX", width, height, _unit(unit)]
     else:
         raise DataError("geosearch needs radius, or width and height")
-    return words
+    return words + _sort(sort) + _count(count, any)
 
 
 class GeoCommands(CommandsBase[ValueT]):
@@ -207,10 +211,9 @@ class GeoCommands(CommandsBase[ValueT]):
     ) -> Reply[list[Any]]:
         """Places within a radius or a box of a member or a point
         (https://redis.io/docs/latest/commands/geosearch/)."""
-        words: list[Any] = ["GEOSEARCH", name]
-        words += _search_from(member, longitude, latitude, unit, radius, width, height)
-        words += _sort(sort) + _count(count, any) + _with(withdist, withcoord, withhash)
-        return self._execute(S.GEO_RESULTS, *words)
+        words = _search(member, longitude, latitude, unit, radius, width, height, sort, count, any)
+        words += _with(withdist, withcoord, withhash)
+        return self._execute(S.GEO_RESULTS, "GEOSEARCH", name, *words)
 
     def geosearchstore(
         self,
@@ -230,9 +233,7 @@ class GeoCommands(CommandsBase[ValueT]):
     ) -> Reply[int]:
         """Stores what ``geosearch`` finds in ``dest``; returns how many
         (https://redis.io/docs/latest/commands/geosearchstore/)."""
-        words: list[Any] = ["GEOSEARCHSTORE", dest, name]
-        words += _search_from(member, longitude, latitude, unit, radius, width, height)
-        words += _sort(sort) + _count(count, any)
+        words = _search(member, longitude, latitude, unit, radius, width, height, sort, count, any)
         if storedist:
             words.append("STOREDIST")
-        return self._execute(S.RAW, *words)
+        return self._execute(S.RAW, "GEOSEARCHSTORE", dest, name, *words)

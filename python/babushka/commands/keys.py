@@ -16,6 +16,7 @@ from babushka.commands.base import (
     milliseconds,
     require_cursor,
     require_int,
+    require_non_negative,
     scan_options,
     seconds,
     unix_milliseconds,
@@ -232,17 +233,17 @@ class KeyCommands(CommandsBase[ValueT]):
         """Waits up to ``timeout`` ms (0: for ever) for ``num_replicas``
         replicas to acknowledge this connection's writes; returns how many did
         (https://redis.io/docs/latest/commands/wait/)."""
-        replicas = _not_negative(num_replicas, "num_replicas")
-        return self._execute(S.RAW, "WAIT", replicas, _not_negative(timeout, "timeout"))
+        replicas = require_non_negative(num_replicas, "num_replicas")
+        return self._execute(S.RAW, "WAIT", replicas, require_non_negative(timeout, "timeout"))
 
     def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> Reply[list[int]]:
         """Waits up to ``timeout`` ms for this connection's writes to reach the
         AOF locally and on ``num_replicas`` replicas: ``[local, replicas]``
         (https://redis.io/docs/latest/commands/waitaof/)."""
         words = [
-            _not_negative(num_local, "num_local"),
-            _not_negative(num_replicas, "num_replicas"),
-            _not_negative(timeout, "timeout"),
+            require_non_negative(num_local, "num_local"),
+            require_non_negative(num_replicas, "num_replicas"),
+            require_non_negative(timeout, "timeout"),
         ]
         return self._execute(S.RAW, "WAITAOF", *words)
 
@@ -270,7 +271,7 @@ class KeyCommands(CommandsBase[ValueT]):
             "",
             require_int(destination_db, "destination_db"),
         ]
-        words.append(_not_negative(timeout, "timeout"))
+        words.append(require_non_negative(timeout, "timeout"))
         if copy:
             words.append("COPY")
         if replace:
@@ -282,9 +283,3 @@ class KeyCommands(CommandsBase[ValueT]):
 
 #: OBJECT's subcommands that take a key.
 OBJECT_INFO = ("ENCODING", "FREQ", "IDLETIME", "REFCOUNT")
-
-
-def _not_negative(value: object, name: str) -> int:
-    if require_int(value, name) < 0:
-        raise DataError(f"{name} must not be negative, got {value}")
-    return value  # type: ignore[return-value]

@@ -6,7 +6,7 @@ server's text, and ``is_master``/``is_slave``/``is_sdown``/... from it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
@@ -96,6 +96,46 @@ def parse_address(reply: Any) -> tuple[Any, int] | None:
     return (reply[0], int(reply[1]))
 
 
+def _bool_ok(reply: Any) -> bool:
+    """redis-py's ``bool_ok``: whether the reply is exactly ``OK``."""
+    return bool(_text(reply) == "OK")
+
+
+#: How each ``SENTINEL`` subcommand's reply is shaped (a parser, or ``None``
+#: when the shape alone gives the value), for the ``sentinel_*`` methods and
+#: for ``execute_command("SENTINEL", ...)`` alike: the subcommands redis-py
+#: parses (its ``SENTINEL ...`` response callbacks); the others (``REPLICAS``,
+#: ``CONFIG``, ...) come raw there as in redis-py.
+REPLIES: dict[str, tuple[Callable[[Any], Any] | None, int]] = {
+    "CKQUORUM": (_bool_ok, S.RAW),
+    "FAILOVER": (None, S.OK),
+    "FLUSHCONFIG": (None, S.OK),
+    "GET-MASTER-ADDR-BY-NAME": (parse_address, S.FLAT),
+    "MASTER": (parse_state, S.FLAT),
+    "MASTERS": (parse_masters, S.FLAT),
+    "MONITOR": (None, S.OK),
+    "REMOVE": (None, S.OK),
+    "RESET": (_bool_ok, S.RAW),
+    "SENTINELS": (parse_states, S.FLAT),
+    "SET": (None, S.OK),
+    "SLAVES": (parse_states, S.FLAT),
+}
+
+
+def reply_of(args: tuple[Any, ...]) -> tuple[Callable[[Any], Any] | None, int] | None:
+    """How the reply to a ``SENTINEL`` command given as its words is shaped
+    (``None``: not a ``SENTINEL`` subcommand of :data:`REPLIES`)."""
+    if len(args) < 2:
+        return None
+    name, sub = (
+        bytes(word).decode(errors="replace") if isinstance(word, (bytes, bytearray)) else word
+        for word in args[:2]
+    )
+    if not isinstance(name, str) or not isinstance(sub, str) or name.upper() != "SENTINEL":
+        return None
+    return REPLIES.get(sub.upper())
+
+
 class SentinelCommands(CommandsBase[ValueT]):
     """redis-py's ``SentinelCommands``. ``return_responses`` matters to
     :class:`babushka.sentinel.Sentinel`, which sends a command to every
@@ -128,8 +168,7 @@ class SentinelCommands(CommandsBase[ValueT]):
     ) -> Reply[Any]:
         """``(ip, port)`` of ``service_name``'s primary, or ``None``."""
         return self._sentinel_command(
-            parse_address,
-            S.FLAT,
+            *REPLIES["GET-MASTER-ADDR-BY-NAME"],
             "SENTINEL",
             "GET-MASTER-ADDR-BY-NAME",
             service_name,
@@ -139,8 +178,7 @@ class SentinelCommands(CommandsBase[ValueT]):
     def sentinel_master(self, service_name: str, return_responses: bool = False) -> Reply[Any]:
         """The state of ``service_name``'s primary."""
         return self._sentinel_command(
-            parse_state,
-            S.FLAT,
+            *REPLIES["MASTER"],
             "SENTINEL",
             "MASTER",
             service_name,
@@ -149,17 +187,16 @@ class SentinelCommands(CommandsBase[ValueT]):
 
     def sentinel_masters(self) -> Reply[Any]:
         """Every monitored primary's state, by service name."""
-        return self._sentinel_command(parse_masters, S.FLAT, "SENTINEL", "MASTERS")
+        return self._sentinel_command(*REPLIES["MASTERS"], "SENTINEL", "MASTERS")
 
     def sentinel_slaves(self, service_name: str) -> Reply[Any]:
         """The states of ``service_name``'s replicas."""
-        return self._sentinel_command(parse_states, S.FLAT, "SENTINEL", "SLAVES", service_name)
+        return self._sentinel_command(*REPLIES["SLAVES"], "SENTINEL", "SLAVES", service_name)
 
     def sentinel_sentinels(self, service_name: str, return_responses: bool = False) -> Reply[Any]:
         """The states of the other sentinels monitoring ``service_name``."""
         return self._sentinel_command(
-            parse_states,
-            S.FLAT,
+            *REPLIES["SENTINELS"],
             "SENTINEL",
             "SENTINELS",
             service_name,
@@ -168,42 +205,46 @@ class SentinelCommands(CommandsBase[ValueT]):
 
     def sentinel_monitor(self, name: str, ip: str, port: int, quorum: int) -> Reply[bool]:
         """Starts monitoring a primary as ``name``."""
-        return self._sentinel_command(None, S.OK, "SENTINEL", "MONITOR", name, ip, port, quorum)
+        return self._sentinel_command(
+            *REPLIES["MONITOR"], "SENTINEL", "MONITOR", name, ip, port, quorum
+        )
 
     def sentinel_remove(self, name: str) -> Reply[bool]:
         """Stops monitoring ``name``."""
-        return self._sentinel_command(None, S.OK, "SENTINEL", "REMOVE", name)
+        return self._sentinel_command(*REPLIES["REMOVE"], "SENTINEL", "REMOVE", name)
 
     def sentinel_set(self, name: str, option: str, value: EncodableT) -> Reply[bool]:
         """Sets one of ``name``'s monitoring options."""
-        return self._sentinel_command(None, S.OK, "SENTINEL", "SET", name, option, value)
+        return self._sentinel_command(*REPLIES["SET"], "SENTINEL", "SET", name, option, value)
 
     def sentinel_reset(self, pattern: str) -> Reply[bool]:
         """Resets the primaries whose names match ``pattern``. As redis-py:
         ``True`` only for the reply ``OK`` (the server answers a count, so
         ``False``)."""
-        return self._sentinel_command(_bool_ok, S.RAW, "SENTINEL", "RESET", pattern, once=True)
+        return self._sentinel_command(*REPLIES["RESET"], "SENTINEL", "RESET", pattern, once=True)
 
     def sentinel_failover(self, new_master_name: str) -> Reply[bool]:
         """Fails ``new_master_name`` over without asking the other sentinels."""
-        return self._sentinel_command(None, S.OK, "SENTINEL", "FAILOVER", new_master_name)
+        return self._sentinel_command(*REPLIES["FAILOVER"], "SENTINEL", "FAILOVER", new_master_name)
 
     def sentinel_ckquorum(self, new_master_name: str) -> Reply[bool]:
         """Checks that the sentinels can reach the quorum to fail over (an
         error reply raises). As redis-py: ``True`` only for the reply ``OK``,
         and the server adds words to it, so ``False`` when it succeeds."""
         return self._sentinel_command(
-            _bool_ok, S.RAW, "SENTINEL", "CKQUORUM", new_master_name, once=True
+            *REPLIES["CKQUORUM"], "SENTINEL", "CKQUORUM", new_master_name, once=True
         )
 
     def sentinel_flushconfig(self) -> Reply[bool]:
         """Rewrites the sentinel's configuration file."""
-        return self._sentinel_command(None, S.OK, "SENTINEL", "FLUSHCONFIG")
+        return self._sentinel_command(*REPLIES["FLUSHCONFIG"], "SENTINEL", "FLUSHCONFIG")
 
 
-def _bool_ok(reply: Any) -> bool:
-    """redis-py's ``bool_ok``: whether the reply is exactly ``OK``."""
-    return bool(_text(reply) == "OK")
-
-
-__all__ = ["SentinelCommands", "parse_masters", "parse_state", "parse_states"]
+__all__ = [
+    "REPLIES",
+    "SentinelCommands",
+    "parse_masters",
+    "parse_state",
+    "parse_states",
+    "reply_of",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, overload
+from typing import Iterable, overload
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ScanIter, ValueT
@@ -10,10 +10,9 @@ from babushka.commands.base import (
     CommandsBase,
     EncodableT,
     KeyT,
-    key_count,
+    card_words,
     key_list,
     require_cursor,
-    require_int,
     scan_options,
 )
 from babushka.exceptions import DataError
@@ -23,13 +22,6 @@ def _members(values: tuple[EncodableT, ...], command: str) -> tuple[EncodableT, 
     if not values:
         raise DataError(f"{command} needs at least one member")
     return values
-
-
-def _limit(limit: object) -> int:
-    """The ``LIMIT`` of the *CARD commands: 0 counts everything."""
-    if require_int(limit, "limit") < 0:
-        raise DataError(f"limit must not be negative, got {limit}")
-    return limit  # type: ignore[return-value]
 
 
 class SetCommands(CommandsBase[ValueT]):
@@ -58,16 +50,12 @@ class SetCommands(CommandsBase[ValueT]):
     def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> Reply[int]:
         """The size of the intersection, counting up to ``limit`` (0: all)
         (https://redis.io/docs/latest/commands/sintercard/)."""
-        names = key_list(keys, ())
-        count = key_count(numkeys, names)
-        return self._execute(S.RAW, "SINTERCARD", count, *names, "LIMIT", _limit(limit))
+        return self._execute(S.RAW, "SINTERCARD", *card_words(numkeys, keys, limit))
 
     def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> Reply[int]:
         """The size of the difference, counting up to ``limit`` (0: all)
         (newer Redis than 8.4) (https://redis.io/docs/latest/commands/sdiffcard/)."""
-        names = key_list(keys, ())
-        count = key_count(numkeys, names)
-        return self._execute(S.RAW, "SDIFFCARD", count, *names, "LIMIT", _limit(limit))
+        return self._execute(S.RAW, "SDIFFCARD", *card_words(numkeys, keys, limit))
 
     def sunioncard(
         self, numkeys: int, keys: list[KeyT], limit: int = 0, approx: bool = False
@@ -75,11 +63,8 @@ class SetCommands(CommandsBase[ValueT]):
         """The size of the union, counting up to ``limit``; ``approx`` lets the
         server estimate it (newer Redis than 8.4)
         (https://redis.io/docs/latest/commands/sunioncard/)."""
-        names = key_list(keys, ())
-        words: list[Any] = ["SUNIONCARD", key_count(numkeys, names), *names]
-        if approx:
-            words.append("APPROX")
-        return self._execute(S.RAW, *words, "LIMIT", _limit(limit))
+        flags = ["APPROX"] if approx else []
+        return self._execute(S.RAW, "SUNIONCARD", *card_words(numkeys, keys, limit, *flags))
 
     def scard(self, name: KeyT) -> Reply[int]:
         return self._execute(S.RAW, "SCARD", name)

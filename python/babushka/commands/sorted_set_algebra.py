@@ -11,12 +11,18 @@ from babushka._typing import Reply, ValueT
 from babushka.commands.base import (
     EncodableT,
     KeyT,
+    card_words,
     count_option,
     key_count,
     key_list,
     require_int,
 )
-from babushka.commands.sorted_sets import ScoreCastT, SortedSetCommands, _limit
+from babushka.commands.sorted_sets import (
+    ScoreCastT,
+    SortedSetCommands,
+    _limit,
+    _range_options,
+)
 from babushka.exceptions import DataError
 
 AGGREGATES = ("SUM", "MIN", "MAX")
@@ -108,9 +114,7 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
     def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> Reply[int]:
         """The size of the intersection, counting up to ``limit`` (0: all)
         (https://redis.io/docs/latest/commands/zintercard/)."""
-        names = key_list(keys, ())
-        count = key_count(numkeys, names)
-        return self._execute(S.RAW, "ZINTERCARD", count, *names, "LIMIT", _limit_of(limit))
+        return self._execute(S.RAW, "ZINTERCARD", *card_words(numkeys, keys, limit))
 
     def zmpop(
         self,
@@ -160,19 +164,8 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
     ) -> Reply[int]:
         """Stores what ``zrange`` with these arguments gives in ``dest``;
         returns how many (https://redis.io/docs/latest/commands/zrangestore/)."""
-        if byscore and bylex:
-            raise DataError("byscore and bylex are mutually exclusive")
-        limit = _limit(offset, num, "offset")
-        if limit and not (byscore or bylex):
-            raise DataError("offset and num need byscore or bylex")
-        words: list[Any] = ["ZRANGESTORE", dest, name, start, end]
-        if byscore:
-            words.append("BYSCORE")
-        elif bylex:
-            words.append("BYLEX")
-        if desc:
-            words.append("REV")
-        return self._execute(S.RAW, *words, *limit)
+        options = _range_options(byscore, bylex, desc, offset, num)
+        return self._execute(S.RAW, "ZRANGESTORE", dest, name, start, end, *options)
 
     def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Reply[int]:
         """How many members lie between ``min`` and ``max`` (``"[a"``, ``"(b"``,
@@ -208,9 +201,3 @@ class SortedSetAlgebraCommands(SortedSetCommands[ValueT]):
         """Removes the members between ``min`` and ``max``; returns how many
         (https://redis.io/docs/latest/commands/zremrangebylex/)."""
         return self._execute(S.RAW, "ZREMRANGEBYLEX", name, min, max)
-
-
-def _limit_of(limit: object) -> int:
-    if require_int(limit, "limit") < 0:
-        raise DataError(f"limit must not be negative, got {limit}")
-    return limit  # type: ignore[return-value]

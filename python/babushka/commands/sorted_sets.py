@@ -67,6 +67,29 @@ def _limit(offset: int | None, num: int | None, offset_name: str) -> list[Any]:
     return ["LIMIT", require_int(offset, offset_name), require_int(num, "num")]
 
 
+def _range_options(
+    byscore: bool,
+    bylex: bool,
+    desc: bool,
+    offset: int | None,
+    num: int | None,
+    withscores: bool = False,
+) -> list[Any]:
+    """ZRANGE's and ZRANGESTORE's ``[BYSCORE|BYLEX] [REV] [LIMIT offset num]``
+    (``withscores``: ZRANGE's, which BYLEX refuses)."""
+    if byscore and bylex:
+        raise DataError("byscore and bylex are mutually exclusive")
+    if bylex and withscores:
+        raise DataError("withscores cannot be used with bylex")
+    limit = _limit(offset, num, "offset")
+    if limit and not (byscore or bylex):
+        raise DataError("offset and num need byscore or bylex")
+    words = ["BYSCORE"] if byscore else ["BYLEX"] if bylex else []
+    if desc:
+        words.append("REV")
+    return words + limit
+
+
 class SortedSetCommands(CommandsBase[ValueT]):
     def _scored_range(self, words: list[Any], withscores: bool, cast: ScoreCastT) -> ResponseT:
         """A range reply: members, or ``(member, score)`` tuples with ``withscores``."""
@@ -242,21 +265,8 @@ class SortedSetCommands(CommandsBase[ValueT]):
         """Members from ``start`` to ``end`` (ranks; scores with ``byscore``;
         ``"[a"``-style bounds with ``bylex``). With ``desc`` the order is
         reversed and ``start`` is the upper bound for ``byscore``/``bylex``."""
-        if byscore and bylex:
-            raise DataError("byscore and bylex are mutually exclusive")
-        if bylex and withscores:
-            raise DataError("withscores cannot be used with bylex")
-        limit = _limit(offset, num, "offset")
-        if limit and not (byscore or bylex):
-            raise DataError("offset and num need byscore or bylex")
-        words: list[Any] = ["ZRANGE", name, start, end]
-        if byscore:
-            words.append("BYSCORE")
-        elif bylex:
-            words.append("BYLEX")
-        if desc:
-            words.append("REV")
-        words += limit
+        options = _range_options(byscore, bylex, desc, offset, num, withscores)
+        words = ["ZRANGE", name, start, end, *options]
         return self._scored_range(words, withscores, score_cast_func)
 
     @overload

@@ -13,17 +13,11 @@ from typing import Any, Mapping, Sequence
 
 from babushka import _shapes as S
 from babushka._typing import Reply, ValueT
-from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int
+from babushka.commands.base import CommandsBase, EncodableT, KeyT, require_int, require_non_negative
 from babushka.commands.streams_redis8 import idempotency_words, ref_policy_word
 from babushka.exceptions import DataError
 
 StreamIdT = EncodableT
-
-
-def _non_negative(value: object, name: str) -> int:
-    if require_int(value, name) < 0:
-        raise DataError(f"{name} must not be negative, got {value}")
-    return value  # type: ignore[return-value]
 
 
 def _positive(value: object, name: str) -> int:
@@ -40,13 +34,13 @@ def _trim(
         raise DataError("only one of maxlen and minid may be given")
     words: list[Any] = []
     if maxlen is not None:
-        words += ["MAXLEN", *(["~"] if approximate else []), _non_negative(maxlen, "maxlen")]
+        words += ["MAXLEN", *(["~"] if approximate else []), require_non_negative(maxlen, "maxlen")]
     elif minid is not None:
         words += ["MINID", *(["~"] if approximate else []), minid]
     if limit is not None:
         if not words:
             raise DataError("limit needs maxlen or minid")
-        words += ["LIMIT", _non_negative(limit, "limit")]
+        words += ["LIMIT", require_non_negative(limit, "limit")]
     return words
 
 
@@ -70,7 +64,7 @@ def _read_options(
     if max_size is not None:
         words += ["MAXSIZE", _positive(max_size, "max_size")]
     if block is not None:
-        words += ["BLOCK", _non_negative(block, "block")]
+        words += ["BLOCK", require_non_negative(block, "block")]
     return words
 
 
@@ -127,7 +121,7 @@ class StreamCommands(CommandsBase[ValueT]):
         (https://redis.io/docs/latest/commands/xrange/)."""
         words: list[Any] = ["XRANGE", name, min, max]
         if count is not None:
-            words += ["COUNT", _non_negative(count, "count")]
+            words += ["COUNT", require_non_negative(count, "count")]
         return self._execute(S.STREAM_ENTRIES, *words)
 
     def xrevrange(
@@ -141,7 +135,7 @@ class StreamCommands(CommandsBase[ValueT]):
         (https://redis.io/docs/latest/commands/xrevrange/)."""
         words: list[Any] = ["XREVRANGE", name, max, min]
         if count is not None:
-            words += ["COUNT", _non_negative(count, "count")]
+            words += ["COUNT", require_non_negative(count, "count")]
         return self._execute(S.STREAM_ENTRIES, *words)
 
     def xread(
@@ -181,7 +175,7 @@ class StreamCommands(CommandsBase[ValueT]):
         if noack:
             words.append("NOACK")
         if claim_min_idle_time is not None:
-            words += ["CLAIM", _non_negative(claim_min_idle_time, "claim_min_idle_time")]
+            words += ["CLAIM", require_non_negative(claim_min_idle_time, "claim_min_idle_time")]
         words += _streams(streams, "XREADGROUP")
         return self._execute(S.STREAMS_READ, *words)
 
@@ -270,8 +264,8 @@ class StreamCommands(CommandsBase[ValueT]):
             raise DataError("min, max and count go together")
         words: list[Any] = ["XPENDING", name, groupname]
         if idle is not None:
-            words += ["IDLE", _non_negative(idle, "idle")]
-        words += [min, max, _non_negative(count, "count")]
+            words += ["IDLE", require_non_negative(idle, "idle")]
+        words += [min, max, require_non_negative(count, "count")]
         if consumername is not None:
             words.append(consumername)
         return self._execute(S.PENDING, *words)
@@ -295,7 +289,7 @@ class StreamCommands(CommandsBase[ValueT]):
         if not isinstance(message_ids, (list, tuple)) or not message_ids:
             raise DataError("message_ids must be a non-empty list or tuple of ids")
         words: list[Any] = ["XCLAIM", name, groupname, consumername]
-        words += [_non_negative(min_idle_time, "min_idle_time"), *message_ids]
+        words += [require_non_negative(min_idle_time, "min_idle_time"), *message_ids]
         for word, value in (("IDLE", idle), ("TIME", time), ("RETRYCOUNT", retrycount)):
             if value is not None:
                 words += [word, require_int(value, word.lower())]
@@ -319,7 +313,7 @@ class StreamCommands(CommandsBase[ValueT]):
         ``[next_id, entries, deleted_ids]``, or the claimed ids alone with
         ``justid`` (https://redis.io/docs/latest/commands/xautoclaim/)."""
         words: list[Any] = ["XAUTOCLAIM", name, groupname, consumername]
-        words += [_non_negative(min_idle_time, "min_idle_time"), start_id]
+        words += [require_non_negative(min_idle_time, "min_idle_time"), start_id]
         if count is not None:
             words += ["COUNT", _positive(count, "count")]
         if justid:
