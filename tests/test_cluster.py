@@ -13,7 +13,6 @@ import pytest
 import babushka
 from babushka.cluster import ALL_NODES, PRIMARIES, REPLICAS, ClusterNode
 from support.cluster import Cluster, command
-from support.servers import selected_server_kinds
 
 #: How often the core reads a cluster's slot map unprompted (cluster/mod.rs).
 REFRESH_PERIOD = 10
@@ -250,13 +249,13 @@ def test_watch_needs_a_transactional_pipeline(rc: babushka.RedisCluster) -> None
             pipe.unwatch()
 
 
-@pytest.mark.parametrize("server_kind", selected_server_kinds()[:1], indirect=True)
+@pytest.mark.any_server
 def test_a_closed_client_opens_no_connection_by_itself(cluster: Cluster) -> None:
     """close() leaves the client usable (redis-py's), but until its next
     command it no longer reads the slot map every 10 s: a closed client
     that is still referenced opens no connection to any node by itself.
-    (Behaviour of the core's router, the same on every transport; one kind
-    of server, since it waits out the 10 s period.)"""
+    (The core's router alone, the same on every transport and server; it
+    waits out the 10 s period.)"""
     name = "closed-but-alive"
 
     def connections() -> int:
