@@ -14,6 +14,9 @@ import babushka
 from babushka.cluster import ALL_NODES, PRIMARIES, REPLICAS, ClusterNode
 from support.cluster import Cluster, command
 
+#: How often the core reads a cluster's slot map unprompted (cluster/mod.rs).
+REFRESH_PERIOD = 10
+
 
 @pytest.fixture
 def rc(cluster: Cluster, transport: str) -> Iterator[babushka.RedisCluster]:
@@ -244,3 +247,36 @@ def test_watch_needs_a_transactional_pipeline(rc: babushka.RedisCluster) -> None
             pipe.multi()
         with pytest.raises(babushka.RedisClusterException, match="transactional context"):
             pipe.unwatch()
+
+
+@pytest.mark.any_server
+def test_a_closed_client_opens_no_connection_by_itself(cluster: Cluster) -> None:
+    """close() leaves the client usable (redis-py's), but until its next
+    command it no longer reads the slot map every 10 s: a closed client
+    that is still referenced opens no connection to any node by itself.
+    (The core's router alone, the same on every transport and server; it
+    waits out the 10 s period.)"""
+    name = "closed-but-alive"
+
+    def connections() -> int:
+        return sum(
+            command(node.host, node.port, "CLIENT", "LIST").count(f"name={name} ")
+            for node in cluster.nodes
+        )
+
+    rc = babushka.RedisCluster(host=cluster.host, port=cluster.port, client_name=name)
+    try:
+        assert rc.dbsize() >= 0  # a connection to every primary
+        assert connections() >= 3
+        rc.close()
+        deadline = time.monotonic() + 10
+        while connections():
+            assert time.monotonic() < deadline, "close() left connections open"
+            time.sleep(0.05)
+        time.sleep(REFRESH_PERIOD + 2)
+        assert connections() == 0
+        # Usable again; the periodic read resumes with it.
+        assert rc.dbsize() >= 0
+        assert connections() >= 3
+    finally:
+        rc.close()

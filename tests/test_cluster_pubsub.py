@@ -23,12 +23,11 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from support.cluster import Cluster, command
-from test_cluster_scan import synced_replica
+from support.cluster import SETTLE_SECONDS, Cluster, command, timeout_for
 
 #: How long a published message may take to arrive after the cluster changed
-#: (a failover's election, the subscriber's reconnection): a wide margin.
-FOLLOW_SECONDS = 30
+#: (the subscriber's reconnection): as long as any wait on the cluster.
+FOLLOW_SECONDS = SETTLE_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +88,7 @@ async def anext_message(p: Any, timeout: float = 5.0) -> dict[str, Any]:
     raise AssertionError(f"no message in {timeout} s")
 
 
+@pytest.mark.timeout(timeout_for(5))
 def test_shard_subscriber_follows_failover_and_resharding(
     own_cluster: Cluster, transport: str
 ) -> None:
@@ -104,8 +104,8 @@ def test_shard_subscriber_follows_failover_and_resharding(
         assert rc.spublish(channel, "first") == 1
         assert next_message(p)["data"] == b"first"
 
-        primary = own_cluster.node_for_slot(slot)
-        own_cluster.failover(synced_replica(own_cluster, primary))
+        _, replica = own_cluster.synced_shard(slot)
+        own_cluster.failover(replica)
         assert arrives(rc, p, channel, "after-failover").startswith(b"after-failover")
 
         source, target = other_primary(own_cluster, slot)
@@ -145,6 +145,7 @@ def test_classic_pubsub_in_a_cluster(own_cluster: Cluster, transport: str) -> No
         rc.close()
 
 
+@pytest.mark.timeout(timeout_for(3))
 async def test_async_shard_subscriber_follows_a_failover(
     own_cluster: Cluster, transport: str
 ) -> None:
@@ -157,8 +158,8 @@ async def test_async_shard_subscriber_follows_a_failover(
         await p.ssubscribe(channel)
         assert await arc.spublish(channel, "first") == 1
         assert (await anext_message(p))["data"] == b"first"
-        primary = own_cluster.node_for_slot(arc.keyslot(channel))
-        own_cluster.failover(synced_replica(own_cluster, primary))
+        _, replica = own_cluster.synced_shard(arc.keyslot(channel))
+        own_cluster.failover(replica)
         deadline = time.monotonic() + FOLLOW_SECONDS
         while time.monotonic() < deadline:
             try:
@@ -310,6 +311,7 @@ def test_shard_channels_of_several_slots_on_one_pubsub(
         rc.close()
 
 
+@pytest.mark.timeout(timeout_for(5))
 def test_several_slots_follow_a_failover_and_a_moved_slot(
     own_cluster: Cluster, transport: str
 ) -> None:
@@ -328,8 +330,8 @@ def test_several_slots_follow_a_failover_and_a_moved_slot(
         assert [m["type"] for m in drain(p)] == ["ssubscribe"] * len(channels)
         seen: set[str] = set()
         failed_over, moved, *_ = channels
-        primary = own_cluster.node_for_slot(rc.keyslot(failed_over))
-        own_cluster.failover(synced_replica(own_cluster, primary))
+        _, replica = own_cluster.synced_shard(rc.keyslot(failed_over))
+        own_cluster.failover(replica)
         for channel in channels:
             arrives(rc, p, channel, f"failover-{channel}", seen)
 

@@ -11,7 +11,6 @@ the walk skipped shows as a missing key."""
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -19,8 +18,7 @@ import pytest
 import babushka
 import babushka.asyncio
 from babushka import _core
-from support.cluster import Cluster
-from support.servers import RedisServer
+from support.cluster import Cluster, timeout_for
 
 SLOTS = 16384
 #: Pages of this many keys: a primary's scan takes ~25 pages, so the changes
@@ -42,20 +40,10 @@ def key_per_slot() -> tuple[str, ...]:
 
 def fill(rc: babushka.RedisCluster) -> set[bytes]:
     # An earlier test's failover may still be settling: a node the client's
-    # slot map names a primary can have been demoted since (ReadOnlyError).
-    # The flush is retried by a new client, which reads the map afresh; the
-    # writes below follow MOVED by themselves.
-    seed = rc.get_default_node()
-    deadline = time.monotonic() + 30
-    flusher = rc
-    while True:
-        try:
-            flusher.flushall()
-            break
-        except babushka.ReadOnlyError:
-            assert time.monotonic() < deadline, "the cluster did not settle"
-            time.sleep(0.5)
-            flusher = babushka.RedisCluster(host=seed.host, port=seed.port)
+    # slot map names a primary can have been demoted since. The router sends
+    # the FLUSHALL it refuses (READONLY) to the new primary, and the writes
+    # below follow MOVED.
+    assert rc.flushall() is True
     pipe = rc.pipeline()
     for key in key_per_slot():
         pipe.set(key, "v")
@@ -205,18 +193,8 @@ class Failover:
         for point, slot in ((3000, 0), (9000, SLOTS - 1)):
             if seen >= point and point not in self.done:
                 self.done.add(point)
-                primary = self.cluster.node_for_slot(slot)
-                self.cluster.failover(synced_replica(self.cluster, primary))
-
-
-def synced_replica(cluster: Cluster, primary: RedisServer) -> RedisServer:
-    """A replica of ``primary`` in sync (one demoted by an earlier test
-    resyncs first: on a loaded machine that can take long)."""
-    deadline = time.monotonic() + 90
-    while (replica := cluster.replica_of(primary)) is None:
-        assert time.monotonic() < deadline, f"{primary.port} has no synced replica"
-        time.sleep(0.1)
-    return replica
+                _, replica = self.cluster.synced_shard(slot)
+                self.cluster.failover(replica)
 
 
 CHANGES: dict[str, Callable[[Cluster], Callable[[int], None]]] = {
@@ -231,6 +209,12 @@ def moving_client(cluster: Cluster, transport: str) -> babushka.RedisCluster:
     )
 
 
+#: The failover change waits on the cluster four times (two failovers, each
+#: after its replica's resync); resharding waits less.
+CHANGE_TIMEOUT = timeout_for(4)
+
+
+@pytest.mark.timeout(CHANGE_TIMEOUT)
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_scan_iter_sees_every_key_while_the_cluster_changes(
     own_cluster: Cluster, transport: str, change: str
@@ -249,6 +233,7 @@ def test_scan_iter_sees_every_key_while_the_cluster_changes(
         rc.close()
 
 
+@pytest.mark.timeout(CHANGE_TIMEOUT)
 @pytest.mark.parametrize("change", sorted(CHANGES))
 async def test_async_scan_iter_sees_every_key_while_the_cluster_changes(
     own_cluster: Cluster, transport: str, change: str

@@ -6,10 +6,18 @@ port whose bus port (the port + 10000) is free too, joined with
 ``Cluster.start(kind)`` returns once every node reports ``cluster_state:ok``,
 agrees on the slot map, and every replica's link to its primary is up (a
 failover test needs a synced replica). ``stop()`` stops every node.
+
+Tests that change the cluster (failovers, moved slots) share one per module
+and find what they need in whatever state the tests before left it: a
+replica still resyncing after an earlier failover, a demoted primary that
+has not heard yet. Every wait here polls until ``SETTLE_SECONDS`` (returning
+at once on a fast machine) and reads the cluster afresh on each try, since
+any one node's view may be a moment behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -23,6 +31,22 @@ REPLICAS_PER_PRIMARY = 1
 #: Small, so a failover is quick; large enough that a busy test machine does
 #: not see nodes as failed when they are only slow.
 NODE_TIMEOUT_MS = 2000
+#: How long one wait on the cluster may take: a replica's resync after a
+#: failover, a failover (the primaries vote for a shard's replicas once per
+#: twice the node timeout, so one right after another of the same shard is
+#: asked again), a demoted primary hearing of it. Wide, for a loaded 2-core
+#: machine running the suite; a test doing N such waits declares
+#: ``@pytest.mark.timeout`` to match (``timeout_for``).
+SETTLE_SECONDS = 60.0
+#: A manual failover that the primaries do not vote for in time is given up
+#: by the replica after 5 s (CLUSTER_MF_TIMEOUT); it is asked again then.
+FAILOVER_ATTEMPT_SECONDS = 6.0
+
+
+def timeout_for(waits: int) -> float:
+    """A test's pytest timeout for ``waits`` cluster waits, plus a minute
+    for everything else it does."""
+    return waits * SETTLE_SECONDS + 60.0
 
 
 def command(host: str, port: int, *args: str, timeout: float = 5.0) -> str:
@@ -99,7 +123,7 @@ class Cluster:
                 fields[name] = value
         return fields
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
+    def wait_healthy(self, timeout: float = SETTLE_SECONDS) -> None:
         """Until every node says ``cluster_state:ok``, all agree on the slots,
         and every replica is in sync with its primary."""
         deadline = time.monotonic() + timeout
@@ -162,21 +186,32 @@ class Cluster:
         return next(node for node in self.nodes if node.port == port)
 
     def node_for_slot(self, slot: int) -> RedisServer:
-        """The primary serving ``slot``, by ``CLUSTER SLOTS`` of a live node."""
+        """The primary serving ``slot``: the live node that says so of itself
+        (its own ``CLUSTER NODES`` line), the highest config epoch winning
+        while an old owner has not heard yet. Another node's view of the
+        owner can lag a failover: a demoted primary named as the primary
+        has no replica to wait for."""
+        best: tuple[int, RedisServer] | None = None
         for node in self.nodes:
-            if not self._alive(node):
+            own = self._own_line(node)
+            if own is None or "master" not in own[2] or slot not in _slots(own[8:]):
                 continue
-            for line_node in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
-                parts = line_node.split()
-                if "master" not in parts[2] or "fail" in parts[2]:
-                    continue
-                for spec in parts[8:]:
-                    if spec.startswith("["):
-                        continue
-                    low, _, high = spec.partition("-")
-                    if int(low) <= slot <= int(high or low):
-                        return self.node_at(int(parts[1].split(":")[1].split("@")[0]))
-        raise LookupError(f"no primary serves slot {slot}")
+            epoch = int(own[6])
+            if best is None or epoch > best[0]:
+                best = (epoch, node)
+        if best is None:
+            raise LookupError(f"no primary serves slot {slot}")
+        return best[1]
+
+    def _own_line(self, node: RedisServer) -> list[str] | None:
+        """``node``'s own line of ``CLUSTER NODES``, split (None when dead)."""
+        if not self._alive(node):
+            return None
+        for line in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
+            parts = line.split()
+            if len(parts) >= 8 and "myself" in parts[2]:
+                return parts
+        return None
 
     def replica_of(self, primary: RedisServer) -> RedisServer | None:
         """A live replica of ``primary`` whose link to it is up."""
@@ -188,21 +223,53 @@ class Cluster:
                 return node
         return None
 
-    def failover(self, replica: RedisServer, timeout: float = 30.0) -> None:
-        """``CLUSTER FAILOVER`` on ``replica``; returns once it is a primary.
-        A manual failover the primaries do not vote for in time (they vote for
-        a shard's replicas once per twice the node timeout) is abandoned by
-        the replica after 5 s: it is asked again then."""
+    def synced_shard(
+        self, slot: int | None = None, timeout: float = SETTLE_SECONDS
+    ) -> tuple[RedisServer, RedisServer]:
+        """A primary (the one serving ``slot``, else any) and a replica of it
+        whose link is up. Both are looked up again on every try: a replica
+        demoted by an earlier test resyncs first, and the primary of a slot
+        may change meanwhile."""
         deadline = time.monotonic() + timeout
         while True:
-            command(replica.host, replica.port, "CLUSTER", "FAILOVER")
-            attempt = time.monotonic() + 6
+            try:
+                primaries = [self.node_for_slot(slot)] if slot is not None else self.primaries()
+                for primary in primaries:
+                    replica = self.replica_of(primary)
+                    if replica is not None:
+                        return primary, replica
+            except (LookupError, subprocess.SubprocessError, OSError):
+                pass  # a node between roles: asked again
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"no primary{'' if slot is None else f' of slot {slot}'} had a synced "
+                    f"replica within {timeout} s:\n{self.describe()}"
+                )
+            time.sleep(0.1)
+
+    def failover(self, replica: RedisServer, timeout: float = SETTLE_SECONDS) -> None:
+        """``CLUSTER FAILOVER`` on ``replica``; returns once it is a primary
+        and its old primary calls itself a replica (so a test's next step
+        meets the new layout on both). A manual failover the primaries do not
+        vote for in time is asked again (``FAILOVER_ATTEMPT_SECONDS``)."""
+        link = self.info(replica, "replication")
+        old = next((node for node in self.nodes if str(node.port) == link.get("master_port")), None)
+        deadline = time.monotonic() + timeout
+        while True:
+            # Refused when a previous ask won late (it is a primary): checked below.
+            with contextlib.suppress(subprocess.SubprocessError):
+                command(replica.host, replica.port, "CLUSTER", "FAILOVER")
+            attempt = time.monotonic() + FAILOVER_ATTEMPT_SECONDS
             while time.monotonic() < attempt:
-                if self.role(replica) == "master":
+                if self.role(replica) == "master" and (
+                    old is None or not self._alive(old) or self.role(old) != "master"
+                ):
                     return
                 time.sleep(0.05)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{replica.port} never took over")
+                raise RuntimeError(
+                    f"{replica.port} did not take over within {timeout} s:\n{self.describe()}"
+                )
 
     def start_migration(self, slots: list[int], source: RedisServer, target: RedisServer) -> None:
         """Marks ``slots`` as moving from ``source`` to ``target`` (IMPORTING
@@ -254,16 +321,31 @@ class Cluster:
 
     def slots_of(self, node: RedisServer) -> list[int]:
         """The slots ``node`` serves, by its own ``CLUSTER NODES`` line."""
-        for line in command(node.host, node.port, "CLUSTER", "NODES").splitlines():
-            parts = line.split()
-            if "myself" in parts[2]:
-                slots: list[int] = []
-                for spec in parts[8:]:
-                    if not spec.startswith("["):
-                        low, _, high = spec.partition("-")
-                        slots.extend(range(int(low), int(high or low) + 1))
-                return slots
-        return []
+        own = self._own_line(node)
+        return [] if own is None else _slots(own[8:])
+
+    def describe(self) -> str:
+        """Every live node's own line of ``CLUSTER NODES`` and its
+        replication link, for a failed wait's message."""
+        lines = []
+        for node in self.nodes:
+            if not self._alive(node):
+                lines.append(f"{node.port}: dead")
+                continue
+            try:
+                own = next(
+                    line
+                    for line in command(node.host, node.port, "CLUSTER", "NODES").splitlines()
+                    if "myself" in line
+                )
+                link = self.info(node, "replication")
+                lines.append(
+                    f"{node.port}: {own} | master_port={link.get('master_port')} "
+                    f"link={link.get('master_link_status')}"
+                )
+            except (subprocess.SubprocessError, OSError, StopIteration) as error:
+                lines.append(f"{node.port}: {error!r}")
+        return "\n".join(lines)
 
     def node_id(self, node: RedisServer) -> str:
         return command(node.host, node.port, "CLUSTER", "MYID").strip()
@@ -275,3 +357,14 @@ class Cluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+def _slots(specs: list[str]) -> list[int]:
+    """The slots of a ``CLUSTER NODES`` line's slot fields (``0-5460``,
+    ``7``), without the ``[slot->-node]`` migration marks."""
+    slots: list[int] = []
+    for spec in specs:
+        if not spec.startswith("["):
+            low, _, high = spec.partition("-")
+            slots.extend(range(int(low), int(high or low) + 1))
+    return slots

@@ -7,11 +7,12 @@
 //! - `topology`: the slot map, read from `CLUSTER SLOTS`.
 //! - `plan`: where one command goes, by the command table (its keys' slot,
 //!   a split by slot, every primary, any node) and how replies combine.
-//! - `redirect`: what a `MOVED`, `ASK`, `TRYAGAIN` or `CLUSTERDOWN` reply asks for.
+//! - `redirect`: what a `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` or
+//!   `READONLY` reply asks for.
 //! - this file: [`Cluster`]: sending, following redirections, retrying
 //!   within the request's deadline, gathering split replies, and keeping
-//!   the slot map fresh (at the first request, after `MOVED` or a lost
-//!   connection, and every [`REFRESH_PERIOD`]).
+//!   the slot map fresh (at the first request, after `MOVED`, `READONLY`
+//!   or a lost connection, and every [`REFRESH_PERIOD`]).
 //!
 //! Requests that arrive before the first slot map wait for it in `pending`,
 //! so no transport has to know whether the map is there yet.
@@ -73,6 +74,8 @@ enum Why {
     Later,
     /// A node's connection was lost.
     Lost,
+    /// A node the map names a primary answered `READONLY`.
+    Demoted,
     /// The periodic read.
     Periodic,
     /// The client asked (connecting).
@@ -87,6 +90,7 @@ impl Why {
             Self::Unserved => "a slot without a primary",
             Self::Later => "TRYAGAIN or CLUSTERDOWN",
             Self::Lost => "a node was lost",
+            Self::Demoted => "READONLY",
             Self::Periodic => "periodic",
             Self::Asked => "connecting",
         }
@@ -122,9 +126,33 @@ struct Parked {
 
 #[derive(Debug, Clone)]
 enum To {
-    Slot { slot: u16, read: bool },
+    /// The slot's primary by the map (or, for a read with
+    /// `read_from_replicas`, one of its nodes in turn). A fan-out to every
+    /// primary sends to each primary's first slot, so that a share resent
+    /// after a failover finds the shard's new primary.
+    Slot {
+        slot: u16,
+        read: bool,
+    },
+    /// A node the caller named (`target_nodes=`), or an `ASK` named.
     Node(NodeName),
+    /// Where a `MOVED` reply sent the slot's command; routed by the map
+    /// again if that node turns out lost or demoted.
+    Moved {
+        slot: u16,
+        node: NodeName,
+    },
     Default,
+}
+
+impl To {
+    /// Routed by the map again: the node a `MOVED` named is lost or demoted.
+    fn by_map(self) -> Self {
+        match self {
+            Self::Moved { slot, .. } => Self::Slot { slot, read: false },
+            other => other,
+        }
+    }
 }
 
 /// The router of one cluster client.
@@ -143,6 +171,9 @@ pub struct Cluster {
     /// moved since), to tell whether a refresh found a change.
     last_read: Mutex<Option<Arc<SlotMap>>>,
     periodic_started: AtomicBool,
+    /// Disconnected ([`Self::disconnect`]) and not used since: the periodic
+    /// read is skipped, so a closed client opens no connection by itself.
+    dormant: AtomicBool,
     closed: AtomicBool,
     /// Turns of `read_from_replicas` between a slot's nodes.
     turn: AtomicUsize,
@@ -180,6 +211,7 @@ impl Cluster {
             last_refresh: Mutex::new(None),
             last_read: Mutex::new(None),
             periodic_started: AtomicBool::new(false),
+            dormant: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             turn: AtomicUsize::new(0),
             push_sink: Mutex::new(None),
@@ -201,6 +233,7 @@ impl Cluster {
         deadline: Option<Instant>,
         sink: Sink,
     ) -> Submitted {
+        self.wake();
         let cancel = match (batch, target) {
             (batch, Target::Node(node)) => {
                 self.run(Job::new(batch, To::Node(node.clone()), deadline), sink)
@@ -261,11 +294,11 @@ impl Cluster {
                 None
             }
             Plan::Fanout { all_nodes, combine } => {
-                match self.fanout_nodes(all_nodes) {
-                    Some(nodes) => {
-                        let jobs = nodes
+                match self.fanout_targets(all_nodes) {
+                    Some(targets) => {
+                        let jobs = targets
                             .into_iter()
-                            .map(|node| Job::new(Batch::One(cmd.clone()), To::Node(node), deadline))
+                            .map(|to| Job::new(Batch::One(cmd.clone()), to, deadline))
                             .collect();
                         self.gather(jobs, combine, Vec::new(), sink);
                     }
@@ -330,14 +363,20 @@ impl Cluster {
         }
     }
 
-    /// The nodes a fan-out goes to, or `None` before the first slot map.
-    fn fanout_nodes(&self, all_nodes: bool) -> Option<Vec<NodeName>> {
+    /// Where a fan-out goes: each primary (as its first slot, see
+    /// [`To::Slot`]) and, with `all_nodes`, each replica; `None` before the
+    /// first slot map.
+    fn fanout_targets(&self, all_nodes: bool) -> Option<Vec<To>> {
         let map = self.map.read().clone()?;
-        let mut nodes = map.primaries();
+        let mut targets: Vec<To> = map
+            .primary_slots()
+            .into_iter()
+            .map(|(_, slot)| To::Slot { slot, read: false })
+            .collect();
         if all_nodes {
-            nodes.extend(map.replicas());
+            targets.extend(map.replicas().into_iter().map(To::Node));
         }
-        Some(nodes)
+        Some(targets)
     }
 
     /// Sends one job, following what the reply asks. Returns the cancel
@@ -436,7 +475,7 @@ impl Cluster {
                     .with("node", node.as_ref())
                 });
                 self.refresh_soon(Why::Moved);
-                job.to = To::Node(node);
+                job.to = To::Moved { slot, node };
                 job.asking = false;
                 self.run(job, sink);
             }
@@ -449,6 +488,21 @@ impl Cluster {
                 self.refresh_soon(Why::Later);
                 self.retry_later(job, sink, err);
             }
+            // A node the caller named was not chosen as a primary: its
+            // answer stands, as any other reply of that node's would.
+            Redirect::Demoted if matches!(job.to, To::Node(_)) => complete(sink, Err(err)),
+            Redirect::Demoted => {
+                // A MOVED without an address: the map is read again and
+                // the command (which did not run) goes to the primary the
+                // new map names, after the pause `retry_later` gives the
+                // read; a resend that still meets the demoted node waits
+                // longer, within the request's deadline.
+                self.report_demoted(sent_to);
+                self.refresh_soon(Why::Demoted);
+                job.to = job.to.by_map();
+                job.asking = false;
+                self.retry_later(job, sink, err);
+            }
             Redirect::Lost => {
                 self.refresh_soon(Why::Lost);
                 job.connection_attempt += 1;
@@ -456,6 +510,7 @@ impl Cluster {
                     return complete(sink, Err(err));
                 }
                 // Routed again by the (refreshed) map, not to the lost node.
+                job.to = job.to.by_map();
                 job.asking = false;
                 self.retry_later(job, sink, err);
             }
@@ -486,10 +541,32 @@ impl Cluster {
         });
     }
 
+    /// Reports a `READONLY` from `node`, a primary by the map (as a
+    /// `MOVED` is reported).
+    #[cold]
+    fn report_demoted(&self, node: &NodeName) {
+        events::emit(Topic::Cluster, Level::Debug, || {
+            let event = Event::new(
+                Topic::Cluster,
+                Level::Debug,
+                "readonly",
+                format!(
+                    "READONLY: {node} is a replica now (a failover the slot map has not seen); \
+                     the map is read again and the command sent to the new primary"
+                ),
+            )
+            .with("address", node.as_ref());
+            match &self.template.client_name {
+                Some(name) => event.with("client_name", name.as_str()),
+                None => event,
+            }
+        });
+    }
+
     /// The node a job goes to on `map`.
     fn node_for(&self, map: &SlotMap, to: &To) -> Result<NodeName> {
         match to {
-            To::Node(node) => Ok(node.clone()),
+            To::Node(node) | To::Moved { node, .. } => Ok(node.clone()),
             To::Default => map
                 .primaries()
                 .into_iter()
@@ -530,6 +607,7 @@ impl Cluster {
         deadline: Option<Instant>,
         sink: Sink,
     ) -> Submitted {
+        self.wake();
         let cluster = Weak::clone(&self.me);
         let sink: Sink = Box::new(move |outcome: Result<Value>| {
             if let (Err(err), Some(cluster)) = (&outcome, cluster.upgrade()) {
@@ -728,6 +806,10 @@ impl Cluster {
 
     #[cold]
     fn report_refresh_failed(&self, why: Why, err: &Error) {
+        // A read cut short by the client's own close is no failure.
+        if err.kind() == ErrorKind::Closed && self.is_closed() {
+            return;
+        }
         events::emit(Topic::Cluster, Level::Warning, || {
             Event::new(
                 Topic::Cluster,
@@ -804,7 +886,8 @@ impl Cluster {
         SlotMap::from_cluster_slots(&value, host)
     }
 
-    /// Reads the map every [`REFRESH_PERIOD`] while the client lives.
+    /// Reads the map every [`REFRESH_PERIOD`] while the client lives (and
+    /// is not dormant after a disconnect).
     fn start_periodic(&self) {
         if self.periodic_started.swap(true, Ordering::AcqRel) {
             return;
@@ -820,7 +903,9 @@ impl Cluster {
                 if this.closed.load(Ordering::Acquire) {
                     return;
                 }
-                this.start_refresh(Why::Periodic);
+                if !this.dormant.load(Ordering::Relaxed) {
+                    this.start_refresh(Why::Periodic);
+                }
             }
         });
     }
@@ -893,6 +978,7 @@ impl Cluster {
     /// closed error) but stays usable: the next request opens new ones
     /// (redis-py's `close()` then use again).
     pub(crate) fn disconnect(&self) {
+        self.dormant.store(true, Ordering::Relaxed);
         let nodes = std::mem::take(&mut *self.nodes.lock());
         for connections in nodes.values() {
             connections.close();
@@ -908,6 +994,14 @@ impl Cluster {
         drop(std::mem::take(&mut *self.nodes.lock()));
         for Parked { sink, .. } in std::mem::take(&mut *self.pending.lock()) {
             complete(sink, Err(Error::closed()));
+        }
+    }
+
+    /// A request came: the periodic read resumes after a disconnect. (A
+    /// load first, so the common case writes no shared cache line.)
+    fn wake(&self) {
+        if self.dormant.load(Ordering::Relaxed) {
+            self.dormant.store(false, Ordering::Relaxed);
         }
     }
 

@@ -6,6 +6,11 @@
 //!   request there, preceded by `ASKING`.
 //! - `TRYAGAIN` (a multi-key request during a migration), `CLUSTERDOWN` (the
 //!   cluster cannot serve the slot), `MASTERDOWN`: try again shortly.
+//! - `READONLY`: the node was demoted to a replica by a failover the slot map
+//!   has not seen. A replica answers a keyed write `MOVED` (its slots are its
+//!   primary's); the writes it refuses this way are the keyless ones
+//!   (`FLUSHALL`, `FUNCTION LOAD`, a keyless script or transaction). The
+//!   command did not run, so it can be sent again to the new primary.
 //! - A lost or refused connection: the node may be gone; read the map again.
 
 use std::sync::Arc;
@@ -28,6 +33,8 @@ pub(crate) enum Redirect {
     },
     /// Try again after a pause.
     Later,
+    /// The node is a replica now (`READONLY`): a `MOVED` without an address.
+    Demoted,
     /// The connection to the node was lost.
     Lost,
 }
@@ -45,6 +52,7 @@ pub(crate) fn classify(err: &Error, sent_to: &str) -> Redirect {
         Some("ASK") => parse_target(err.message(), sent_to)
             .map_or(Redirect::No, |(_, node)| Redirect::Ask { node }),
         Some("TRYAGAIN" | "CLUSTERDOWN" | "MASTERDOWN") => Redirect::Later,
+        Some("READONLY") => Redirect::Demoted,
         _ => Redirect::No,
     }
 }
@@ -131,6 +139,13 @@ mod tests {
         assert_eq!(
             classify(&reply_error("CLUSTERDOWN The cluster is down"), "h:1"),
             Redirect::Later
+        );
+        assert_eq!(
+            classify(
+                &reply_error("READONLY You can't write against a read only replica."),
+                "h:1"
+            ),
+            Redirect::Demoted
         );
         assert_eq!(classify(&reply_error("WRONGTYPE no"), "h:1"), Redirect::No);
         assert_eq!(

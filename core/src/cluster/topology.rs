@@ -108,13 +108,29 @@ impl SlotMap {
     }
 
     pub fn primaries(&self) -> Vec<NodeName> {
-        let mut names: Vec<NodeName> = Vec::new();
-        for shard in self.shards() {
-            if !names.contains(&shard.primary) {
-                names.push(Arc::clone(&shard.primary));
+        self.primary_slots()
+            .into_iter()
+            .map(|(primary, _)| primary)
+            .collect()
+    }
+
+    /// Every primary with the first slot it serves, in slot order: a slot
+    /// names the primary's shard, so a request sent to "the primary of this
+    /// slot" finds the shard's new primary after a failover.
+    pub fn primary_slots(&self) -> Vec<(NodeName, u16)> {
+        let mut found: Vec<(NodeName, u16)> = Vec::new();
+        let mut last: Option<&Arc<Shard>> = None;
+        for (slot, shard) in (0..SLOTS).zip(&self.slots) {
+            let Some(shard) = shard else { continue };
+            if last.is_some_and(|last| Arc::ptr_eq(last, shard)) {
+                continue;
+            }
+            last = Some(shard);
+            if !found.iter().any(|(known, _)| known == &shard.primary) {
+                found.push((Arc::clone(&shard.primary), slot));
             }
         }
-        names
+        found
     }
 
     pub fn replicas(&self) -> Vec<NodeName> {
@@ -210,6 +226,24 @@ mod tests {
         assert_eq!(&*map.shard(16383).unwrap().primary, "127.0.0.1:7002");
         assert_eq!(map.primaries().len(), 2);
         assert_eq!(map.replicas().len(), 1);
+    }
+
+    #[test]
+    fn each_primary_with_its_first_slot() {
+        // A primary serving two ranges is named once, by its first slot.
+        let reply = Value::Array(vec![
+            range(100, 200, vec![node("h", 2)]),
+            range(0, 99, vec![node("h", 1)]),
+            range(201, 300, vec![node("h", 1)]),
+        ]);
+        let map = SlotMap::from_cluster_slots(&reply, "h").unwrap();
+        let found: Vec<(String, u16)> = map
+            .primary_slots()
+            .into_iter()
+            .map(|(name, slot)| (name.to_string(), slot))
+            .collect();
+        assert_eq!(found, [("h:1".to_owned(), 0), ("h:2".to_owned(), 100)]);
+        assert_eq!(map.primaries().len(), 2);
     }
 
     #[test]
