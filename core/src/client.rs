@@ -502,6 +502,28 @@ impl Client {
             .map_or_else(Default::default, |map| (map.primaries(), map.replicas()))
     }
 
+    /// For a cluster client: sends keyless commands (those the command
+    /// table sends to one node) to `node` (`host:port`) from now on, while
+    /// the slot map has it; `None` goes back to the map's first primary.
+    /// Refused for a standalone client and a name that is not `host:port`.
+    pub fn set_default_node(&self, node: Option<&str>) -> Result<()> {
+        let cluster = self.cluster().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "only a cluster client has a default node",
+            )
+        })?;
+        cluster.default_node().set(node)
+    }
+
+    /// For a cluster client: the node keyless commands go to on the current
+    /// slot map (`None` before it is read, or for a standalone client).
+    pub fn default_node(&self) -> Option<NodeName> {
+        let cluster = self.cluster()?;
+        let map = cluster.slot_map()?;
+        cluster.default_node().on(&map).ok()
+    }
+
     /// For a cluster client: the nodes serving `slot` by the current slot
     /// map, its primary first, then its replicas (empty when no node serves
     /// it, the map is not read yet, or the client is standalone).

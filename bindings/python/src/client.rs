@@ -443,6 +443,23 @@ impl PyClient {
         (names(primaries), names(replicas))
     }
 
+    /// A cluster client's keyless commands go to `node` (`host:port`) from
+    /// now on, while the slot map has it; `None`: the map's first primary.
+    /// On the uds transport the codecs of this client's streams pass the
+    /// choice on to the listener's client before their next request.
+    #[pyo3(signature = (node))]
+    fn set_default_node(&self, py: Python<'_>, node: Option<&str>) -> PyResult<()> {
+        self.core
+            .set_default_node(node)
+            .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// The node a cluster client's keyless commands go to by the current
+    /// slot map (`None` before it is read).
+    fn default_node(&self) -> Option<String> {
+        self.core.default_node().map(|node| node.to_string())
+    }
+
     /// A cluster client's nodes serving `slot`, `host:port`, by the current
     /// slot map: its primary first, then its replicas (empty when no node
     /// serves it or the map is not read yet).
@@ -551,6 +568,9 @@ impl PyClient {
             Arc::clone(&self.encoding),
             self.config.clone(),
             self.credential_provider.clone(),
+            self.core
+                .cluster()
+                .map(|cluster| Arc::clone(cluster.default_node())),
         )
     }
 

@@ -33,6 +33,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
+use babushka_core::cluster::DefaultNode;
 use babushka_core::socket::convert::{
     connection_request, error_from_proto, may_run_dedicated, value_from_proto,
 };
@@ -102,6 +103,9 @@ struct State {
     decoder: FrameDecoder,
     /// Set once the stream is closed; later submits raise it.
     closed: Option<Error>,
+    /// How many changes of the cluster client's default node the listener
+    /// has been told of (see `UdsCodec::push`).
+    told_default_node: u64,
 }
 
 impl State {
@@ -280,6 +284,10 @@ pub struct UdsCodec {
     config: ConnectionConfig,
     /// Answers the listener's credentials requests (see `crate::credentials`).
     credential_provider: Option<Arc<Py<PyAny>>>,
+    /// A cluster client's default node, as the wrapper's own core client
+    /// holds it: every change is passed on to the listener's client before
+    /// the next request, on every stream, those opened later too.
+    default_node: Option<Arc<DefaultNode>>,
     shared: Arc<Shared>,
 }
 
@@ -288,11 +296,13 @@ impl UdsCodec {
         encoding: Arc<Encoding>,
         config: ConnectionConfig,
         credential_provider: Option<Arc<Py<PyAny>>>,
+        default_node: Option<Arc<DefaultNode>>,
     ) -> Self {
         Self {
             encoding,
             config,
             credential_provider,
+            default_node,
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     next_id: 1,
@@ -304,6 +314,7 @@ impl UdsCodec {
                     output: Vec::new(),
                     decoder: FrameDecoder::new(),
                     closed: None,
+                    told_default_node: 0,
                 }),
                 on_output: Mutex::new(None),
             }),
@@ -396,9 +407,25 @@ impl UdsCodec {
             drop(state);
             return Err(to_py_err(py, &err));
         }
+        let was_empty = state.output.is_empty();
+        if let Some(default_node) = &self.default_node {
+            // One atomic read per request; a frame only after a change.
+            let changes = default_node.changes();
+            if changes != state.told_default_node {
+                state.told_default_node = changes;
+                let node = default_node
+                    .chosen()
+                    .map(|node| node.to_string())
+                    .unwrap_or_default();
+                let told = proto::Request {
+                    action: Some(Action::SetDefaultNode(node)),
+                    ..proto::Request::default()
+                };
+                encode_frame(&told, &mut state.output);
+            }
+        }
         frame.request_id = state.next_id;
         state.next_id += 1;
-        let was_empty = state.output.is_empty();
         encode_frame(&frame, &mut state.output);
         state
             .pending

@@ -5,6 +5,8 @@
 //!
 //! - `slot`: key to hash slot (CRC16, hash tags).
 //! - `topology`: the slot map, read from `CLUSTER SLOTS`.
+//! - `default_node`: where keyless commands go (the caller's choice, or
+//!   the map's first primary).
 //! - `plan`: where one command goes, by the command table (its keys' slot,
 //!   a split by slot, every primary, any node) and how replies combine.
 //! - `redirect`: what a `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` or
@@ -17,6 +19,7 @@
 //! Requests that arrive before the first slot map wait for it in `pending`,
 //! so no transport has to know whether the map is there yet.
 
+mod default_node;
 mod plan;
 mod redirect;
 mod slot;
@@ -42,6 +45,7 @@ use crate::pubsub::{Connect, PushSink, ShardRouter};
 use crate::request::{complete, Batch, Sink};
 use crate::runtime;
 use crate::table;
+pub use default_node::DefaultNode;
 use plan::{Combine, Plan};
 use redirect::Redirect;
 pub use slot::{slot_of, SLOTS};
@@ -177,6 +181,8 @@ pub struct Cluster {
     closed: AtomicBool,
     /// Turns of `read_from_replicas` between a slot's nodes.
     turn: AtomicUsize,
+    /// Where keyless commands go (`To::Default`).
+    default_node: Arc<DefaultNode>,
     push_sink: Mutex<Option<PushSink>>,
     me: Weak<Cluster>,
 }
@@ -214,6 +220,7 @@ impl Cluster {
             dormant: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             turn: AtomicUsize::new(0),
+            default_node: Arc::default(),
             push_sink: Mutex::new(None),
             me: me.clone(),
         }))
@@ -264,13 +271,23 @@ impl Cluster {
         deadline: Option<Instant>,
         sink: Sink,
     ) -> Option<crate::client::Cancel> {
-        let plan = match plan::plan(&cmd) {
-            Ok(plan) => plan,
+        match plan::plan(&cmd) {
+            Ok(plan) => self.route_planned(cmd, plan, deadline, sink),
             Err(err) => {
                 complete(sink, Err(err));
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// One command, where its plan says.
+    fn route_planned(
+        &self,
+        cmd: Command,
+        plan: Plan,
+        deadline: Option<Instant>,
+        sink: Sink,
+    ) -> Option<crate::client::Cancel> {
         match plan {
             Plan::Slot { slot, read } => self.run(
                 Job::new(Batch::One(cmd), To::Slot { slot, read }, deadline),
@@ -322,6 +339,16 @@ impl Cluster {
             complete(sink, Ok(Value::Array(Vec::new())));
             return;
         }
+        // Every command is planned before any is sent: one that cannot be
+        // routed (a key missing, `MSET` across slots) fails the pipeline
+        // with nothing sent, as redis-py's cluster pipeline refuses it.
+        let plans = match commands.iter().map(plan::plan).collect::<Result<Vec<_>>>() {
+            Ok(plans) => plans,
+            Err(err) => {
+                complete(sink, Err(err));
+                return;
+            }
+        };
         let count = commands.len();
         let gathered = Gathered::new(
             count,
@@ -341,9 +368,9 @@ impl Cluster {
             },
             sink,
         );
-        for (at, cmd) in commands.into_iter().enumerate() {
+        for (at, (cmd, plan)) in commands.into_iter().zip(plans).enumerate() {
             let part = gathered.part(at);
-            self.route_one(cmd, deadline, part);
+            self.route_planned(cmd, plan, deadline, part);
         }
     }
 
@@ -567,11 +594,7 @@ impl Cluster {
     fn node_for(&self, map: &SlotMap, to: &To) -> Result<NodeName> {
         match to {
             To::Node(node) | To::Moved { node, .. } => Ok(node.clone()),
-            To::Default => map
-                .primaries()
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::new(ErrorKind::Cluster, "the cluster has no primary")),
+            To::Default => self.default_node.on(map),
             To::Slot { slot, read } => {
                 let shard = map.shard(*slot).ok_or_else(|| {
                     Error::with_code(
@@ -915,6 +938,12 @@ impl Cluster {
         self.map.read().clone()
     }
 
+    /// Where keyless commands go: the choice (redis-py's
+    /// `set_default_node`) and the node it means on the current map.
+    pub fn default_node(&self) -> &Arc<DefaultNode> {
+        &self.default_node
+    }
+
     /// Opens connections for a subscriber: to the node serving its shard
     /// channels' slot, else to the default node (classic pub/sub reaches
     /// every node of a cluster). A reconnection reads the slot map first,
@@ -1028,11 +1057,16 @@ fn asking_command() -> Command {
 }
 
 /// Where a transaction goes: the one slot of all its commands' keys (any
-/// node when it has none); refused when the keys are in several slots.
+/// node when it has none); refused when the keys are in several slots or
+/// a command lacks its key.
 fn transaction_slot(commands: &[Command]) -> Result<To> {
     let mut first: Option<(u16, Vec<u8>)> = None;
     for cmd in commands {
-        for key in table::keys(cmd) {
+        let keys = table::keys(cmd);
+        if keys.is_empty() && table::lookup(cmd).is_some_and(plan::needs_key) {
+            return Err(plan::missing_key(&cmd.args().collect::<Vec<_>>()));
+        }
+        for key in keys {
             let slot = slot_of(key);
             match &first {
                 None => first = Some((slot, key.to_vec())),

@@ -7,7 +7,19 @@ use redis::Value;
 use super::slot::slot_of;
 use crate::command::{Command, CommandBuilder};
 use crate::error::{Error, ErrorKind, Result};
-use crate::table::{self, Begin, CommandSpec, Find, Flag, RequestPolicy, ResponsePolicy};
+use crate::table::{self, Begin, CommandSpec, Find, Flag, KeyFlag, RequestPolicy, ResponsePolicy};
+
+/// Commands whose keys may rightly be none (a script or function given no
+/// keys runs on any node), as redis-py exempts them; any other command with
+/// key positions needs a key to be routed.
+const KEYS_OPTIONAL: &[&str] = &[
+    "EVAL",
+    "EVALSHA",
+    "EVAL_RO",
+    "EVALSHA_RO",
+    "FCALL",
+    "FCALL_RO",
+];
 
 /// Where a command goes.
 #[derive(Debug)]
@@ -85,6 +97,9 @@ pub(crate) fn plan(cmd: &Command) -> Result<Plan> {
     let keys = table::keys_of(spec, &words);
     let read = spec.has(Flag::Readonly);
     if keys.is_empty() {
+        if needs_key(spec) {
+            return Err(missing_key(&words));
+        }
         return Ok(keyless(spec));
     }
     let first = slot_of(keys[0]);
@@ -170,6 +185,34 @@ fn split(spec: &CommandSpec, words: &[&[u8]]) -> Result<Option<Plan>> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(Plan::Split { parts, combine }))
+}
+
+/// Whether the command has key positions that must hold a key: a command
+/// sent without its key has no slot, and sending it to some node would
+/// only get that node's arity error (redis-py refuses it before sending).
+pub(crate) fn needs_key(spec: &CommandSpec) -> bool {
+    !KEYS_OPTIONAL.contains(&spec.name)
+        && spec
+            .keys
+            .iter()
+            .any(|key| !key.flags.has(KeyFlag::NotKey) && key.begin != Begin::Unknown)
+}
+
+/// The error for a command that needs a key and has none, as redis-py's.
+#[cold]
+pub(crate) fn missing_key(words: &[&[u8]]) -> Error {
+    let shown: Vec<String> = words
+        .iter()
+        .map(|word| String::from_utf8_lossy(word).into_owned())
+        .collect();
+    Error::new(
+        ErrorKind::Cluster,
+        format!(
+            "No way to dispatch this command to Redis Cluster. Missing key.\n\
+             You can execute the command by specifying target nodes.\nCommand: {}",
+            shown.join(" ")
+        ),
+    )
 }
 
 /// The error for an atomic command whose keys are in different slots,
@@ -338,6 +381,21 @@ mod tests {
             err.message()
         );
         assert!(err.message().contains("b (slot 3300)"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_keyed_command_without_its_key_is_refused() {
+        for words in [&["GET"][..], &["XREAD", "COUNT", "1"], &["LMOVE"]] {
+            let err = plan(&command(words)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Cluster);
+            assert!(err.message().contains("Missing key"), "{}", err.message());
+        }
+        // A script or function given no keys runs on any node.
+        for words in [&["EVAL", "return 1", "0"][..], &["FCALL", "f", "0"]] {
+            assert!(matches!(plan(&command(words)).unwrap(), Plan::Default));
+        }
+        // A shard channel is not a key, and a keyless command has none.
+        assert!(plan(&command(&["PING"])).is_ok());
     }
 
     #[test]

@@ -133,6 +133,13 @@ impl SlotMap {
         found
     }
 
+    /// Whether `node` serves a slot here, as a primary or a replica.
+    pub fn has_node(&self, node: &str) -> bool {
+        self.slots.iter().flatten().any(|shard| {
+            &*shard.primary == node || shard.replicas.iter().any(|replica| &**replica == node)
+        })
+    }
+
     pub fn replicas(&self) -> Vec<NodeName> {
         let mut names: BTreeSet<NodeName> = BTreeSet::new();
         for shard in self.shards() {

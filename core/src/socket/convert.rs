@@ -64,6 +64,9 @@ pub enum Frame {
         ask_id: u64,
         answer: Result<Credentials, Error>,
     },
+    /// A cluster client's default node (`host:port`), `None` for the slot
+    /// map's first primary.
+    SetDefaultNode(Option<String>),
 }
 
 /// Reads a request frame. `Err` when the frame breaks a rule of the schema:
@@ -89,8 +92,8 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
     let control = |frame: Frame| {
         if request_id != 0 || !args.is_empty() || lease_id != 0 || !node.is_empty() {
             return Err(malformed(
-                "a control frame (lease, cancel or subscriber) carries no request id, arguments, \
-                 lease id or node",
+                "a control frame (lease, cancel, subscriber or default node) carries no request \
+                 id, arguments, lease id or node",
             ));
         }
         Ok(frame)
@@ -152,6 +155,9 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         Action::FetchMessages(id) => control(Frame::FetchMessages(nonzero(id, "subscriber id")?)),
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
+        }
+        Action::SetDefaultNode(node) => {
+            control(Frame::SetDefaultNode((!node.is_empty()).then_some(node)))
         }
         Action::Credentials(answer) => control(Frame::Credentials {
             ask_id: nonzero(answer.ask_id, "credentials ask id")?,
@@ -836,6 +842,22 @@ mod tests {
         assert!(frame_from_proto(proto::Request {
             lease_slot: Some(1),
             ..control(Action::Cancel(1))
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn a_default_node_frame_is_a_control_frame() {
+        let set = |node: &str| frame_from_proto(control(Action::SetDefaultNode(node.to_owned())));
+        assert!(matches!(
+            set("127.0.0.1:7000"),
+            Ok(Frame::SetDefaultNode(Some(node))) if node == "127.0.0.1:7000"
+        ));
+        // Empty: the slot map's first primary again.
+        assert!(matches!(set(""), Ok(Frame::SetDefaultNode(None))));
+        assert!(frame_from_proto(proto::Request {
+            request_id: 3,
+            ..control(Action::SetDefaultNode("127.0.0.1:7000".to_owned()))
         })
         .is_err());
     }

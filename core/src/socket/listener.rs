@@ -571,6 +571,10 @@ impl Stream {
             Frame::FetchMessages(subscriber_id) => self.subscribers.fetch(subscriber_id)?,
             Frame::CloseSubscriber(subscriber_id) => self.subscribers.close(subscriber_id)?,
             Frame::Credentials { ask_id, answer } => self.asks.answer(ask_id, answer),
+            Frame::SetDefaultNode(node) => self
+                .client
+                .set_default_node(node.as_deref())
+                .map_err(|err| malformed(err.message()))?,
         }
         Ok(())
     }
