@@ -12,7 +12,7 @@ import pytest
 
 import babushka
 import babushka.asyncio
-from babushka.cluster import ALL_NODES, PRIMARIES, REPLICA, ClusterNode
+from babushka.cluster import ALL_NODES, PRIMARIES, REPLICA, REPLICAS, ClusterNode
 from support.cluster import Cluster, command
 
 
@@ -261,3 +261,118 @@ async def test_asyncio_cluster_commands(arc: babushka.asyncio.RedisCluster) -> N
             seen = await monitor.next_command()
     assert seen["command"] == f"GET {key}"
     await arc.flushall()
+
+
+def port_of_default(client: babushka.RedisCluster) -> int:
+    """The port of the node a keyless command (INFO) reached."""
+    return int(client.info("server")["tcp_port"])
+
+
+def test_set_default_node_routes_keyless_commands(rc: babushka.RedisCluster) -> None:
+    first = rc.get_default_node()
+    assert first == rc.get_primaries()[0] and port_of_default(rc) == first.port
+    replica = rc.get_replicas()[0]
+    for node in (rc.get_primaries()[1], replica):
+        assert rc.set_default_node(node) is True
+        assert rc.get_default_node() == node
+        assert port_of_default(rc) == node.port
+        assert rc.execute_command("CLUSTER", "MYID") == cli(node, "CLUSTER", "MYID").encode()
+    assert rc.get_default_node().server_type == REPLICA
+    # Keyed commands still go to their slot's primary, not to the replica.
+    assert rc.set("{d}1", "v") is True and rc.get("{d}1") == b"v"
+    # The choice outlives the client's connections (on uds: a new stream).
+    rc.close()
+    assert port_of_default(rc) == replica.port
+    # As redis-py: False, and nothing changed, for None or a node not in the cluster.
+    assert rc.set_default_node(None) is False
+    assert rc.set_default_node(ClusterNode("127.0.0.1", 1)) is False
+    assert rc.get_default_node() == replica
+    with pytest.raises(babushka.DataError, match="node"):
+        rc.set_default_node("127.0.0.1:7000")  # type: ignore[arg-type]
+    assert port_of_default(rc) == replica.port
+
+
+def test_default_node_is_per_client(rc: babushka.RedisCluster, cluster: Cluster) -> None:
+    other = babushka.RedisCluster(host=cluster.host, port=cluster.port, transport=rc.transport)
+    try:
+        assert rc.set_default_node(rc.get_primaries()[2]) is True
+        assert port_of_default(other) == other.get_primaries()[0].port
+        assert other.get_default_node() == other.get_primaries()[0]
+    finally:
+        other.close()
+
+
+def commands_seen(client: babushka.RedisCluster, name: str) -> dict[str, str]:
+    """Each node's INFO commandstats line for ``name`` (calls, rejections)."""
+    stats = client.info("commandstats", target_nodes=ALL_NODES)
+    return {node: str(info.get(f"cmdstat_{name}")) for node, info in stats.items()}
+
+
+def test_a_keyed_command_without_its_key_is_refused_before_sending(
+    rc: babushka.RedisCluster,
+) -> None:
+    before = commands_seen(rc, "get")
+    with pytest.raises(babushka.RedisClusterException, match="Missing key"):
+        rc.execute_command("GET")
+    with pytest.raises(babushka.RedisClusterException, match="Missing key"):
+        rc.execute_command("XREAD", "COUNT", "1")
+    # In a pipeline or a transaction, nothing of it is sent.
+    for transaction in (False, True):
+        with rc.pipeline(transaction=transaction) as pipe:
+            pipe.set("{m}1", "v").execute_command("GET")
+            with pytest.raises(babushka.RedisClusterException, match="Missing key"):
+                pipe.execute()
+    assert rc.exists("{m}1") == 0
+    assert commands_seen(rc, "get") == before
+    # A script given no keys runs on some node, as in redis-py.
+    assert rc.eval("return 1", 0) == 1
+    # With target_nodes= the caller says where: the server answers.
+    with pytest.raises(babushka.ResponseError, match="wrong number of arguments"):
+        rc.execute_command("GET", target_nodes=rc.get_primaries()[0])
+
+
+def test_readonly_and_readwrite_take_target_nodes(rc: babushka.RedisCluster) -> None:
+    replica = rc.get_replicas()[0]
+    assert rc.readonly() is True and rc.readwrite() is True
+    assert "r" not in rc.client_info(target_nodes=replica)["flags"]
+    replies = rc.readonly(target_nodes=REPLICAS)
+    assert replies == {node.name: True for node in rc.get_replicas()}
+    # The replica's connection is in READONLY mode (CLIENT INFO's flag r).
+    assert "r" in rc.client_info(target_nodes=replica)["flags"]
+    assert rc.readwrite(target_nodes=replica) is True
+    assert "r" not in rc.client_info(target_nodes=replica)["flags"]
+
+
+async def test_asyncio_default_node_and_missing_key(arc: babushka.asyncio.RedisCluster) -> None:
+    node = arc.get_replicas()[1]
+    assert arc.set_default_node(node) is None
+    assert arc.get_default_node() == node
+    assert int((await arc.info("server"))["tcp_port"]) == node.port
+    for wrong in (None, ClusterNode("127.0.0.1", 1)):
+        with pytest.raises(babushka.DataError, match="does not exist in the cluster"):
+            arc.set_default_node(wrong)
+    assert arc.get_default_node() == node
+    with pytest.raises(babushka.RedisClusterException, match="Missing key"):
+        await arc.execute_command("GET")
+    async with arc.pipeline() as pipe:
+        pipe.set("{am}1", "v").execute_command("LPOP")
+        with pytest.raises(babushka.RedisClusterException, match="Missing key"):
+            await pipe.execute()
+    assert await arc.exists("{am}1") == 0
+    replies = await arc.readonly(target_nodes=REPLICAS)
+    assert replies == {n.name: True for n in arc.get_replicas()}
+    assert await arc.readwrite(target_nodes=REPLICAS) == replies
+
+
+def test_replace_default_node(rc: babushka.RedisCluster) -> None:
+    first = rc.get_default_node()
+    rc.replace_default_node()
+    chosen = rc.get_default_node()
+    assert chosen != first and chosen in rc.get_primaries()
+    assert port_of_default(rc) == chosen.port
+    replica = rc.get_replicas()[0]
+    rc.replace_default_node(replica)
+    assert rc.get_default_node() == replica
+    with pytest.raises(babushka.DataError, match="target_node"):
+        rc.replace_default_node(ClusterNode("127.0.0.1", 1))
+    assert rc.get_default_node() == replica

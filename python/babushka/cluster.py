@@ -98,6 +98,8 @@ TARGETABLE_METHODS = (
     "pubsub_numpat",
     "pubsub_numsub",
     "randomkey",
+    "readonly",
+    "readwrite",
     "save",
     "script_exists",
     "script_flush",
@@ -245,12 +247,42 @@ class ClusterMixin(ClusterCommands):
         return random.choice(self.get_nodes())
 
     def get_default_node(self) -> ClusterNode:
-        """The node keyless commands go to: the first primary of the slot map
-        (the core's choice, so this names the node it really uses)."""
-        primaries = self.get_primaries()
-        if not primaries:
+        """The node keyless commands go to: the one :meth:`set_default_node`
+        chose while the slot map has it, else the map's first primary (the
+        core's choice, so this names the node it really uses)."""
+        name = self._core.default_node()
+        if name is None:
             raise RedisClusterException("the cluster's slot map is not known yet")
-        return primaries[0]
+        return self.get_node(node_name=name) or _node(name, PRIMARY)
+
+    def _choose_default_node(self, node: ClusterNode | None, argument: str = "node") -> bool:
+        """Makes ``node`` the default node if the slot map has it; whether it
+        did. Keyless commands sent without ``target_nodes=`` go there from
+        now on, on every transport (the core routes them)."""
+        if node is None:
+            return False
+        if not isinstance(node, ClusterNode):
+            raise DataError(f"{argument} must be a ClusterNode, got {node!r}")
+        if self.get_node(node_name=node.name) is None:
+            return False
+        self._core.set_default_node(node.name)
+        return True
+
+    def replace_default_node(self, target_node: ClusterNode | None = None) -> None:
+        """As redis-py's: makes ``target_node`` the default node, or without
+        it another node chosen at random (a primary when there is another,
+        else a replica); nothing changes when there is no other node. A
+        ``target_node`` the slot map does not have raises ``DataError``."""
+        if target_node is not None:
+            if not self._choose_default_node(target_node, "target_node"):
+                raise DataError(f"target_node {target_node.name} is not in the cluster")
+            return
+        current = self.get_default_node()
+        for kind in (self.get_primaries, self.get_replicas):
+            others = [node for node in kind() if node != current]
+            if others:
+                self._choose_default_node(random.choice(others))
+                return
 
     def get_node(
         self, host: str | None = None, port: int | None = None, node_name: str | None = None
@@ -551,6 +583,13 @@ class RedisCluster(ClusterMixin, Redis):
         self.auto_close_connection_pool = True
         self.read_from_replicas = read_from_replicas
         self._core.refresh_topology()
+
+    def set_default_node(self, node: ClusterNode | None) -> bool:
+        """As redis-py's: makes ``node`` the node keyless commands go to
+        (``True``), or returns ``False`` when ``node`` is ``None`` or not in
+        the cluster's slot map. The choice holds while the map has the node;
+        once a map read without it, the map's first primary serves again."""
+        return self._choose_default_node(node)
 
     def execute_command(self, *args: Any, **options: Any) -> ResponseT:
         """As :meth:`Redis.execute_command`; ``target_nodes=`` sends it to

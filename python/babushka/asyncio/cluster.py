@@ -32,6 +32,7 @@ from babushka.cluster import (
     scan_result,
 )
 from babushka.commands.base import EncodableT, KeyT
+from babushka.exceptions import DataError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -75,6 +76,13 @@ class RedisCluster(ClusterMixin, Redis):
 
     async def __aenter__(self) -> RedisCluster:
         return await self.initialize()
+
+    def set_default_node(self, node: ClusterNode | None) -> None:
+        """As redis-py's asyncio client: makes ``node`` the node keyless
+        commands go to, or raises ``DataError`` when ``node`` is ``None`` or
+        not in the cluster's slot map (see the sync client's)."""
+        if not self._choose_default_node(node):
+            raise DataError("The requested node does not exist in the cluster.")
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         target_nodes = options.pop("target_nodes", None)
