@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use redis::Value;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, NodeName, Target as ClusterTarget};
+use crate::cluster::{Chosen, Cluster, NodeName, Target as ClusterTarget};
 use crate::config::ConnectionConfig;
 use crate::connection::{Connections, Lease, Pipe, WakeNeed};
 use crate::error::{Error, ErrorKind, Result};
@@ -503,17 +503,18 @@ impl Client {
     }
 
     /// For a cluster client: sends keyless commands (those the command
-    /// table sends to one node) to `node` (`host:port`) from now on, while
-    /// the slot map has it; `None` goes back to the map's first primary.
-    /// Refused for a standalone client and a name that is not `host:port`.
-    pub fn set_default_node(&self, node: Option<&str>) -> Result<()> {
+    /// table sends to one node) to the node chosen from now on (see
+    /// [`crate::cluster::DefaultNode::on`]); `None` goes back to the map's
+    /// first primary. Refused for a standalone client and a name that is
+    /// not `host:port`.
+    pub fn set_default_node(&self, chosen: Option<Chosen>) -> Result<()> {
         let cluster = self.cluster().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidInput,
                 "only a cluster client has a default node",
             )
         })?;
-        cluster.default_node().set(node)
+        cluster.default_node().set(chosen)
     }
 
     /// For a cluster client: the node keyless commands go to on the current

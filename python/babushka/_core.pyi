@@ -250,9 +250,10 @@ class Client:
         client's ``node``, ``host:port``); blocks until done."""
     def refresh_topology(self) -> None:
         """A cluster client: reads the slot map now (GIL released)."""
-    def set_default_node(self, node: str | None) -> None:
-        """A cluster client's keyless commands go to ``node`` (``host:port``)
-        while the slot map has it; ``None``: the map's first primary."""
+    def set_default_node(self, node: str | None, replica: bool = False) -> None:
+        """A cluster client's keyless commands go to ``node`` (``host:port``;
+        a primary stands for its shard, a ``replica`` for itself) while the
+        slot map has it; ``None``: the map's first primary."""
     def default_node(self) -> str | None:
         """The node a cluster client's keyless commands go to by the current
         slot map (``None`` before it is read)."""

@@ -263,9 +263,10 @@ class ClusterMixin(ClusterCommands):
             return False
         if not isinstance(node, ClusterNode):
             raise DataError(f"{argument} must be a ClusterNode, got {node!r}")
-        if self.get_node(node_name=node.name) is None:
+        known = self.get_node(node_name=node.name)
+        if known is None:
             return False
-        self._core.set_default_node(node.name)
+        self._core.set_default_node(known.name, known.server_type == REPLICA)
         return True
 
     def replace_default_node(self, target_node: ClusterNode | None = None) -> None:

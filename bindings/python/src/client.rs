@@ -443,14 +443,19 @@ impl PyClient {
         (names(primaries), names(replicas))
     }
 
-    /// A cluster client's keyless commands go to `node` (`host:port`) from
+    /// A cluster client's keyless commands go to `node` (`host:port`, a
+    /// `replica` when chosen, else a primary standing for its shard) from
     /// now on, while the slot map has it; `None`: the map's first primary.
     /// On the uds transport the codecs of this client's streams pass the
     /// choice on to the listener's client before their next request.
-    #[pyo3(signature = (node))]
-    fn set_default_node(&self, py: Python<'_>, node: Option<&str>) -> PyResult<()> {
+    #[pyo3(signature = (node, replica = false))]
+    fn set_default_node(&self, py: Python<'_>, node: Option<&str>, replica: bool) -> PyResult<()> {
+        let chosen = node.map(|node| babushka_core::cluster::Chosen {
+            node: node.into(),
+            replica,
+        });
         self.core
-            .set_default_node(node)
+            .set_default_node(chosen)
             .map_err(|e| to_py_err(py, &e))
     }
 

@@ -413,12 +413,15 @@ impl UdsCodec {
             let changes = default_node.changes();
             if changes != state.told_default_node {
                 state.told_default_node = changes;
-                let node = default_node
-                    .chosen()
-                    .map(|node| node.to_string())
-                    .unwrap_or_default();
+                let chosen = default_node.chosen();
                 let told = proto::Request {
-                    action: Some(Action::SetDefaultNode(node)),
+                    action: Some(Action::SetDefaultNode(proto::DefaultNode {
+                        node: chosen
+                            .as_ref()
+                            .map(|c| c.node.to_string())
+                            .unwrap_or_default(),
+                        replica: chosen.is_some_and(|c| c.replica),
+                    })),
                     ..proto::Request::default()
                 };
                 encode_frame(&told, &mut state.output);

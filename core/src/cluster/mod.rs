@@ -45,7 +45,7 @@ use crate::pubsub::{Connect, PushSink, ShardRouter};
 use crate::request::{complete, Batch, Sink};
 use crate::runtime;
 use crate::table;
-pub use default_node::DefaultNode;
+pub use default_node::{Chosen, DefaultNode};
 use plan::{Combine, Plan};
 use redirect::Redirect;
 pub use slot::{slot_of, SLOTS};

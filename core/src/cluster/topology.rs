@@ -133,9 +133,9 @@ impl SlotMap {
         found
     }
 
-    /// Whether `node` serves a slot here, as a primary or a replica.
-    pub fn has_node(&self, node: &str) -> bool {
-        self.slots.iter().flatten().any(|shard| {
+    /// The shard `node` belongs to here, as its primary or a replica.
+    pub fn shard_of(&self, node: &str) -> Option<&Arc<Shard>> {
+        self.slots.iter().flatten().find(|shard| {
             &*shard.primary == node || shard.replicas.iter().any(|replica| &**replica == node)
         })
     }

@@ -9,7 +9,7 @@ use redis::{Value, VerbatimFormat};
 
 use super::proto::{self, connection_request, request::Action, value::Kind};
 use super::pushes::SubscriberCall;
-use crate::cluster::NodeName;
+use crate::cluster::{Chosen, NodeName};
 use crate::command::Command;
 use crate::config::{
     Address, ClusterOptions, ConnectionConfig, Credentials, Keepalive, Protocol, SentinelOptions,
@@ -64,9 +64,9 @@ pub enum Frame {
         ask_id: u64,
         answer: Result<Credentials, Error>,
     },
-    /// A cluster client's default node (`host:port`), `None` for the slot
-    /// map's first primary.
-    SetDefaultNode(Option<String>),
+    /// A cluster client's default node, `None` for the slot map's first
+    /// primary.
+    SetDefaultNode(Option<Chosen>),
 }
 
 /// Reads a request frame. `Err` when the frame breaks a rule of the schema:
@@ -156,9 +156,12 @@ pub fn frame_from_proto(request: proto::Request) -> Result<Frame, Error> {
         Action::CloseSubscriber(id) => {
             control(Frame::CloseSubscriber(nonzero(id, "subscriber id")?))
         }
-        Action::SetDefaultNode(node) => {
-            control(Frame::SetDefaultNode((!node.is_empty()).then_some(node)))
-        }
+        Action::SetDefaultNode(chosen) => control(Frame::SetDefaultNode(
+            (!chosen.node.is_empty()).then(|| Chosen {
+                node: chosen.node.into(),
+                replica: chosen.replica,
+            }),
+        )),
         Action::Credentials(answer) => control(Frame::Credentials {
             ask_id: nonzero(answer.ask_id, "credentials ask id")?,
             answer: match answer.error {
@@ -848,16 +851,20 @@ mod tests {
 
     #[test]
     fn a_default_node_frame_is_a_control_frame() {
-        let set = |node: &str| frame_from_proto(control(Action::SetDefaultNode(node.to_owned())));
+        let chosen = |node: &str| proto::DefaultNode {
+            node: node.to_owned(),
+            replica: true,
+        };
+        let set = |node: &str| frame_from_proto(control(Action::SetDefaultNode(chosen(node))));
         assert!(matches!(
             set("127.0.0.1:7000"),
-            Ok(Frame::SetDefaultNode(Some(node))) if node == "127.0.0.1:7000"
+            Ok(Frame::SetDefaultNode(Some(Chosen { node, replica: true }))) if &*node == "127.0.0.1:7000"
         ));
         // Empty: the slot map's first primary again.
         assert!(matches!(set(""), Ok(Frame::SetDefaultNode(None))));
         assert!(frame_from_proto(proto::Request {
             request_id: 3,
-            ..control(Action::SetDefaultNode("127.0.0.1:7000".to_owned()))
+            ..control(Action::SetDefaultNode(chosen("127.0.0.1:7000")))
         })
         .is_err());
     }

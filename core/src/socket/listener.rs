@@ -571,9 +571,9 @@ impl Stream {
             Frame::FetchMessages(subscriber_id) => self.subscribers.fetch(subscriber_id)?,
             Frame::CloseSubscriber(subscriber_id) => self.subscribers.close(subscriber_id)?,
             Frame::Credentials { ask_id, answer } => self.asks.answer(ask_id, answer),
-            Frame::SetDefaultNode(node) => self
+            Frame::SetDefaultNode(chosen) => self
                 .client
-                .set_default_node(node.as_deref())
+                .set_default_node(chosen)
                 .map_err(|err| malformed(err.message()))?,
         }
         Ok(())
